@@ -1,0 +1,1 @@
+"""The five workers of the pipeline, one package each: capture → transcriber → prompter → generator → display."""

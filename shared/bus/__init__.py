@@ -1,0 +1,13 @@
+"""A small layer over pika so no service touches AMQP directly.
+
+    bus = Bus("transcriber")
+    bus.consume(bus.topology.audio, {AudioSegment: handle}, prefetch=2)   # handle(msg) -> outputs
+    bus.every(1.0, tick)                                                   # tick() -> outputs
+    bus.run()                                                              # until SIGTERM/SIGINT
+"""
+
+from shared.bus.bus import REASON_HEADER, Bus
+from shared.bus.errors import BusConfigError, BusStopped
+from shared.bus.topology import QueueSpec, Topology
+
+__all__ = ["REASON_HEADER", "Bus", "BusConfigError", "BusStopped", "QueueSpec", "Topology"]

@@ -1,0 +1,87 @@
+"""Opening a broker connection: clear fatal errors for misconfiguration, backoff with jitter for outages."""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import socket
+import threading
+import time
+
+import pika
+import pika.exceptions
+
+from shared.bus.errors import BusConfigError
+
+_LOGGER = logging.getLogger(__name__)
+
+_FATAL = (
+    pika.exceptions.ProbableAuthenticationError,
+    pika.exceptions.AuthenticationError,
+    pika.exceptions.ProbableAccessDeniedError,
+)
+
+
+def parameters(url: str, worker: str, heartbeat_seconds: int) -> pika.URLParameters:
+    """Parse the URL once, naming the connection so operators (and tests) can find it in the broker."""
+    if not url.startswith(("amqp://", "amqps://")):
+        raise BusConfigError(f"VOXFRAME_AMQP_URL must start with amqp:// or amqps://, got {_redact(url)!r}")
+    try:
+        params = pika.URLParameters(url)
+    except Exception as exc:  # pika raises several types for malformed URLs
+        raise BusConfigError(f"cannot parse VOXFRAME_AMQP_URL {_redact(url)!r}: {exc}") from exc
+    params.heartbeat = heartbeat_seconds
+    params.blocked_connection_timeout = 300
+    params.connection_attempts = 1
+    params.socket_timeout = 5
+    params.client_properties = {"connection_name": connection_name(worker)}
+    return params
+
+
+def connection_name(worker: str) -> str:
+    return f"voxframe-{worker}@{socket.gethostname()}:{os.getpid()}"
+
+
+def _redact(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    if "@" in rest:
+        rest = "***@" + rest.split("@", 1)[1]
+    return scheme + sep + rest
+
+
+class Backoff:
+    """Exponential backoff with full jitter, reset after a healthy connection."""
+
+    def __init__(self, first_seconds: float = 0.2, max_seconds: float = 10.0) -> None:
+        self.first_seconds = first_seconds
+        self.max_seconds = max_seconds
+        self.attempt = 0
+
+    def next_delay(self) -> float:
+        ceiling = min(self.max_seconds, self.first_seconds * 2**self.attempt)
+        self.attempt += 1
+        return random.uniform(ceiling / 2, ceiling)
+
+    def reset(self) -> None:
+        self.attempt = 0
+
+
+def connect(params: pika.URLParameters, stop: threading.Event, deadline: float | None,
+            backoff: Backoff) -> pika.BlockingConnection | None:
+    """Connect, retrying outages until `deadline` (monotonic; None = forever). None if stopped meanwhile."""
+    where = f"{params.host}:{params.port}{params.virtual_host and '/' + params.virtual_host}"
+    logged = False
+    while not stop.is_set():
+        try:
+            return pika.BlockingConnection(params)
+        except _FATAL as exc:
+            raise BusConfigError(f"broker at {where} refused the credentials or vhost: {exc!r}") from exc
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            if deadline is not None and time.monotonic() > deadline:
+                raise BusConfigError(f"broker at {where} not reachable: {exc!r}") from exc
+            if not logged:
+                _LOGGER.warning("Broker at %s not reachable (%r); retrying with backoff", where, exc)
+                logged = True
+            stop.wait(backoff.next_delay())
+    return None

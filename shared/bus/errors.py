@@ -1,0 +1,9 @@
+"""Errors a worker cannot recover from by retrying; the CLI prints them as one line and exits non-zero."""
+
+
+class BusConfigError(RuntimeError):
+    """Wrong URL, bad credentials, missing vhost, or a queue declared elsewhere with other limits."""
+
+
+class BusStopped(RuntimeError):
+    """The bus is shutting down; the message in hand is not acknowledged and will be redelivered."""

@@ -1,0 +1,101 @@
+"""Exchanges and queues of the pipeline: one place that says where every message goes and why."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.config import BusSettings
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    """A queue, the routing keys bound to it, and its limits (RabbitMQ x-arguments)."""
+
+    name: str
+    bindings: tuple[str, ...]
+    arguments: dict[str, Any] = field(default_factory=dict)
+    exclusive: bool = False
+
+    @property
+    def durable(self) -> bool:
+        return not self.exclusive
+
+
+@dataclass(frozen=True)
+class Topology:
+    """Names derived from one namespace, so test runs and deployments never see each other's messages."""
+
+    namespace: str = "voxframe"
+    settings: BusSettings = field(default_factory=BusSettings)
+
+    @classmethod
+    def from_settings(cls, settings: BusSettings) -> Topology:
+        return cls(namespace=settings.namespace, settings=settings)
+
+    @property
+    def exchange(self) -> str:
+        return f"{self.namespace}.events"
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        return f"{self.namespace}.dlx"
+
+    @property
+    def dead(self) -> QueueSpec:
+        """Messages nobody could handle, each with the reason in header `x-voxframe-reason`."""
+        return QueueSpec(f"{self.namespace}.dead", ("dead.#",))
+
+    @property
+    def dropped(self) -> QueueSpec:
+        """Live media dropped as stale or overflowing; kept an hour for inspection, then gone."""
+        return QueueSpec(
+            f"{self.namespace}.dropped",
+            ("dropped.#",),
+            {"x-max-length": 1000, "x-overflow": "drop-head", "x-message-ttl": 3_600_000},
+        )
+
+    def _stage(self, name: str, bindings: tuple[str, ...], max_length: int, ttl_seconds: int,
+               dropped_as: str, **extra: Any) -> QueueSpec:
+        args = {
+            "x-max-length": max_length,
+            "x-overflow": "drop-head",
+            "x-message-ttl": ttl_seconds * 1000,
+            "x-dead-letter-exchange": self.dead_letter_exchange,
+            "x-dead-letter-routing-key": f"dropped.{dropped_as}",
+            **extra,
+        }
+        return QueueSpec(f"{self.namespace}.{name}", bindings, args)
+
+    @property
+    def audio(self) -> QueueSpec:
+        """Speech segments for the transcribers (competing consumers). Stale audio is dropped, not backlogged."""
+        s = self.settings
+        return self._stage("audio", ("audio.#",), s.audio_queue_max, s.audio_ttl_seconds, "audio")
+
+    @property
+    def prompter(self) -> QueueSpec:
+        """Transcripts and controls for the prompter; single active consumer keeps per-room state in one place."""
+        return self._stage("prompter", ("transcript.#", "control.#"), 10_000, 600, "transcript",
+                           **{"x-single-active-consumer": True})
+
+    @property
+    def prompts(self) -> QueueSpec:
+        """Prompts for the generators (prefetch 1 each); a prompt not painted in time is dropped."""
+        s = self.settings
+        return self._stage("prompts", ("prompt.#",), s.prompt_queue_max, s.prompt_ttl_seconds, "prompt")
+
+    def display(self, display_id: str) -> QueueSpec:
+        """One queue per display process, so every display sees every image; deleted when abandoned."""
+        s = self.settings
+        return self._stage(f"display.{display_id}", ("image.#", "transcript.#", "prompt.#", "status.#"),
+                           s.display_queue_max, 3600, "display",
+                           **{"x-expires": s.display_queue_expires_hours * 3_600_000})
+
+    def control(self, room: str) -> QueueSpec:
+        """Commands for one capture process; exclusive, as a command is only meaningful while it runs."""
+        return QueueSpec("", (f"control.{room}.#",), {}, exclusive=True)
+
+    def stage_queues(self) -> tuple[QueueSpec, ...]:
+        """Queues declared by every worker at start, so nothing is published into the void."""
+        return (self.dead, self.dropped, self.audio, self.prompter, self.prompts)

@@ -1,0 +1,55 @@
+"""The `voxframe` command: each service adds its own subcommand through the `voxframe.commands` entry points."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from importlib.metadata import entry_points
+
+from shared import __version__
+from shared.bus import BusConfigError
+from shared.logs import setup_logging
+
+_LOGGER = logging.getLogger(__name__)
+
+
+def common_options() -> argparse.ArgumentParser:
+    """Flags every subcommand takes (pass as `parents=[...]`)."""
+    parser = argparse.ArgumentParser(add_help=False)
+    group = parser.add_argument_group("logging")
+    group.add_argument("--debug", action="store_true", help="log at DEBUG level")
+    group.add_argument("--log-format", choices=("text", "json"), default="text", help="log line format (default: text)")
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voxframe",
+        description="Paint a room's conversation on its picture frames.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"voxframe {__version__}")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    common = common_options()
+    for entry in sorted(entry_points(group="voxframe.commands"), key=lambda e: e.name):
+        entry.load()(commands, common)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    setup_logging(args.debug, args.log_format)
+    try:
+        return int(args.run(args) or 0)
+    except BusConfigError as exc:
+        print(f"voxframe: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

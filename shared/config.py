@@ -1,0 +1,28 @@
+"""Settings every worker shares, read from `VOXFRAME_*` environment variables."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class BusSettings(BaseSettings):
+    """Broker connection, topology names and delivery policy."""
+
+    model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
+
+    amqp_url: str = Field("amqp://guest:guest@localhost:5672/%2F", description="broker URL (amqp:// or amqps://)")
+    namespace: str = Field("voxframe", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="prefix of exchanges and queues")
+    prefetch: int = Field(10, ge=1, le=1000, description="unacked deliveries per consumer (stages may override)")
+    heartbeat_seconds: int = Field(20, ge=0, le=600)
+    connect_timeout_seconds: float = Field(60.0, ge=0, description="how long to wait for the broker at start")
+    max_attempts: int = Field(3, ge=1, le=20, description="handler tries before a message is dead-lettered")
+    retry_backoff_seconds: float = Field(0.5, ge=0, description="first retry delay; doubles each try")
+    dedup_ids: int = Field(10000, ge=0, description="processed message ids remembered to skip redeliveries")
+    outbox_max: int = Field(500, ge=1, description="fire-and-forget messages held while the broker is away")
+    audio_queue_max: int = Field(200, ge=1, description="audio segments waiting; the oldest are dropped past it")
+    audio_ttl_seconds: int = Field(120, ge=1, description="audio older than this is dropped, never transcribed")
+    prompt_queue_max: int = Field(20, ge=1, description="prompts waiting for a generator; oldest dropped")
+    prompt_ttl_seconds: int = Field(300, ge=1)
+    display_queue_max: int = Field(1000, ge=1, description="messages waiting for one display process")
+    display_queue_expires_hours: int = Field(24, ge=1, description="a display queue nobody reads is deleted")

@@ -1,0 +1,31 @@
+"""Typed messages that travel between Voxframe's workers, one module per domain."""
+
+from shared.messages.asr import Transcript, Word
+from shared.messages.audio import AudioSegment, EndReason
+from shared.messages.control import Command, Control
+from shared.messages.envelope import SCHEMA_VERSION, Envelope, derived_id, utc_now
+from shared.messages.image import GeneratedImage
+from shared.messages.prompt import ImagePrompt, Keyword
+from shared.messages.status import MicStatus
+
+MESSAGE_TYPES: dict[str, type[Envelope]] = {
+    cls.KIND: cls for cls in (AudioSegment, Transcript, ImagePrompt, GeneratedImage, Control, MicStatus)
+}
+
+__all__ = [
+    "MESSAGE_TYPES",
+    "SCHEMA_VERSION",
+    "AudioSegment",
+    "Command",
+    "Control",
+    "EndReason",
+    "Envelope",
+    "GeneratedImage",
+    "ImagePrompt",
+    "Keyword",
+    "MicStatus",
+    "Transcript",
+    "Word",
+    "derived_id",
+    "utc_now",
+]

@@ -1,0 +1,48 @@
+"""Speech audio: one whole utterance (or a few close ones) cut at pauses by the capture worker."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from pydantic import Field, model_validator
+
+from shared.messages.envelope import Envelope
+
+
+class EndReason(StrEnum):
+    """Why the capture worker closed a segment."""
+
+    SILENCE = "silence"  # a pause long enough ended the utterance
+    MAX_LENGTH = "max_length"  # the segment reached its length limit and was cut
+    END_OF_INPUT = "end_of_input"  # the file or upload ran out
+    MUTED = "muted"  # the mic was muted mid-utterance
+    DEVICE_LOST = "device_lost"  # the device vanished mid-utterance
+
+
+class AudioSegment(Envelope):
+    """s16le PCM of one speech segment; travels base64 inside the JSON."""
+
+    KIND: ClassVar[str] = "audio"
+
+    pcm: bytes = Field(description="signed 16-bit little-endian interleaved samples")
+    sample_rate_hz: int = Field(16000, ge=8000, le=192000)
+    channels: int = Field(1, ge=1, le=8)
+    start_at: datetime = Field(description="wall-clock time of the first sample")
+    end_at: datetime = Field(description="wall-clock time just after the last sample")
+    end_reason: EndReason
+    sequence: int = Field(0, ge=0, description="index of this segment within its source's stream or job")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AudioSegment:
+        frame_bytes = 2 * self.channels
+        if len(self.pcm) % frame_bytes:
+            raise ValueError(f"pcm has {len(self.pcm)} bytes, not a whole number of {frame_bytes}-byte frames")
+        if self.end_at < self.start_at:
+            raise ValueError("end_at is before start_at")
+        return self
+
+    @property
+    def duration_seconds(self) -> float:
+        return len(self.pcm) / (2 * self.channels * self.sample_rate_hz)

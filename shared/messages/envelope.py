@@ -1,0 +1,93 @@
+"""The envelope every Voxframe message shares, and how messages refuse what they do not understand."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, ClassVar, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+SCHEMA_MAJOR = 1
+SCHEMA_VERSION = f"{SCHEMA_MAJOR}.0"
+
+# Room and source names end up in routing keys (`<kind>.<room>.<source>`), so no dots or wildcards.
+Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+_ID_NAMESPACE = uuid.UUID("5b1f2f3e-6a43-4f0e-9d3c-7f1b0c6a9e21")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Envelope(BaseModel):
+    """Fields common to every message: identity, place, provenance and timing."""
+
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        ser_json_bytes="base64",
+        val_json_bytes="base64",
+    )
+
+    KIND: ClassVar[str] = "envelope"
+
+    schema_version: str = Field(SCHEMA_VERSION, description="major.minor; a newer major is refused")
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, description="unique per message; duplicates are skipped")
+    created_at: datetime = Field(default_factory=utc_now)
+    room: Name = Field(description="the room whose frames show the result")
+    source: Name = Field(description="which mic, upload or display produced it")
+    trace_id: uuid.UUID = Field(default_factory=uuid.uuid4, description="same from speech to image")
+    origin_at: datetime = Field(default_factory=utc_now, description="when the speech behind it ended")
+    job_id: Name | None = Field(None, description="upload job this message belongs to, if any")
+
+    @field_validator("schema_version")
+    @classmethod
+    def _known_major(cls, value: str) -> str:
+        major, _, minor = value.partition(".")
+        if not major.isdigit() or (minor and not minor.isdigit()):
+            raise ValueError(f"schema_version {value!r} is not 'major.minor'")
+        if int(major) != SCHEMA_MAJOR:
+            raise ValueError(f"schema_version {value} has major {major}; this build reads {SCHEMA_MAJOR}.x only")
+        return value
+
+    @field_validator("created_at", "origin_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("timestamps must carry a timezone (UTC)")
+        return value.astimezone(UTC)
+
+    @property
+    def routing_key(self) -> str:
+        return f"{self.KIND}.{self.room}.{self.source}"
+
+    def derive(self, cls: type[Self] | type[Envelope], key: str = "", **fields: object) -> Envelope:
+        """Build a message caused by this one: same room, source, trace, origin and job.
+
+        The new id is derived from this id and `key`, so a redelivered input yields the same output id
+        and idempotent consumers (the gallery, the prompter's window) drop the repeat.
+        """
+        inherited = {
+            "room": self.room,
+            "source": self.source,
+            "trace_id": self.trace_id,
+            "origin_at": self.origin_at,
+            "job_id": self.job_id,
+            "id": uuid.uuid5(_ID_NAMESPACE, f"{self.id}:{cls.KIND}:{key}"),
+        }
+        inherited.update(fields)
+        return cls(**inherited)
+
+    def to_json(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_json(cls, data: bytes | str) -> Self:
+        return cls.model_validate_json(data)
+
+
+def derived_id(*parts: object) -> uuid.UUID:
+    """A stable id from several inputs (e.g. a prompt made of many transcripts)."""
+    return uuid.uuid5(_ID_NAMESPACE, ":".join(str(p) for p in parts))

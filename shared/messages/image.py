@@ -1,0 +1,32 @@
+"""A painted picture, ready for the frames."""
+
+from __future__ import annotations
+
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from shared.messages.envelope import Envelope
+from shared.messages.prompt import Keyword
+
+MAX_IMAGE_BYTES = 16 * 1024 * 1024
+
+
+class GeneratedImage(Envelope):
+    """Encoded image bytes plus the prompt that made them (copied, so a display needs nothing else)."""
+
+    KIND: ClassVar[str] = "image"
+
+    image: bytes = Field(max_length=MAX_IMAGE_BYTES)
+    mime_type: Literal["image/png", "image/jpeg", "image/webp"]
+    width: int = Field(ge=1)
+    height: int = Field(ge=1)
+    backend: str = Field(description="poster, diffusers, dalle-playground, openai")
+    prompt_id: str
+    prompt_text: str
+    keywords: tuple[Keyword, ...] = ()
+    style: str = ""
+    excerpt: str = ""
+    index: int = Field(0, ge=0, description="which of the prompt's num_images this is")
+    generation_seconds: float = Field(ge=0)
+    fallback: bool = Field(False, description="painted by the poster fallback because the backend failed")

@@ -1,0 +1,35 @@
+"""The image prompt chosen from a room's recent conversation."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.messages.envelope import Envelope
+
+
+class Keyword(BaseModel):
+    """A chosen word or phrase and how strongly it was chosen."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    text: str
+    score: float = Field(ge=0, description="higher is more central to the window")
+
+
+class ImagePrompt(Envelope):
+    """A scene description for the generator, traceable to the transcripts it came from."""
+
+    KIND: ClassVar[str] = "prompt"
+
+    text: str = Field(min_length=1, max_length=1000)
+    keywords: tuple[Keyword, ...] = ()
+    style: str = "watercolor"
+    mood: str = "neutral"
+    transcript_ids: tuple[str, ...] = ()
+    excerpt: str = Field("", description="the transcript lines behind the keywords, for provenance")
+    num_images: int = Field(1, ge=1, le=8)
+    width: int = Field(1024, ge=64, le=4096)
+    height: int = Field(576, ge=64, le=4096)
+    seed: int = Field(0, ge=0)

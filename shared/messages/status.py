@@ -1,0 +1,20 @@
+"""Live state of a microphone, for the dashboard's level meters and mute switches."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.messages.envelope import Envelope
+
+
+class MicStatus(Envelope):
+    """Published about once a second by each capture process; transient, dropped when stale."""
+
+    KIND: ClassVar[str] = "status"
+
+    level_dbfs: float = Field(le=0, description="RMS input level of the last second")
+    speech_ratio: float = Field(ge=0, le=1, description="share of the last second the VAD called speech")
+    muted: bool = False
+    device: str = ""
