@@ -34,7 +34,12 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     common = common_options()
     for entry in sorted(entry_points(group="voxframe.commands"), key=lambda e: e.name):
-        entry.load()(commands, common)
+        try:
+            add_command = entry.load()
+        except ImportError as exc:  # a service whose optional dependencies are missing
+            _LOGGER.warning("voxframe %s unavailable: %s", entry.name, exc)
+            continue
+        add_command(commands, common)
     return parser
 
 

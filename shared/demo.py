@@ -1,0 +1,57 @@
+"""The demo recording: a living-room conversation the project synthesises itself, so no recording is shipped."""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import soundfile
+import soxr
+
+_LOGGER = logging.getLogger(__name__)
+
+SAMPLE_RATE_HZ = 16000
+PAUSE_SECONDS = 1.2  # between lines: longer than the capture worker's end-of-utterance silence
+VOICES = ("en-us", "en-gb")  # two voices, so it sounds like two people talking
+
+
+def script_lines() -> list[str]:
+    text = resources.files("shared").joinpath("assets/demo-script.txt").read_text()
+    return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+def default_path() -> Path:
+    data_dir = Path(os.environ.get("VOXFRAME_DATA_DIR", "data"))
+    return data_dir / "demo" / "living-room.wav"
+
+
+def demo_recording(path: Path | None = None) -> Path:
+    """Return the demo WAV (16 kHz mono), synthesising it with espeak-ng the first time."""
+    path = path or default_path()
+    if path.exists():
+        return path
+    espeak = shutil.which("espeak-ng") or shutil.which("espeak")
+    if espeak is None:
+        raise RuntimeError("the demo recording needs espeak-ng (apt-get install espeak-ng), or pass --file PATH")
+    pause = np.zeros(int(PAUSE_SECONDS * SAMPLE_RATE_HZ), dtype=np.int16)
+    pieces = [pause]
+    with tempfile.TemporaryDirectory() as tmp:
+        for i, line in enumerate(script_lines()):
+            wav = Path(tmp) / f"{i}.wav"
+            subprocess.run([espeak, "-v", VOICES[i % len(VOICES)], "-s", "150", "-w", str(wav), line],
+                           check=True, capture_output=True)
+            samples, rate = soundfile.read(wav, dtype="float32", always_2d=True)
+            mono = soxr.resample(samples.mean(axis=1), rate, SAMPLE_RATE_HZ)
+            pieces += [np.clip(mono * 32767, -32768, 32767).astype(np.int16), pause]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_suffix(".partial.wav")
+    soundfile.write(partial, np.concatenate(pieces), SAMPLE_RATE_HZ, subtype="PCM_16")
+    partial.replace(path)
+    _LOGGER.info("Synthesised the demo recording at %s", path)
+    return path

@@ -1,0 +1,77 @@
+"""Helpers for tests: waiting on conditions with deadlines, and raw access to the real broker."""
+
+from __future__ import annotations
+
+import os
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+import pika
+
+from shared.bus import Topology
+from shared.config import BusSettings
+
+AMQP_URL = os.environ.get("VOXFRAME_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+REAL_AUDIO = Path(__file__).resolve().parents[1].parent / "shared" / "audio" / "real"
+
+
+def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.02,
+             message: str = "condition") -> object:
+    """Poll `condition` until it returns something truthy; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:.1f} s waiting for {message}")
+        time.sleep(interval)
+
+
+class Broker:
+    """Raw pika access for tests: inspect queues, publish bytes a worker never would, clean up."""
+
+    def __init__(self, settings: BusSettings) -> None:
+        self.settings = settings
+        self.topology = Topology.from_settings(settings)
+        self.connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
+        self.channel = self.connection.channel()
+        self.extra_queues: set[str] = set()
+
+    def depth(self, queue: str) -> int:
+        return int(self.channel.queue_declare(queue, passive=True).method.message_count)
+
+    def get(self, queue: str) -> tuple[pika.BasicProperties, bytes] | None:
+        method, props, body = self.channel.basic_get(queue, auto_ack=True)
+        return None if method is None else (props, body)
+
+    def drain(self, queue: str) -> list[tuple[pika.BasicProperties, bytes]]:
+        out = []
+        while (item := self.get(queue)) is not None:
+            out.append(item)
+        return out
+
+    def publish_raw(self, routing_key: str, body: bytes, message_type: str, **props: object) -> None:
+        self.channel.basic_publish(
+            self.topology.exchange, routing_key, body,
+            pika.BasicProperties(type=message_type, content_type="application/json", **props),
+        )
+
+    def tap(self, *bindings: str) -> str:
+        """A test-owned queue bound to `bindings`, to watch what workers publish."""
+        name = f"{self.settings.namespace}.tap.{uuid.uuid4().hex[:6]}"
+        self.channel.queue_declare(name, durable=True)
+        for key in bindings:
+            self.channel.queue_bind(name, self.topology.exchange, routing_key=key)
+        self.extra_queues.add(name)
+        return name
+
+    def cleanup(self) -> None:
+        t = self.topology
+        for q in {t.dead.name, t.dropped.name, t.audio.name, t.prompter.name, t.prompts.name} | self.extra_queues:
+            self.channel.queue_delete(q)
+        for ex in (t.exchange, t.dead_letter_exchange):
+            self.channel.exchange_delete(ex)
+        self.connection.close()
