@@ -2,29 +2,42 @@
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
-STAMP := $(VENV)/.installed
-EXTRAS ?= dev
+RUN_STAMP := $(VENV)/.installed-run
+TEST_STAMP := $(VENV)/.installed-test
+RUN_PACKAGES := python3-venv rabbitmq-server espeak-ng libportaudio2 libsndfile1 ffmpeg fonts-dejavu-core
+MIC ?=
+ROOM ?= living-room
+PORT ?= 8080
 
 .PHONY: install test run bench lint clean
 
-$(STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml
+	deploy/local/ensure-packages.sh $(RUN_PACKAGES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
-	$(PY) -m pip install -q -e '.[$(EXTRAS)]'
-	touch $(STAMP)
+	$(PY) -m pip install -q -e .
+	touch $@
 
-install: $(STAMP)
+# Tests also need the dev tools and the diffusers extra (torch==2.13.0 resolves to the CPU wheel).
+$(TEST_STAMP): pyproject.toml $(RUN_STAMP)
+	$(PY) -m pip install -q -e '.[dev,diffusers]'
+	touch $@
 
-test: $(STAMP)
+install: $(RUN_STAMP)
+
+run: $(RUN_STAMP)
+	$(VENV)/bin/voxframe run --room $(ROOM) --port $(PORT) $(if $(MIC),--mic "$(MIC)",--demo)
+
+test: $(TEST_STAMP)
 	$(PY) -m pytest
 
-lint: $(STAMP)
+lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check shared services tests bench
 
-bench-%: $(STAMP)
+bench-%: $(TEST_STAMP)
 	$(PY) bench/$*.py
 
-bench: $(STAMP)
+bench: $(TEST_STAMP)
 	$(PY) bench/all.py
 
 clean:

@@ -1,0 +1,163 @@
+"""`voxframe run`: the whole pipeline on one machine, each worker its own process, stopped cleanly on Ctrl-C."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from urllib.parse import urlparse
+
+from shared.config import BusSettings
+from shared.demo import demo_recording
+
+_LOGGER = logging.getLogger(__name__)
+
+RESTARTS = 5  # a worker that keeps dying this often is left down and reported
+STOP_GRACE_SECONDS = 15
+
+
+@dataclass
+class Worker:
+    name: str
+    argv: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = field(default=0.0)
+
+    def start(self) -> None:
+        self.process = subprocess.Popen([sys.executable, "-m", "shared.cli", *self.argv], start_new_session=True)
+        self.started_at = time.monotonic()
+        _LOGGER.info("started %s (pid %d): voxframe %s", self.name, self.process.pid, " ".join(self.argv))
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+
+
+def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = commands.add_parser("run", parents=[common], formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                            help="run the whole pipeline on this machine (offline defaults)")
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--file", help="replay this recording as the room's microphone, in a loop")
+    source.add_argument("--mic", help="capture from this sound device (index or name substring)")
+    source.add_argument("--demo", action="store_true", help="replay the built-in living-room demo recording")
+    p.add_argument("--room", default="living-room", help="room name for the source and the frame URL")
+    p.add_argument("--port", type=int, default=8080, help="the display's HTTP port")
+    p.add_argument("--host", default="127.0.0.1", help="the display's bind address (0.0.0.0 for other screens)")
+    p.add_argument("--transcribers", type=int, default=1, help="transcriber replicas")
+    p.add_argument("--no-broker-start", action="store_true", help="never try to start a local RabbitMQ")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = BusSettings()
+    if not ensure_broker(settings.amqp_url, allow_start=not args.no_broker_start):
+        return 2
+    workers = plan(args)
+    stopping = threading.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stopping.set())
+    for worker in workers:
+        worker.start()
+    display = f"http://{'localhost' if args.host in ('0.0.0.0', '127.0.0.1') else args.host}:{args.port}"
+    print(f"\n  Frame:      {display}/frame/{args.room}\n  Dashboard:  {display}/\n"
+          f"  Upload:     {display}/upload\n  Stop:       Ctrl-C\n", flush=True)
+    try:
+        supervise(workers, stopping)
+    finally:
+        shutdown(workers)
+    return 0
+
+
+def plan(args: argparse.Namespace) -> list[Worker]:
+    """Which processes to run; downstream first, so nothing the capture sends waits for a consumer to appear."""
+    metrics_port = iter(range(9101, 9200))
+    workers = [
+        Worker("display", ["display", "--port", str(args.port), "--host", args.host]),
+        Worker("generator", ["generator", "--metrics-port", str(next(metrics_port))]),
+        Worker("prompter", ["prompter", "--metrics-port", str(next(metrics_port))]),
+    ]
+    workers += [Worker(f"transcriber-{i + 1}", ["transcriber", "--metrics-port", str(next(metrics_port))])
+                for i in range(args.transcribers)]
+    capture = ["capture", "--room", args.room, "--metrics-port", str(next(metrics_port))]
+    if args.demo:
+        workers.append(Worker("capture", [*capture, "--mic", "demo", "--file", str(demo_recording()), "--loop"]))
+    elif args.file:
+        workers.append(Worker("capture", [*capture, "--mic", "file", "--file", args.file, "--loop"]))
+    elif args.mic:
+        workers.append(Worker("capture", [*capture, "--mic", "mic", "--device", args.mic]))
+    return workers
+
+
+def supervise(workers: list[Worker], stopping: threading.Event) -> None:
+    """Restart a worker that dies (with a growing pause) until it has died too often."""
+    while not stopping.wait(0.5):
+        for worker in workers:
+            code = worker.process.poll() if worker.process else None
+            if code is None or worker.restarts > RESTARTS:
+                continue
+            worker.restarts += 1
+            if worker.restarts > RESTARTS:
+                _LOGGER.error("%s exited with %d %d times; leaving it down", worker.name, code, RESTARTS)
+                continue
+            _LOGGER.warning("%s exited with %d; restarting (%d/%d)", worker.name, code, worker.restarts, RESTARTS)
+            stopping.wait(min(10.0, 0.5 * 2**worker.restarts))
+            if not stopping.is_set():
+                worker.start()
+
+
+def shutdown(workers: list[Worker]) -> None:
+    print("\nStopping…", flush=True)
+    for worker in reversed(workers):  # sources first, so downstream workers finish what is in flight
+        worker.stop()
+    deadline = time.monotonic() + STOP_GRACE_SECONDS
+    for worker in reversed(workers):
+        if worker.process is None:
+            continue
+        try:
+            worker.process.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _LOGGER.warning("%s did not stop in time; killing it", worker.name)
+            worker.process.kill()
+            worker.process.wait()
+    print("Stopped.", flush=True)
+
+
+def ensure_broker(url: str, allow_start: bool) -> bool:
+    """True once the broker answers; starts a local RabbitMQ if it is installed and stopped."""
+    parsed = urlparse(url)
+    host, port = parsed.hostname or "localhost", parsed.port or (5671 if parsed.scheme == "amqps" else 5672)
+    if _answers(host, port):
+        return True
+    local = host in ("localhost", "127.0.0.1", "::1")
+    server = shutil.which("rabbitmq-server") or ("/usr/sbin/rabbitmq-server" if os.path.exists(
+        "/usr/sbin/rabbitmq-server") else None)
+    if not (local and allow_start and server):
+        print(f"voxframe: error: no broker answers at {host}:{port}. Install and start RabbitMQ "
+              "(apt-get install rabbitmq-server) or set VOXFRAME_AMQP_URL.", file=sys.stderr)
+        return False
+    print(f"Starting RabbitMQ ({server} -detached)…", flush=True)
+    subprocess.run([server, "-detached"], check=False)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if _answers(host, port):
+            return True
+        time.sleep(1)
+    print("voxframe: error: RabbitMQ did not start within 60 s (try: sudo rabbitmq-server -detached)", file=sys.stderr)
+    return False
+
+
+def _answers(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
