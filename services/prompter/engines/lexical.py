@@ -1,0 +1,152 @@
+"""The default selector: picturable, repeated, rare-ish nouns and phrases, with no model to load.
+
+A word's score is how often the window says it × how concrete people rate it × how rare it is in English,
+boosted where YAKE also ranks it high; rated multi-word expressions ("northern lights", "apple pie") and
+phrases said twice compete as units. Everything runs on lookup tables, so a window takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import yake
+
+from services.prompter.engines import Choice, Novelty, Selection
+from services.prompter.engines.mood import mood_of
+from services.prompter.engines.safety import REMOVED, is_clean, scrub
+from services.prompter.engines.vocabulary import (
+    FILLER_PHRASES,
+    STOP_WORDS,
+    WORD,
+    concreteness,
+    rarity,
+    singular,
+    skip_reason,
+)
+
+_CLAUSE_BREAK = re.compile(rf"[.,;:!?()\"\u2014{REMOVED}]+")
+_FILLER_PHRASE = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in FILLER_PHRASES) + r")\b", re.IGNORECASE)
+_UNRATED_NAME = 3.8  # a capitalised word the norms do not know is usually a place or a name: fairly picturable
+_UNRATED_WORD = 2.5
+MAX_KEYWORD_CHARS = 40  # with the longest style and palette, a prompt of one keyword still fits 160 chars
+
+
+@dataclass
+class _Candidate:
+    key: str  # singular lower-case form, for counting
+    words: tuple[str, ...]
+    surfaces: Counter[str] = field(default_factory=Counter)
+    lines: set[int] = field(default_factory=set)
+    capitalised: bool = False
+
+    @property
+    def count(self) -> int:
+        return self.surfaces.total()
+
+
+class LexicalSelector:
+    def __init__(self, max_keywords: int = 4, stale_below: float = 0.35, keep_above: float = 0.25) -> None:
+        self.max_keywords = max_keywords
+        self.stale_below = stale_below  # novelty under this holds a candidate back
+        self.keep_above = keep_above  # keywords scoring under this share of the best are dropped
+        self._yake = yake.KeywordExtractor(lan="en", n=2, top=20, stopwords=set(STOP_WORDS))
+
+    def select(self, lines: Sequence[str], novelty: Novelty | None = None) -> Selection:
+        removed: Counter[str] = Counter()
+        clean_lines = []
+        for line in lines:
+            scrubbed = scrub(line)
+            removed.update(scrubbed.removed)
+            clean_lines.append(scrubbed.text)
+        candidates, content_words = self._candidates(clean_lines, removed)
+        boosts = self._yake_boosts(clean_lines)
+        scored = sorted(((self._score(c, boosts), c) for c in candidates), key=lambda sc: -sc[0])
+        keywords, stale = self._choose(scored, novelty)
+        return Selection(keywords, stale, mood_of(clean_lines), clean_lines, content_words, removed)
+
+    def _candidates(self, lines: list[str], removed: Counter[str]) -> tuple[list[_Candidate], int]:
+        found: dict[str, _Candidate] = {}
+        names: set[str] = set()  # words capitalised mid-clause: names of places, pets, brands
+        content_words = 0
+        for index, line in enumerate(lines):
+            line, fillers = _FILLER_PHRASE.subn(" , ", line)
+            removed["filler"] += fillers
+            for clause in _CLAUSE_BREAK.split(line):
+                run: list[str] = []
+                for position, token in enumerate(WORD.findall(clause)):
+                    reason = skip_reason(token.lower())
+                    if reason is not None:
+                        removed[reason] += 1
+                        self._add_runs(run, index, found)
+                        run = []
+                        continue
+                    content_words += 1
+                    if position > 0 and token[0].isupper():
+                        names.add(singular(token.lower()))
+                    run.append(token)
+                self._add_runs(run, index, found)
+        for key in names & found.keys():
+            found[key].capitalised = True
+        return list(found.values()), content_words
+
+    @staticmethod
+    def _add_runs(run: list[str], line: int, found: dict[str, _Candidate]) -> None:
+        """Count every word of a run of content words, and every 2-3 word phrase inside it."""
+        for size in (1, 2, 3):
+            for start in range(len(run) - size + 1):
+                words = tuple(w.lower() for w in run[start:start + size])
+                key = " ".join(words[:-1] + (singular(words[-1]),))
+                candidate = found.setdefault(key, _Candidate(key, words))
+                candidate.surfaces[" ".join(run[start:start + size])] += 1
+                candidate.lines.add(line)
+
+    def _yake_boosts(self, lines: list[str]) -> dict[str, float]:
+        """YAKE's statistical salience as a mild multiplier: 1.5 for its best phrase, 1.0 outside its list."""
+        text = ". ".join(line.replace(REMOVED, ",") for line in lines if line.strip())
+        ranked = self._yake.extract_keywords(text) if text.strip() else []
+        top = len(ranked) or 1
+        return {singular_phrase(phrase): 1.0 + 0.5 * (1 - rank / top) for rank, (phrase, _) in enumerate(ranked)}
+
+    @staticmethod
+    def _score(c: _Candidate, boosts: dict[str, float]) -> float:
+        phrase = " ".join(c.words)
+        rated = concreteness(phrase) if len(c.words) > 1 else concreteness(c.words[0])
+        if len(c.words) > 1 and rated is None:
+            if c.count < 2:
+                return 0.0  # an unrated phrase said once is usually just adjacent words
+            rated = min(concreteness(w) or _UNRATED_WORD for w in c.words)
+        if rated is None:
+            rated = _UNRATED_NAME if c.capitalised else _UNRATED_WORD
+        picturable = ((rated - 1) / 4) ** 2
+        rare = max(rarity(w) for w in c.words)
+        specific = 1.3 if len(c.words) > 1 else 1.0
+        return c.count ** 0.7 * picturable * (0.4 + 0.6 * rare) * specific * boosts.get(c.key, 1.0)
+
+    def _choose(self, scored: list[tuple[float, _Candidate]], novelty: Novelty | None
+                ) -> tuple[list[Choice], list[Choice]]:
+        keywords: list[Choice] = []
+        stale: list[Choice] = []
+        taken: set[str] = set()
+        best = next((s for s, _ in scored if s > 0), 0.0)
+        for score, c in scored:
+            if score <= 0 or score < self.keep_above * best or len(keywords) >= self.max_keywords:
+                break
+            words = {singular(w) for w in c.words}
+            text = c.surfaces.most_common(1)[0][0]
+            if words & taken or len(text) > MAX_KEYWORD_CHARS or not is_clean(text):
+                continue
+            fresh = 1.0 if novelty is None else novelty(text)
+            choice = Choice(text, round(score * fresh / best, 4), tuple(sorted(c.lines)))
+            (keywords if fresh >= self.stale_below else stale).append(choice)
+            taken |= words
+        keywords.sort(key=lambda ch: -ch.score)
+        return keywords, stale
+
+
+def singular_phrase(phrase: str) -> str:
+    words = phrase.lower().split()
+    return " ".join(words[:-1] + [singular(words[-1])])
+

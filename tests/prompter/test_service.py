@@ -1,0 +1,131 @@
+"""`voxframe prompter` as a real process on the real broker: windows, dead letters, metrics and takeover."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from shared.bus import REASON_HEADER, Bus
+from shared.config import BusSettings
+from shared.messages import Command, Control, ImagePrompt, Transcript
+from tests.support import Broker, wait_for
+
+REPO = Path(__file__).resolve().parents[2]
+TALK = ["We finally saw the northern lights in Iceland last winter.",
+        "The northern lights were green over the glacier, like curtains.",
+        "And the glacier had blue ice caves, we walked inside one."]
+
+
+class PrompterProcess:
+    """One `voxframe prompter` process on the test's namespace, with its own metrics port."""
+
+    def __init__(self, settings: BusSettings, log: Path, *flags: str) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        env = {**os.environ, "VOXFRAME_AMQP_URL": settings.amqp_url, "VOXFRAME_NAMESPACE": settings.namespace,
+               "VOXFRAME_MAX_ATTEMPTS": "2", "VOXFRAME_RETRY_BACKOFF_SECONDS": "0.05"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "shared.cli", "prompter", "--metrics-port", str(self.port), *flags],
+            cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        wait_for(self._ready, timeout=30, message=f"prompter ready (log: {log})")
+
+    def _ready(self) -> bool:
+        assert self.process.poll() is None, "prompter exited early"
+        try:
+            return requests.get(f"http://127.0.0.1:{self.port}/healthz", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    def metrics(self) -> str:
+        return requests.get(f"http://127.0.0.1:{self.port}/metrics", timeout=2).text
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(timeout=15)
+
+
+@pytest.fixture
+def publisher(bus_settings: BusSettings, broker: Broker) -> Iterator[Bus]:
+    bus = Bus("test-mic", bus_settings)
+    bus.start()
+    bus.wait_connected(10)
+    yield bus
+    bus.stop(10)
+
+
+@pytest.fixture
+def start(bus_settings: BusSettings, broker: Broker, tmp_path: Path) -> Iterator:
+    started: list[PrompterProcess] = []
+
+    def launch(*flags: str) -> PrompterProcess:
+        started.append(PrompterProcess(bus_settings, tmp_path / "prompter.log", *flags))
+        return started[-1]
+
+    yield launch
+    for p in started:
+        p.stop(signal.SIGKILL)
+
+
+def transcripts(lines: list[str], room: str = "den") -> list[Transcript]:
+    return [Transcript(room=room, source="mic1", audio_id=str(uuid.uuid4()), text=text, engine="test",
+                       model="none", audio_seconds=3.0, processing_seconds=0.2) for text in lines]
+
+
+def prompts(broker: Broker, queue: str) -> list[ImagePrompt]:
+    return [ImagePrompt.from_json(body) for _, body in broker.drain(queue)]
+
+
+@pytest.mark.slow  # a real 5 s window plus the process start
+def test_a_window_closes_on_time_into_one_prompt(start, publisher: Bus, broker: Broker) -> None:
+    tap = broker.tap("prompt.#")
+    prompter = start("--window-seconds", "5", "--style", "photo")
+    said = transcripts(TALK + ["Call me at 555-201-7788, it was fucking freezing."])
+    publisher.publish(*said)
+    seen: list[ImagePrompt] = []
+    wait_for(lambda: seen.extend(prompts(broker, tap)) or seen, timeout=12, message="a prompt")
+    [prompt] = seen
+    assert {"northern lights", "glacier"} <= {k.text for k in prompt.keywords}
+    assert prompt.text.startswith("a photograph of") and prompt.room == "den" and prompt.style == "photo"
+    assert set(prompt.transcript_ids) <= {str(t.id) for t in said}
+    published = (prompt.text + prompt.excerpt + " ".join(k.text for k in prompt.keywords)).lower()
+    assert "7788" not in published and "fucking" not in published
+    metrics = prompter.metrics()
+    assert 'voxframe_prompter_prompts_published_total{trigger="timer"} 1.0' in metrics
+    assert 'voxframe_prompter_words_filtered_total{reason="phone"} 1.0' in metrics
+    assert 'voxframe_prompter_words_filtered_total{reason="profanity"} 1.0' in metrics
+    wait_for(lambda: broker.depth(broker.topology.prompter.name) == 0, message="transcripts consumed")
+
+
+def test_bad_controls_are_dead_lettered_with_the_reason(start, publisher: Bus, broker: Broker) -> None:
+    start()
+    publisher.publish(Control(room="den", source="dashboard", command=Command.SET_STYLE, value="cubism"))
+    dead = wait_for(lambda: broker.get(broker.topology.dead.name), timeout=10, message="a dead letter")
+    props, _ = dead  # type: ignore[misc]
+    assert "unknown style 'cubism'" in props.headers[REASON_HEADER]
+
+
+@pytest.mark.slow  # two process starts, ~6 s on an idle machine
+def test_a_replica_takes_over_the_window_of_one_that_died(start, publisher: Bus, broker: Broker) -> None:
+    tap = broker.tap("prompt.#")
+    first = start("--window-seconds", "600")
+    said = transcripts(TALK)
+    publisher.publish(*said)
+    wait_for(lambda: broker.depth(broker.topology.prompter.name) == 0, message="transcripts delivered")
+    first.stop(signal.SIGKILL)  # dies holding the window: its transcripts were never acknowledged
+    start("--window-seconds", "600")
+    publisher.publish(Control(room="den", source="dashboard", command=Command.PAINT_NOW))
+    seen: list[ImagePrompt] = []
+    wait_for(lambda: seen.extend(prompts(broker, tap)) or seen, timeout=10, message="a prompt from the new replica")
+    assert "northern lights" in {k.text for k in seen[0].keywords}
+    assert set(seen[0].transcript_ids) <= {str(t.id) for t in said}
