@@ -7,7 +7,7 @@
 """
 
 from shared.bus.bus import REASON_HEADER, Bus
-from shared.bus.errors import BusConfigError, BusStopped
+from shared.bus.errors import BusConfigError, BusStopped, Unprocessable
 from shared.bus.topology import QueueSpec, Topology
 
-__all__ = ["REASON_HEADER", "Bus", "BusConfigError", "BusStopped", "QueueSpec", "Topology"]
+__all__ = ["REASON_HEADER", "Bus", "BusConfigError", "BusStopped", "QueueSpec", "Topology", "Unprocessable"]

@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from shared import metrics
 from shared.bus.connection import Backoff, connect, parameters
-from shared.bus.errors import BusConfigError, BusStopped
+from shared.bus.errors import BusConfigError, BusStopped, Unprocessable
 from shared.bus.topology import QueueSpec, Topology
 from shared.config import BusSettings
 from shared.logs import trace_id
@@ -92,6 +92,7 @@ class Bus:
         self._requests: collections.deque[_Request] = collections.deque()
         self._outbox: collections.deque[_Request] = collections.deque()
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
+        self._deferred: dict[str, _Delivery] = {}  # message id -> the delivery its deferred ack will ack
         self._stopping = threading.Event()
         self._connected = threading.Event()
         self._stopped = threading.Event()
@@ -140,9 +141,15 @@ class Bus:
         For state built from many messages (the prompter's window): if the process dies first, the broker
         redelivers them to the replica that takes over.
         """
-        delivery: _Delivery = self._local.delivery
+        key: str = self._local.key
+        self._deferred[key] = self._local.delivery
         self._local.deferred = True
-        return lambda: self._queue_ack(delivery)
+        return lambda: self._ack_deferred(key)
+
+    def _ack_deferred(self, key: str) -> None:
+        delivery = self._deferred.pop(key, None)
+        if delivery is not None:
+            self._queue_ack(delivery)
 
     # ---- running ------------------------------------------------------------------------------------------
 
@@ -362,6 +369,11 @@ class Bus:
             self._dead_letter(delivery, kind, "invalid", _summarise(exc))
             return
         key = str(message.id)
+        if key in self._deferred:
+            # Redelivered after a reconnect while its ack is still held: the pending ack now owns this delivery.
+            self._deferred[key] = delivery
+            metrics.DUPLICATES.labels(self.stage, kind).inc()
+            return
         if key in self._seen:
             metrics.DUPLICATES.labels(self.stage, kind).inc()
             self._queue_ack(delivery)
@@ -384,12 +396,16 @@ class Bus:
     def _call_with_retries(self, handler: Handler, message: Envelope, delivery: _Delivery, kind: str) -> Any:
         attempts = self.settings.max_attempts
         for attempt in range(1, attempts + 1):
-            self._local.delivery, self._local.deferred = delivery, False
+            self._local.delivery, self._local.key, self._local.deferred = delivery, str(message.id), False
             started = time.perf_counter()
             try:
                 return handler(message)
             except BusStopped:
                 raise
+            except Unprocessable as exc:
+                metrics.FAILED.labels(self.stage, kind).inc()
+                self._dead_letter(delivery, kind, "unprocessable", str(exc))
+                return _DEAD
             except Exception as exc:
                 metrics.FAILED.labels(self.stage, kind).inc()
                 if attempt == attempts:

@@ -7,3 +7,8 @@ class BusConfigError(RuntimeError):
 
 class BusStopped(RuntimeError):
     """The bus is shutting down; the message in hand is not acknowledged and will be redelivered."""
+
+
+class Unprocessable(ValueError):
+    """Raised by a handler when the input itself is wrong: retrying cannot help, so the bus dead-letters it
+    at once with this message as the reason."""

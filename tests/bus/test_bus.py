@@ -305,3 +305,33 @@ def test_outbox_is_bounded_while_the_broker_is_away() -> None:
 
 def test_envelope_subclasses_all_registered() -> None:
     assert set(MESSAGE_TYPES.values()) == set(Envelope.__subclasses__())
+
+
+@pytest.mark.slow
+def test_deferred_ack_survives_a_reconnect(broker: Broker, bus_settings: BusSettings, running) -> None:
+    acks: dict[int, Callable[[], None]] = {}
+    handled: list[int] = []
+
+    def keep(segment: AudioSegment) -> None:
+        handled.append(segment.sequence)
+        acks[segment.sequence] = worker.defer_ack()
+
+    stage = f"deferred{bus_settings.namespace[-6:]}"
+    worker = Bus(stage, bus_settings)
+    worker.consume(worker.topology.audio, {AudioSegment: keep})
+    worker.start()
+    worker.wait_connected(10)
+    for i in (1, 2):
+        broker.publish_raw("audio.living.mic1", audio(i).to_json(), "audio")
+    wait_for(lambda: handled == [1, 2], message="both handled")
+    assert _close_connections_of(stage) == 1
+    wait_for(lambda: not worker.connected, message="disconnect noticed")
+    wait_for(lambda: worker.connected, timeout=20, message="reconnected")
+    wait_for(lambda: broker.channel.queue_declare(broker.topology.audio.name, passive=True).method.consumer_count,
+             message="consuming again")
+    wait_for(lambda: broker.depth(broker.topology.audio.name) == 0, message="both redelivered to the worker")
+    acks[1]()  # the held ack now acks the *new* delivery of message 1
+    worker.stop(10)
+    assert handled == [1, 2], "redeliveries of held messages are not handled again"
+    left = wait_for(lambda: broker.drain(broker.topology.audio.name), message="message 2 back in the queue")
+    assert [json.loads(body)["sequence"] for _, body in left] == [2], "held ack not taken behind the handler's back"
