@@ -1,0 +1,225 @@
+"""`voxframe capture`: one process per microphone (or replayed file), publishing speech segments for a room."""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import contextlib
+import logging
+import signal
+import threading
+from pathlib import Path
+
+from prometheus_client import Counter, Gauge
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.capture.handler import CaptureHandler
+from services.capture.sources import AudioSource, SourceError
+from shared.audio import Segmenter, SegmenterOptions
+from shared.bus import Bus, BusStopped
+from shared.config import BusSettings
+from shared.messages import AudioSegment, Control, EndReason
+from shared.messages.envelope import Name
+
+_LOGGER = logging.getLogger(__name__)
+_FIRST_RETRY_SECONDS = 0.5
+_MAX_RETRY_SECONDS = 30.0
+
+PUBLISHED = Counter("voxframe_capture_segments_published_total", "Speech segments the broker confirmed")
+PUBLISHED_SECONDS = Counter("voxframe_capture_audio_published_seconds_total", "Audio seconds the broker confirmed")
+DROPPED = Counter("voxframe_capture_segments_dropped_total",
+                  "Oldest segments dropped because the broker was away longer than the buffer holds")
+REOPENS = Counter("voxframe_capture_device_reopens_total", "Times the input was reopened after it failed")
+DEVICE_UP = Gauge("voxframe_capture_device_up", "1 while audio arrives from the input")
+
+
+class CaptureSettings(BaseSettings):
+    """`VOXFRAME_*` settings of the capture worker; command-line flags override them."""
+
+    model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
+
+    room: Name = Field("living-room", description="room whose frames show what this mic hears")
+    mic: Name = Field("mic1", description="this mic's id within the room (one process per mic)")
+    mic_device: str | None = Field(None, description="input device: index or name substring (default: system's)")
+    input_rate_hz: int | None = Field(None, ge=8000, le=384000, description="open the device at this rate")
+    input_channels: int | None = Field(None, ge=1, le=64, description="open the device with this many channels")
+    vad_threshold: float = Field(0.5, gt=0, lt=1, description="speech probability that opens a segment")
+    pre_roll_ms: int = Field(300, ge=0, description="audio kept before speech starts")
+    post_roll_ms: int = Field(200, ge=0, description="audio kept after speech ends")
+    end_silence_ms: int = Field(800, ge=32, description="pause that ends a segment")
+    min_speech_ms: int = Field(250, ge=0, description="segments with less speech are dropped")
+    max_segment_s: float = Field(20.0, gt=0, description="longer speech is cut at a pause")
+    buffer_seconds: float = Field(600.0, gt=0, description="speech held while the broker is away; oldest dropped")
+    record_dir: Path | None = Field(None, description="also write every published segment as WAV here")
+    metrics_port: int = Field(9101, ge=0, le=65535, description="/metrics and /healthz port (0 = any free)")
+
+    def segmenter_options(self) -> SegmenterOptions:
+        return SegmenterOptions(vad_threshold=self.vad_threshold, pre_roll_ms=self.pre_roll_ms,
+                                post_roll_ms=self.post_roll_ms, end_silence_ms=self.end_silence_ms,
+                                min_speech_ms=self.min_speech_ms, max_segment_s=self.max_segment_s)
+
+
+class SegmentOutbox:
+    """Segments waiting for the broker, bounded in audio seconds (oldest dropped), published in order with
+    confirms by a thread of their own, so capture never waits for the broker."""
+
+    def __init__(self, bus: Bus, max_seconds: float) -> None:
+        self._bus = bus
+        self._max_seconds = max_seconds
+        self._pending: collections.deque[AudioSegment] = collections.deque()
+        self._seconds = 0.0
+        self._changed = threading.Condition()
+        self._busy = False
+
+    def put(self, messages: list[AudioSegment]) -> None:
+        with self._changed:
+            for message in messages:
+                self._pending.append(message)
+                self._seconds += message.duration_seconds
+            while self._seconds > self._max_seconds and len(self._pending) > 1:
+                dropped = self._pending.popleft()
+                self._seconds -= dropped.duration_seconds
+                DROPPED.inc()
+                _LOGGER.warning("Broker away: dropped segment %d (%.1f s)", dropped.sequence,
+                                dropped.duration_seconds)
+            self._changed.notify_all()
+
+    def run(self, stop: threading.Event) -> None:
+        """Publish until the bus stops; `stop` is set if it stops for good."""
+        while True:
+            with self._changed:
+                self._busy = False
+                self._changed.notify_all()
+                while not self._pending:
+                    self._changed.wait()
+                message = self._pending.popleft()
+                self._seconds -= message.duration_seconds
+                self._busy = True
+            try:
+                self._bus.publish(message)
+            except BusStopped:
+                stop.set()
+                return
+            PUBLISHED.inc()
+            PUBLISHED_SECONDS.inc(message.duration_seconds)
+
+    def wait_empty(self, timeout: float) -> bool:
+        with self._changed:
+            return self._changed.wait_for(lambda: not self._pending and not self._busy, timeout)
+
+
+def capture(source: AudioSource, handler: CaptureHandler, outbox: SegmentOutbox, stop: threading.Event,
+            loop: bool = False) -> None:
+    """Feed the handler from the source until `stop` (or the file ends); reopen a failing device with backoff."""
+    delay, failing = _FIRST_RETRY_SECONDS, False
+    while not stop.is_set():
+        try:
+            with contextlib.closing(source.blocks()) as blocks:
+                for block in blocks:
+                    if failing:
+                        _LOGGER.info("Audio from %s again", source.name)
+                        delay, failing = _FIRST_RETRY_SECONDS, False
+                    handler.device = source.name
+                    DEVICE_UP.set(1)
+                    outbox.put(handler.on_audio(block))
+                    if stop.is_set():
+                        break
+        except SourceError as exc:
+            DEVICE_UP.set(0)
+            outbox.put(handler.end_stream(EndReason.DEVICE_LOST))
+            if not failing:
+                _LOGGER.warning("Input failed (%s); reopening with backoff until it is back", exc)
+            failing = True
+            stop.wait(delay)
+            delay = min(2 * delay, _MAX_RETRY_SECONDS)
+            REOPENS.inc()
+            continue
+        if stop.is_set() or not loop:
+            break
+        outbox.put(handler.end_stream(EndReason.END_OF_INPUT))
+    outbox.put(handler.end_stream(EndReason.END_OF_INPUT))
+
+
+def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = commands.add_parser("capture", parents=[common], formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                            help="listen to a microphone (or replay a file) and publish speech segments",
+                            description=__doc__)
+    where = p.add_argument_group("input (default: the system's default microphone)")
+    source = where.add_mutually_exclusive_group()
+    _setting(source, "--device", "mic_device", metavar="NAME|INDEX")
+    source.add_argument("--file", type=Path, help="replay this recording (WAV/FLAC/OGG/MP3; more with ffmpeg)")
+    source.add_argument("--demo", action="store_true", help="replay the project's demo conversation")
+    where.add_argument("--list-devices", action="store_true", help="print the input devices and exit")
+    where.add_argument("--fast", action="store_true", help="replay the file as fast as possible, not in real time")
+    where.add_argument("--loop", action="store_true", help="replay the file again and again")
+    _setting(where, "--input-rate-hz", "input_rate_hz", type=int)
+    _setting(where, "--input-channels", "input_channels", type=int)
+    ident = p.add_argument_group("identity and privacy")
+    _setting(ident, "--room", "room")
+    _setting(ident, "--mic", "mic")
+    _setting(ident, "--record", "record_dir", metavar="DIR", type=Path)
+    cut = p.add_argument_group("segmentation")
+    for name in ("vad_threshold", "pre_roll_ms", "post_roll_ms", "end_silence_ms", "min_speech_ms",
+                 "max_segment_s"):
+        _setting(cut, "--" + name.replace("_", "-"), name, type=type(CaptureSettings.model_fields[name].default))
+    ops = p.add_argument_group("operation")
+    _setting(ops, "--buffer-seconds", "buffer_seconds", type=float)
+    _setting(ops, "--metrics-port", "metrics_port", type=int)
+    p.set_defaults(run=run)
+
+
+def _setting(group: argparse._ActionsContainer, flag: str, field: str, **kwargs: object) -> None:
+    """A flag that overrides a CaptureSettings field; its help names the field's env var and default."""
+    info = CaptureSettings.model_fields[field]
+    help_text = f"{info.description} [env VOXFRAME_{field.upper()}; default {info.default}]"
+    group.add_argument(flag, dest=field, default=argparse.SUPPRESS, help=help_text, **kwargs)  # type: ignore[arg-type]
+
+
+def run(args: argparse.Namespace) -> int:
+    from services.capture.sources.microphone import Microphone, list_devices
+    from shared.audio import AudioDecodeError
+    from shared.metrics import serve_metrics
+
+    if args.list_devices:
+        print(list_devices())
+        return 0
+    settings = CaptureSettings(**{k: v for k, v in vars(args).items() if k in CaptureSettings.model_fields})
+    _LOGGER.debug("Settings: %s", settings)
+    try:
+        source = _file_source(args) or Microphone(settings.mic_device, settings.input_rate_hz,
+                                                  settings.input_channels)
+    except (AudioDecodeError, FileNotFoundError, RuntimeError) as exc:  # RuntimeError: no espeak-ng for --demo
+        _LOGGER.error("Cannot replay the recording: %s", exc)
+        return 2
+    bus = Bus("capture", BusSettings())
+    handler = CaptureHandler(settings.room, settings.mic, Segmenter(settings.segmenter_options()),
+                             settings.record_dir)
+    bus.consume(bus.topology.control(settings.room), {Control: handler.on_control})
+    bus.every(1.0, lambda: bus.publish_nowait(handler.status()) if bus.connected else None)
+    serve_metrics("capture", settings.metrics_port, ready=bus.health)
+    stop, signalled = threading.Event(), threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: (signalled.set(), stop.set()))
+    bus.start()
+    bus.wait_connected(bus.settings.connect_timeout_seconds + 5)
+    outbox = SegmentOutbox(bus, settings.buffer_seconds)
+    threading.Thread(target=outbox.run, args=(stop,), name="capture-publish", daemon=True).start()
+    _LOGGER.info("Ready: %s/%s listening to %s", settings.room, settings.mic, source.name)
+    capture(source, handler, outbox, stop, loop=args.loop)
+    if not outbox.wait_empty(10):
+        _LOGGER.warning("Stopping with segments the broker never confirmed")
+    bus.stop(10)
+    return 1 if stop.is_set() and not signalled.is_set() else 0  # the bus gave up
+
+
+def _file_source(args: argparse.Namespace) -> AudioSource | None:
+    from services.capture.sources.file import FileSource
+
+    if args.demo:
+        from shared.demo import demo_recording
+
+        return FileSource(demo_recording(), realtime=not args.fast)
+    if args.file is not None:
+        return FileSource(args.file, realtime=not args.fast)
+    return None

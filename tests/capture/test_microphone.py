@@ -1,0 +1,103 @@
+"""Live capture through sounddevice from a PulseAudio virtual microphone: exact samples, unplug survived."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from shared.audio import SAMPLE_RATE_HZ, decode_audio
+from shared.messages import AudioSegment, EndReason, MicStatus
+from tests.capture.conftest import CaptureProcess, messages
+from tests.capture.pulse import VirtualMic
+from tests.capture.reference import speech_bounds
+from tests.support import Broker, wait_for
+
+pytestmark = pytest.mark.skipif(shutil.which("pulseaudio") is None or shutil.which("pactl") is None,
+                                reason="pulseaudio is not installed (apt-get install pulseaudio libasound2-plugins)")
+
+SPEECH = "pocketsphinx_librivox_ss01_0880.wav"
+MS = SAMPLE_RATE_HZ // 1000
+
+
+@pytest.fixture
+def mic(tmp_path: Path) -> Iterator[VirtualMic]:
+    virtual = VirtualMic(tmp_path / "pulse")
+    virtual.start()
+    virtual.plug()
+    yield virtual
+    virtual.close()
+
+
+def _start_listening(start_capture, mic: VirtualMic) -> CaptureProcess:  # type: ignore[no-untyped-def]
+    capture: CaptureProcess = start_capture("--device", "pulse", "--input-rate-hz", "16000", "--input-channels", "1",
+                                            "--room", "den", "--mic", "desk", env=mic.env)
+    wait_for(lambda: capture.metric("voxframe_capture_device_up") == 1, timeout=20, message="the mic to open")
+    return capture
+
+
+def _assert_exactly_the_speech(segment: AudioSegment, clip: np.ndarray) -> None:
+    """The segment is a slice of silence + clip + silence, bit for bit, cut within ~300 ms of the speech."""
+    pcm = np.frombuffer(segment.pcm, dtype="<i2")
+    clip_at = int(np.flatnonzero(pcm)[0]) - int(np.flatnonzero(clip)[0])  # where the clip starts inside pcm
+    expected = np.zeros(len(pcm), dtype=np.int16)
+    first, last = max(0, clip_at), min(len(pcm), clip_at + len(clip))
+    expected[first:last] = clip[first - clip_at:last - clip_at]
+    assert np.array_equal(pcm, expected)
+    speech_start, speech_end = speech_bounds(clip)
+    assert abs(clip_at + speech_start) <= 350 * MS, f"starts {(clip_at + speech_start) / MS:.0f} ms before speech"
+    assert abs(len(pcm) - clip_at - speech_end) <= 350 * MS, \
+        f"ends {(len(pcm) - clip_at - speech_end) / MS:.0f} ms after speech"
+
+
+class _Tap:
+    """Everything published to a tap queue so far, kept in order."""
+
+    def __init__(self, broker: Broker, *bindings: str) -> None:
+        self.broker, self.queue, self.seen = broker, broker.tap(*bindings), []
+
+    def of(self, kind: type) -> list:  # type: ignore[type-arg]
+        self.seen += messages(self.broker, self.queue)
+        return [m for m in self.seen if isinstance(m, kind)]
+
+
+def test_speech_into_a_real_microphone_is_published_bit_exact_and_silence_is_not(
+        real_audio: Path, broker: Broker, start_capture, mic: VirtualMic) -> None:
+    tap = _Tap(broker, "audio.#", "status.#")
+    capture = _start_listening(start_capture, mic)
+    wait_for(lambda: len(tap.of(MicStatus)) >= 2, timeout=10, message="two statuses of silence")
+    clip = decode_audio(real_audio / SPEECH)
+    mic.play(clip)
+    [segment] = wait_for(lambda: tap.of(AudioSegment), timeout=20, message="the spoken segment")
+    assert (segment.room, segment.source, segment.sequence, segment.end_reason) == \
+           ("den", "desk", 0, EndReason.SILENCE)
+    _assert_exactly_the_speech(segment, clip)
+    statuses = tap.of(MicStatus)
+    assert all(s.device == "pulse" and not s.muted for s in statuses)
+    assert statuses[0].speech_ratio == 0 and statuses[0].level_dbfs == -100  # digital silence first
+    assert any(s.speech_ratio > 0.3 for s in statuses)
+    assert capture.stop() == 0
+
+
+@pytest.mark.slow
+def test_an_unplugged_microphone_is_reopened_when_it_comes_back(
+        real_audio: Path, broker: Broker, start_capture, mic: VirtualMic) -> None:
+    tap = _Tap(broker, "audio.#")
+    capture = _start_listening(start_capture, mic)
+    mic.unplug()
+    wait_for(lambda: capture.metric("voxframe_capture_device_up") == 0, timeout=15, message="the loss noticed")
+    wait_for(lambda: capture.metric("voxframe_capture_device_reopens_total") >= 2, timeout=15,
+             message="a failed reopen")
+    assert capture.process.poll() is None, capture.output()
+    assert capture.output().count("Input failed") == 1  # logged once, not once per retry
+
+    mic.plug()
+    wait_for(lambda: capture.metric("voxframe_capture_device_up") == 1, timeout=30, message="the mic reopened")
+    clip = decode_audio(real_audio / SPEECH)
+    mic.play(clip)
+    [segment] = wait_for(lambda: tap.of(AudioSegment), timeout=20, message="speech after replugging")
+    _assert_exactly_the_speech(segment, clip)
+    assert capture.stop() == 0
