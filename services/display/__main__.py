@@ -1,0 +1,68 @@
+"""`voxframe display`: the frames, dashboard, uploads and gallery, served by uvicorn on one port."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import socket
+
+import uvicorn
+from pydantic import ValidationError
+
+from services.display.app import create_app
+from services.display.settings import DisplaySettings
+from shared.config import BusSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+# flag → setting; every flag overrides its VOXFRAME_* variable, which overrides the built-in default.
+_FLAGS = {
+    "--host": "display_host", "--port": "display_port", "--display-id": "display_id", "--data-dir": "data_dir",
+    "--token": "display_token", "--allowed-origins": "display_allowed_origins",
+    "--gallery-max-images": "gallery_max_images", "--gallery-max-mb": "gallery_max_mb",
+    "--upload-max-mb": "upload_max_mb", "--upload-max-seconds": "upload_max_seconds",
+    "--upload-room": "upload_room", "--default-room": "default_room", "--job-stall-seconds": "job_stall_seconds",
+}
+
+
+def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    p = commands.add_parser("display", parents=[common], formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                            help="serve the frames, dashboard, uploads and gallery (web on --port)")
+    for flag, name in _FLAGS.items():
+        field = DisplaySettings.model_fields[name]
+        kind = field.annotation if field.annotation in (int, float) else str
+        p.add_argument(flag, dest=name, type=kind, default=argparse.SUPPRESS, metavar=name.split("_")[-1].upper(),
+                       help=f"{field.description} (env VOXFRAME_{name.upper()}" + (f", default {field.default})" if field.default not in ("", None) else ")"))
+    p.add_argument("--log-requests", action="store_true", help="log every HTTP request")
+    p.set_defaults(run=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = DisplaySettings(**{name: getattr(args, name) for name in _FLAGS.values() if hasattr(args, name)})
+    except ValidationError as exc:
+        print(f"voxframe display: error: {exc}")
+        return 2
+    listener = _listen(settings.display_host, settings.display_port)
+    port = listener.getsockname()[1]
+    app = create_app(settings, BusSettings(), port)
+    server = uvicorn.Server(uvicorn.Config(
+        app, log_config=None, access_log=args.log_requests, ws_per_message_deflate=False, timeout_graceful_shutdown=5,
+    ))
+    if not args.log_requests:  # uvicorn logs every websocket at INFO: too much with many frames
+        logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    shown = "localhost" if settings.display_host in ("0.0.0.0", "::") else settings.display_host
+    _LOGGER.info("Display on http://%s:%d/ (frame: /frame/%s, upload: /upload)", shown, port, settings.default_room)
+    server.run(sockets=[listener])
+    return 0 if server.started else 1
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind before the app exists, so port 0 can name the display's queue after the port it got."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    listener.bind((host, port))
+    listener.listen(2048)
+    listener.set_inheritable(True)
+    return listener

@@ -1,0 +1,226 @@
+"""The JSON API: rooms, gallery, transcripts, prompts, controls, uploads, image files, health and metrics."""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ValidationError
+from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Message, Receive
+
+from services.display import metrics, openapi, uploads
+from services.display.views import NAME, ControlRequest, ErrorView, RoomView, UploadAccepted
+from shared.messages import Control
+
+_LOGGER = logging.getLogger(__name__)
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def error(status: int, message: str) -> JSONResponse:
+    return JSONResponse(ErrorView(error=message).model_dump(), status_code=status)
+
+
+def ok(model: BaseModel | list[BaseModel], status: int = 200, **headers: str) -> JSONResponse:
+    body = [m.model_dump(mode="json") for m in model] if isinstance(model, list) else model.model_dump(mode="json")
+    return JSONResponse(body, status_code=status, headers=headers or None)
+
+
+def guarded(endpoint: Endpoint) -> Endpoint:
+    """Needs the access token (if set); requests that change things must come from our own pages."""
+
+    @functools.wraps(endpoint)
+    async def check(request: Request) -> Response:
+        access = request.app.state.display.access
+        if not access.permits(request):
+            return error(401, "this needs the display's access token (Authorization: Bearer <token>)")
+        if request.method != "GET" and not access.same_origin(request):
+            return error(403, "cross-site request refused: origin does not match this host")
+        return await endpoint(request)
+
+    return check
+
+
+def _room(request: Request) -> str:
+    room = request.path_params["room"]
+    if not NAME.match(room):
+        raise HTTPException(400, "room names are 1-64 letters, digits, '-' or '_'")
+    return room
+
+
+def _limit(request: Request, default: int = 30, most: int = 200) -> int:
+    try:
+        return max(1, min(most, int(request.query_params.get("limit", default))))
+    except ValueError as exc:
+        raise HTTPException(400, "limit must be a whole number") from exc
+
+
+async def list_rooms(request: Request) -> Response:
+    d = request.app.state.display
+    known = await asyncio.to_thread(d.gallery.rooms)
+    mics = d.mics.mics()
+    names = sorted(set(known) | {m.room for m in mics} | {d.settings.default_room})
+    return ok([RoomView(room=name, images=known.get(name, (0, None))[0], last_image_at=known.get(name, (0, None))[1],
+                        mics=[m for m in mics if m.room == name]) for name in names])
+
+
+async def room_images(request: Request) -> Response:
+    d, room, limit = request.app.state.display, _room(request), _limit(request)
+    before = request.query_params.get("before")
+    try:
+        cursor = datetime.fromisoformat(before).timestamp() if before else None
+    except ValueError as exc:
+        raise HTTPException(400, "before must be an ISO 8601 time (an image's received_at)") from exc
+    return ok(await asyncio.to_thread(d.gallery.images, room, limit, cursor))
+
+
+async def room_transcripts(request: Request) -> Response:
+    d = request.app.state.display
+    return ok(await asyncio.to_thread(d.gallery.transcripts, _room(request), _limit(request)))
+
+
+async def room_prompts(request: Request) -> Response:
+    d = request.app.state.display
+    return ok(await asyncio.to_thread(d.gallery.prompts, _room(request), _limit(request, default=10)))
+
+
+@guarded
+async def send_control(request: Request) -> Response:
+    d, room = request.app.state.display, _room(request)
+    try:
+        wanted = ControlRequest.model_validate_json(await request.body())
+        control = Control(room=room, source="dashboard", command=wanted.command, mic=wanted.mic, value=wanted.value)
+    except ValidationError as exc:
+        return error(400, "bad control: " + "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
+                                                     for e in exc.errors()[:3]))
+    if not d.bus.connected:
+        return error(503, "the message broker is not connected; try again shortly")
+    await asyncio.to_thread(d.bus.publish, control, timeout=10)
+    metrics.CONTROLS.labels(control.command.value).inc()
+    _LOGGER.info("Control %s for room %s (mic %s, value %s)", control.command, room, control.mic, control.value)
+    return JSONResponse({"id": str(control.id)}, status_code=202)
+
+
+_IMAGE_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"}
+
+
+async def image_file(request: Request) -> Response:
+    gallery = request.app.state.display.gallery
+    hot = gallery.hot_image(request.path_params["image_id"])
+    if hot is not None:  # a new picture: every frame of the room asks for it at the same moment
+        return Response(hot[0], media_type=hot[1], headers=_IMAGE_HEADERS)
+    found = await asyncio.to_thread(gallery.image_file, request.path_params["image_id"])
+    if found is None:
+        return error(404, "no such image")
+    return FileResponse(found[0], media_type=found[1], headers=_IMAGE_HEADERS)
+
+
+@guarded
+async def create_upload(request: Request) -> Response:
+    d = request.app.state.display
+    limit = d.settings.upload_max_bytes
+    try:
+        data, filename, room = await _read_upload(request, limit, d.settings.upload_room)
+        upload = await asyncio.to_thread(uploads.prepare, data, d.settings.upload_max_seconds)
+    except uploads.UploadRejected as exc:
+        metrics.UPLOADS.labels(exc.outcome).inc()
+        _LOGGER.info("Upload refused (%d): %s", exc.status, exc)
+        return error(exc.status, str(exc))
+    if not d.bus.connected:
+        metrics.UPLOADS.labels("unavailable").inc()
+        return error(503, "the message broker is not connected; try again shortly")
+    job_id = uuid.uuid4().hex
+    segments = uploads.job_segments(upload, job_id, room)
+    await asyncio.to_thread(d.jobs.create, job_id, room, filename, len(segments), upload.audio_seconds)
+    try:
+        await asyncio.to_thread(d.bus.publish, *segments, timeout=30)
+    except Exception as exc:  # noqa: BLE001 (whatever stopped the hand-off, the job must go)
+        await asyncio.to_thread(d.jobs.discard, job_id)  # nothing half-made: the job goes with its audio
+        metrics.UPLOADS.labels("unavailable").inc()
+        _LOGGER.warning("Upload %s not sent: %r", job_id, exc)
+        return error(503, "the audio could not be handed to the pipeline; try again shortly")
+    metrics.UPLOADS.labels("accepted").inc()
+    _LOGGER.info("Upload job %s: %.1f s of %s in %d segment(s) for room %s", job_id, upload.audio_seconds,
+                 filename, len(segments), room)
+    return ok(UploadAccepted(job_id=job_id, segments=len(segments), audio_seconds=upload.audio_seconds), 202,
+              Location=f"/jobs/{job_id}")
+
+
+async def _read_upload(request: Request, limit: int, default_room: str) -> tuple[bytes, str, str]:
+    """The `audio` field's bytes, its file name and the room; refuses oversize bodies while reading."""
+    size = f"{limit / 2**20:.0f} MB" if limit >= 2**20 else f"{limit / 2**10:.0f} KB"
+    too_large = uploads.UploadRejected(413, "too_large", f"the upload is larger than the {size} limit")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + 64 * 1024:  # a little room for the form's own fields
+        raise too_large
+    limited = Request(request.scope, _limited(request.receive, limit + 64 * 1024, too_large))
+    try:
+        async with limited.form(max_files=1, max_fields=10) as form:
+            audio, room = form.get("audio"), form.get("room") or default_room
+            if not isinstance(audio, UploadFile):
+                raise uploads.UploadRejected(400, "bad_request", "send the file as multipart/form-data field 'audio'")
+            if not isinstance(room, str) or not NAME.match(room):
+                raise uploads.UploadRejected(400, "bad_request", "room names are 1-64 letters, digits, '-' or '_'")
+            return await audio.read(), audio.filename or "upload", room
+    except HTTPException as exc:
+        raise uploads.UploadRejected(400, "bad_request", f"malformed form: {exc.detail}") from exc
+
+
+def _limited(receive: Receive, limit: int, too_large: Exception) -> Receive:
+    seen = 0
+
+    async def receive_within_limit() -> Message:
+        nonlocal seen
+        message = await receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise too_large
+        return message
+
+    return receive_within_limit
+
+
+@guarded
+async def upload_status(request: Request) -> Response:
+    job = await asyncio.to_thread(request.app.state.display.jobs.view, request.path_params["job_id"])
+    return error(404, "no such upload job") if job is None else ok(job)
+
+
+async def healthz(request: Request) -> Response:
+    d = request.app.state.display
+    problem = d.bus.health()
+    body = {"status": "ok" if problem is None else "unavailable", **(problem or {})}
+    return JSONResponse(body, status_code=200 if problem is None else 503)
+
+
+async def prometheus(_request: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def openapi_document(_request: Request) -> Response:
+    return JSONResponse(openapi.document())
+
+
+routes = [
+    Route("/api/rooms", list_rooms),
+    Route("/api/rooms/{room}/images", room_images),
+    Route("/api/rooms/{room}/transcripts", room_transcripts),
+    Route("/api/rooms/{room}/prompts", room_prompts),
+    Route("/api/rooms/{room}/controls", send_control, methods=["POST"]),
+    Route("/api/uploads", create_upload, methods=["POST"]),
+    Route("/api/uploads/{job_id}", upload_status),
+    Route("/images/{image_id}", image_file),
+    Route("/healthz", healthz),
+    Route("/metrics", prometheus),
+    Route("/openapi.json", openapi_document),
+]

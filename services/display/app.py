@@ -1,0 +1,88 @@
+"""Builds the display: gallery, jobs and bus wired to the ASGI app that serves pages, API and websockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount
+from starlette.staticfiles import StaticFiles
+
+from services.display import api, metrics, pages, sockets
+from services.display.access import Access
+from services.display.db import Database
+from services.display.gallery import Gallery
+from services.display.handler import DisplayHandler
+from services.display.hub import Hub
+from services.display.jobs import JobBook
+from services.display.live import MicBoard
+from services.display.settings import DisplaySettings
+from shared.bus import Bus
+from shared.config import BusSettings
+
+_LOGGER = logging.getLogger(__name__)
+
+JOB_CHECK_SECONDS = 5.0
+
+
+@dataclass(frozen=True)
+class Display:
+    """Everything a request handler may need, reachable as `request.app.state.display`."""
+
+    settings: DisplaySettings
+    bus: Bus
+    gallery: Gallery
+    jobs: JobBook
+    mics: MicBoard
+    hub: Hub
+    access: Access
+
+
+def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) -> Starlette:
+    """The whole display for one process; `port` names its queue unless `display_id` is set."""
+    db = Database(settings.data_dir / "gallery.sqlite3")
+    gallery = Gallery(db, settings.data_dir / "images", settings.gallery_max_images, settings.gallery_max_bytes)
+    display = Display(settings, Bus("display", bus_settings), gallery, JobBook(db, gallery, settings.job_stall_seconds),
+                      MicBoard(), Hub(), Access(settings.display_token, settings.allowed_origins))
+    handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
+    queue = display.bus.topology.display(settings.queue_id(port))
+    display.bus.consume(queue, handler.handlers(), prefetch=50)
+    display.bus.every(min(JOB_CHECK_SECONDS, settings.job_stall_seconds / 2), handler.expire_jobs)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        display.hub.bind(asyncio.get_running_loop())
+        swept = gallery.sweep_orphans()
+        if swept:
+            _LOGGER.info("Removed %d image file(s) left by an interrupted write", swept)
+        count, total = gallery.totals()
+        metrics.GALLERY_IMAGES.set(count)
+        metrics.GALLERY_BYTES.set(total)
+        display.bus.start()
+        await asyncio.to_thread(display.bus.wait_connected, bus_settings.connect_timeout_seconds + 5)
+        _LOGGER.info("Display ready: queue %s, gallery of %d image(s) in %s", queue.name, count, settings.data_dir)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(display.bus.stop, 10)
+
+    app = Starlette(
+        routes=[*pages.routes, *api.routes, *sockets.routes,
+                Mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")],
+        lifespan=lifespan,
+        exception_handlers={HTTPException: _json_error},
+    )
+    app.state.display = display
+    return app
+
+
+async def _json_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)

@@ -1,0 +1,105 @@
+"""Websocket fan-out: every client gets its own small queue and sender, so one slow screen delays no other."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from services.display import metrics
+
+_LOGGER = logging.getLogger(__name__)
+
+QUEUE_SIZE = 32  # events a client may fall behind before its oldest are dropped
+
+
+@dataclass(eq=False)
+class _Client:
+    kind: str
+    websocket: WebSocket
+    queue: asyncio.Queue[tuple[str, float]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+
+    def offer(self, text: str, arrived: float) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()
+            metrics.PUSH_DROPPED.labels(self.kind).inc()
+        self.queue.put_nowait((text, arrived))
+
+
+class Hub:
+    """Topics (`room:<room>`, `dashboard`, `job:<id>`) to connected clients; lives on the event loop."""
+
+    def __init__(self) -> None:
+        self._topics: dict[str, set[_Client]] = defaultdict(set)
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+
+    def notify(self, topics: Iterable[str], event: dict[str, object]) -> None:
+        """From any thread: serialise once, then hand to the loop to fan out."""
+        if self._loop is None or self._loop.is_closed():
+            return
+        text = json.dumps(event, separators=(",", ":"))
+        arrived = time.perf_counter()
+        for topic in topics:
+            self._loop.call_soon_threadsafe(self.publish, topic, text, arrived)
+
+    def publish(self, topic: str, text: str, arrived: float) -> None:
+        for client in self._topics.get(topic, ()):
+            client.offer(text, arrived)
+
+    async def serve(self, websocket: WebSocket, topic: str, kind: str,
+                    hello: Callable[[], Awaitable[dict[str, object]]]) -> None:
+        """Accept, send `hello()`, then forward the topic's events until the client goes away.
+
+        The client is registered before `hello()` runs, so nothing published meanwhile is missed (it may
+        arrive twice: clients drop repeats by id).
+        """
+        await websocket.accept()
+        client = _Client(kind, websocket)
+        self._topics[topic].add(client)
+        metrics.CLIENTS.labels(kind).inc()
+        try:
+            await websocket.send_text(json.dumps(await hello(), separators=(",", ":")))
+            sender = asyncio.create_task(self._send(client))
+            listener = asyncio.create_task(self._listen(websocket))
+            done, pending = await asyncio.wait({sender, listener}, return_when=asyncio.FIRST_COMPLETED)
+            for task in pending:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+            for task in done:
+                if not task.cancelled() and task.exception() is not None:
+                    _LOGGER.debug("%s websocket closed: %r", kind, task.exception())
+        except (WebSocketDisconnect, RuntimeError, OSError):
+            pass  # gone before the hello: nothing to clean but the registration
+        finally:
+            self._topics[topic].discard(client)
+            if not self._topics[topic]:
+                del self._topics[topic]
+            metrics.CLIENTS.labels(kind).dec()
+
+    @staticmethod
+    async def _send(client: _Client) -> None:
+        histogram = metrics.PUSH_SECONDS.labels(client.kind)
+        while True:
+            text, arrived = await client.queue.get()
+            await client.websocket.send_text(text)
+            histogram.observe(time.perf_counter() - arrived)
+
+    @staticmethod
+    async def _listen(websocket: WebSocket) -> None:
+        """Read (and ignore) what the client sends, to notice when it goes away."""
+        while True:
+            message = await websocket.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+

@@ -1,0 +1,48 @@
+"""The display's settings, from `VOXFRAME_*` environment variables (CLI flags override them)."""
+
+from __future__ import annotations
+
+import re
+import socket
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class DisplaySettings(BaseSettings):
+    """Web server, gallery budget, upload limits and access control."""
+
+    model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
+
+    display_host: str = Field("0.0.0.0", description="address the web server listens on")
+    display_port: int = Field(8080, ge=0, le=65535, description="web port; 0 picks a free one")
+    display_id: str = Field("", description="names this process's queue; default hostname-port")
+    data_dir: Path = Field(Path("data"), description="gallery database and image files live here")
+    display_token: str = Field("", description="if set, dashboard, controls and uploads need it")
+    display_allowed_origins: str = Field("", description="extra comma-separated origins allowed to open sockets")
+    gallery_max_images: int = Field(2000, ge=1, description="oldest images are pruned past this count")
+    gallery_max_mb: float = Field(2048.0, gt=0, description="oldest images are pruned past this many MB")
+    upload_max_mb: float = Field(50.0, gt=0, description="largest accepted upload")
+    upload_max_seconds: float = Field(600.0, gt=0, description="longest accepted upload audio")
+    upload_room: str = Field("upload", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="room uploads go to by default")
+    job_stall_seconds: float = Field(300.0, gt=0, description="a job with no progress this long is an error")
+    default_room: str = Field("living-room", pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                              description="room the dashboard opens first")
+
+    @property
+    def upload_max_bytes(self) -> int:
+        return int(self.upload_max_mb * 1024 * 1024)
+
+    @property
+    def gallery_max_bytes(self) -> int:
+        return int(self.gallery_max_mb * 1024 * 1024)
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        return frozenset(o.strip().rstrip("/") for o in self.display_allowed_origins.split(",") if o.strip())
+
+    def queue_id(self, port: int) -> str:
+        """This process's display id: explicit, or hostname-port so processes on one host differ."""
+        raw = self.display_id or f"{socket.gethostname()}-{port}"
+        return re.sub(r"[^A-Za-z0-9_-]", "-", raw)[:64]

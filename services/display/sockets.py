@@ -1,0 +1,64 @@
+"""Websockets that push live events: one per frame (its room's images), dashboard (everything), upload job."""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket
+
+from services.display.views import NAME
+
+_POLICY_VIOLATION = 1008
+FRAME_HELLO_IMAGES = 20  # recent images a frame gets on (re)connect, to show at once and cycle through
+
+
+async def frame_socket(websocket: WebSocket) -> None:
+    d = websocket.app.state.display
+    room = websocket.path_params["room"]
+    if not NAME.match(room) or not d.access.same_origin(websocket):
+        await websocket.close(_POLICY_VIOLATION)
+        return
+
+    async def hello() -> dict[str, object]:
+        images = await asyncio.to_thread(d.gallery.images, room, FRAME_HELLO_IMAGES)
+        return {"type": "hello", "room": room, "images": [i.model_dump(mode="json") for i in images]}
+
+    await d.hub.serve(websocket, f"room:{room}", "frame", hello)
+
+
+async def dashboard_socket(websocket: WebSocket) -> None:
+    d = websocket.app.state.display
+    if not d.access.permits(websocket) or not d.access.same_origin(websocket):
+        await websocket.close(_POLICY_VIOLATION)
+        return
+
+    async def hello() -> dict[str, object]:
+        return {"type": "hello", "mics": [m.model_dump(mode="json") for m in d.mics.mics()]}
+
+    await d.hub.serve(websocket, "dashboard", "dashboard", hello)
+
+
+async def job_socket(websocket: WebSocket) -> None:
+    d = websocket.app.state.display
+    job_id = websocket.path_params["job_id"]
+    if not d.access.permits(websocket) or not d.access.same_origin(websocket):
+        await websocket.close(_POLICY_VIOLATION)
+        return
+    job = await asyncio.to_thread(d.jobs.view, job_id)
+    if job is None:
+        await websocket.close(_POLICY_VIOLATION, reason="no such upload job")
+        return
+
+    async def hello() -> dict[str, object]:
+        current = await asyncio.to_thread(d.jobs.view, job_id)
+        return {"type": "job", "job": current.model_dump(mode="json") if current else None}
+
+    await d.hub.serve(websocket, f"job:{job_id}", "job", hello)
+
+
+routes = [
+    WebSocketRoute("/ws/frame/{room}", frame_socket),
+    WebSocketRoute("/ws/dashboard", dashboard_socket),
+    WebSocketRoute("/ws/jobs/{job_id}", job_socket),
+]

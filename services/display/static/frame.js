@@ -1,0 +1,122 @@
+// The frame: shows each new picture of its room with a crossfade, cycles recent ones while the room is quiet,
+// and reconnects by itself. URL: /frame/<room>?caption=off&cycle=<seconds>
+import { liveSocket } from "/static/live.js";
+
+const room = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
+const params = new URLSearchParams(location.search);
+const cycleMs = Math.max(5, Number(params.get("cycle")) || 45) * 1000;
+const keep = 20;
+
+const stage = document.getElementById("stage");
+const slides = [document.getElementById("slide-a"), document.getElementById("slide-b")];
+const caption = document.getElementById("caption");
+const offline = document.getElementById("offline");
+let captionOn = params.get("caption") !== "off";
+let front = 0;
+let ticket = 0;
+let recent = []; // newest first
+let current = null;
+let newest = null; // id of the latest picture this frame has been told about
+let lastChange = Date.now();
+let cycled = 0;
+
+document.title = `Voxframe · ${room}`;
+document.getElementById("waiting-room").textContent = room ? ` in ${room}` : "";
+
+async function show(image) {
+  if (current?.id === image.id) return;
+  const mine = ++ticket;
+  const probe = new Image();
+  probe.src = image.url;
+  try {
+    await probe.decode(); // fully loaded before it fades in: no half-drawn pictures
+  } catch {
+    console.warn("image failed to load", image.url);
+    return;
+  }
+  if (mine !== ticket) return; // a newer picture arrived while this one loaded
+  const next = slides[1 - front];
+  next.querySelector("img").src = image.url;
+  next.querySelector("img").alt = image.prompt;
+  next.querySelector(".backdrop").style.backgroundImage = `url("${image.url}")`;
+  next.classList.add("shown");
+  slides[front].classList.remove("shown");
+  front = 1 - front;
+  current = image;
+  stage.dataset.imageId = image.id;
+  document.getElementById("waiting").classList.add("gone");
+  setCaption(image);
+}
+
+function setCaption(image) {
+  const words = image.keywords.slice(0, 4).map((k) => k.text).join("  ·  ");
+  const said = image.excerpt || image.transcripts.map((t) => t.text).join(" ") || image.prompt;
+  caption.classList.remove("shown");
+  setTimeout(() => {
+    document.getElementById("caption-keywords").textContent = words;
+    document.getElementById("caption-excerpt").textContent = said ? `“${said.trim()}”` : "";
+    caption.hidden = !captionOn || !(words || said);
+    requestAnimationFrame(() => caption.classList.toggle("shown", !caption.hidden));
+  }, current ? 400 : 0);
+}
+
+function remember(images) {
+  const known = new Set(recent.map((i) => i.id));
+  recent = [...images.filter((i) => !known.has(i.id)), ...recent]
+    .sort((a, b) => b.received_at.localeCompare(a.received_at)).slice(0, keep);
+}
+
+function onEvent(event) {
+  if (event.type === "hello") { // first connect, or back after a restart: show what arrived meanwhile
+    remember(event.images);
+    if (recent.length && recent[0].id !== newest) {
+      newest = recent[0].id;
+      lastChange = Date.now();
+      show(recent[0]);
+    }
+  } else if (event.type === "image") {
+    newest = event.image.id;
+    remember([event.image]);
+    lastChange = Date.now();
+    cycled = 0;
+    show(event.image);
+  }
+}
+
+let offlineTimer = null;
+function onState(connected) {
+  clearTimeout(offlineTimer);
+  if (connected) offline.hidden = true;
+  else offlineTimer = setTimeout(() => { offline.hidden = false; }, 2000); // no flicker on a quick restart
+}
+
+// A quiet room: step through its recent pictures so the frame stays alive.
+setInterval(() => {
+  if (Date.now() - lastChange < cycleMs || recent.length < 2) return;
+  cycled = (cycled + 1) % recent.length;
+  lastChange = Date.now();
+  show(recent[cycled]);
+}, 1000);
+
+// Tap or "c" toggles the caption; the cursor hides when the mouse rests.
+function toggleCaption() {
+  captionOn = !captionOn;
+  if (current) setCaption(current);
+}
+stage.addEventListener("click", toggleCaption);
+document.addEventListener("keydown", (e) => { if (e.key === "c") toggleCaption(); });
+let idleTimer = null;
+document.addEventListener("mousemove", () => {
+  document.body.classList.remove("idle");
+  clearTimeout(idleTimer);
+  idleTimer = setTimeout(() => document.body.classList.add("idle"), 3000);
+});
+
+// Keep a tablet's screen on while the frame is visible (where the browser allows it).
+async function stayAwake() {
+  try { await navigator.wakeLock?.request("screen"); } catch { /* not allowed here: fine */ }
+}
+document.addEventListener("visibilitychange", () => { if (!document.hidden) stayAwake(); });
+stayAwake();
+
+liveSocket(`/ws/frame/${encodeURIComponent(room)}`, onEvent, onState);

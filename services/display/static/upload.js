@@ -1,0 +1,38 @@
+// Upload: send the file without blocking anything, then follow the job on its own page.
+const form = document.getElementById("upload-form");
+const input = document.getElementById("audio");
+const drop = document.getElementById("drop");
+const problem = document.getElementById("upload-error");
+const sendButton = document.getElementById("send");
+
+function chosen() {
+  const file = input.files[0];
+  document.getElementById("drop-title").textContent = file ? file.name : "Choose an audio file";
+  document.getElementById("drop-hint").textContent = file ? `${(file.size / 1048576).toFixed(1)} MB` : "or drop it here";
+}
+input.addEventListener("change", chosen);
+for (const name of ["dragenter", "dragover"]) drop.addEventListener(name, (e) => { e.preventDefault(); drop.classList.add("over"); });
+for (const name of ["dragleave", "drop"]) drop.addEventListener(name, () => drop.classList.remove("over"));
+drop.addEventListener("drop", (e) => { e.preventDefault(); input.files = e.dataTransfer.files; chosen(); });
+
+form.addEventListener("submit", async (e) => {
+  e.preventDefault();
+  problem.hidden = true;
+  sendButton.disabled = true;
+  sendButton.textContent = "Uploading…";
+  const body = new FormData();
+  body.append("audio", input.files[0]);
+  const room = document.getElementById("room").value.trim();
+  if (room) body.append("room", room);
+  try {
+    const response = await fetch("/api/uploads", { method: "POST", body, credentials: "same-origin" });
+    const answer = await response.json().catch(() => ({}));
+    if (response.status !== 202) throw new Error(answer.error ?? `${response.status} ${response.statusText}`);
+    location.assign(`/jobs/${answer.job_id}`);
+  } catch (err) {
+    problem.textContent = err.message;
+    problem.hidden = false;
+    sendButton.disabled = false;
+    sendButton.textContent = "Upload and paint";
+  }
+});

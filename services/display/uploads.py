@@ -1,0 +1,83 @@
+"""Turning an uploaded file into the AudioSegments of a job: checked by content, decoded, cut at pauses.
+
+Everything here runs before a job exists, so a rejected file leaves nothing behind; it is CPU work, so the
+web layer runs it in a thread.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from shared.audio import SAMPLE_RATE_HZ, AudioDecodeError, SpeechSegment, decode_audio, segment_file
+from shared.messages import AudioSegment, EndReason, derived_id, utc_now
+
+# Leading bytes of the containers people record speech in; anything else is refused before decoding.
+_SIGNATURES: tuple[tuple[int, bytes, str], ...] = (
+    (0, b"RIFF", "WAV"), (0, b"RF64", "WAV"), (0, b"fLaC", "FLAC"), (0, b"OggS", "Ogg"), (0, b"ID3", "MP3"),
+    (4, b"ftyp", "MP4/M4A"), (0, b"\x1aE\xdf\xa3", "WebM/Matroska"), (0, b"FORM", "AIFF"), (0, b"#!AMR", "AMR"),
+    (0, b"caff", "CAF"),
+)
+
+
+class UploadRejected(ValueError):
+    """A file we will not process: `status` is the HTTP status, `outcome` the metric label."""
+
+    def __init__(self, status: int, outcome: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.outcome = outcome
+
+
+@dataclass(frozen=True)
+class PreparedUpload:
+    segments: list[SpeechSegment]
+    audio_seconds: float
+
+
+def sniff(data: bytes) -> str | None:
+    """The container named by the file's first bytes, or None if it is no audio format we know."""
+    for offset, magic, name in _SIGNATURES:
+        if data[offset:offset + len(magic)] == magic:
+            return name
+    if len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0:  # an MPEG audio frame without ID3 tag
+        return "MP3"
+    return None
+
+
+def prepare(data: bytes, max_seconds: float) -> PreparedUpload:
+    """Check, decode and segment an upload; raises UploadRejected with a message a person can act on."""
+    if not data:
+        raise UploadRejected(400, "empty", "the uploaded file is empty")
+    kind = sniff(data)
+    if kind is None:
+        raise UploadRejected(415, "not_audio", "this file is not audio: expected WAV, FLAC, Ogg/Opus, MP3, "
+                                               "M4A, WebM, AIFF, AMR or CAF content")
+    try:
+        samples = decode_audio(data)
+    except AudioDecodeError as exc:
+        raise UploadRejected(415, "undecodable", f"the file looks like {kind} but cannot be decoded: {exc}") from exc
+    seconds = len(samples) / SAMPLE_RATE_HZ
+    if seconds > max_seconds:
+        raise UploadRejected(413, "too_long", f"the audio is {seconds:.0f} s long; the limit is {max_seconds:.0f} s")
+    segments = segment_file(samples)
+    if not segments:
+        raise UploadRejected(422, "no_speech", f"no speech was found in the {seconds:.1f} s of audio")
+    return PreparedUpload(segments, seconds)
+
+
+def job_segments(upload: PreparedUpload, job_id: str, room: str) -> list[AudioSegment]:
+    """The job's messages: `source="upload"`, numbered 0..N-1, the last one ending the input."""
+    now, trace = utc_now(), uuid.uuid4()
+    last = len(upload.segments) - 1
+    return [
+        AudioSegment(
+            id=derived_id(job_id, "audio", i), room=room, source="upload", job_id=job_id, trace_id=trace,
+            origin_at=now, pcm=segment.pcm(), sample_rate_hz=SAMPLE_RATE_HZ, channels=1,
+            start_at=now + timedelta(seconds=segment.start_sample / SAMPLE_RATE_HZ),
+            end_at=now + timedelta(seconds=segment.end_sample / SAMPLE_RATE_HZ),
+            end_reason=EndReason.END_OF_INPUT if i == last else segment.end_reason, sequence=i,
+        )
+        for i, segment in enumerate(upload.segments)
+    ]

@@ -1,0 +1,124 @@
+"""The shapes the JSON API and the websockets speak; the OpenAPI document is generated from them."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.messages import Command
+
+NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # rooms and mics: they end up in routing keys
+JobStatus = Literal["queued", "transcribing", "choosing", "painting", "done", "error"]
+
+
+class View(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class KeywordView(View):
+    text: str
+    score: float
+
+
+class TranscriptView(View):
+    id: str
+    room: str
+    source: str = Field(description="the mic (or 'upload') that heard it")
+    job_id: str | None = None
+    text: str
+    sequence: int = 0
+    created_at: datetime
+
+
+class PromptView(View):
+    id: str
+    room: str
+    job_id: str | None = None
+    text: str
+    keywords: list[KeywordView]
+    style: str
+    mood: str
+    excerpt: str
+    num_images: int
+    transcript_ids: list[str]
+    created_at: datetime
+
+
+class ImageView(View):
+    """One gallery picture with its provenance: image ← prompt ← keywords ← transcript lines ← mic."""
+
+    id: str
+    url: str
+    room: str
+    source: str = Field(description="the mic or upload the speech came from")
+    job_id: str | None = None
+    prompt_id: str
+    prompt: str
+    keywords: list[KeywordView]
+    style: str
+    excerpt: str = Field(description="the transcript lines behind the keywords")
+    transcripts: list[TranscriptView] = Field(description="the transcripts the prompt was chosen from, if seen")
+    backend: str
+    fallback: bool
+    width: int
+    height: int
+    mime_type: str
+    bytes: int
+    generation_seconds: float
+    origin_at: datetime = Field(description="when the speech behind it ended")
+    created_at: datetime = Field(description="when the generator finished it")
+    received_at: datetime = Field(description="when this display stored it")
+
+
+class MicView(View):
+    room: str
+    mic: str
+    device: str
+    level_dbfs: float
+    speech_ratio: float
+    muted: bool
+    seen_at: datetime
+
+
+class RoomView(View):
+    room: str
+    images: int
+    last_image_at: datetime | None
+    mics: list[MicView]
+
+
+class JobView(View):
+    job_id: str
+    room: str
+    filename: str
+    status: JobStatus
+    segments: int = Field(description="speech segments sent to the transcribers")
+    transcribed: int = Field(description="segments transcribed so far")
+    num_images: int | None = Field(None, description="images the prompt asked for, once known")
+    audio_seconds: float
+    error: str | None = None
+    transcript: str = ""
+    images: list[ImageView] = []
+    created_at: datetime
+    updated_at: datetime
+
+
+class ControlRequest(View):
+    """A dashboard command; becomes a `Control` message for the room."""
+
+    command: Command
+    mic: str | None = None
+    value: str | float | int | None = None
+
+
+class UploadAccepted(View):
+    job_id: str
+    segments: int
+    audio_seconds: float
+
+
+class ErrorView(View):
+    error: str

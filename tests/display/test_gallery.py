@@ -1,0 +1,85 @@
+"""The gallery on a real SQLite file and a real image folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from services.display.db import Database
+from services.display.gallery import Gallery
+from shared.messages import ImagePrompt, Keyword, Transcript
+from tests.display.conftest import make_image
+
+
+def open_gallery(tmp_path: Path, max_images: int = 100, max_bytes: int = 10**9) -> Gallery:
+    return Gallery(Database(tmp_path / "gallery.sqlite3"), tmp_path / "images", max_images, max_bytes)
+
+
+def test_a_redelivered_image_is_stored_once(tmp_path: Path) -> None:
+    gallery = open_gallery(tmp_path)
+    image = make_image()
+    assert gallery.add_image(image) is not None
+    assert gallery.add_image(image) is None
+    assert [i.id for i in gallery.images("living-room", 10)] == [str(image.id)]
+    assert len(list((tmp_path / "images").iterdir())) == 1
+
+
+def test_images_come_back_with_their_provenance(tmp_path: Path) -> None:
+    gallery = open_gallery(tmp_path)
+    line = Transcript(room="living-room", source="sofa-mic", audio_id="a1", text="the lighthouse at dusk",
+                      engine="faster-whisper", model="tiny.en", audio_seconds=2, processing_seconds=0.3)
+    prompt = ImagePrompt(room="living-room", source="sofa-mic", text="a lighthouse at dusk",
+                         keywords=(Keyword(text="lighthouse", score=1.0),), transcript_ids=(str(line.id),))
+    gallery.add_transcript(line)
+    gallery.add_prompt(prompt)
+    gallery.add_image(make_image(prompt_id=str(prompt.id)))
+    [view] = gallery.images("living-room", 10)
+    assert [t.text for t in view.transcripts] == ["the lighthouse at dusk"]
+    assert view.transcripts[0].source == "sofa-mic"
+    assert [k.text for k in view.keywords] == ["lighthouse", "dusk"]
+    assert view.url == f"/images/{view.id}"
+
+
+def test_the_gallery_survives_reopening(tmp_path: Path) -> None:
+    image = make_image()
+    open_gallery(tmp_path).add_image(image)
+    again = open_gallery(tmp_path)
+    path, mime = again.image_file(str(image.id))
+    assert path.read_bytes() == image.image and mime == "image/png"
+
+
+def test_oldest_images_are_pruned_past_the_count_budget(tmp_path: Path) -> None:
+    gallery = open_gallery(tmp_path, max_images=3)
+    images = [make_image(color=(10 * i, 0, 0)) for i in range(5)]
+    for image in images:
+        gallery.add_image(image)
+        gallery.prune()
+    kept = [i.id for i in gallery.images("living-room", 10)]
+    assert kept == [str(i.id) for i in reversed(images[2:])]
+    assert len(list((tmp_path / "images").iterdir())) == 3
+    assert gallery.image_file(str(images[0].id)) is None
+
+
+def test_oldest_images_are_pruned_past_the_size_budget(tmp_path: Path) -> None:
+    size = len(make_image().image)
+    gallery = open_gallery(tmp_path, max_bytes=int(size * 2.5))
+    for i in range(4):
+        gallery.add_image(make_image(color=(0, 0, 40 * i)))
+        gallery.prune()
+    count, total = gallery.totals()
+    assert count == 2 and total <= size * 2.5
+
+
+def test_downloads_refuse_path_tricks(tmp_path: Path) -> None:
+    gallery = open_gallery(tmp_path)
+    (tmp_path / "secret.txt").write_text("secret")
+    for trick in ("../secret.txt", "..%2Fsecret.txt", "/etc/passwd", "", "not-a-uuid"):
+        assert gallery.image_file(trick) is None
+
+
+def test_files_without_a_row_are_swept_at_start(tmp_path: Path) -> None:
+    gallery = open_gallery(tmp_path)
+    kept = make_image()
+    gallery.add_image(kept)
+    (tmp_path / "images" / "half-written.part").write_bytes(b"x")
+    assert gallery.sweep_orphans() == 1
+    assert [p.name for p in (tmp_path / "images").iterdir()] == [f"{kept.id}.png"]

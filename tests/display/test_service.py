@@ -1,0 +1,138 @@
+"""The real `voxframe display` process on the real broker: images in, pages, API and websockets out."""
+
+from __future__ import annotations
+
+import json
+
+import requests
+from websockets.sync.client import connect
+
+from shared.bus import REASON_HEADER
+from shared.messages import Command, Control, ImagePrompt, Keyword, MicStatus, Transcript
+from tests.display.conftest import DisplayProcess, make_image, publish
+from tests.support import Broker, wait_for
+
+
+def images(display: DisplayProcess, room: str = "living-room") -> list[dict]:
+    return requests.get(f"{display.url}/api/rooms/{room}/images", timeout=5).json()
+
+
+def test_a_published_image_is_stored_pushed_and_served(broker: Broker, display: DisplayProcess) -> None:
+    with connect(f"ws://127.0.0.1:{display.port}/ws/frame/living-room", open_timeout=5) as frame:
+        assert json.loads(frame.recv(5)) == {"type": "hello", "room": "living-room", "images": []}
+        image = make_image()
+        publish(broker, image)
+        event = json.loads(frame.recv(5))
+    assert event["type"] == "image" and event["image"]["id"] == str(image.id)
+    assert event["image"]["keywords"][0] == {"text": "lighthouse", "score": 0.9}
+    served = requests.get(f"{display.url}{event['image']['url']}", timeout=5)
+    assert served.content == image.image and served.headers["content-type"] == "image/png"
+    assert "immutable" in served.headers["cache-control"]
+    assert [i["id"] for i in images(display)] == [str(image.id)]
+
+
+def test_a_redelivered_image_is_shown_once(broker: Broker, display: DisplayProcess) -> None:
+    first, second = make_image(), make_image(color=(0, 200, 0))
+    with connect(f"ws://127.0.0.1:{display.port}/ws/frame/living-room", open_timeout=5) as frame:
+        frame.recv(5)
+        publish(broker, first, first, second)
+        pushed = [json.loads(frame.recv(5))["image"]["id"] for _ in range(2)]
+    assert pushed == [str(first.id), str(second.id)]
+    assert [i["id"] for i in images(display)] == [str(second.id), str(first.id)]
+
+
+def test_frames_only_get_their_own_rooms_images(broker: Broker, display: DisplayProcess) -> None:
+    with connect(f"ws://127.0.0.1:{display.port}/ws/frame/kitchen", open_timeout=5) as frame:
+        frame.recv(5)
+        publish(broker, make_image(room="living-room"), kitchen := make_image(room="kitchen"))
+        assert json.loads(frame.recv(5))["image"]["id"] == str(kitchen.id)
+
+
+def test_every_display_process_sees_every_image(broker: Broker, display_factory) -> None:
+    one, two = display_factory(), display_factory()
+    image = make_image()
+    publish(broker, image)
+    for display in (one, two):
+        wait_for(lambda d=display: images(d), timeout=5, message=f"the image on display {display.display_id}")
+        assert images(display)[0]["id"] == str(image.id)
+
+
+def test_the_gallery_survives_a_restart(broker: Broker, display: DisplayProcess) -> None:
+    image = make_image()
+    publish(broker, image)
+    wait_for(lambda: images(display), timeout=5, message="the image to be stored")
+    display.restart()
+    assert [i["id"] for i in images(display)] == [str(image.id)]
+    assert requests.get(f"{display.url}/images/{image.id}", timeout=5).content == image.image
+
+
+def test_provenance_links_image_prompt_and_transcript_lines(broker: Broker, display: DisplayProcess) -> None:
+    line = Transcript(room="living-room", source="sofa-mic", audio_id="a1", text="let us fly the red kite",
+                      engine="faster-whisper", model="tiny.en", audio_seconds=2, processing_seconds=0.2)
+    prompt = ImagePrompt(room="living-room", source="sofa-mic", text="a red kite over the sea",
+                         keywords=(Keyword(text="red kite", score=1.0),), transcript_ids=(str(line.id),))
+    publish(broker, line, prompt, make_image(prompt_id=str(prompt.id)))
+    wait_for(lambda: images(display), timeout=5, message="the image to be stored")
+    [image] = images(display)
+    assert [(t["text"], t["source"]) for t in image["transcripts"]] == [("let us fly the red kite", "sofa-mic")]
+    api = f"{display.url}/api/rooms/living-room"
+    assert requests.get(f"{api}/transcripts", timeout=5).json()[0]["text"] == "let us fly the red kite"
+    assert requests.get(f"{api}/prompts", timeout=5).json()[0]["text"] == "a red kite over the sea"
+
+
+def test_rooms_list_mics_with_their_live_level(broker: Broker, display: DisplayProcess) -> None:
+    publish(broker, MicStatus(room="study", source="desk-mic", level_dbfs=-20.5, speech_ratio=0.4, device="USB"))
+
+    def study() -> dict | None:
+        rooms = requests.get(f"{display.url}/api/rooms", timeout=5).json()
+        return next((r for r in rooms if r["room"] == "study" and r["mics"]), None)
+
+    room = wait_for(study, timeout=5, message="the study's mic to be listed")
+    assert room["mics"][0]["mic"] == "desk-mic" and room["mics"][0]["level_dbfs"] == -20.5
+
+
+def test_controls_go_out_as_control_messages(broker: Broker, display: DisplayProcess) -> None:
+    tap = broker.tap("control.#")
+    sent = requests.post(f"{display.url}/api/rooms/kitchen/controls", json={"command": "set_window", "value": 45},
+                         timeout=5)
+    assert sent.status_code == 202
+    _, body = wait_for(lambda: broker.get(tap), timeout=5, message="the Control on the broker")
+    control = Control.from_json(body)
+    assert (control.command, control.room, control.value, control.source) == (Command.SET_WINDOW, "kitchen", 45,
+                                                                             "dashboard")
+    assert str(control.id) == sent.json()["id"]
+
+
+def test_bad_controls_are_refused_with_the_reason(broker: Broker, display: DisplayProcess) -> None:
+    url = f"{display.url}/api/rooms/kitchen/controls"
+    unknown = requests.post(url, json={"command": "explode"}, timeout=5)
+    assert unknown.status_code == 400 and "command" in unknown.json()["error"]
+    valueless = requests.post(url, json={"command": "set_style"}, timeout=5)
+    assert valueless.status_code == 400 and "needs a value" in valueless.json()["error"]
+    bad_room = requests.post(f"{display.url}/api/rooms/no.dots/controls", json={"command": "mute"}, timeout=5)
+    assert bad_room.status_code == 400
+
+
+def test_a_malformed_image_is_dead_lettered_with_the_reason(broker: Broker, display: DisplayProcess) -> None:
+    broker.publish_raw("image.living-room.mic-1", b'{"room": "living-room", "image": 42}', "image")
+    props, body = wait_for(lambda: broker.get(broker.topology.dead.name), timeout=5, message="a dead letter")
+    assert body == b'{"room": "living-room", "image": 42}'
+    assert props.headers[REASON_HEADER].startswith("invalid:")
+    assert images(display) == []
+
+
+def test_health_metrics_and_openapi_are_served(broker: Broker, display: DisplayProcess) -> None:
+    assert requests.get(f"{display.url}/healthz", timeout=5).json() == {"status": "ok"}
+    metrics = requests.get(f"{display.url}/metrics", timeout=5).text
+    assert "voxframe_display_websocket_clients" in metrics and "voxframe_bus_connected" in metrics
+    spec = requests.get(f"{display.url}/openapi.json", timeout=5).json()
+    for path in ("/api/rooms", "/api/rooms/{room}/images", "/api/uploads", "/api/uploads/{job_id}",
+                 "/images/{image_id}", "/api/rooms/{room}/controls", "/healthz"):
+        assert path in spec["paths"], path
+    assert "ImageView" in spec["components"]["schemas"]
+
+
+def test_image_downloads_refuse_path_tricks(display: DisplayProcess) -> None:
+    for trick in ("..%2F..%2Fgallery.sqlite3", "..%2Fgallery.sqlite3", "%2Fetc%2Fpasswd", "nope"):
+        assert requests.get(f"{display.url}/images/{trick}", timeout=5).status_code == 404
+    assert requests.get(f"{display.url}/images/../gallery.sqlite3", timeout=5).status_code == 404
