@@ -53,7 +53,7 @@ def _redact(url: str) -> str:
 class Backoff:
     """Exponential backoff with full jitter, reset after a healthy connection."""
 
-    def __init__(self, first_seconds: float = 0.2, max_seconds: float = 10.0) -> None:
+    def __init__(self, first_seconds: float = 0.2, max_seconds: float = 5.0) -> None:
         self.first_seconds = first_seconds
         self.max_seconds = max_seconds
         self.attempt = 0

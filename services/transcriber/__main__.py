@@ -1,0 +1,195 @@
+"""`voxframe transcriber` (the worker) and `voxframe transcribe FILE...` (files, same engine code)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.transcriber.engines import ENGINE_NAMES, EngineFatalError, Recognition, SpeechEngine
+from shared.messages import Word
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from shared.audio import SpeechSegment
+
+_LOGGER = logging.getLogger(__name__)
+
+
+class TranscriberSettings(BaseSettings):
+    """Which engine, how it runs, and the worker's knobs; flags override these `VOXFRAME_*` variables."""
+
+    model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
+
+    stt_engine: Literal["faster-whisper", "assemblyai"] = Field("faster-whisper", description="speech-to-text engine")
+    language: str = Field("en", description="spoken language; 'auto' lets a multilingual Whisper model detect it")
+    whisper_model: str = Field("tiny.en", description="'tiny.en' (built in) or a CTranslate2 model folder")
+    whisper_device: str = Field("cpu", description="cpu, cuda or auto")
+    whisper_compute_type: str = Field("int8", description="CTranslate2 compute type: int8, int8_float16, float16, ...")
+    whisper_beam_size: int = Field(5, ge=1, le=20)
+    whisper_cpu_threads: int = Field(0, ge=0, description="0 lets CTranslate2 choose")
+    assemblyai_api_key: SecretStr = Field(SecretStr(""), description="AssemblyAI API key (streaming engine)")
+    assemblyai_url: str = Field("wss://streaming.assemblyai.com/v3/ws", description="AssemblyAI v3 streaming URL")
+    assemblyai_speech_model: str = Field("universal-streaming-english", description="v3 speech_model")
+    transcriber_prefetch: int = Field(1, ge=1, le=10, description="segments one replica holds at a time")
+    metrics_port: int = Field(9102, ge=0, le=65535, description="/metrics and /healthz port; 0 picks a free one")
+
+
+def build_engine(settings: TranscriberSettings) -> SpeechEngine:
+    """Load the configured engine once (imports stay lazy so `voxframe --help` stays fast)."""
+    if settings.stt_engine == "assemblyai":
+        from services.transcriber.engines.assemblyai import AssemblyAIEngine
+
+        return AssemblyAIEngine(settings.assemblyai_api_key.get_secret_value(), url=settings.assemblyai_url,
+                                speech_model=settings.assemblyai_speech_model)
+    from services.transcriber.engines.whisper import FasterWhisperEngine
+
+    return FasterWhisperEngine(settings.whisper_model, device=settings.whisper_device,
+                               compute_type=settings.whisper_compute_type, beam_size=settings.whisper_beam_size,
+                               cpu_threads=settings.whisper_cpu_threads,
+                               language=None if settings.language == "auto" else settings.language)
+
+
+def settings_from(args: argparse.Namespace) -> TranscriberSettings:
+    flags = {name: getattr(args, name, None) for name in TranscriberSettings.model_fields}
+    return TranscriberSettings(**{name: value for name, value in flags.items() if value is not None})
+
+
+def _engine_flags(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("engine (flags override VOXFRAME_* variables)", argument_default=argparse.SUPPRESS)
+    group.add_argument("--engine", dest="stt_engine", choices=ENGINE_NAMES,
+                       help="speech-to-text engine (VOXFRAME_STT_ENGINE, default faster-whisper)")
+    group.add_argument("--language", help="spoken language, or 'auto' (VOXFRAME_LANGUAGE, default en)")
+    group.add_argument("--model", dest="whisper_model", metavar="MODEL",
+                       help="Whisper model: 'tiny.en' (built in) or a CTranslate2 folder (VOXFRAME_WHISPER_MODEL)")
+    group.add_argument("--device", dest="whisper_device", metavar="DEVICE", help="cpu, cuda or auto (VOXFRAME_WHISPER_DEVICE)")
+    group.add_argument("--compute-type", dest="whisper_compute_type", metavar="TYPE",
+                       help="CTranslate2 compute type, e.g. int8, float16 (VOXFRAME_WHISPER_COMPUTE_TYPE)")
+    group.add_argument("--beam-size", dest="whisper_beam_size", type=int, metavar="N",
+                       help="Whisper beam size (VOXFRAME_WHISPER_BEAM_SIZE, default 5)")
+    group.add_argument("--cpu-threads", dest="whisper_cpu_threads", type=int, metavar="N",
+                       help="CTranslate2 threads, 0 = its choice (VOXFRAME_WHISPER_CPU_THREADS)")
+
+
+def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    worker = commands.add_parser("transcriber", parents=[common], help="run the transcription worker",
+                                 description="Consume AudioSegments, publish Transcripts (run N replicas).",
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _engine_flags(worker)
+    worker.add_argument("--prefetch", default=argparse.SUPPRESS, metavar="N", dest="transcriber_prefetch", type=int,
+                        help="segments held at a time; keep 1-2 so replicas share fairly "
+                             "(VOXFRAME_TRANSCRIBER_PREFETCH, default 1)")
+    worker.add_argument("--metrics-port", type=int, default=argparse.SUPPRESS,
+                        help="port for /metrics and /healthz, 0 = any free (VOXFRAME_METRICS_PORT, default 9102)")
+    worker.set_defaults(run=run_worker)
+    files = commands.add_parser("transcribe", parents=[common], help="transcribe audio files and print the text",
+                                description="Transcribe files with the worker's engine code; files longer than "
+                                            "one segment are cut at pauses exactly as live audio is.",
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    files.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, MP3, OGG; more with ffmpeg)")
+    files.add_argument("--json", action="store_true",
+                       help="print one JSON object per file per line: file, text, words, timings")
+    _engine_flags(files)
+    files.set_defaults(run=run_files)
+
+
+def run_worker(args: argparse.Namespace) -> int:
+    from services.transcriber.handler import TranscriptionHandler, describe_engine
+    from shared.bus import Bus, BusStopped
+    from shared.messages import AudioSegment
+    from shared.metrics import serve_metrics
+
+    settings = settings_from(args)
+    try:
+        engine = build_engine(settings)
+    except EngineFatalError as exc:
+        print(f"voxframe transcriber: error: {exc}", file=sys.stderr)
+        return 2
+    describe_engine(engine)
+    bus = Bus("transcriber")
+    handler = TranscriptionHandler(engine)
+    fatal: list[EngineFatalError] = []
+
+    def handle(segment: AudioSegment) -> object:
+        try:
+            return handler(segment)
+        except EngineFatalError as exc:  # the segment stays unacked, so another replica (or a fix) takes it
+            fatal.append(exc)
+            bus.stop()
+            raise BusStopped(str(exc)) from exc
+
+    bus.consume(bus.topology.audio, {AudioSegment: handle}, prefetch=settings.transcriber_prefetch)
+    serve_metrics("transcriber", settings.metrics_port, ready=bus.health)
+    _LOGGER.info("Ready: %s %s, prefetch %d", engine.name, engine.model, settings.transcriber_prefetch)
+    bus.run()
+    if fatal:
+        print(f"voxframe transcriber: error: {fatal[0]}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run_files(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from shared.audio import SAMPLE_RATE_HZ, AudioDecodeError, decode_audio
+
+    try:
+        engine = build_engine(settings_from(args))
+    except EngineFatalError as exc:
+        print(f"voxframe transcribe: error: {exc}", file=sys.stderr)
+        return 2
+    failures = 0
+    for path in tqdm(args.files, unit="file", disable=len(args.files) < 2, file=sys.stderr):
+        try:
+            samples = decode_audio(path)
+        except (AudioDecodeError, FileNotFoundError) as exc:
+            print(f"voxframe transcribe: {path}: {exc}", file=sys.stderr)
+            failures += 1
+            continue
+        started = time.perf_counter()
+        heard, pieces = transcribe_long(
+            engine, samples, lambda segments, name=str(path): tqdm(segments, desc=name, unit="segment", leave=False,
+                                                                     disable=len(segments) < 2, file=sys.stderr))
+        seconds = time.perf_counter() - started
+        audio_seconds = len(samples) / SAMPLE_RATE_HZ
+        if not args.json:
+            print(heard.text, flush=True)
+            continue
+        print(json.dumps({
+            "file": str(path), "text": heard.text, "words": [w.model_dump() for w in heard.words],
+            "language": heard.language, "engine": engine.name, "model": engine.model, "segments": pieces,
+            "audio_seconds": round(audio_seconds, 3), "processing_seconds": round(seconds, 3),
+            "real_time_factor": round(seconds / audio_seconds, 4) if audio_seconds else None,
+        }), flush=True)
+    return 1 if failures else 0
+
+
+def transcribe_long(engine: SpeechEngine, samples: np.ndarray,
+                    progress: Callable[[list[SpeechSegment]], Iterable[SpeechSegment]] = iter,
+                    ) -> tuple[Recognition, int]:
+    """A whole recording; longer than one segment, it is cut at pauses as a live mic would be, then joined."""
+    from shared.audio import SAMPLE_RATE_HZ, SegmenterOptions, segment_file
+
+    options = SegmenterOptions()
+    if len(samples) <= options.max_segment_s * SAMPLE_RATE_HZ:
+        return engine.transcribe(samples), 1
+    texts: list[str] = []
+    words: list[Word] = []
+    language = "en"
+    segments = segment_file(samples, options)
+    for segment in progress(segments):
+        heard = engine.transcribe(segment.samples)
+        offset = segment.start_sample / SAMPLE_RATE_HZ
+        texts += [heard.text] if heard.text else []
+        words += [w.model_copy(update={"start_seconds": w.start_seconds + offset,
+                                       "end_seconds": w.end_seconds + offset}) for w in heard.words]
+        language = heard.language
+    return Recognition(" ".join(texts), tuple(words), language), len(segments)

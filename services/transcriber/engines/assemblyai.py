@@ -1,0 +1,182 @@
+"""AssemblyAI Universal Streaming (API v3): one websocket session per speech segment, paced at real time.
+
+A session exists only while a segment's speech flows, so nobody is billed for silence. Plain `websockets`
+rather than the SDK: the SDK runs handlers on its own thread and cannot resume a dropped session, while here
+a dropped session (3005, 3008, 3009, network) is reopened with backoff and only the audio after the last
+finished turn is sent again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import numpy as np
+from prometheus_client import Counter, Gauge
+from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
+from websockets.sync.client import ClientConnection, connect
+
+from services.transcriber.engines import EngineError, EngineFatalError, Recognition
+from shared.messages import Word
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_URL = "wss://streaming.assemblyai.com/v3/ws"
+DEFAULT_SPEECH_MODEL = "universal-streaming-english"
+SAMPLE_RATE_HZ = 16000
+_BYTES_PER_SECOND = 2 * SAMPLE_RATE_HZ
+_RESUMABLE_CLOSE_CODES = {1001, 1006, 1011, 3005, 3008, 3009}  # going away, network, server error, expiry, busy
+_CLOSE_MEANINGS = {1008: "the API key was refused or the account cannot stream", 3006: "invalid message",
+                   3007: "audio chunk size or rate out of bounds"}
+
+SESSIONS_OPEN = Gauge("voxframe_transcriber_assemblyai_sessions_open", "AssemblyAI streaming sessions open now")
+SESSIONS = Counter("voxframe_transcriber_assemblyai_sessions_total", "AssemblyAI streaming sessions opened")
+RECONNECTS = Counter("voxframe_transcriber_assemblyai_reconnects_total",
+                     "AssemblyAI sessions reopened after a drop", ["reason"])
+
+
+@dataclass
+class _Utterance:
+    """One segment's progress across sessions: finished turns and how much audio they account for."""
+
+    turns: dict[tuple[str, int], dict[str, Any]] = field(default_factory=dict)
+    offsets: dict[str, float] = field(default_factory=dict)  # session id -> segment seconds at its start
+    covered_seconds: float = 0.0
+
+    def add_turn(self, session_id: str, turn: dict[str, Any]) -> None:
+        key = (session_id, int(turn["turn_order"]))
+        previous = self.turns.get(key)
+        if previous is None or turn.get("turn_is_formatted") or not previous.get("turn_is_formatted"):
+            self.turns[key] = turn  # with format_turns a finished turn comes twice; the formatted one wins
+        ends = [w["end"] for w in turn.get("words", ())]
+        if ends:
+            self.covered_seconds = max(self.covered_seconds, self.offsets[session_id] + max(ends) / 1000)
+
+    def recognition(self) -> Recognition:
+        ordered = sorted(self.turns.items(), key=lambda item: (self.offsets[item[0][0]], item[0][1]))
+        words = tuple(
+            Word(text=w["text"], start_seconds=self.offsets[sid] + w["start"] / 1000,
+                 end_seconds=self.offsets[sid] + max(w["start"], w["end"]) / 1000,
+                 confidence=min(1.0, max(0.0, float(w.get("confidence", 0.0)))))
+            for (sid, _), turn in ordered for w in turn.get("words", ()) if w.get("text", "").strip()
+        )
+        text = " ".join(t["transcript"].strip() for _, t in ordered if t.get("transcript", "").strip())
+        return Recognition(text=text, words=words, language="en")
+
+
+def _resumable_reason(exc: Exception) -> str:
+    """A metric label for a failure worth a new session; raises for failures a new session cannot fix."""
+    if isinstance(exc, ConnectionClosed) and exc.rcvd is not None:
+        code, reason = exc.rcvd.code, exc.rcvd.reason
+        if code == 1008:
+            raise EngineFatalError(f"AssemblyAI closed the session with 1008 ({reason}): {_CLOSE_MEANINGS[1008]}; "
+                                   "check VOXFRAME_ASSEMBLYAI_API_KEY", reason="unauthorized") from exc
+        if code not in _RESUMABLE_CLOSE_CODES:
+            raise EngineError(f"AssemblyAI closed the session with {code} ({reason}): "
+                              f"{_CLOSE_MEANINGS.get(code, 'unexpected close')}", reason=f"close_{code}") from exc
+        return f"close_{code}"
+    if isinstance(exc, InvalidStatus):
+        status = exc.response.status_code
+        if status in (401, 403):
+            raise EngineFatalError(f"AssemblyAI refused the API key (HTTP {status})", reason="unauthorized") from exc
+        return f"http_{status}"
+    if isinstance(exc, InvalidURI):
+        raise EngineFatalError(f"bad AssemblyAI URL: {exc}", reason="config") from exc
+    _LOGGER.debug("AssemblyAI session failed: %r", exc)
+    return "network"  # no close frame: the network or the server went away
+
+
+class AssemblyAIEngine:
+    """Streams each segment through its own v3 session; blocks for about the segment's duration."""
+
+    name = "assemblyai"
+
+    def __init__(self, api_key: str, url: str = DEFAULT_URL, speech_model: str = DEFAULT_SPEECH_MODEL,
+                 chunk_ms: int = 50, max_reconnects: int = 5, finish_timeout_s: float = 10.0,
+                 backoff_s: float = 0.5) -> None:
+        if not api_key:
+            raise EngineFatalError("AssemblyAI needs an API key: set VOXFRAME_ASSEMBLYAI_API_KEY", reason="config")
+        if not 50 <= chunk_ms <= 1000:
+            raise EngineFatalError(f"chunk_ms must be 50..1000 (AssemblyAI's frame limits), got {chunk_ms}",
+                                   reason="config")
+        self.model = speech_model
+        self._api_key = api_key
+        self._url = f"{url}?" + urlencode({"sample_rate": SAMPLE_RATE_HZ, "encoding": "pcm_s16le",
+                                           "speech_model": speech_model, "format_turns": "true"})
+        self._chunk_bytes = _BYTES_PER_SECOND * chunk_ms // 1000
+        self._max_reconnects = max_reconnects
+        self._finish_timeout_s = finish_timeout_s
+        self._backoff_s = backoff_s
+
+    def transcribe(self, samples: np.ndarray) -> Recognition:
+        pcm = samples.astype("<i2", copy=False).tobytes()
+        utterance = _Utterance()
+        for attempt in range(self._max_reconnects + 1):
+            start = int(utterance.covered_seconds * SAMPLE_RATE_HZ) * 2
+            try:
+                self._session(pcm[start:], start / _BYTES_PER_SECOND, utterance)
+                return utterance.recognition()
+            except (OSError, TimeoutError, WebSocketException) as exc:
+                why = _resumable_reason(exc)
+            if attempt == self._max_reconnects:
+                break
+            RECONNECTS.labels(why).inc()
+            delay = random.uniform(0.5, 1.0) * min(8.0, self._backoff_s * 2**attempt)
+            _LOGGER.warning("AssemblyAI session dropped (%s); resuming at %.2f s in %.1f s",
+                            why, utterance.covered_seconds, delay)
+            time.sleep(delay)
+        raise EngineError(f"AssemblyAI session kept failing ({why}) after {self._max_reconnects} reconnects",
+                          reason=why)
+
+    def _session(self, pcm: bytes, offset_seconds: float, utterance: _Utterance) -> None:
+        """Open a session, stream `pcm` at real-time pace, terminate, and gather its finished turns."""
+        with connect(self._url, additional_headers={"Authorization": self._api_key},
+                     open_timeout=self._finish_timeout_s, close_timeout=self._finish_timeout_s) as ws:
+            SESSIONS.inc()
+            SESSIONS_OPEN.inc()
+            try:
+                begin = self._receive(ws, time.monotonic() + self._finish_timeout_s, utterance, None)
+                if begin is None or begin.get("type") != "Begin":
+                    raise EngineError(f"AssemblyAI sent {begin!r} instead of Begin", reason="protocol")
+                session_id = str(begin["id"])
+                utterance.offsets[session_id] = offset_seconds
+                self._stream(ws, pcm, session_id, utterance)
+                ws.send(json.dumps({"type": "Terminate"}))
+                deadline = time.monotonic() + self._finish_timeout_s
+                while (message := self._receive(ws, deadline, utterance, session_id)) is not None:
+                    if message.get("type") == "Termination":
+                        return
+                raise EngineError("AssemblyAI did not confirm Terminate in time", reason="timeout")
+            finally:
+                SESSIONS_OPEN.dec()
+
+    def _stream(self, ws: ClientConnection, pcm: bytes, session_id: str, utterance: _Utterance) -> None:
+        """Send frames no faster than real time (faster is closed with 3007), reading replies in between."""
+        chunk = self._chunk_bytes
+        if len(pcm) % chunk:
+            pcm += bytes(chunk - len(pcm) % chunk)  # the last frame is padded with silence to the minimum size
+        started = time.monotonic()
+        for index in range(len(pcm) // chunk):
+            due = started + index * chunk / _BYTES_PER_SECOND
+            while self._receive(ws, due, utterance, session_id) is not None:
+                pass
+            ws.send(pcm[index * chunk:(index + 1) * chunk])
+
+    @staticmethod
+    def _receive(ws: ClientConnection, deadline: float, utterance: _Utterance,
+                 session_id: str | None) -> dict[str, Any] | None:
+        """The next JSON message before `deadline`, or None; finished turns are recorded on the way."""
+        try:
+            raw = ws.recv(timeout=max(0.0, deadline - time.monotonic()))
+        except TimeoutError:
+            return None
+        message: dict[str, Any] = json.loads(raw)
+        if message.get("type") == "Turn" and message.get("end_of_turn") and session_id is not None:
+            utterance.add_turn(session_id, message)
+        _LOGGER.debug("AssemblyAI: %s", message.get("type"))
+        return message

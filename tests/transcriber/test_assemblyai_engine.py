@@ -1,0 +1,99 @@
+"""The AssemblyAI v3 streaming engine against a local server speaking the documented protocol."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+
+import numpy as np
+import pytest
+from prometheus_client import REGISTRY
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from services.transcriber.engines import EngineError, EngineFatalError
+from services.transcriber.engines.assemblyai import AssemblyAIEngine
+from tests.support import wait_for
+from tests.transcriber.fake_assemblyai import BYTES_PER_SECOND, FakeAssemblyAI, Script
+
+ONE_SECOND = (np.sin(np.arange(16000) / 5) * 8000).astype(np.int16)
+
+
+def engine_for(fake: FakeAssemblyAI, key: str = "test-key") -> AssemblyAIEngine:
+    return AssemblyAIEngine(key, url=fake.url, backoff_s=0.05)
+
+
+def reconnects(reason: str) -> float:
+    return REGISTRY.get_sample_value("voxframe_transcriber_assemblyai_reconnects_total", {"reason": reason}) or 0.0
+
+
+def test_segment_streams_in_real_time_frames_and_each_finished_turn_counts_once(
+        fake_assemblyai: FakeAssemblyAI) -> None:
+    fake_assemblyai.scripts.append(Script(turns=["hello world", "paint a lighthouse"]))
+
+    heard = engine_for(fake_assemblyai).transcribe(ONE_SECOND[:15000])  # 0.94 s: the last frame is padded
+
+    assert heard.text == "Hello world. Paint a lighthouse."  # formatted turns win, partials are ignored
+    assert [w.text for w in heard.words] == ["hello", "world", "paint", "a", "lighthouse"]
+    assert [w.start_seconds for w in heard.words] == sorted(w.start_seconds for w in heard.words)
+    (session,) = fake_assemblyai.sessions
+    assert session.terminated and session.closed_with == 1000
+    assert session.frame_bytes == [1600] * 19  # 50 ms frames
+    assert session.authorization == "test-key"
+    assert session.params["speech_model"] == "universal-streaming-english"
+    assert (session.params["sample_rate"], session.params["encoding"]) == ("16000", "pcm_s16le")
+
+
+@pytest.mark.parametrize("code", [3005, 3008, None], ids=["server-error", "session-expired", "network-lost"])
+def test_a_dropped_session_resumes_after_the_last_finished_turn(fake_assemblyai: FakeAssemblyAI,
+                                                               code: int | None) -> None:
+    fake_assemblyai.scripts.extend([Script(turns=[], early_turn=("hello there", 0.5), drop=(code, 0.8)),
+                                    Script(turns=["general kenobi"])])
+    reason = "network" if code is None else f"close_{code}"
+    before = reconnects(reason)
+
+    heard = engine_for(fake_assemblyai).transcribe(np.tile(ONE_SECOND, 2)[:24000])
+
+    assert heard.text == "Hello there. General kenobi."
+    first, second = fake_assemblyai.sessions
+    assert not first.terminated and second.terminated
+    assert second.audio_bytes == 24000 * 2 - int(0.5 * BYTES_PER_SECOND)  # only audio after "there" ended
+    assert min(w.start_seconds for w in heard.words[2:]) >= 0.5  # times count from the segment's start
+    assert reconnects(reason) == before + 1
+
+
+def test_a_refused_api_key_is_a_fatal_error_without_retries(fake_assemblyai: FakeAssemblyAI) -> None:
+    with pytest.raises(EngineFatalError, match="1008.*API key"):
+        engine_for(fake_assemblyai, key="wrong").transcribe(ONE_SECOND)
+
+    assert len(fake_assemblyai.sessions) == 1
+
+
+def test_a_rate_violation_is_an_error_not_a_reconnect_loop(fake_assemblyai: FakeAssemblyAI) -> None:
+    fake_assemblyai.scripts.append(Script(drop=(3007, 0.2)))
+
+    with pytest.raises(EngineError, match="3007") as caught:
+        engine_for(fake_assemblyai).transcribe(ONE_SECOND)
+
+    assert caught.value.reason == "close_3007"
+    assert len(fake_assemblyai.sessions) == 1
+
+
+def test_the_fake_closes_with_3007_when_audio_comes_faster_than_real_time(fake_assemblyai: FakeAssemblyAI) -> None:
+    # Guards the pacing checks above: a client that bursts audio is refused, as AssemblyAI refuses it.
+    with connect(fake_assemblyai.url + "?sample_rate=16000&encoding=pcm_s16le&speech_model=u3-rt-pro",
+                 additional_headers={"Authorization": "test-key"}) as ws:
+        assert json.loads(ws.recv(timeout=5))["type"] == "Begin"
+        with contextlib.suppress(ConnectionClosed):
+            for _ in range(40):  # 2 s of audio at once
+                ws.send(bytes(1600))
+
+        wait_for(lambda: fake_assemblyai.sessions[0].closed_with, timeout=5, message="the fake to close")
+
+    assert fake_assemblyai.sessions[0].closed_with == 3007
+    assert fake_assemblyai.sessions[0].audio_bytes < 40 * 1600
+
+
+def test_an_api_key_is_required() -> None:
+    with pytest.raises(EngineFatalError, match="VOXFRAME_ASSEMBLYAI_API_KEY"):
+        AssemblyAIEngine("")

