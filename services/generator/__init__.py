@@ -1,0 +1,1 @@
+"""Image generation: prompts become pictures, on a local poster renderer, a GPU in process or over HTTP."""

@@ -1,0 +1,186 @@
+"""`voxframe generator` (prompts → images over the bus) and `voxframe gpu-server` (a backend over HTTP)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from services.generator.engines import ImageBackend
+
+_LOGGER = logging.getLogger(__name__)
+Backend = Literal["poster", "diffusers", "dalle-playground", "openai"]
+
+
+class DiffusersSettings(BaseSettings):
+    """The in-process Stable Diffusion model, for the generator and the gpu-server alike."""
+
+    model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore", populate_by_name=True)
+
+    diffusers_model: str = Field("stabilityai/sd-turbo", description="model directory, or a Hugging Face id "
+                                 "already in the local cache (never downloaded)")
+    diffusers_device: str = Field("", description="torch device (cuda, cuda:1, cpu); empty = cuda when available")
+    diffusers_steps: int = Field(4, ge=1, le=200, description="denoising steps: 1-4 for turbo models, 20+ for SD 2")
+    diffusers_guidance_scale: float = Field(0.0, ge=0, description="classifier-free guidance; 0 for turbo models")
+
+
+class GeneratorSettings(DiffusersSettings):
+    metrics_port: int = Field(9104, ge=0, le=65535, description="/metrics and /healthz port; 0 = any free port")
+    generator_backend: Backend = Field("poster", description="who paints")
+    generator_fallback: bool = Field(True, description="paint a poster when the backend fails or its breaker is open")
+    generator_timeout_seconds: float = Field(120.0, gt=0, description="HTTP backends: wait this long for an answer")
+    generator_attempts: int = Field(3, ge=1, le=10, description="tries per prompt on timeouts and 5xx")
+    generator_retry_backoff_seconds: float = Field(2.0, ge=0, description="first retry delay; doubles each try")
+    generator_breaker_failures: int = Field(3, ge=1, description="failed prompts in a row that open the breaker")
+    generator_breaker_cooldown_seconds: float = Field(60.0, gt=0, description="poster only for this long, then probe")
+    generator_max_prompt_age_seconds: float = Field(120.0, gt=0, description="live prompts older than this are "
+                                                    "dropped, not painted late")
+    generator_num_images: int = Field(0, ge=0, le=8, description="images per live prompt; 0 = the prompt's count")
+    generator_size: str = Field("", pattern=r"^(\d{2,4}x\d{2,4})?$", description="WIDTHxHEIGHT; empty = the prompt's")
+    poster_format: Literal["png", "jpeg", "webp"] = Field("jpeg", description="poster encoding")
+    dalle_url: str = Field("http://localhost:8000", description="dalle-playground backend: server URL")
+    dalle_api_key: SecretStr | None = Field(None, description="dalle-playground backend: bearer token of a "
+                                            "gpu-server started with a token")
+    openai_base_url: str = Field("https://api.openai.com/v1", description="openai backend: base URL ending in /v1")
+    openai_model: str = Field("gpt-image-1", description="openai backend: model name")
+    openai_api_key: SecretStr | None = Field(
+        None, validation_alias=AliasChoices("VOXFRAME_OPENAI_API_KEY", "OPENAI_API_KEY", "openai_api_key"),
+        description="openai backend: API key (also read from OPENAI_API_KEY)")
+    openai_size: str = Field("", description="openai backend: fixed size to ask for (hosted APIs accept few)")
+    openai_response_format: str = Field("b64_json", description="openai backend: empty for servers that refuse it")
+
+
+class GpuServerSettings(DiffusersSettings):
+    gpu_server_host: str = Field("0.0.0.0", description="address to listen on")
+    gpu_server_port: int = Field(8000, ge=1, le=65535, description="port (8000 like the DALL·E Playground)")
+    gpu_server_backend: Literal["diffusers", "poster"] = Field("diffusers", description="what to serve")
+    gpu_server_token: SecretStr | None = Field(None, description="require 'Authorization: Bearer TOKEN' (prefer "
+                                               "the env var: flags show in ps)")
+    gpu_server_queue_max: int = Field(4, ge=0, description="requests waiting behind the running one; more get 503")
+    gpu_server_max_images: int = Field(4, ge=1, le=8, description="most images one request may ask for")
+    gpu_server_tls_cert: str = Field("", description="serve HTTPS with this certificate (PEM); empty = plain HTTP")
+    gpu_server_tls_key: str = Field("", description="the certificate's private key (PEM)")
+
+
+def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+    generator = commands.add_parser("generator", parents=[common], help="paint image prompts from the bus",
+                                    formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_flags(generator, GeneratorSettings, strip="generator_")
+    generator.set_defaults(run=run_generator)
+    server = commands.add_parser("gpu-server", parents=[common], help="serve a diffusers model over HTTP "
+                                 "(DALL·E Playground and OpenAI Images APIs)",
+                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    _add_flags(server, GpuServerSettings, strip="gpu_server_")
+    server.set_defaults(run=run_gpu_server)
+
+
+def run_generator(args: argparse.Namespace) -> int:
+    from services.generator.engines.fallback import CircuitBreaker, ResilientBackend
+    from services.generator.engines.poster import PosterBackend
+    from services.generator.handler import GenerateHandler
+    from shared.bus import Bus
+    from shared.messages import ImagePrompt
+    from shared.metrics import serve_metrics
+
+    settings = GeneratorSettings(**_given(args, GeneratorSettings))
+    _LOGGER.debug("Settings: %r", settings)
+    primary = _load_or_exit(lambda: build_backend(settings))
+    name = settings.generator_backend
+    fallback = PosterBackend(settings.poster_format.upper()) if settings.generator_fallback and name != "poster" else None
+    backend = ResilientBackend(primary, name, fallback, settings.generator_attempts,
+                               settings.generator_retry_backoff_seconds,
+                               CircuitBreaker(name, settings.generator_breaker_failures,
+                                              settings.generator_breaker_cooldown_seconds))
+    size = tuple(int(p) for p in settings.generator_size.split("x")) if settings.generator_size else None
+    handler = GenerateHandler(backend, settings.generator_max_prompt_age_seconds, settings.generator_num_images,
+                              size)  # type: ignore[arg-type]
+    bus = Bus("generator")
+    bus.consume(bus.topology.prompts, {ImagePrompt: handler}, prefetch=1)  # a GPU paints one prompt at a time
+    serve_metrics("generator", settings.metrics_port, ready=bus.health)
+    _LOGGER.info("Ready: painting with %s%s", name, " (poster fallback)" if fallback else "")
+    bus.run()
+    return 0
+
+
+def build_backend(settings: GeneratorSettings) -> ImageBackend:
+    """The configured backend, loaded once (the diffusers model takes seconds to minutes)."""
+    timeout = settings.generator_timeout_seconds
+    if settings.generator_backend == "diffusers":
+        return _diffusers(settings)
+    if settings.generator_backend == "dalle-playground":
+        from services.generator.engines.dalle_playground import DallePlaygroundBackend
+
+        return DallePlaygroundBackend(settings.dalle_url, timeout, api_key=_secret(settings.dalle_api_key))
+    if settings.generator_backend == "openai":
+        from services.generator.engines.openai_images import OpenAIImagesBackend
+
+        return OpenAIImagesBackend(settings.openai_base_url, settings.openai_model, _secret(settings.openai_api_key),
+                                   timeout, size=settings.openai_size,
+                                   response_format=settings.openai_response_format)
+    from services.generator.engines.poster import PosterBackend
+
+    return PosterBackend(settings.poster_format.upper())
+
+
+def run_gpu_server(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from services.generator.engines.poster import PosterBackend
+    from services.generator.gpu_server import GenerationQueue, create_app
+
+    settings = GpuServerSettings(**_given(args, GpuServerSettings))
+    if settings.gpu_server_backend == "diffusers":
+        _load_or_exit(lambda: __import__("diffusers") and None)  # fail now, not in the loading thread
+    load = (lambda: _diffusers(settings)) if settings.gpu_server_backend == "diffusers" else (lambda: PosterBackend())
+    model = settings.diffusers_model if settings.gpu_server_backend == "diffusers" else "poster"
+    queue = GenerationQueue(load, settings.gpu_server_queue_max)
+    app = create_app(queue, _secret(settings.gpu_server_token), model, settings.gpu_server_max_images)
+    uvicorn.run(app, host=settings.gpu_server_host, port=settings.gpu_server_port, log_config=None,
+                ssl_certfile=settings.gpu_server_tls_cert or None, ssl_keyfile=settings.gpu_server_tls_key or None)
+    return 0
+
+
+def _diffusers(settings: DiffusersSettings) -> ImageBackend:
+    from services.generator.engines.diffusion import DiffusersBackend
+
+    return DiffusersBackend(settings.diffusers_model, settings.diffusers_device, settings.diffusers_steps,
+                            settings.diffusers_guidance_scale)
+
+
+def _load_or_exit(load: Any) -> Any:
+    try:
+        return load()
+    except ImportError as exc:
+        sys.exit(f"voxframe: error: the diffusers backend needs the extra: pip install 'voxframe[diffusers]' ({exc})")
+    except (RuntimeError, ValueError) as exc:
+        sys.exit(f"voxframe: error: {exc}")
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value else None
+
+
+def _add_flags(parser: argparse.ArgumentParser, settings: type[BaseSettings], strip: str) -> None:
+    """One flag per setting; flags left out keep the environment's value (VOXFRAME_<NAME>) or the default."""
+    for name, field in settings.model_fields.items():
+        env = f"VOXFRAME_{name.upper()}"
+        default = "" if field.default is None or isinstance(field.default, SecretStr) else f", default {field.default!r}"
+        help_text = f"{field.description} (env {env}{default})"
+        flag = "--" + name.removeprefix(strip).replace("_", "-")
+        kind = field.annotation
+        if kind is bool:
+            parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
+                                help=help_text)
+        elif get_origin(kind) is Literal:
+            parser.add_argument(flag, dest=name, choices=get_args(kind), default=argparse.SUPPRESS, help=help_text)
+        else:
+            parser.add_argument(flag, dest=name, type=kind if kind in (int, float) else str, default=argparse.SUPPRESS,
+                                metavar=flag[2:].upper().replace("-", "_"), help=help_text)
+
+
+def _given(args: argparse.Namespace, settings: type[BaseSettings]) -> dict[str, Any]:
+    return {name: value for name, value in vars(args).items() if name in settings.model_fields}

@@ -1,0 +1,93 @@
+"""The one interface every image backend implements, and the checks its output must pass."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Protocol
+
+from PIL import Image
+
+from shared.messages.image import MAX_IMAGE_BYTES
+
+_MIME_BY_FORMAT = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+MAX_PIXELS = 4096 * 4096
+_SAVE_OPTIONS: dict[str, dict[str, int]] = {"PNG": {"compress_level": 3}, "JPEG": {"quality": 92, "subsampling": 0},
+                                            "WEBP": {"quality": 90}}
+
+
+@dataclass(frozen=True)
+class ImageRequest:
+    """What to paint: the prompt's words plus the size, count and seed the generator settled on."""
+
+    text: str
+    keywords: tuple[str, ...] = ()
+    style: str = ""
+    mood: str = "neutral"
+    width: int = 1024
+    height: int = 576
+    num_images: int = 1
+    seed: int = 0
+
+
+@dataclass(frozen=True)
+class Picture:
+    """One encoded image that decoded cleanly, with who painted it."""
+
+    data: bytes
+    mime_type: str
+    width: int
+    height: int
+    backend: str
+    fallback: bool = False
+
+
+class ImageBackend(Protocol):
+    """Paints `request.num_images` pictures or raises `BackendError`."""
+
+    def generate(self, request: ImageRequest) -> list[Picture]: ...
+
+
+class BackendError(Exception):
+    """A backend could not paint; `reason` is a metric label, `retryable` says whether trying again may help."""
+
+    def __init__(self, message: str, reason: str = "error", retryable: bool = False) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.retryable = retryable
+
+
+def checked_picture(data: bytes, backend: str, max_bytes: int = MAX_IMAGE_BYTES) -> Picture:
+    """Decode `data` completely, so garbage from a backend is an error here and never reaches a frame."""
+    if not data:
+        raise BackendError(f"{backend} returned an empty image", reason="invalid_image")
+    if len(data) > max_bytes:
+        raise BackendError(f"{backend} returned {len(data)} bytes, over the {max_bytes}-byte limit",
+                           reason="invalid_image")
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image_format, (width, height) = image.format, image.size
+            if width * height > MAX_PIXELS:
+                raise BackendError(f"{backend} returned a {width}×{height} image, over {MAX_PIXELS} pixels",
+                                   reason="invalid_image")
+            image.load()
+    except BackendError:
+        raise
+    except (OSError, ValueError, Image.DecompressionBombError) as exc:
+        raise BackendError(f"{backend} returned bytes that are not a decodable image: {exc}",
+                           reason="invalid_image") from exc
+    mime_type = _MIME_BY_FORMAT.get(image_format or "")
+    if mime_type is None:
+        raise BackendError(f"{backend} returned a {image_format} image; expected PNG, JPEG or WebP",
+                           reason="invalid_image")
+    return Picture(data, mime_type, width, height, backend)
+
+
+def encode_image(image: Image.Image, image_format: str = "PNG") -> bytes:
+    """PNG keeps typeset words crisp; JPEG and WebP are for photographic output when size matters."""
+    options = _SAVE_OPTIONS.get(image_format)
+    if options is None:
+        raise ValueError(f"cannot encode {image_format!r}; choose one of {', '.join(_SAVE_OPTIONS)}")
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, image_format, **options)
+    return buffer.getvalue()

@@ -1,0 +1,109 @@
+"""A backend around the real one: timeouts become retries with backoff, repeated failure opens a circuit
+breaker, and the poster paints instead, so frames never starve while a GPU host is down."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from prometheus_client import Counter, Gauge, Histogram
+
+from services.generator.engines import BackendError, ImageBackend, ImageRequest, Picture
+from shared.metrics import SECONDS_BUCKETS
+
+_LOGGER = logging.getLogger(__name__)
+
+GENERATION_SECONDS = Histogram("voxframe_generator_generation_seconds",
+                               "Time one backend call took to paint a prompt's images, successful calls only",
+                               ["backend"], buckets=SECONDS_BUCKETS)
+FAILURES = Counter("voxframe_generator_failures_total", "Backend calls that failed", ["backend", "reason"])
+RETRIES = Counter("voxframe_generator_retries_total", "Backend calls tried again after a retryable failure",
+                  ["backend"])
+FALLBACKS = Counter("voxframe_generator_fallbacks_total", "Prompts painted by the poster instead of the backend",
+                    ["backend", "reason"])
+CIRCUIT_OPEN = Gauge("voxframe_generator_circuit_open", "1 while the breaker keeps calls away from the backend",
+                     ["backend"])
+
+
+class CircuitBreaker:
+    """After `threshold` failures in a row, skip the backend for `cooldown_seconds`, then let one call probe it."""
+
+    def __init__(self, backend: str, threshold: int = 3, cooldown_seconds: float = 60.0,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.backend, self.threshold, self.cooldown_seconds, self.clock = backend, threshold, cooldown_seconds, clock
+        self.failures = 0
+        self.opened_at: float | None = None
+
+    @property
+    def is_open(self) -> bool:
+        return self.opened_at is not None and self.clock() - self.opened_at < self.cooldown_seconds
+
+    def record_success(self) -> None:
+        if self.opened_at is not None:
+            _LOGGER.info("%s is back: closing the circuit breaker", self.backend)
+        self.failures, self.opened_at = 0, None
+        CIRCUIT_OPEN.labels(self.backend).set(0)
+
+    def record_failure(self) -> None:
+        self.failures += 1
+        if self.failures >= self.threshold:
+            if not self.is_open:
+                _LOGGER.warning("%s failed %d times in a row: poster only for %.0f s", self.backend, self.failures,
+                                self.cooldown_seconds)
+            self.opened_at = self.clock()  # a failed probe re-opens for another cooldown
+            CIRCUIT_OPEN.labels(self.backend).set(1)
+
+
+class ResilientBackend:
+    """`generate` tries `primary` (with retries) unless its breaker is open, then falls back, marking the pictures."""
+
+    def __init__(self, primary: ImageBackend, name: str, fallback: ImageBackend | None = None, attempts: int = 3,
+                 backoff_seconds: float = 1.0, breaker: CircuitBreaker | None = None) -> None:
+        self.primary, self.name, self.fallback = primary, name, fallback
+        self.attempts, self.backoff_seconds = attempts, backoff_seconds
+        self.breaker = breaker or CircuitBreaker(name)
+
+    def generate(self, request: ImageRequest) -> list[Picture]:
+        if self.fallback is None:
+            return self._with_retries(request)
+        if self.breaker.is_open:
+            return self._fall_back(request, "circuit_open")
+        try:
+            pictures = self._with_retries(request)
+        except BackendError as exc:
+            self.breaker.record_failure()
+            _LOGGER.warning("%s failed (%s), painting a poster instead: %s", self.name, exc.reason, exc)
+            return self._fall_back(request, exc.reason)
+        self.breaker.record_success()
+        return pictures
+
+    def _with_retries(self, request: ImageRequest) -> list[Picture]:
+        for attempt in range(1, self.attempts + 1):
+            started = time.perf_counter()
+            try:
+                pictures = self.primary.generate(request)
+                if len(pictures) < request.num_images:
+                    raise BackendError(f"{self.name} returned {len(pictures)} of {request.num_images} images",
+                                       reason="bad_response")
+            except BackendError as exc:
+                FAILURES.labels(self.name, exc.reason).inc()
+                if not exc.retryable or attempt == self.attempts:
+                    raise
+                delay = self.backoff_seconds * 2 ** (attempt - 1)
+                _LOGGER.info("%s: %s (try %d/%d, again in %.1f s)", self.name, exc, attempt, self.attempts, delay)
+                RETRIES.labels(self.name).inc()
+                time.sleep(delay)
+                continue
+            GENERATION_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+            return pictures[: request.num_images]
+        raise AssertionError("unreachable")
+
+    def _fall_back(self, request: ImageRequest, reason: str) -> list[Picture]:
+        assert self.fallback is not None
+        FALLBACKS.labels(self.name, reason).inc()
+        started = time.perf_counter()
+        pictures = self.fallback.generate(request)
+        GENERATION_SECONDS.labels(pictures[0].backend if pictures else "fallback").observe(time.perf_counter() - started)
+        return [replace(picture, fallback=True) for picture in pictures]

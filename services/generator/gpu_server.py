@@ -1,0 +1,224 @@
+"""`voxframe gpu-server`: a backend served over HTTP in the DALL·E Playground and OpenAI Images shapes.
+
+One generation at a time (one GPU), a short bounded queue behind it and a clear 503 + Retry-After beyond,
+readiness that says "loading" until the model has painted once, and optional bearer-token auth.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import hmac
+import logging
+import math
+import threading
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from services.generator.engines import BackendError, ImageBackend, ImageRequest, Picture
+from shared.metrics import SECONDS_BUCKETS
+
+_LOGGER = logging.getLogger(__name__)
+
+REQUESTS = Counter("voxframe_gpu_server_requests_total", "Generation requests answered", ["api", "status"])
+IN_FLIGHT = Gauge("voxframe_gpu_server_requests_in_flight", "Requests generating or waiting to")
+SECONDS = Histogram("voxframe_gpu_server_generation_seconds", "Time one request's generation took",
+                    buckets=SECONDS_BUCKETS)
+_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
+
+
+class Busy(Exception):
+    def __init__(self, message: str, retry_after_seconds: int | None) -> None:
+        super().__init__(message)
+        self.retry_after_seconds = retry_after_seconds
+
+
+class GenerationQueue:
+    """Loads the backend in the background, then runs requests one at a time on a single worker thread."""
+
+    def __init__(self, load: Callable[[], ImageBackend], max_waiting: int = 4) -> None:
+        self.max_waiting = max_waiting
+        self.backend: ImageBackend | None = None
+        self.error: str | None = None
+        self.in_flight = 0
+        self._recent_seconds: deque[float] = deque([10.0], maxlen=20)
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpu")
+        self._load = load
+
+    def start_loading(self) -> None:
+        threading.Thread(target=self._load_and_warm, name="gpu-load", daemon=True).start()
+
+    def _load_and_warm(self) -> None:
+        try:
+            backend = self._load()
+            started = time.perf_counter()
+            backend.generate(ImageRequest("warm-up", width=128, height=128))
+            _LOGGER.info("Warm: first generation took %.1f s; ready", time.perf_counter() - started)
+            self.backend = backend
+        except Exception as exc:  # reported by /readyz; the process stays up so operators can read why
+            _LOGGER.exception("Loading the backend failed")
+            self.error = f"{type(exc).__name__}: {exc}"
+
+    @property
+    def status(self) -> str:
+        return "ready" if self.backend is not None else ("failed" if self.error else "loading")
+
+    async def generate(self, request: ImageRequest) -> list[Picture]:
+        backend = self.backend
+        if backend is None:
+            raise Busy(f"model {self.status}" + (f": {self.error}" if self.error else ""),
+                       None if self.error else 10)
+        if self.in_flight > self.max_waiting:
+            wait = sum(self._recent_seconds) / len(self._recent_seconds) * self.in_flight
+            raise Busy(f"{self.in_flight} requests ahead (queue of {self.max_waiting} is full)", math.ceil(wait))
+        self.in_flight += 1
+        IN_FLIGHT.set(self.in_flight)
+        try:
+            started = time.perf_counter()
+            pictures = await asyncio.get_running_loop().run_in_executor(self._executor, backend.generate, request)
+            self._recent_seconds.append(time.perf_counter() - started)
+            SECONDS.observe(self._recent_seconds[-1])
+            return pictures
+        finally:
+            self.in_flight -= 1
+            IN_FLIGHT.set(self.in_flight)
+
+
+class BadRequest(ValueError):
+    pass
+
+
+def create_app(queue: GenerationQueue, token: str | None = None, model_name: str = "voxframe",
+               max_images: int = 4) -> Starlette:
+    """The ASGI app; `queue.start_loading()` runs at startup so `/` and `/readyz` answer while the model loads."""
+
+    def authorised(request: Request) -> bool:
+        given = request.headers.get("authorization", "")
+        return token is None or hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
+
+    async def health(_: Request) -> Response:
+        return JSONResponse({"success": True})
+
+    async def ready(_: Request) -> Response:
+        body = {"status": queue.status, "model": model_name, "in_flight": queue.in_flight}
+        if queue.error:
+            body["error"] = queue.error
+        return JSONResponse(body, status_code=200 if queue.status == "ready" else 503)
+
+    async def playground(request: Request) -> Response:
+        async def run(body: dict[str, Any]) -> Response:
+            text, count = body.get("text"), body.get("num_images", 1)
+            if not isinstance(text, str) or not text.strip():
+                raise BadRequest("'text' must be a non-empty string")
+            pictures = await queue.generate(_image_request(text, _count(count, max_images), body))
+            return JSONResponse({"generatedImgs": [_b64(p) for p in pictures],
+                                 "generatedImgsFormat": _FORMATS[pictures[0].mime_type]})
+        return await _answer(request, "playground", run, lambda message, code: {"success": False, "error": message})
+
+    async def openai_images(request: Request) -> Response:
+        async def run(body: dict[str, Any]) -> Response:
+            prompt = body.get("prompt")
+            if not isinstance(prompt, str) or not prompt.strip():
+                raise BadRequest("'prompt' must be a non-empty string")
+            if body.get("response_format", "b64_json") != "b64_json":
+                raise BadRequest("only response_format 'b64_json' is supported")
+            width, height = _size(body.get("size") or "auto")
+            pictures = await queue.generate(
+                _image_request(prompt, _count(body.get("n", 1), max_images), {**body, "width": width, "height": height}))
+            return JSONResponse({"created": int(time.time()), "data": [{"b64_json": _b64(p)} for p in pictures]})
+
+        def error(message: str, code: str) -> dict[str, object]:
+            kind = "invalid_request_error" if code in ("bad_request", "unauthorized") else "server_error"
+            return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+        return await _answer(request, "openai", run, error)
+
+    async def models(request: Request) -> Response:
+        if not authorised(request):
+            return JSONResponse({"error": {"message": "missing or wrong bearer token", "type": "invalid_request_error",
+                                           "param": None, "code": "unauthorized"}}, 401)
+        return JSONResponse({"object": "list", "data": [{"id": model_name, "object": "model", "created": 0,
+                                                         "owned_by": "voxframe"}]})
+
+    async def metrics(_: Request) -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    async def _answer(request: Request, api: str, run: Callable[[dict[str, Any]], Any],
+                      error: Callable[[str, str], dict[str, object]]) -> Response:
+        status, headers = 200, {}
+        try:
+            if not authorised(request):
+                status, headers = 401, {"WWW-Authenticate": "Bearer"}
+                return JSONResponse(error("missing or wrong bearer token", "unauthorized"), status, headers)
+            try:
+                body = await request.json()
+            except ValueError as exc:
+                raise BadRequest(f"body is not JSON: {exc}") from exc
+            if not isinstance(body, dict):
+                raise BadRequest("body must be a JSON object")
+            return await run(body)
+        except BadRequest as exc:
+            status = 400
+            return JSONResponse(error(str(exc), "bad_request"), status)
+        except Busy as exc:
+            status = 503
+            if exc.retry_after_seconds is not None:
+                headers = {"Retry-After": str(max(1, exc.retry_after_seconds))}
+            return JSONResponse(error(str(exc), "busy"), status, headers)
+        except BackendError as exc:
+            status = 500
+            return JSONResponse(error(str(exc), exc.reason), status)
+        finally:
+            REQUESTS.labels(api, str(status)).inc()
+
+    routes = [
+        Route("/", health), Route("/readyz", ready), Route("/metrics", metrics),
+        Route("/generate", playground, methods=["POST"]), Route("/dalle", playground, methods=["POST"]),
+        Route("/v1/images/generations", openai_images, methods=["POST"]), Route("/v1/models", models),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        queue.start_loading()
+        yield
+
+    return Starlette(routes=routes, lifespan=lifespan)
+
+
+def _image_request(text: str, count: int, body: dict[str, Any]) -> ImageRequest:
+    values = {name: body.get(name, default) for name, default in (("width", 512), ("height", 512), ("seed", 0))}
+    for name, value in values.items():
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise BadRequest(f"'{name}' must be a non-negative integer")
+    if not (64 <= values["width"] <= 2048 and 64 <= values["height"] <= 2048):
+        raise BadRequest("width and height must be between 64 and 2048")
+    return ImageRequest(text=text, num_images=count, **values)
+
+
+def _count(value: object, max_images: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= max_images:
+        raise BadRequest(f"the number of images must be an integer from 1 to {max_images}")
+    return value
+
+
+def _size(value: object) -> tuple[int, int]:
+    if value == "auto":
+        return 512, 512
+    try:
+        width, height = (int(part) for part in str(value).lower().split("x"))
+    except ValueError as exc:
+        raise BadRequest(f"size must be 'WIDTHxHEIGHT' or 'auto', not {value!r}") from exc
+    return width, height
+
+
+def _b64(picture: Picture) -> str:
+    return base64.b64encode(picture.data).decode("ascii")

@@ -1,0 +1,91 @@
+"""Local HTTP servers for the generator's tests: stand-ins that speak the remote GPU servers' documented wire
+shapes, and the real gpu-server app under uvicorn on a free port."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+import uvicorn
+from PIL import Image
+
+from tests.support import wait_for
+
+Reply = tuple[int, Any]  # status, JSON body (bytes are sent as they are)
+Route = Callable[[dict[str, Any]], Reply]
+
+
+def image_b64(image_format: str = "JPEG", size: tuple[int, int] = (96, 64), color: str = "teal") -> str:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, image_format)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+class StandIn:
+    """A threaded HTTP server answering JSON routes; `requests` records (path, body, headers) of each call."""
+
+    def __init__(self, routes: dict[str, Route]) -> None:
+        self.routes = routes
+        self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length", 0))
+                body = json.loads(self.rfile.read(length) or b"{}")
+                outer.requests.append((self.path, body, dict(self.headers)))
+                route = outer.routes.get(self.path)
+                status, reply = route(body) if route else (404, {"error": "no such route"})
+                data = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def __enter__(self) -> Self:
+        threading.Thread(target=self.server.serve_forever, args=(0.05,), daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def closed_port_url() -> str:
+    """A URL nobody listens on: the port was free a moment ago and is closed again."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def serve_app(app: Any) -> Iterator[str]:
+    """Run an ASGI app under uvicorn on a free port in a thread; yields its base URL."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, timeout=10, message="uvicorn to start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(10)

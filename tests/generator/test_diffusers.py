@@ -1,0 +1,86 @@
+"""The diffusers backend end to end on a tiny randomly initialised pipeline saved to a temp dir and loaded
+through the same code as a real model; also served by gpu-server to the official openai client."""
+
+from __future__ import annotations
+
+import base64
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+
+from services.generator.engines import ImageRequest, checked_picture
+
+pytest.importorskip("torch", reason="the diffusers backend needs torch: pip install -e '.[diffusers]'")
+pytest.importorskip("diffusers", reason="the diffusers backend needs diffusers: pip install -e '.[diffusers]'")
+
+from services.generator.engines.diffusion import DiffusersBackend, ModelNotFound
+from tests.generator.tiny_diffusion import save_tiny_pipeline
+
+pytestmark = [pytest.mark.diffusers, pytest.mark.slow]
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return save_tiny_pipeline(tmp_path_factory.mktemp("tiny-sd"))
+
+
+@pytest.fixture(scope="module")
+def backend(tiny_model: Path) -> DiffusersBackend:
+    return DiffusersBackend(str(tiny_model), device="cpu", steps=2)
+
+
+def test_tiny_pipeline_paints_valid_images_of_the_requested_size(backend: DiffusersBackend) -> None:
+    pictures = backend.generate(ImageRequest("a lighthouse in a storm", width=64, height=48, num_images=2, seed=1))
+    assert [(p.mime_type, p.width, p.height, p.backend) for p in pictures] == [("image/png", 64, 48, "diffusers")] * 2
+    for picture in pictures:
+        pixels = np.asarray(Image.open(io.BytesIO(checked_picture(picture.data, "diffusers").data)))
+        assert pixels.shape == (48, 64, 3) and np.isfinite(pixels).all()
+
+
+def test_same_seed_same_image_after_reloading(backend: DiffusersBackend, tiny_model: Path) -> None:
+    request = ImageRequest("a red kite", width=64, height=64, seed=42)
+    first = backend.generate(request)[0].data
+    reloaded = DiffusersBackend(str(tiny_model), device="cpu", steps=2).generate(request)[0].data
+    other_prompt = backend.generate(ImageRequest("a blue whale", width=64, height=64, seed=42))[0].data
+    assert first == reloaded
+    assert first != other_prompt
+
+
+def test_sizes_are_rounded_down_to_the_vae_cell(backend: DiffusersBackend) -> None:
+    [picture] = backend.generate(ImageRequest("x", width=70, height=61))
+    assert (picture.width, picture.height) == (64, 56)
+
+
+def test_missing_model_is_a_clear_error_and_nothing_is_downloaded(tmp_path: Path) -> None:
+    with pytest.raises(ModelNotFound, match="never downloads"):
+        DiffusersBackend(str(tmp_path / "no-such-model"), device="cpu")
+    with pytest.raises(ModelNotFound, match="hf download"):
+        DiffusersBackend("voxframe-tests/definitely-not-cached", device="cpu")
+
+
+@pytest.fixture
+def gpu_server(tiny_model: Path) -> Iterator[str]:
+    from services.generator.gpu_server import GenerationQueue, create_app
+    from tests.generator.servers import serve_app
+    from tests.support import wait_for
+
+    queue = GenerationQueue(lambda: DiffusersBackend(str(tiny_model), device="cpu", steps=2))
+    with serve_app(create_app(queue, model_name="tiny-sd")) as url:
+        wait_for(lambda: requests.get(url + "/readyz", timeout=5).status_code == 200, timeout=60, message="warm")
+        yield url
+
+
+def test_gpu_server_serves_the_tiny_pipeline_to_the_openai_client_and_playground(gpu_server: str) -> None:
+    import openai
+
+    client = openai.OpenAI(base_url=gpu_server + "/v1", api_key="unused", max_retries=0)
+    result = client.images.generate(model="tiny-sd", prompt="a harbour at night", n=2, size="64x64")
+    assert [Image.open(io.BytesIO(base64.b64decode(d.b64_json))).size for d in result.data] == [(64, 64)] * 2
+    reply = requests.post(gpu_server + "/generate", json={"text": "a harbour", "num_images": 1, "width": 64,
+                                                           "height": 64}, timeout=60).json()
+    assert reply["generatedImgsFormat"] == "png" and len(reply["generatedImgs"]) == 1

@@ -1,0 +1,149 @@
+"""The generator worker on the real RabbitMQ: prompts in, validated images out, stale prompts dropped,
+a failing backend replaced by posters or dead-lettered with its reason; and the real CLI process."""
+
+from __future__ import annotations
+
+import io
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from PIL import Image
+
+from services.generator.engines.dalle_playground import DallePlaygroundBackend
+from services.generator.engines.fallback import ResilientBackend
+from services.generator.engines.poster import PosterBackend
+from services.generator.handler import GenerateHandler
+from shared.bus import REASON_HEADER, Bus
+from shared.config import BusSettings
+from shared.messages import GeneratedImage, ImagePrompt, Keyword, utc_now
+from tests.generator.servers import closed_port_url
+from tests.support import Broker, wait_for
+
+
+def prompt(**fields: object) -> ImagePrompt:
+    values: dict[str, object] = {"room": "kitchen", "source": "mic1", "text": "grandmother's apple pie, watercolor",
+                                 "keywords": (Keyword(text="apple pie", score=0.9), Keyword(text="grandmother",
+                                                                                            score=0.5)),
+                                 "excerpt": "we should bake grandmother's apple pie", "width": 320, "height": 180}
+    values.update(fields)
+    return ImagePrompt(**values)
+
+
+def publish(broker: Broker, message: ImagePrompt) -> None:
+    broker.publish_raw(message.routing_key, message.to_json(), message.KIND)
+
+
+def images_on(broker: Broker, tap: str, count: int) -> list[GeneratedImage]:
+    received = wait_for(lambda: broker.depth(tap) >= count and broker.drain(tap), timeout=20,
+                        message=f"{count} image(s)")
+    return [GeneratedImage.from_json(body) for _, body in received]  # type: ignore[union-attr]
+
+
+@pytest.fixture
+def generator(bus_settings: BusSettings, broker: Broker) -> Iterator[Callable[..., Bus]]:
+    buses: list[Bus] = []
+
+    def start(handler: GenerateHandler) -> Bus:
+        bus = Bus("generator", bus_settings)
+        bus.consume(bus.topology.prompts, {ImagePrompt: handler}, prefetch=1)
+        bus.start()
+        bus.wait_connected(10)
+        buses.append(bus)
+        return bus
+
+    yield start
+    for bus in buses:
+        bus.stop(10)
+
+
+def poster_handler(**kwargs: object) -> GenerateHandler:
+    return GenerateHandler(ResilientBackend(PosterBackend("PNG"), "poster"), **kwargs)  # type: ignore[arg-type]
+
+
+def test_prompt_becomes_validated_images_carrying_the_prompt(broker: Broker, generator) -> None:
+    tap = broker.tap("image.#")
+    generator(poster_handler())
+    sent = prompt(num_images=2, seed=11)
+    publish(broker, sent)
+    images = sorted(images_on(broker, tap, 2), key=lambda i: i.index)
+    assert [i.index for i in images] == [0, 1]
+    for image in images:
+        decoded = Image.open(io.BytesIO(image.image))
+        assert decoded.size == (image.width, image.height) == (320, 180)
+        assert (image.backend, image.fallback, image.mime_type) == ("poster", False, "image/png")
+        assert (image.prompt_id, image.prompt_text, image.keywords) == (str(sent.id), sent.text, sent.keywords)
+        assert (image.room, image.source, image.trace_id, image.job_id) == ("kitchen", "mic1", sent.trace_id, None)
+        assert image.excerpt == sent.excerpt and image.style == sent.style
+        assert image.id == sent.derive(GeneratedImage, key=str(image.index), **image.model_dump(
+            exclude={"id", "room", "source", "trace_id", "origin_at", "job_id"})).id
+    assert images[0].image != images[1].image
+
+
+def test_stale_live_prompts_are_dropped_but_upload_jobs_are_painted(broker: Broker, generator) -> None:
+    tap = broker.tap("image.#")
+    generator(poster_handler(max_prompt_age_seconds=30))
+    old = utc_now() - timedelta(minutes=5)
+    stale, job, fresh = prompt(created_at=old), prompt(created_at=old, job_id="upload-7"), prompt()
+    for message in (stale, job, fresh):
+        publish(broker, message)
+    images = images_on(broker, tap, 2)
+    assert sorted(i.prompt_id for i in images) == sorted([str(job.id), str(fresh.id)])
+    assert [i.job_id for i in images if i.prompt_id == str(job.id)] == ["upload-7"]
+    assert broker.depth(tap) == 0
+
+
+def test_num_images_and_size_overrides(broker: Broker, generator) -> None:
+    tap = broker.tap("image.#")
+    generator(poster_handler(num_images=2, size=(256, 144)))
+    publish(broker, prompt(num_images=1))
+    images = images_on(broker, tap, 2)
+    assert [(i.width, i.height) for i in images] == [(256, 144)] * 2
+
+
+def test_backend_down_still_paints_a_poster_marked_as_fallback(broker: Broker, generator) -> None:
+    tap = broker.tap("image.#")
+    backend = ResilientBackend(DallePlaygroundBackend(closed_port_url(), connect_timeout_seconds=1),
+                               "dalle-playground", PosterBackend("JPEG"), attempts=2, backoff_seconds=0.01)
+    generator(GenerateHandler(backend))
+    publish(broker, prompt())
+    [image] = images_on(broker, tap, 1)
+    assert (image.backend, image.fallback, image.mime_type) == ("poster", True, "image/jpeg")
+
+
+def test_failing_backend_without_fallback_is_dead_lettered_with_the_reason(broker: Broker, generator) -> None:
+    backend = ResilientBackend(DallePlaygroundBackend(closed_port_url(), connect_timeout_seconds=1),
+                               "dalle-playground", None, attempts=1)
+    generator(GenerateHandler(backend))
+    publish(broker, prompt())
+    [(props, _)] = wait_for(lambda: broker.drain(broker.topology.dead.name), message="a dead letter")
+    assert "cannot reach" in props.headers[REASON_HEADER]
+
+
+def test_malformed_prompt_is_dead_lettered(broker: Broker, generator) -> None:
+    generator(poster_handler())
+    body = prompt().to_json().replace(b'"width":320', b'"width":5')
+    broker.publish_raw("prompt.kitchen.mic1", body, "prompt")
+    [(props, _)] = wait_for(lambda: broker.drain(broker.topology.dead.name), message="a dead letter")
+    assert props.headers[REASON_HEADER].startswith("invalid: ") and "width" in props.headers[REASON_HEADER]
+
+
+def test_cli_worker_paints_prompts_and_stops_cleanly_on_sigterm(broker: Broker, bus_settings: BusSettings) -> None:
+    tap = broker.tap("image.#")
+    env = {**os.environ, "VOXFRAME_AMQP_URL": bus_settings.amqp_url, "VOXFRAME_NAMESPACE": bus_settings.namespace}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "shared.cli", "generator", "--metrics-port", "0", "--size", "400x224",
+         "--poster-format", "webp"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        publish(broker, prompt(style="neon"))
+        [image] = images_on(broker, tap, 1)
+        assert (image.width, image.height, image.mime_type) == (400, 224, "image/webp")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    assert process.returncode == 0, output
+    assert "Ready: painting with poster" in output
