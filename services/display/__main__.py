@@ -11,6 +11,7 @@ from pydantic import ValidationError
 
 from services.display.app import create_app
 from services.display.settings import DisplaySettings
+from shared.bus import check_broker
 from shared.config import BusSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,9 +44,11 @@ def run(args: argparse.Namespace) -> int:
     except ValidationError as exc:
         print(f"voxframe display: error: {exc}")
         return 2
+    bus_settings = BusSettings()
+    check_broker(bus_settings.amqp_url, "display", bus_settings.connect_timeout_seconds)
     listener = _listen(settings.display_host, settings.display_port)
     port = listener.getsockname()[1]
-    app = create_app(settings, BusSettings(), port)
+    app = create_app(settings, bus_settings, port)
     server = uvicorn.Server(uvicorn.Config(
         app, log_config=None, access_log=args.log_requests, ws_per_message_deflate=False, timeout_graceful_shutdown=5,
     ))

@@ -85,3 +85,10 @@ def connect(params: pika.URLParameters, stop: threading.Event, deadline: float |
                 logged = True
             stop.wait(backoff.next_delay())
     return None
+
+
+def check_broker(url: str, stage: str, timeout_seconds: float) -> None:
+    """Connect once and close: lets a service that serves something else fail fast, before it starts serving."""
+    connection = connect(parameters(url, stage, 0), threading.Event(), time.monotonic() + timeout_seconds, Backoff())
+    if connection is not None:
+        connection.close()

