@@ -74,7 +74,7 @@ class WorkerProcess:
             raise AssertionError(f"{self.name} ignored SIGTERM for {timeout} s:\n{self.log_tail()}") from None
 
     def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(p.read_text(errors="replace").splitlines()[-lines:] for p in self.logs if p.exists())
+        return "\n".join(self.log_text().splitlines()[-lines:])
 
     def log_text(self) -> str:
         return "\n".join(p.read_text(errors="replace") for p in self.logs if p.exists())
