@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pika
+import pika.exceptions
 
 from shared.bus import Topology
 from shared.config import BusSettings
@@ -69,6 +70,11 @@ class Broker:
         return name
 
     def cleanup(self) -> None:
+        try:
+            self.connection.process_data_events(0)
+        except pika.exceptions.AMQPError:  # the test restarted the broker under us
+            self.connection = pika.BlockingConnection(pika.URLParameters(self.settings.amqp_url))
+            self.channel = self.connection.channel()
         t = self.topology
         for q in {t.dead.name, t.dropped.name, t.audio.name, t.prompter.name, t.prompts.name} | self.extra_queues:
             self.channel.queue_delete(q)
