@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from shared import __version__
-from shared.bus import BusConfigError
+from shared.errors import ConfigError
 from shared.logs import setup_logging
 
 _LOGGER = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(args.debug, args.log_format)
     try:
         return int(args.run(args) or 0)
-    except BusConfigError as exc:
+    except ConfigError as exc:
         print(f"voxframe: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

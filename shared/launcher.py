@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
 import logging
 import os
 import shutil
@@ -33,7 +34,10 @@ class Worker:
     started_at: float = field(default=0.0)
 
     def start(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "shared.cli", *self.argv], start_new_session=True)
+        # Own session: a terminal's Ctrl-C reaches only the launcher, which stops the workers in order.
+        # PR_SET_PDEATHSIG: if the launcher itself is killed, the kernel stops the workers too.
+        self.process = subprocess.Popen([sys.executable, "-m", "shared.cli", *self.argv], start_new_session=True,
+                                        preexec_fn=_die_with_parent)
         self.started_at = time.monotonic()
         _LOGGER.info("started %s (pid %d): voxframe %s", self.name, self.process.pid, " ".join(self.argv))
 
@@ -79,15 +83,14 @@ def run(args: argparse.Namespace) -> int:
 
 def plan(args: argparse.Namespace) -> list[Worker]:
     """Which processes to run; downstream first, so nothing the capture sends waits for a consumer to appear."""
-    metrics_port = iter(range(9101, 9200))
     workers = [
-        Worker("display", ["display", "--port", str(args.port), "--host", args.host]),
-        Worker("generator", ["generator", "--metrics-port", str(next(metrics_port))]),
-        Worker("prompter", ["prompter", "--metrics-port", str(next(metrics_port))]),
+        Worker("display", ["display", "--port", str(args.port), "--host", args.host, "--default-room", args.room]),
+        Worker("generator", ["generator", "--metrics-port", "9104"]),
+        Worker("prompter", ["prompter", "--metrics-port", "9103"]),
     ]
-    workers += [Worker(f"transcriber-{i + 1}", ["transcriber", "--metrics-port", str(next(metrics_port))])
+    workers += [Worker(f"transcriber-{i + 1}", ["transcriber", "--metrics-port", str(9102 if i == 0 else 9110 + i)])
                 for i in range(args.transcribers)]
-    capture = ["capture", "--room", args.room, "--metrics-port", str(next(metrics_port))]
+    capture = ["capture", "--room", args.room, "--metrics-port", "9101"]
     if args.demo:
         workers.append(Worker("capture", [*capture, "--mic", "demo", "--file", str(demo_recording()), "--loop"]))
     elif args.file:
@@ -153,6 +156,14 @@ def ensure_broker(url: str, allow_start: bool) -> bool:
         time.sleep(1)
     print("voxframe: error: RabbitMQ did not start within 60 s (try: sudo rabbitmq-server -detached)", file=sys.stderr)
     return False
+
+
+def _die_with_parent() -> None:
+    if sys.platform == "linux":
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+
+
+_PR_SET_PDEATHSIG = 1
 
 
 def _answers(host: str, port: int) -> bool:

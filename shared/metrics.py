@@ -11,6 +11,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, Info, generate_latest
 
 from shared import __version__
+from shared.errors import ConfigError
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -72,7 +73,10 @@ def serve_metrics(stage: str, port: int, ready: Callable[[], dict[str, object] |
     """
     BUILD.info({"version": __version__, "stage": stage})
     handler = type("MetricsHandler", (_Handler,), {"ready": staticmethod(ready)})
-    server = ThreadingHTTPServer((host, port), handler)
+    try:
+        server = ThreadingHTTPServer((host, port), handler)
+    except OSError as exc:
+        raise ConfigError(f"cannot serve metrics on {host}:{port} ({exc.strerror}); pick another --metrics-port") from exc
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     _LOGGER.info("Metrics on http://%s:%d/metrics", host, server.server_address[1])

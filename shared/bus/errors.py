@@ -1,7 +1,9 @@
 """Errors a worker cannot recover from by retrying; the CLI prints them as one line and exits non-zero."""
 
+from shared.errors import ConfigError
 
-class BusConfigError(RuntimeError):
+
+class BusConfigError(ConfigError):
     """Wrong URL, bad credentials, missing vhost, or a queue declared elsewhere with other limits."""
 
 
