@@ -17,10 +17,10 @@ import pika
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._results import percentile, save_results  # noqa: E402
-from shared.bus import Bus  # noqa: E402
-from shared.config import BusSettings  # noqa: E402
-from shared.messages import AudioSegment, utc_now  # noqa: E402
+from bench._results import percentile, save_results
+from shared.bus import Bus
+from shared.config import BusSettings
+from shared.messages import AudioSegment, utc_now
 
 MESSAGES = 3000
 ROUND_TRIPS = 400
@@ -48,7 +48,7 @@ def raw_pika(n: int, paced: bool) -> tuple[float, list[float]]:
         channel = connection.channel()
         channel.basic_qos(prefetch_count=100)
 
-        def on_message(ch, method, props, body) -> None:  # noqa: ANN001
+        def on_message(ch, method, props, body) -> None:
             message = AudioSegment.model_validate_json(body)  # decode like a real consumer would
             latencies.append(time.perf_counter() - sent[message.sequence])
             ch.basic_ack(method.delivery_tag)

@@ -37,7 +37,7 @@ class Worker:
         # Own session: a terminal's Ctrl-C reaches only the launcher, which stops the workers in order.
         # PR_SET_PDEATHSIG: if the launcher itself is killed, the kernel stops the workers too.
         self.process = subprocess.Popen([sys.executable, "-m", "shared.cli", *self.argv], start_new_session=True,
-                                        preexec_fn=_die_with_parent)
+                                        preexec_fn=_die_with_parent)  # noqa: PLW1509 (launched before threads)
         self.started_at = time.monotonic()
         _LOGGER.info("started %s (pid %d): voxframe %s", self.name, self.process.pid, " ".join(self.argv))
 

@@ -43,7 +43,7 @@ OUTBOX_DROPPED = Counter(
 class _Handler(BaseHTTPRequestHandler):
     ready: Callable[[], dict[str, object] | None]
 
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
         if path == "/metrics":
             self._send(200, generate_latest(), CONTENT_TYPE_LATEST)
@@ -61,7 +61,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         _LOGGER.debug("metrics http: " + format, *args)
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from shared.bus import Bus
 from shared.config import BusSettings
 from tests.support import AMQP_URL, REAL_AUDIO, Broker
 
@@ -22,8 +23,6 @@ def bus_settings() -> BusSettings:
 @pytest.fixture
 def broker(bus_settings: BusSettings) -> Iterator[Broker]:
     """Declares the topology (as any worker would) and deletes everything in the namespace afterwards."""
-    from shared.bus import Bus
-
     declarer = Bus("test", bus_settings)
     declarer.start()
     declarer.wait_connected(10)
@@ -38,3 +37,25 @@ def real_audio() -> Path:
     if not (REAL_AUDIO / "manifest.tsv").exists():
         pytest.skip(f"speech recordings not found at {REAL_AUDIO}")
     return REAL_AUDIO
+
+
+@pytest.fixture
+def running() -> Iterator[Callable[[Bus], Bus]]:
+    """Start buses in the background (connected before it returns) and stop them all after the test."""
+    buses: list[Bus] = []
+
+    def start(bus: Bus) -> Bus:
+        bus.start()
+        bus.wait_connected(10)
+        buses.append(bus)
+        return bus
+
+    yield start
+    for bus in buses:
+        bus.stop(10)
+
+
+@pytest.fixture
+def publisher(bus_settings: BusSettings, broker: Broker, running: Callable[[Bus], Bus]) -> Bus:
+    """A connected bus in the test's namespace, for playing an upstream stage's part."""
+    return running(Bus("test-publisher", bus_settings))

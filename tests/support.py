@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import time
 import uuid
 from collections.abc import Callable
@@ -16,6 +17,13 @@ from shared.config import BusSettings
 
 AMQP_URL = os.environ.get("VOXFRAME_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 REAL_AUDIO = Path(__file__).resolve().parents[1].parent / "shared" / "audio" / "real"
+
+
+def free_port() -> int:
+    """A TCP port free a moment ago on 127.0.0.1 (for a server under test to bind)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.02,

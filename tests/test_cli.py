@@ -15,7 +15,8 @@ WORKERS = ("capture", "transcriber", "prompter", "generator", "display")
 
 
 def voxframe(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "shared.cli", *args], capture_output=True, text=True, timeout=120,
+    return subprocess.run([sys.executable, "-m", "shared.cli", *args], check=False, capture_output=True,
+                          text=True, timeout=120,
                           env={**os.environ, **env})
 
 

@@ -10,8 +10,18 @@ import pytest
 from pydantic import ValidationError
 
 from shared.messages import (
-    MESSAGE_TYPES, AudioSegment, Command, Control, Envelope, GeneratedImage, ImagePrompt, Keyword, MicStatus,
-    Transcript, Word, utc_now,
+    MESSAGE_TYPES,
+    AudioSegment,
+    Command,
+    Control,
+    Envelope,
+    GeneratedImage,
+    ImagePrompt,
+    Keyword,
+    MicStatus,
+    Transcript,
+    Word,
+    utc_now,
 )
 
 NOW = utc_now()
@@ -96,7 +106,8 @@ def test_messages_are_immutable() -> None:
 
 def test_derived_messages_keep_provenance_and_stable_ids() -> None:
     audio = SAMPLES["audio"]
-    fields = dict(audio_id=str(audio.id), text="hi", engine="e", model="m", audio_seconds=1, processing_seconds=0)
+    fields = {"audio_id": str(audio.id), "text": "hi", "engine": "e", "model": "m", "audio_seconds": 1,
+              "processing_seconds": 0}
     first, again = audio.derive(Transcript, **fields), audio.derive(Transcript, **fields)
     assert first.id == again.id != audio.id
     assert (first.trace_id, first.origin_at, first.room, first.source) == (

@@ -197,7 +197,7 @@ class Bus:
     def _run_background(self) -> None:
         try:
             self.run(install_signal_handlers=False)
-        except BaseException as exc:  # surfaced by wait_connected()
+        except BaseException as exc:  # noqa: BLE001 (surfaced by wait_connected())
             self._fatal = exc
             _LOGGER.error("%s: bus stopped: %s", self.stage, exc)
 

@@ -63,7 +63,7 @@ class Envelope(BaseModel):
     def routing_key(self) -> str:
         return f"{self.KIND}.{self.room}.{self.source}"
 
-    def derive(self, cls: type[Self] | type[Envelope], key: str = "", **fields: object) -> Envelope:
+    def derive(self, cls: type[Self | Envelope], key: str = "", **fields: object) -> Envelope:
         """Build a message caused by this one: same room, source, trace, origin and job.
 
         The new id is derived from this id and `key`, so a redelivered input yields the same output id

@@ -7,7 +7,7 @@ import subprocess
 import threading
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -30,22 +30,6 @@ def transcript_of(segment: AudioSegment) -> Transcript:
     return segment.derive(Transcript, audio_id=str(segment.id), text=f"words {segment.sequence}",
                           engine="test", model="none", audio_seconds=0.1, processing_seconds=0.0,
                           sequence=segment.sequence)
-
-
-@pytest.fixture
-def running() -> Iterator[Callable[[Bus], Bus]]:
-    """Start buses in the background and stop them all at the end of the test."""
-    buses: list[Bus] = []
-
-    def start(bus: Bus) -> Bus:
-        bus.start()
-        bus.wait_connected(10)
-        buses.append(bus)
-        return bus
-
-    yield start
-    for bus in buses:
-        bus.stop(10)
 
 
 def decode(item: tuple[object, bytes]) -> dict[str, object]:
@@ -220,7 +204,7 @@ def test_deferred_ack_is_redelivered_after_a_crash(broker: Broker, bus_settings:
     acks[0]()
     worker.stop(10)  # message 2 was never acked: the broker must still have it
     assert wait_for(lambda: broker.depth(broker.topology.audio.name) == 1, message="unacked message requeued")
-    props, body = broker.get(broker.topology.audio.name)
+    _, body = broker.get(broker.topology.audio.name)
     assert json.loads(body)["sequence"] == 2
 
 

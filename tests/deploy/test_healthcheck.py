@@ -13,8 +13,8 @@ import pytest
 from shared.bus import Bus
 from shared.config import BusSettings
 from shared.metrics import serve_metrics
-from tests.deploy.conftest import ROOT, free_port, run
-from tests.support import wait_for
+from tests.deploy.conftest import ROOT, run
+from tests.support import free_port, wait_for
 
 SCRIPT = ROOT / "deploy" / "docker" / "healthcheck.py"
 

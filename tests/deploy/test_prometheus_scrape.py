@@ -14,8 +14,8 @@ import requests
 import yaml
 
 from shared.config import BusSettings
-from tests.deploy.conftest import PROMETHEUS_DIR, ROOT, free_port, need
-from tests.support import AMQP_URL, Broker, wait_for
+from tests.deploy.conftest import PROMETHEUS_DIR, ROOT, need
+from tests.support import AMQP_URL, Broker, free_port, wait_for
 
 DASHBOARD = ROOT / "deploy" / "grafana" / "dashboards" / "voxframe.json"
 pytestmark = pytest.mark.slow  # starts a worker and Prometheus (~10 s together)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import socket
 import subprocess
 import sys
 import uuid
@@ -19,16 +18,11 @@ from PIL import Image, ImageDraw
 
 from shared.config import BusSettings
 from shared.messages import Envelope, GeneratedImage, Keyword
-from tests.support import Broker, wait_for
+from tests.support import Broker, free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

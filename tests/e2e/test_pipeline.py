@@ -17,8 +17,8 @@ import soundfile
 from PIL import Image
 
 from shared.config import BusSettings
-from tests.e2e.harness import Pipeline, WorkerProcess, free_port
-from tests.support import Broker, wait_for
+from tests.e2e.harness import Pipeline
+from tests.support import Broker, free_port, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -123,7 +123,8 @@ def test_killing_each_worker_mid_stream_loses_nothing_and_shows_nothing_twice(
     # Each crash lands while the stage has work in hand or queued, then the worker comes back.
     crashes = [("transcriber", transcript_tap, 1), ("prompter", transcript_tap, 3), ("generator", prompt_tap, 1)]
     for name, tap, at_least in crashes:
-        wait_for(lambda: broker.depth(tap) >= at_least, timeout=120, interval=0.2, message=f"{name} at work")
+        wait_for(lambda tap=tap, at_least=at_least: broker.depth(tap) >= at_least, timeout=120, interval=0.2,
+                 message=f"{name} at work")
         pipeline.workers[name].kill9()
         pipeline.workers[name].start().wait_healthy(90)
     wait_for(lambda: images(pipeline), timeout=120, interval=0.5, message="an image before the display crash")

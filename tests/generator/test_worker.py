@@ -8,7 +8,7 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -45,20 +45,13 @@ def images_on(broker: Broker, tap: str, count: int) -> list[GeneratedImage]:
 
 
 @pytest.fixture
-def generator(bus_settings: BusSettings, broker: Broker) -> Iterator[Callable[..., Bus]]:
-    buses: list[Bus] = []
-
+def generator(bus_settings: BusSettings, broker: Broker, running: Callable[[Bus], Bus]) -> Callable[..., Bus]:
     def start(handler: GenerateHandler) -> Bus:
         bus = Bus("generator", bus_settings)
         bus.consume(bus.topology.prompts, {ImagePrompt: handler}, prefetch=1)
-        bus.start()
-        bus.wait_connected(10)
-        buses.append(bus)
-        return bus
+        return running(bus)
 
-    yield start
-    for bus in buses:
-        bus.stop(10)
+    return start
 
 
 def poster_handler(**kwargs: object) -> GenerateHandler:

@@ -56,15 +56,6 @@ class PrompterProcess:
 
 
 @pytest.fixture
-def publisher(bus_settings: BusSettings, broker: Broker) -> Iterator[Bus]:
-    bus = Bus("test-mic", bus_settings)
-    bus.start()
-    bus.wait_connected(10)
-    yield bus
-    bus.stop(10)
-
-
-@pytest.fixture
 def start(bus_settings: BusSettings, broker: Broker, tmp_path: Path) -> Iterator:
     started: list[PrompterProcess] = []
 

@@ -64,15 +64,6 @@ def start_worker(bus_settings: BusSettings, tmp_path: Path) -> Iterator[Callable
             worker.process.wait(10)
 
 
-@pytest.fixture
-def publisher(bus_settings: BusSettings, broker: Broker) -> Iterator[Bus]:
-    bus = Bus("test-capture", bus_settings)
-    bus.start()
-    bus.wait_connected(10)
-    yield bus
-    bus.stop(10)
-
-
 def transcripts_in(broker: Broker, tap: str, into: list[Transcript]) -> list[Transcript]:
     into += [Transcript.from_json(body) for _, body in broker.drain(tap)]
     return into
