@@ -13,17 +13,25 @@ import queue
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-import pika
-import pika.exceptions
 from pydantic import ValidationError
 
 from shared import metrics
-from shared.bus.connection import Backoff, connect, parameters
-from shared.bus.errors import BusConfigError, BusStopped, Unprocessable
+from shared.bus._link import WAIT_SLICE_SECONDS, Link
+from shared.bus._wire import (
+    Delivery,
+    Handler,
+    Outputs,
+    Request,
+    Subscription,
+    dead_letter_request,
+    publish_request,
+    summarise,
+)
+from shared.bus.errors import BusStopped, Unprocessable
 from shared.bus.topology import QueueSpec, Topology
 from shared.config import BusSettings
 from shared.logs import trace_id
@@ -31,44 +39,9 @@ from shared.messages import Envelope
 
 _LOGGER = logging.getLogger(__name__)
 
-Outputs = Envelope | Iterable[Envelope] | None
-Handler = Callable[[Any], Outputs]
 Timer = Callable[[], Outputs]
 
 REASON_HEADER = "x-voxframe-reason"
-_TRANSIENT = {"status"}  # message kinds not worth persisting to disk
-_WAIT_SLICE_SECONDS = 0.1
-
-
-@dataclass
-class _Subscription:
-    spec: QueueSpec
-    handlers: dict[str, tuple[type[Envelope], Handler]]
-    prefetch: int
-    queue_name: str = ""
-
-
-@dataclass
-class _Delivery:
-    subscription: _Subscription
-    generation: int
-    tag: int
-    properties: pika.BasicProperties
-    body: bytes
-
-
-@dataclass
-class _Request:
-    """Work for the I/O thread: a publish (exchange set) or an ack (tag set)."""
-
-    exchange: str = ""
-    routing_key: str = ""
-    body: bytes = b""
-    properties: pika.BasicProperties | None = None
-    ack_tag: int = 0
-    generation: int = 0
-    done: threading.Event = field(default_factory=threading.Event)
-    error: BaseException | None = None
 
 
 @dataclass
@@ -85,19 +58,14 @@ class Bus:
         self.stage = stage
         self.settings = settings or BusSettings()
         self.topology = topology or Topology.from_settings(self.settings)
-        self._params = parameters(self.settings.amqp_url, stage, self.settings.heartbeat_seconds)
-        self._subscriptions: list[_Subscription] = []
+        self._subscriptions: list[Subscription] = []
         self._timers: list[_TimerEntry] = []
-        self._work: queue.Queue[_Delivery | None] = queue.Queue()
-        self._requests: collections.deque[_Request] = collections.deque()
-        self._outbox: collections.deque[_Request] = collections.deque()
+        self._work: queue.Queue[Delivery | None] = queue.Queue()
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
-        self._deferred: dict[str, _Delivery] = {}  # message id -> the delivery its deferred ack will ack
+        self._deferred: dict[str, Delivery] = {}  # message id -> the delivery its deferred ack will ack
         self._stopping = threading.Event()
-        self._connected = threading.Event()
         self._stopped = threading.Event()
-        self._connection: pika.BlockingConnection | None = None
-        self._generation = 0
+        self._link = Link(stage, self.settings, self.topology, self._subscriptions, self._work.put, self._stopping)
         self._fatal: BaseException | None = None
         self._local = threading.local()
         self._worker: threading.Thread | None = None
@@ -109,7 +77,7 @@ class Bus:
         """Deliver messages from `spec` to the handler for their type; a handler's return value is published
         (and confirmed) before the input is acknowledged."""
         table = {cls.KIND: (cls, fn) for cls, fn in handlers.items()}
-        self._subscriptions.append(_Subscription(spec, table, prefetch or self.settings.prefetch))
+        self._subscriptions.append(Subscription(spec, table, prefetch or self.settings.prefetch))
 
     def every(self, seconds: float, fn: Timer) -> None:
         """Call `fn` every `seconds` on the work thread (between handlers); its return value is published."""
@@ -119,9 +87,8 @@ class Bus:
 
     def publish(self, *messages: Envelope, timeout: float | None = None) -> None:
         """Publish and wait for the broker's confirms; survives reconnects. Raises BusStopped on shutdown."""
-        requests = [self._publish_request(m) for m in messages]
-        self._requests.extend(requests)
-        self._wake()
+        requests = [publish_request(m, self.topology.exchange) for m in messages]
+        self._link.submit(*requests)
         deadline = None if timeout is None else time.monotonic() + timeout
         for request, message in zip(requests, messages, strict=True):
             self._wait(request, deadline)
@@ -129,11 +96,12 @@ class Bus:
 
     def publish_nowait(self, message: Envelope) -> None:
         """Queue a message without waiting; while the broker is away the oldest are dropped past a bound."""
-        if len(self._outbox) >= self.settings.outbox_max:
-            self._outbox.popleft()
+        outbox = self._link.outbox
+        if len(outbox) >= self.settings.outbox_max:
+            outbox.popleft()
             metrics.OUTBOX_DROPPED.labels(self.stage).inc()
-        self._outbox.append(self._publish_request(message))
-        self._wake()
+        outbox.append(publish_request(message, self.topology.exchange))
+        self._link.wake()
 
     def defer_ack(self) -> Callable[[], None]:
         """Inside a handler: keep the input unacknowledged until the returned callable is called.
@@ -155,7 +123,7 @@ class Bus:
 
     @property
     def connected(self) -> bool:
-        return self._connected.is_set()
+        return self._link.connected.is_set()
 
     def health(self) -> dict[str, object] | None:
         """None when ready, else why not (for `/healthz`)."""
@@ -169,7 +137,7 @@ class Bus:
         self._worker = threading.Thread(target=self._work_loop, name=f"{self.stage}-work", daemon=True)
         self._worker.start()
         try:
-            self._io_loop()
+            self._link.run(finishing=self._finishing)
         finally:
             self._stopping.set()
             self._stopped.set()
@@ -182,7 +150,7 @@ class Bus:
     def wait_connected(self, timeout: float) -> None:
         """Block until connected; raise the fatal error if the bus gave up, TimeoutError on timeout."""
         deadline = time.monotonic() + timeout
-        while not self._connected.wait(_WAIT_SLICE_SECONDS):
+        while not self._link.connected.wait(WAIT_SLICE_SECONDS):
             if self._fatal is not None:
                 raise self._fatal
             if time.monotonic() > deadline:
@@ -190,7 +158,7 @@ class Bus:
 
     def stop(self, timeout: float | None = None) -> None:
         self._stopping.set()
-        self._wake()
+        self._link.wake()
         if timeout is not None and threading.current_thread() is not self._io:
             self._stopped.wait(timeout)
 
@@ -201,123 +169,10 @@ class Bus:
             self._fatal = exc
             _LOGGER.error("%s: bus stopped: %s", self.stage, exc)
 
-    # ---- I/O thread -----------------------------------------------------------------------------------------
-
-    def _io_loop(self) -> None:
-        backoff = Backoff()
-        deadline: float | None = time.monotonic() + self.settings.connect_timeout_seconds
-        while not self._stopping.is_set():
-            connection = connect(self._params, self._stopping, deadline, backoff)
-            if connection is None:
-                break
-            deadline = None  # once we have been up, outages are waited out forever
-            try:
-                self._session(connection, backoff)
-            except BusConfigError:
-                raise
-            except pika.exceptions.ChannelClosedByBroker as exc:
-                if exc.reply_code in (403, 404, 406):
-                    raise BusConfigError(_explain_channel_error(exc)) from exc
-                self._lost(exc)
-            except (pika.exceptions.AMQPError, OSError) as exc:
-                self._lost(exc)
-            finally:
-                self._connected.clear()
-                metrics.CONNECTED.labels(self.stage).set(0)
-                self._connection = None
-                self._generation += 1
-                if connection.is_open:
-                    try:
-                        connection.close()
-                    except (pika.exceptions.AMQPError, OSError):
-                        pass
-            if not self._stopping.is_set():
-                self._stopping.wait(backoff.next_delay())
-
-    def _lost(self, exc: BaseException) -> None:
-        if self._stopping.is_set():
-            return
-        metrics.RECONNECTS.labels(self.stage).inc()
-        _LOGGER.warning("%s: broker connection lost (%r); reconnecting", self.stage, exc)
-
-    def _session(self, connection: pika.BlockingConnection, backoff: Backoff) -> None:
-        channel = connection.channel()
-        channel.confirm_delivery()
-        self._declare(channel)
-        generation = self._generation
-        for sub in self._subscriptions:
-            channel.basic_qos(prefetch_count=sub.prefetch)
-            channel.basic_consume(
-                sub.queue_name,
-                on_message_callback=lambda _ch, method, props, body, sub=sub: self._work.put(
-                    _Delivery(sub, generation, method.delivery_tag, props, body)
-                ),
-            )
-        self._connection = connection
-        self._connected.set()
-        metrics.CONNECTED.labels(self.stage).set(1)
-        _LOGGER.info("%s: connected to the broker, consuming %s", self.stage,
-                     ", ".join(s.spec.name or "(exclusive)" for s in self._subscriptions) or "nothing")
-        healthy_since = time.monotonic()
-        while not self._stopping.is_set():
-            self._drain(channel, generation)
-            connection.process_data_events(time_limit=0.25)
-            if backoff.attempt and time.monotonic() - healthy_since > 10:
-                backoff.reset()
-        self._shutdown(connection, channel, generation)
-
-    def _shutdown(self, connection: pika.BlockingConnection, channel: Any, generation: int) -> None:
-        """Stop new deliveries, let the handler finish (its publishes and ack still flow), then close."""
-        for tag in list(channel.consumer_tags):
-            channel.basic_cancel(tag)
-        self._work.put(None)
-        while self._worker is not None and self._worker.is_alive():
-            self._drain(channel, generation)
-            connection.process_data_events(time_limit=_WAIT_SLICE_SECONDS)
-        self._drain(channel, generation)
-        connection.close()
-        _LOGGER.info("%s: closed cleanly", self.stage)
-
-    def _declare(self, channel: Any) -> None:
-        t = self.topology
-        channel.exchange_declare(t.exchange, exchange_type="topic", durable=True)
-        channel.exchange_declare(t.dead_letter_exchange, exchange_type="topic", durable=True)
-        for spec in t.stage_queues():
-            self._declare_queue(channel, spec, t.dead_letter_exchange if spec in (t.dead, t.dropped) else t.exchange)
-        for sub in self._subscriptions:
-            sub.queue_name = self._declare_queue(channel, sub.spec, t.exchange)
-
-    @staticmethod
-    def _declare_queue(channel: Any, spec: QueueSpec, exchange: str) -> str:
-        result = channel.queue_declare(spec.name, durable=spec.durable, exclusive=spec.exclusive,
-                                       auto_delete=False, arguments=spec.arguments or None)
-        name: str = result.method.queue
-        for key in spec.bindings:
-            channel.queue_bind(name, exchange, routing_key=key)
-        return name
-
-    def _drain(self, channel: Any, generation: int) -> None:
-        for pending in (self._requests, self._outbox):
-            while pending:
-                request = pending[0]
-                if request.properties is not None:
-                    try:
-                        channel.basic_publish(request.exchange, request.routing_key, request.body, request.properties)
-                    except pika.exceptions.NackError as exc:
-                        request.error = exc
-                elif request.generation == generation:
-                    channel.basic_ack(request.ack_tag)
-                # An ack from an older connection is void: the broker redelivers, and dedup skips it.
-                pending.popleft()
-                request.done.set()
-
-    def _wake(self) -> None:
-        connection = self._connection
-        if connection is not None:
-            try:
-                connection.add_callback_threadsafe(lambda: None)
-            except (pika.exceptions.AMQPError, RuntimeError, AttributeError):
-                pass  # reconnecting: the loop drains the queue once connected
+    def _finishing(self) -> bool:
+        """At shutdown: true while the work thread is still finishing the message in hand (it then skips the
+        prefetched rest, which the broker redelivers, and exits)."""
+        return self._worker is not None and self._worker.is_alive()
 
     # ---- work thread --------------------------------------------------------------------------------------
 
@@ -355,7 +210,7 @@ class Bus:
                 except Exception:
                     _LOGGER.exception("%s: timer %s failed", self.stage, getattr(timer.fn, "__name__", timer.fn))
 
-    def _handle(self, delivery: _Delivery) -> None:
+    def _handle(self, delivery: Delivery) -> None:
         kind = delivery.properties.type or "unknown"
         entry = delivery.subscription.handlers.get(kind)
         if entry is None:
@@ -366,7 +221,7 @@ class Bus:
         try:
             message = cls.from_json(delivery.body)
         except ValidationError as exc:
-            self._dead_letter(delivery, kind, "invalid", _summarise(exc))
+            self._dead_letter(delivery, kind, "invalid", summarise(exc))
             return
         key = str(message.id)
         if key in self._deferred:
@@ -393,7 +248,7 @@ class Bus:
         finally:
             trace_id.reset(token)
 
-    def _call_with_retries(self, handler: Handler, message: Envelope, delivery: _Delivery, kind: str) -> Any:
+    def _call_with_retries(self, handler: Handler, message: Envelope, delivery: Delivery, kind: str) -> Any:
         attempts = self.settings.max_attempts
         for attempt in range(1, attempts + 1):
             self._local.delivery, self._local.key, self._local.deferred = delivery, str(message.id), False
@@ -427,16 +282,11 @@ class Bus:
             return
         self.publish(*([outputs] if isinstance(outputs, Envelope) else list(outputs)))
 
-    def _dead_letter(self, delivery: _Delivery, kind: str, reason: str, detail: str) -> None:
-        props = delivery.properties
-        headers = dict(props.headers or {})
-        headers.update({REASON_HEADER: f"{reason}: {detail}"[:4000], "x-voxframe-stage": self.stage,
-                        "x-voxframe-queue": delivery.subscription.spec.name})
-        request = _Request(self.topology.dead_letter_exchange, f"dead.{kind}", delivery.body,
-                           pika.BasicProperties(content_type=props.content_type, type=props.type,
-                                                message_id=props.message_id, headers=headers, delivery_mode=2))
-        self._requests.append(request)
-        self._wake()
+    def _dead_letter(self, delivery: Delivery, kind: str, reason: str, detail: str) -> None:
+        request = dead_letter_request(delivery, self.topology.dead_letter_exchange, kind, {
+            REASON_HEADER: f"{reason}: {detail}"[:4000], "x-voxframe-stage": self.stage,
+            "x-voxframe-queue": delivery.subscription.spec.name})
+        self._link.submit(request)
         self._wait(request, None)
         metrics.DEAD_LETTERED.labels(self.stage, kind, reason).inc()
         _LOGGER.warning("%s: dead-lettered a %s message: %s: %s", self.stage, kind, reason, detail[:300])
@@ -450,23 +300,11 @@ class Bus:
 
     # ---- helpers ----------------------------------------------------------------------------------------------
 
-    def _publish_request(self, message: Envelope) -> _Request:
-        props = pika.BasicProperties(
-            content_type="application/json",
-            type=message.KIND,
-            message_id=str(message.id),
-            timestamp=int(message.created_at.timestamp()),
-            headers={"schema_version": message.schema_version, "trace_id": str(message.trace_id)},
-            delivery_mode=1 if message.KIND in _TRANSIENT else 2,
-        )
-        return _Request(self.topology.exchange, message.routing_key, message.to_json(), props)
+    def _queue_ack(self, delivery: Delivery) -> None:
+        self._link.submit(Request(ack_tag=delivery.tag, generation=delivery.generation))
 
-    def _queue_ack(self, delivery: _Delivery) -> None:
-        self._requests.append(_Request(ack_tag=delivery.tag, generation=delivery.generation))
-        self._wake()
-
-    def _wait(self, request: _Request, deadline: float | None) -> None:
-        while not request.done.wait(_WAIT_SLICE_SECONDS):
+    def _wait(self, request: Request, deadline: float | None) -> None:
+        while not request.done.wait(WAIT_SLICE_SECONDS):
             if self._stopping.is_set() and (not self.connected or self._stopped.is_set()):
                 raise BusStopped(f"{self.stage}: stopping before the broker confirmed")
             if deadline is not None and time.monotonic() > deadline:
@@ -477,15 +315,3 @@ class Bus:
 
 _NO_ITEM: Any = object()
 _DEAD: Any = object()
-
-
-def _summarise(exc: ValidationError) -> str:
-    parts = [f"{'.'.join(str(p) for p in e['loc']) or '(message)'}: {e['msg']}" for e in exc.errors()[:5]]
-    return f"{exc.error_count()} validation error(s): " + "; ".join(parts)
-
-
-def _explain_channel_error(exc: pika.exceptions.ChannelClosedByBroker) -> str:
-    if exc.reply_code == 406:
-        return (f"the broker refused our topology ({exc.reply_text}); a queue exists with other limits: delete it "
-                "or choose another VOXFRAME_NAMESPACE")
-    return f"the broker refused access ({exc.reply_code} {exc.reply_text}); check the user's permissions"

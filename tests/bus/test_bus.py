@@ -284,7 +284,7 @@ def test_outbox_is_bounded_while_the_broker_is_away() -> None:
     bus = Bus("capture", BusSettings(amqp_url="amqp://guest:guest@127.0.0.1:1/%2F", outbox_max=5))
     for i in range(12):
         bus.publish_nowait(audio(i))
-    assert [json.loads(r.body)["sequence"] for r in bus._outbox] == [7, 8, 9, 10, 11]
+    assert [json.loads(r.body)["sequence"] for r in bus._link.outbox] == [7, 8, 9, 10, 11]
 
 
 def test_envelope_subclasses_all_registered() -> None:

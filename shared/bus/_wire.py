@@ -1,0 +1,77 @@
+"""What travels between the bus's threads and the broker: subscriptions, deliveries and requests."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pika
+from pydantic import ValidationError
+
+from shared.bus.topology import QueueSpec
+from shared.messages import Envelope
+
+Outputs = Envelope | Iterable[Envelope] | None
+Handler = Callable[[Any], Outputs]
+
+_TRANSIENT = {"status"}  # message kinds not worth persisting to disk
+
+
+@dataclass
+class Subscription:
+    spec: QueueSpec
+    handlers: dict[str, tuple[type[Envelope], Handler]]
+    prefetch: int
+    queue_name: str = ""  # the declared name (server-named for exclusive queues)
+
+
+@dataclass
+class Delivery:
+    """A message as received; `generation` names the connection whose channel can ack it."""
+
+    subscription: Subscription
+    generation: int
+    tag: int
+    properties: pika.BasicProperties
+    body: bytes
+
+
+@dataclass
+class Request:
+    """Work for the I/O thread: a publish (properties set) or an ack (tag set)."""
+
+    exchange: str = ""
+    routing_key: str = ""
+    body: bytes = b""
+    properties: pika.BasicProperties | None = None
+    ack_tag: int = 0
+    generation: int = 0
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+def publish_request(message: Envelope, exchange: str) -> Request:
+    props = pika.BasicProperties(
+        content_type="application/json",
+        type=message.KIND,
+        message_id=str(message.id),
+        timestamp=int(message.created_at.timestamp()),
+        headers={"schema_version": message.schema_version, "trace_id": str(message.trace_id)},
+        delivery_mode=1 if message.KIND in _TRANSIENT else 2,
+    )
+    return Request(exchange, message.routing_key, message.to_json(), props)
+
+
+def dead_letter_request(delivery: Delivery, exchange: str, kind: str, headers: dict[str, object]) -> Request:
+    """The original body and properties, re-routed as `dead.<kind>` with the reason headers added."""
+    props = delivery.properties
+    return Request(exchange, f"dead.{kind}", delivery.body,
+                   pika.BasicProperties(content_type=props.content_type, type=props.type, message_id=props.message_id,
+                                        headers={**(props.headers or {}), **headers}, delivery_mode=2))
+
+
+def summarise(exc: ValidationError) -> str:
+    parts = [f"{'.'.join(str(p) for p in e['loc']) or '(message)'}: {e['msg']}" for e in exc.errors()[:5]]
+    return f"{exc.error_count()} validation error(s): " + "; ".join(parts)
