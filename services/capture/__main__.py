@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import collections
 import contextlib
 import logging
 import signal
@@ -15,21 +14,18 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.capture.handler import CaptureHandler
+from services.capture.outbox import SegmentOutbox
 from services.capture.sources import AudioSource, SourceError
 from shared.audio import Segmenter, SegmenterOptions
-from shared.bus import Bus, BusStopped
+from shared.bus import Bus
 from shared.config import BusSettings
-from shared.messages import AudioSegment, Control, EndReason
+from shared.messages import Control, EndReason
 from shared.messages.envelope import Name
 
 _LOGGER = logging.getLogger(__name__)
 _FIRST_RETRY_SECONDS = 0.5
 _MAX_RETRY_SECONDS = 30.0
 
-PUBLISHED = Counter("voxframe_capture_segments_published_total", "Speech segments the broker confirmed")
-PUBLISHED_SECONDS = Counter("voxframe_capture_audio_published_seconds_total", "Audio seconds the broker confirmed")
-DROPPED = Counter("voxframe_capture_segments_dropped_total",
-                  "Oldest segments dropped because the broker was away longer than the buffer holds")
 REOPENS = Counter("voxframe_capture_device_reopens_total", "Times the input was reopened after it failed")
 DEVICE_UP = Gauge("voxframe_capture_device_up", "1 while audio arrives from the input")
 
@@ -58,55 +54,6 @@ class CaptureSettings(BaseSettings):
         return SegmenterOptions(vad_threshold=self.vad_threshold, pre_roll_ms=self.pre_roll_ms,
                                 post_roll_ms=self.post_roll_ms, end_silence_ms=self.end_silence_ms,
                                 min_speech_ms=self.min_speech_ms, max_segment_s=self.max_segment_s)
-
-
-class SegmentOutbox:
-    """Segments waiting for the broker, bounded in audio seconds (oldest dropped), published in order with
-    confirms by a thread of their own, so capture never waits for the broker."""
-
-    def __init__(self, bus: Bus, max_seconds: float) -> None:
-        self._bus = bus
-        self._max_seconds = max_seconds
-        self._pending: collections.deque[AudioSegment] = collections.deque()
-        self._seconds = 0.0
-        self._changed = threading.Condition()
-        self._busy = False
-
-    def put(self, messages: list[AudioSegment]) -> None:
-        with self._changed:
-            for message in messages:
-                self._pending.append(message)
-                self._seconds += message.duration_seconds
-            while self._seconds > self._max_seconds and len(self._pending) > 1:
-                dropped = self._pending.popleft()
-                self._seconds -= dropped.duration_seconds
-                DROPPED.inc()
-                _LOGGER.warning("Broker away: dropped segment %d (%.1f s)", dropped.sequence,
-                                dropped.duration_seconds)
-            self._changed.notify_all()
-
-    def run(self, stop: threading.Event) -> None:
-        """Publish until the bus stops; `stop` is set if it stops for good."""
-        while True:
-            with self._changed:
-                self._busy = False
-                self._changed.notify_all()
-                while not self._pending:
-                    self._changed.wait()
-                message = self._pending.popleft()
-                self._seconds -= message.duration_seconds
-                self._busy = True
-            try:
-                self._bus.publish(message)
-            except BusStopped:
-                stop.set()
-                return
-            PUBLISHED.inc()
-            PUBLISHED_SECONDS.inc(message.duration_seconds)
-
-    def wait_empty(self, timeout: float) -> bool:
-        with self._changed:
-            return self._changed.wait_for(lambda: not self._pending and not self._busy, timeout)
 
 
 def capture(source: AudioSource, handler: CaptureHandler, outbox: SegmentOutbox, stop: threading.Event,

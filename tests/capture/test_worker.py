@@ -10,7 +10,7 @@ import pytest
 import soundfile
 from prometheus_client import REGISTRY
 
-from services.capture.__main__ import SegmentOutbox
+from services.capture.outbox import SegmentOutbox
 from shared.audio import SAMPLE_RATE_HZ, decode_audio, segment_file
 from shared.bus import Bus
 from shared.config import BusSettings
