@@ -10,13 +10,22 @@ import pytest
 
 from shared.bus import Bus
 from shared.config import BusSettings
-from tests.support import AMQP_URL, REAL_AUDIO, Broker
+from tests.support import AMQP_URL, REAL_AUDIO, Broker, sweep_namespace
+
+RUN_PREFIX = f"vftest-{uuid.uuid4().hex[:6]}"  # every namespace of this test run starts with it
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _sweep_the_broker() -> Iterator[None]:
+    """After the run, delete whatever any test left in its namespaces (display queues, taps, crashed fixtures)."""
+    yield
+    sweep_namespace(AMQP_URL, RUN_PREFIX)
 
 
 @pytest.fixture
 def bus_settings() -> BusSettings:
     """Settings with a namespace no other test run shares."""
-    return BusSettings(amqp_url=AMQP_URL, namespace=f"vftest-{uuid.uuid4().hex[:10]}",
+    return BusSettings(amqp_url=AMQP_URL, namespace=f"{RUN_PREFIX}-{uuid.uuid4().hex[:8]}",
                        retry_backoff_seconds=0.05, connect_timeout_seconds=10)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -89,3 +90,30 @@ class Broker:
         for ex in (t.exchange, t.dead_letter_exchange):
             self.channel.exchange_delete(ex)
         self.connection.close()
+
+
+def sweep_namespace(amqp_url: str, prefix: str) -> list[str]:
+    """Delete every queue and exchange whose name starts with `prefix`; returns what was deleted.
+
+    Listing needs `rabbitmqctl` on this host (the management API is not enabled on Debian's broker); without it,
+    the per-test cleanup of known names is all there is.
+    """
+    deleted: list[str] = []
+    names = {}
+    for kind in ("queues", "exchanges"):
+        try:
+            listing = subprocess.run(["rabbitmqctl", "-q", f"list_{kind}", "name"], capture_output=True, text=True,
+                                     timeout=60, check=True).stdout
+        except (OSError, subprocess.SubprocessError):
+            return deleted
+        names[kind] = [n for n in listing.split() if n.startswith(prefix)]
+    connection = pika.BlockingConnection(pika.URLParameters(amqp_url))
+    channel = connection.channel()
+    for name in names["queues"]:
+        channel.queue_delete(name)
+        deleted.append(name)
+    for name in names["exchanges"]:
+        channel.exchange_delete(name)
+        deleted.append(name)
+    connection.close()
+    return deleted
