@@ -21,6 +21,7 @@ from shared.bus import Bus
 from shared.config import BusSettings
 from shared.messages import Control, EndReason
 from shared.messages.envelope import Name
+from shared.settings_cli import add_setting_flag, add_setting_flags, kebab_flags, settings_from_args
 
 _LOGGER = logging.getLogger(__name__)
 _FIRST_RETRY_SECONDS = 0.5
@@ -94,33 +95,22 @@ def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentP
                             description=__doc__)
     where = p.add_argument_group("input (default: the system's default microphone)")
     source = where.add_mutually_exclusive_group()
-    _setting(source, "--device", "mic_device", metavar="NAME|INDEX")
+    add_setting_flag(source, CaptureSettings, "--device", "mic_device", metavar="NAME|INDEX")
     source.add_argument("--file", type=Path, help="replay this recording (WAV/FLAC/OGG/MP3; more with ffmpeg)")
     source.add_argument("--demo", action="store_true", help="replay the project's demo conversation")
     where.add_argument("--list-devices", action="store_true", help="print the input devices and exit")
     where.add_argument("--fast", action="store_true", help="replay the file as fast as possible, not in real time")
     where.add_argument("--loop", action="store_true", help="replay the file again and again")
-    _setting(where, "--input-rate-hz", "input_rate_hz", type=int)
-    _setting(where, "--input-channels", "input_channels", type=int)
+    add_setting_flags(where, CaptureSettings, kebab_flags(CaptureSettings, only=("input_rate_hz", "input_channels")))
     ident = p.add_argument_group("identity and privacy")
-    _setting(ident, "--room", "room")
-    _setting(ident, "--mic", "mic")
-    _setting(ident, "--record", "record_dir", metavar="DIR", type=Path)
+    add_setting_flags(ident, CaptureSettings, {"--room": "room", "--mic": "mic"})
+    add_setting_flag(ident, CaptureSettings, "--record", "record_dir", metavar="DIR")
     cut = p.add_argument_group("segmentation")
-    for name in ("vad_threshold", "pre_roll_ms", "post_roll_ms", "end_silence_ms", "min_speech_ms",
-                 "max_segment_s"):
-        _setting(cut, "--" + name.replace("_", "-"), name, type=type(CaptureSettings.model_fields[name].default))
+    add_setting_flags(cut, CaptureSettings, kebab_flags(CaptureSettings, only=(
+        "vad_threshold", "pre_roll_ms", "post_roll_ms", "end_silence_ms", "min_speech_ms", "max_segment_s")))
     ops = p.add_argument_group("operation")
-    _setting(ops, "--buffer-seconds", "buffer_seconds", type=float)
-    _setting(ops, "--metrics-port", "metrics_port", type=int)
+    add_setting_flags(ops, CaptureSettings, kebab_flags(CaptureSettings, only=("buffer_seconds", "metrics_port")))
     p.set_defaults(run=run)
-
-
-def _setting(group: argparse._ActionsContainer, flag: str, field: str, **kwargs: object) -> None:
-    """A flag that overrides a CaptureSettings field; its help names the field's env var and default."""
-    info = CaptureSettings.model_fields[field]
-    help_text = f"{info.description} [env VOXFRAME_{field.upper()}; default {info.default}]"
-    group.add_argument(flag, dest=field, default=argparse.SUPPRESS, help=help_text, **kwargs)  # type: ignore[arg-type]
 
 
 def run(args: argparse.Namespace) -> int:
@@ -131,7 +121,7 @@ def run(args: argparse.Namespace) -> int:
     if args.list_devices:
         print(list_devices())
         return 0
-    settings = CaptureSettings(**{k: v for k, v in vars(args).items() if k in CaptureSettings.model_fields})
+    settings = settings_from_args(CaptureSettings, args)
     _LOGGER.debug("Settings: %s", settings)
     try:
         source = _file_source(args) or Microphone(settings.mic_device, settings.input_rate_hz,

@@ -7,12 +7,12 @@ import logging
 import socket
 
 import uvicorn
-from pydantic import ValidationError
 
 from services.display.app import create_app
 from services.display.settings import DisplaySettings
 from shared.bus import check_broker
 from shared.config import BusSettings
+from shared.settings_cli import add_setting_flags, settings_from_args
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -29,21 +29,13 @@ _FLAGS = {
 def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("display", parents=[common], formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                             help="serve the frames, dashboard, uploads and gallery (web on --port)")
-    for flag, name in _FLAGS.items():
-        field = DisplaySettings.model_fields[name]
-        kind = field.annotation if field.annotation in (int, float) else str
-        p.add_argument(flag, dest=name, type=kind, default=argparse.SUPPRESS, metavar=name.split("_")[-1].upper(),
-                       help=f"{field.description} (env VOXFRAME_{name.upper()}" + (f", default {field.default})" if field.default not in ("", None) else ")"))
+    add_setting_flags(p, DisplaySettings, _FLAGS)
     p.add_argument("--log-requests", action="store_true", help="log every HTTP request")
     p.set_defaults(run=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    try:
-        settings = DisplaySettings(**{name: getattr(args, name) for name in _FLAGS.values() if hasattr(args, name)})
-    except ValidationError as exc:
-        print(f"voxframe display: error: {exc}")
-        return 2
+    settings = settings_from_args(DisplaySettings, args)
     bus_settings = BusSettings()
     check_broker(bus_settings.amqp_url, "display", bus_settings.connect_timeout_seconds)
     listener = _listen(settings.display_host, settings.display_port)

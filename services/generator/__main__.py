@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.generator.engines import ImageBackend
+from shared.settings_cli import add_setting_flags, kebab_flags, settings_from_args
 
 _LOGGER = logging.getLogger(__name__)
 Backend = Literal["poster", "diffusers", "dalle-playground", "openai"]
@@ -69,12 +70,12 @@ class GpuServerSettings(DiffusersSettings):
 def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     generator = commands.add_parser("generator", parents=[common], help="paint image prompts from the bus",
                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    _add_flags(generator, GeneratorSettings, strip="generator_")
+    add_setting_flags(generator, GeneratorSettings, kebab_flags(GeneratorSettings, strip="generator_"))
     generator.set_defaults(run=run_generator)
     server = commands.add_parser("gpu-server", parents=[common], help="serve a diffusers model over HTTP "
                                  "(DALL·E Playground and OpenAI Images APIs)",
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    _add_flags(server, GpuServerSettings, strip="gpu_server_")
+    add_setting_flags(server, GpuServerSettings, kebab_flags(GpuServerSettings, strip="gpu_server_"))
     server.set_defaults(run=run_gpu_server)
 
 
@@ -86,7 +87,7 @@ def run_generator(args: argparse.Namespace) -> int:
     from shared.messages import ImagePrompt
     from shared.metrics import serve_metrics
 
-    settings = GeneratorSettings(**_given(args, GeneratorSettings))
+    settings = settings_from_args(GeneratorSettings, args)
     _LOGGER.debug("Settings: %r", settings)
     primary = _load_or_exit(lambda: build_backend(settings))
     name = settings.generator_backend
@@ -132,7 +133,7 @@ def run_gpu_server(args: argparse.Namespace) -> int:
     from services.generator.engines.poster import PosterBackend
     from services.generator.gpu_server import GenerationQueue, create_app
 
-    settings = GpuServerSettings(**_given(args, GpuServerSettings))
+    settings = settings_from_args(GpuServerSettings, args)
     if settings.gpu_server_backend == "diffusers":
         _load_or_exit(lambda: __import__("diffusers") and None)  # fail now, not in the loading thread
     load = (lambda: _diffusers(settings)) if settings.gpu_server_backend == "diffusers" else (lambda: PosterBackend())
@@ -162,25 +163,3 @@ def _load_or_exit(load: Any) -> Any:
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value else None
-
-
-def _add_flags(parser: argparse.ArgumentParser, settings: type[BaseSettings], strip: str) -> None:
-    """One flag per setting; flags left out keep the environment's value (VOXFRAME_<NAME>) or the default."""
-    for name, field in settings.model_fields.items():
-        env = f"VOXFRAME_{name.upper()}"
-        default = "" if field.default is None or isinstance(field.default, SecretStr) else f", default {field.default!r}"
-        help_text = f"{field.description} (env {env}{default})"
-        flag = "--" + name.removeprefix(strip).replace("_", "-")
-        kind = field.annotation
-        if kind is bool:
-            parser.add_argument(flag, dest=name, action=argparse.BooleanOptionalAction, default=argparse.SUPPRESS,
-                                help=help_text)
-        elif get_origin(kind) is Literal:
-            parser.add_argument(flag, dest=name, choices=get_args(kind), default=argparse.SUPPRESS, help=help_text)
-        else:
-            parser.add_argument(flag, dest=name, type=kind if kind in (int, float) else str, default=argparse.SUPPRESS,
-                                metavar=flag[2:].upper().replace("-", "_"), help=help_text)
-
-
-def _given(args: argparse.Namespace, settings: type[BaseSettings]) -> dict[str, Any]:
-    return {name: value for name, value in vars(args).items() if name in settings.model_fields}

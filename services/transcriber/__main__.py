@@ -13,8 +13,9 @@ from typing import TYPE_CHECKING, Literal
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.transcriber.engines import ENGINE_NAMES, EngineFatalError, Recognition, SpeechEngine
+from services.transcriber.engines import EngineFatalError, Recognition, SpeechEngine
 from shared.messages import Word
+from shared.settings_cli import add_setting_flags, settings_from_args
 
 if TYPE_CHECKING:
     import numpy as np
@@ -34,12 +35,13 @@ class TranscriberSettings(BaseSettings):
     whisper_model: str = Field("tiny.en", description="'tiny.en' (built in) or a CTranslate2 model folder")
     whisper_device: str = Field("cpu", description="cpu, cuda or auto")
     whisper_compute_type: str = Field("int8", description="CTranslate2 compute type: int8, int8_float16, float16, ...")
-    whisper_beam_size: int = Field(5, ge=1, le=20)
+    whisper_beam_size: int = Field(5, ge=1, le=20, description="Whisper beam width; 1 is faster")
     whisper_cpu_threads: int = Field(0, ge=0, description="0 lets CTranslate2 choose")
     assemblyai_api_key: SecretStr = Field(SecretStr(""), description="AssemblyAI API key (streaming engine)")
     assemblyai_url: str = Field("wss://streaming.assemblyai.com/v3/ws", description="AssemblyAI v3 streaming URL")
     assemblyai_speech_model: str = Field("universal-streaming-english", description="v3 speech_model")
-    transcriber_prefetch: int = Field(1, ge=1, le=10, description="segments one replica holds at a time")
+    transcriber_prefetch: int = Field(
+        1, ge=1, le=10, description="segments one replica holds at a time; keep 1-2 so replicas share fairly")
     metrics_port: int = Field(9102, ge=0, le=65535, description="/metrics and /healthz port; 0 picks a free one")
 
 
@@ -58,25 +60,16 @@ def build_engine(settings: TranscriberSettings) -> SpeechEngine:
                                language=None if settings.language == "auto" else settings.language)
 
 
-def settings_from(args: argparse.Namespace) -> TranscriberSettings:
-    flags = {name: getattr(args, name, None) for name in TranscriberSettings.model_fields}
-    return TranscriberSettings(**{name: value for name, value in flags.items() if value is not None})
+_ENGINE_FLAGS = {
+    "--engine": "stt_engine", "--language": "language", "--model": "whisper_model",
+    "--device": "whisper_device", "--compute-type": "whisper_compute_type",
+    "--beam-size": "whisper_beam_size", "--cpu-threads": "whisper_cpu_threads",
+}
 
 
 def _engine_flags(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_argument_group("engine (flags override VOXFRAME_* variables)", argument_default=argparse.SUPPRESS)
-    group.add_argument("--engine", dest="stt_engine", choices=ENGINE_NAMES,
-                       help="speech-to-text engine (VOXFRAME_STT_ENGINE, default faster-whisper)")
-    group.add_argument("--language", help="spoken language, or 'auto' (VOXFRAME_LANGUAGE, default en)")
-    group.add_argument("--model", dest="whisper_model", metavar="MODEL",
-                       help="Whisper model: 'tiny.en' (built in) or a CTranslate2 folder (VOXFRAME_WHISPER_MODEL)")
-    group.add_argument("--device", dest="whisper_device", metavar="DEVICE", help="cpu, cuda or auto (VOXFRAME_WHISPER_DEVICE)")
-    group.add_argument("--compute-type", dest="whisper_compute_type", metavar="TYPE",
-                       help="CTranslate2 compute type, e.g. int8, float16 (VOXFRAME_WHISPER_COMPUTE_TYPE)")
-    group.add_argument("--beam-size", dest="whisper_beam_size", type=int, metavar="N",
-                       help="Whisper beam size (VOXFRAME_WHISPER_BEAM_SIZE, default 5)")
-    group.add_argument("--cpu-threads", dest="whisper_cpu_threads", type=int, metavar="N",
-                       help="CTranslate2 threads, 0 = its choice (VOXFRAME_WHISPER_CPU_THREADS)")
+    group = parser.add_argument_group("engine (flags override VOXFRAME_* variables)")
+    add_setting_flags(group, TranscriberSettings, _ENGINE_FLAGS)
 
 
 def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -84,11 +77,8 @@ def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentP
                                  description="Consume AudioSegments, publish Transcripts (run N replicas).",
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     _engine_flags(worker)
-    worker.add_argument("--prefetch", default=argparse.SUPPRESS, metavar="N", dest="transcriber_prefetch", type=int,
-                        help="segments held at a time; keep 1-2 so replicas share fairly "
-                             "(VOXFRAME_TRANSCRIBER_PREFETCH, default 1)")
-    worker.add_argument("--metrics-port", type=int, default=argparse.SUPPRESS,
-                        help="port for /metrics and /healthz, 0 = any free (VOXFRAME_METRICS_PORT, default 9102)")
+    add_setting_flags(worker, TranscriberSettings, {"--prefetch": "transcriber_prefetch",
+                                                     "--metrics-port": "metrics_port"})
     worker.set_defaults(run=run_worker)
     files = commands.add_parser("transcribe", parents=[common], help="transcribe audio files and print the text",
                                 description="Transcribe files with the worker's engine code; files longer than "
@@ -107,7 +97,7 @@ def run_worker(args: argparse.Namespace) -> int:
     from shared.messages import AudioSegment
     from shared.metrics import serve_metrics
 
-    settings = settings_from(args)
+    settings = settings_from_args(TranscriberSettings, args)
     try:
         engine = build_engine(settings)
     except EngineFatalError as exc:
@@ -142,7 +132,7 @@ def run_files(args: argparse.Namespace) -> int:
     from shared.audio import SAMPLE_RATE_HZ, AudioDecodeError, decode_audio
 
     try:
-        engine = build_engine(settings_from(args))
+        engine = build_engine(settings_from_args(TranscriberSettings, args))
     except EngineFatalError as exc:
         print(f"voxframe transcribe: error: {exc}", file=sys.stderr)
         return 2

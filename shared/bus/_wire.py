@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pika
-from pydantic import ValidationError
 
 from shared.bus.topology import QueueSpec
 from shared.messages import Envelope
@@ -70,8 +69,3 @@ def dead_letter_request(delivery: Delivery, exchange: str, kind: str, headers: d
     return Request(exchange, f"dead.{kind}", delivery.body,
                    pika.BasicProperties(content_type=props.content_type, type=props.type, message_id=props.message_id,
                                         headers={**(props.headers or {}), **headers}, delivery_mode=2))
-
-
-def summarise(exc: ValidationError) -> str:
-    parts = [f"{'.'.join(str(p) for p in e['loc']) or '(message)'}: {e['msg']}" for e in exc.errors()[:5]]
-    return f"{exc.error_count()} validation error(s): " + "; ".join(parts)

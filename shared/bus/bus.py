@@ -29,11 +29,11 @@ from shared.bus._wire import (
     Subscription,
     dead_letter_request,
     publish_request,
-    summarise,
 )
 from shared.bus.errors import BusStopped, Unprocessable
 from shared.bus.topology import QueueSpec, Topology
 from shared.config import BusSettings
+from shared.errors import describe_validation_error
 from shared.logs import trace_id
 from shared.messages import Envelope
 
@@ -221,7 +221,7 @@ class Bus:
         try:
             message = cls.from_json(delivery.body)
         except ValidationError as exc:
-            self._dead_letter(delivery, kind, "invalid", summarise(exc))
+            self._dead_letter(delivery, kind, "invalid", describe_validation_error(exc))
             return
         key = str(message.id)
         if key in self._deferred:

@@ -9,8 +9,6 @@ import numpy as np
 
 from shared.messages import Word
 
-ENGINE_NAMES = ("faster-whisper", "assemblyai")
-
 
 @dataclass(frozen=True)
 class Recognition:
