@@ -5,6 +5,8 @@ PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 RUN_PACKAGES := python3-venv rabbitmq-server espeak-ng libportaudio2 libasound2-plugins libsndfile1 ffmpeg fonts-dejavu-core
+# The tests drive these real parts too: a PulseAudio virtual mic, headless Chromium, Prometheus and promtool.
+TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils chromium prometheus
 MIC ?=
 ROOM ?= living-room
 PORT ?= 8080
@@ -28,7 +30,10 @@ install: $(RUN_STAMP)
 run: $(RUN_STAMP)
 	$(VENV)/bin/voxframe run --room $(ROOM) --port $(PORT) $(if $(MIC),--mic "$(MIC)",--demo)
 
+# Packages are checked on every run (a quick dpkg query), so a venv made before a package was added still gets it.
 test: $(TEST_STAMP)
+	deploy/local/ensure-packages.sh $(TEST_PACKAGES)
+	deploy/local/ensure-broker.sh
 	$(PY) -m pytest
 
 lint: $(TEST_STAMP)

@@ -12,6 +12,8 @@ from shared.bus import Bus
 from shared.config import BusSettings
 from tests.support import AMQP_URL, REAL_AUDIO, Broker, sweep_namespace
 
+pytest_plugins = ["tests.ci_skips", "pytester"]
+
 RUN_PREFIX = f"vftest-{uuid.uuid4().hex[:6]}"  # every namespace of this test run starts with it
 
 

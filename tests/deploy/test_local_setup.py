@@ -1,0 +1,50 @@
+"""`make test` sets a fresh Debian machine up as `make run` does: the package of every tool a test drives is in
+TEST_PACKAGES, which the test target installs on each run, and the target checks the broker before pytest."""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+
+from tests.deploy.conftest import ROOT, run
+
+# What the tests run besides Python: PulseAudio (virtual mic), Chromium, Prometheus, speech synthesis, decoding,
+# the broker; plus ALSA's PulseAudio plugin, through which capture opens the virtual mic as `--device pulse`.
+TOOLS = ("pulseaudio", "pactl", "promtool", "prometheus", "chromium", "espeak-ng", "ffmpeg", "rabbitmqctl",
+         "rabbitmq-server")
+ALSA_PULSE_PLUGIN = "/usr/lib/*/alsa-lib/libasound_module_pcm_pulse.so"
+
+
+def make_variable(name: str) -> list[str]:
+    result = run("make", "-s", "--no-print-directory", "--eval", f"show: ; @echo $({name})", "show")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.split()
+
+
+def owner(path: str) -> str:
+    result = run("dpkg-query", "-S", os.path.realpath(path))
+    assert result.returncode == 0, f"{path} belongs to no Debian package: {result.stderr}"
+    return result.stdout.split(":")[0]
+
+
+def test_the_test_target_installs_test_packages_then_checks_the_broker() -> None:
+    commands = run("make", "-n", "test").stdout.splitlines()
+    packages = make_variable("TEST_PACKAGES")
+    install = commands.index(" ".join(["deploy/local/ensure-packages.sh", *packages]))
+    assert commands[install + 1] == "deploy/local/ensure-broker.sh"
+    assert set(make_variable("RUN_PACKAGES")) <= set(packages)
+
+
+def test_every_tool_the_tests_drive_comes_from_a_test_package() -> None:
+    packages = set(make_variable("TEST_PACKAGES"))
+    paths = [shutil.which(tool) or tool for tool in TOOLS] + glob.glob(ALSA_PULSE_PLUGIN)[:1]
+    assert len(paths) == len(TOOLS) + 1, "ALSA's PulseAudio plugin is not installed"
+    missing = {path: package for path in paths if (package := owner(path)) not in packages}
+    assert missing == {}
+
+
+def test_the_broker_check_returns_at_once_when_rabbitmq_answers() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "VOXFRAME_TEST_AMQP_URL"}
+    result = run(str(ROOT / "deploy" / "local" / "ensure-broker.sh"), env=env, timeout=10)
+    assert (result.returncode, result.stdout) == (0, "")
