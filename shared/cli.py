@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from importlib.metadata import entry_points
 
 from shared import __version__
+from shared.bus.errors import WorkerDied
 from shared.errors import ConfigError
 from shared.logs import setup_logging
 
@@ -52,6 +53,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"voxframe {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except WorkerDied as exc:
+        print(f"voxframe {args.command}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
 

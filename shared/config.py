@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.messages.envelope import WIRE_LIMIT_BYTES
+
 
 class BusSettings(BaseSettings):
     """Broker connection, topology names and delivery policy."""
@@ -19,6 +21,9 @@ class BusSettings(BaseSettings):
     max_attempts: int = Field(3, ge=1, le=20, description="handler tries before a message is dead-lettered")
     retry_backoff_seconds: float = Field(0.5, ge=0, description="first retry delay; doubles each try")
     dedup_ids: int = Field(10000, ge=0, description="processed message ids remembered to skip redeliveries")
+    max_message_bytes: int = Field(
+        WIRE_LIMIT_BYTES, ge=1024, description="the broker's max_message_size; a larger output is dead-lettered"
+    )
     outbox_max: int = Field(500, ge=1, description="fire-and-forget messages held while the broker is away")
     audio_queue_max: int = Field(200, ge=1, description="audio segments waiting; the oldest are dropped past it")
     audio_ttl_seconds: int = Field(120, ge=1, description="audio older than this is dropped, never transcribed")

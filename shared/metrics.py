@@ -25,6 +25,10 @@ FAILED = Counter("voxframe_messages_failed_total", "Handler attempts that raised
 DEAD_LETTERED = Counter(
     "voxframe_messages_dead_lettered_total", "Messages sent to the dead-letter queue", ["stage", "type", "reason"]
 )
+REQUEUED = Counter(
+    "voxframe_messages_requeued_total", "Messages returned to their queue because the bus could not finish them",
+    ["stage", "type"],
+)
 DUPLICATES = Counter("voxframe_messages_duplicate_total", "Redeliveries skipped by message id", ["stage", "type"])
 HANDLING_SECONDS = Histogram(
     "voxframe_handling_seconds", "Time a handler took", ["stage", "type"], buckets=SECONDS_BUCKETS
@@ -36,7 +40,8 @@ WORK_AGE_SECONDS = Histogram(
 RECONNECTS = Counter("voxframe_bus_reconnects_total", "Broker connections lost and re-opened", ["stage"])
 CONNECTED = Gauge("voxframe_bus_connected", "1 while connected to the broker", ["stage"])
 OUTBOX_DROPPED = Counter(
-    "voxframe_bus_outbox_dropped_total", "Fire-and-forget messages dropped while the broker was away", ["stage"]
+    "voxframe_bus_outbox_dropped_total", "Fire-and-forget messages dropped: outbox full while the broker was away, "
+    "or refused by the broker", ["stage"]
 )
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import selectors
 import socket
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -117,3 +119,67 @@ def sweep_namespace(amqp_url: str, prefix: str) -> list[str]:
         deleted.append(name)
     connection.close()
     return deleted
+
+
+class PausableProxy:
+    """A TCP proxy in front of the broker whose forwarding can be paused: a network that stalls without
+    closing, so a test can hold a publish in flight or keep its confirm from arriving, deterministically."""
+
+    def __init__(self, target_port: int = 5672) -> None:
+        self.target = ("127.0.0.1", target_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = int(self.listener.getsockname()[1])
+        self.flowing = threading.Event()
+        self.flowing.set()
+        self._closed = threading.Event()
+        self._clients: list[socket.socket] = []
+        threading.Thread(target=self._accept, name="proxy-accept", daemon=True).start()
+
+    def held_from_clients(self) -> bool:
+        """While paused: whether a client has sent bytes the broker has not seen."""
+        clients = [c for c in self._clients if c.fileno() >= 0]
+        with selectors.DefaultSelector() as sel:
+            for c in clients:
+                sel.register(c, selectors.EVENT_READ)
+            return bool(clients) and bool(sel.select(timeout=0))
+
+    def url(self, settings_url: str) -> str:
+        return settings_url.replace("127.0.0.1:5672", f"127.0.0.1:{self.port}")
+
+    def pause(self) -> None:
+        self.flowing.clear()
+
+    def resume(self) -> None:
+        self.flowing.set()
+
+    def close(self) -> None:
+        self._closed.set()
+        self.flowing.set()
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while not self._closed.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self._clients.append(client)
+            threading.Thread(target=self._pump, args=(client, upstream), name="proxy-pump", daemon=True).start()
+
+    def _pump(self, a: socket.socket, b: socket.socket) -> None:
+        peer = {a: b, b: a}
+        with selectors.DefaultSelector() as sel:
+            sel.register(a, selectors.EVENT_READ)
+            sel.register(b, selectors.EVENT_READ)
+            while not self._closed.is_set():
+                self.flowing.wait()
+                for key, _ in sel.select(timeout=0.1):
+                    data = key.fileobj.recv(65536)  # type: ignore[union-attr]
+                    if not data:
+                        a.close()
+                        b.close()
+                        return
+                    peer[key.fileobj].sendall(data)  # type: ignore[index]
+        a.close()
+        b.close()

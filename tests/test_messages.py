@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from datetime import datetime, timedelta
 
 import pytest
@@ -113,3 +114,74 @@ def test_derived_messages_keep_provenance_and_stable_ids() -> None:
     assert (first.trace_id, first.origin_at, first.room, first.source) == (
         audio.trace_id, audio.origin_at, audio.room, audio.source)
     assert audio.derive(Transcript, key="other", **fields).id != first.id
+
+
+def _unbounded(schema: dict, path: str, defs: dict) -> list[str]:
+    """Paths of strings and arrays in a JSON schema that carry no upper bound."""
+    if "$ref" in schema:
+        return _unbounded(defs[schema["$ref"].rsplit("/", 1)[-1]], path, defs)
+    found = []
+    for option in schema.get("anyOf", []):
+        found += _unbounded(option, path, defs)
+    bounded_pattern = re.fullmatch(r"\^.*\{\d+,\d+\}\$", schema.get("pattern", ""))
+    if schema.get("type") == "string" and not ({"maxLength", "enum", "format", "const"} & set(schema)
+                                                or bounded_pattern):
+        found.append(path)
+    if schema.get("type") == "array":
+        if "maxItems" not in schema:
+            found.append(path)
+        found += _unbounded(schema.get("items", {}), path + "[]", defs)
+    for name, sub in schema.get("properties", {}).items():
+        found += _unbounded(sub, f"{path}.{name}", defs)
+    return found
+
+
+@pytest.mark.parametrize("kind", sorted(MESSAGE_TYPES))
+def test_every_field_is_bounded(kind: str) -> None:
+    """No string, byte string or list without an upper bound: a message that validates can always be published."""
+    schema = MESSAGE_TYPES[kind].model_json_schema()
+    unbounded = [p for p in _unbounded(schema, kind, schema.get("$defs", {})) if not p.endswith((".id", ".trace_id"))]
+    assert unbounded == []
+    pcm = MESSAGE_TYPES[kind].model_fields.get("pcm") or MESSAGE_TYPES[kind].model_fields.get("image")
+    if pcm is not None:
+        assert any(getattr(m, "max_length", None) for m in pcm.metadata), "bytes fields are bounded too"
+
+
+def _worst_text(n: int) -> str:
+    return "\x01" * n  # a control character: 6 bytes in JSON (\u0001), the most any character costs
+
+
+def _largest() -> list[Envelope]:
+    """One message of every type with every bounded field at its limit."""
+    from shared.messages.asr import MAX_TEXT_CHARS, MAX_WORDS
+    from shared.messages.audio import MAX_PCM_BYTES
+    from shared.messages.image import MAX_IMAGE_BYTES
+    from shared.messages.prompt import MAX_EXCERPT_CHARS, MAX_KEYWORDS, MAX_SOURCE_TRANSCRIPTS
+
+    room = {"room": "r" * 64, "source": "s" * 64, "job_id": "j" * 64}
+    keywords = tuple(Keyword(text=_worst_text(100), score=1e300) for _ in range(MAX_KEYWORDS))
+    word = Word(text=_worst_text(64), start_seconds=1e300, end_seconds=1e300, confidence=0.123456789)
+    return [
+        AudioSegment(**room, pcm=b"\xff" * MAX_PCM_BYTES, start_at=NOW, end_at=NOW, end_reason="device_lost"),
+        Transcript(**room, audio_id=_worst_text(64), text=_worst_text(MAX_TEXT_CHARS), words=(word,) * MAX_WORDS,
+                   language=_worst_text(16), engine=_worst_text(64), model=_worst_text(128),
+                   audio_seconds=1e300, processing_seconds=1e300),
+        ImagePrompt(**room, text=_worst_text(1000), keywords=keywords, style=_worst_text(64), mood=_worst_text(64),
+                    transcript_ids=(_worst_text(64),) * MAX_SOURCE_TRANSCRIPTS,
+                    excerpt=_worst_text(MAX_EXCERPT_CHARS), seed=2**64 - 1),
+        GeneratedImage(**room, image=b"\xff" * MAX_IMAGE_BYTES, mime_type="image/jpeg", width=2**62, height=2**62,
+                       backend=_worst_text(64), prompt_id=_worst_text(64), prompt_text=_worst_text(1000),
+                       keywords=keywords, style=_worst_text(64), excerpt=_worst_text(MAX_EXCERPT_CHARS),
+                       generation_seconds=1e300),
+        Control(**room, command=Command.SET_STYLE, mic="m" * 64, value=_worst_text(256)),
+        MicStatus(**room, level_dbfs=-1e300, speech_ratio=0.5, device=_worst_text(256)),
+    ]
+
+
+def test_the_largest_valid_message_of_every_type_fits_the_broker() -> None:
+    from shared.messages.envelope import WIRE_LIMIT_BYTES
+
+    largest = _largest()
+    assert {m.KIND for m in largest} == set(MESSAGE_TYPES)
+    sizes = {m.KIND: len(m.to_json()) for m in largest}
+    assert all(size <= WIRE_LIMIT_BYTES for size in sizes.values()), sizes

@@ -46,7 +46,7 @@ class CaptureSettings(BaseSettings):
     post_roll_ms: int = Field(200, ge=0, description="audio kept after speech ends")
     end_silence_ms: int = Field(800, ge=32, description="pause that ends a segment")
     min_speech_ms: int = Field(250, ge=0, description="segments with less speech are dropped")
-    max_segment_s: float = Field(20.0, gt=0, description="longer speech is cut at a pause")
+    max_segment_s: float = Field(20.0, gt=0, le=240, description="longer speech is cut at a pause")
     buffer_seconds: float = Field(600.0, gt=0, description="speech held while the broker is away; oldest dropped")
     record_dir: Path | None = Field(None, description="also write every published segment as WAV here")
     metrics_port: int = Field(9101, ge=0, le=65535, description="/metrics and /healthz port (0 = any free)")

@@ -49,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     shown = "localhost" if settings.display_host in ("0.0.0.0", "::") else settings.display_host
     _LOGGER.info("Display on http://%s:%d/ (frame: /frame/%s, upload: /upload)", shown, port, settings.default_room)
     server.run(sockets=[listener])
-    return 0 if server.started else 1
+    return 0 if server.started and app.state.display.bus.failed is None else 1
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -65,7 +67,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
         count, total = gallery.totals()
         metrics.GALLERY_IMAGES.set(count)
         metrics.GALLERY_BYTES.set(total)
-        display.bus.start()
+        display.bus.start(on_failure=lambda _exc: os.kill(os.getpid(), signal.SIGTERM))  # exit, to be restarted
         await asyncio.to_thread(display.bus.wait_connected, bus_settings.connect_timeout_seconds + 5)
         _LOGGER.info("Display ready: queue %s, gallery of %d image(s) in %s", queue.name, count, settings.data_dir)
         try:

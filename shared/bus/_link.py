@@ -19,7 +19,7 @@ import pika.exceptions
 from shared import metrics
 from shared.bus._wire import Delivery, Request, Subscription
 from shared.bus.connection import Backoff, connect, parameters
-from shared.bus.errors import BusConfigError
+from shared.bus.errors import BusConfigError, PublishRefused, Unprocessable
 from shared.bus.topology import QueueSpec, Topology
 from shared.config import BusSettings
 
@@ -41,14 +41,29 @@ class Link:
         self.stopping = stopping
         self.connected = threading.Event()
         self.requests: collections.deque[Request] = collections.deque()  # waited on: publishes with confirms, acks
-        self.outbox: collections.deque[Request] = collections.deque()  # fire-and-forget, bounded by the caller
+        self.outbox: collections.deque[Request] = collections.deque()  # fire-and-forget, bounded by post()
+        self._queues_lock = threading.Lock()  # other threads add and drop while the I/O thread takes
         self._params = parameters(settings.amqp_url, stage, settings.heartbeat_seconds)
         self._connection: pika.BlockingConnection | None = None
         self._generation = 0
 
     def submit(self, *requests: Request) -> None:
-        self.requests.extend(requests)
+        with self._queues_lock:
+            self.requests.extend(requests)
         self.wake()
+
+    def post(self, request: Request, bound: int) -> Request | None:
+        """Queue a fire-and-forget publish; past `bound` waiting ones, the oldest is dropped and returned.
+
+        A request being sent is no longer in the outbox, so a drop never hits one already on its way.
+        """
+        with self._queues_lock:
+            dropped = self.outbox.popleft() if len(self.outbox) >= bound else None
+            if dropped is not None:
+                dropped.withdraw()
+            self.outbox.append(request)
+        self.wake()
+        return dropped
 
     def wake(self) -> None:
         connection = self._connection
@@ -73,7 +88,7 @@ class Link:
             try:
                 self._session(connection, backoff, finishing)
             except pika.exceptions.ChannelClosedByBroker as exc:
-                if exc.reply_code in (403, 404, 406):
+                if exc.reply_code in (403, 404, 406) and not _refused_size(exc):
                     raise BusConfigError(_explain_channel_error(exc)) from exc
                 self._lost(exc)
             except (pika.exceptions.AMQPError, OSError) as exc:
@@ -143,18 +158,50 @@ class Link:
 
     def _drain(self, channel: Any, generation: int) -> None:
         for pending in (self.requests, self.outbox):
-            while pending:
-                request = pending[0]
-                if request.properties is not None:
-                    try:
-                        channel.basic_publish(request.exchange, request.routing_key, request.body, request.properties)
-                    except pika.exceptions.NackError as exc:
-                        request.error = exc
-                elif request.generation == generation:
-                    channel.basic_ack(request.ack_tag)
-                # An ack from an older connection is void: the broker redelivers, and dedup skips it.
-                pending.popleft()
+            while (request := self._take(pending)) is not None:
+                try:
+                    self._send(channel, request, generation)
+                except BaseException:
+                    if not request.done.is_set():  # the connection failed under it: it goes on the next one
+                        with self._queues_lock:
+                            request.unclaim()
+                            pending.appendleft(request)
+                    raise
                 request.done.set()
+                if request.on_done is not None:
+                    request.on_done(request)
+
+    def _take(self, pending: collections.deque[Request]) -> Request | None:
+        with self._queues_lock:
+            while pending:
+                request = pending.popleft()
+                if request.claim():
+                    return request
+        return None
+
+    def _send(self, channel: Any, request: Request, generation: int) -> None:
+        if request.properties is None:
+            if request.generation == generation:
+                if request.requeue:
+                    channel.basic_nack(request.ack_tag, requeue=True)
+                else:
+                    channel.basic_ack(request.ack_tag)
+            return  # an ack from an older connection is void: the broker redelivers, and dedup skips it
+        try:
+            channel.basic_publish(request.exchange, request.routing_key, request.body, request.properties)
+        except pika.exceptions.NackError as exc:
+            request.error = PublishRefused(
+                f"the broker refused a {request.properties.type} message for {request.routing_key!r} (nack): a queue "
+                "bound to it is full and refuses publishes, or the broker could not store it")
+            request.error.__cause__ = exc
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            if not _refused_size(exc):
+                raise
+            # The broker's max_message_size is below VOXFRAME_MAX_MESSAGE_BYTES: this message can never go.
+            request.error = Unprocessable(f"the broker refused a {len(request.body)}-byte message: {exc.reply_text} "
+                                          "(set VOXFRAME_MAX_MESSAGE_BYTES to the broker's max_message_size)")
+            request.done.set()
+            raise
 
 
 def _declare_queue(channel: Any, spec: QueueSpec, exchange: str) -> str:
@@ -164,6 +211,11 @@ def _declare_queue(channel: Any, spec: QueueSpec, exchange: str) -> str:
     for key in spec.bindings:
         channel.queue_bind(name, exchange, routing_key=key)
     return name
+
+
+def _refused_size(exc: pika.exceptions.ChannelClosedByBroker) -> bool:
+    """RabbitMQ closes the channel with 406 "message size N is larger than configured max size M"."""
+    return exc.reply_code == 406 and "larger than configured max size" in str(exc.reply_text)
 
 
 def _explain_channel_error(exc: pika.exceptions.ChannelClosedByBroker) -> str:

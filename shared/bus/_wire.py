@@ -39,7 +39,11 @@ class Delivery:
 
 @dataclass
 class Request:
-    """Work for the I/O thread: a publish (properties set) or an ack (tag set)."""
+    """Work for the I/O thread: a publish (properties set) or an ack (tag set; `requeue` makes it a nack).
+
+    Exactly one side decides its fate: the I/O thread `claim()`s it to send it, or its caller `withdraw()`s it
+    (a publish it gave up waiting for), so a request the caller was told failed is never sent afterwards.
+    """
 
     exchange: str = ""
     routing_key: str = ""
@@ -47,8 +51,34 @@ class Request:
     properties: pika.BasicProperties | None = None
     ack_tag: int = 0
     generation: int = 0
+    requeue: bool = False
+    on_done: Callable[[Request], None] | None = None  # called on the I/O thread once sent (or refused)
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    _state: str = "pending"  # pending -> sending -> (done) | pending -> withdrawn
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def claim(self) -> bool:
+        """For the I/O thread: take it for sending; false if its caller withdrew it."""
+        with self._lock:
+            if self._state != "pending":
+                return False
+            self._state = "sending"
+            return True
+
+    def unclaim(self) -> None:
+        """For the I/O thread: the connection failed mid-send, so it waits for the next one."""
+        with self._lock:
+            if self._state == "sending":
+                self._state = "pending"
+
+    def withdraw(self) -> bool:
+        """For its caller: true if it will never be sent; false if it is already on its way to the broker."""
+        with self._lock:
+            if self._state == "pending":
+                self._state = "withdrawn"
+                return True
+            return self._state == "withdrawn"
 
 
 def publish_request(message: Envelope, exchange: str) -> Request:

@@ -30,7 +30,7 @@ from shared.bus._wire import (
     dead_letter_request,
     publish_request,
 )
-from shared.bus.errors import BusStopped, Unprocessable
+from shared.bus.errors import BusStopped, MessageTooLarge, PublishRefused, Unprocessable, WorkerDied
 from shared.bus.topology import QueueSpec, Topology
 from shared.config import BusSettings
 from shared.errors import describe_validation_error
@@ -67,6 +67,7 @@ class Bus:
         self._stopped = threading.Event()
         self._link = Link(stage, self.settings, self.topology, self._subscriptions, self._work.put, self._stopping)
         self._fatal: BaseException | None = None
+        self._on_failure: Callable[[BaseException], None] | None = None
         self._local = threading.local()
         self._worker: threading.Thread | None = None
         self._io: threading.Thread | None = None
@@ -86,22 +87,29 @@ class Bus:
     # ---- publishing (any thread) ----------------------------------------------------------------------
 
     def publish(self, *messages: Envelope, timeout: float | None = None) -> None:
-        """Publish and wait for the broker's confirms; survives reconnects. Raises BusStopped on shutdown."""
-        requests = [publish_request(m, self.topology.exchange) for m in messages]
+        """Publish and wait for the broker's confirms; survives reconnects. Raises BusStopped on shutdown,
+        MessageTooLarge before sending anything the broker would refuse, PublishRefused on a nack, and
+        TimeoutError when `timeout` passed first: then the messages not yet confirmed were withdrawn, never sent."""
+        requests = [self._request(m) for m in messages]
         self._link.submit(*requests)
         deadline = None if timeout is None else time.monotonic() + timeout
-        for request, message in zip(requests, messages, strict=True):
-            self._wait(request, deadline)
-            metrics.PUBLISHED.labels(self.stage, message.KIND).inc()
+        try:
+            for request, message in zip(requests, messages, strict=True):
+                self._wait(request, deadline)
+                metrics.PUBLISHED.labels(self.stage, message.KIND).inc()
+        except BaseException:
+            for request in requests:
+                request.withdraw()  # those behind the failed one were not sent: they never will be
+            raise
 
     def publish_nowait(self, message: Envelope) -> None:
-        """Queue a message without waiting; while the broker is away the oldest are dropped past a bound."""
-        outbox = self._link.outbox
-        if len(outbox) >= self.settings.outbox_max:
-            outbox.popleft()
+        """Queue a message without waiting; while the broker is away the oldest are dropped past a bound.
+
+        Every message is either confirmed, or dropped and counted (`voxframe_bus_outbox_dropped_total`)."""
+        request = self._request(message)
+        request.on_done = self._count_outbox_failure
+        if self._link.post(request, self.settings.outbox_max) is not None:
             metrics.OUTBOX_DROPPED.labels(self.stage).inc()
-        outbox.append(publish_request(message, self.topology.exchange))
-        self._link.wake()
 
     def defer_ack(self) -> Callable[[], None]:
         """Inside a handler: keep the input unacknowledged until the returned callable is called.
@@ -119,31 +127,59 @@ class Bus:
         if delivery is not None:
             self._queue_ack(delivery)
 
+    def _request(self, message: Envelope) -> Request:
+        request = publish_request(message, self.topology.exchange)
+        limit = self.settings.max_message_bytes
+        if len(request.body) > limit:
+            raise MessageTooLarge(f"a {message.KIND} message of {len(request.body)} bytes is over the broker's "
+                                  f"limit of {limit} bytes (VOXFRAME_MAX_MESSAGE_BYTES)")
+        return request
+
+    def _count_outbox_failure(self, request: Request) -> None:
+        if request.error is not None:
+            metrics.OUTBOX_DROPPED.labels(self.stage).inc()
+            _LOGGER.warning("%s: %s", self.stage, request.error)
+
     # ---- running ------------------------------------------------------------------------------------------
 
     @property
     def connected(self) -> bool:
         return self._link.connected.is_set()
 
+    @property
+    def failed(self) -> BaseException | None:
+        """Why the bus gave up (the work thread died, or a fatal broker error), or None while it works."""
+        return self._fatal
+
     def health(self) -> dict[str, object] | None:
         """None when ready, else why not (for `/healthz`)."""
+        if self._fatal is not None:
+            return {"reason": str(self._fatal)}
+        if self._worker is not None and not self._worker.is_alive() and not self._stopping.is_set():
+            return {"reason": "the work thread is not running"}
         return None if self.connected else {"reason": "not connected to the broker"}
 
     def run(self, install_signal_handlers: bool = True) -> None:
-        """Run until SIGTERM/SIGINT or stop(); the message in hand is finished first."""
+        """Run until SIGTERM/SIGINT or stop(); the message in hand is finished first.
+
+        Raises WorkerDied if the work thread died, so the process exits non-zero and gets restarted."""
         if install_signal_handlers:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 signal.signal(sig, lambda *_: self.stop())
-        self._worker = threading.Thread(target=self._work_loop, name=f"{self.stage}-work", daemon=True)
+        self._worker = threading.Thread(target=self._work_main, name=f"{self.stage}-work", daemon=True)
         self._worker.start()
         try:
             self._link.run(finishing=self._finishing)
         finally:
             self._stopping.set()
             self._stopped.set()
+        if isinstance(self._fatal, WorkerDied):
+            raise self._fatal
 
-    def start(self) -> None:
-        """Run in a background thread (for services whose main thread serves something else)."""
+    def start(self, on_failure: Callable[[BaseException], None] | None = None) -> None:
+        """Run in a background thread (for services whose main thread serves something else); `on_failure`
+        is called (on that thread) if the bus gives up, so the service can stop and exit non-zero."""
+        self._on_failure = on_failure
         self._io = threading.Thread(target=self._run_background, name=f"{self.stage}-bus", daemon=True)
         self._io.start()
 
@@ -165,9 +201,11 @@ class Bus:
     def _run_background(self) -> None:
         try:
             self.run(install_signal_handlers=False)
-        except BaseException as exc:  # noqa: BLE001 (surfaced by wait_connected())
+        except BaseException as exc:  # noqa: BLE001 (surfaced by wait_connected(), health() and on_failure)
             self._fatal = exc
             _LOGGER.error("%s: bus stopped: %s", self.stage, exc)
+            if self._on_failure is not None:
+                self._on_failure(exc)
 
     def _finishing(self) -> bool:
         """At shutdown: true while the work thread is still finishing the message in hand (it then skips the
@@ -175,6 +213,17 @@ class Bus:
         return self._worker is not None and self._worker.is_alive()
 
     # ---- work thread --------------------------------------------------------------------------------------
+
+    def _work_main(self) -> None:
+        """The work thread: a failure around one message costs that message, never the thread; should the
+        thread die anyway, the bus stops so the worker exits instead of idling 'healthy'."""
+        try:
+            self._work_loop()
+        except BaseException as exc:
+            self._fatal = WorkerDied(f"{self.stage}: the work thread died: {type(exc).__name__}: {exc}")
+            _LOGGER.critical("%s", self._fatal, exc_info=exc)
+            self._stopping.set()
+            self._link.wake()
 
     def _work_loop(self) -> None:
         while True:
@@ -188,7 +237,7 @@ class Bus:
                 continue  # not started: left unacked, the broker redelivers it
             try:
                 if item is not _NO_ITEM:
-                    self._handle(item)
+                    self._handle_safely(item)
                 self._run_due_timers()
             except BusStopped:
                 continue
@@ -210,6 +259,20 @@ class Bus:
                 except Exception:
                     _LOGGER.exception("%s: timer %s failed", self.stage, getattr(timer.fn, "__name__", timer.fn))
 
+    def _handle_safely(self, delivery: Delivery) -> None:
+        """Whatever fails around a message (dead-lettering refused, a bug in the bus) requeues it after a pause
+        rather than losing it or the work thread."""
+        try:
+            self._handle(delivery)
+        except BusStopped:
+            raise
+        except Exception:
+            kind = delivery.properties.type or "unknown"
+            _LOGGER.exception("%s: could not finish a %s message; requeueing it", self.stage, kind)
+            metrics.REQUEUED.labels(self.stage, kind).inc()
+            self._stopping.wait(self.settings.retry_backoff_seconds)
+            self._link.submit(Request(ack_tag=delivery.tag, generation=delivery.generation, requeue=True))
+
     def _handle(self, delivery: Delivery) -> None:
         kind = delivery.properties.type or "unknown"
         entry = delivery.subscription.handlers.get(kind)
@@ -224,10 +287,13 @@ class Bus:
             self._dead_letter(delivery, kind, "invalid", describe_validation_error(exc))
             return
         key = str(message.id)
-        if key in self._deferred:
-            # Redelivered after a reconnect while its ack is still held: the pending ack now owns this delivery.
-            self._deferred[key] = delivery
+        held = self._deferred.get(key)
+        if held is not None:
             metrics.DUPLICATES.labels(self.stage, kind).inc()
+            if held.generation == delivery.generation:
+                self._queue_ack(delivery)  # a second copy on the same connection: the held ack is for the first
+            else:
+                self._deferred[key] = delivery  # redelivered after a reconnect: the held ack now owns this one
             return
         if key in self._seen:
             metrics.DUPLICATES.labels(self.stage, kind).inc()
@@ -236,9 +302,9 @@ class Bus:
         token = trace_id.set(str(message.trace_id))
         try:
             outputs = self._call_with_retries(handler, message, delivery, kind)
-            if outputs is _DEAD:
+            if outputs is _DEAD or not self._deliver_outputs(outputs, delivery, kind):
+                self._deferred.pop(key, None)
                 return
-            self._publish_outputs(outputs)
             age = (time.time() - message.origin_at.timestamp())
             metrics.WORK_AGE_SECONDS.labels(self.stage, kind).observe(max(0.0, age))
             metrics.CONSUMED.labels(self.stage, kind).inc()
@@ -282,6 +348,28 @@ class Bus:
             return
         self.publish(*([outputs] if isinstance(outputs, Envelope) else list(outputs)))
 
+    def _deliver_outputs(self, outputs: Outputs, delivery: Delivery, kind: str) -> bool:
+        """Publish a handler's outputs, retrying nacks; false if the input was dead-lettered instead."""
+        messages = [] if outputs is None else [outputs] if isinstance(outputs, Envelope) else list(outputs)
+        attempts = self.settings.max_attempts
+        for message in messages:
+            for attempt in range(1, attempts + 1):
+                try:
+                    self.publish(message)
+                    break
+                except Unprocessable as exc:  # MessageTooLarge: this output can never be published
+                    self._dead_letter(delivery, kind, "unprocessable", str(exc))
+                    return False
+                except PublishRefused as exc:
+                    if attempt == attempts:
+                        self._dead_letter(delivery, kind, "publish_refused", str(exc))
+                        return False
+                    delay = self.settings.retry_backoff_seconds * 2 ** (attempt - 1)
+                    _LOGGER.warning("%s: %s (try %d/%d, again in %.1f s)", self.stage, exc, attempt, attempts, delay)
+                    if self._stopping.wait(delay):
+                        raise BusStopped() from exc
+        return True
+
     def _dead_letter(self, delivery: Delivery, kind: str, reason: str, detail: str) -> None:
         request = dead_letter_request(delivery, self.topology.dead_letter_exchange, kind, {
             REASON_HEADER: f"{reason}: {detail}"[:4000], "x-voxframe-stage": self.stage,
@@ -304,11 +392,13 @@ class Bus:
         self._link.submit(Request(ack_tag=delivery.tag, generation=delivery.generation))
 
     def _wait(self, request: Request, deadline: float | None) -> None:
+        """Until the broker confirms. Past the deadline the request is withdrawn if it has not been sent yet;
+        one already on its way is waited for, so the caller always learns what really happened."""
         while not request.done.wait(WAIT_SLICE_SECONDS):
-            if self._stopping.is_set() and (not self.connected or self._stopped.is_set()):
+            if self._stopping.is_set() and (not self.connected or self._stopped.is_set()) and request.withdraw():
                 raise BusStopped(f"{self.stage}: stopping before the broker confirmed")
-            if deadline is not None and time.monotonic() > deadline:
-                raise TimeoutError(f"{self.stage}: broker did not confirm in time")
+            if deadline is not None and time.monotonic() > deadline and request.withdraw():
+                raise TimeoutError(f"{self.stage}: the broker did not confirm in time; the message was not sent")
         if request.error is not None:
             raise request.error
 

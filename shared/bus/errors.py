@@ -14,3 +14,15 @@ class BusStopped(RuntimeError):
 class Unprocessable(ValueError):
     """Raised by a handler when the input itself is wrong: retrying cannot help, so the bus dead-letters it
     at once with this message as the reason."""
+
+
+class PublishRefused(RuntimeError):
+    """The broker nacked a confirmed publish (a full `reject-publish` queue, a broker-side failure): worth a retry."""
+
+
+class MessageTooLarge(Unprocessable):
+    """An output is larger than the broker accepts: it can never be published, so its input is dead-lettered."""
+
+
+class WorkerDied(RuntimeError):
+    """The bus's work thread died: the worker cannot work, so it stops (health fails, the process exits 1)."""

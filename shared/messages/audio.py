@@ -10,6 +10,8 @@ from pydantic import Field, model_validator
 
 from shared.messages.envelope import Envelope
 
+MAX_PCM_BYTES = 8 * 1024 * 1024  # 262 s of 16 kHz mono; 10.7 MiB as base64
+
 
 class EndReason(StrEnum):
     """Why the capture worker closed a segment."""
@@ -26,7 +28,7 @@ class AudioSegment(Envelope):
 
     KIND: ClassVar[str] = "audio"
 
-    pcm: bytes = Field(description="signed 16-bit little-endian interleaved samples")
+    pcm: bytes = Field(max_length=MAX_PCM_BYTES, description="signed 16-bit little-endian interleaved samples")
     sample_rate_hz: int = Field(16000, ge=8000, le=192000)
     channels: int = Field(1, ge=1, le=8)
     start_at: datetime = Field(description="wall-clock time of the first sample")

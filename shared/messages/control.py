@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from shared.messages.envelope import Envelope, Name
+from shared.messages.envelope import Chars, Envelope, Name
 
 
 class Command(StrEnum):
@@ -30,7 +30,7 @@ class Control(Envelope):
 
     command: Command
     mic: Name | None = Field(None, description="target mic for mute/unmute; None means the whole room")
-    value: str | float | int | None = None
+    value: Chars(256) | float | int | None = None
 
     @model_validator(mode="after")
     def _value_present(self) -> Control:

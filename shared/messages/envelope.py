@@ -14,6 +14,16 @@ SCHEMA_VERSION = f"{SCHEMA_MAJOR}.0"
 # Room and source names end up in routing keys (`<kind>.<room>.<source>`), so no dots or wildcards.
 Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
+# Every field of every message is bounded so that any message that validates fits the broker's
+# max_message_size (16 MiB, as deploy/rabbitmq/rabbitmq.conf sets): what validates can always be published.
+WIRE_LIMIT_BYTES = 16 * 1024 * 1024
+ID_CHARS = 64  # a message id (uuid) named in another message
+
+
+def Chars(max_chars: int) -> type[str]:
+    """A str of at most `max_chars` characters."""
+    return Annotated[str, StringConstraints(max_length=max_chars)]  # type: ignore[return-value]
+
 _ID_NAMESPACE = uuid.UUID("5b1f2f3e-6a43-4f0e-9d3c-7f1b0c6a9e21")
 
 
@@ -33,7 +43,7 @@ class Envelope(BaseModel):
 
     KIND: ClassVar[str] = "envelope"
 
-    schema_version: str = Field(SCHEMA_VERSION, description="major.minor; a newer major is refused")
+    schema_version: str = Field(SCHEMA_VERSION, max_length=16, description="major.minor; a newer major is refused")
     id: uuid.UUID = Field(default_factory=uuid.uuid4, description="unique per message; duplicates are skipped")
     created_at: datetime = Field(default_factory=utc_now)
     room: Name = Field(description="the room whose frames show the result")

@@ -6,7 +6,11 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.messages.envelope import Envelope
+from shared.messages.envelope import ID_CHARS, Chars, Envelope
+
+MAX_KEYWORDS = 16
+MAX_EXCERPT_CHARS = 4000
+MAX_SOURCE_TRANSCRIPTS = 1000
 
 
 class Keyword(BaseModel):
@@ -14,7 +18,7 @@ class Keyword(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    text: str
+    text: Chars(100)
     score: float = Field(ge=0, description="higher is more central to the window")
 
 
@@ -24,12 +28,12 @@ class ImagePrompt(Envelope):
     KIND: ClassVar[str] = "prompt"
 
     text: str = Field(min_length=1, max_length=1000)
-    keywords: tuple[Keyword, ...] = ()
-    style: str = "watercolor"
-    mood: str = "neutral"
-    transcript_ids: tuple[str, ...] = ()
-    excerpt: str = Field("", description="the transcript lines behind the keywords, for provenance")
+    keywords: tuple[Keyword, ...] = Field((), max_length=MAX_KEYWORDS)
+    style: Chars(64) = "watercolor"
+    mood: Chars(64) = "neutral"
+    transcript_ids: tuple[Chars(ID_CHARS), ...] = Field((), max_length=MAX_SOURCE_TRANSCRIPTS)
+    excerpt: Chars(MAX_EXCERPT_CHARS) = Field("", description="the transcript lines behind the keywords, for provenance")
     num_images: int = Field(1, ge=1, le=8)
     width: int = Field(1024, ge=64, le=4096)
     height: int = Field(576, ge=64, le=4096)
-    seed: int = Field(0, ge=0)
+    seed: int = Field(0, ge=0, lt=2**64)

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from shared.messages.envelope import Envelope
+from shared.messages.envelope import Chars, Envelope
 
 
 class MicStatus(Envelope):
@@ -17,4 +17,4 @@ class MicStatus(Envelope):
     level_dbfs: float = Field(le=0, description="RMS input level of the last second")
     speech_ratio: float = Field(ge=0, le=1, description="share of the last second the VAD called speech")
     muted: bool = False
-    device: str = ""
+    device: Chars(256) = ""
