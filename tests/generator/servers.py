@@ -20,6 +20,7 @@ from tests.support import wait_for
 
 Reply = tuple[int, Any]  # status, JSON body (bytes are sent as they are)
 Route = Callable[[dict[str, Any]], Reply]
+Download = Callable[[BaseHTTPRequestHandler], None]  # answers a GET by writing to the handler itself
 
 
 def image_b64(image_format: str = "JPEG", size: tuple[int, int] = (96, 64), color: str = "teal") -> str:
@@ -29,14 +30,25 @@ def image_b64(image_format: str = "JPEG", size: tuple[int, int] = (96, 64), colo
 
 
 class StandIn:
-    """A threaded HTTP server answering JSON routes; `requests` records (path, body, headers) of each call."""
+    """A threaded HTTP server answering JSON routes; `requests` records (path, body, headers) of each POST,
+    `downloads` (path, headers) of each GET served by `gets` (image hosts, redirects, slow or endless bodies)."""
 
-    def __init__(self, routes: dict[str, Route]) -> None:
+    def __init__(self, routes: dict[str, Route], gets: dict[str, Download] | None = None) -> None:
         self.routes = routes
+        self.gets = gets or {}
         self.requests: list[tuple[str, dict[str, Any], dict[str, str]]] = []
+        self.downloads: list[tuple[str, dict[str, str]]] = []
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                outer.downloads.append((self.path, dict(self.headers)))
+                serve = outer.gets.get(self.path)
+                if serve is None:
+                    self.send_error(404)
+                else:
+                    serve(self)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
                 body = json.loads(self.rfile.read(length) or b"{}")
