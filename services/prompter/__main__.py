@@ -46,6 +46,9 @@ class PrompterSettings(BaseSettings):
     prompt_job_timeout_seconds: float = Field(
         600.0, gt=0, description="drop an upload job's window after this many idle seconds"
     )
+    prompt_room_idle_seconds: float = Field(
+        3600.0, gt=0, description="forget a room's settings and memory after this long without talk or controls"
+    )
     prompter_prefetch: int = Field(
         500, ge=1, le=1000, description="unacked transcripts held; must exceed a window's transcripts"
     )
@@ -71,6 +74,7 @@ _FLAGS = {
     "--height": "prompt_height",
     "--novelty-half-life": "prompt_novelty_half_life_seconds",
     "--job-timeout": "prompt_job_timeout_seconds",
+    "--room-idle": "prompt_room_idle_seconds",
     "--prefetch": "prompter_prefetch",
     "--metrics-port": "metrics_port",
 }
@@ -103,6 +107,7 @@ def run(args: argparse.Namespace) -> int:
         height=s.prompt_height,
         novelty_half_life_seconds=s.prompt_novelty_half_life_seconds,
         job_timeout_seconds=s.prompt_job_timeout_seconds,
+        room_idle_seconds=s.prompt_room_idle_seconds,
     )
     _LOGGER.debug("prompter settings: %s", s)
     bus = Bus("prompter", BusSettings())

@@ -12,13 +12,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 from services.prompter.engines import KeywordSelector, Selection
 from services.prompter.engines.mood import MOODS_BY_NAME
 from services.prompter.engines.novelty import NoveltyMemory
 from services.prompter.engines.scene import compose, style_name
 from services.prompter.window import Ack, Room, Window
+from shared.bus.errors import Unprocessable
 from shared.messages import Command, Control, Envelope, ImagePrompt, Keyword, Transcript, derived_id
 from shared.metrics import SECONDS_BUCKETS
 
@@ -28,6 +29,7 @@ WINDOWS_CLOSED = Counter("voxframe_prompter_windows_closed_total", "Windows clos
 WINDOWS_SKIPPED = Counter("voxframe_prompter_windows_skipped_total", "Windows that published nothing", ["reason"])
 PROMPTS = Counter("voxframe_prompter_prompts_published_total", "Image prompts published", ["trigger"])
 WORDS_FILTERED = Counter("voxframe_prompter_words_filtered_total", "Words kept out of prompts", ["reason"])
+ROOMS = Gauge("voxframe_prompter_rooms", "Rooms whose settings and memory the prompter holds")
 SELECTION_SECONDS = Histogram("voxframe_prompter_selection_seconds", "Time to select a window's keywords",
                               buckets=SECONDS_BUCKETS)
 
@@ -47,6 +49,8 @@ class Policy:
     height: int = 576
     novelty_half_life_seconds: float = 60.0
     job_timeout_seconds: float = 600.0
+    room_idle_seconds: float = 3600.0  # a room silent this long is forgotten (its settings return to defaults)
+    max_rooms: int = 1000  # past it, the longest-idle room without an open window is forgotten
 
 
 class Prompter:
@@ -71,6 +75,13 @@ class Prompter:
         window.add(transcript, self._defer_ack(), now)
 
     def on_control(self, control: Control) -> None:
+        try:
+            self._apply(control)
+        except ValueError as exc:  # a bad value: no retry can help, so it is dead-lettered at once
+            raise Unprocessable(str(exc)) from exc
+        _LOGGER.info("%s for room %s (%s)", control.command, control.room, control.value)
+
+    def _apply(self, control: Control) -> None:
         room = self._room(control.room)
         match control.command:
             case Command.SET_WINDOW:
@@ -85,7 +96,6 @@ class Prompter:
                 self._close_room(room, "paint_now")
             case Command.REGENERATE:
                 self._regenerate(room, control)
-        _LOGGER.info("%s for room %s (%s)", control.command, control.room, control.value)
 
     def tick(self) -> None:
         """Close every window whose time is up, and give up on upload jobs nobody finished."""
@@ -94,6 +104,7 @@ class Prompter:
             if room.window_due(now):
                 self._close_room(room, "timer")
             room.novelty.forget_faded(now)
+        self._forget_idle_rooms(now)
         for job_id, window in list(self.jobs.items()):
             if now - window.touched_at > self.policy.job_timeout_seconds:
                 _LOGGER.warning("upload job %s got no paint_now in %.0f s; dropping its window",
@@ -189,11 +200,27 @@ class Prompter:
         PROMPTS.labels("regenerate").inc()
 
     def _room(self, name: str) -> Room:
+        now = self._clock()
         if name not in self.rooms:
+            if len(self.rooms) >= self.policy.max_rooms:
+                self._forget_idle_rooms(now, keep=self.policy.max_rooms - 1)
             p = self.policy
             self.rooms[name] = Room(p.window_seconds, p.style, p.num_images,
                                     NoveltyMemory(p.novelty_half_life_seconds))
-        return self.rooms[name]
+            ROOMS.set(len(self.rooms))
+        room = self.rooms[name]
+        room.touched_at = now
+        return room
+
+    def _forget_idle_rooms(self, now: float, keep: int | None = None) -> None:
+        """Forget rooms nobody speaks in (so names sent once do not pile up), or, to make space, as many of the
+        longest-idle ones as needed; a room with an open window holds unacked transcripts and is kept."""
+        idle = sorted((r.touched_at, name) for name, r in self.rooms.items() if r.window is None)
+        over = len(self.rooms) - keep if keep is not None else 0
+        for i, (touched_at, name) in enumerate(idle):
+            if i < over or now - touched_at > self.policy.room_idle_seconds:
+                del self.rooms[name]
+        ROOMS.set(len(self.rooms))
 
 
 def _number(control: Control, low: float, high: float) -> float:

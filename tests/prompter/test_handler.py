@@ -15,6 +15,7 @@ import pytest
 
 from services.prompter.engines.lexical import LexicalSelector
 from services.prompter.handler import Policy, Prompter
+from shared.bus.errors import Unprocessable
 from shared.messages import Command, Control, ImagePrompt, Transcript
 
 DOG_TALK = ["We got a puppy, a golden retriever puppy!",
@@ -211,8 +212,33 @@ def test_style_images_and_regenerate(prompter: Prompter, bus: Recorder) -> None:
 ])
 def test_bad_control_values_raise_clear_errors(prompter: Prompter, command: Command, value: object,
                                                match: str) -> None:
-    with pytest.raises(ValueError, match=match):
+    """Unprocessable, so the bus dead-letters it at once instead of retrying on the only work thread."""
+    with pytest.raises(Unprocessable, match=match):
         control(prompter, command, value)
+
+
+def test_rooms_nobody_speaks_in_are_forgotten(prompter: Prompter, bus: Recorder, clock: Clock) -> None:
+    """A room name sent once (a typo, a hostile client) leaves no permanent state; a room with an open window
+    is kept however long it is quiet, since it holds unacknowledged transcripts."""
+    control(prompter, Command.SET_STYLE, "photo", room="typo-room")
+    say(prompter, bus, DOG_TALK[:1], room="busy")
+    prompter.policy = Policy(window_seconds=30, room_idle_seconds=600)
+    clock.now += 10
+    prompter.tick()
+    assert set(prompter.rooms) == {"typo-room", "busy"}
+    prompter.rooms["busy"].window_seconds = 10_000  # keep its window open past the idle time
+    clock.now += 601
+    prompter.tick()
+    assert set(prompter.rooms) == {"busy"}
+
+
+def test_room_count_is_bounded(selector: LexicalSelector, bus: Recorder, clock: Clock) -> None:
+    """Past max_rooms, the longest-idle room without an open window makes space."""
+    prompter = Prompter(selector, bus.publish, bus.defer_ack, Policy(max_rooms=3), clock)
+    for i in range(10):
+        clock.now += 1
+        control(prompter, Command.SET_IMAGES, 2, room=f"room-{i}")
+    assert set(prompter.rooms) == {"room-7", "room-8", "room-9"}
 
 
 def test_regenerate_before_any_prompt_publishes_nothing(prompter: Prompter, bus: Recorder) -> None:
