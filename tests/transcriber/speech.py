@@ -1,0 +1,26 @@
+"""What the recordings say (manifest.tsv) and Whisper's stock phrases: transcription checked as properties.
+
+Another correct CPU may hear a word differently (CTranslate2's int8 kernels differ by instruction set), so tests
+bound the word error rate against the reference instead of asserting a model's exact output.
+"""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+from services.transcriber.wer import normalise
+
+# Phrases Whisper invents from its training captions, written out independently of the engine's own list.
+STOCK_PHRASES = ("thank you for watching", "thanks for watching", "thank you very much for watching",
+                 "see you in the next video", "please subscribe", "subtitles by", "thank you for your time")
+
+
+def reference(real_audio: Path, name: str) -> str:
+    with open(real_audio / "manifest.tsv", newline="") as f:
+        return next(row["reference_text"] for row in csv.DictReader(f, delimiter="\t") if row["file"] == name)
+
+
+def stock_phrases_in(text: str) -> list[str]:
+    words = f" {' '.join(normalise(text))} "
+    return [phrase for phrase in STOCK_PHRASES if f" {phrase} " in words]
