@@ -7,10 +7,12 @@ import logging
 import sys
 from typing import Any, Literal
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.generator.engines import ImageBackend
+from shared.errors import ConfigError
+from shared.net import is_loopback_host
 from shared.settings_cli import add_setting_flags, kebab_flags, settings_from_args
 
 _LOGGER = logging.getLogger(__name__)
@@ -60,11 +62,20 @@ class GpuServerSettings(DiffusersSettings):
     gpu_server_port: int = Field(8000, ge=1, le=65535, description="port (8000 like the DALL·E Playground)")
     gpu_server_backend: Literal["diffusers", "poster"] = Field("diffusers", description="what to serve")
     gpu_server_token: SecretStr | None = Field(None, description="require 'Authorization: Bearer TOKEN' (prefer "
-                                               "the env var: flags show in ps)")
+                                               "the env var: flags show in ps); empty = unset")
+    gpu_server_insecure: bool = Field(False, description="allow listening beyond loopback without a token (a "
+                                      "private network only)")
     gpu_server_queue_max: int = Field(4, ge=0, description="requests waiting behind the running one; more get 503")
     gpu_server_max_images: int = Field(4, ge=1, le=8, description="most images one request may ask for")
     gpu_server_tls_cert: str = Field("", description="serve HTTPS with this certificate (PEM); empty = plain HTTP")
     gpu_server_tls_key: str = Field("", description="the certificate's private key (PEM)")
+
+    @field_validator("gpu_server_token", mode="before")
+    @classmethod
+    def _empty_token_is_no_token(cls, value: object) -> object:
+        """`VOXFRAME_GPU_SERVER_TOKEN=""` must not look like a token that happens to be empty."""
+        secret = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return None if isinstance(secret, str) and not secret.strip() else value
 
 
 def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -134,6 +145,13 @@ def run_gpu_server(args: argparse.Namespace) -> int:
     from services.generator.gpu_server import GenerationQueue, create_app
 
     settings = settings_from_args(GpuServerSettings, args)
+    if settings.gpu_server_token is None and not is_loopback_host(settings.gpu_server_host) \
+            and not settings.gpu_server_insecure:
+        raise ConfigError(f"refusing to listen on {settings.gpu_server_host} without a token: set "
+                          "VOXFRAME_GPU_SERVER_TOKEN, listen on 127.0.0.1 (--host), or pass --insecure")
+    if settings.gpu_server_token is None and not is_loopback_host(settings.gpu_server_host):
+        _LOGGER.warning("Listening on %s without a token (--insecure): anyone who can reach port %d can generate",
+                        settings.gpu_server_host, settings.gpu_server_port)
     if settings.gpu_server_backend == "diffusers":
         _load_or_exit(lambda: __import__("diffusers") and None)  # fail now, not in the loading thread
     load = (lambda: _diffusers(settings)) if settings.gpu_server_backend == "diffusers" else (lambda: PosterBackend())

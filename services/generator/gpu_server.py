@@ -1,7 +1,8 @@
 """`voxframe gpu-server`: a backend served over HTTP in the DALL·E Playground and OpenAI Images shapes.
 
 One generation at a time (one GPU), a short bounded queue behind it and a clear 503 + Retry-After beyond,
-readiness that says "loading" until the model has painted once, and optional bearer-token auth.
+readiness that says "loading" until the model has painted once, bearer-token auth (required beyond loopback
+unless started `--insecure`), and small request bodies: 413 before reading a large one.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import asyncio
 import base64
 import contextlib
 import hmac
+import json
 import logging
 import math
 import threading
@@ -35,6 +37,8 @@ IN_FLIGHT = Gauge("voxframe_gpu_server_requests_in_flight", "Requests generating
 SECONDS = Histogram("voxframe_gpu_server_generation_seconds", "Time one request's generation took",
                     buckets=SECONDS_BUCKETS)
 _FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
+MAX_BODY_BYTES = 64 * 1024  # a prompt and a few numbers; anything bigger is refused before it is read
+MAX_SEED = 2**64 - 1  # what torch.Generator.manual_seed takes
 
 
 class Busy(Exception):
@@ -95,6 +99,10 @@ class GenerationQueue:
 
 
 class BadRequest(ValueError):
+    pass
+
+
+class TooLarge(BadRequest):
     pass
 
 
@@ -160,12 +168,17 @@ def create_app(queue: GenerationQueue, token: str | None = None, model_name: str
                 status, headers = 401, {"WWW-Authenticate": "Bearer"}
                 return JSONResponse(error("missing or wrong bearer token", "unauthorized"), status, headers)
             try:
-                body = await request.json()
-            except ValueError as exc:
-                raise BadRequest(f"body is not JSON: {exc}") from exc
+                body = json.loads(await _capped_body(request))
+            except TooLarge:
+                raise
+            except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested thousands deep
+                raise BadRequest(f"body is not JSON: {type(exc).__name__}: {str(exc)[:200]}") from exc
             if not isinstance(body, dict):
                 raise BadRequest("body must be a JSON object")
             return await run(body)
+        except TooLarge as exc:
+            status = 413
+            return JSONResponse(error(str(exc), "too_large"), status)
         except BadRequest as exc:
             status = 400
             return JSONResponse(error(str(exc), "bad_request"), status)
@@ -194,11 +207,26 @@ def create_app(queue: GenerationQueue, token: str | None = None, model_name: str
     return Starlette(routes=routes, lifespan=lifespan)
 
 
+async def _capped_body(request: Request) -> bytes:
+    """The body, refused with 413 from its declared length, or as soon as more than the cap has arrived."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise TooLarge(f"body of {declared} bytes is over the {MAX_BODY_BYTES}-byte limit")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise TooLarge(f"body is over the {MAX_BODY_BYTES}-byte limit")
+    return bytes(body)
+
+
 def _image_request(text: str, count: int, body: dict[str, Any]) -> ImageRequest:
     values = {name: body.get(name, default) for name, default in (("width", 512), ("height", 512), ("seed", 0))}
     for name, value in values.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:
             raise BadRequest(f"'{name}' must be a non-negative integer")
+    if values["seed"] > MAX_SEED:
+        raise BadRequest(f"'seed' must be an integer from 0 to {MAX_SEED} (2**64 - 1)")
     if not (64 <= values["width"] <= 2048 and 64 <= values["height"] <= 2048):
         raise BadRequest("width and height must be between 64 and 2048")
     return ImageRequest(text=text, num_images=count, **values)

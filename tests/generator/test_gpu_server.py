@@ -5,6 +5,11 @@ from __future__ import annotations
 
 import base64
 import io
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 
@@ -17,9 +22,9 @@ from services.generator.engines import BackendError, ImageRequest, Picture
 from services.generator.engines.dalle_playground import DallePlaygroundBackend
 from services.generator.engines.openai_images import OpenAIImagesBackend
 from services.generator.engines.poster import PosterBackend
-from services.generator.gpu_server import GenerationQueue, create_app
+from services.generator.gpu_server import MAX_BODY_BYTES, GenerationQueue, create_app
 from tests.generator.servers import serve_app
-from tests.support import wait_for
+from tests.support import free_port, wait_for
 
 TOKEN = "s3cret-token"
 
@@ -188,28 +193,9 @@ def test_backend_errors_are_500_and_counted_in_metrics() -> None:
 
 
 def test_cli_gpu_server_serves_until_sigterm() -> None:
-    import os
-    import signal
-    import socket
-    import subprocess
-    import sys
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    env = {**os.environ, "VOXFRAME_GPU_SERVER_TOKEN": TOKEN}
-    process = subprocess.Popen([sys.executable, "-m", "shared.cli", "gpu-server", "--backend", "poster",
-                                "--host", "127.0.0.1", "--port", str(port)], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    url = f"http://127.0.0.1:{port}"
+    process, url = gpu_server_process("127.0.0.1", {"VOXFRAME_GPU_SERVER_TOKEN": TOKEN})
     try:
-        def ready() -> bool:
-            try:
-                return requests.get(url + "/readyz", timeout=1).status_code == 200
-            except requests.ConnectionError:
-                return False
-
-        wait_for(ready, timeout=30, message="the gpu-server process to get ready")
+        wait_for(lambda: _ready(url), timeout=30, message="the gpu-server process to get ready")
         reply = requests.post(url + "/generate", json={"text": "a kite", "num_images": 1, "width": 64, "height": 64},
                               headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
         refused = requests.post(url + "/generate", json={"text": "a kite", "num_images": 1}, timeout=30)
@@ -221,3 +207,79 @@ def test_cli_gpu_server_serves_until_sigterm() -> None:
     # uvicorn shuts down gracefully, then re-raises the signal so the exit status tells how it ended
     assert process.returncode in (0, -signal.SIGTERM), output
     assert "Finished server process" in output
+
+
+def gpu_server_process(host: str, env: dict[str, str], *flags: str) -> tuple[subprocess.Popen[str], str]:
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "shared.cli", "gpu-server", "--backend", "poster",
+                                "--host", host, "--port", str(port), *flags], env={**os.environ, **env},
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return process, f"http://127.0.0.1:{port}"
+
+
+@pytest.mark.parametrize("token", ["", "  "])
+def test_an_empty_token_is_no_token_and_is_refused_beyond_loopback(token: str) -> None:
+    process, _ = gpu_server_process("0.0.0.0", {"VOXFRAME_GPU_SERVER_TOKEN": token})
+    try:
+        output, _ = process.communicate(timeout=30)  # today: it serves everyone, unauthenticated, until killed
+    finally:
+        process.kill()
+    lines = output.strip().splitlines()
+    assert process.returncode == 2, output
+    assert lines == [("voxframe gpu-server: error: refusing to listen on 0.0.0.0 without a token: set "
+                      "VOXFRAME_GPU_SERVER_TOKEN, listen on 127.0.0.1 (--host), or pass --insecure")]
+
+
+def test_insecure_serves_without_a_token_beyond_loopback_and_says_so() -> None:
+    process, url = gpu_server_process("0.0.0.0", {"VOXFRAME_GPU_SERVER_TOKEN": ""}, "--insecure")
+    try:
+        wait_for(lambda: _ready(url), timeout=30, message="the insecure gpu-server to get ready")
+        reply = requests.post(url + "/generate", json={"text": "a kite", "num_images": 1, "width": 64, "height": 64},
+                              timeout=30)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    assert reply.status_code == 200
+    assert "without a token (--insecure)" in output
+
+
+def _ready(url: str) -> bool:
+    try:
+        return requests.get(url + "/readyz", timeout=1).status_code == 200
+    except requests.ConnectionError:
+        return False
+
+
+def raw_post(url: str, head: str, body: bytes) -> bytes:
+    """Send a request by hand (the body may be a fraction of what the headers promise); the status line back."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as conn:
+        conn.sendall(head.encode() + b"\r\n" + body)
+        return conn.makefile("rb").readline()  # a socket timeout here means the server waits for the rest
+
+
+@pytest.mark.parametrize("route", ["/generate", "/v1/images/generations"])
+def test_a_large_body_is_refused_with_413_before_it_is_read(poster_server: str, route: str) -> None:
+    promised = (f"POST {route} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+                "Content-Type: application/json\r\nContent-Length: 200000000\r\n")
+    assert raw_post(poster_server, promised, b'{"text": "' + b"a" * 1000).startswith(b"HTTP/1.1 413")
+    chunk = b'{"text": "' + b"a" * (MAX_BODY_BYTES + 10)
+    chunked = (f"POST {route} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {TOKEN}\r\n"
+               "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n")
+    assert raw_post(poster_server, chunked, b"%x\r\n%s\r\n" % (len(chunk), chunk)).startswith(b"HTTP/1.1 413")
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    deep = requests.post(poster_server + route, data=b"[" * (MAX_BODY_BYTES - 1), headers=headers, timeout=10)
+    assert deep.status_code == 400
+
+
+@pytest.mark.parametrize(("seed", "status"), [(2**64, 400), (10**30, 400), (-1, 400), (2**64 - 1, 200)])
+def test_seeds_outside_64_bits_are_a_400_with_the_range(poster_server: str, seed: int, status: int) -> None:
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    body = {"text": "a kite", "num_images": 1, "width": 64, "height": 64, "seed": seed}
+    playground = requests.post(poster_server + "/generate", json=body, headers=headers, timeout=30)
+    client = openai.OpenAI(base_url=poster_server + "/v1", api_key=TOKEN, max_retries=0)
+    assert playground.status_code == status, playground.text
+    if status == 400:
+        assert "'seed'" in playground.json()["error"]
+        with pytest.raises(openai.BadRequestError, match="seed"):
+            client.images.generate(model="poster", prompt="x", size="64x64", extra_body={"seed": seed})

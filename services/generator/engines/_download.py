@@ -4,7 +4,6 @@ checked hop by hop) or how much and how long we read (a byte cap and a deadline 
 
 from __future__ import annotations
 
-import ipaddress
 import time
 from urllib.parse import urljoin, urlsplit
 
@@ -13,6 +12,7 @@ import requests
 from services.generator.engines import BackendError
 from services.generator.engines._http import check_status, http_errors
 from shared.messages.image import MAX_IMAGE_BYTES
+from shared.net import is_loopback_host
 
 MAX_REDIRECTS = 3
 _READ_BYTES = 64 * 1024
@@ -54,7 +54,7 @@ class ImageDownloader:
         parts = urlsplit(url)
         if parts.scheme == "https" and parts.hostname:
             return
-        if parts.scheme == "http" and self.allow_loopback_http and _is_loopback(parts.hostname):
+        if parts.scheme == "http" and self.allow_loopback_http and is_loopback_host(parts.hostname):
             return
         raise BackendError(f"{self.backend}: refusing to fetch image URL {url[:200]!r}: only https URLs are "
                            "followed", reason="bad_response")
@@ -90,13 +90,4 @@ class ImageDownloader:
 
 def _is_loopback_http(url: str) -> bool:
     parts = urlsplit(url)
-    return parts.scheme == "http" and _is_loopback(parts.hostname)
-
-
-def _is_loopback(host: str | None) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host or "").is_loopback
-    except ValueError:
-        return False
+    return parts.scheme == "http" and is_loopback_host(parts.hostname)
