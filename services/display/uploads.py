@@ -10,7 +10,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from shared.audio import SAMPLE_RATE_HZ, AudioDecodeError, SpeechSegment, decode_audio, segment_file
+from shared.audio import (
+    SAMPLE_RATE_HZ,
+    AudioDecodeError,
+    AudioTooLong,
+    SpeechSegment,
+    decode_audio,
+    segment_file,
+)
 from shared.messages import AudioSegment, EndReason, derived_id, utc_now
 
 # Leading bytes of the containers people record speech in; anything else is refused before decoding.
@@ -55,12 +62,12 @@ def prepare(data: bytes, max_seconds: float) -> PreparedUpload:
         raise UploadRejected(415, "not_audio", "this file is not audio: expected WAV, FLAC, Ogg/Opus, MP3, "
                                                "M4A, WebM, AIFF, AMR or CAF content")
     try:
-        samples = decode_audio(data)
+        samples = decode_audio(data, max_seconds=max_seconds)
+    except AudioTooLong as exc:  # told by the header, or noticed while decoding: never decoded past the limit
+        raise UploadRejected(413, "too_long", str(exc)) from exc
     except AudioDecodeError as exc:
         raise UploadRejected(415, "undecodable", f"the file looks like {kind} but cannot be decoded: {exc}") from exc
     seconds = len(samples) / SAMPLE_RATE_HZ
-    if seconds > max_seconds:
-        raise UploadRejected(413, "too_long", f"the audio is {seconds:.0f} s long; the limit is {max_seconds:.0f} s")
     segments = segment_file(samples)
     if not segments:
         raise UploadRejected(422, "no_speech", f"no speech was found in the {seconds:.1f} s of audio")

@@ -14,13 +14,14 @@
     converter = StreamConverter(rate_hz=48000, channels=2)       # live device blocks → 16 kHz mono int16
     samples16k = converter.convert(float_or_int16_block)
 
-`decode_audio` raises `AudioDecodeError` (a ValueError) for content that is not audio, whatever its name.
+`decode_audio` raises `AudioDecodeError` (a ValueError) for content that is not audio, whatever its name, and
+`AudioTooLong` past `max_seconds` (checked from the header, then while decoding: nothing is decoded past it).
 Segment offsets count samples since the segmenter started (divide by SAMPLE_RATE_HZ for seconds). The VAD is
 Silero v6 (shipped inside faster-whisper, nothing downloads) behind the one-method `VoiceDetector` protocol.
 """
 
 from shared.audio.convert import SAMPLE_RATE_HZ, StreamConverter, to_float32, to_int16, to_pipeline_format
-from shared.audio.decode import AudioDecodeError, decode_audio
+from shared.audio.decode import AudioDecodeError, AudioTooLong, decode_audio
 from shared.audio.segmenter import Segmenter, SegmenterOptions, SpeechSegment, segment_file
 from shared.audio.vad import WINDOW_SAMPLES, SileroVad, VoiceDetector
 
@@ -28,6 +29,7 @@ __all__ = [
     "SAMPLE_RATE_HZ",
     "WINDOW_SAMPLES",
     "AudioDecodeError",
+    "AudioTooLong",
     "Segmenter",
     "SegmenterOptions",
     "SileroVad",

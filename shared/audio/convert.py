@@ -54,8 +54,9 @@ class StreamConverter:
         self._resampler = (None if rate_hz == SAMPLE_RATE_HZ
                            else soxr.ResampleStream(rate_hz, SAMPLE_RATE_HZ, 1, dtype="float32", quality="HQ"))
 
-    def convert(self, block: np.ndarray) -> np.ndarray:
-        """One block (frames or frames × channels, int16 or float) → 16 kHz mono int16."""
+    def convert(self, block: np.ndarray, last: bool = False) -> np.ndarray:
+        """One block (frames or frames × channels, int16 or float) → 16 kHz mono int16; `last` also returns
+        the resampler's held-back tail (for a file's end; a live stream never ends)."""
         if self._resampler is None:
             return to_pipeline_format(block, SAMPLE_RATE_HZ)
-        return to_int16(self._resampler.resample_chunk(mix_down(block)))
+        return to_int16(self._resampler.resample_chunk(mix_down(block), last=last))
