@@ -13,11 +13,12 @@ PORT ?= 8080
 
 .PHONY: install test run bench lint clean
 
-$(RUN_STAMP): pyproject.toml
+$(RUN_STAMP): pyproject.toml deploy/no-deps-requirements.txt
 	deploy/local/ensure-packages.sh $(RUN_PACKAGES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
 	$(PY) -m pip install -q -e .
+	$(PY) -m pip install -q --no-deps -r deploy/no-deps-requirements.txt
 	touch $@
 
 # Tests also need the dev tools and the diffusers extra (torch==2.13.0 resolves to the CPU wheel).

@@ -12,7 +12,8 @@ CREATE TABLE IF NOT EXISTS images (
     prompt_id TEXT NOT NULL, prompt_text TEXT NOT NULL, keywords TEXT NOT NULL, style TEXT NOT NULL,
     excerpt TEXT NOT NULL, backend TEXT NOT NULL, fallback INTEGER NOT NULL, width INTEGER NOT NULL,
     height INTEGER NOT NULL, mime_type TEXT NOT NULL, file TEXT NOT NULL, bytes INTEGER NOT NULL,
-    generation_seconds REAL NOT NULL, origin_at TEXT NOT NULL, created_at TEXT NOT NULL, received_at REAL NOT NULL
+    generation_seconds REAL NOT NULL, origin_at TEXT NOT NULL, created_at TEXT NOT NULL, received_at REAL NOT NULL,
+    depicted TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS images_room ON images (room, received_at);
 CREATE INDEX IF NOT EXISTS images_job ON images (job_id);
@@ -46,6 +47,8 @@ class Database:
         with self.connection() as conn:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.executescript(_SCHEMA)
+            if "depicted" not in {r[1] for r in conn.execute("PRAGMA table_info(images)")}:  # a gallery from before
+                conn.execute("ALTER TABLE images ADD COLUMN depicted TEXT NOT NULL DEFAULT '[]'")
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection; use it as a context manager to commit (or roll back) a transaction."""

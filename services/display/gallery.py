@@ -52,7 +52,7 @@ class Gallery:
         row = (str(msg.id), msg.room, msg.source, msg.job_id, str(msg.trace_id), msg.prompt_id, msg.prompt_text,
                _keywords_json(msg.keywords), msg.style, msg.excerpt, msg.backend, int(msg.fallback), msg.width,
                msg.height, msg.mime_type, name, len(msg.image), msg.generation_seconds, msg.origin_at.isoformat(),
-               msg.created_at.isoformat(), time.time())
+               msg.created_at.isoformat(), time.time(), json.dumps(list(msg.depicted)))
         with self.db.connection() as conn:
             cur = conn.execute(f"INSERT OR IGNORE INTO images VALUES ({','.join('?' * len(row))})", row)
         if cur.rowcount == 0:
@@ -203,7 +203,8 @@ class Gallery:
             id=row["id"], url=f"/images/{row['id']}", room=row["room"], source=row["source"], job_id=row["job_id"],
             prompt_id=row["prompt_id"], prompt=row["prompt_text"], keywords=_keywords(row["keywords"]),
             style=row["style"], excerpt=row["excerpt"], transcripts=[_transcript_view(r) for r in lines],
-            backend=row["backend"], fallback=bool(row["fallback"]), width=row["width"], height=row["height"],
+            backend=row["backend"], fallback=bool(row["fallback"]), depicted=json.loads(row["depicted"]),
+            width=row["width"], height=row["height"],
             mime_type=row["mime_type"], bytes=row["bytes"], generation_seconds=row["generation_seconds"],
             origin_at=row["origin_at"], created_at=row["created_at"],
             received_at=datetime.fromtimestamp(row["received_at"], UTC),

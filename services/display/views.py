@@ -63,6 +63,7 @@ class ImageView(View):
     transcripts: list[TranscriptView] = Field(description="the transcripts the prompt was chosen from, if seen")
     backend: str
     fallback: bool
+    depicted: list[str] = Field([], description="the keywords the picture shows (the illustrator says which)")
     width: int
     height: int
     mime_type: str

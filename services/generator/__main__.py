@@ -16,7 +16,7 @@ from shared.net import is_loopback_host
 from shared.settings_cli import add_setting_flags, kebab_flags, settings_from_args
 
 _LOGGER = logging.getLogger(__name__)
-Backend = Literal["poster", "diffusers", "dalle-playground", "openai"]
+Backend = Literal["illustrator", "poster", "diffusers", "dalle-playground", "openai"]
 
 
 class DiffusersSettings(BaseSettings):
@@ -33,7 +33,7 @@ class DiffusersSettings(BaseSettings):
 
 class GeneratorSettings(DiffusersSettings):
     metrics_port: int = Field(9104, ge=0, le=65535, description="/metrics and /healthz port; 0 = any free port")
-    generator_backend: Backend = Field("poster", description="who paints")
+    generator_backend: Backend = Field("illustrator", description="who paints")
     generator_fallback: bool = Field(True, description="paint a poster when the backend fails or its breaker is open")
     generator_timeout_seconds: float = Field(120.0, gt=0, description="HTTP backends: wait this long for an answer")
     generator_attempts: int = Field(3, ge=1, le=10, description="tries per prompt on timeouts and 5xx")
@@ -44,7 +44,7 @@ class GeneratorSettings(DiffusersSettings):
                                                     "dropped, not painted late")
     generator_num_images: int = Field(0, ge=0, le=8, description="images per live prompt; 0 = the prompt's count")
     generator_size: str = Field("", pattern=r"^(\d{2,4}x\d{2,4})?$", description="WIDTHxHEIGHT; empty = the prompt's")
-    poster_format: Literal["png", "jpeg", "webp"] = Field("jpeg", description="poster encoding")
+    poster_format: Literal["png", "jpeg", "webp"] = Field("jpeg", description="poster and illustrator encoding")
     dalle_url: str = Field("http://localhost:8000", description="dalle-playground backend: server URL")
     dalle_api_key: SecretStr | None = Field(None, description="dalle-playground backend: bearer token of a "
                                             "gpu-server started with a token")
@@ -60,7 +60,7 @@ class GeneratorSettings(DiffusersSettings):
 class GpuServerSettings(DiffusersSettings):
     gpu_server_host: str = Field("0.0.0.0", description="address to listen on")
     gpu_server_port: int = Field(8000, ge=1, le=65535, description="port (8000 like the DALL·E Playground)")
-    gpu_server_backend: Literal["diffusers", "poster"] = Field("diffusers", description="what to serve")
+    gpu_server_backend: Literal["diffusers", "illustrator", "poster"] = Field("diffusers", description="what to serve")
     gpu_server_token: SecretStr | None = Field(None, description="require 'Authorization: Bearer TOKEN' (prefer "
                                                "the env var: flags show in ps); empty = unset")
     gpu_server_insecure: bool = Field(False, description="allow listening beyond loopback without a token (a "
@@ -133,6 +133,8 @@ def build_backend(settings: GeneratorSettings) -> ImageBackend:
         return OpenAIImagesBackend(settings.openai_base_url, settings.openai_model, _secret(settings.openai_api_key),
                                    timeout, size=settings.openai_size,
                                    response_format=settings.openai_response_format)
+    if settings.generator_backend == "illustrator":
+        return _illustrator(settings.poster_format.upper())
     from services.generator.engines.poster import PosterBackend
 
     return PosterBackend(settings.poster_format.upper())
@@ -154,13 +156,20 @@ def run_gpu_server(args: argparse.Namespace) -> int:
                         settings.gpu_server_host, settings.gpu_server_port)
     if settings.gpu_server_backend == "diffusers":
         _load_or_exit(lambda: __import__("diffusers") and None)  # fail now, not in the loading thread
-    load = (lambda: _diffusers(settings)) if settings.gpu_server_backend == "diffusers" else (lambda: PosterBackend())
-    model = settings.diffusers_model if settings.gpu_server_backend == "diffusers" else "poster"
+    load = {"diffusers": lambda: _diffusers(settings), "illustrator": lambda: _illustrator("PNG"),
+            "poster": PosterBackend}[settings.gpu_server_backend]
+    model = settings.diffusers_model if settings.gpu_server_backend == "diffusers" else settings.gpu_server_backend
     queue = GenerationQueue(load, settings.gpu_server_queue_max)
     app = create_app(queue, _secret(settings.gpu_server_token), model, settings.gpu_server_max_images)
     uvicorn.run(app, host=settings.gpu_server_host, port=settings.gpu_server_port, log_config=None,
                 ssl_certfile=settings.gpu_server_tls_cert or None, ssl_keyfile=settings.gpu_server_tls_key or None)
     return 0
+
+
+def _illustrator(image_format: str) -> ImageBackend:
+    from services.generator.engines.illustrator import IllustratorBackend
+
+    return IllustratorBackend(image_format)
 
 
 def _diffusers(settings: DiffusersSettings) -> ImageBackend:

@@ -46,7 +46,7 @@ class GenerateHandler:
                 GeneratedImage, key=str(index), image=picture.data, mime_type=picture.mime_type,
                 width=picture.width, height=picture.height, backend=picture.backend, prompt_id=str(prompt.id),
                 prompt_text=prompt.text, keywords=prompt.keywords, style=prompt.style, excerpt=prompt.excerpt,
-                index=index, generation_seconds=seconds, fallback=picture.fallback,
+                index=index, generation_seconds=seconds, fallback=picture.fallback, depicted=picture.depicted,
             )
             for index, picture in enumerate(pictures)
         ]

@@ -21,7 +21,7 @@ class GeneratedImage(Envelope):
     mime_type: Literal["image/png", "image/jpeg", "image/webp"]
     width: int = Field(ge=1)
     height: int = Field(ge=1)
-    backend: Chars(64) = Field(description="poster, diffusers, dalle-playground, openai")
+    backend: Chars(64) = Field(description="illustrator, poster, diffusers, dalle-playground, openai")
     prompt_id: Chars(ID_CHARS)
     prompt_text: Chars(1000)
     keywords: tuple[Keyword, ...] = Field((), max_length=MAX_KEYWORDS)
@@ -30,3 +30,4 @@ class GeneratedImage(Envelope):
     index: int = Field(0, ge=0, description="which of the prompt's num_images this is")
     generation_seconds: float = Field(ge=0)
     fallback: bool = Field(False, description="painted by the poster fallback because the backend failed")
+    depicted: tuple[Chars(64), ...] = Field((), max_length=16, description="the keywords the picture shows")

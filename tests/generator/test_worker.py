@@ -139,4 +139,4 @@ def test_cli_worker_paints_prompts_and_stops_cleanly_on_sigterm(broker: Broker, 
         process.send_signal(signal.SIGTERM)
         output, _ = process.communicate(timeout=20)
     assert process.returncode == 0, output
-    assert "Ready: painting with poster" in output
+    assert "Ready: painting with illustrator (poster fallback)" in output  # the default

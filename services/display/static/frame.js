@@ -44,6 +44,7 @@ async function show(image) {
   front = 1 - front;
   current = image;
   stage.dataset.imageId = image.id;
+  document.getElementById("credit").hidden = image.backend !== "illustrator"; // the licence asks for credit
   document.getElementById("waiting").classList.add("gone");
   setCaption(image);
 }

@@ -11,8 +11,10 @@ export function provenance(image) {
       el("div", { class: "faint" }, [image.style, image.backend, `${image.generation_seconds.toFixed(1)} s to paint`,
         image.fallback ? "fallback poster" : null].filter(Boolean).join(" · ")))),
     step("Keywords", image.keywords.length
-      ? el("div", { class: "chips" }, image.keywords.map((k) => el("span", { class: "chip", title: `score ${k.score.toFixed(2)}` }, k.text)))
+      ? el("div", { class: "chips" }, image.keywords.map((k) => el("span", {
+        class: (image.depicted ?? []).includes(k.text) ? "chip depicted" : "chip", title: `score ${k.score.toFixed(2)}` }, k.text)))
       : el("span", { class: "faint" }, "none")),
+    image.depicted?.length ? step("Drawn", el("div", { class: "depicted-list" }, image.depicted.join(" · "))) : null,
     step("Said", el("div", {}, heard)),
     step("Heard by", el("div", {}, `${image.source} · speech ended ${clock(image.origin_at)} · painted ${clock(image.created_at)}`,
       Number.isFinite(delay) ? el("span", { class: "faint" }, ` (${delay.toFixed(1)} s later)`) : null)),

@@ -12,6 +12,7 @@ from shared.messages.image import MAX_IMAGE_BYTES
 
 _MIME_BY_FORMAT = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 MAX_PIXELS = 4096 * 4096
+NOTHING_TO_DRAW = "nothing_to_draw"  # a BackendError reason: the prompt, not the backend, is at fault
 _SAVE_OPTIONS: dict[str, dict[str, int]] = {"PNG": {"compress_level": 3}, "JPEG": {"quality": 92, "subsampling": 0},
                                             "WEBP": {"quality": 90}}
 
@@ -40,6 +41,7 @@ class Picture:
     height: int
     backend: str
     fallback: bool = False
+    depicted: tuple[str, ...] = ()  # the keywords the picture shows (the illustrator knows; others leave it empty)
 
 
 class ImageBackend(Protocol):

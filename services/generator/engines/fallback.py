@@ -10,7 +10,7 @@ from dataclasses import replace
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from services.generator.engines import BackendError, ImageBackend, ImageRequest, Picture
+from services.generator.engines import NOTHING_TO_DRAW, BackendError, ImageBackend, ImageRequest, Picture
 from shared.metrics import SECONDS_BUCKETS
 
 _LOGGER = logging.getLogger(__name__)
@@ -73,7 +73,8 @@ class ResilientBackend:
         try:
             pictures = self._with_retries(request)
         except BackendError as exc:
-            self.breaker.record_failure()
+            if exc.reason != NOTHING_TO_DRAW:  # the prompt's fault, not the backend's: keep the breaker closed
+                self.breaker.record_failure()
             _LOGGER.warning("%s failed (%s), painting a poster instead: %s", self.name, exc.reason, exc)
             return self._fall_back(request, exc.reason)
         self.breaker.record_success()

@@ -104,16 +104,16 @@ def _layout(keywords: tuple[str, ...], request: ImageRequest, palette: Palette, 
     mood = "" if request.mood.lower() in ("", "neutral") else request.mood
     label = " · ".join(part for part in (request.style, mood) if part).upper()
     rows: list[tuple[list[str], Font, tuple[int, int, int], float, float]] = []
-    label_font = _font("label", unit * 0.026)
+    label_font = load_font("label", unit * 0.026)
     if label:
         rows.append(([label], label_font, accent, unit * 0.006, 0.9))
     headline_font, headline_lines = _fit_headline(headline, face, block_w, unit)
     rows.append((headline_lines, headline_font, ink, 0.0, 0.2))
     rest = " · ".join(keywords[1:6])
     if rest:
-        body_font = _font(f"body-{face}", unit * 0.042)
+        body_font = load_font(f"body-{face}", unit * 0.042)
         rows.append((_wrap(rest, body_font, block_w, 2), body_font, ink, 0.0, 0.8))
-    caption_font = _font(f"caption-{face}", unit * 0.027)
+    caption_font = load_font(f"caption-{face}", unit * 0.027)
     rows.append((_wrap(request.text, caption_font, block_w, 3), caption_font, soft_ink, 0.0, 0.0))
     lines: list[_Line] = []
     y = 0.0
@@ -130,7 +130,7 @@ def _layout(keywords: tuple[str, ...], request: ImageRequest, palette: Palette, 
 def _fit_headline(text: str, face: str, width: float, unit: int) -> tuple[ImageFont.FreeTypeFont, list[str]]:
     """As large as the column allows; a phrase that would get too small breaks onto two lines."""
     largest = unit * 0.16
-    font = _font(f"headline-{face}", largest)
+    font = load_font(f"headline-{face}", largest)
     size = min(largest, largest * width / max(font.getlength(text), 1))
     lines = [text]
     if size < unit * 0.085 and " " in text:
@@ -140,10 +140,10 @@ def _fit_headline(text: str, face: str, width: float, unit: int) -> tuple[ImageF
         longest = max(font.getlength(line) for line in lines)
         size = min(largest, largest * width / max(longest, 1))
     size = max(size, unit * 0.05)
-    font = _font(f"headline-{face}", size)
+    font = load_font(f"headline-{face}", size)
     while size > unit * 0.05 and max(font.getlength(line) for line in lines) > width:
         size *= 0.95
-        font = _font(f"headline-{face}", size)
+        font = load_font(f"headline-{face}", size)
     return font, [_ellipsize(line, font, width) for line in lines]
 
 
@@ -187,5 +187,5 @@ def _font_at(face: str, size: int) -> Font:
     return ImageFont.load_default(size)  # type: ignore[return-value]  # FreeType build: a FreeTypeFont
 
 
-def _font(face: str, size: float) -> Font:
+def load_font(face: str, size: float) -> Font:
     return _font_at(face, max(6, int(size)))

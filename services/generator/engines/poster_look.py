@@ -23,30 +23,49 @@ class Finish:
     hue_spread_deg: float = 35.0  # analogous colours around the base hue
 
 
-# Matched by substring, first hit wins; anything else gets the default finish with a keyword-derived hue.
-_FINISHES: tuple[tuple[tuple[str, ...], Finish], ...] = (
-    (("watercolor", "watercolour", "aquarelle"), Finish(saturation=0.5, softness_px=6, texture=0.06, serif=True)),
-    (("neon", "cyberpunk", "synthwave", "vaporwave", "night"),
-     Finish(dark=True, saturation=0.95, softness_px=1.5, texture=0.03, hue_spread_deg=70)),
-    (("oil", "impressionis", "renaissance", "baroque"),
-     Finish(dark=True, saturation=0.6, softness_px=3, texture=0.1, serif=True)),
-    (("pastel", "dream", "soft"), Finish(saturation=0.38, softness_px=4, texture=0.04)),
-    (("ink", "sketch", "pencil", "charcoal", "noir", "monochrome"),
-     Finish(saturation=0.08, softness_px=2, texture=0.08, serif=True, hue_spread_deg=10)),
-    (("pop", "comic", "bauhaus", "flat", "poster", "minimal"), Finish(saturation=0.8, softness_px=1.0, texture=0.0)),
-    (("photo", "cinematic", "realistic"), Finish(dark=True, saturation=0.45, softness_px=2, texture=0.03)),
+# Matched by substring, first hit wins; anything else is "default". The poster and the illustrator each give
+# every family a finish of their own.
+FAMILIES: tuple[tuple[tuple[str, ...], str], ...] = (
+    (("watercolor", "watercolour", "aquarelle"), "watercolor"),
+    (("neon", "cyberpunk", "synthwave", "vaporwave", "night"), "neon"),
+    (("oil", "impressionis", "renaissance", "baroque"), "oil"),
+    (("pastel", "dream", "soft"), "pastel"),
+    (("ink", "sketch", "pencil", "charcoal", "noir", "monochrome"), "ink"),
+    (("pop", "comic", "bauhaus", "flat", "poster", "minimal"), "pop"),
+    (("photo", "cinematic", "realistic"), "cinematic"),
+    (("storybook", "fairy tale", "children"), "storybook"),
+    (("pixel", "8-bit", "16-bit"), "pixel"),
 )
+_FINISHES = {
+    "watercolor": Finish(saturation=0.5, softness_px=6, texture=0.06, serif=True),
+    "neon": Finish(dark=True, saturation=0.95, softness_px=1.5, texture=0.03, hue_spread_deg=70),
+    "oil": Finish(dark=True, saturation=0.6, softness_px=3, texture=0.1, serif=True),
+    "pastel": Finish(saturation=0.38, softness_px=4, texture=0.04),
+    "ink": Finish(saturation=0.08, softness_px=2, texture=0.08, serif=True, hue_spread_deg=10),
+    "pop": Finish(saturation=0.8, softness_px=1.0, texture=0.0),
+    "cinematic": Finish(dark=True, saturation=0.45, softness_px=2, texture=0.03),
+}
 
-_WARM_MOODS = ("happy", "joy", "positive", "excited", "warm", "playful", "upbeat")
-_COOL_MOODS = ("sad", "negative", "angry", "tense", "dark", "gloomy", "anxious", "melanchol")
+_WARM_MOODS = ("happy", "joy", "positive", "excited", "warm", "playful", "upbeat", "cheer")
+_COOL_MOODS = ("sad", "negative", "angry", "tense", "dark", "gloomy", "anxious", "melanchol", "wistful", "somber",
+               "sombre")
+
+
+def style_family(style: str) -> str:
+    lowered = style.lower()
+    return next((family for words, family in FAMILIES if any(word in lowered for word in words)), "default")
 
 
 def finish_for(style: str) -> Finish:
-    lowered = style.lower()
-    for words, finish in _FINISHES:
-        if any(word in lowered for word in words):
-            return finish
-    return Finish()
+    return _FINISHES.get(style_family(style), Finish())
+
+
+def warmth(mood: str) -> int:
+    """+1 for a warm mood, -1 for a cool one, 0 otherwise."""
+    lowered = mood.lower()
+    if any(m in lowered for m in _WARM_MOODS):
+        return 1
+    return -1 if any(m in lowered for m in _COOL_MOODS) else 0
 
 
 def stable_int(*parts: object) -> int:
@@ -75,11 +94,8 @@ def _hls(hue_deg: float, lightness: float, saturation: float) -> Color:
 def palette_for(keywords: tuple[str, ...], style: str, mood: str, finish: Finish) -> Palette:
     """Same words and style, same colours: the hue comes from the keywords, the mood nudges its warmth."""
     hue = stable_int("hue", *(k.lower() for k in keywords[:3]), style.lower()) % 360
-    lowered = mood.lower()
-    if any(m in lowered for m in _WARM_MOODS):
-        hue = _toward(hue, 35, 0.45)
-    elif any(m in lowered for m in _COOL_MOODS):
-        hue = _toward(hue, 220, 0.45)
+    if warmth(mood):
+        hue = _toward(hue, 35 if warmth(mood) > 0 else 220, 0.45)
     spread, sat = finish.hue_spread_deg, finish.saturation
     if finish.dark:
         sky_top, sky_bottom = _hls(hue + spread, 0.08, sat * 0.6), _hls(hue - spread * 0.5, 0.22, sat * 0.7)

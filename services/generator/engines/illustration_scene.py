@@ -1,0 +1,157 @@
+"""The scene grammar: where each depicted thing goes, how big, and in what order it is painted.
+
+Sky things float high, landscape sits on the horizon, animals, people and tents stand on the ground (nearer is
+lower and larger), food and objects take the foreground, or the table indoors. The top keyword is the largest
+and nearest; the seed picks the composition (hero left, centre or right, horizon height, spacing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+
+from services.generator.engines.illustration_catalog import Glyph, Zone
+
+
+class Ground(Enum):
+    GRASS = "grass"
+    SNOW = "snow"
+    SAND = "sand"
+    INDOOR = "indoor"
+
+
+@dataclass(frozen=True)
+class Item:
+    """A keyword and the illustration that depicts it; `rank` 0 is the most important."""
+
+    keyword: str
+    glyph: Glyph
+    rank: int
+    plural: bool = False
+
+
+@dataclass(frozen=True)
+class Placement:
+    glyph: Glyph
+    x: float  # centre, pixels
+    bottom: float  # where it stands, pixels
+    size: int  # pixels
+    depth: float  # 0 = nearest, 1 = at the horizon: haze and smaller shadows
+    shadow: bool
+
+
+@dataclass(frozen=True)
+class Scene:
+    night: bool
+    ground: Ground
+    horizon: float  # pixels from the top; indoors, the table's front edge
+    placements: tuple[Placement, ...]  # in painting order, back to front
+
+
+_NIGHT = {"night", "moon", "star", "stars", "midnight", "evening", "owl", "bat", "milky", "fireworks", "dark",
+          "aurora", "lights", "stargazing", "crescent", "sleep", "bedtime"}
+_SNOW = {"snow", "ski", "skis", "skier", "skiing", "snowman", "snowflake", "winter", "ice", "sled", "snowboarder",
+         "snowboard", "snow-capped", "penguin", "frozen", "igloo", "glacier"}
+_SAND = {"beach", "sea", "ocean", "wave", "waves", "surf", "surfing", "sand", "island", "shell", "crab", "swimming",
+         "sandcastle", "sunscreen", "tropical", "desert", "camel", "palm"}
+_INDOOR = {"kitchen", "room", "table", "dinner", "lunch", "breakfast", "party", "birthday", "office", "home",
+           "living", "bedroom", "classroom", "restaurant", "cafe", "indoors", "sofa", "couch"}
+_BASE_SIZE = {Zone.SKY: 0.2, Zone.LAND: 0.42, Zone.GROUND: 0.36, Zone.TABLE: 0.3}
+_COMPOSITIONS = ("left", "centre", "right", "spread")
+
+
+def words_of(items: list[Item]) -> set[str]:
+    return {w for item in items for w in (*item.keyword.lower().split(), *item.glyph.name.split())}
+
+
+def setting(items: list[Item]) -> tuple[bool, Ground]:
+    """Night or day, and what the ground is, from the keywords and what depicts them."""
+    words = words_of(items)
+    outdoors = any(item.glyph.zone in (Zone.LAND, Zone.SKY) for item in items) or bool(words & (_SNOW | _SAND))
+    counts = {Ground.SNOW: len(words & _SNOW), Ground.SAND: len(words & _SAND), Ground.INDOOR: len(words & _INDOOR)}
+    if not outdoors and (counts[Ground.INDOOR] or all(item.glyph.zone is Zone.TABLE for item in items)):
+        counts[Ground.INDOOR] += 2
+    ground = max(counts, key=lambda g: counts[g]) if max(counts.values()) else Ground.GRASS
+    return bool(words & _NIGHT), ground
+
+
+def compose(items: list[Item], width: int, height: int, rng: np.random.Generator) -> Scene:
+    """Deterministic for the same items, size and generator state."""
+    night, ground = setting(items)
+    layout = _COMPOSITIONS[int(rng.integers(len(_COMPOSITIONS)))]
+    unit = min(width, height * 1.2)
+    horizon = height * (rng.uniform(0.6, 0.7) if ground is Ground.INDOOR else rng.uniform(0.52, 0.64))
+    by_zone: dict[Zone, list[Item]] = {zone: [] for zone in Zone}
+    for item in items:
+        zone = item.glyph.zone
+        if ground is Ground.INDOOR and zone in (Zone.LAND, Zone.GROUND):
+            zone = Zone.GROUND  # people and pets indoors stand behind the table
+        by_zone[zone].append(item)
+    placements: list[Placement] = []
+    sky = by_zone[Zone.SKY]
+    below = sorted((item for zone in (Zone.LAND, Zone.GROUND, Zone.TABLE) for item in by_zone[zone]),
+                   key=lambda item: item.rank)  # one row of columns: things below the sky do not hide each other
+    for group in (sky, below):
+        for item, x in zip(group, _columns(len(group), width, layout, rng), strict=True):
+            zone = next(zone for zone, members in by_zone.items() if item in members)
+            placements += _place(item, zone, x, width, height, horizon, unit, ground, rng)
+    order = list(Zone)
+    placements.sort(key=lambda p: (order.index(_zone_of(p, ground)), p.bottom))
+    return Scene(night, ground, horizon, tuple(placements))
+
+
+def _zone_of(placement: Placement, ground: Ground) -> Zone:
+    zone = placement.glyph.zone
+    return Zone.GROUND if ground is Ground.INDOOR and zone is Zone.LAND else zone
+
+
+def _columns(count: int, width: int, layout: str, rng: np.random.Generator) -> list[float]:
+    """Horizontal centres for `count` things, the first (most important) where the composition wants it."""
+    if not count:
+        return []
+    hero = {"left": 0.3, "centre": 0.5, "right": 0.7, "spread": rng.uniform(0.25, 0.75)}[layout]
+    if count == 1:
+        return [width * hero]
+    slots = [0.1 + 0.8 * (i + 0.5) / count for i in range(count)]
+    slots.sort(key=lambda s: abs(s - hero))
+    jitter = 0.25 * 0.8 / count
+    first = [width * hero] + [width * (s + rng.uniform(-jitter, jitter)) for s in slots[1:]]
+    return first
+
+
+def _place(item: Item, zone: Zone, x: float, width: int, height: int, horizon: float, unit: float,
+           ground: Ground, rng: np.random.Generator) -> list[Placement]:
+    importance = 1.35 if item.rank == 0 else max(0.6, 1.0 - 0.09 * item.rank)
+    size = _BASE_SIZE[zone] * unit * importance
+    if zone is Zone.SKY:
+        bottom, depth, shadow = height * rng.uniform(0.18, 0.36) + size * 0.5, 0.5, False
+    elif zone is Zone.LAND:
+        bottom, depth, shadow = horizon + height * 0.03, 0.75, False
+    elif zone is Zone.GROUND and ground is not Ground.INDOOR:
+        near = 1.0 if item.rank == 0 else rng.uniform(0.35, 0.8)
+        bottom = horizon + (height * 0.94 - horizon) * near
+        size *= 0.6 + 0.4 * near
+        depth, shadow = 1.0 - near, True
+    elif zone is Zone.GROUND:
+        bottom, depth, shadow = horizon - height * rng.uniform(0.02, 0.08), 0.3, False
+    else:
+        front = height * 0.97 if ground is not Ground.INDOOR else horizon + (height - horizon) * rng.uniform(0.3, 0.6)
+        bottom, depth, shadow = front, 0.0, True
+    main = Placement(item.glyph, x, bottom, _quantised(size), depth, shadow)
+    if not item.plural or zone is Zone.LAND:
+        return [main]
+    extra = []
+    for k in (1, 2) if zone in (Zone.SKY, Zone.GROUND) else (1,):
+        side = -1 if k % 2 else 1
+        dx = side * size * rng.uniform(0.55, 0.8)
+        dy = -size * rng.uniform(0.05, 0.25) if zone is not Zone.SKY else -size * rng.uniform(-0.5, 0.5)
+        extra.append(Placement(item.glyph, min(max(x + dx, 0.0), width), bottom + dy, _quantised(size * 0.72),
+                               min(1.0, depth + 0.1), main.shadow))
+    return [*extra, main]
+
+
+def _quantised(size: float) -> int:
+    """Sizes on a 6 % ladder, so the raster cache is hit across seeds instead of missed by a pixel."""
+    return max(2, round(1.06 ** round(float(np.log(max(size, 2.0)) / np.log(1.06)))))

@@ -1,0 +1,110 @@
+"""The illustrator on its real parts: OpenMoji SVGs, the MiniLM model, resvg, Pillow. No mocks."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from services.generator.engines import ImageRequest
+from services.generator.engines.fallback import ResilientBackend
+from services.generator.engines.illustration_catalog import ATTRIBUTION
+from services.generator.engines.illustrator import IllustratorBackend
+from services.generator.engines.poster import PosterBackend, load_font
+from services.generator.engines.poster_look import FAMILIES
+from services.generator.handler import GenerateHandler
+from services.prompter.engines.scene import STYLES
+from shared.messages import ImagePrompt, Keyword
+
+CAMPING = ("tent", "campfire", "owl", "marshmallows", "stars", "forest")
+
+
+@pytest.fixture(scope="module")
+def illustrator() -> IllustratorBackend:
+    return IllustratorBackend("PNG")
+
+
+def request(keywords: tuple[str, ...] = CAMPING, **changes: object) -> ImageRequest:
+    fields: dict[str, object] = {"text": "a camping trip", "keywords": keywords, "style": "watercolor",
+                                 "mood": "cheerful", "width": 640, "height": 360, "num_images": 1, "seed": 7}
+    fields.update(changes)
+    return ImageRequest(**fields)  # type: ignore[arg-type]
+
+
+def pixels(data: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"), dtype=np.int16)
+
+
+def test_the_same_prompt_seed_and_index_give_identical_bytes(illustrator: IllustratorBackend) -> None:
+    first = illustrator.generate(request(num_images=2))
+    again = IllustratorBackend("PNG").generate(request(num_images=2))
+    assert [p.data for p in first] == [p.data for p in again]
+    assert first[0].data != first[1].data  # the second image is another composition
+    assert illustrator.generate(request(seed=8))[0].data != first[0].data
+
+
+@pytest.mark.parametrize(("width", "height"), [(64, 64), (640, 360), (360, 640), (1920, 1080), (1080, 1920),
+                                               (4096, 2304)])
+def test_any_size_and_orientation(illustrator: IllustratorBackend, width: int, height: int) -> None:
+    [picture] = illustrator.generate(request(width=width, height=height))
+    with Image.open(io.BytesIO(picture.data)) as image:
+        assert image.size == (width, height)
+    assert (picture.backend, picture.mime_type, picture.fallback) == ("illustrator", "image/png", False)
+
+
+def test_every_style_has_its_own_finish(illustrator: IllustratorBackend) -> None:
+    styles = sorted({*STYLES, *(words[0] for words, _ in FAMILIES), "default"})
+    renders = {style: pixels(illustrator.generate(request(style=style))[0].data) for style in styles}
+    for style, image in renders.items():
+        for other, other_image in renders.items():
+            if style < other:
+                assert np.abs(image - other_image).mean() > 2, f"{style} looks like {other}"
+
+
+def test_the_mood_tints_the_picture(illustrator: IllustratorBackend) -> None:
+    warm = pixels(illustrator.generate(request(mood="joyful"))[0].data).mean((0, 1))
+    cool = pixels(illustrator.generate(request(mood="somber"))[0].data).mean((0, 1))
+    assert warm[0] - warm[2] > cool[0] - cool[2] + 5  # redder against bluer
+
+
+def test_it_says_which_keywords_it_depicts(illustrator: IllustratorBackend) -> None:
+    [picture] = illustrator.generate(request(("tent", "ambience", "owl", "honestly")))
+    assert picture.depicted == ("tent", "owl")
+    prompt = ImagePrompt(room="living-room", source="mic", text="a tent and an owl", width=320, height=180,
+                         keywords=(Keyword(text="tent", score=2), Keyword(text="ambience", score=1),
+                                   Keyword(text="owl", score=0.5)))
+    [image] = GenerateHandler(illustrator, max_prompt_age_seconds=120)(prompt)
+    assert image.depicted == ("tent", "owl")
+    assert image.backend == "illustrator"
+
+
+def test_a_night_scene_is_dark_and_a_snow_scene_is_light(illustrator: IllustratorBackend) -> None:
+    night = pixels(illustrator.generate(request(("moon", "owl"), style="default"))[0].data)
+    snow = pixels(illustrator.generate(request(("snowman", "skis"), style="default"))[0].data)
+    assert night[:120].mean() < 90
+    assert snow.mean() > 170
+
+
+def test_nothing_to_draw_falls_back_to_the_poster_without_opening_the_breaker(
+        illustrator: IllustratorBackend) -> None:
+    backend = ResilientBackend(illustrator, "illustrator", PosterBackend())
+    for seed in range(4):
+        [picture] = backend.generate(request(("ambience", "honestly"), seed=seed))
+        assert (picture.backend, picture.fallback, picture.depicted) == ("poster", True, ())
+    assert not backend.breaker.is_open
+    [picture] = backend.generate(request())
+    assert (picture.backend, picture.fallback) == ("illustrator", False)
+
+
+def test_the_attribution_is_on_the_picture(illustrator: IllustratorBackend) -> None:
+    width, height = 1280, 720
+    [picture] = illustrator.generate(request(("dog",), style="default", width=width, height=height))
+    image = pixels(picture.data)
+    font = load_font("body-sans", max(6, min(width, height) * 0.018))
+    left, top, right, bottom = font.getbbox(ATTRIBUTION)
+    margin = int(min(width, height) * 0.015)
+    corner = image[height - margin - (bottom - top) - 4: height - margin + 2, width - margin - (right - left): width]
+    assert (corner.min(axis=2) > 235).sum() > 50  # the white letters
+    assert (corner.max(axis=2) < 40).sum() > 50  # their shadow
