@@ -17,6 +17,7 @@ from shared.messages import (
     Control,
     Envelope,
     GeneratedImage,
+    Heard,
     ImagePrompt,
     Keyword,
     MicStatus,
@@ -39,6 +40,8 @@ SAMPLES: dict[str, Envelope] = {
                             generation_seconds=0.2),
     "control": Control(room="living", source="dashboard", command=Command.MUTE, mic="mic1"),
     "status": MicStatus(room="living", source="mic1", level_dbfs=-30.5, speech_ratio=0.4),
+    "heard": Heard(room="living", source="mic1", segment_id="a1", start_at=NOW, end_at=NOW + timedelta(seconds=1),
+                   envelope_db=(-70, -30, -28), score=-20.5),
 }
 
 
@@ -155,6 +158,7 @@ def _largest() -> list[Envelope]:
     """One message of every type with every bounded field at its limit."""
     from shared.messages.asr import MAX_TEXT_CHARS, MAX_WORDS
     from shared.messages.audio import MAX_PCM_BYTES
+    from shared.messages.heard import MAX_ENVELOPE_FRAMES
     from shared.messages.image import MAX_IMAGE_BYTES
     from shared.messages.prompt import MAX_EXCERPT_CHARS, MAX_KEYWORDS, MAX_SOURCE_TRANSCRIPTS
 
@@ -175,6 +179,8 @@ def _largest() -> list[Envelope]:
                        generation_seconds=1e300),
         Control(**room, command=Command.SET_STYLE, mic="m" * 64, value=_worst_text(256)),
         MicStatus(**room, level_dbfs=-1e300, speech_ratio=0.5, device=_worst_text(256)),
+        Heard(**room, segment_id=_worst_text(64), start_at=NOW, end_at=NOW, envelope_db=(-70,) * MAX_ENVELOPE_FRAMES,
+              score=-999.123456789),
     ]
 
 

@@ -13,13 +13,15 @@ from prometheus_client import Counter, Gauge
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.capture.arbitration import ArbitratedOutbox
 from services.capture.handler import CaptureHandler
 from services.capture.outbox import SegmentOutbox
 from services.capture.sources import AudioSource, SourceError
 from shared.audio import Segmenter, SegmenterOptions
+from shared.audio.arbiter import Arbiter, ArbitrationOptions
 from shared.bus import Bus
 from shared.config import BusSettings
-from shared.messages import Control, EndReason
+from shared.messages import Control, EndReason, Heard, MicStatus
 from shared.messages.envelope import Name
 from shared.settings_cli import add_setting_flag, add_setting_flags, kebab_flags, settings_from_args
 
@@ -39,6 +41,8 @@ class CaptureSettings(BaseSettings):
     room: Name = Field("living-room", description="room whose frames show what this mic hears")
     mic: Name = Field("mic1", description="this mic's id within the room (one process per mic)")
     mic_device: str | None = Field(None, description="input device: index or name substring (default: system's)")
+    wyoming_uri: str | None = Field(None, pattern=r"^tcp://(\[[0-9A-Fa-f:]+\]|[^\s/:\[\]]+)(:\d{1,5})?/?$",
+                                    description="listen to a Wyoming satellite or mic service: tcp://HOST:PORT")
     input_rate_hz: int | None = Field(None, ge=8000, le=384000, description="open the device at this rate")
     input_channels: int | None = Field(None, ge=1, le=64, description="open the device with this many channels")
     vad_threshold: float = Field(0.5, gt=0, lt=1, description="speech probability that opens a segment")
@@ -47,6 +51,12 @@ class CaptureSettings(BaseSettings):
     end_silence_ms: int = Field(800, ge=32, description="pause that ends a segment")
     min_speech_ms: int = Field(250, ge=0, description="segments with less speech are dropped")
     max_segment_s: float = Field(20.0, gt=0, le=240, description="longer speech is cut at a pause")
+    arbitration_hold_ms: int = Field(
+        400, ge=0, le=2000, description="how long a segment waits for the room's other mics (0: no arbitration)"
+    )
+    arbitration_similarity: float = Field(
+        0.7, gt=0, le=1, description="envelope similarity above which two mics heard the same speech"
+    )
     buffer_seconds: float = Field(600.0, gt=0, description="speech held while the broker is away; oldest dropped")
     record_dir: Path | None = Field(None, description="also write every published segment as WAV here")
     metrics_port: int = Field(9101, ge=0, le=65535, description="/metrics and /healthz port (0 = any free)")
@@ -56,11 +66,16 @@ class CaptureSettings(BaseSettings):
                                 post_roll_ms=self.post_roll_ms, end_silence_ms=self.end_silence_ms,
                                 min_speech_ms=self.min_speech_ms, max_segment_s=self.max_segment_s)
 
+    def arbitration_options(self) -> ArbitrationOptions:
+        return ArbitrationOptions(hold_seconds=self.arbitration_hold_ms / 1000,
+                                  min_similarity=self.arbitration_similarity)
 
-def capture(source: AudioSource, handler: CaptureHandler, outbox: SegmentOutbox, stop: threading.Event,
+
+def capture(source: AudioSource, handler: CaptureHandler, outbox: ArbitratedOutbox, stop: threading.Event,
             loop: bool = False) -> None:
     """Feed the handler from the source until `stop` (or the file ends); reopen a failing device with backoff."""
     delay, failing = _FIRST_RETRY_SECONDS, False
+    handler.kind = source.kind
     while not stop.is_set():
         try:
             with contextlib.closing(source.blocks()) as blocks:
@@ -96,6 +111,7 @@ def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     where = p.add_argument_group("input (default: the system's default microphone)")
     source = where.add_mutually_exclusive_group()
     add_setting_flag(source, CaptureSettings, "--device", "mic_device", metavar="NAME|INDEX")
+    add_setting_flag(source, CaptureSettings, "--wyoming", "wyoming_uri", metavar="tcp://HOST:PORT")
     source.add_argument("--file", type=Path, help="replay this recording (WAV/FLAC/OGG/MP3; more with ffmpeg)")
     source.add_argument("--demo", action="store_true", help="replay the project's demo conversation")
     where.add_argument("--list-devices", action="store_true", help="print the input devices and exit")
@@ -109,7 +125,8 @@ def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     add_setting_flags(cut, CaptureSettings, kebab_flags(CaptureSettings, only=(
         "vad_threshold", "pre_roll_ms", "post_roll_ms", "end_silence_ms", "min_speech_ms", "max_segment_s")))
     ops = p.add_argument_group("operation")
-    add_setting_flags(ops, CaptureSettings, kebab_flags(CaptureSettings, only=("buffer_seconds", "metrics_port")))
+    add_setting_flags(ops, CaptureSettings, kebab_flags(CaptureSettings, only=(
+        "arbitration_hold_ms", "arbitration_similarity", "buffer_seconds", "metrics_port")))
     p.set_defaults(run=run)
 
 
@@ -124,15 +141,17 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(CaptureSettings, args)
     _LOGGER.debug("Settings: %s", settings)
     try:
-        source = _file_source(args) or Microphone(settings.mic_device, settings.input_rate_hz,
-                                                  settings.input_channels)
+        source = _file_source(args) or _wyoming_source(settings) or Microphone(
+            settings.mic_device, settings.input_rate_hz, settings.input_channels)
     except (AudioDecodeError, FileNotFoundError, RuntimeError) as exc:  # RuntimeError: no espeak-ng for --demo
         _LOGGER.error("Cannot replay the recording: %s", exc)
         return 2
     bus = Bus("capture", BusSettings())
     handler = CaptureHandler(settings.room, settings.mic, Segmenter(settings.segmenter_options()),
                              settings.record_dir)
-    bus.consume(bus.topology.control(settings.room), {Control: handler.on_control})
+    arbiter = Arbiter(settings.room, settings.mic, settings.arbitration_options())
+    bus.consume(bus.topology.control(settings.room),
+                {Control: handler.on_control, Heard: arbiter.on_heard, MicStatus: arbiter.on_status})
     bus.every(1.0, lambda: bus.publish_nowait(handler.status()) if bus.connected else None)
     serve_metrics("capture", settings.metrics_port, ready=bus.health)
     stop, signalled = threading.Event(), threading.Event()
@@ -140,8 +159,10 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: (signalled.set(), stop.set()))
     bus.start()
     bus.wait_connected(bus.settings.connect_timeout_seconds + 5)
-    outbox = SegmentOutbox(bus, settings.buffer_seconds)
-    threading.Thread(target=outbox.run, args=(stop,), name="capture-publish", daemon=True).start()
+    publisher = SegmentOutbox(bus, settings.buffer_seconds)
+    threading.Thread(target=publisher.run, args=(stop,), name="capture-publish", daemon=True).start()
+    outbox = ArbitratedOutbox(arbiter, bus, publisher)
+    bus.every(0.05, outbox.release)
     _LOGGER.info("Ready: %s/%s listening to %s", settings.room, settings.mic, source.name)
     capture(source, handler, outbox, stop, loop=args.loop)
     if not outbox.wait_empty(10):
@@ -160,3 +181,9 @@ def _file_source(args: argparse.Namespace) -> AudioSource | None:
     if args.file is not None:
         return FileSource(args.file, realtime=not args.fast)
     return None
+
+
+def _wyoming_source(settings: CaptureSettings) -> AudioSource | None:
+    from services.capture.sources.wyoming import WyomingSource
+
+    return WyomingSource(settings.wyoming_uri) if settings.wyoming_uri else None

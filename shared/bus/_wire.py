@@ -15,7 +15,7 @@ from shared.messages import Envelope
 Outputs = Envelope | Iterable[Envelope] | None
 Handler = Callable[[Any], Outputs]
 
-_TRANSIENT = {"status"}  # message kinds not worth persisting to disk
+_TRANSIENT = {"status", "heard"}  # message kinds not worth persisting to disk
 
 
 @dataclass

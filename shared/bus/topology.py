@@ -93,8 +93,9 @@ class Topology:
                            **{"x-expires": s.display_queue_expires_hours * 3_600_000})
 
     def control(self, room: str) -> QueueSpec:
-        """Commands for one capture process; exclusive, as a command is only meaningful while it runs."""
-        return QueueSpec("", (f"control.{room}.#",), {}, exclusive=True)
+        """Commands for one capture process, and its room's other mics' notices and statuses (arbitration);
+        exclusive, as they only matter while it runs."""
+        return QueueSpec("", (f"control.{room}.#", f"heard.{room}.#", f"status.{room}.#"), {}, exclusive=True)
 
     def stage_queues(self) -> tuple[QueueSpec, ...]:
         """Queues declared by every worker at start, so nothing is published into the void."""

@@ -4,12 +4,13 @@ from shared.messages.asr import Transcript, Word
 from shared.messages.audio import AudioSegment, EndReason
 from shared.messages.control import Command, Control
 from shared.messages.envelope import SCHEMA_VERSION, Envelope, derived_id, utc_now
+from shared.messages.heard import Heard
 from shared.messages.image import GeneratedImage
 from shared.messages.prompt import ImagePrompt, Keyword
 from shared.messages.status import MicStatus
 
 MESSAGE_TYPES: dict[str, type[Envelope]] = {
-    cls.KIND: cls for cls in (AudioSegment, Transcript, ImagePrompt, GeneratedImage, Control, MicStatus)
+    cls.KIND: cls for cls in (AudioSegment, Transcript, ImagePrompt, GeneratedImage, Control, MicStatus, Heard)
 }
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "EndReason",
     "Envelope",
     "GeneratedImage",
+    "Heard",
     "ImagePrompt",
     "Keyword",
     "MicStatus",

@@ -43,7 +43,7 @@ def test_every_message_type_round_trips(broker: Broker, bus_settings: BusSetting
     received = wait_for(lambda: broker.depth(tap) == len(SAMPLES) and broker.drain(tap), message="all types")
     by_type = {props.type: MESSAGE_TYPES[props.type].from_json(body) for props, body in received}
     assert by_type == SAMPLES
-    assert all(props.delivery_mode == (1 if props.type == "status" else 2) for props, _ in received)
+    assert all(props.delivery_mode == (1 if props.type in ("status", "heard") else 2) for props, _ in received)
 
 
 def test_handler_outputs_are_published_and_input_acked(broker: Broker, bus_settings: BusSettings, running) -> None:
