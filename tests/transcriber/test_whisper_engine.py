@@ -14,6 +14,7 @@ from services.transcriber.engines import EngineFatalError
 from services.transcriber.engines.whisper import FasterWhisperEngine
 from services.transcriber.wer import normalise, wer
 from shared.audio import decode_audio
+from tests.capture.reference import speech_bounds
 from tests.transcriber.speech import reference, stock_phrases_in
 
 RATE = 16000
@@ -74,7 +75,8 @@ TAILS = ("none", "silence", "white noise", "pink noise", "tones")
 def test_short_tail_after_speech_is_not_filled_with_invented_text(whisper: FasterWhisperEngine, real_audio: Path,
                                                                   tail: str) -> None:
     """Speech that ends at the end of the audio, or is followed by 3 s of silence, noise or tones: the words
-    said (WER <= 0.2 against the reference, so nothing invented after them) and no stock phrase.
+    said (WER <= 0.2 against the reference, so nothing invented after them), no stock phrase, and no word
+    starting after the speech ends (by an energy measure independent of the engine's VAD).
 
     Whisper fills such tails with "Thank you very much for watching." on some CPUs and not others."""
     speech = decode_audio(real_audio / "speechbrain_spk2_snt2.wav")
@@ -86,6 +88,8 @@ def test_short_tail_after_speech_is_not_filled_with_invented_text(whisper: Faste
 
     assert stock_phrases_in(heard.text) == []
     assert wer(reference(real_audio, "speechbrain_spk2_snt2.wav"), heard.text) <= 0.2, heard.text
+    speech_end = speech_bounds(speech)[1] / RATE
+    assert [w.text for w in heard.words if w.start_seconds > speech_end + 0.3] == []
 
 
 @pytest.mark.parametrize("kind", ["silence", "white noise", "pink noise", "hum", "tones", "clicks"])

@@ -13,16 +13,13 @@ import numpy as np
 from faster_whisper import WhisperModel
 
 from services.transcriber.engines import EngineError, EngineFatalError, Recognition
+from services.transcriber.engines.guards import heard_words, speech_spans
 from shared.audio import to_float32
 from shared.messages import Word
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_MODEL = "tiny.en"
-# Whisper invents text on noise and silence ("Thanks for watching!") and loops on short tails. Its own
-# thresholds catch both once applied per segment: a likely-silent window, or text that repeats itself.
-NO_SPEECH_MAX = 0.6
-COMPRESSION_RATIO_MAX = 2.4
 
 
 def model_directory(model: str) -> Path:
@@ -63,18 +60,21 @@ class FasterWhisperEngine:
                      self.load_seconds)
 
     def transcribe(self, samples: np.ndarray) -> Recognition:
+        """What was said, keeping only the words that guards.py judges heard (no invented text)."""
+        audio = to_float32(samples)
+        speech = speech_spans(audio)
+        if not speech:
+            return Recognition(text="", language=self.language or "en")
         try:  # segments are decoded lazily, so failures (e.g. CUDA out of memory) surface while listing them
             segments, info = self._whisper.transcribe(
-                to_float32(samples), language=self.language, beam_size=self.beam_size, vad_filter=True,
+                audio, language=self.language, beam_size=self.beam_size, vad_filter=True,
                 condition_on_previous_text=False, temperature=0.0, word_timestamps=True)
-            kept = [s for s in segments
-                    if s.no_speech_prob <= NO_SPEECH_MAX and s.compression_ratio <= COMPRESSION_RATIO_MAX]
+            kept = heard_words(segments, speech)
         except RuntimeError as exc:
             raise EngineError(f"whisper failed: {exc}", reason="runtime") from exc
         words = tuple(
             Word(text=w.word.strip(), start_seconds=max(0.0, w.start), end_seconds=max(0.0, w.start, w.end),
                  confidence=min(1.0, max(0.0, w.probability)))
-            for s in kept for w in (s.words or ()) if w.word.strip()
+            for w in kept
         )
-        text = " ".join(s.text.strip() for s in kept if s.text.strip())
-        return Recognition(text=text, words=words, language=info.language)
+        return Recognition(text="".join(w.word for w in kept).strip(), words=words, language=info.language)

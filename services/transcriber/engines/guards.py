@@ -1,0 +1,98 @@
+"""Which of Whisper's words were heard, by rules that hold on any CPU.
+
+Whisper invents text where speech meets the end of its window, noise or silence ("Thank you very much for
+watching.", "see you in the next video" on a loop). Whether it does, and the scores it gives, shift with the
+CPU's floating-point path: a single threshold that hid it on one machine (compression ratio) let it through on
+another. These rules test what makes such text invented, each with a wide margin over real speech:
+
+- a word placed where the VAD heard no speech is dropped;
+- a segment whose words are crammed into no time or improbable is dropped (faster-whisper's anomaly score,
+  measured 12–18 on invented tails and at most 2 on ../shared/audio/real), as is one that repeats itself
+  (compression ratio) or that Whisper calls silent (no-speech probability with a low log-probability);
+- a run of Whisper's stock phrases is dropped unless all of it lies in detected speech at a speaking pace.
+"""
+
+from __future__ import annotations
+
+import string
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from faster_whisper.transcribe import Segment, Word
+from faster_whisper.vad import VadOptions, get_speech_timestamps
+
+from services.transcriber.wer import normalise
+
+SAMPLE_RATE_HZ = 16000
+# Whisper's word times are off by up to ~0.2 s; a word that overlaps speech padded by that much was heard.
+SPEECH_PAD_MS = 200
+NO_SPEECH_PROB_MAX = 0.6  # Whisper's own pair: a segment is silent when both are past their limits
+LOGPROB_MIN = -1.0
+COMPRESSION_RATIO_MAX = 2.4  # text that gzips this well repeats itself: a decoding loop
+STOCK_ANOMALY_MAX = 1.0  # a stock phrase with one crammed or improbable word is not trusted
+# Phrases from the captions Whisper was trained on, which it produces on audio that has none of them.
+STOCK_PHRASES = tuple(p.split() for p in (
+    "thank you for watching", "thanks for watching", "thank you very much", "thank you so much", "thank you",
+    "please subscribe", "like and subscribe", "subscribe to my channel", "subscribe",
+    "see you in the next video", "see you next time", "subtitles by", "captions by", "transcribed by",
+))
+
+
+def speech_spans(audio: np.ndarray) -> list[tuple[float, float]]:
+    """Seconds where faster-whisper's Silero VAD (the one its `vad_filter` uses) hears speech, padded."""
+    options = VadOptions(min_silence_duration_ms=300, speech_pad_ms=SPEECH_PAD_MS)
+    return [(c["start"] / SAMPLE_RATE_HZ, c["end"] / SAMPLE_RATE_HZ) for c in get_speech_timestamps(audio, options)]
+
+
+def heard_words(segments: Iterable[Segment], speech: Sequence[tuple[float, float]]) -> list[Word]:
+    """The words of `segments` (decoded with word timestamps) that the rules above keep, in order."""
+    kept: list[Word] = []
+    for segment in segments:
+        if _silent(segment) or segment.compression_ratio > COMPRESSION_RATIO_MAX:
+            continue
+        words = [w for w in segment.words or () if w.word.strip()]
+        if _anomalous(words):
+            continue
+        doubted = {i for run in _stock_runs(words)
+                   if sum(map(_anomaly, (words[i] for i in run))) >= STOCK_ANOMALY_MAX
+                   or not all(_in_speech(words[i], speech) for i in run) for i in run}
+        kept += [w for i, w in enumerate(words) if i not in doubted and _in_speech(w, speech)]
+    return kept
+
+
+def _silent(segment: Segment) -> bool:
+    return segment.no_speech_prob > NO_SPEECH_PROB_MAX and segment.avg_logprob < LOGPROB_MIN
+
+
+def _in_speech(word: Word, speech: Sequence[tuple[float, float]]) -> bool:
+    return any(word.start <= end and word.end >= start for start, end in speech)
+
+
+def _anomaly(word: Word) -> float:
+    """faster-whisper's word anomaly score: improbable, implausibly short or long words."""
+    duration = word.end - word.start
+    return ((word.probability < 0.15) + max(0.0, 0.133 - duration) * 15 + max(0.0, duration - 2.0))
+
+
+def _anomalous(words: list[Word]) -> bool:
+    """faster-whisper's segment rule over its first 8 words (those that are not punctuation)."""
+    scored = [w for w in words if w.word.strip() not in string.punctuation][:8]
+    score = sum(map(_anomaly, scored))
+    return bool(scored) and (score >= 3 or score + 0.01 >= len(scored))
+
+
+def _stock_runs(words: list[Word]) -> list[list[int]]:
+    """Runs of consecutive word indices that spell stock phrases."""
+    tokens = [(i, token) for i, w in enumerate(words) for token in normalise(w.word)]
+    marked: set[int] = set()
+    for phrase in STOCK_PHRASES:
+        for k in range(len(tokens) - len(phrase) + 1):
+            if [t for _, t in tokens[k:k + len(phrase)]] == phrase:
+                marked.update(i for i, _ in tokens[k:k + len(phrase)])
+    runs: list[list[int]] = []
+    for i in sorted(marked):
+        if runs and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    return runs

@@ -1,0 +1,77 @@
+"""The rules that tell heard words from invented ones, on Whisper's own output as measured on an AMD EPYC.
+
+The segments below are what faster-whisper tiny.en returned there (times, probabilities, scores), so these tests
+hold on any CPU: the rules are checked against fixed inputs, and test_whisper_engine.py checks the whole engine
+on real audio by properties.
+"""
+
+from __future__ import annotations
+
+from faster_whisper.transcribe import Segment, Word
+
+from services.transcriber.engines.guards import heard_words
+
+SPEECH = [(0.0, 1.76)]  # the VAD's speech in speechbrain_spk2_snt2.wav: all of its 1.76 s
+
+
+def segment(words: list[tuple[str, float, float, float]], avg_logprob: float = -0.4, no_speech_prob: float = 0.01,
+            compression_ratio: float = 0.8) -> Segment:
+    timed = [Word(start=start, end=end, word=text, probability=p) for text, start, end, p in words]
+    return Segment(id=0, seek=0, start=timed[0].start, end=timed[-1].end, text="".join(w.word for w in timed),
+                   tokens=[], avg_logprob=avg_logprob, compression_ratio=compression_ratio,
+                   no_speech_prob=no_speech_prob, words=timed, temperature=0.0)
+
+
+SAID = segment([(" What", 0.0, 0.36, 0.81), (" joy", 0.36, 0.66, 1.0), (" there", 0.66, 0.92, 0.99),
+                (" is", 0.92, 1.14, 1.0), (" in", 1.14, 1.26, 0.94), (" living.", 1.26, 1.46, 0.96)], -0.39, 0.006)
+# The invented tail: six words crammed into 0.1 s at the end of the audio, inside the VAD's speech.
+INVENTED = segment([(" Thank", 1.46, 1.46, 0.02), (" you", 1.46, 1.46, 0.95), (" very", 1.46, 1.46, 0.12),
+                    (" much", 1.46, 1.48, 0.99), (" for", 1.48, 1.56, 0.23), (" watching.", 1.56, 1.56, 0.47)],
+                   -1.08, 0.375, 1.17)
+
+
+def texts(words: list[Word]) -> list[str]:
+    return [w.word.strip() for w in words]
+
+
+def test_words_crammed_into_no_time_are_dropped_even_inside_speech() -> None:
+    """The tail that made test_short_tail_* fail on AMD EPYC: the said words stay, the invented ones go."""
+    assert texts(heard_words([SAID, INVENTED], SPEECH)) == ["What", "joy", "there", "is", "in", "living."]
+
+
+def test_a_word_where_the_vad_heard_no_speech_is_dropped() -> None:
+    """Words beyond the VAD's speech (plus its 0.2 s padding, already in the spans) are not kept."""
+    late = segment([(" Thank", 3.1, 3.4, 0.9), (" you.", 3.4, 3.7, 0.9)])
+    early = segment([(" so", 0.0, 0.3, 0.9), (" what", 0.3, 0.6, 0.9)])
+
+    assert texts(heard_words([early, late], [(0.0, 1.0)])) == ["so", "what"]
+
+
+def test_a_stock_phrase_said_at_a_speaking_pace_in_speech_is_kept() -> None:
+    """People do say "thank you very much": at a plausible pace and probability, inside speech, it stays."""
+    said = segment([(" Thank", 0.2, 0.5, 0.9), (" you", 0.5, 0.7, 0.95), (" very", 0.7, 0.95, 0.9),
+                    (" much", 0.95, 1.3, 0.97), (" for", 1.3, 1.5, 0.9), (" the", 1.5, 1.65, 0.9),
+                    (" tea.", 1.65, 2.0, 0.9)])
+
+    assert texts(heard_words([said], [(0.0, 2.2)])) == ["Thank", "you", "very", "much", "for", "the", "tea."]
+
+
+def test_a_doubtful_stock_phrase_goes_and_the_rest_of_its_segment_stays() -> None:
+    """A stock phrase with a crammed, improbable word, or reaching past speech, is dropped as a whole."""
+    crammed = segment([(" Jump", 0.0, 0.3, 0.95), (" the", 0.3, 0.45, 0.9), (" fence.", 0.45, 0.9, 0.9),
+                       (" Thanks", 0.9, 0.95, 0.1), (" for", 0.95, 1.1, 0.8), (" watching.", 1.1, 1.4, 0.8)])
+    past_speech = segment([(" Mend", 0.0, 0.3, 0.9), (" the", 0.3, 0.45, 0.9), (" coat.", 0.45, 0.9, 0.9),
+                           (" Thank", 0.95, 1.2, 0.9), (" you.", 2.5, 2.8, 0.9)])
+
+    assert texts(heard_words([crammed], [(0.0, 1.5)])) == ["Jump", "the", "fence."]
+    assert texts(heard_words([past_speech], [(0.0, 1.5)])) == ["Mend", "the", "coat."]
+
+
+def test_a_looping_or_silent_segment_is_dropped() -> None:
+    """Whisper's own signs: text that repeats itself, or a window it calls silent with a low log-probability."""
+    loop = segment([(" see", 0.2, 0.5, 0.9), (" you", 0.5, 0.8, 0.9)], compression_ratio=11.06)
+    silent = segment([(" so", 0.2, 0.5, 0.9), (" yes", 0.5, 0.8, 0.9)], avg_logprob=-1.2, no_speech_prob=0.7)
+    unsure = segment([(" so", 0.2, 0.5, 0.9), (" yes", 0.5, 0.8, 0.9)], avg_logprob=-0.5, no_speech_prob=0.7)
+
+    assert heard_words([loop, silent], [(0.0, 1.0)]) == []
+    assert texts(heard_words([unsure], [(0.0, 1.0)])) == ["so", "yes"]  # confident text in a noisy window stays
