@@ -36,12 +36,11 @@ class GeneratorSettings(DiffusersSettings):
     generator_backend: Backend = Field("illustrator", description="who paints")
     generator_fallback: bool = Field(True, description="paint a poster when the backend fails or its breaker is open")
     generator_timeout_seconds: float = Field(120.0, gt=0, description="HTTP backends: wait this long for an answer")
-    generator_attempts: int = Field(3, ge=1, le=10, description="tries per prompt on timeouts and 5xx")
+    generator_attempts: int = Field(3, ge=1, le=10, description="tries per prompt on timeouts, 429 and 5xx (the "
+                                    "only retries of a backend: the bus does not run a failed prompt again)")
     generator_retry_backoff_seconds: float = Field(2.0, ge=0, description="first retry delay; doubles each try")
     generator_breaker_failures: int = Field(3, ge=1, description="failed prompts in a row that open the breaker")
     generator_breaker_cooldown_seconds: float = Field(60.0, gt=0, description="poster only for this long, then probe")
-    generator_max_prompt_age_seconds: float = Field(120.0, gt=0, description="live prompts older than this are "
-                                                    "dropped, not painted late")
     generator_num_images: int = Field(0, ge=0, le=8, description="images per live prompt; 0 = the prompt's count")
     generator_size: str = Field("", pattern=r"^(\d{2,4}x\d{2,4})?$", description="WIDTHxHEIGHT; empty = the prompt's")
     poster_format: Literal["png", "jpeg", "webp"] = Field("jpeg", description="poster and illustrator encoding")
@@ -108,9 +107,9 @@ def run_generator(args: argparse.Namespace) -> int:
                                CircuitBreaker(name, settings.generator_breaker_failures,
                                               settings.generator_breaker_cooldown_seconds))
     size = tuple(int(p) for p in settings.generator_size.split("x")) if settings.generator_size else None
-    handler = GenerateHandler(backend, settings.generator_max_prompt_age_seconds, settings.generator_num_images,
-                              size)  # type: ignore[arg-type]
     bus = Bus("generator")
+    handler = GenerateHandler(backend, bus.settings.prompt_ttl_seconds, settings.generator_num_images,
+                              size)  # type: ignore[arg-type]
     bus.consume(bus.topology.prompts, {ImagePrompt: handler}, prefetch=1)  # a GPU paints one prompt at a time
     serve_metrics("generator", settings.metrics_port, ready=bus.health)
     _LOGGER.info("Ready: painting with %s%s", name, " (poster fallback)" if fallback else "")

@@ -1,4 +1,5 @@
-"""ImagePrompt → backend → GeneratedImage(s); stale live prompts are dropped instead of painted late."""
+"""ImagePrompt → backend → GeneratedImage(s); stale live prompts are dropped instead of painted late, and a
+prompt the backend could not paint (after its own retries, without a fallback) is dead-lettered at once."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from datetime import datetime
 
 from prometheus_client import Counter
 
-from services.generator.engines import ImageBackend, ImageRequest
+from services.generator.engines import BackendError, ImageBackend, ImageRequest
+from shared.bus import Unprocessable
 from shared.messages import GeneratedImage, ImagePrompt, utc_now
 
 _LOGGER = logging.getLogger(__name__)
@@ -20,9 +22,13 @@ DROPPED = Counter("voxframe_generator_prompts_dropped_total", "Prompts not paint
 
 class GenerateHandler:
     """Paint each prompt with `backend`; `num_images`/`size` override the prompt's own (live prompts only for
-    `num_images`, as an upload job is complete when its prompt's count of images has arrived)."""
+    `num_images`, as an upload job is complete when its prompt's count of images has arrived).
 
-    def __init__(self, backend: ImageBackend, max_prompt_age_seconds: float = 120.0, num_images: int = 0,
+    `max_prompt_age_seconds` is the prompts queue's own TTL (`VOXFRAME_PROMPT_TTL_SECONDS`): one staleness
+    rule for the stage, applied here to prompts the broker had already delivered when they aged past it.
+    """
+
+    def __init__(self, backend: ImageBackend, max_prompt_age_seconds: float, num_images: int = 0,
                  size: tuple[int, int] | None = None, clock: Callable[[], datetime] = utc_now) -> None:
         self.backend = backend
         self.max_prompt_age_seconds = max_prompt_age_seconds
@@ -39,7 +45,10 @@ class GenerateHandler:
             return []
         request = self._request(prompt)
         started = time.perf_counter()
-        pictures = self.backend.generate(request)
+        try:
+            pictures = self.backend.generate(request)
+        except BackendError as exc:  # the backend's retries are spent; the bus retrying would repeat them all
+            raise Unprocessable(f"{exc} ({exc.reason})") from exc
         seconds = time.perf_counter() - started
         images = [
             prompt.derive(

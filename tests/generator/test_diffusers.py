@@ -84,3 +84,20 @@ def test_gpu_server_serves_the_tiny_pipeline_to_the_openai_client_and_playground
     reply = requests.post(gpu_server + "/generate", json={"text": "a harbour", "num_images": 1, "width": 64,
                                                            "height": 64}, timeout=60).json()
     assert reply["generatedImgsFormat"] == "png" and len(reply["generatedImgs"]) == 1
+
+
+def test_an_unexpected_backend_error_is_painted_over_by_the_poster(backend: DiffusersBackend) -> None:
+    """torch refuses a seed past 64 bits with a RuntimeError, not a BackendError: still the poster's turn, not
+    an exception for the bus to retry (which would call the backend again on each try)."""
+    from services.generator.engines.fallback import ResilientBackend
+    from services.generator.engines.poster import PosterBackend
+
+    resilient = ResilientBackend(backend, "diffusers", PosterBackend("PNG"), attempts=3, backoff_seconds=0)
+    [picture] = resilient.generate(ImageRequest("a red kite", width=64, height=64, seed=2**64))
+    assert (picture.backend, picture.fallback) == ("poster", True)
+
+
+def test_gpu_server_answers_a_seed_past_64_bits_with_400_not_500(gpu_server: str) -> None:
+    reply = requests.post(gpu_server + "/generate", json={"text": "a harbour", "num_images": 1, "width": 64,
+                                                           "height": 64, "seed": 2**64}, timeout=60)
+    assert reply.status_code == 400 and "'seed'" in reply.json()["error"]

@@ -21,7 +21,7 @@ from services.generator.handler import GenerateHandler
 from shared.bus import REASON_HEADER, Bus
 from shared.config import BusSettings
 from shared.messages import GeneratedImage, ImagePrompt, Keyword, utc_now
-from tests.generator.servers import closed_port_url
+from tests.generator.servers import StandIn, closed_port_url
 from tests.support import Broker, wait_for
 
 
@@ -46,21 +46,23 @@ def images_on(broker: Broker, tap: str, count: int) -> list[GeneratedImage]:
 
 @pytest.fixture
 def generator(bus_settings: BusSettings, broker: Broker, running: Callable[[Bus], Bus]) -> Callable[..., Bus]:
-    def start(handler: GenerateHandler) -> Bus:
+    """Starts a generator worker painting with `backend` (kwargs go to GenerateHandler), as `run_generator` does."""
+    def start(backend: ResilientBackend, **kwargs: object) -> Bus:
         bus = Bus("generator", bus_settings)
+        handler = GenerateHandler(backend, **{"max_prompt_age_seconds": bus.settings.prompt_ttl_seconds, **kwargs})
         bus.consume(bus.topology.prompts, {ImagePrompt: handler}, prefetch=1)
         return running(bus)
 
     return start
 
 
-def poster_handler(**kwargs: object) -> GenerateHandler:
-    return GenerateHandler(ResilientBackend(PosterBackend("PNG"), "poster"), **kwargs)  # type: ignore[arg-type]
+def poster() -> ResilientBackend:
+    return ResilientBackend(PosterBackend("PNG"), "poster")
 
 
 def test_prompt_becomes_validated_images_carrying_the_prompt(broker: Broker, generator) -> None:
     tap = broker.tap("image.#")
-    generator(poster_handler())
+    generator(poster())
     sent = prompt(num_images=2, seed=11)
     publish(broker, sent)
     images = sorted(images_on(broker, tap, 2), key=lambda i: i.index)
@@ -79,7 +81,7 @@ def test_prompt_becomes_validated_images_carrying_the_prompt(broker: Broker, gen
 
 def test_stale_live_prompts_are_dropped_but_upload_jobs_are_painted(broker: Broker, generator) -> None:
     tap = broker.tap("image.#")
-    generator(poster_handler(max_prompt_age_seconds=30))
+    generator(poster(), max_prompt_age_seconds=30)
     old = utc_now() - timedelta(minutes=5)
     stale, job, fresh = prompt(created_at=old), prompt(created_at=old, job_id="upload-7"), prompt()
     for message in (stale, job, fresh):
@@ -92,7 +94,7 @@ def test_stale_live_prompts_are_dropped_but_upload_jobs_are_painted(broker: Brok
 
 def test_num_images_and_size_overrides(broker: Broker, generator) -> None:
     tap = broker.tap("image.#")
-    generator(poster_handler(num_images=2, size=(256, 144)))
+    generator(poster(), num_images=2, size=(256, 144))
     publish(broker, prompt(num_images=1))
     images = images_on(broker, tap, 2)
     assert [(i.width, i.height) for i in images] == [(256, 144)] * 2
@@ -102,7 +104,7 @@ def test_backend_down_still_paints_a_poster_marked_as_fallback(broker: Broker, g
     tap = broker.tap("image.#")
     backend = ResilientBackend(DallePlaygroundBackend(closed_port_url(), connect_timeout_seconds=1),
                                "dalle-playground", PosterBackend("JPEG"), attempts=2, backoff_seconds=0.01)
-    generator(GenerateHandler(backend))
+    generator(backend)
     publish(broker, prompt())
     [image] = images_on(broker, tap, 1)
     assert (image.backend, image.fallback, image.mime_type) == ("poster", True, "image/jpeg")
@@ -111,14 +113,14 @@ def test_backend_down_still_paints_a_poster_marked_as_fallback(broker: Broker, g
 def test_failing_backend_without_fallback_is_dead_lettered_with_the_reason(broker: Broker, generator) -> None:
     backend = ResilientBackend(DallePlaygroundBackend(closed_port_url(), connect_timeout_seconds=1),
                                "dalle-playground", None, attempts=1)
-    generator(GenerateHandler(backend))
+    generator(backend)
     publish(broker, prompt())
     [(props, _)] = wait_for(lambda: broker.drain(broker.topology.dead.name), message="a dead letter")
     assert "cannot reach" in props.headers[REASON_HEADER]
 
 
 def test_malformed_prompt_is_dead_lettered(broker: Broker, generator) -> None:
-    generator(poster_handler())
+    generator(poster())
     body = prompt().to_json().replace(b'"width":320', b'"width":5')
     broker.publish_raw("prompt.kitchen.mic1", body, "prompt")
     [(props, _)] = wait_for(lambda: broker.drain(broker.topology.dead.name), message="a dead letter")
@@ -140,3 +142,61 @@ def test_cli_worker_paints_prompts_and_stops_cleanly_on_sigterm(broker: Broker, 
         output, _ = process.communicate(timeout=20)
     assert process.returncode == 0, output
     assert "Ready: painting with illustrator (poster fallback)" in output  # the default
+
+
+def failing_playground(url: str, fallback: bool) -> ResilientBackend:
+    return ResilientBackend(DallePlaygroundBackend(url, timeout_seconds=5, connect_timeout_seconds=1),
+                            "dalle-playground", PosterBackend("JPEG") if fallback else None, attempts=3,
+                            backoff_seconds=0.01)
+
+
+@pytest.mark.parametrize(("status", "calls"), [(500, 3), (503, 3), (400, 1)])
+def test_a_failing_backend_is_tried_only_by_the_generator_then_dead_lettered_at_once(
+        broker: Broker, bus_settings: BusSettings, generator, status: int, calls: int) -> None:
+    """One owner of retries: 3 generator tries for 5xx/503 (1 for a 4xx), never again per bus attempt (was 3 × 3)."""
+    assert bus_settings.max_attempts == 3
+    with StandIn({"/generate": lambda body: (status, {"error": "CUDA error: device-side assert"})}) as server:
+        generator(failing_playground(server.url, fallback=False))
+        publish(broker, prompt())
+        [(props, _)] = wait_for(lambda: broker.drain(broker.topology.dead.name), message="a dead letter")
+        assert len(server.requests) == calls
+    reason = props.headers[REASON_HEADER]
+    assert reason.startswith(f"unprocessable: dalle-playground failed after {calls} tr"), reason
+    assert str(status) in reason
+
+
+def test_a_failing_backend_with_the_fallback_costs_three_calls_and_paints_a_poster(broker: Broker, generator) -> None:
+    tap = broker.tap("image.#")
+    with StandIn({"/generate": lambda body: (500, {"error": "CUDA error"})}) as server:
+        generator(failing_playground(server.url, fallback=True))
+        publish(broker, prompt())
+        [image] = images_on(broker, tap, 1)
+        assert len(server.requests) == 3
+    assert (image.backend, image.fallback) == ("poster", True)
+    assert broker.depth(broker.topology.dead.name) == 0
+
+
+def test_cli_worker_drops_prompts_at_the_prompts_queue_ttl(broker: Broker, bus_settings: BusSettings) -> None:
+    """One staleness rule: the generator drops a live prompt when it is older than VOXFRAME_PROMPT_TTL_SECONDS
+    (the prompts queue's TTL), not at a limit of its own; upload-job prompts are never dropped."""
+    tap = broker.tap("image.#")
+    ttl = bus_settings.prompt_ttl_seconds
+    env = {**os.environ, "VOXFRAME_AMQP_URL": bus_settings.amqp_url, "VOXFRAME_NAMESPACE": bus_settings.namespace,
+           "VOXFRAME_PROMPT_TTL_SECONDS": str(ttl)}
+    process = subprocess.Popen([sys.executable, "-m", "shared.cli", "generator", "--backend", "poster",
+                                "--metrics-port", "0", "--size", "160x90"], env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        now = utc_now()
+        past_ttl, within_ttl = now - timedelta(seconds=ttl + 60), now - timedelta(seconds=ttl - 60)
+        sent = [prompt(created_at=past_ttl), prompt(created_at=within_ttl), prompt(created_at=past_ttl, job_id="j-1"),
+                prompt()]
+        for message in sent:  # prefetch 1, in order: the last image means every prompt was handled
+            publish(broker, message)
+        images = images_on(broker, tap, 3)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        output, _ = process.communicate(timeout=20)
+    assert sorted(i.prompt_id for i in images) == sorted(str(m.id) for m in sent[1:])
+    assert broker.depth(tap) == 0
+    assert process.returncode == 0, output

@@ -57,7 +57,11 @@ class CircuitBreaker:
 
 
 class ResilientBackend:
-    """`generate` tries `primary` (with retries) unless its breaker is open, then falls back, marking the pictures."""
+    """`generate` tries `primary` (with retries) unless its breaker is open, then falls back, marking the pictures.
+
+    This is the only place a prompt's backend calls are retried: what it raises is final (`retryable=False`),
+    and the handler dead-letters it rather than let the bus run the whole round again.
+    """
 
     def __init__(self, primary: ImageBackend, name: str, fallback: ImageBackend | None = None, attempts: int = 3,
                  backoff_seconds: float = 1.0, breaker: CircuitBreaker | None = None) -> None:
@@ -84,14 +88,12 @@ class ResilientBackend:
         for attempt in range(1, self.attempts + 1):
             started = time.perf_counter()
             try:
-                pictures = self.primary.generate(request)
-                if len(pictures) < request.num_images:
-                    raise BackendError(f"{self.name} returned {len(pictures)} of {request.num_images} images",
-                                       reason="bad_response")
+                pictures = self._call(request)
             except BackendError as exc:
                 FAILURES.labels(self.name, exc.reason).inc()
                 if not exc.retryable or attempt == self.attempts:
-                    raise
+                    tries = f"{attempt} tr{'y' if attempt == 1 else 'ies'}"
+                    raise BackendError(f"{self.name} failed after {tries}: {exc}", exc.reason) from exc
                 delay = self.backoff_seconds * 2 ** (attempt - 1)
                 _LOGGER.info("%s: %s (try %d/%d, again in %.1f s)", self.name, exc, attempt, self.attempts, delay)
                 RETRIES.labels(self.name).inc()
@@ -100,6 +102,20 @@ class ResilientBackend:
             GENERATION_SECONDS.labels(self.name).observe(time.perf_counter() - started)
             return pictures[: request.num_images]
         raise AssertionError("unreachable")
+
+    def _call(self, request: ImageRequest) -> list[Picture]:
+        """One call; whatever goes wrong in it is a `BackendError`, so the poster steps in even for a bug."""
+        try:
+            pictures = self.primary.generate(request)
+        except BackendError:
+            raise
+        except Exception as exc:
+            _LOGGER.exception("%s raised an unexpected error", self.name)
+            raise BackendError(f"{self.name}: {type(exc).__name__}: {exc}", reason="error") from exc
+        if len(pictures) < request.num_images:
+            raise BackendError(f"{self.name} returned {len(pictures)} of {request.num_images} images",
+                               reason="bad_response")
+        return pictures
 
     def _fall_back(self, request: ImageRequest, reason: str) -> list[Picture]:
         assert self.fallback is not None
