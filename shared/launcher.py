@@ -53,6 +53,8 @@ def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     source.add_argument("--file", help="replay this recording as the room's microphone, in a loop")
     source.add_argument("--mic", help="capture from this sound device (index or name substring)")
     source.add_argument("--demo", action="store_true", help="replay the built-in living-room demo recording")
+    p.add_argument("--wyoming", action="append", default=[], metavar="tcp://HOST:PORT",
+                   help="also hear this Wyoming satellite or mic service, as mic satellite-N (repeatable)")
     p.add_argument("--room", default="living-room", help="room name for the source and the frame URL")
     p.add_argument("--port", type=int, default=8080, help="the display's HTTP port")
     p.add_argument("--host", default="127.0.0.1", help="the display's bind address (0.0.0.0 for other screens)")
@@ -97,6 +99,9 @@ def plan(args: argparse.Namespace) -> list[Worker]:
         workers.append(Worker("capture", [*capture, "--mic", "file", "--file", args.file, "--loop"]))
     elif args.mic:
         workers.append(Worker("capture", [*capture, "--mic", "mic", "--device", args.mic]))
+    workers += [Worker(f"satellite-{i + 1}", ["capture", "--room", args.room, "--metrics-port", str(9121 + i),
+                                              "--mic", f"satellite-{i + 1}", "--wyoming", uri])
+                for i, uri in enumerate(args.wyoming)]
     return workers
 
 

@@ -38,6 +38,7 @@ class CaptureHandler:
         self.segmenter = segmenter
         self.record_dir = record_dir
         self.device = ""
+        self.kind = "device"  # the source's kind (MicStatus.kind)
         self._sequence = 0
         self._lock = threading.Lock()
         self._mute_wanted = False
@@ -119,4 +120,4 @@ class CaptureHandler:
         LEVEL_DBFS.set(level)
         SPEECH_RATIO.set(ratio)
         return MicStatus(room=self.room, source=self.mic, level_dbfs=min(0.0, level), speech_ratio=ratio,
-                         muted=muted, device=self.device)
+                         muted=muted, device=self.device, kind=self.kind)

@@ -18,8 +18,9 @@ class MicBoard:
         self._mics: dict[tuple[str, str], tuple[float, MicView]] = {}
 
     def update(self, msg: MicStatus) -> MicView:
-        view = MicView(room=msg.room, mic=msg.source, device=msg.device, level_dbfs=msg.level_dbfs,
-                       speech_ratio=msg.speech_ratio, muted=msg.muted, seen_at=datetime.now(UTC))
+        view = MicView(room=msg.room, mic=msg.source, device=msg.device, kind=msg.kind,
+                       level_dbfs=msg.level_dbfs, speech_ratio=msg.speech_ratio, muted=msg.muted,
+                       seen_at=datetime.now(UTC))
         self._mics[(msg.room, msg.source)] = (time.monotonic(), view)
         return view
 

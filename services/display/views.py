@@ -78,6 +78,7 @@ class MicView(View):
     room: str
     mic: str
     device: str
+    kind: str = Field(description="device, browser, satellite or file")
     level_dbfs: float
     speech_ratio: float
     muted: bool

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
 from shared.messages.envelope import Chars, Envelope
+
+MicKind = Literal["device", "browser", "satellite", "file"]  # a sound device, a browser tab, Wyoming, a replay
 
 
 class MicStatus(Envelope):
@@ -18,3 +20,4 @@ class MicStatus(Envelope):
     speech_ratio: float = Field(ge=0, le=1, description="share of the last second the VAD called speech")
     muted: bool = False
     device: Chars(256) = ""
+    kind: MicKind = "device"

@@ -82,13 +82,17 @@ def test_provenance_links_image_prompt_and_transcript_lines(broker: Broker, disp
 
 def test_rooms_list_mics_with_their_live_level(broker: Broker, display: DisplayProcess) -> None:
     publish(broker, MicStatus(room="study", source="desk-mic", level_dbfs=-20.5, speech_ratio=0.4, device="USB"))
+    publish(broker, MicStatus(room="study", source="porch", level_dbfs=-30, speech_ratio=0, kind="satellite",
+                              device="wyoming://porch.local:10700"))
 
     def study() -> dict | None:
         rooms = requests.get(f"{display.url}/api/rooms", timeout=5).json()
         return next((r for r in rooms if r["room"] == "study" and r["mics"]), None)
 
-    room = wait_for(study, timeout=5, message="the study's mic to be listed")
-    assert room["mics"][0]["mic"] == "desk-mic" and room["mics"][0]["level_dbfs"] == -20.5
+    room = wait_for(lambda: (r := study()) and len(r["mics"]) == 2 and r, timeout=5,
+                    message="the study's mics to be listed")
+    assert [(m["mic"], m["kind"], m["level_dbfs"]) for m in room["mics"]] == [("desk-mic", "device", -20.5),
+                                                                           ("porch", "satellite", -30)]
 
 
 def test_controls_go_out_as_control_messages(broker: Broker, display: DisplayProcess) -> None:

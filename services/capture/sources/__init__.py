@@ -1,4 +1,4 @@
-"""Where capture gets sound from: a live microphone or a file replayed as one."""
+"""Where capture gets sound from: a live microphone, a Wyoming satellite, or a file replayed as one."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ class SourceError(RuntimeError):
 
 class AudioSource(Protocol):
     name: str  # shown in MicStatus.device
+    kind: str  # MicStatus.kind: device, satellite or file
 
     def blocks(self) -> Iterator[AudioBlock]:
         """Open the source and yield its audio until it ends (files) or fails with SourceError (devices)."""

@@ -13,6 +13,8 @@ from shared.audio import SAMPLE_RATE_HZ, decode_audio
 class FileSource:
     """Decodes the file once (any format `decode_audio` reads); each `blocks()` call replays it from the start."""
 
+    kind = "file"
+
     def __init__(self, path: Path, realtime: bool = True, block_ms: int = 100) -> None:
         self.samples = decode_audio(path)
         self.name = f"file:{path.name}"

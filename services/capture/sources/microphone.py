@@ -38,6 +38,8 @@ class Microphone:
     the device's own, and the blocks are resampled with soxr and mixed down here, off the audio thread.
     """
 
+    kind = "device"
+
     def __init__(self, device: str | int | None = None, rate_hz: int | None = None,
                  channels: int | None = None, block_ms: int = 100, stall_seconds: float = 2.0) -> None:
         self.device = int(device) if isinstance(device, str) and device.isdigit() else device
