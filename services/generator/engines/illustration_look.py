@@ -8,13 +8,12 @@ and the per-glyph treatments (outline, glow, soft edges, monochrome) are cached 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
 from services.generator.engines.illustration_catalog import Glyph
-from services.generator.engines.illustration_raster import raster
+from services.generator.engines.illustration_raster import ImageCache, image_bytes, raster
 from services.generator.engines.illustration_scene import Ground, Scene
 
 RGB = tuple[float, float, float]
@@ -127,9 +126,15 @@ def _ints(color: RGB) -> tuple[int, int, int]:
     return int(color[0]), int(color[1]), int(color[2])
 
 
-@lru_cache(maxsize=256)
+_STYLED: ImageCache[tuple[Image.Image, int]] = ImageCache(32 * 2**20, lambda entry: image_bytes(entry[0]))
+
+
 def styled(glyph: Glyph, size: int, family: str) -> tuple[Image.Image, int]:
-    """The glyph with its style's treatment, and the padding added around it (for outline or glow)."""
+    """The glyph with its style's treatment, and the padding added around it (for outline or glow); cached."""
+    return _STYLED.get_or_make((glyph.hexcode, size, family), lambda: _style(glyph, size, family))
+
+
+def _style(glyph: Glyph, size: int, family: str) -> tuple[Image.Image, int]:
     look = LOOKS.get(family, LOOKS["default"])
     image = raster(glyph, size)
     pad = int(size * max(look.outline * 1.5, 0.12 if look.glow else 0, look.soften * 2)) + 1
@@ -170,7 +175,7 @@ def finish(image: Image.Image, look: Look, rng: np.random.Generator) -> Image.Im
     if look.texture:
         image = ImageChops.multiply(image, _noise(width, height, 24, look.texture, rng))
     if look.grain:
-        image = ImageChops.multiply(image, _noise(width, height, 1, look.grain, rng))
+        image = ImageChops.multiply(image, _noise(width, height, 2, look.grain, rng))
     if look.vignette:
         image = ImageChops.multiply(image, _vignette(width, height, look.vignette))
     if look.letterbox and width > height:
@@ -186,18 +191,12 @@ def finish(image: Image.Image, look: Look, rng: np.random.Generator) -> Image.Im
 
 
 def _noise(width: int, height: int, cell: int, strength: float, rng: np.random.Generator) -> Image.Image:
-    """Multiplicative mottling: values near white, `cell` pixels per noise sample (1 = film grain)."""
+    """Multiplicative mottling: values near white, `cell` pixels per noise sample (2 = film grain)."""
     shape = (max(1, height // cell), max(1, width // cell))
     values = (255 * (1 - strength * rng.random(shape, dtype=np.float32))).astype(np.uint8)
-    noise = Image.fromarray(values, "L")
-    if cell > 1:
-        noise = noise.resize((width, height), Image.Resampling.BICUBIC)
-    elif noise.size != (width, height):
-        noise = noise.resize((width, height))
-    return noise.convert("RGB")
+    return Image.fromarray(values, "L").resize((width, height), Image.Resampling.BICUBIC).convert("RGB")
 
 
-@lru_cache(maxsize=8)
 def _vignette(width: int, height: int, strength: float) -> Image.Image:
     y, x = np.mgrid[0:64, 0:64].astype(np.float32) / 63 - 0.5
     fall = 1 - strength * np.clip(np.hypot(x, y) * 1.5 - 0.25, 0, 1) ** 1.6

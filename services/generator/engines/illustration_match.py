@@ -24,10 +24,12 @@ _LOGGER = logging.getLogger(__name__)
 _IRREGULAR = {"children": "child", "people": "person", "mice": "mouse", "geese": "goose", "feet": "foot",
               "teeth": "tooth", "men": "man", "women": "woman", "wolves": "wolf", "leaves": "leaf",
               "knives": "knife", "loaves": "bread", "fish": "fish", "sheep": "sheep", "deer": "deer"}
+_COLOURS = {"blue", "green", "red", "yellow", "purple", "pink", "white", "black", "grey", "gray", "brown", "gold"}
 _FILLER = {"a", "an", "the", "some", "my", "our", "your", "his", "her", "their", "of", "little", "big"}
 SEMANTIC_THRESHOLD = 0.55  # cosine; tuned on the table in tests/generator/test_illustration_match.py
-LEXICAL_THRESHOLD = 0.3  # a keyword hit still has to mean something close ("photo" → camera, not tent)
+LEXICAL_THRESHOLD = 0.52  # a keyword hit still has to mean something close ("photo" → camera, not tent)
 PARTIAL_THRESHOLD = 0.65  # a phrase that shares one word with a name ("sleeping bag", "money bag") needs more
+LOOKALIKE_THRESHOLD = 0.75  # MiniLM's word pieces make "hammock" ~ "hamster" and "fence" ~ "fencing"
 
 
 def singulars(word: str) -> list[str]:
@@ -73,7 +75,7 @@ class Matcher:
     def match(self, keyword: str) -> Glyph | None:
         """The illustration that depicts `keyword`, or None."""
         phrase = normalise(keyword)
-        if not phrase:
+        if not phrase or phrase in _COLOURS:
             return None
         words = phrase.split()
         for head in singulars(words[-1]):
@@ -89,10 +91,16 @@ class Matcher:
         best = int(np.argmax(similarity))
         if best in candidates:  # the word-sharing name it just refused is no better by meaning alone
             return None
-        return self.glyphs[best] if similarity[best] >= self.threshold else None
+        needed = LOOKALIKE_THRESHOLD if _looks_alike(words, self.glyphs[best].name.split()) else self.threshold
+        return self.glyphs[best] if similarity[best] >= needed else None
 
     def _embed_uncached(self, phrase: str) -> np.ndarray:
         return self.encoder.encode([phrase])[0]
+
+
+def _looks_alike(words: list[str], name_words: list[str]) -> bool:
+    """Spelled alike (a shared start of 3+ letters) without being the same word: similarity is suspect."""
+    return any(len(os.path.commonprefix([a, b])) >= 3 for a in words for b in name_words)
 
 
 def _name_vectors(glyphs: tuple[Glyph, ...], encoder: SentenceEncoder, cache_dir: Path | None) -> np.ndarray:
