@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import logging
 import socket
 
 import uvicorn
 
 from services.display.app import create_app
+from services.display.logscrub import scrub_web_logs
 from services.display.settings import DisplaySettings
 from shared.bus import check_broker
 from shared.config import BusSettings
@@ -20,6 +22,8 @@ _LOGGER = logging.getLogger(__name__)
 _FLAGS = {
     "--host": "display_host", "--port": "display_port", "--display-id": "display_id", "--data-dir": "data_dir",
     "--token": "display_token", "--allowed-origins": "display_allowed_origins",
+    "--allowed-hosts": "display_allowed_hosts", "--ws-max-clients": "display_ws_max_clients",
+    "--ws-max-per-address": "display_ws_max_per_address", "--upload-max-concurrent": "upload_max_concurrent",
     "--gallery-max-images": "gallery_max_images", "--gallery-max-mb": "gallery_max_mb",
     "--upload-max-mb": "upload_max_mb", "--upload-max-seconds": "upload_max_seconds",
     "--upload-room": "upload_room", "--default-room": "default_room", "--job-stall-seconds": "job_stall_seconds",
@@ -46,10 +50,22 @@ def run(args: argparse.Namespace) -> int:
     ))
     if not args.log_requests:  # uvicorn logs every websocket at INFO: too much with many frames
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
+    scrub_web_logs()
     shown = "localhost" if settings.display_host in ("0.0.0.0", "::") else settings.display_host
     _LOGGER.info("Display on http://%s:%d/ (frame: /frame/%s, upload: /upload)", shown, port, settings.default_room)
+    if not settings.display_token and not _is_loopback(settings.display_host):
+        _LOGGER.warning("NO ACCESS TOKEN while listening on %s beyond this machine: anyone on the network can read "
+                        "the conversation, send controls and upload audio. Set VOXFRAME_DISPLAY_TOKEN (--token), or "
+                        "listen on 127.0.0.1 only (--host 127.0.0.1).", settings.display_host)
     server.run(sockets=[listener])
     return 0 if server.started and app.state.display.bus.failed is None else 1
+
+
+def _is_loopback(host: str) -> bool:
+    try:
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -1,8 +1,10 @@
-"""Who may do what: the optional access token (dashboard, controls, uploads) and the same-origin rule.
+"""Who may do what: the optional access token, frame pairings, and the same-origin rule.
 
-Frames stay open (a wall screen has no keyboard); everything that sends commands or audio needs the token
-when one is set, given as `Authorization: Bearer …`, the `voxframe_token` cookie, or `?token=` once (a page
-visited with it sets the cookie). Browsers may only open sockets or POST from this site's own pages.
+With a token set, everything that sends commands or audio, and everything that carries the conversation's
+words (transcripts, prompts, captions), needs it: `Authorization: Bearer …`, the `voxframe_token` cookie, or
+`?token=` once (a page visited with it sets the cookie). Frames stay open without it but get pictures only,
+unless the screen was paired (`pairing.py`): its frame cookie lets it show captions too. Browsers may only open
+sockets or POST from this site's own pages.
 """
 
 from __future__ import annotations
@@ -11,14 +13,21 @@ import hmac
 from urllib.parse import urlsplit
 
 from starlette.requests import HTTPConnection
+from starlette.responses import Response
+
+from services.display.pairing import Pairings
+from services.display.views import ImageView
 
 COOKIE = "voxframe_token"
+FRAME_COOKIE = "voxframe_frame"
+FRAME_COOKIE_SECONDS = 400 * 24 * 3600  # the most browsers keep a cookie; each visit of the frame renews it
 
 
 class Access:
-    def __init__(self, token: str, allowed_origins: frozenset[str]) -> None:
+    def __init__(self, token: str, allowed_origins: frozenset[str], pairings: Pairings) -> None:
         self.token = token
         self.allowed_origins = allowed_origins
+        self.pairings = pairings
 
     @property
     def required(self) -> bool:
@@ -33,10 +42,31 @@ class Access:
             or conn.query_params.get("token", "")
         return hmac.compare_digest(offered.encode(), self.token.encode())
 
+    def paired_frame(self, conn: HTTPConnection, seen: bool = False) -> str | None:
+        """The pairing id of a paired frame's cookie (blocking: SQLite); None without a valid one."""
+        return self.pairings.frame(conn.cookies.get(FRAME_COOKIE, ""), seen=seen)
+
+    def may_read_text(self, conn: HTTPConnection) -> bool:
+        """May see the conversation's words: no token is set, the token came, or a paired frame (blocking)."""
+        return self.permits(conn) or self.paired_frame(conn) is not None
+
     def same_origin(self, conn: HTTPConnection) -> bool:
-        """A browser's Origin (when sent) is this host or one allowed; tools that send none are let through."""
+        """A browser's Origin (when sent) is this host or one allowed; tools that send none are let through.
+
+        The Host itself is checked against the names this display answers to first (`hosts.py`)."""
         origin = conn.headers.get("origin")
         if origin is None:
             return True
         origin = origin.rstrip("/")
         return origin in self.allowed_origins or urlsplit(origin).netloc == conn.headers.get("host", "")
+
+
+def set_cookie(response: Response, conn: HTTPConnection, name: str, value: str, max_age: int) -> None:
+    """HttpOnly, SameSite=Strict, and Secure when the page came over HTTPS (directly or via a proxy)."""
+    secure = conn.url.scheme in ("https", "wss") or conn.headers.get("x-forwarded-proto", "").lower() == "https"
+    response.set_cookie(name, value, max_age=max_age, httponly=True, samesite="strict", secure=secure)
+
+
+def pictures_only(image: ImageView) -> ImageView:
+    """The image without a word of the conversation: no prompt, keywords, excerpt, transcripts or captions."""
+    return image.model_copy(update={"prompt": "", "keywords": [], "excerpt": "", "transcripts": [], "depicted": []})

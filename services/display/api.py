@@ -16,10 +16,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
-from starlette.types import Message, Receive
 
 from services.display import metrics, openapi, uploads
-from services.display.views import NAME, ControlRequest, ErrorView, RoomView, UploadAccepted
+from services.display.access import pictures_only
+from services.display.limits import CONTROL_MAX_BYTES, capped
+from services.display.views import NAME, ControlRequest, ErrorView, PairingRequest, RoomView, UploadAccepted
 from shared.messages import Control
 
 _LOGGER = logging.getLogger(__name__)
@@ -81,14 +82,19 @@ async def room_images(request: Request) -> Response:
         cursor = datetime.fromisoformat(before).timestamp() if before else None
     except ValueError as exc:
         raise HTTPException(400, "before must be an ISO 8601 time (an image's received_at)") from exc
-    return ok(await asyncio.to_thread(d.gallery.images, room, limit, cursor))
+    images = await asyncio.to_thread(d.gallery.images, room, limit, cursor)
+    if not await asyncio.to_thread(d.access.may_read_text, request):
+        images = [pictures_only(i) for i in images]
+    return ok(images)
 
 
+@guarded
 async def room_transcripts(request: Request) -> Response:
     d = request.app.state.display
     return ok(await asyncio.to_thread(d.gallery.transcripts, _room(request), _limit(request)))
 
 
+@guarded
 async def room_prompts(request: Request) -> Response:
     d = request.app.state.display
     return ok(await asyncio.to_thread(d.gallery.prompts, _room(request), _limit(request, default=10)))
@@ -97,8 +103,10 @@ async def room_prompts(request: Request) -> Response:
 @guarded
 async def send_control(request: Request) -> Response:
     d, room = request.app.state.display, _room(request)
+    too_large = HTTPException(413, f"a control is at most {CONTROL_MAX_BYTES} bytes of JSON")
+    body = await capped(request, CONTROL_MAX_BYTES, too_large).body()
     try:
-        wanted = ControlRequest.model_validate_json(await request.body())
+        wanted = ControlRequest.model_validate_json(body)
         control = Control(room=room, source="dashboard", command=wanted.command, mic=wanted.mic, value=wanted.value)
     except ValidationError as exc:
         return error(400, "bad control: " + "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
@@ -128,14 +136,18 @@ async def image_file(request: Request) -> Response:
 @guarded
 async def create_upload(request: Request) -> Response:
     d = request.app.state.display
-    limit = d.settings.upload_max_bytes
+    if not d.upload_slots.take():
+        metrics.UPLOADS.labels("busy").inc()
+        return error(429, f"{d.upload_slots.size} upload(s) are being decoded already; try again in a minute")
     try:
-        data, filename, room = await _read_upload(request, limit, d.settings.upload_room)
+        data, filename, room = await _read_upload(request, d.settings.upload_max_bytes, d.settings.upload_room)
         upload = await asyncio.to_thread(uploads.prepare, data, d.settings.upload_max_seconds)
     except uploads.UploadRejected as exc:
         metrics.UPLOADS.labels(exc.outcome).inc()
         _LOGGER.info("Upload refused (%d): %s", exc.status, exc)
         return error(exc.status, str(exc))
+    finally:
+        d.upload_slots.give_back()
     if not d.bus.connected:
         metrics.UPLOADS.labels("unavailable").inc()
         return error(503, "the message broker is not connected; try again shortly")
@@ -160,10 +172,7 @@ async def _read_upload(request: Request, limit: int, default_room: str) -> tuple
     """The `audio` field's bytes, its file name and the room; refuses oversize bodies while reading."""
     size = f"{limit / 2**20:.0f} MB" if limit >= 2**20 else f"{limit / 2**10:.0f} KB"
     too_large = uploads.UploadRejected(413, "too_large", f"the upload is larger than the {size} limit")
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit + 64 * 1024:  # a little room for the form's own fields
-        raise too_large
-    limited = Request(request.scope, _limited(request.receive, limit + 64 * 1024, too_large))
+    limited = capped(request, limit + 64 * 1024, too_large)  # a little room for the form's own fields
     try:
         async with limited.form(max_files=1, max_fields=10) as form:
             audio, room = form.get("audio"), form.get("room") or default_room
@@ -176,18 +185,33 @@ async def _read_upload(request: Request, limit: int, default_room: str) -> tuple
         raise uploads.UploadRejected(400, "bad_request", f"malformed form: {exc.detail}") from exc
 
 
-def _limited(receive: Receive, limit: int, too_large: Exception) -> Receive:
-    seen = 0
+@guarded
+async def create_pairing(request: Request) -> Response:
+    d = request.app.state.display
+    body = await capped(request, CONTROL_MAX_BYTES, HTTPException(413, "a pairing request is a few bytes")).body()
+    try:
+        wanted = PairingRequest.model_validate_json(body)
+    except ValidationError as exc:
+        return error(400, "bad pairing: " + "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
+                                                     for e in exc.errors()[:3]))
+    pairing = await asyncio.to_thread(d.pairings.create, wanted.name, wanted.room)
+    _LOGGER.info("Frame pairing %s (%s) made for room %s", pairing.id, pairing.name, pairing.room)
+    return ok(pairing, 201)
 
-    async def receive_within_limit() -> Message:
-        nonlocal seen
-        message = await receive()
-        seen += len(message.get("body", b""))
-        if seen > limit:
-            raise too_large
-        return message
 
-    return receive_within_limit
+@guarded
+async def list_pairings(request: Request) -> Response:
+    return ok(await asyncio.to_thread(request.app.state.display.pairings.all))
+
+
+@guarded
+async def revoke_pairing(request: Request) -> Response:
+    d, pairing_id = request.app.state.display, request.path_params["pairing_id"]
+    if not await asyncio.to_thread(d.pairings.revoke, pairing_id):
+        return error(404, "no such pairing")
+    d.hub.close_tagged(pairing_id)  # its open sockets go now; they come back without captions
+    _LOGGER.info("Frame pairing %s revoked", pairing_id)
+    return Response(status_code=204)
 
 
 @guarded
@@ -219,6 +243,9 @@ routes = [
     Route("/api/rooms/{room}/controls", send_control, methods=["POST"]),
     Route("/api/uploads", create_upload, methods=["POST"]),
     Route("/api/uploads/{job_id}", upload_status),
+    Route("/api/pairings", list_pairings),
+    Route("/api/pairings", create_pairing, methods=["POST"]),
+    Route("/api/pairings/{pairing_id}", revoke_pairing, methods=["DELETE"]),
     Route("/images/{image_id}", image_file),
     Route("/healthz", healthz),
     Route("/metrics", prometheus),

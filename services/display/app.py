@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Mount
@@ -22,9 +23,13 @@ from services.display.access import Access
 from services.display.db import Database
 from services.display.gallery import Gallery
 from services.display.handler import DisplayHandler
+from services.display.headers import SecurityHeaders
+from services.display.hosts import HostCheck
 from services.display.hub import Hub
 from services.display.jobs import JobBook
+from services.display.limits import Slots, SocketBudget
 from services.display.live import MicBoard
+from services.display.pairing import Pairings
 from services.display.settings import DisplaySettings
 from shared.bus import Bus
 from shared.config import BusSettings
@@ -45,14 +50,19 @@ class Display:
     mics: MicBoard
     hub: Hub
     access: Access
+    pairings: Pairings
+    upload_slots: Slots
 
 
 def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) -> Starlette:
     """The whole display for one process; `port` names its queue unless `display_id` is set."""
     db = Database(settings.data_dir / "gallery.sqlite3")
     gallery = Gallery(db, settings.data_dir / "images", settings.gallery_max_images, settings.gallery_max_bytes)
+    pairings = Pairings(db)
     display = Display(settings, Bus("display", bus_settings), gallery, JobBook(db, gallery, settings.job_stall_seconds),
-                      MicBoard(), Hub(), Access(settings.display_token, settings.allowed_origins))
+                      MicBoard(), Hub(SocketBudget(settings.display_ws_max_clients, settings.display_ws_max_per_address)),
+                      Access(settings.display_token, settings.allowed_origins, pairings), pairings,
+                      Slots(settings.upload_max_concurrent))
     handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
     queue = display.bus.topology.display(settings.queue_id(port))
     display.bus.consume(queue, handler.handlers(), prefetch=50)
@@ -80,6 +90,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
                 Mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")],
         lifespan=lifespan,
         exception_handlers={HTTPException: _json_error},
+        middleware=[Middleware(SecurityHeaders), Middleware(HostCheck, allowed=settings.allowed_hosts)],
     )
     app.state.display = display
     return app

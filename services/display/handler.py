@@ -4,6 +4,7 @@ a `paint_now` Control for the prompter. Runs on the bus work thread; the bus ack
 from __future__ import annotations
 
 from services.display import metrics
+from services.display.access import pictures_only
 from services.display.gallery import Gallery
 from services.display.hub import Hub
 from services.display.jobs import JobBook
@@ -26,6 +27,8 @@ class DisplayHandler:
         if view is not None:
             metrics.IMAGES_RECEIVED.inc()
             self.hub.notify((f"room:{msg.room}", "dashboard"), {"type": "image", "image": view.model_dump(mode="json")})
+            self.hub.notify((f"pictures:{msg.room}",),  # frames without the right to the conversation's words
+                            {"type": "image", "image": pictures_only(view).model_dump(mode="json")})
             metrics.IMAGES_PRUNED.inc(self.gallery.prune())
             count, total = self.gallery.totals()
             metrics.GALLERY_IMAGES.set(count)

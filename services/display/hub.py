@@ -14,31 +14,38 @@ from dataclasses import dataclass, field
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from services.display import metrics
+from services.display.limits import SocketBudget
 
 _LOGGER = logging.getLogger(__name__)
 
 QUEUE_SIZE = 32  # events a client may fall behind before its oldest are dropped
+_POLICY_VIOLATION = 1008
+_TRY_AGAIN_LATER = 1013
 
 
 @dataclass(eq=False)
 class _Client:
     kind: str
     websocket: WebSocket
-    queue: asyncio.Queue[tuple[str, float]] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
+    tag: str | None = None
+    queue: asyncio.Queue[tuple[str, float] | None] = field(default_factory=lambda: asyncio.Queue(QUEUE_SIZE))
 
-    def offer(self, text: str, arrived: float) -> None:
+    def offer(self, item: tuple[str, float] | None) -> None:
+        """An event to send, or None: close the socket (its right to what it gets was withdrawn)."""
         if self.queue.full():
             self.queue.get_nowait()
             metrics.PUSH_DROPPED.labels(self.kind).inc()
-        self.queue.put_nowait((text, arrived))
+        self.queue.put_nowait(item)
 
 
 class Hub:
-    """Topics (`room:<room>`, `dashboard`, `job:<id>`) to connected clients; lives on the event loop."""
+    """Topics (`room:<room>`, `pictures:<room>`, `dashboard`, `job:<id>`) to connected clients; lives on the
+    event loop. Sockets beyond the budget (in total, per address) are closed at once with the reason."""
 
-    def __init__(self) -> None:
+    def __init__(self, budget: SocketBudget) -> None:
         self._topics: dict[str, set[_Client]] = defaultdict(set)
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._budget = budget
 
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
@@ -54,17 +61,37 @@ class Hub:
 
     def publish(self, topic: str, text: str, arrived: float) -> None:
         for client in self._topics.get(topic, ()):
-            client.offer(text, arrived)
+            client.offer((text, arrived))
+
+    def close_tagged(self, tag: str) -> None:
+        """Close every socket served with `tag` (a revoked frame pairing); they reconnect with what is left."""
+        for clients in self._topics.values():
+            for client in clients:
+                if client.tag == tag:
+                    client.offer(None)
 
     async def serve(self, websocket: WebSocket, topic: str, kind: str,
-                    hello: Callable[[], Awaitable[dict[str, object]]]) -> None:
+                    hello: Callable[[], Awaitable[dict[str, object]]], tag: str | None = None) -> None:
         """Accept, send `hello()`, then forward the topic's events until the client goes away.
 
         The client is registered before `hello()` runs, so nothing published meanwhile is missed (it may
         arrive twice: clients drop repeats by id).
         """
-        await websocket.accept()
-        client = _Client(kind, websocket)
+        address = websocket.client.host if websocket.client else ""
+        refusal = self._budget.admit(address)
+        if refusal is not None:
+            await websocket.accept()  # accepted only to say why: a refused handshake carries no reason
+            await websocket.close(_TRY_AGAIN_LATER, reason=refusal)
+            return
+        try:
+            await websocket.accept()
+            await self._serve(websocket, topic, _Client(kind, websocket, tag), hello)
+        finally:
+            self._budget.leave(address)
+
+    async def _serve(self, websocket: WebSocket, topic: str, client: _Client,
+                     hello: Callable[[], Awaitable[dict[str, object]]]) -> None:
+        kind = client.kind
         self._topics[topic].add(client)
         metrics.CLIENTS.labels(kind).inc()
         try:
@@ -91,7 +118,11 @@ class Hub:
     async def _send(client: _Client) -> None:
         histogram = metrics.PUSH_SECONDS.labels(client.kind)
         while True:
-            text, arrived = await client.queue.get()
+            item = await client.queue.get()
+            if item is None:
+                await client.websocket.close(_POLICY_VIOLATION, reason="access withdrawn")
+                return
+            text, arrived = item
             await client.websocket.send_text(text)
             histogram.observe(time.perf_counter() - arrived)
 

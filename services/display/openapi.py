@@ -12,6 +12,8 @@ from services.display.views import (
     ErrorView,
     ImageView,
     JobView,
+    PairingRequest,
+    PairingView,
     PromptView,
     RoomView,
     TranscriptView,
@@ -43,21 +45,23 @@ _PATHS: dict[str, dict[str, Any]] = {
     "/api/rooms": {"get": {"summary": "Rooms seen, with image counts and live mics",
                            "responses": {"200": _json(_list(RoomView))}}},
     "/api/rooms/{room}/images": {"get": {
-        "summary": "The room's gallery, newest first, with provenance",
+        "summary": "The room's gallery, newest first, with provenance (pictures only, no words, without the token "
+                   "or a paired frame's cookie when a token is set)",
         "parameters": [_ROOM, _LIMIT, {"name": "before", "in": "query", "description": "received_at to page back from",
                                        "schema": {"type": "string", "format": "date-time"}}],
         "responses": {"200": _json(_list(ImageView)), "400": _ERROR}}},
     "/api/rooms/{room}/transcripts": {"get": {"summary": "Latest non-empty transcripts, newest first",
-                                              "parameters": [_ROOM, _LIMIT],
-                                              "responses": {"200": _json(_list(TranscriptView))}}},
-    "/api/rooms/{room}/prompts": {"get": {"summary": "Latest prompts, newest first", "parameters": [_ROOM, _LIMIT],
-                                          "responses": {"200": _json(_list(PromptView))}}},
+                                              "security": _TOKEN, "parameters": [_ROOM, _LIMIT],
+                                              "responses": {"200": _json(_list(TranscriptView)), "401": _ERROR}}},
+    "/api/rooms/{room}/prompts": {"get": {"summary": "Latest prompts, newest first", "security": _TOKEN,
+                                          "parameters": [_ROOM, _LIMIT],
+                                          "responses": {"200": _json(_list(PromptView)), "401": _ERROR}}},
     "/api/rooms/{room}/controls": {"post": {
         "summary": "Send a command (mute, window length, style, images per prompt, paint now, regenerate)",
         "security": _TOKEN, "parameters": [_ROOM],
         "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(ControlRequest)}}},
         "responses": {"202": _json({"type": "object", "properties": {"id": {"type": "string"}}}, "sent"),
-                      "400": _ERROR, "401": _ERROR, "403": _ERROR, "503": _ERROR}}},
+                      "400": _ERROR, "401": _ERROR, "403": _ERROR, "413": _ERROR, "503": _ERROR}}},
     "/api/uploads": {"post": {
         "summary": "Upload speech audio (multipart field `audio`, optional `room`); it is painted as a job",
         "security": _TOKEN,
@@ -65,7 +69,20 @@ _PATHS: dict[str, dict[str, Any]] = {
             "type": "object", "required": ["audio"],
             "properties": {"audio": {"type": "string", "format": "binary"}, "room": {"type": "string"}}}}}},
         "responses": {"202": _json(_ref(UploadAccepted), "accepted; follow /api/uploads/{job_id}"),
-                      **{code: _ERROR for code in ("400", "401", "403", "413", "415", "422", "503")}}}},
+                      **{code: _ERROR for code in ("400", "401", "403", "413", "415", "422", "429", "503")}}}},
+    "/api/pairings": {
+        "get": {"summary": "Paired frames (allowed to show captions when a token is set)", "security": _TOKEN,
+                "responses": {"200": _json(_list(PairingView)), "401": _ERROR}},
+        "post": {"summary": "A one-time pairing link (valid 15 minutes) to open once on a wall screen",
+                 "security": _TOKEN,
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": _ref(PairingRequest)}}},
+                 "responses": {"201": _json(_ref(PairingView), "made; open `link` on the frame"),
+                               **{code: _ERROR for code in ("400", "401", "403", "413")}}}},
+    "/api/pairings/{pairing_id}": {"delete": {
+        "summary": "Revoke a paired frame; its open sockets are closed and come back without captions",
+        "security": _TOKEN,
+        "parameters": [{"name": "pairing_id", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"204": {"description": "revoked"}, "401": _ERROR, "403": _ERROR, "404": _ERROR}}},
     "/api/uploads/{job_id}": {"get": {
         "summary": "An upload job: status queued/transcribing/choosing/painting/done/error, transcript, images",
         "security": _TOKEN,
@@ -89,7 +106,8 @@ _PATHS: dict[str, dict[str, Any]] = {
 def document() -> dict[str, Any]:
     _, defs = models_json_schema(
         [(m, "serialization") for m in (RoomView, ImageView, TranscriptView, PromptView, JobView, UploadAccepted,
-                                        ErrorView)] + [(ControlRequest, "validation")],
+                                        ErrorView, PairingView)]
+        + [(ControlRequest, "validation"), (PairingRequest, "validation")],
         ref_template=_REF)
     return {
         "openapi": "3.1.0",

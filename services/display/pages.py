@@ -1,8 +1,10 @@
 """The HTML pages: frame, dashboard, upload and job. They are static files; their scripts read the URL and
-talk to the API and websockets. Pages that can change things sit behind the access token when one is set."""
+talk to the API and websockets. Pages that can change things sit behind the access token when one is set;
+frames are open, and `/pair/<code>` turns a one-time link from the dashboard into a paired frame's cookie."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
@@ -11,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from services.display.access import COOKIE
+from services.display.access import COOKIE, FRAME_COOKIE, FRAME_COOKIE_SECONDS, set_cookie
 
 STATIC_DIR = Path(str(resources.files("services.display").joinpath("static")))
 _NO_CACHE = {"Cache-Control": "no-cache"}
@@ -26,8 +28,7 @@ def _page(name: str, protected: bool) -> Callable[[Request], Awaitable[Response]
                 return FileResponse(STATIC_DIR / "login.html", status_code=401, headers=_NO_CACHE)
             if "token" in request.query_params:  # keep it in a cookie, not in the address bar or history
                 response = RedirectResponse(str(request.url.remove_query_params("token")), status_code=303)
-                response.set_cookie(COOKIE, request.query_params["token"], max_age=_COOKIE_SECONDS, httponly=True,
-                                    samesite="strict")
+                set_cookie(response, request, COOKIE, request.query_params["token"], _COOKIE_SECONDS)
                 return response
         return FileResponse(STATIC_DIR / name, headers=_NO_CACHE)
 
@@ -35,9 +36,29 @@ def _page(name: str, protected: bool) -> Callable[[Request], Awaitable[Response]
     return endpoint
 
 
+async def frame_page(request: Request) -> Response:
+    """Open to every screen; a paired one's cookie is renewed on each visit, so it never lapses while in use."""
+    access = request.app.state.display.access
+    response = FileResponse(STATIC_DIR / "frame.html", headers=_NO_CACHE)
+    if access.required and await asyncio.to_thread(access.paired_frame, request, True) is not None:
+        set_cookie(response, request, FRAME_COOKIE, request.cookies[FRAME_COOKIE], FRAME_COOKIE_SECONDS)
+    return response
+
+
+async def pair_page(request: Request) -> Response:
+    """A pairing link opened on the frame: its code becomes this screen's frame cookie, then the frame shows."""
+    paired = await asyncio.to_thread(request.app.state.display.pairings.redeem, request.path_params["code"])
+    if paired is None:
+        return FileResponse(STATIC_DIR / "pair-invalid.html", status_code=404, headers=_NO_CACHE)
+    response = RedirectResponse(f"/frame/{paired.room}", status_code=303)
+    set_cookie(response, request, FRAME_COOKIE, paired.key, FRAME_COOKIE_SECONDS)
+    return response
+
+
 routes = [
     Route("/", _page("dashboard.html", protected=True)),
-    Route("/frame/{room}", _page("frame.html", protected=False)),
+    Route("/frame/{room}", frame_page),
+    Route("/pair/{code}", pair_page),
     Route("/upload", _page("upload.html", protected=True)),
     Route("/jobs/{job_id}", _page("job.html", protected=True)),
 ]

@@ -21,10 +21,15 @@ class DisplaySettings(BaseSettings):
     data_dir: Path = Field(Path("data"), description="gallery database and image files live here")
     display_token: str = Field("", description="if set, dashboard, controls and uploads need it")
     display_allowed_origins: str = Field("", description="extra comma-separated origins allowed to open sockets")
+    display_allowed_hosts: str = Field("", description="extra comma-separated names this display is reached by "
+                                                       "(Host header); '*' allows any")
+    display_ws_max_clients: int = Field(1000, ge=1, description="websockets open at once, all clients together")
+    display_ws_max_per_address: int = Field(64, ge=1, description="websockets open at once from one IP address")
     gallery_max_images: int = Field(2000, ge=1, description="oldest images are pruned past this count")
     gallery_max_mb: float = Field(2048.0, gt=0, description="oldest images are pruned past this many MB")
     upload_max_mb: float = Field(50.0, gt=0, description="largest accepted upload")
     upload_max_seconds: float = Field(600.0, gt=0, description="longest accepted upload audio")
+    upload_max_concurrent: int = Field(2, ge=1, description="uploads read and decoded at once; more get 429")
     upload_room: str = Field("upload", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="room uploads go to by default")
     job_stall_seconds: float = Field(300.0, gt=0, description="a job with no progress this long is an error")
     default_room: str = Field("living-room", pattern=r"^[A-Za-z0-9_-]{1,64}$",
@@ -41,6 +46,10 @@ class DisplaySettings(BaseSettings):
     @property
     def allowed_origins(self) -> frozenset[str]:
         return frozenset(o.strip().rstrip("/") for o in self.display_allowed_origins.split(",") if o.strip())
+
+    @property
+    def allowed_hosts(self) -> frozenset[str]:
+        return frozenset(h.strip().lower() for h in self.display_allowed_hosts.split(",") if h.strip())
 
     def queue_id(self, port: int) -> str:
         """This process's display id: explicit, or hostname-port so processes on one host differ."""

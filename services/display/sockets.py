@@ -7,6 +7,7 @@ import asyncio
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from services.display.access import pictures_only
 from services.display.views import NAME
 
 _POLICY_VIOLATION = 1008
@@ -19,12 +20,17 @@ async def frame_socket(websocket: WebSocket) -> None:
     if not NAME.match(room) or not d.access.same_origin(websocket):
         await websocket.close(_POLICY_VIOLATION)
         return
+    # The token, or a paired frame's cookie, brings captions; any other frame gets the pictures alone.
+    entitled = d.access.permits(websocket)
+    pairing = None if entitled else await asyncio.to_thread(d.access.paired_frame, websocket)
+    captions = entitled or pairing is not None
 
     async def hello() -> dict[str, object]:
         images = await asyncio.to_thread(d.gallery.images, room, FRAME_HELLO_IMAGES)
-        return {"type": "hello", "room": room, "images": [i.model_dump(mode="json") for i in images]}
+        shown = images if captions else [pictures_only(i) for i in images]
+        return {"type": "hello", "room": room, "images": [i.model_dump(mode="json") for i in shown]}
 
-    await d.hub.serve(websocket, f"room:{room}", "frame", hello)
+    await d.hub.serve(websocket, f"room:{room}" if captions else f"pictures:{room}", "frame", hello, tag=pairing)
 
 
 async def dashboard_socket(websocket: WebSocket) -> None:

@@ -6,9 +6,10 @@ import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.messages import Command
+from shared.messages.control import check_value
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # rooms and mics: they end up in routing keys
 JobStatus = Literal["queued", "transcribing", "choosing", "painting", "done", "error"]
@@ -114,6 +115,32 @@ class ControlRequest(View):
     command: Command
     mic: str | None = None
     value: str | float | int | None = None
+
+    @model_validator(mode="after")
+    def _value_accepted(self) -> ControlRequest:
+        if self.value is not None:  # a missing one is refused by `Control` itself
+            check_value(self.command, self.value)  # the prompter's ranges and presets: refused here, not there
+        return self
+
+
+class PairingRequest(View):
+    """Pair a wall frame: what to call it and which room its link opens."""
+
+    name: str = Field("frame", min_length=1, max_length=64)
+    room: str = Field(pattern=NAME.pattern)
+
+
+class PairingView(View):
+    """A frame allowed to show captions. `link` (only in the answer that created it) is opened once on the frame."""
+
+    id: str
+    name: str
+    room: str
+    created_at: datetime
+    paired_at: datetime | None = Field(None, description="when the frame opened its link; until then it is pending")
+    seen_at: datetime | None = Field(None, description="when the frame last loaded its page")
+    link: str | None = Field(None, description="one-time pairing link, valid for a few minutes")
+    link_expires_at: datetime | None = None
 
 
 class UploadAccepted(View):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import ClassVar
 
@@ -21,6 +22,37 @@ class Command(StrEnum):
 
 
 _NEEDS_VALUE = {Command.SET_WINDOW, Command.SET_STYLE, Command.SET_IMAGES}
+
+# What the prompter accepts, here so that every sender checks against the same facts.
+WINDOW_SECONDS = (5.0, 600.0)  # set_window: a room's listening window
+IMAGES_PER_PROMPT = (1, 8)  # set_images
+STYLES = ("watercolor", "oil painting", "photo", "storybook", "pencil sketch", "pixel art")  # set_style presets
+
+
+def style_name(value: object) -> str:
+    """The preset a value names ("Oil-Painting" → "oil painting"); ValueError listing the presets if none."""
+    name = re.sub(r"[\s_-]+", " ", str(value)).strip().lower()
+    if name not in STYLES:
+        raise ValueError(f"unknown style {value!r}; choose one of: {', '.join(STYLES)}")
+    return name
+
+
+def check_value(command: Command, value: object) -> None:
+    """ValueError, naming the allowed range or presets, when `value` is not one `command` accepts."""
+    if command is Command.SET_STYLE:
+        style_name(value)
+        return
+    bounds = {Command.SET_WINDOW: WINDOW_SECONDS, Command.SET_IMAGES: IMAGES_PER_PROMPT}.get(command)
+    if bounds is None:
+        return
+    whole = command is Command.SET_IMAGES
+    try:
+        number = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not (bounds[0] <= number <= bounds[1] and (number.is_integer() or not whole)):
+        kind = "a whole number" if whole else "a number"
+        raise ValueError(f"{command} needs {kind} from {bounds[0]:g} to {bounds[1]:g}, got {value!r}")
 
 
 class Control(Envelope):

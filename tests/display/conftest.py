@@ -32,6 +32,8 @@ class DisplayProcess:
     settings: BusSettings
     data_dir: Path
     env: dict[str, str] = field(default_factory=dict)
+    host: str = "127.0.0.1"
+    args: tuple[str, ...] = ()
     port: int = field(default_factory=free_port)
     display_id: str = field(default_factory=lambda: f"t{uuid.uuid4().hex[:8]}")
     process: subprocess.Popen[bytes] | None = None
@@ -46,8 +48,8 @@ class DisplayProcess:
                "VOXFRAME_CONNECT_TIMEOUT_SECONDS": "10", **self.env}
         self.log = self.data_dir / f"display-{self.port}.log"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "display", "--host", "127.0.0.1", "--port", str(self.port),
-             "--display-id", self.display_id, "--data-dir", str(self.data_dir)],
+            [sys.executable, "-m", "shared.cli", "display", "--host", self.host, "--port", str(self.port),
+             "--display-id", self.display_id, "--data-dir", str(self.data_dir), *self.args],
             cwd=REPO, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
         wait_for(self._healthy, timeout=30, interval=0.1, message=f"display on {self.url} to be healthy")
         return self
@@ -77,11 +79,11 @@ class DisplayProcess:
 
 @pytest.fixture
 def display_factory(broker: Broker, tmp_path: Path) -> Iterator[Callable[..., DisplayProcess]]:
-    """Start displays on the test's namespace; each one's queue is deleted afterwards."""
+    """Start displays on the test's namespace (extra CLI flags, `host=`, VOXFRAME_* env); queues deleted after."""
     started: list[DisplayProcess] = []
 
-    def start(**env: str) -> DisplayProcess:
-        display = DisplayProcess(broker.settings, tmp_path / f"data{len(started)}", env=env)
+    def start(*args: str, host: str = "127.0.0.1", **env: str) -> DisplayProcess:
+        display = DisplayProcess(broker.settings, tmp_path / f"data{len(started)}", env=env, host=host, args=args)
         display.data_dir.mkdir()
         started.append(display)
         broker.extra_queues.add(broker.topology.display(display.display_id).name)

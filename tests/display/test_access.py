@@ -1,14 +1,14 @@
-"""The access token and the same-origin rule, on the real display process."""
+"""The access token, frame pairings and the same-origin rule, on the real display process."""
 
 from __future__ import annotations
 
 import pytest
 import requests
-from websockets.exceptions import InvalidStatus
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
-from tests.display.conftest import DisplayProcess
-from tests.support import Broker
+from tests.display.conftest import DisplayProcess, make_image, publish
+from tests.support import Broker, wait_for
 
 TOKEN = "correct-horse-battery"
 
@@ -62,3 +62,83 @@ def test_other_sites_may_not_open_sockets_or_send_commands(display: DisplayProce
     refused = requests.post(f"{display.url}/api/rooms/kitchen/controls", json={"command": "mute"}, timeout=5,
                             headers={"Origin": "http://evil.example"})
     assert refused.status_code == 403
+
+
+# ---- the token protects the conversation's words; paired frames may show them ------------------------------
+
+WORDS = ("lighthouse", "dusk", "we watched")  # what make_image's prompt, keywords and excerpt say
+
+
+def _stored(display: DisplayProcess, room: str = "living-room") -> list[dict]:
+    return wait_for(lambda: requests.get(f"{display.url}/api/rooms/{room}/images", timeout=5,
+                                         headers={"Authorization": f"Bearer {TOKEN}"}).json(),
+                    timeout=10, message="the image to be stored")
+
+
+def _says_nothing(text: str) -> bool:
+    return not any(word in text for word in WORDS)
+
+
+def test_without_the_token_no_conversation_text_is_served(broker: Broker, guarded: DisplayProcess) -> None:
+    publish(broker, make_image())
+    _stored(guarded)
+    for what in ("transcripts", "prompts"):
+        assert requests.get(f"{guarded.url}/api/rooms/living-room/{what}", timeout=5).status_code == 401
+        assert requests.get(f"{guarded.url}/api/rooms/living-room/{what}", timeout=5,
+                            headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    anyone = requests.get(f"{guarded.url}/api/rooms/living-room/images", timeout=5)
+    assert anyone.status_code == 200 and anyone.json()[0]["url"] and _says_nothing(anyone.text)
+    with connect(f"ws://127.0.0.1:{guarded.port}/ws/frame/living-room", open_timeout=5) as frame:
+        hello = frame.recv(5)
+        assert '"hello"' in hello and '"/images/' in hello and _says_nothing(hello)
+        publish(broker, make_image(color=(20, 90, 200)))
+        pushed = frame.recv(5)
+        assert '"image"' in pushed and _says_nothing(pushed)
+
+
+def _pair(display: DisplayProcess, room: str = "living-room") -> tuple[dict, requests.Session]:
+    made = requests.post(f"{display.url}/api/pairings", json={"name": "hall", "room": room}, timeout=5,
+                         headers={"Authorization": f"Bearer {TOKEN}"})
+    assert made.status_code == 201
+    screen = requests.Session()
+    landed = screen.get(f"{display.url}{made.json()['link']}", timeout=5)
+    assert landed.status_code == 200 and landed.url == f"{display.url}/frame/{room}"
+    return made.json(), screen
+
+
+def _frame_hello(display: DisplayProcess, screen: requests.Session) -> str:
+    cookie = "; ".join(f"{k}={v}" for k, v in screen.cookies.items())
+    with connect(f"ws://127.0.0.1:{display.port}/ws/frame/living-room", open_timeout=5,
+                 additional_headers={"Cookie": cookie}) as frame:
+        return frame.recv(5)
+
+
+def test_a_paired_frame_shows_captions_across_restarts_until_revoked(broker: Broker,
+                                                                     guarded: DisplayProcess) -> None:
+    publish(broker, make_image())
+    _stored(guarded)
+    pairing, screen = _pair(guarded)
+    assert "lighthouse" in _frame_hello(guarded, screen)
+    assert requests.get(f"{guarded.url}{pairing['link']}", timeout=5).status_code == 404  # the link works once
+    guarded.restart()
+    assert "lighthouse" in _frame_hello(guarded, screen)  # the pairing is in the display's database
+    listed = requests.get(f"{guarded.url}/api/pairings", timeout=5, headers={"Authorization": f"Bearer {TOKEN}"})
+    assert [(p["id"], p["name"], p["link"]) for p in listed.json()] == [(pairing["id"], "hall", None)]
+
+    cookie = "; ".join(f"{k}={v}" for k, v in screen.cookies.items())
+    with connect(f"ws://127.0.0.1:{guarded.port}/ws/frame/living-room", open_timeout=5,
+                 additional_headers={"Cookie": cookie}) as frame:
+        assert "lighthouse" in frame.recv(5)
+        revoked = requests.delete(f"{guarded.url}/api/pairings/{pairing['id']}", timeout=5,
+                                  headers={"Authorization": f"Bearer {TOKEN}"})
+        assert revoked.status_code == 204
+        with pytest.raises(ConnectionClosed):  # its live socket goes at once, not at the next reconnect
+            frame.recv(5)
+    hello = _frame_hello(guarded, screen)
+    assert '"/images/' in hello and _says_nothing(hello)
+
+
+def test_pairings_need_the_token(guarded: DisplayProcess) -> None:
+    assert requests.post(f"{guarded.url}/api/pairings", json={"room": "kitchen"}, timeout=5).status_code == 401
+    assert requests.get(f"{guarded.url}/api/pairings", timeout=5).status_code == 401
+    assert requests.get(f"{guarded.url}/pair/made-up-code", timeout=5).status_code == 404

@@ -183,3 +183,37 @@ def test_an_uploaded_recording_is_transcribed_and_painted_by_the_real_workers(
     assert "dashwood" in transcript or "leisure" in transcript, transcript
     page.screenshot(path=str(real_workers / "job-done.png"), full_page=True)
     page.close()
+
+
+def test_a_frame_paired_from_the_dashboard_shows_captions_that_others_do_not(broker: Broker, display_factory,
+                                                                              browser) -> None:
+    """With a token: an unpaired frame shows the picture alone; pairing it once from the dashboard brings the
+    caption. No page breaks its own Content-Security-Policy on the way (the console would say "Refused to")."""
+    display = display_factory(VOXFRAME_DISPLAY_TOKEN="wall-token")
+    image = make_image(excerpt="shall we fly the red kite")
+    publish(broker, image)
+    refused: list[str] = []
+    dashboard = browser.new_context(viewport={"width": 1440, "height": 900})  # two devices: separate cookies
+    screen = browser.new_context(viewport={"width": 800, "height": 450})
+    for context in (dashboard, screen):
+        context.on("console", lambda message: "Refused to" in message.text and refused.append(message.text))
+    frame = screen.new_page()
+    frame.goto(f"{display.url}/frame/living-room")
+    wait_until_shown(frame, str(image.id))
+    assert frame.is_hidden("#caption") and "red kite" not in frame.content()
+
+    board = dashboard.new_page()
+    board.goto(f"{display.url}/?token=wall-token#living-room")
+    board.fill("#pair-name", "hall")
+    board.click("#pair-form button")
+    link = board.locator("#pair-link code")
+    link.wait_for()
+    board.locator("#pairings li", has_text="hall").wait_for()
+
+    frame.goto(link.inner_text())
+    wait_until_shown(frame, str(image.id))
+    frame.wait_for_selector("#caption.shown")
+    assert frame.inner_text("#caption-excerpt") == "“shall we fly the red kite”"
+    assert refused == []
+    dashboard.close()
+    screen.close()

@@ -1,0 +1,74 @@
+"""How much one client may take: bytes of a body read into memory, uploads decoded at once, open websockets.
+
+Each limit refuses at once (413, 429, a close with a reason) rather than queueing: a wall display must stay
+responsive to its frames whatever one sender does.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from starlette.requests import Request
+from starlette.types import Message, Receive
+
+CONTROL_MAX_BYTES = 4096  # a dashboard command is ~100 bytes of JSON
+
+
+def capped(request: Request, limit: int, too_large: Exception) -> Request:
+    """The request, whose body raises `too_large` past `limit` bytes: at once when Content-Length says so, else
+    while it streams in (chunked bodies), before more than one chunk past the limit is held."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    seen = 0
+
+    async def receive_within_limit() -> Message:
+        nonlocal seen
+        message = await request.receive()
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise too_large
+        return message
+
+    receive: Receive = receive_within_limit
+    return Request(request.scope, receive)
+
+
+class Slots:
+    """A fixed number of things at once (uploads being read and decoded); lives on the event loop."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.taken = 0
+
+    def take(self) -> bool:
+        if self.taken >= self.size:
+            return False
+        self.taken += 1
+        return True
+
+    def give_back(self) -> None:
+        self.taken -= 1
+
+
+class SocketBudget:
+    """Websockets open at once, in total and per client address; lives on the event loop."""
+
+    def __init__(self, total: int, per_address: int) -> None:
+        self.total = total
+        self.per_address = per_address
+        self._open: Counter[str] = Counter()
+
+    def admit(self, address: str) -> str | None:
+        """Count the socket in and return None, or return why it is refused (the close reason)."""
+        if self._open.total() >= self.total:
+            return f"this display has its limit of {self.total} live connections; try again later"
+        if self._open[address] >= self.per_address:
+            return f"your address has {self.per_address} live connections, the most allowed"
+        self._open[address] += 1
+        return None
+
+    def leave(self, address: str) -> None:
+        self._open[address] -= 1
+        if self._open[address] <= 0:
+            del self._open[address]

@@ -1,0 +1,94 @@
+"""Frame pairings: wall screens allowed to show captions when the display has an access token.
+
+A screen has no keyboard, so a person makes a one-time link on the dashboard and opens it once on the
+screen; that visit trades the link's code for a long-lived key in an HttpOnly cookie. Only hashes of codes
+and keys are stored (in the display's SQLite, so pairings survive restarts); deleting the row revokes it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from services.display.db import Database
+from services.display.views import PairingView
+
+CODE_SECONDS = 15 * 60  # a pairing link not opened by then is void
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS frame_pairings (
+    id TEXT PRIMARY KEY, name TEXT NOT NULL, room TEXT NOT NULL, code_hash TEXT UNIQUE, code_expires_at REAL,
+    key_hash TEXT UNIQUE, created_at REAL NOT NULL, paired_at REAL, seen_at REAL
+);
+"""
+
+
+def _hash(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def _time(value: float | None) -> datetime | None:
+    return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+@dataclass(frozen=True)
+class Paired:
+    """A redeemed link: the frame's pairing, the room it opens and the key for its cookie."""
+
+    pairing_id: str
+    room: str
+    key: str
+
+
+class Pairings:
+    """Create, redeem, check and revoke pairings; called from request threads (each has its own connection)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        with db.connection() as conn:
+            conn.executescript(_SCHEMA)
+
+    def create(self, name: str, room: str) -> PairingView:
+        """A pending pairing and its one-time link (the code is never stored in the clear)."""
+        code, now = secrets.token_urlsafe(24), time.time()
+        pairing_id = uuid.uuid4().hex
+        with self.db.connection() as conn:
+            conn.execute("INSERT INTO frame_pairings VALUES (?,?,?,?,?,?,?,?,?)",
+                         (pairing_id, name, room, _hash(code), now + CODE_SECONDS, None, now, None, None))
+        return PairingView(id=pairing_id, name=name, room=room, created_at=_time(now), link=f"/pair/{code}",
+                           link_expires_at=_time(now + CODE_SECONDS))
+
+    def redeem(self, code: str) -> Paired | None:
+        """Trade a valid, unused code for a new key; None for a code that is unknown, used or expired."""
+        key, now = secrets.token_urlsafe(32), time.time()
+        with self.db.connection() as conn:
+            row = conn.execute("UPDATE frame_pairings SET code_hash=NULL, code_expires_at=NULL, key_hash=?, "
+                               "paired_at=?, seen_at=? WHERE code_hash=? AND code_expires_at>=? RETURNING id, room",
+                               (_hash(key), now, now, _hash(code), now)).fetchone()
+        return None if row is None else Paired(row["id"], row["room"], key)
+
+    def frame(self, key: str, seen: bool = False) -> str | None:
+        """The pairing id a frame key belongs to (None if unknown or revoked); `seen` records the visit."""
+        if not key:
+            return None
+        with self.db.connection() as conn:
+            if seen:
+                conn.execute("UPDATE frame_pairings SET seen_at=? WHERE key_hash=?", (time.time(), _hash(key)))
+            row = conn.execute("SELECT id FROM frame_pairings WHERE key_hash=?", (_hash(key),)).fetchone()
+        return None if row is None else str(row["id"])
+
+    def all(self) -> list[PairingView]:
+        """Every pairing, newest first; links still pending have expired ones removed."""
+        with self.db.connection() as conn:
+            conn.execute("DELETE FROM frame_pairings WHERE key_hash IS NULL AND code_expires_at<?", (time.time(),))
+            rows = conn.execute("SELECT * FROM frame_pairings ORDER BY created_at DESC").fetchall()
+        return [PairingView(id=r["id"], name=r["name"], room=r["room"], created_at=_time(r["created_at"]),
+                            paired_at=_time(r["paired_at"]), seen_at=_time(r["seen_at"]),
+                            link_expires_at=_time(r["code_expires_at"])) for r in rows]
+
+    def revoke(self, pairing_id: str) -> bool:
+        with self.db.connection() as conn:
+            return conn.execute("DELETE FROM frame_pairings WHERE id=?", (pairing_id,)).rowcount > 0

@@ -1,0 +1,35 @@
+// Dashboard card "Frames": make a one-time pairing link for a wall screen, list paired screens, revoke them.
+// A paired screen's frame shows captions even when the display has an access token (see pairing.py).
+import { ago, api, el } from "/static/live.js";
+
+const $ = (id) => document.getElementById(id);
+const currentRoom = () => decodeURIComponent(location.hash.slice(1)) || "living-room";
+
+async function load() {
+  const pairings = await api("/api/pairings");
+  $("pairings").replaceChildren(...(pairings.length ? pairings.map((p) => el("li", {},
+    el("span", {}, `${p.name} · ${p.room} · `,
+      el("span", { class: "faint" }, p.paired_at ? `seen ${ago(p.seen_at ?? p.paired_at)}` : "link not opened yet")),
+    el("button", { class: "small", type: "button", onclick: () => revoke(p) }, "Revoke")))
+    : [el("li", { class: "empty" }, "No paired frames.")]));
+}
+
+async function revoke(pairing) {
+  await api(`/api/pairings/${encodeURIComponent(pairing.id)}`, { method: "DELETE" });
+  await load();
+}
+
+$("pair-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const name = $("pair-name").value.trim() || "frame";
+  const made = await api("/api/pairings", {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name, room: currentRoom() }),
+  });
+  const link = `${location.origin}${made.link}`;
+  $("pair-link").replaceChildren("Open this once on the frame's browser (within 15 minutes, works once): ",
+    el("code", {}, link));
+  $("pair-link").hidden = false;
+  await load();
+});
+
+load().catch((err) => console.error("pairings", err));
