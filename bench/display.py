@@ -157,7 +157,10 @@ def main() -> int:
     settings = BusSettings(namespace=f"vfbench-{uuid.uuid4().hex[:8]}")
     port, display_id = free_port(), f"bench{uuid.uuid4().hex[:6]}"
     data_dir = Path(tempfile.mkdtemp(prefix="voxframe-bench-display-"))
-    env = {**os.environ, "VOXFRAME_NAMESPACE": settings.namespace, "VOXFRAME_AMQP_URL": settings.amqp_url}
+    env = {**os.environ, "VOXFRAME_NAMESPACE": settings.namespace, "VOXFRAME_AMQP_URL": settings.amqp_url,
+           # every simulated frame comes from 127.0.0.1; real frames are one per device
+           "VOXFRAME_DISPLAY_WS_MAX_PER_ADDRESS": str(args.clients + 10),
+           "VOXFRAME_DISPLAY_WS_MAX_CLIENTS": str(max(1000, args.clients + 10))}
     server = subprocess.Popen([sys.executable, "-m", "shared.cli", "display", "--host", "127.0.0.1", "--port",
                                str(port), "--display-id", display_id, "--data-dir", str(data_dir)],
                               cwd=ROOT, env=env)
