@@ -55,6 +55,8 @@ def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     source.add_argument("--demo", action="store_true", help="replay the built-in living-room demo recording")
     p.add_argument("--wyoming", action="append", default=[], metavar="tcp://HOST:PORT",
                    help="also hear this Wyoming satellite or mic service, as mic satellite-N (repeatable)")
+    p.add_argument("--discover", action="store_true",
+                   help="also hear every Wyoming satellite and mic service found on the LAN now (zeroconf)")
     p.add_argument("--room", default="living-room", help="room name for the source and the frame URL")
     p.add_argument("--port", type=int, default=8080, help="the display's HTTP port")
     p.add_argument("--host", default="127.0.0.1", help="the display's bind address (0.0.0.0 for other screens)")
@@ -67,6 +69,12 @@ def run(args: argparse.Namespace) -> int:
     settings = BusSettings()
     if not ensure_broker(settings.amqp_url, allow_start=not args.no_broker_start):
         return 2
+    if args.discover:
+        from shared.discovery import discover
+
+        found = [f.uri for f in discover() if f.uri not in args.wyoming]
+        print(f"Found {len(found)} Wyoming mic(s) on the LAN: {', '.join(found) or 'none'}", flush=True)
+        args.wyoming += found
     workers = plan(args)
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

@@ -115,6 +115,8 @@ def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     source.add_argument("--file", type=Path, help="replay this recording (WAV/FLAC/OGG/MP3; more with ffmpeg)")
     source.add_argument("--demo", action="store_true", help="replay the project's demo conversation")
     where.add_argument("--list-devices", action="store_true", help="print the input devices and exit")
+    where.add_argument("--discover", action="store_true",
+                       help="print the Wyoming satellites and mic services found on the LAN (zeroconf) and exit")
     where.add_argument("--fast", action="store_true", help="replay the file as fast as possible, not in real time")
     where.add_argument("--loop", action="store_true", help="replay the file again and again")
     add_setting_flags(where, CaptureSettings, kebab_flags(CaptureSettings, only=("input_rate_hz", "input_channels")))
@@ -137,6 +139,11 @@ def run(args: argparse.Namespace) -> int:
 
     if args.list_devices:
         print(list_devices())
+        return 0
+    if args.discover:
+        from shared.discovery import discover
+
+        print("\n".join(f"{f.uri}  {f.name}  ({f.kind})" for f in discover()) or "no Wyoming mic found")
         return 0
     settings = settings_from_args(CaptureSettings, args)
     _LOGGER.debug("Settings: %s", settings)

@@ -30,10 +30,14 @@ def satellite_python() -> Path:
 
 class Satellite:
     """One `wyoming_satellite` process on 127.0.0.1:`port` whose mic is ffmpeg replaying `recording` in real
-    time; when ffmpeg ends, the satellite restarts it (after its 3 s mic reconnect pause), so it loops."""
+    time; when ffmpeg ends, the satellite restarts it (after its 3 s mic reconnect pause), so it loops.
+    With `zeroconf_name` it announces itself on the LAN under that name, at 127.0.0.1."""
 
-    def __init__(self, python: Path, recording: Path, port: int, log_dir: Path) -> None:
+    def __init__(self, python: Path, recording: Path, port: int, log_dir: Path,
+                 zeroconf_name: str | None = None) -> None:
         self.python, self.recording, self.port, self.log_dir = python, recording, port, log_dir
+        self.zeroconf = (["--zeroconf-name", zeroconf_name, "--zeroconf-host", "127.0.0.1"] if zeroconf_name
+                         else ["--no-zeroconf"])
         self.uri = f"tcp://127.0.0.1:{port}"
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
@@ -45,7 +49,7 @@ class Satellite:
         with log.open("wb") as out:
             self.process = subprocess.Popen(
                 [str(self.python), "-m", "wyoming_satellite", "--uri", self.uri, "--name", "voxframe-test",
-                 "--no-zeroconf", "--mic-command", mic], stdout=out, stderr=subprocess.STDOUT,
+                 *self.zeroconf, "--mic-command", mic], stdout=out, stderr=subprocess.STDOUT,
                 start_new_session=True)  # its own group: a kill takes its ffmpeg too
         wait_for(lambda: "Ready" in log.read_text() or self.process.poll() is not None, timeout=30,
                  message="the satellite to listen")

@@ -6,8 +6,11 @@ from __future__ import annotations
 import argparse
 import re
 import socket
+import subprocess
+import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +26,7 @@ from services.capture.sources import SourceError
 from services.capture.sources.wyoming import WyomingSource
 from shared.audio import SAMPLE_RATE_HZ, decode_audio
 from shared.config import BusSettings
+from shared.discovery import Found, discover
 from shared.launcher import plan
 from shared.messages import AudioSegment, MicStatus, Transcript
 from tests.capture.conftest import messages
@@ -196,6 +200,22 @@ def test_a_satellite_killed_and_restarted_mid_stream_is_heard_again(satellite: S
     assert capture.process.poll() is None
     assert "closed the connection" in capture.output()
     assert [s.sequence for s in segments] == list(range(len(segments)))  # one stream, nothing lost in between
+
+
+@pytest.mark.slow
+def test_discover_finds_a_satellite_by_zeroconf(satellite_venv: Path, conversation: Path, tmp_path: Path) -> None:
+    name = f"vftest-{uuid.uuid4().hex[:8]}"  # other satellites on the LAN are not this test's
+    sat = Satellite(satellite_venv, conversation, free_port(), tmp_path, zeroconf_name=name)
+    sat.start()
+    try:
+        found = wait_for(lambda: [f for f in discover(2) if f.name == name], timeout=30, interval=0,
+                         message="the satellite's zeroconf announcement")
+        listed = subprocess.run([sys.executable, "-m", "shared.cli", "capture", "--discover"], check=True,
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        sat.kill()
+    assert found == [Found(name, sat.uri, "satellite")]
+    assert f"{sat.uri}  {name}  (satellite)" in listed.stdout.splitlines()
 
 
 def test_voxframe_run_starts_one_capture_per_wyoming_uri() -> None:
