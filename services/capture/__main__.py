@@ -13,12 +13,12 @@ from prometheus_client import Counter, Gauge
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.capture.arbitration import ArbitratedOutbox
 from services.capture.handler import CaptureHandler
-from services.capture.outbox import SegmentOutbox
+from services.capture.outbox import COUNTERS
 from services.capture.sources import AudioSource, SourceError
 from shared.audio import Segmenter, SegmenterOptions
 from shared.audio.arbiter import Arbiter, ArbitrationOptions
+from shared.audio.outbox import ArbitratedOutbox, SegmentOutbox
 from shared.bus import Bus
 from shared.config import BusSettings
 from shared.messages import Control, EndReason, Heard, MicStatus
@@ -166,9 +166,9 @@ def run(args: argparse.Namespace) -> int:
         signal.signal(sig, lambda *_: (signalled.set(), stop.set()))
     bus.start()
     bus.wait_connected(bus.settings.connect_timeout_seconds + 5)
-    publisher = SegmentOutbox(bus, settings.buffer_seconds)
+    publisher = SegmentOutbox(bus, settings.buffer_seconds, COUNTERS)
     threading.Thread(target=publisher.run, args=(stop,), name="capture-publish", daemon=True).start()
-    outbox = ArbitratedOutbox(arbiter, bus, publisher)
+    outbox = ArbitratedOutbox(arbiter, bus, publisher, COUNTERS)
     bus.every(0.05, outbox.release)
     _LOGGER.info("Ready: %s/%s listening to %s", settings.room, settings.mic, source.name)
     capture(source, handler, outbox, stop, loop=args.loop)

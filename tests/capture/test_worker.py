@@ -10,8 +10,9 @@ import pytest
 import soundfile
 from prometheus_client import REGISTRY
 
-from services.capture.outbox import SegmentOutbox
+from services.capture.outbox import COUNTERS
 from shared.audio import SAMPLE_RATE_HZ, decode_audio, segment_file
+from shared.audio.outbox import SegmentOutbox
 from shared.bus import Bus
 from shared.config import BusSettings
 from shared.demo import script_lines
@@ -105,7 +106,7 @@ def test_a_file_that_is_not_audio_is_refused_with_a_clear_error(broker: Broker, 
 
 def test_the_outbox_holds_a_bounded_amount_of_speech_while_the_broker_is_away() -> None:
     unreachable = Bus("capture", BusSettings(amqp_url="amqp://guest:guest@127.0.0.1:1/%2F"))  # never started
-    outbox = SegmentOutbox(unreachable, max_seconds=10)
+    outbox = SegmentOutbox(unreachable, max_seconds=10, counters=COUNTERS)
     one_second = np.zeros(SAMPLE_RATE_HZ, dtype="<i2").tobytes()
     dropped_before = _dropped()
     now = utc_now()

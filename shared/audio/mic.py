@@ -1,0 +1,118 @@
+"""One mic's live state, wherever its sound comes from (a capture process's device, a browser tab served by the
+display): blocks → segmenter → AudioSegment; Control → mute; once a second → MicStatus.
+
+`hear`/`end_stream` run on the audio thread, `on_control`/`status` on the bus's work thread, so the few fields
+both touch are guarded by a lock. A mute takes effect before the next block is fed: the utterance in progress is
+sent (end_reason muted), nothing after.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from shared.audio.convert import SAMPLE_RATE_HZ
+from shared.audio.segmenter import Segmenter, SpeechSegment
+from shared.messages import AudioSegment, Command, Control, EndReason, MicStatus
+from shared.messages.status import MicKind
+
+_LOGGER = logging.getLogger(__name__)
+
+SILENT_DBFS = -100.0  # the floor reported for digital silence (log of zero)
+
+
+class LiveMic:
+    """Subclasses may override `_muted_changed` and `_cut` to count or keep what passes."""
+
+    def __init__(self, room: str, mic: str, segmenter: Segmenter, kind: MicKind = "device", device: str = "") -> None:
+        self.room = room
+        self.mic = mic
+        self.segmenter = segmenter
+        self.kind: MicKind = kind
+        self.device = device
+        self._sequence = 0
+        self._lock = threading.Lock()
+        self._mute_wanted = False
+        self._muted = False
+        self._sum_squares = 0.0
+        self._samples = 0
+        self._windows_seen = (0, 0)  # segmenter (windows, speech_windows) at the last status
+        self._fed_until: tuple[int, float] | None = None  # (stream offset, capture time) at the end of the last block
+
+    # ---- audio thread -----------------------------------------------------------------------------------
+
+    def hear(self, samples: np.ndarray, captured_at: float) -> list[AudioSegment]:
+        """16 kHz mono int16 `samples`, the first captured at `captured_at` (epoch seconds)."""
+        with self._lock:
+            self._sum_squares += float(np.square(samples, dtype=np.float64).sum())
+            self._samples += len(samples)
+            mute_wanted = self._mute_wanted
+        messages = []
+        if mute_wanted != self._muted:
+            self._muted = mute_wanted
+            self._muted_changed(mute_wanted)
+            _LOGGER.info("Mic %s/%s %s", self.room, self.mic, "muted" if mute_wanted else "unmuted")
+            if mute_wanted:
+                messages = self.end_stream(EndReason.MUTED)
+        if self._muted:
+            return messages  # a muted mic's audio goes no further than the level meter
+        position = self.segmenter.position
+        segments = self.segmenter.feed(samples)
+        self._fed_until = (self.segmenter.position, captured_at + len(samples) / SAMPLE_RATE_HZ)
+        return messages + [self._message(s, captured_at, position) for s in segments]
+
+    def end_stream(self, reason: EndReason) -> list[AudioSegment]:
+        """The input stopped (file over, mute, device lost): send the utterance in progress, if any."""
+        position, captured_at = self._fed_until or (self.segmenter.position, datetime.now(UTC).timestamp())
+        return [self._message(s, captured_at, position) for s in self.segmenter.flush(reason)]
+
+    def _message(self, segment: SpeechSegment, anchor_time: float, anchor_sample: int) -> AudioSegment:
+        """`anchor_time` is when stream sample `anchor_sample` was captured; segment times follow from it."""
+        end_at = datetime.fromtimestamp(anchor_time + (segment.end_sample - anchor_sample) / SAMPLE_RATE_HZ, UTC)
+        message = AudioSegment(
+            room=self.room, source=self.mic, pcm=segment.pcm(), sample_rate_hz=SAMPLE_RATE_HZ, channels=1,
+            start_at=end_at - timedelta(seconds=segment.duration_seconds), end_at=end_at,
+            end_reason=segment.end_reason, sequence=self._sequence, origin_at=end_at,
+        )
+        self._sequence += 1
+        _LOGGER.info("Segment %d of %s/%s: %.1f s of speech, ended by %s", message.sequence, self.room, self.mic,
+                     segment.duration_seconds, segment.end_reason.value)
+        self._cut(message, segment)
+        return message
+
+    def _muted_changed(self, muted: bool) -> None:
+        """Hook: the mute state the audio obeys changed."""
+
+    def _cut(self, message: AudioSegment, segment: SpeechSegment) -> None:
+        """Hook: a segment was cut and becomes `message`."""
+
+    # ---- bus work thread ---------------------------------------------------------------------------------
+
+    def on_control(self, control: Control) -> None:
+        if control.command not in (Command.MUTE, Command.UNMUTE) or control.mic not in (None, self.mic):
+            return  # another mic's switch, or a command for the prompter
+        with self._lock:
+            self._mute_wanted = control.command is Command.MUTE
+
+    @property
+    def muted(self) -> bool:
+        with self._lock:
+            return self._mute_wanted
+
+    def status(self) -> MicStatus:
+        """Level and speech share since the previous status (about a second)."""
+        with self._lock:
+            mean_square = self._sum_squares / self._samples if self._samples else 0.0
+            self._sum_squares, self._samples = 0.0, 0
+            muted = self._mute_wanted  # no audio heard after the command reaches the segmenter
+        windows = (self.segmenter.windows, self.segmenter.speech_windows)
+        counted, speech = windows[0] - self._windows_seen[0], windows[1] - self._windows_seen[1]
+        self._windows_seen = windows
+        level = max(SILENT_DBFS, 10 * math.log10(mean_square / 32768**2)) if mean_square > 0 else SILENT_DBFS
+        ratio = 0.0 if muted or not counted else speech / counted
+        return MicStatus(room=self.room, source=self.mic, level_dbfs=min(0.0, level), speech_ratio=ratio,
+                         muted=muted, device=self.device, kind=self.kind)
