@@ -34,7 +34,7 @@ SCENES = (
 )
 STYLES = ("watercolor", "oil painting", "neon", "pastel", "pencil sketch", "pop art", "cinematic", "storybook")
 RSS_SCRIPT = """
-import json, resource, sys
+import json, sys
 from services.generator.engines import ImageRequest
 from services.generator.engines.illustrator import IllustratorBackend
 scenes, styles = json.loads(sys.argv[1])
@@ -42,7 +42,7 @@ backend = IllustratorBackend()
 for i in range(80):
     text, keywords = scenes[i % len(scenes)]
     backend.generate(ImageRequest(text, tuple(keywords), styles[i % len(styles)], "cheerful", 1920, 1080, 1, i))
-print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+print(next(line.split()[1] for line in open("/proc/self/status") if line.startswith("VmHWM:")))
 """
 
 
@@ -66,8 +66,8 @@ def latency(backend: ImageBackend, runs: int) -> dict[str, float]:
 
 
 def rss_mb() -> float:
-    """Peak RSS of a fresh process that loads the illustrator (catalog, model, index) and paints 80 pictures:
-    what the generator worker holds, without this benchmark's own imports (the prompter, the poster bench)."""
+    """Peak RSS (VmHWM: ru_maxrss would carry this process's own peak across fork and exec) of a fresh process
+    that loads the illustrator (catalog, model, index) and paints 80 pictures, as the generator worker does."""
     root = Path(__file__).resolve().parents[1]
     out = subprocess.run([sys.executable, "-c", RSS_SCRIPT, json.dumps([SCENES, STYLES])], cwd=root, capture_output=True, text=True, check=True,
                          env={**os.environ, "PYTHONPATH": str(root)})

@@ -77,8 +77,11 @@ _MORE_ALIASES = {
     "cherry blossom": ("spring", "blossom"), "fallen leaf": ("autumn", "fall leaves"), "sun": ("summer", "sunshine"),
     "camping": ("campsite", "camp"), "water wave": ("sea", "ocean", "wave"), "wrapped gift": ("present",),
     "party popper": ("party", "celebration"), "mantelpiece clock": ("clock",), "musical keyboard": ("piano",),
-    "dog": ("puppy",), "cat": ("kitten",), "hut": ("cabin", "shack"), "hot dog": ("sausage", "hotdog"), "old woman": ("grandmother", "granny", "grandma"),
-    "old man": ("grandfather", "grandpa"), "crescent moon": ("moon",), "snow-capped mountain": ("alps",), "skier": ("skiing",),
+    "dog": ("puppy",), "cat": ("kitten",), "hut": ("cabin", "shack"), "hot dog": ("sausage", "hotdog"),
+    "old woman": ("grandmother", "granny", "grandma"), "old man": ("grandfather", "grandpa"),
+    "crescent moon": ("moon",), "droplet": ("water",), "national park": ("lake", "river", "valley"),
+    "goal net": ("goalkeeper", "goal"), "honeybee": ("hive", "beehive"), "jack-o-lantern": ("pumpkin",),
+    "snow-capped mountain": ("alps",), "skier": ("skiing",),
 }
 
 

@@ -153,7 +153,9 @@ def _style(glyph: Glyph, size: int, family: str) -> tuple[Image.Image, int]:
     canvas = Image.new("RGBA", (image.width + 2 * pad, image.height + 2 * pad), (0, 0, 0, 0))
     canvas.alpha_composite(image, (pad, pad))
     if look.outline:
-        alpha = canvas.getchannel("A").filter(ImageFilter.MaxFilter(2 * max(1, int(size * look.outline / 2)) + 1))
+        # a dilation by blur and threshold: Pillow's MaxFilter costs the square of its width
+        radius = max(1.0, size * look.outline / 2)
+        alpha = canvas.getchannel("A").filter(ImageFilter.GaussianBlur(radius)).point(lambda v: 255 if v > 8 else 0)
         ink = (24, 18, 30, 255) if family != "storybook" else (88, 58, 36, 255)
         outlined = Image.new("RGBA", canvas.size, ink)
         outlined.putalpha(alpha)

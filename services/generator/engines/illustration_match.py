@@ -113,7 +113,7 @@ def _name_vectors(glyphs: tuple[Glyph, ...], encoder: SentenceEncoder, cache_dir
         if vectors.shape == (len(names), encoder.dimensions):
             return vectors
     _LOGGER.info("Embedding %d illustration names once (cached in %s)", len(names), path)
-    vectors = encoder.encode(names)
+    vectors = encoder.encode(names, batch_size=32)  # small batches keep the peak memory of this one-off low
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")

@@ -7,8 +7,9 @@ and nearest; the seed picks the composition (hero left, centre or right, horizon
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
+from itertools import pairwise
 
 import numpy as np
 
@@ -89,14 +90,18 @@ def compose(items: list[Item], width: int, height: int, rng: np.random.Generator
         if ground is Ground.INDOOR and zone in (Zone.LAND, Zone.GROUND):
             zone = Zone.GROUND  # people and pets indoors stand behind the table
         by_zone[zone].append(item)
+    zone_of = {item: zone for zone, members in by_zone.items() for item in members}
     placements: list[Placement] = []
     sky = by_zone[Zone.SKY]
     below = sorted((item for zone in (Zone.LAND, Zone.GROUND, Zone.TABLE) for item in by_zone[zone]),
                    key=lambda item: item.rank)  # one row of columns: things below the sky do not hide each other
-    for group in (sky, below):
-        for item, x in zip(group, _columns(len(group), width, layout, rng), strict=True):
-            zone = next(zone for zone, members in by_zone.items() if item in members)
-            placements += _place(item, zone, x, width, height, horizon, unit, ground, rng)
+    for group, mirror in ((sky, True), (below, False)):  # the sky's lead thing balances the ground's
+        spots = [_spot(item, zone_of[item], height, horizon, unit, ground, rng) for item in group]
+        xs = _columns(len(group), width, layout, rng, mirror)
+        xs = _spread(xs, [spot.size * (1.7 if item.plural else 1.0) for item, spot in zip(group, spots, strict=True)],
+                     width)
+        for item, x, spot in zip(group, xs, spots, strict=True):
+            placements += _with_copies(item, zone_of[item], replace(spot, x=x), width, rng)
     order = list(Zone)
     placements.sort(key=lambda p: (order.index(_zone_of(p, ground)), p.bottom))
     return Scene(night, ground, horizon, tuple(placements))
@@ -107,48 +112,77 @@ def _zone_of(placement: Placement, ground: Ground) -> Zone:
     return Zone.GROUND if ground is Ground.INDOOR and zone is Zone.LAND else zone
 
 
-def _columns(count: int, width: int, layout: str, rng: np.random.Generator) -> list[float]:
+def _columns(count: int, width: int, layout: str, rng: np.random.Generator, mirror: bool) -> list[float]:
     """Horizontal centres for `count` things, the first (most important) where the composition wants it."""
     if not count:
         return []
     hero = {"left": 0.3, "centre": 0.5, "right": 0.7, "spread": rng.uniform(0.25, 0.75)}[layout]
-    if count == 1:
-        return [width * hero]
+    hero = 1 - hero if mirror and layout != "centre" else hero + (0.22 if mirror else 0)
     slots = [0.1 + 0.8 * (i + 0.5) / count for i in range(count)]
     slots.sort(key=lambda s: abs(s - hero))
     jitter = 0.25 * 0.8 / count
-    first = [width * hero] + [width * (s + rng.uniform(-jitter, jitter)) for s in slots[1:]]
-    return first
+    return [width * hero] + [width * (s + rng.uniform(-jitter, jitter)) for s in slots[1:]]
 
 
-def _place(item: Item, zone: Zone, x: float, width: int, height: int, horizon: float, unit: float,
-           ground: Ground, rng: np.random.Generator) -> list[Placement]:
+def _spread(xs: list[float], sizes: list[float], width: int) -> list[float]:
+    """Push things apart until neighbours overlap by at most a quarter, keeping the first where it is; if the
+    row is wider than the frame, everything moves to fit (overlap grows rather than things leaving the frame)."""
+    if len(xs) < 2:
+        return xs
+    xs = list(xs)
+    order = sorted(range(len(xs)), key=lambda i: xs[i])
+    hero = order.index(0)
+    for step in (1, -1):
+        for a, b in pairwise(order[hero::step]):
+            gap = 0.75 * (sizes[a] + sizes[b]) / 2 * 0.85
+            xs[b] = max(xs[b], xs[a] + gap) if step == 1 else min(xs[b], xs[a] - gap)
+    low, high = min(xs[i] - sizes[i] * 0.5 for i in order), max(xs[i] + sizes[i] * 0.5 for i in order)
+    if high - low > width:
+        scale = width / (high - low)
+        return [(x - low) * scale for x in xs]
+    shift = max(0.0, -low) - max(0.0, high - width)
+    return [x + shift for x in xs]
+
+
+@dataclass(frozen=True)
+class _Spot:
+    size: float
+    bottom: float
+    depth: float
+    shadow: bool
+    x: float = 0.0
+
+
+def _spot(item: Item, zone: Zone, height: int, horizon: float, unit: float, ground: Ground,
+          rng: np.random.Generator) -> _Spot:
+    """How big, how far and standing where (by the zone and the keyword's importance)."""
     importance = 1.35 if item.rank == 0 else max(0.6, 1.0 - 0.09 * item.rank)
     size = _BASE_SIZE[zone] * unit * importance
     if zone is Zone.SKY:
-        bottom, depth, shadow = height * rng.uniform(0.18, 0.36) + size * 0.5, 0.5, False
-    elif zone is Zone.LAND:
-        bottom, depth, shadow = horizon + height * 0.03, 0.75, False
-    elif zone is Zone.GROUND and ground is not Ground.INDOOR:
+        return _Spot(size, height * rng.uniform(0.18, 0.36) + size * 0.5, 0.5, False)
+    if zone is Zone.LAND:
+        return _Spot(size, horizon + height * 0.03, 0.75, False)
+    if zone is Zone.GROUND and ground is not Ground.INDOOR:
         near = 1.0 if item.rank == 0 else rng.uniform(0.35, 0.8)
-        bottom = horizon + (height * 0.94 - horizon) * near
-        size *= 0.6 + 0.4 * near
-        depth, shadow = 1.0 - near, True
-    elif zone is Zone.GROUND:
-        bottom, depth, shadow = horizon - height * rng.uniform(0.02, 0.08), 0.3, False
-    else:
-        front = height * 0.97 if ground is not Ground.INDOOR else horizon + (height - horizon) * rng.uniform(0.3, 0.6)
-        bottom, depth, shadow = front, 0.0, True
-    main = Placement(item.glyph, x, bottom, _quantised(size), depth, shadow)
+        return _Spot(size * (0.6 + 0.4 * near), horizon + (height * 0.94 - horizon) * near, 1.0 - near, True)
+    if zone is Zone.GROUND:
+        return _Spot(size, horizon - height * rng.uniform(0.02, 0.08), 0.3, False)
+    front = height * 0.9 if ground is not Ground.INDOOR else horizon + (height - horizon) * rng.uniform(0.3, 0.6)
+    return _Spot(size, front, 0.0, True)
+
+
+def _with_copies(item: Item, zone: Zone, spot: _Spot, width: int, rng: np.random.Generator) -> list[Placement]:
+    """A plural ("stars", "shells") is drawn as a small group around the main one."""
+    main = Placement(item.glyph, spot.x, spot.bottom, _quantised(spot.size), spot.depth, spot.shadow)
     if not item.plural or zone is Zone.LAND:
         return [main]
     extra = []
     for k in (1, 2) if zone in (Zone.SKY, Zone.GROUND) else (1,):
         side = -1 if k % 2 else 1
-        dx = side * size * rng.uniform(0.55, 0.8)
-        dy = -size * rng.uniform(0.05, 0.25) if zone is not Zone.SKY else -size * rng.uniform(-0.5, 0.5)
-        extra.append(Placement(item.glyph, min(max(x + dx, 0.0), width), bottom + dy, _quantised(size * 0.72),
-                               min(1.0, depth + 0.1), main.shadow))
+        dx = side * spot.size * rng.uniform(0.55, 0.8)
+        dy = -spot.size * rng.uniform(0.05, 0.25) if zone is not Zone.SKY else -spot.size * rng.uniform(-0.5, 0.5)
+        extra.append(Placement(item.glyph, min(max(spot.x + dx, 0.0), width), spot.bottom + dy,
+                               _quantised(spot.size * 0.72), min(1.0, spot.depth + 0.1), main.shadow))
     return [*extra, main]
 
 
