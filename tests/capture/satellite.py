@@ -1,10 +1,12 @@
 """The real `wyoming-satellite` from PyPI, in a venv of its own (it pins its own `wyoming`), playing a recording.
 
-The venv is made on first use in `.venv-wyoming/` (gitignored) with pip, so a fresh machine needs only PyPI.
+The venv is made on first use in `.venv-wyoming/` (gitignored, like its `.lock`) with pip, so a fresh machine
+needs only PyPI.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import subprocess
@@ -18,13 +20,15 @@ VENV = Path(__file__).resolve().parents[2] / ".venv-wyoming"
 
 
 def satellite_python() -> Path:
-    """The satellite venv's interpreter, installed once per PACKAGE (a stamp file remembers which)."""
+    """The satellite venv's interpreter, installed once per PACKAGE (a stamp file remembers which); a lock keeps
+    two test runs in one checkout from building it at once."""
     python, stamp = VENV / "bin" / "python", VENV / ".installed"
-    if stamp.exists() and stamp.read_text() == PACKAGE and python.exists():
-        return python
-    subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True, timeout=120)
-    subprocess.run([str(python), "-m", "pip", "install", "-q", PACKAGE], check=True, timeout=600)
-    stamp.write_text(PACKAGE)
+    with open(f"{VENV}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (stamp.exists() and stamp.read_text() == PACKAGE and python.exists()):
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True, timeout=120)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", PACKAGE], check=True, timeout=600)
+            stamp.write_text(PACKAGE)
     return python
 
 
