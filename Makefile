@@ -11,7 +11,7 @@ MIC ?=
 ROOM ?= living-room
 PORT ?= 8080
 
-.PHONY: install test run bench lint clean
+.PHONY: install test test-cluster run bench lint clean
 
 $(RUN_STAMP): pyproject.toml deploy/no-deps-requirements.txt
 	deploy/local/ensure-packages.sh $(RUN_PACKAGES)
@@ -36,6 +36,11 @@ test: $(TEST_STAMP)
 	deploy/local/ensure-packages.sh $(TEST_PACKAGES)
 	deploy/local/ensure-broker.sh
 	$(PY) -m pytest
+
+# The three-node RabbitMQ cluster test on its own (make test runs it too).
+test-cluster: $(TEST_STAMP)
+	deploy/local/ensure-packages.sh $(TEST_PACKAGES)
+	$(PY) -m pytest tests/cluster
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check shared services tests bench

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -13,7 +15,11 @@ class BusSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
 
-    amqp_url: str = Field("amqp://guest:guest@localhost:5672/%2F", description="broker URL (amqp:// or amqps://)")
+    amqp_url: str = Field("amqp://guest:guest@localhost:5672/%2F",
+                          description="broker URL (amqp:// or amqps://); a cluster's nodes comma-separated")
+    queue_type: Literal["classic", "quorum"] = Field(
+        "classic", description="stage queues' type: quorum replicates them across a cluster's nodes"
+    )
     namespace: str = Field("voxframe", pattern=r"^[A-Za-z0-9_.-]{1,64}$", description="prefix of exchanges and queues")
     prefetch: int = Field(10, ge=1, le=1000, description="unacked deliveries per consumer (stages may override)")
     heartbeat_seconds: int = Field(20, ge=0, le=600)

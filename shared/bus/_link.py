@@ -18,7 +18,7 @@ import pika.exceptions
 
 from shared import metrics
 from shared.bus._wire import Delivery, Request, Subscription
-from shared.bus.connection import Backoff, connect, parameters
+from shared.bus.connection import Backoff, Nodes, connect, parameters, where
 from shared.bus.errors import BusConfigError, PublishRefused, Unprocessable
 from shared.bus.topology import QueueSpec, Topology
 from shared.config import BusSettings
@@ -43,7 +43,7 @@ class Link:
         self.requests: collections.deque[Request] = collections.deque()  # waited on: publishes with confirms, acks
         self.outbox: collections.deque[Request] = collections.deque()  # fire-and-forget, bounded by post()
         self._queues_lock = threading.Lock()  # other threads add and drop while the I/O thread takes
-        self._params = parameters(settings.amqp_url, stage, settings.heartbeat_seconds)
+        self._nodes = Nodes(parameters(settings.amqp_url, stage, settings.heartbeat_seconds))
         self._connection: pika.BlockingConnection | None = None
         self._generation = 0
 
@@ -81,7 +81,7 @@ class Link:
         backoff = Backoff()
         deadline: float | None = time.monotonic() + self.settings.connect_timeout_seconds
         while not self.stopping.is_set():
-            connection = connect(self._params, self.stopping, deadline, backoff)
+            connection = connect(self._nodes, self.stopping, deadline, backoff)
             if connection is None:
                 break
             deadline = None  # once we have been up, outages are waited out forever
@@ -128,7 +128,8 @@ class Link:
         self._connection = connection
         self.connected.set()
         metrics.CONNECTED.labels(self.stage).set(1)
-        _LOGGER.info("%s: connected to the broker, consuming %s", self.stage,
+        node = getattr(getattr(connection, "_impl", None), "params", None)  # which of the nodes answered
+        _LOGGER.info("%s: connected to the broker at %s, consuming %s", self.stage, where(node) if node else "?",
                      ", ".join(s.spec.name or "(exclusive)" for s in self.subscriptions) or "nothing")
         healthy_since = time.monotonic()
         while not self.stopping.is_set():

@@ -23,8 +23,14 @@ _FATAL = (
 )
 
 
-def parameters(url: str, worker: str, heartbeat_seconds: int) -> pika.URLParameters:
-    """Parse the URL once, naming the connection so operators (and tests) can find it in the broker."""
+def parameters(urls: str, worker: str, heartbeat_seconds: int) -> list[pika.URLParameters]:
+    """Parse the URL, or the comma-separated URLs of a cluster's nodes, once; each connection is named so
+    operators (and tests) can find it in the broker."""
+    return [_parameters(url.strip(), worker, heartbeat_seconds) for url in urls.split(",") if url.strip()] or [
+        _parameters(urls, worker, heartbeat_seconds)]
+
+
+def _parameters(url: str, worker: str, heartbeat_seconds: int) -> pika.URLParameters:
     if not url.startswith(("amqp://", "amqps://")):
         raise BusConfigError(f"VOXFRAME_AMQP_URL must start with amqp:// or amqps://, got {_redact(url)!r}")
     try:
@@ -67,28 +73,50 @@ class Backoff:
         self.attempt = 0
 
 
-def connect(params: pika.URLParameters, stop: threading.Event, deadline: float | None,
+class Nodes:
+    """The broker's addresses, tried in turn: after a node is lost, the next one is tried first."""
+
+    def __init__(self, params: list[pika.URLParameters]) -> None:
+        self.params = params
+        self._next = 0
+
+    def rotation(self) -> list[pika.URLParameters]:
+        order = self.params[self._next:] + self.params[:self._next]
+        self._next = (self._next + 1) % len(self.params)
+        return order
+
+
+def where(params: pika.URLParameters) -> str:
+    return f"{params.host}:{params.port}{params.virtual_host and '/' + params.virtual_host}"
+
+
+def connect(nodes: Nodes, stop: threading.Event, deadline: float | None,
             backoff: Backoff) -> pika.BlockingConnection | None:
-    """Connect, retrying outages until `deadline` (monotonic; None = forever). None if stopped meanwhile."""
-    where = f"{params.host}:{params.port}{params.virtual_host and '/' + params.virtual_host}"
+    """Connect to any answering node, retrying outages until `deadline` (monotonic; None = forever).
+    None if stopped meanwhile."""
     logged = False
     while not stop.is_set():
-        try:
-            return pika.BlockingConnection(params)
-        except _FATAL as exc:
-            raise BusConfigError(f"broker at {where} refused the credentials or vhost: {exc!r}") from exc
-        except (pika.exceptions.AMQPError, OSError) as exc:
-            if deadline is not None and time.monotonic() > deadline:
-                raise BusConfigError(f"broker at {where} not reachable: {exc!r}") from exc
-            if not logged:
-                _LOGGER.warning("Broker at %s not reachable (%r); retrying with backoff", where, exc)
-                logged = True
-            stop.wait(backoff.next_delay())
+        failure: BaseException | None = None
+        for params in nodes.rotation():
+            try:
+                return pika.BlockingConnection(params)
+            except _FATAL as exc:
+                raise BusConfigError(f"broker at {where(params)} refused the credentials or vhost: {exc!r}") from exc
+            except (pika.exceptions.AMQPError, OSError) as exc:
+                failure = exc
+        addresses = ", ".join(where(p) for p in nodes.params)
+        if deadline is not None and time.monotonic() > deadline:
+            raise BusConfigError(f"broker at {addresses} not reachable: {failure!r}") from failure
+        if not logged:
+            _LOGGER.warning("Broker at %s not reachable (%r); retrying with backoff", addresses, failure)
+            logged = True
+        stop.wait(backoff.next_delay())
     return None
 
 
 def check_broker(url: str, stage: str, timeout_seconds: float) -> None:
     """Connect once and close: lets a service that serves something else fail fast, before it starts serving."""
-    connection = connect(parameters(url, stage, 0), threading.Event(), time.monotonic() + timeout_seconds, Backoff())
+    connection = connect(Nodes(parameters(url, stage, 0)), threading.Event(), time.monotonic() + timeout_seconds,
+                         Backoff())
     if connection is not None:
         connection.close()

@@ -7,6 +7,10 @@ from typing import Any
 
 from shared.config import BusSettings
 
+# A quorum queue dead-letters a message redelivered this often (RabbitMQ 4 defaults to 20). Ours are
+# redelivered by crashes and reconnects, and by the bus's own requeue after a failure it could not finish.
+QUORUM_DELIVERY_LIMIT = 50
+
 
 @dataclass(frozen=True)
 class QueueSpec:
@@ -42,9 +46,17 @@ class Topology:
         return f"{self.namespace}.dlx"
 
     @property
+    def _type(self) -> dict[str, Any]:
+        """Quorum queues keep every limit below (length with drop-head, TTL, dead-lettering, single active
+        consumer) and are replicated; classic ones are the single-node default."""
+        if self.settings.queue_type == "classic":
+            return {}
+        return {"x-queue-type": "quorum", "x-delivery-limit": QUORUM_DELIVERY_LIMIT}
+
+    @property
     def dead(self) -> QueueSpec:
         """Messages nobody could handle, each with the reason in header `x-voxframe-reason`."""
-        return QueueSpec(f"{self.namespace}.dead", ("dead.#",))
+        return QueueSpec(f"{self.namespace}.dead", ("dead.#",), dict(self._type))
 
     @property
     def dropped(self) -> QueueSpec:
@@ -52,12 +64,13 @@ class Topology:
         return QueueSpec(
             f"{self.namespace}.dropped",
             ("dropped.#",),
-            {"x-max-length": 1000, "x-overflow": "drop-head", "x-message-ttl": 3_600_000},
+            {**self._type, "x-max-length": 1000, "x-overflow": "drop-head", "x-message-ttl": 3_600_000},
         )
 
     def _stage(self, name: str, bindings: tuple[str, ...], max_length: int, ttl_seconds: int,
                dropped_as: str, **extra: Any) -> QueueSpec:
         args = {
+            **self._type,
             "x-max-length": max_length,
             "x-overflow": "drop-head",
             "x-message-ttl": ttl_seconds * 1000,
@@ -96,6 +109,12 @@ class Topology:
         """Commands for one capture process, and its room's other mics' notices and statuses (arbitration);
         exclusive, as they only matter while it runs."""
         return QueueSpec("", (f"control.{room}.#", f"heard.{room}.#", f"status.{room}.#"), {}, exclusive=True)
+
+    @property
+    def browser_mics(self) -> QueueSpec:
+        """Commands and other mics' notices for the browser mics a display serves, in any room (their statuses
+        reach it on its display queue); exclusive, as they only matter while it runs."""
+        return QueueSpec("", ("control.#", "heard.#"), {}, exclusive=True)
 
     def stage_queues(self) -> tuple[QueueSpec, ...]:
         """Queues declared by every worker at start, so nothing is published into the void."""
