@@ -39,10 +39,11 @@ def _length_unknown(flac: bytes) -> bytes:
     return bytes(data)
 
 
-@pytest.mark.parametrize(("variant", "says"), [("header states it", "3600 s long; the limit is 600 s"),
-                                               ("header hides it", "longer than the 600 s limit")])
-def test_an_upload_bomb_is_refused_quickly_without_decoding_it(display: DisplayProcess, hour_of_silence: bytes,
+@pytest.mark.parametrize(("variant", "says"), [("header states it", "3600 s long; the limit is 60 s"),
+                                               ("header hides it", "longer than the 60 s limit")])
+def test_an_upload_bomb_is_refused_quickly_without_decoding_it(display_factory, hour_of_silence: bytes,
                                                                variant: str, says: str) -> None:
+    display = display_factory(VOXFRAME_UPLOAD_MAX_SECONDS="60")  # a hidden length costs decoding up to the limit
     bomb = hour_of_silence if variant == "header states it" else _length_unknown(hour_of_silence)
     assert display.process is not None
     before = _peak_rss_mb(display.process.pid)
@@ -50,7 +51,7 @@ def test_an_upload_bomb_is_refused_quickly_without_decoding_it(display: DisplayP
     refused = requests.post(f"{display.url}/api/uploads", files={"audio": ("silence.flac", bomb)}, timeout=60)
     seconds = time.monotonic() - started
     assert refused.status_code == 413 and says in refused.json()["error"]
-    assert seconds < 2.5, f"refusing took {seconds:.1f} s"  # the benchmark's target is < 1 s without HTTP
+    assert seconds < 5, f"refusing took {seconds:.1f} s"  # decoding it all: 10-30 s; `make bench-uploads` times it
     assert _peak_rss_mb(display.process.pid) - before < 100  # decoding it all would be ~2.6 GB
 
 
