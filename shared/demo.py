@@ -31,24 +31,29 @@ def default_path() -> Path:
     return data_dir / "demo" / "living-room.wav"
 
 
+def speak(line: str, voice: str, speed_wpm: int = 150) -> np.ndarray:
+    """One line spoken by espeak-ng as 16 kHz mono int16 (the demo, the benchmarks and tests all talk this way)."""
+    espeak = shutil.which("espeak-ng") or shutil.which("espeak")
+    if espeak is None:
+        raise RuntimeError("synthesising speech needs espeak-ng (apt-get install espeak-ng), or pass --file PATH")
+    with tempfile.TemporaryDirectory() as tmp:
+        wav = Path(tmp) / "line.wav"
+        subprocess.run([espeak, "-v", voice, "-s", str(speed_wpm), "-w", str(wav), line],
+                       check=True, capture_output=True)
+        samples, rate = soundfile.read(wav, dtype="float32", always_2d=True)
+    mono = soxr.resample(samples.mean(axis=1), rate, SAMPLE_RATE_HZ)
+    return np.clip(mono * 32767, -32768, 32767).astype(np.int16)
+
+
 def demo_recording(path: Path | None = None) -> Path:
     """Return the demo WAV (16 kHz mono), synthesising it with espeak-ng the first time."""
     path = path or default_path()
     if path.exists():
         return path
-    espeak = shutil.which("espeak-ng") or shutil.which("espeak")
-    if espeak is None:
-        raise RuntimeError("the demo recording needs espeak-ng (apt-get install espeak-ng), or pass --file PATH")
     pause = np.zeros(int(PAUSE_SECONDS * SAMPLE_RATE_HZ), dtype=np.int16)
     pieces = [pause]
-    with tempfile.TemporaryDirectory() as tmp:
-        for i, line in enumerate(script_lines()):
-            wav = Path(tmp) / f"{i}.wav"
-            subprocess.run([espeak, "-v", VOICES[i % len(VOICES)], "-s", "150", "-w", str(wav), line],
-                           check=True, capture_output=True)
-            samples, rate = soundfile.read(wav, dtype="float32", always_2d=True)
-            mono = soxr.resample(samples.mean(axis=1), rate, SAMPLE_RATE_HZ)
-            pieces += [np.clip(mono * 32767, -32768, 32767).astype(np.int16), pause]
+    for i, line in enumerate(script_lines()):
+        pieces += [speak(line, VOICES[i % len(VOICES)]), pause]
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial.wav")
     soundfile.write(partial, np.concatenate(pieces), SAMPLE_RATE_HZ, subtype="PCM_16")

@@ -21,6 +21,8 @@ from shared.messages import (
     ImagePrompt,
     Keyword,
     MicStatus,
+    SpokenAction,
+    SpokenCommand,
     Transcript,
     Word,
     utc_now,
@@ -42,6 +44,8 @@ SAMPLES: dict[str, Envelope] = {
     "status": MicStatus(room="living", source="mic1", level_dbfs=-30.5, speech_ratio=0.4),
     "heard": Heard(room="living", source="mic1", segment_id="a1", start_at=NOW, end_at=NOW + timedelta(seconds=1),
                    envelope_db=(-70, -30, -28), score=-20.5),
+    "spoken": SpokenCommand(room="living", source="mic1", transcript_id="t1", action=SpokenAction.PAINT,
+                            subject="a red dragon", heard="paint a red dragon"),
 }
 
 
@@ -161,6 +165,7 @@ def _largest() -> list[Envelope]:
     from shared.messages.heard import MAX_ENVELOPE_FRAMES
     from shared.messages.image import MAX_IMAGE_BYTES
     from shared.messages.prompt import MAX_EXCERPT_CHARS, MAX_KEYWORDS, MAX_SOURCE_TRANSCRIPTS
+    from shared.messages.spoken import MAX_HEARD_CHARS
 
     room = {"room": "r" * 64, "source": "s" * 64, "job_id": "j" * 64}
     keywords = tuple(Keyword(text=_worst_text(100), score=1e300) for _ in range(MAX_KEYWORDS))
@@ -181,6 +186,8 @@ def _largest() -> list[Envelope]:
         MicStatus(**room, level_dbfs=-1e300, speech_ratio=0.5, device=_worst_text(256)),
         Heard(**room, segment_id=_worst_text(64), start_at=NOW, end_at=NOW, envelope_db=(-70,) * MAX_ENVELOPE_FRAMES,
               score=-999.123456789),
+        SpokenCommand(**room, transcript_id=_worst_text(64), action=SpokenAction.UNRECOGNISED,
+                      subject=_worst_text(MAX_HEARD_CHARS), heard=_worst_text(MAX_HEARD_CHARS)),
     ]
 
 

@@ -15,12 +15,26 @@ from dataclasses import dataclass
 from prometheus_client import Counter, Gauge, Histogram
 
 from services.prompter.engines import KeywordSelector, Selection
-from services.prompter.engines.mood import MOODS_BY_NAME
+from services.prompter.engines.commands import DEFAULT_WAKE_PHRASE, SpokenCommand, parse
+from services.prompter.engines.mood import MOODS_BY_NAME, mood_of
+from services.prompter.engines.names import person_names
 from services.prompter.engines.novelty import NoveltyMemory
+from services.prompter.engines.safety import REMOVED, scrub
 from services.prompter.engines.scene import compose, style_name
-from services.prompter.window import Ack, Room, Window
+from services.prompter.window import Ack, Room, Window, word_confidence
 from shared.bus.errors import Unprocessable
-from shared.messages import Command, Control, Envelope, ImagePrompt, Keyword, Transcript, derived_id
+from shared.messages import (
+    Command,
+    Control,
+    Envelope,
+    ImagePrompt,
+    Keyword,
+    SpokenAction,
+    Transcript,
+    derived_id,
+)
+from shared.messages import SpokenCommand as Spoken
+from shared.messages.control import wake_phrase
 from shared.metrics import SECONDS_BUCKETS
 
 _LOGGER = logging.getLogger(__name__)
@@ -30,6 +44,7 @@ WINDOWS_SKIPPED = Counter("voxframe_prompter_windows_skipped_total", "Windows th
 PROMPTS = Counter("voxframe_prompter_prompts_published_total", "Image prompts published", ["trigger"])
 WORDS_FILTERED = Counter("voxframe_prompter_words_filtered_total", "Words kept out of prompts", ["reason"])
 ROOMS = Gauge("voxframe_prompter_rooms", "Rooms whose settings and memory the prompter holds")
+SPOKEN = Counter("voxframe_prompter_spoken_commands_total", "Lines that began with the wake phrase", ["action"])
 SELECTION_SECONDS = Histogram("voxframe_prompter_selection_seconds", "Time to select a window's keywords",
                               buckets=SECONDS_BUCKETS)
 
@@ -51,6 +66,7 @@ class Policy:
     job_timeout_seconds: float = 600.0
     room_idle_seconds: float = 3600.0  # a room silent this long is forgotten (its settings return to defaults)
     max_rooms: int = 1000  # past it, the longest-idle room without an open window is forgotten
+    wake_phrase: str = DEFAULT_WAKE_PHRASE  # starts a spoken command in new rooms; "" turns them off
 
 
 class Prompter:
@@ -71,6 +87,10 @@ class Prompter:
             window = self.jobs.setdefault(transcript.job_id, Window(now))
         else:
             room = self._room(transcript.room)
+            command = parse(transcript.text, room.wake)
+            if command is not None:  # a command is never conversation: it joins no window, and is acked now
+                self._spoken(room, transcript, command)
+                return
             window = room.window = room.window or Window(now)
         window.add(transcript, self._defer_ack(), now)
 
@@ -95,7 +115,9 @@ class Prompter:
             case Command.PAINT_NOW:
                 self._close_room(room, "paint_now")
             case Command.REGENERATE:
-                self._regenerate(room, control)
+                self._regenerate(room, key=f"regenerate:{control.id}")
+            case Command.SET_WAKE_PHRASE:
+                room.wake = tuple(wake_phrase(control.value).split())
 
     def tick(self) -> None:
         """Close every window whose time is up, and give up on upload jobs nobody finished."""
@@ -121,7 +143,7 @@ class Prompter:
             WINDOWS_SKIPPED.labels("empty").inc()
             return
         now = self._clock()
-        selection = self._select(window, lambda phrase: room.novelty.novelty(phrase, now))
+        selection = self._select(window.lines, window.heard, lambda phrase: room.novelty.novelty(phrase, now))
         reason = selection.skip_reason(self.policy.min_words, forced)
         if reason is not None and forced:
             WINDOWS_SKIPPED.labels(reason).inc()  # keep the window: nothing to paint yet, keep listening
@@ -145,7 +167,7 @@ class Prompter:
             WINDOWS_SKIPPED.labels("empty").inc()
             _LOGGER.warning("paint_now for upload job %s, which has no transcripts here", job_id)
             return
-        selection = self._select(window, None)
+        selection = self._select(window.lines, window.heard, None)
         reason = selection.skip_reason(min_words=1, forced=True)
         if reason is None:
             room = self._room(window.transcripts[0].room)
@@ -158,9 +180,10 @@ class Prompter:
         window.release()
         del self.jobs[job_id]
 
-    def _select(self, window: Window, novelty: Callable[[str], float] | None) -> Selection:
+    def _select(self, lines: list[str], heard: list[dict[str, float]] | None,
+                novelty: Callable[[str], float] | None) -> Selection:
         started = time.perf_counter()
-        selection = self.selector.select(window.lines, novelty)
+        selection = self.selector.select(lines, novelty, heard)
         SELECTION_SECONDS.observe(time.perf_counter() - started)
         for reason, count in selection.removed.items():
             WORDS_FILTERED.labels(reason).inc(count)
@@ -185,19 +208,58 @@ class Prompter:
             width=self.policy.width, height=self.policy.height, seed=_seed(first.id, key),
         )  # type: ignore[return-value]
 
-    def _regenerate(self, room: Room, control: Control) -> None:
+    def _regenerate(self, room: Room, key: str) -> bool:
+        """Repaint the room's last prompt with a new seed, in its current style; False if it painted nothing yet."""
         last = room.last_prompt
         if last is None:
             WINDOWS_SKIPPED.labels("nothing_to_regenerate").inc()
-            _LOGGER.warning("regenerate for room %s, which has painted nothing yet", control.room)
-            return
-        key = f"regenerate:{control.id}"
+            _LOGGER.warning("regenerate for a room that has painted nothing yet")
+            return False
         text = compose([k.text for k in last.keywords], room.style, MOODS_BY_NAME[last.mood], self.policy.max_chars)
         self._publish(last.derive(ImagePrompt, key=key, **{
             **last.model_dump(exclude={"id", "created_at", "room", "source", "trace_id", "origin_at", "job_id"}),
             "text": text, "style": room.style, "num_images": room.num_images, "seed": _seed(last.id, key),
         }))
         PROMPTS.labels("regenerate").inc()
+        return True
+
+    # ---- spoken controls ---------------------------------------------------------------------------------
+
+    def _spoken(self, room: Room, transcript: Transcript, command: SpokenCommand) -> None:
+        """Act on a spoken command at once, then tell the frames and the dashboard what was understood."""
+        action, subject = command.action, ""
+        if action is SpokenAction.PAINT:
+            subject = self._paint_spoken(room, transcript, command.subject)
+            action = action if subject else SpokenAction.UNRECOGNISED  # nothing paintable was named
+        elif action is SpokenAction.REGENERATE:
+            self._regenerate(room, key=f"spoken:{transcript.id}")
+        elif action is SpokenAction.MUTE:
+            self._publish(transcript.derive(Control, key="spoken:mute", command=Command.MUTE))
+        SPOKEN.labels(action).inc()
+        _LOGGER.info("spoken command in room %s: %s %s", transcript.room, action, subject)
+        heard = scrub(command.heard).text
+        self._publish(transcript.derive(Spoken, key="spoken", transcript_id=str(transcript.id), action=action,
+                                        subject=subject, heard=heard))
+
+    def _paint_spoken(self, room: Room, transcript: Transcript, said: str) -> str:
+        """Publish a prompt of what was named (scrubbed like any talk); the subject painted, or "" if none was."""
+        selection = self._select([said], [word_confidence(transcript)], None)
+        if not selection.chosen():
+            return ""
+        subject = _without_names(selection.clean_lines[0], selection.chosen())
+        mood = mood_of([subject])
+        key = "spoken:paint"
+        prompt = transcript.derive(
+            ImagePrompt, key=key, text=compose([subject], room.style, mood, self.policy.max_chars),
+            keywords=tuple(Keyword(text=c.text, score=c.score) for c in selection.chosen()),
+            style=room.style, mood=mood.name, transcript_ids=(str(transcript.id),), excerpt=subject,
+            num_images=room.num_images, width=self.policy.width, height=self.policy.height,
+            seed=_seed(transcript.id, key))
+        self._publish(prompt)
+        PROMPTS.labels("spoken").inc()
+        room.last_prompt = prompt
+        room.novelty.remember((k.text for k in prompt.keywords), self._clock())
+        return subject
 
     def _room(self, name: str) -> Room:
         now = self._clock()
@@ -206,7 +268,7 @@ class Prompter:
                 self._forget_idle_rooms(now, keep=self.policy.max_rooms - 1)
             p = self.policy
             self.rooms[name] = Room(p.window_seconds, p.style, p.num_images,
-                                    NoveltyMemory(p.novelty_half_life_seconds))
+                                    NoveltyMemory(p.novelty_half_life_seconds), wake=tuple(p.wake_phrase.split()))
             ROOMS.set(len(self.rooms))
         room = self.rooms[name]
         room.touched_at = now
@@ -232,6 +294,13 @@ def _number(control: Control, low: float, high: float) -> float:
     if not low <= value <= high:
         raise ValueError(f"{control.command} needs a number from {low:g} to {high:g}, got {control.value!r}")
     return value
+
+
+def _without_names(subject: str, chosen: list) -> str:
+    """A spoken subject, scrubbed, without the people it names (never painted), nor what scrubbing marked."""
+    people = person_names([subject])
+    words = [w for w in subject.split() if w.strip(".,!?").lower().removesuffix("'s") not in people and REMOVED not in w]
+    return " ".join(words) or chosen[0].text
 
 
 def _seed(*parts: object) -> int:

@@ -15,6 +15,15 @@ from shared.messages import ImagePrompt, Transcript
 Ack = Callable[[], None]
 
 
+def word_confidence(transcript: Transcript) -> dict[str, float]:
+    """A transcript's words (lower case, no punctuation) → the lowest confidence the engine gave each."""
+    heard: dict[str, float] = {}
+    for word in transcript.words:
+        key = word.text.strip(" .,;:!?\"()").lower()
+        heard[key] = min(word.confidence, heard.get(key, 1.0))
+    return heard
+
+
 @dataclass
 class Window:
     opened_at: float  # monotonic seconds
@@ -31,6 +40,11 @@ class Window:
     def lines(self) -> list[str]:
         return [t.text for t in self.transcripts]
 
+    @property
+    def heard(self) -> list[dict[str, float]]:
+        """Per line, each word's lowest confidence (engines that give none leave it empty: all words sure)."""
+        return [word_confidence(t) for t in self.transcripts]
+
     def release(self) -> None:
         """Acknowledge every transcript: call only once what they produced is safely published (or dropped)."""
         for ack in self.acks:
@@ -46,6 +60,7 @@ class Room:
     style: str
     num_images: int
     novelty: NoveltyMemory
+    wake: tuple[str, ...] = ()  # the wake phrase's words; empty: spoken controls are off
     window: Window | None = None
     last_prompt: ImagePrompt | None = None
     touched_at: float = 0.0  # monotonic seconds of its last transcript or control

@@ -7,10 +7,12 @@ from shared.messages.envelope import SCHEMA_VERSION, Envelope, derived_id, utc_n
 from shared.messages.heard import Heard
 from shared.messages.image import GeneratedImage
 from shared.messages.prompt import ImagePrompt, Keyword
+from shared.messages.spoken import SpokenAction, SpokenCommand
 from shared.messages.status import MicStatus
 
 MESSAGE_TYPES: dict[str, type[Envelope]] = {
-    cls.KIND: cls for cls in (AudioSegment, Transcript, ImagePrompt, GeneratedImage, Control, MicStatus, Heard)
+    cls.KIND: cls for cls in (AudioSegment, Transcript, ImagePrompt, GeneratedImage, Control, MicStatus, Heard,
+                             SpokenCommand)
 }
 
 __all__ = [
@@ -26,6 +28,8 @@ __all__ = [
     "ImagePrompt",
     "Keyword",
     "MicStatus",
+    "SpokenAction",
+    "SpokenCommand",
     "Transcript",
     "Word",
     "derived_id",

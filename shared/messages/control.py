@@ -19,9 +19,10 @@ class Command(StrEnum):
     SET_IMAGES = "set_images"  # prompter: images per prompt (value)
     PAINT_NOW = "paint_now"  # prompter: publish a prompt from the current window now
     REGENERATE = "regenerate"  # prompter: paint the last prompt again with a new seed
+    SET_WAKE_PHRASE = "set_wake_phrase"  # prompter: the words that start a spoken command (value; "" turns off)
 
 
-_NEEDS_VALUE = {Command.SET_WINDOW, Command.SET_STYLE, Command.SET_IMAGES}
+_NEEDS_VALUE = {Command.SET_WINDOW, Command.SET_STYLE, Command.SET_IMAGES, Command.SET_WAKE_PHRASE}
 
 # What the prompter accepts, here so that every sender checks against the same facts.
 WINDOW_SECONDS = (5.0, 600.0)  # set_window: a room's listening window
@@ -37,10 +38,23 @@ def style_name(value: object) -> str:
     return name
 
 
+def wake_phrase(value: object) -> str:
+    """A wake phrase in lower case, single-spaced ("Hey, Frame" → "hey frame"); "" turns spoken controls off.
+    ValueError unless it is at most four plain words of at most 40 characters."""
+    text = str(value)
+    words = re.sub(r"[\s,]+", " ", text).strip().lower()
+    if len(text) > 40 or not re.fullmatch(r"[a-z' ]*", words) or len(words.split()) > 4:
+        raise ValueError(f"a wake phrase is up to four plain words (at most 40 characters), got {value!r}")
+    return words
+
+
 def check_value(command: Command, value: object) -> None:
     """ValueError, naming the allowed range or presets, when `value` is not one `command` accepts."""
     if command is Command.SET_STYLE:
         style_name(value)
+        return
+    if command is Command.SET_WAKE_PHRASE:
+        wake_phrase(value)
         return
     bounds = {Command.SET_WINDOW: WINDOW_SECONDS, Command.SET_IMAGES: IMAGES_PER_PROMPT}.get(command)
     if bounds is None:

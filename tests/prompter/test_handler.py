@@ -16,7 +16,7 @@ import pytest
 from services.prompter.engines.lexical import LexicalSelector
 from services.prompter.handler import Policy, Prompter
 from shared.bus.errors import Unprocessable
-from shared.messages import Command, Control, ImagePrompt, Transcript
+from shared.messages import Command, Control, ImagePrompt, SpokenAction, SpokenCommand, Transcript
 
 DOG_TALK = ["We got a puppy, a golden retriever puppy!",
             "The golden retriever chewed the couch and my slippers.",
@@ -209,6 +209,8 @@ def test_style_images_and_regenerate(prompter: Prompter, bus: Recorder) -> None:
     (Command.SET_IMAGES, 9, "from 1 to 8"),
     (Command.SET_WINDOW, "soon", "from 5 to 600"),
     (Command.SET_WINDOW, 1, "from 5 to 600"),
+    (Command.SET_WAKE_PHRASE, "hey frame 2000!", "wake phrase"),
+    (Command.SET_WAKE_PHRASE, "one two three four five", "wake phrase"),
 ])
 def test_bad_control_values_raise_clear_errors(prompter: Prompter, command: Command, value: object,
                                                match: str) -> None:
@@ -309,3 +311,63 @@ def test_the_command_refuses_bad_settings_before_connecting(argv: list[str], cap
     finally:  # main() points the root logger at this test's captured stderr; later tests must not write there
         root.handlers[:], root.level = handlers, level
     assert "voxframe prompter: error" in capsys.readouterr().err
+
+
+# ---- spoken controls -----------------------------------------------------------------------------------
+
+def _spoken(bus: Recorder) -> list[SpokenCommand]:
+    return [m for m in bus.prompts if isinstance(m, SpokenCommand)]
+
+
+def test_a_spoken_paint_is_painted_at_once_and_is_not_conversation(prompter: Prompter, bus: Recorder,
+                                                                   clock: Clock) -> None:
+    prompter.on_control(Control(room="lounge", source="dashboard", command=Command.SET_WINDOW, value=120))
+    talk = say(prompter, bus, DOG_TALK[:2])
+    command = say(prompter, bus, ["Hey frame, paint a red dragon flying over a castle."])[0]
+    prompt = next(m for m in bus.prompts if isinstance(m, ImagePrompt))
+    assert "dragon" in prompt.text and any("dragon" in k.text for k in prompt.keywords)
+    assert prompt.transcript_ids == (str(command.id),) and prompt.style == "watercolor"
+    assert ("ack", command.id) not in bus.events  # acked by the bus on return, never held in a window
+    notice = _spoken(bus)[0]
+    assert notice.action is SpokenAction.PAINT and notice.transcript_id == str(command.id)
+    assert prompter.rooms["lounge"].window.transcripts == talk  # the command joined no window
+    clock.now += 121
+    prompter.tick()
+    window_prompt = [m for m in bus.prompts if isinstance(m, ImagePrompt)][-1]
+    words = {w for k in window_prompt.keywords for w in k.text.lower().split()}
+    assert "retriever" in " ".join(words) and not words & {"hey", "frame", "dragon"}
+
+
+def test_spoken_regenerate_mute_describe_and_nonsense(prompter: Prompter, bus: Recorder, clock: Clock) -> None:
+    say(prompter, bus, DOG_TALK)
+    clock.now += 31
+    prompter.tick()
+    first = bus.prompts[-1]
+    say(prompter, bus, ["Hey frame, another one.", "hey frame stop listening", "Hey frame, what is this?",
+                        "Hey frame, sing the blues."])
+    again = [m for m in bus.prompts if isinstance(m, ImagePrompt)][-1]
+    assert again.id != first.id and again.keywords == first.keywords and again.seed != first.seed
+    mute = next(m for m in bus.prompts if isinstance(m, Control))
+    assert mute.command is Command.MUTE and mute.room == "lounge" and mute.mic is None
+    assert [n.action for n in _spoken(bus)] == [SpokenAction.REGENERATE, SpokenAction.MUTE,
+                                               SpokenAction.DESCRIBE, SpokenAction.UNRECOGNISED]
+    assert prompter.rooms["lounge"].window is None  # none of them opened a window
+
+
+def test_names_and_filtered_words_are_not_painted_from_a_spoken_subject(prompter: Prompter, bus: Recorder) -> None:
+    say(prompter, bus, ["Hey frame, paint Daniel riding a horse on the beach."])
+    prompt = next(m for m in bus.prompts if isinstance(m, ImagePrompt))
+    assert "horse" in prompt.text and "daniel" not in prompt.text.lower()
+    assert all("daniel" not in k.text.lower() for k in prompt.keywords)
+    say(prompter, bus, ["Hey frame, paint john at gmail dot com."])
+    assert _spoken(bus)[-1].action is SpokenAction.UNRECOGNISED  # nothing paintable was named
+    assert "gmail" not in _spoken(bus)[-1].heard
+
+
+def test_a_room_sets_its_wake_phrase(prompter: Prompter, bus: Recorder) -> None:
+    control(prompter, Command.SET_WAKE_PHRASE, "Okay Picture")
+    say(prompter, bus, ["Hey frame, paint a lighthouse.", "okay picture, paint a lighthouse"])
+    assert len(_spoken(bus)) == 1 and prompter.rooms["lounge"].window.lines == ["Hey frame, paint a lighthouse."]
+    control(prompter, Command.SET_WAKE_PHRASE, "")
+    say(prompter, bus, ["okay picture, paint a lighthouse"])
+    assert len(_spoken(bus)) == 1

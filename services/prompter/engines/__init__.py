@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from services.prompter.engines.mood import Mood
 
 Novelty = Callable[[str], float]  # phrase → 1.0 (never painted) .. 0.0 (painted just now)
+Heard = Mapping[str, float]  # one line's words (lower case) → the lowest confidence the speech engine gave each
 
 
 @dataclass(frozen=True)
@@ -49,6 +50,8 @@ class Selection:
 
 
 class KeywordSelector(Protocol):
-    def select(self, lines: Sequence[str], novelty: Novelty | None = None) -> Selection:
-        """Pick the keywords of one window's transcript lines; `novelty` None means no memory (upload jobs)."""
+    def select(self, lines: Sequence[str], novelty: Novelty | None = None,
+               heard: Sequence[Heard] | None = None) -> Selection:
+        """Pick the keywords of one window's transcript lines; `novelty` None means no memory (upload jobs);
+        `heard`, one mapping per line, says how sure the speech engine was of each word (None: sure of all)."""
         ...

@@ -14,8 +14,9 @@ from dataclasses import dataclass, field
 
 import yake
 
-from services.prompter.engines import Choice, Novelty, Selection
+from services.prompter.engines import Choice, Heard, Novelty, Selection
 from services.prompter.engines.mood import mood_of
+from services.prompter.engines.names import person_names
 from services.prompter.engines.safety import REMOVED, is_clean, scrub
 from services.prompter.engines.vocabulary import (
     FILLER_PHRASES,
@@ -32,6 +33,7 @@ _FILLER_PHRASE = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in FILLER_PHR
 _UNRATED_NAME = 3.8  # a capitalised word the norms do not know is usually a place or a name: fairly picturable
 _UNRATED_WORD = 2.5
 MAX_KEYWORD_CHARS = 40  # with the longest style and palette, a prompt of one keyword still fits 160 chars
+DOUBTFUL = 0.5  # a word the speech engine gave less confidence than this is often misheard ("mallet", "beer")
 
 
 @dataclass
@@ -41,6 +43,7 @@ class _Candidate:
     surfaces: Counter[str] = field(default_factory=Counter)
     lines: set[int] = field(default_factory=set)
     capitalised: bool = False
+    sure: float = 0.0  # the engine's confidence in its surest hearing of it (its least sure word each time)
 
     @property
     def count(self) -> int:
@@ -54,22 +57,29 @@ class LexicalSelector:
         self.keep_above = keep_above  # keywords scoring under this share of the best are dropped
         self._yake = yake.KeywordExtractor(lan="en", n=2, top=20, stopwords=set(STOP_WORDS))
 
-    def select(self, lines: Sequence[str], novelty: Novelty | None = None) -> Selection:
+    def select(self, lines: Sequence[str], novelty: Novelty | None = None,
+               heard: Sequence[Heard] | None = None) -> Selection:
         removed: Counter[str] = Counter()
         clean_lines = []
         for line in lines:
             scrubbed = scrub(line)
             removed.update(scrubbed.removed)
             clean_lines.append(scrubbed.text)
-        candidates, content_words = self._candidates(clean_lines, removed)
+        candidates, content_words = self._candidates(clean_lines, heard or [{}] * len(lines), removed)
         boosts = self._yake_boosts(clean_lines)
-        scored = sorted(((self._score(c, boosts), c) for c in candidates), key=lambda sc: -sc[0])
-        keywords, stale = self._choose(scored, novelty)
+        scored = self._weigh([(self._score(c, boosts), c) for c in candidates])
+        keywords, stale = self._choose(sorted(scored, key=lambda sc: -sc[0]), novelty)
         return Selection(keywords, stale, mood_of(clean_lines), clean_lines, content_words, removed)
 
-    def _candidates(self, lines: list[str], removed: Counter[str]) -> tuple[list[_Candidate], int]:
+    def _weigh(self, scored: list[tuple[float, _Candidate]]) -> list[tuple[float, _Candidate]]:
+        """What was probably misheard goes: a doubtful hearing counts only when the window repeats it."""
+        return [(score if c.sure >= DOUBTFUL or c.count >= 2 else 0.0, c) for score, c in scored]
+
+    def _candidates(self, lines: list[str], heard: Sequence[Heard], removed: Counter[str]
+                    ) -> tuple[list[_Candidate], int]:
         found: dict[str, _Candidate] = {}
         names: set[str] = set()  # words capitalised mid-clause: names of places, pets, brands
+        people = person_names(lines)
         content_words = 0
         for index, line in enumerate(lines):
             line, fillers = _FILLER_PHRASE.subn(" , ", line)
@@ -77,23 +87,24 @@ class LexicalSelector:
             for clause in _CLAUSE_BREAK.split(line):
                 run: list[str] = []
                 for position, token in enumerate(WORD.findall(clause)):
-                    reason = skip_reason(token.lower())
+                    word = token.lower()
+                    reason = "name" if word.removesuffix("'s") in people else skip_reason(word)
                     if reason is not None:
                         removed[reason] += 1
-                        self._add_runs(run, index, found)
+                        self._add_runs(run, index, heard[index], found)
                         run = []
                         continue
                     content_words += 1
                     if position > 0 and token[0].isupper():
-                        names.add(singular(token.lower()))
+                        names.add(singular(word))
                     run.append(token)
-                self._add_runs(run, index, found)
+                self._add_runs(run, index, heard[index], found)
         for key in names & found.keys():
             found[key].capitalised = True
         return list(found.values()), content_words
 
     @staticmethod
-    def _add_runs(run: list[str], line: int, found: dict[str, _Candidate]) -> None:
+    def _add_runs(run: list[str], line: int, heard: Heard, found: dict[str, _Candidate]) -> None:
         """Count every word of a run of content words, and every 2-3 word phrase inside it."""
         for size in (1, 2, 3):
             for start in range(len(run) - size + 1):
@@ -102,6 +113,7 @@ class LexicalSelector:
                 candidate = found.setdefault(key, _Candidate(key, words))
                 candidate.surfaces[" ".join(run[start:start + size])] += 1
                 candidate.lines.add(line)
+                candidate.sure = max(candidate.sure, min(heard.get(w, 1.0) for w in words))
 
     def _yake_boosts(self, lines: list[str]) -> dict[str, float]:
         """YAKE's statistical salience as a mild multiplier: 1.5 for its best phrase, 1.0 outside its list."""
