@@ -17,6 +17,7 @@ from shared.config import BusSettings
 from shared.settings_cli import add_setting_flags, settings_from_args
 
 _LOGGER = logging.getLogger(__name__)
+WS_MAX_BYTES = 64 * 1024  # a websocket message the server reads at all (a browser mic's frame is 3.2 kB)
 
 # flag → setting; every flag overrides its VOXFRAME_* variable, which overrides the built-in default.
 _FLAGS = {
@@ -27,6 +28,7 @@ _FLAGS = {
     "--gallery-max-images": "gallery_max_images", "--gallery-max-mb": "gallery_max_mb",
     "--upload-max-mb": "upload_max_mb", "--upload-max-seconds": "upload_max_seconds",
     "--upload-room": "upload_room", "--default-room": "default_room", "--job-stall-seconds": "job_stall_seconds",
+    "--mic-max-tabs": "display_mic_max_tabs", "--tls-cert": "display_tls_cert", "--tls-key": "display_tls_key",
 }
 
 
@@ -47,12 +49,15 @@ def run(args: argparse.Namespace) -> int:
     app = create_app(settings, bus_settings, port)
     server = uvicorn.Server(uvicorn.Config(
         app, log_config=None, access_log=args.log_requests, ws_per_message_deflate=False, timeout_graceful_shutdown=5,
+        ws_max_size=WS_MAX_BYTES, ssl_certfile=settings.display_tls_cert, ssl_keyfile=settings.display_tls_key,
     ))
     if not args.log_requests:  # uvicorn logs every websocket at INFO: too much with many frames
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)
     scrub_web_logs()
     shown = "localhost" if settings.display_host in ("0.0.0.0", "::") else settings.display_host
-    _LOGGER.info("Display on http://%s:%d/ (frame: /frame/%s, upload: /upload)", shown, port, settings.default_room)
+    scheme = "https" if settings.display_tls_cert else "http"
+    _LOGGER.info("Display on %s://%s:%d/ (frame: /frame/%s, upload: /upload)", scheme, shown, port,
+                 settings.default_room)
     if not settings.display_token and not _is_loopback(settings.display_host):
         _LOGGER.warning("NO ACCESS TOKEN while listening on %s beyond this machine: anyone on the network can read "
                         "the conversation, send controls and upload audio. Set VOXFRAME_DISPLAY_TOKEN (--token), or "

@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from services.display import api, metrics, pages, sockets
+from services.display import api, metrics, mic_socket, pages, sockets
 from services.display.access import Access
 from services.display.db import Database
 from services.display.gallery import Gallery
@@ -29,10 +29,12 @@ from services.display.hub import Hub
 from services.display.jobs import JobBook
 from services.display.limits import Slots, SocketBudget
 from services.display.live import MicBoard
+from services.display.mic import BrowserMics
 from services.display.pairing import Pairings
 from services.display.settings import DisplaySettings
 from shared.bus import Bus
 from shared.config import BusSettings
+from shared.messages import MicStatus
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +54,7 @@ class Display:
     access: Access
     pairings: Pairings
     upload_slots: Slots
+    browser_mics: BrowserMics
 
 
 def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) -> Starlette:
@@ -59,13 +62,20 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
     db = Database(settings.data_dir / "gallery.sqlite3")
     gallery = Gallery(db, settings.data_dir / "images", settings.gallery_max_images, settings.gallery_max_bytes)
     pairings = Pairings(db)
-    display = Display(settings, Bus("display", bus_settings), gallery, JobBook(db, gallery, settings.job_stall_seconds),
+    bus = Bus("display", bus_settings)
+    display = Display(settings, bus, gallery, JobBook(db, gallery, settings.job_stall_seconds),
                       MicBoard(), Hub(SocketBudget(settings.display_ws_max_clients, settings.display_ws_max_per_address)),
                       Access(settings.display_token, settings.allowed_origins, pairings), pairings,
-                      Slots(settings.upload_max_concurrent))
+                      Slots(settings.upload_max_concurrent),
+                      BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs, settings.display_ws_max_per_address)))
     handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
     queue = display.bus.topology.display(settings.queue_id(port))
-    display.bus.consume(queue, handler.handlers(), prefetch=50)
+
+    def on_status(status: MicStatus) -> None:  # the dashboard's meters, and who else listens for browser mics
+        handler.on_status(status)
+        display.browser_mics.on_status(status)
+
+    display.bus.consume(queue, {**handler.handlers(), MicStatus: on_status}, prefetch=50)
     display.bus.every(min(JOB_CHECK_SECONDS, settings.job_stall_seconds / 2), handler.expire_jobs)
 
     @contextlib.asynccontextmanager
@@ -78,6 +88,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
         metrics.GALLERY_IMAGES.set(count)
         metrics.GALLERY_BYTES.set(total)
         display.bus.start(on_failure=lambda _exc: os.kill(os.getpid(), signal.SIGTERM))  # exit, to be restarted
+        display.browser_mics.start()
         await asyncio.to_thread(display.bus.wait_connected, bus_settings.connect_timeout_seconds + 5)
         _LOGGER.info("Display ready: queue %s, gallery of %d image(s) in %s", queue.name, count, settings.data_dir)
         try:
@@ -86,7 +97,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
             await asyncio.to_thread(display.bus.stop, 10)
 
     app = Starlette(
-        routes=[*pages.routes, *api.routes, *sockets.routes,
+        routes=[*pages.routes, *api.routes, *sockets.routes, *mic_socket.routes,
                 Mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")],
         lifespan=lifespan,
         exception_handlers={HTTPException: _json_error},

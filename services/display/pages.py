@@ -1,4 +1,4 @@
-"""The HTML pages: frame, dashboard, upload and job. They are static files; their scripts read the URL and
+"""The HTML pages: frame, dashboard, browser mic, upload and job. They are static files; their scripts read the URL and
 talk to the API and websockets. Pages that can change things sit behind the access token when one is set;
 frames are open, and `/pair/<code>` turns a one-time link from the dashboard into a paired frame's cookie."""
 
@@ -59,6 +59,7 @@ routes = [
     Route("/", _page("dashboard.html", protected=True)),
     Route("/frame/{room}", frame_page),
     Route("/pair/{code}", pair_page),
+    Route("/mic/{room}", _page("mic.html", protected=True)),
     Route("/upload", _page("upload.html", protected=True)),
     Route("/jobs/{job_id}", _page("job.html", protected=True)),
 ]

@@ -25,6 +25,10 @@ class DisplaySettings(BaseSettings):
                                                        "(Host header); '*' allows any")
     display_ws_max_clients: int = Field(1000, ge=1, description="websockets open at once, all clients together")
     display_ws_max_per_address: int = Field(64, ge=1, description="websockets open at once from one IP address")
+    display_mic_max_tabs: int = Field(32, ge=1, description="browser tabs live as mics at once (/mic/ROOM)")
+    display_tls_cert: Path | None = Field(None, description="serve HTTPS with this PEM certificate (browser mics "
+                                                            "beyond localhost need HTTPS)")
+    display_tls_key: Path | None = Field(None, description="the certificate's PEM private key")
     gallery_max_images: int = Field(2000, ge=1, description="oldest images are pruned past this count")
     gallery_max_mb: float = Field(2048.0, gt=0, description="oldest images are pruned past this many MB")
     upload_max_mb: float = Field(50.0, gt=0, description="largest accepted upload")

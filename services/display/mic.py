@@ -1,0 +1,123 @@
+"""Browser tabs as mics of their rooms: each live tab's `LiveMic` (the capture's segmenter, mute and status),
+arbitrated with the room's other mics (`shared.audio.outbox`), its segments published like a capture's.
+
+The registry answers the bus (Controls and other mics' notices, on the work thread) and feeds each tab's audio in
+a worker thread (`hear`), one block at a time per tab, so the event loop never runs the VAD.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import numpy as np
+from prometheus_client import Counter
+
+from services.display.limits import SocketBudget
+from shared.audio import Segmenter
+from shared.audio.arbiter import Arbiter
+from shared.audio.mic import LiveMic
+from shared.audio.outbox import ArbitratedOutbox, OutboxCounters, SegmentOutbox
+from shared.bus import Bus
+from shared.messages import Control, EndReason, Heard, MicStatus
+
+BUFFER_SECONDS = 600.0  # speech of all browser mics held while the broker is away; oldest dropped past it
+
+COUNTERS = OutboxCounters(
+    published=Counter("voxframe_display_mic_segments_published_total",
+                      "Speech segments from browser mics the broker confirmed"),
+    published_seconds=Counter("voxframe_display_mic_audio_published_seconds_total",
+                              "Audio seconds from browser mics the broker confirmed"),
+    dropped=Counter("voxframe_display_mic_segments_dropped_total",
+                    "Oldest browser-mic segments dropped because the broker was away too long"),
+    arbitrated=Counter("voxframe_display_mic_segments_arbitrated_total",
+                       "Browser-mic segments left to another mic of the room that heard them better", ["room"]),
+)
+
+
+class BrowserMic(LiveMic):
+    """One tab's mic; `on_mute()` (called on the bus thread) tells its socket that the mute switch moved."""
+
+    def __init__(self, room: str, name: str, device: str, door: Callable[[Arbiter], ArbitratedOutbox],
+                 on_mute: Callable[[], None]) -> None:
+        super().__init__(room, name, Segmenter(), kind="browser", device=device)
+        self.outbox = door(Arbiter(room, name))
+        self._on_mute = on_mute
+
+    def take(self, samples: np.ndarray, captured_at: float) -> None:
+        """Worker thread: one block of the tab's audio in, its finished segments on their way."""
+        self.outbox.put(self.hear(samples, captured_at))
+
+    def finish(self) -> None:
+        """Worker thread: the tab went away; the utterance in progress is sent, nothing stays held."""
+        self.outbox.put(self.end_stream(EndReason.DEVICE_LOST))
+        self.outbox.release(everything=True)
+
+    def on_control(self, control: Control) -> None:
+        before = self.muted
+        super().on_control(control)
+        if self.muted != before:
+            self._on_mute()
+
+
+class BrowserMics:
+    """The browser mics this display serves, by room and name (a name is live once per room)."""
+
+    def __init__(self, bus: Bus, budget: SocketBudget) -> None:
+        self._bus = bus
+        self.budget = budget  # tabs live at once, in total and per address (event loop only)
+        self._publisher = SegmentOutbox(bus, BUFFER_SECONDS, COUNTERS)
+        self._lock = threading.Lock()
+        self._mics: dict[tuple[str, str], BrowserMic] = {}
+        bus.consume(bus.topology.browser_mics, {Control: self.on_control, Heard: self.on_heard})
+        bus.every(1.0, self._publish_statuses)
+        bus.every(0.05, self._release)
+
+    def start(self) -> None:
+        """Start publishing (a thread of its own, until the bus stops)."""
+        threading.Thread(target=self._publisher.run, args=(threading.Event(),), name="display-mic-publish",
+                         daemon=True).start()
+
+    def join(self, room: str, name: str, device: str, on_mute: Callable[[], None]) -> BrowserMic | None:
+        """The new tab's mic, or None when a mic of that name is live in the room already."""
+        with self._lock:
+            if (room, name) in self._mics:
+                return None
+            mic = BrowserMic(room, name, device, self._door, on_mute)
+            self._mics[(room, name)] = mic
+            return mic
+
+    def leave(self, mic: BrowserMic) -> None:
+        with self._lock:
+            self._mics.pop((mic.room, mic.mic), None)
+
+    def _door(self, arbiter: Arbiter) -> ArbitratedOutbox:
+        return ArbitratedOutbox(arbiter, self._bus, self._publisher, COUNTERS)
+
+    def _live(self, room: str | None = None) -> list[BrowserMic]:
+        with self._lock:
+            return [m for m in self._mics.values() if room is None or m.room == room]
+
+    # ---- bus work thread ---------------------------------------------------------------------------------
+
+    def on_control(self, control: Control) -> None:
+        for mic in self._live(control.room):
+            mic.on_control(control)
+
+    def on_heard(self, heard: Heard) -> None:
+        for mic in self._live(heard.room):
+            mic.outbox.arbiter.on_heard(heard)
+
+    def on_status(self, status: MicStatus) -> None:
+        """Every mic's status (from the display queue): who else listens in the room."""
+        for mic in self._live(status.room):
+            mic.outbox.arbiter.on_status(status)
+
+    def _publish_statuses(self) -> None:
+        if self._bus.connected:
+            for mic in self._live():
+                self._bus.publish_nowait(mic.status())
+
+    def _release(self) -> None:
+        for mic in self._live():
+            mic.outbox.release()

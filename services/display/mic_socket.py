@@ -1,0 +1,177 @@
+"""`/ws/mic/{room}?name=NAME`: a browser tab's audio in, its mute switch out.
+
+The tab sends binary frames of 16 kHz mono s16le (~100 ms each) and may send `{"type": "mute", "muted": bool}`;
+the display sends `hello` ({room, mic, muted}) and `{"type": "muted", "muted": bool}` whenever the switch moves
+(the dashboard's or the tab's own). Whatever else arrives closes the socket with a code and a reason the page
+shows: text that is no mute command (1003), an odd byte count (1007), a frame over a second (1009; frames far
+larger are refused by the server before they are read), audio faster than real time beyond a margin, measured
+by a token bucket (1008). Frames are fed one at a time, so a tab holds at most the server's few frames in
+flight: never-ending speech is cut by the segmenter (max length), never buffered.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+
+import numpy as np
+from prometheus_client import Counter
+from starlette.routing import WebSocketRoute
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from services.display import metrics
+from services.display.mic import BrowserMic
+from services.display.views import NAME
+from shared.audio import SAMPLE_RATE_HZ
+from shared.messages import Command, Control
+
+_LOGGER = logging.getLogger(__name__)
+
+BYTES_PER_SECOND = 2 * SAMPLE_RATE_HZ
+MAX_FRAME_BYTES = BYTES_PER_SECOND  # one second; the page sends 100 ms
+RATE_MARGIN = 1.25  # audio may arrive this much faster than real time, on average
+BURST_SECONDS = 3.0  # and this much at once (a network stall catching up)
+RESYNC_SECONDS = 1.0  # a stream this far from arrival time is re-anchored to it (the tab paused, a stall)
+
+UNSUPPORTED, INVALID, POLICY, TOO_BIG, TRY_LATER = 1003, 1007, 1008, 1009, 1013
+
+CLOSES = Counter("voxframe_display_mic_closes_total", "Browser-mic sockets the display closed, by reason",
+                 ["reason"])
+
+
+class TokenBucket:
+    """Bytes allowed at `rate` per second on average, `burst` at once."""
+
+    def __init__(self, rate: float, burst: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.rate, self.burst, self._clock = rate, burst, clock
+        self._tokens, self._at = burst, clock()
+
+    def take(self, amount: int) -> bool:
+        now = self._clock()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if amount > self._tokens:
+            return False
+        self._tokens -= amount
+        return True
+
+
+class _Refused(Exception):
+    def __init__(self, code: int, label: str, reason: str) -> None:
+        super().__init__(reason)
+        self.code, self.label, self.reason = code, label, reason
+
+
+async def mic_socket(websocket: WebSocket) -> None:
+    d = websocket.app.state.display
+    room, name = websocket.path_params["room"], websocket.query_params.get("name", "")
+    if not d.access.permits(websocket) or not d.access.same_origin(websocket):
+        await websocket.close(POLICY)
+        return
+    address = websocket.client.host if websocket.client else ""
+    await websocket.accept()  # accepted before any refusal, which a refused handshake could not explain
+    if not NAME.match(room) or not NAME.match(name):
+        await _close(websocket, POLICY, "bad_name", "room and ?name= must be 1-64 letters, digits, - or _")
+        return
+    refusal = d.browser_mics.budget.admit(address)
+    if refusal is not None:
+        await _close(websocket, TRY_LATER, "busy", refusal)
+        return
+    loop, switched = asyncio.get_running_loop(), asyncio.Event()
+    try:
+        mic = await asyncio.to_thread(d.browser_mics.join, room, name, f"browser tab at {address}",
+                                      lambda: loop.call_soon_threadsafe(switched.set))
+        if mic is None:
+            await _close(websocket, POLICY, "name_taken", f"a mic named {name!r} is live in room {room!r} already; "
+                                                          "open this page with another ?name=")
+            return
+        metrics.CLIENTS.labels("mic").inc()
+        try:
+            await _serve(websocket, mic, switched)
+        finally:
+            metrics.CLIENTS.labels("mic").dec()
+            d.browser_mics.leave(mic)
+            await asyncio.to_thread(mic.finish)
+    finally:
+        d.browser_mics.budget.leave(address)
+
+
+async def _serve(websocket: WebSocket, mic: BrowserMic, switched: asyncio.Event) -> None:
+    _LOGGER.info("Browser mic %s/%s connected (%s)", mic.room, mic.mic, mic.device)
+    await websocket.send_text(json.dumps({"type": "hello", "room": mic.room, "mic": mic.mic, "muted": mic.muted}))
+    tasks = {asyncio.create_task(_receive(websocket, mic)), asyncio.create_task(_tell_switches(websocket, mic, switched))}
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            exc = task.exception()
+            if isinstance(exc, _Refused):
+                _LOGGER.info("Browser mic %s/%s closed: %s", mic.room, mic.mic, exc.reason)
+                await _close(websocket, exc.code, exc.label, exc.reason)
+            elif exc is not None and not isinstance(exc, (WebSocketDisconnect, RuntimeError, OSError)):
+                raise exc
+    finally:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    _LOGGER.info("Browser mic %s/%s gone", mic.room, mic.mic)
+
+
+async def _receive(websocket: WebSocket, mic: BrowserMic) -> None:
+    bucket = TokenBucket(RATE_MARGIN * BYTES_PER_SECOND, BURST_SECONDS * BYTES_PER_SECOND)
+    next_at: float | None = None  # capture time of the next sample, if the stream runs on
+    while True:
+        message = await websocket.receive()
+        if message["type"] == "websocket.disconnect":
+            return
+        data = message.get("bytes")
+        if data is None:
+            _switch(mic, message.get("text") or "")
+            continue
+        _check(data, bucket)
+        now, seconds = time.time(), len(data) / BYTES_PER_SECOND
+        if next_at is None or abs(next_at - (now - seconds)) > RESYNC_SECONDS:
+            next_at = now - seconds
+        await asyncio.to_thread(mic.take, np.frombuffer(data, dtype="<i2").astype(np.int16), next_at)
+        next_at += seconds
+
+
+def _check(data: bytes, bucket: TokenBucket) -> None:
+    if not data or len(data) % 2:
+        raise _Refused(INVALID, "odd_bytes", f"a frame of {len(data)} bytes is no whole number of 16-bit samples")
+    if len(data) > MAX_FRAME_BYTES:
+        raise _Refused(TOO_BIG, "too_big", f"a frame of {len(data)} bytes is over {MAX_FRAME_BYTES} (one second)")
+    if not bucket.take(len(data)):
+        raise _Refused(POLICY, "too_fast", "audio is arriving faster than real time; send 16 kHz as it is heard")
+
+
+def _switch(mic: BrowserMic, text: str) -> None:
+    """The tab's own mute switch; anything else in text is garbage."""
+    try:
+        command = json.loads(text)
+    except ValueError:
+        command = None
+    if not isinstance(command, dict) or command.get("type") != "mute" or not isinstance(command.get("muted"), bool):
+        raise _Refused(UNSUPPORTED, "garbage", 'expected binary 16 kHz s16le audio or {"type": "mute", "muted": …}')
+    mic.on_control(Control(room=mic.room, source=mic.mic, mic=mic.mic,
+                           command=Command.MUTE if command["muted"] else Command.UNMUTE))
+
+
+async def _tell_switches(websocket: WebSocket, mic: BrowserMic, switched: asyncio.Event) -> None:
+    while True:
+        await switched.wait()
+        switched.clear()
+        await websocket.send_text(json.dumps({"type": "muted", "muted": mic.muted}))
+
+
+async def _close(websocket: WebSocket, code: int, label: str, reason: str) -> None:
+    CLOSES.labels(label).inc()
+    with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+        await websocket.close(code, reason=reason)
+
+
+routes = [WebSocketRoute("/ws/mic/{room}", mic_socket)]
