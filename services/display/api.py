@@ -37,6 +37,12 @@ def ok(model: BaseModel | list[BaseModel], status: int = 200, **headers: str) ->
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
+def invalid(what: str, exc: ValidationError) -> JSONResponse:
+    """400 naming the first few fields that are wrong and why (the allowed range or values)."""
+    return error(400, f"bad {what}: " + "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
+                                                 for e in exc.errors()[:3]))
+
+
 def guarded(endpoint: Endpoint) -> Endpoint:
     """Needs the access token (if set); requests that change things must come from our own pages."""
 
@@ -109,8 +115,7 @@ async def send_control(request: Request) -> Response:
         wanted = ControlRequest.model_validate_json(body)
         control = Control(room=room, source="dashboard", command=wanted.command, mic=wanted.mic, value=wanted.value)
     except ValidationError as exc:
-        return error(400, "bad control: " + "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
-                                                     for e in exc.errors()[:3]))
+        return invalid("control", exc)
     if not d.bus.connected:
         return error(503, "the message broker is not connected; try again shortly")
     await asyncio.to_thread(d.bus.publish, control, timeout=10)
@@ -192,8 +197,7 @@ async def create_pairing(request: Request) -> Response:
     try:
         wanted = PairingRequest.model_validate_json(body)
     except ValidationError as exc:
-        return error(400, "bad pairing: " + "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
-                                                     for e in exc.errors()[:3]))
+        return invalid("pairing", exc)
     pairing = await asyncio.to_thread(d.pairings.create, wanted.name, wanted.room)
     _LOGGER.info("Frame pairing %s (%s) made for room %s", pairing.id, pairing.name, pairing.room)
     return ok(pairing, 201)
