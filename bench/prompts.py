@@ -1,14 +1,20 @@
 """`make bench-prompts`: does the prompter pick what a person would say the conversation was about?
 
-Replays the labelled living-room conversations in tests/data/conversations.json through the real handler
-(the bus replaced by a recorder, the clock stepped 30 s per window), one room per conversation so novelty
-carries over from window to window as it would live. Reports:
-- topic recall: share of labelled topics named by the published prompt's keywords (a missing prompt
-  misses them all);
-- filtered-term slips: planted profanity and personal data found in any prompt's text, keywords or excerpt
-  (target 0);
-- quiet windows that correctly published nothing, and how long a window's selection takes.
-Exits non-zero when a filtered term slips through or recall falls under --min-recall.
+Three labelled sets go through the real handler (the bus replaced by a recorder, the clock stepped 30 s per
+window), one room per conversation so novelty carries over from window to window as it would live:
+- `dev`: tests/data/conversations.json, written as an ASR would transcribe, by the author of the lexical
+  selector (not independent);
+- `heldout-clean`: bench/data/heldout_conversations.json, written for issue 13 and never tuned on, as written;
+- `heldout-heard`: the same conversations as faster-whisper tiny.en heard them from espeak-ng voices in room
+  noise, with its word confidences (bench/data/heldout_heard.json, made by bench/heard_conversations.py).
+Reports per set:
+- topic recall: share of labelled topics named by the published prompt's keywords (a missing prompt misses them);
+- keyword precision (held-out sets): share of published keywords that name a topic or a `related` word of
+  their window;
+- names painted: planted person names found in any keyword (target 0);
+- filtered-term slips (dev): planted profanity and personal data in any prompt's text, keywords or excerpt;
+- quiet windows that correctly published nothing, and selection time per window (mean, p95, p99, max).
+Exits non-zero when a filtered term or a name slips through, or dev recall falls under --min-recall.
 """
 
 from __future__ import annotations
@@ -26,12 +32,16 @@ from tqdm import tqdm
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._results import percentile, save_results
-from services.prompter.engines.lexical import LexicalSelector
+from services.prompter.__main__ import load_selector
+from services.prompter.engines import KeywordSelector
 from services.prompter.engines.vocabulary import singular
 from services.prompter.handler import Policy, Prompter
-from shared.messages import ImagePrompt, Transcript
+from shared.messages import ImagePrompt, Transcript, Word
 
-DATA = Path(__file__).resolve().parents[1] / "tests" / "data" / "conversations.json"
+ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT / "tests" / "data" / "conversations.json"
+HELDOUT = ROOT / "bench" / "data" / "heldout_conversations.json"
+HEARD = ROOT / "bench" / "data" / "heldout_heard.json"
 
 
 def words(phrase: str) -> list[str]:
@@ -47,22 +57,30 @@ def names(keyword: str, variant: str) -> bool:
     return k == v[-1:]
 
 
+def fair(keyword: str, window: dict) -> bool:
+    """A keyword is precise when it names a topic or a related word of its window, or is part of one
+    ("lift" of "chair lift")."""
+    variants = [v for topic in window["topics"] for v in topic] + window.get("related", [])
+    return any(names(keyword, v) or names(v, keyword) for v in variants)
+
+
 class Replay:
     """Feeds one conversation's windows to a Prompter and keeps what it published per window."""
 
-    def __init__(self, selector: LexicalSelector, window_seconds: float) -> None:
+    def __init__(self, selector: KeywordSelector, window_seconds: float) -> None:
         self.now = 0.0
         self.window_seconds = window_seconds
         self.published: list[ImagePrompt] = []
         self.prompter = Prompter(selector, self.published.append, lambda: lambda: None,
                                  Policy(window_seconds=window_seconds), clock=lambda: self.now)
 
-    def window(self, room: str, lines: list[str]) -> tuple[ImagePrompt | None, float]:
+    def window(self, room: str, lines: list[dict]) -> tuple[ImagePrompt | None, float]:
         before = len(self.published)
-        for text in lines:
-            self.prompter.on_transcript(Transcript(room=room, source="bench", audio_id=str(uuid.uuid4()), text=text,
-                                                   engine="bench", model="none", audio_seconds=3,
-                                                   processing_seconds=0))
+        for line in lines:
+            self.prompter.on_transcript(Transcript(
+                room=room, source="bench", audio_id=str(uuid.uuid4()), text=line["text"],
+                words=tuple(Word(**w) for w in line.get("words", ())), engine="bench", model="none",
+                audio_seconds=3, processing_seconds=0))
         self.now += self.window_seconds
         started = time.perf_counter()
         self.prompter.tick()
@@ -70,64 +88,94 @@ class Replay:
         return (self.published[-1] if len(self.published) > before else None), elapsed
 
 
+def score_set(selector: KeywordSelector, conversations: list[dict], verbose: bool, label: str) -> dict:
+    """Replay one labelled set; `conversations` windows carry `lines` as {text, words} dicts."""
+    topics = recalled = kept = fair_kept = planted = slipped = quiet = quiet_ok = prompts = 0
+    named = named_painted = 0
+    slips: list[str] = []
+    seconds: list[float] = []
+    for conversation in tqdm(conversations, unit="conversation", desc=label):
+        replay = Replay(selector, window_seconds=30)
+        for number, window in enumerate(conversation["windows"]):
+            prompt, elapsed = replay.window(conversation["name"], window["lines"])
+            seconds.append(elapsed)
+            keywords = [k.text for k in prompt.keywords] if prompt else []
+            prompts += prompt is not None
+            if window.get("quiet"):
+                quiet += 1
+                quiet_ok += prompt is None
+            hits = [any(names(k, v) for k in keywords for v in topic) for topic in window["topics"]]
+            topics += len(hits)
+            recalled += sum(hits)
+            if "related" in window:
+                kept += len(keywords)
+                fair_kept += sum(fair(k, window) for k in keywords)
+            for name in window.get("names", []):
+                named += 1
+                if any(name.lower() in k.lower() for k in keywords):
+                    named_painted += 1
+                    slips.append(f"{conversation['name']}#{number}: name {name}")
+            published = (f"{prompt.text} {prompt.excerpt} {' '.join(keywords)}" if prompt else "").lower()
+            for term in window.get("forbidden", []):
+                planted += 1
+                if term.lower() in published:
+                    slipped += 1
+                    slips.append(f"{conversation['name']}#{number}: {term}")
+            if verbose:
+                tqdm.write(f"{label} {conversation['name']}#{number}: {keywords} hits={hits}")
+    result = {
+        "windows": len(seconds), "prompts_published": prompts, "topics_labelled": topics,
+        "topic_recall": round(recalled / topics, 3) if topics else None,
+        "keyword_precision": round(fair_kept / kept, 3) if kept else None, "keywords_published": kept,
+        "names_planted": named, "names_painted": named_painted,
+        "filtered_terms_planted": planted, "filtered_terms_slipped": slipped, "slips": slips,
+        "quiet_windows": quiet, "quiet_windows_skipped": quiet_ok,
+        "window_ms_mean": round(1000 * statistics.fmean(seconds), 2),
+        "window_ms_p95": round(1000 * percentile(seconds, 95), 2),
+        "window_ms_p99": round(1000 * percentile(seconds, 99), 2),
+        "window_ms_max": round(1000 * max(seconds), 2),
+    }
+    return result
+
+
+def load_sets() -> dict[str, list[dict]]:
+    """The three sets, each as conversations of windows whose lines are {text, words} dicts."""
+    dev = json.loads(DEV.read_text())["conversations"]
+    for c in dev:
+        for w in c["windows"]:
+            w["lines"] = [{"text": t} for t in w["lines"]]
+    written = json.loads(HELDOUT.read_text())["conversations"]
+    heard = json.loads(HEARD.read_text())["conversations"]
+    clean = [{**c, "windows": [{**w, "lines": [{"text": t} for t in w["lines"]]} for w in c["windows"]]}
+             for c in written]
+    as_heard = [{**c, "windows": [{**w, "lines": [{"text": h["text"], "words": h["words"]} for h in said]}
+                                  for w, said in zip(c["windows"], heard[c["name"]], strict=True)]}
+                for c in written]
+    return {"dev": dev, "heldout-clean": clean, "heldout-heard": as_heard}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DATA, help="labelled conversations (JSON)")
-    parser.add_argument("--min-recall", type=float, default=0.8, help="fail under this topic recall")
+    parser.add_argument("--selector", choices=("semantic", "lexical"), default="semantic",
+                        help="semantic (the default when the embedding model is installed) or the lexical fallback")
+    parser.add_argument("--min-recall", type=float, default=0.8, help="fail under this topic recall on dev")
     parser.add_argument("--verbose", action="store_true", help="print every window's keywords")
     args = parser.parse_args()
 
-    conversations = json.loads(args.data.read_text())["conversations"]
-    selector = LexicalSelector()
-    selector.select(["Warm up the word tables with a dog on a beach."])  # the first call fills lazy caches
-    topics = recalled = planted = slipped = quiet = quiet_ok = prompts = 0
-    slips: list[str] = []
-    seconds: list[float] = []
-    windows = sum(len(c["windows"]) for c in conversations)
-    with tqdm(total=windows, unit="window", desc="prompts") as bar:
-        for conversation in conversations:
-            replay = Replay(selector, window_seconds=30)
-            for number, window in enumerate(conversation["windows"]):
-                prompt, elapsed = replay.window(conversation["name"], window["lines"])
-                seconds.append(elapsed)
-                keywords = [k.text for k in prompt.keywords] if prompt else []
-                prompts += prompt is not None
-                if window.get("quiet"):
-                    quiet += 1
-                    quiet_ok += prompt is None
-                hits = [any(names(k, v) for k in keywords for v in topic) for topic in window["topics"]]
-                topics += len(hits)
-                recalled += sum(hits)
-                published = (f"{prompt.text} {prompt.excerpt} {' '.join(keywords)}" if prompt else "").lower()
-                for term in window.get("forbidden", []):
-                    planted += 1
-                    if term.lower() in published:
-                        slipped += 1
-                        slips.append(f"{conversation['name']}#{number}: {term}")
-                if args.verbose:
-                    tqdm.write(f"{conversation['name']}#{number}: {keywords} hits={hits}")
-                bar.update()
-
-    recall = recalled / topics if topics else 0.0
+    selector = load_selector(4, semantic=args.selector == "semantic")
+    selector.select(["Warm up the word tables with a dog on a beach by the sea."])  # lazy caches, first matmuls
+    sets = {name: score_set(selector, conversations, args.verbose, name)
+            for name, conversations in load_sets().items()}
     results = {
-        "conversations": len(conversations),
-        "windows": windows,
-        "prompts_published": prompts,
-        "topics_labelled": topics,
-        "topic_recall": round(recall, 3),
-        "filtered_terms_planted": planted,
-        "filtered_terms_slipped": slipped,
-        "slip_rate": round(slipped / planted, 4) if planted else 0.0,
-        "slips": slips,
-        "quiet_windows": quiet,
-        "quiet_windows_skipped": quiet_ok,
-        "window_ms_mean": round(1000 * statistics.fmean(seconds), 2),
-        "window_ms_p95": round(1000 * percentile(seconds, 95), 2),
-        "window_ms_max": round(1000 * max(seconds), 2),
-        "targets": {"slip_rate": 0, "topic_recall_min": args.min_recall},
+        "selector": type(selector).__name__,
+        "sets": sets,
+        "targets": {"slip_rate": 0, "names_painted": 0, "dev_topic_recall_min": args.min_recall,
+                    "heldout_heard_precision_min": 0.9, "heldout_heard_recall_min": 0.85,
+                    "window_ms_p99_max_one_core": 50},
     }
-    save_results("prompts", results)
-    return 1 if slipped or recall < args.min_recall else 0
+    save_results(f"prompts-{args.selector}", results)
+    failed = any(s["filtered_terms_slipped"] or s["names_painted"] for s in sets.values())
+    return 1 if failed or sets["dev"]["topic_recall"] < args.min_recall else 0
 
 
 if __name__ == "__main__":

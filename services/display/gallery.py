@@ -77,6 +77,11 @@ class Gallery:
         return TranscriptView(id=row[0], room=msg.room, source=msg.source, job_id=msg.job_id, text=msg.text,
                               sequence=msg.sequence, created_at=msg.created_at) if cur.rowcount else None
 
+    def mark_command(self, transcript_id: str) -> None:
+        """A line that was a spoken command is not conversation: blank its text (the feed skips blank lines)."""
+        with self.db.connection() as conn:
+            conn.execute("UPDATE transcripts SET text='' WHERE id=?", (transcript_id,))
+
     def hot_image(self, image_id: str) -> tuple[bytes, str] | None:
         """The bytes and type of a recent image, if still in memory."""
         with self._hot_lock:

@@ -9,8 +9,17 @@ from services.display.gallery import Gallery
 from services.display.hub import Hub
 from services.display.jobs import JobBook
 from services.display.live import MicBoard
-from services.display.views import JobView
-from shared.messages import Command, Control, GeneratedImage, ImagePrompt, MicStatus, Transcript, derived_id
+from services.display.views import JobView, SpokenView, WordView
+from shared.messages import (
+    Command,
+    Control,
+    GeneratedImage,
+    ImagePrompt,
+    MicStatus,
+    SpokenCommand,
+    Transcript,
+    derived_id,
+)
 
 
 class DisplayHandler:
@@ -39,6 +48,7 @@ class DisplayHandler:
     def on_transcript(self, msg: Transcript) -> Control | None:
         view = self.gallery.add_transcript(msg)
         if view is not None and view.text.strip():
+            view = view.model_copy(update={"words": [WordView(text=w.text, confidence=w.confidence) for w in msg.words]})
             self.hub.notify(("dashboard",), {"type": "transcript", "transcript": view.model_dump(mode="json")})
         if msg.job_id is None:
             return None
@@ -55,6 +65,16 @@ class DisplayHandler:
             self.hub.notify(("dashboard",), {"type": "prompt", "prompt": view.model_dump(mode="json")})
         if msg.job_id is not None:
             self._push_job(self.jobs.on_prompt(msg))
+
+    def on_spoken(self, msg: SpokenCommand) -> None:
+        """A spoken command: its line leaves the conversation, frames confirm it, the dashboard shows it."""
+        self.gallery.mark_command(msg.transcript_id)
+        view = SpokenView(room=msg.room, transcript_id=msg.transcript_id, action=msg.action, subject=msg.subject,
+                          heard=msg.heard, created_at=msg.created_at)
+        self.hub.notify((f"room:{msg.room}", "dashboard"), {"type": "spoken", "spoken": view.model_dump(mode="json")})
+        self.hub.notify((f"pictures:{msg.room}",),  # no words of the conversation for these frames
+                        {"type": "spoken", "spoken": view.model_copy(update={"subject": "", "heard": ""}
+                                                                      ).model_dump(mode="json")})
 
     def on_status(self, msg: MicStatus) -> None:
         view = self.mics.update(msg)
@@ -73,4 +93,4 @@ class DisplayHandler:
 
     def handlers(self) -> dict[type, object]:
         return {GeneratedImage: self.on_image, Transcript: self.on_transcript, ImagePrompt: self.on_prompt,
-                MicStatus: self.on_status}
+                MicStatus: self.on_status, SpokenCommand: self.on_spoken}

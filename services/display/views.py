@@ -24,6 +24,11 @@ class KeywordView(View):
     score: float
 
 
+class WordView(View):
+    text: str
+    confidence: float = Field(description="the speech engine's confidence, 0-1: the dashboard dims unsure words")
+
+
 class TranscriptView(View):
     id: str
     room: str
@@ -31,6 +36,18 @@ class TranscriptView(View):
     job_id: str | None = None
     text: str
     sequence: int = 0
+    created_at: datetime
+    words: list[WordView] = Field([], description="live events only: each word with the engine's confidence")
+
+
+class SpokenView(View):
+    """A line the prompter took as a spoken command ("hey frame, paint …"), and what it did."""
+
+    room: str
+    transcript_id: str = Field(description="the transcript that was a command, not conversation")
+    action: Literal["paint", "regenerate", "mute", "describe", "unrecognised"]
+    subject: str = Field("", description="what was painted (paint only)")
+    heard: str = Field("", description="the words after the wake phrase")
     created_at: datetime
 
 

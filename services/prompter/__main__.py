@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+from typing import Literal
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from services.prompter.engines import KeywordSelector
+from services.prompter.engines.commands import DEFAULT_WAKE_PHRASE
 from services.prompter.engines.scene import STYLES, style_name
 from shared.bus import Bus
 from shared.config import BusSettings
 from shared.messages import Control, Transcript
+from shared.messages.control import wake_phrase
 from shared.metrics import serve_metrics
 from shared.settings_cli import add_setting_flags, settings_from_args
 
@@ -49,6 +53,14 @@ class PrompterSettings(BaseSettings):
     prompt_room_idle_seconds: float = Field(
         3600.0, gt=0, description="forget a room's settings and memory after this long without talk or controls"
     )
+    prompt_selector: Literal["semantic", "lexical"] = Field(
+        "semantic", description="semantic: lexical scores weighed by fit to the window (all-MiniLM-L6-v2, offline; "
+        "lexical when the model is not installed); lexical: lookup tables only"
+    )
+    prompt_wake_phrase: str = Field(
+        DEFAULT_WAKE_PHRASE, description="words that start a spoken command in new rooms (\"\" turns them off); "
+        "Control set_wake_phrase changes it per room"
+    )
     prompter_prefetch: int = Field(
         500, ge=1, le=1000, description="unacked transcripts held; must exceed a window's transcripts"
     )
@@ -60,6 +72,11 @@ class PrompterSettings(BaseSettings):
     @classmethod
     def _known_style(cls, value: str) -> str:
         return style_name(value)
+
+    @field_validator("prompt_wake_phrase")
+    @classmethod
+    def _plain_words(cls, value: str) -> str:
+        return wake_phrase(value)
 
 
 # Every flag overrides its VOXFRAME_ variable and is validated with it.
@@ -75,6 +92,8 @@ _FLAGS = {
     "--novelty-half-life": "prompt_novelty_half_life_seconds",
     "--job-timeout": "prompt_job_timeout_seconds",
     "--room-idle": "prompt_room_idle_seconds",
+    "--selector": "prompt_selector",
+    "--wake-phrase": "prompt_wake_phrase",
     "--prefetch": "prompter_prefetch",
     "--metrics-port": "metrics_port",
 }
@@ -91,9 +110,23 @@ def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     p.set_defaults(run=run)
 
 
-def run(args: argparse.Namespace) -> int:
+def load_selector(max_keywords: int, semantic: bool = True) -> KeywordSelector:
+    """The semantic selector with the embedding model loaded once, or the lexical one without it."""
     # Imported here: the word tables take a second or two to load, which `voxframe --help` need not pay.
     from services.prompter.engines.lexical import LexicalSelector
+
+    if semantic:
+        from services.prompter.engines.semantic import SemanticSelector
+        from shared.embeddings import encoder
+
+        try:
+            return SemanticSelector(encoder(), max_keywords=max_keywords)
+        except RuntimeError as exc:  # the model's package is missing
+            _LOGGER.warning("lexical keyword selection: %s", exc)
+    return LexicalSelector(max_keywords=max_keywords)
+
+
+def run(args: argparse.Namespace) -> int:
     from services.prompter.handler import Policy, Prompter
 
     s = settings_from_args(PrompterSettings, args)
@@ -108,11 +141,12 @@ def run(args: argparse.Namespace) -> int:
         novelty_half_life_seconds=s.prompt_novelty_half_life_seconds,
         job_timeout_seconds=s.prompt_job_timeout_seconds,
         room_idle_seconds=s.prompt_room_idle_seconds,
+        wake_phrase=s.prompt_wake_phrase,
     )
     _LOGGER.debug("prompter settings: %s", s)
     bus = Bus("prompter", BusSettings())
     prompter = Prompter(
-        LexicalSelector(max_keywords=s.prompt_max_keywords),
+        load_selector(s.prompt_max_keywords, semantic=s.prompt_selector == "semantic"),
         publish=bus.publish,
         defer_ack=bus.defer_ack,
         policy=policy,

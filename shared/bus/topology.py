@@ -101,7 +101,8 @@ class Topology:
     def display(self, display_id: str) -> QueueSpec:
         """One queue per display process, so every display sees every image; deleted when abandoned."""
         s = self.settings
-        return self._stage(f"display.{display_id}", ("image.#", "transcript.#", "prompt.#", "status.#"),
+        return self._stage(f"display.{display_id}",
+                           ("image.#", "transcript.#", "prompt.#", "status.#", "spoken.#"),
                            s.display_queue_max, 3600, "display",
                            **{"x-expires": s.display_queue_expires_hours * 3_600_000})
 

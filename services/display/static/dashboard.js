@@ -144,8 +144,19 @@ $("more").addEventListener("click", async () => {
   renderImages();
 });
 
+const UNSURE = 0.5; // words the speech engine was less sure of are dimmed: they may be misheard
 function transcriptItem(t, fresh = false) {
-  return el("li", { class: fresh ? "fresh" : "" }, el("div", { class: "meta" }, el("span", {}, t.source), el("span", {}, clock(t.created_at))), t.text);
+  const said = t.words?.length ? t.words.map((w) => el("span", { class: w.confidence < UNSURE ? "unsure" : "", title: `${Math.round(w.confidence * 100)} % sure` }, `${w.text} `)) : t.text;
+  return el("li", { class: fresh ? "fresh" : "", dataset: { id: t.id } }, el("div", { class: "meta" }, el("span", {}, t.source), el("span", {}, clock(t.created_at))), said);
+}
+
+// A line the prompter took as a spoken command: shown as a command, never as conversation.
+const DID = { paint: "painting", regenerate: "painting again", mute: "muting the room's mics", describe: "showing what this is", unrecognised: "not understood, ignored" };
+function spokenCommand(c) {
+  const line = $("transcripts").querySelector(`li[data-id="${CSS.escape(c.transcript_id)}"]`);
+  line?.replaceChildren(el("div", { class: "meta" }, el("span", {}, "spoken command"), el("span", {}, clock(c.created_at))), `“${c.heard}” → ${DID[c.action]}${c.subject ? `: ${c.subject}` : ""}`);
+  line?.classList.add("command");
+  toast(`Heard: ${c.heard} → ${DID[c.action]}`, c.action === "unrecognised");
 }
 
 function promptItem(p, fresh = false) {
@@ -184,6 +195,8 @@ function onEvent(event) {
     }
   } else if (event.type === "transcript" && event.transcript.room === state.room) {
     prepend($("transcripts"), transcriptItem(event.transcript, true));
+  } else if (event.type === "spoken" && event.spoken.room === state.room) {
+    spokenCommand(event.spoken);
   } else if (event.type === "prompt" && event.prompt.room === state.room) {
     prepend($("prompts"), promptItem(event.prompt, true));
   }

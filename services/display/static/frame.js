@@ -75,6 +75,8 @@ function onEvent(event) {
       lastChange = Date.now();
       show(recent[0]);
     }
+  } else if (event.type === "spoken") {
+    heardCommand(event.spoken);
   } else if (event.type === "image") {
     newest = event.image.id;
     remember([event.image]);
@@ -82,6 +84,29 @@ function onEvent(event) {
     cycled = 0;
     show(event.image);
   }
+}
+
+// Spoken commands ("hey frame, …"): a small toast confirms one; "what is this?" shows the picture's words and
+// where they came from for a few seconds, even with the caption off.
+const CONFIRM = { paint: "Painting", regenerate: "Painting it again", mute: "Stopped listening", describe: "This picture" };
+let toastTimer = null;
+function heardCommand(c) {
+  if (!CONFIRM[c.action]) return; // not understood: ignored
+  const toast = document.getElementById("command-toast") ?? stage.appendChild(Object.assign(document.createElement("div"), { id: "command-toast" }));
+  toast.textContent = c.subject ? `${CONFIRM[c.action]}: ${c.subject}` : CONFIRM[c.action];
+  toast.classList.add("shown");
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => toast.classList.remove("shown"), 4000);
+  if (c.action === "describe" && current) describe(current);
+}
+
+function describe(image) {
+  const wasOn = captionOn;
+  captionOn = true;
+  setCaption(image);
+  const made = `${image.backend} · from ${image.source} · ${new Date(image.received_at).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}`;
+  setTimeout(() => { document.getElementById("caption-keywords").textContent += `  —  ${made}`; }, 450);
+  setTimeout(() => { captionOn = wasOn; if (current) setCaption(current); }, 8000);
 }
 
 let offlineTimer = null;

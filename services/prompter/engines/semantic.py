@@ -1,0 +1,59 @@
+"""The selector that prefers what the window is about: the lexical scores, weighed by how well each candidate
+fits the rest of the window in all-MiniLM-L6-v2's sentence space.
+
+A misheard word ("mallet" for "a meter" in talk of a ski trip) is usually concrete, rare and so scores well
+lexically, but it fits nothing else that was said; the theme ("skiing", "cabin", "snow") fits itself. Each of the
+best lexical candidates is compared with the centroid of the others (leave-one-out, weighted by their scores and
+by how sure the speech engine was of them) and its score is multiplied by its fit relative to the best fit. A
+doubtful hearing said once survives only when it fits the window well (support, instead of repetition).
+Vectors are cached per phrase, so a conversation's recurring words cost nothing after their first window.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import numpy as np
+
+from services.prompter.engines.lexical import DOUBTFUL, LexicalSelector, _Candidate
+from shared.embeddings import SentenceEncoder
+
+TOP = 12  # candidates embedded per window: the lexical best; the rest would never be chosen anyway
+FIT_POWER = 2.0  # how hard a poor fit is punished
+OUTLIER = 0.6  # a candidate fitting less than this share of the best fit is an outlier: only these are punished
+SUPPORTED = 0.8  # a doubtful candidate said once stays if it fits at least this share of the best fit
+CACHE = 20_000  # phrase vectors kept (1.5 KB each)
+
+
+class SemanticSelector(LexicalSelector):
+    def __init__(self, encoder: SentenceEncoder, max_keywords: int = 4, **options: float) -> None:
+        super().__init__(max_keywords, **options)
+        self._encoder = encoder
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+
+    def _weigh(self, scored: list[tuple[float, _Candidate]]) -> list[tuple[float, _Candidate]]:
+        best = sorted((sc for sc in scored if sc[0] > 0), key=lambda sc: -sc[0])[:TOP]
+        if len(best) < 3:  # too little to say what the window is about
+            return super()._weigh(scored)
+        vectors = self._vectors([" ".join(c.words) for _, c in best])
+        weights = np.array([score * (1.0 if c.sure >= DOUBTFUL else 0.5) for score, c in best], np.float32)
+        total = (vectors * weights[:, None]).sum(0)
+        others = total[None, :] - vectors * weights[:, None]  # each candidate's window without itself
+        others /= np.maximum(np.linalg.norm(others, axis=1, keepdims=True), 1e-9)
+        fit = np.clip((vectors * others).sum(1), 0.01, None)
+        fit /= fit.max()
+        weighed = {id(c): score * (1.0 if f >= OUTLIER else float(f) ** FIT_POWER)
+                   for (score, c), f in zip(best, fit, strict=True)
+                   if c.sure >= DOUBTFUL or c.count >= 2 or f >= SUPPORTED}
+        return [(weighed.get(id(c), 0.0), c) for _, c in scored]
+
+    def _vectors(self, phrases: list[str]) -> np.ndarray:
+        missing = [p for p in dict.fromkeys(phrases) if p not in self._cache]
+        if missing:
+            for phrase, vector in zip(missing, self._encoder.encode(missing), strict=True):
+                self._cache[phrase] = vector
+            while len(self._cache) > CACHE:
+                self._cache.popitem(last=False)
+        for phrase in phrases:
+            self._cache.move_to_end(phrase)
+        return np.stack([self._cache[p] for p in phrases])
