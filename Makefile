@@ -19,6 +19,7 @@ $(RUN_STAMP): pyproject.toml deploy/no-deps-requirements.txt
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
 	$(PY) -m pip install -q -e .
 	$(PY) -m pip install -q --no-deps -r deploy/no-deps-requirements.txt
+	$(PY) -m services.generator.engines.illustrator  # the illustration-name index, once (~20 s)
 	touch $@
 
 # Tests also need the dev tools and the diffusers extra (torch==2.13.0 resolves to the CPU wheel).

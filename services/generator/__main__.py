@@ -142,6 +142,7 @@ def build_backend(settings: GeneratorSettings) -> ImageBackend:
 def run_gpu_server(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from services.generator.engines.fallback import ResilientBackend
     from services.generator.engines.poster import PosterBackend
     from services.generator.gpu_server import GenerationQueue, create_app
 
@@ -155,8 +156,10 @@ def run_gpu_server(args: argparse.Namespace) -> int:
                         settings.gpu_server_host, settings.gpu_server_port)
     if settings.gpu_server_backend == "diffusers":
         _load_or_exit(lambda: __import__("diffusers") and None)  # fail now, not in the loading thread
-    load = {"diffusers": lambda: _diffusers(settings), "illustrator": lambda: _illustrator("PNG"),
-            "poster": PosterBackend}[settings.gpu_server_backend]
+    load = {"diffusers": lambda: _diffusers(settings), "poster": PosterBackend,
+            # the poster paints what the illustrator cannot draw (the server's own "warm-up" prompt among them)
+            "illustrator": lambda: ResilientBackend(_illustrator("PNG"), "illustrator", PosterBackend(), attempts=1),
+            }[settings.gpu_server_backend]
     model = settings.diffusers_model if settings.gpu_server_backend == "diffusers" else settings.gpu_server_backend
     queue = GenerationQueue(load, settings.gpu_server_queue_max)
     app = create_app(queue, _secret(settings.gpu_server_token), model, settings.gpu_server_max_images)

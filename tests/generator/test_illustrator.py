@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import io
+import signal
+import subprocess
+import sys
 
 import numpy as np
 import pytest
+import requests
 from PIL import Image
 
 from services.generator.engines import ImageRequest
@@ -17,6 +22,7 @@ from services.generator.engines.poster_look import FAMILIES
 from services.generator.handler import GenerateHandler
 from services.prompter.engines.scene import STYLES
 from shared.messages import ImagePrompt, Keyword
+from tests.support import free_port, wait_for
 
 CAMPING = ("tent", "campfire", "owl", "marshmallows", "stars", "forest")
 
@@ -108,3 +114,31 @@ def test_the_attribution_is_on_the_picture(illustrator: IllustratorBackend) -> N
     corner = image[height - margin - (bottom - top) - 4: height - margin + 2, width - margin - (right - left): width]
     assert (corner.min(axis=2) > 235).sum() > 50  # the white letters
     assert (corner.max(axis=2) < 40).sum() > 50  # their shadow
+
+
+def test_the_gpu_server_serves_illustrations_and_posters_for_the_rest() -> None:
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "shared.cli", "gpu-server", "--backend", "illustrator",
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    url = f"http://127.0.0.1:{port}"
+
+    def ready() -> bool:
+        try:
+            return requests.get(f"{url}/readyz", timeout=2).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    try:
+        wait_for(ready, timeout=60, interval=0.2, message="the gpu-server to be ready")
+        for prompt in ("a tent and an owl", "honestly the ambience"):
+            answer = requests.post(f"{url}/v1/images/generations", timeout=30, json={
+                "model": "illustrator", "prompt": prompt, "n": 1, "size": "320x180", "response_format": "b64_json"})
+            assert answer.status_code == 200, answer.text
+            with Image.open(io.BytesIO(base64.b64decode(answer.json()["data"][0]["b64_json"]))) as image:
+                assert image.size == (320, 180)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        output, _ = server.communicate(timeout=20)
+    assert server.returncode in (0, -signal.SIGTERM), output  # uvicorn re-raises SIGTERM after a clean shutdown
+    assert output.count("painting a poster instead") == 2, output  # its own warm-up and "honestly the ambience"

@@ -8,6 +8,7 @@ The same request and index give identical bytes.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import numpy as np
@@ -133,3 +134,6 @@ def _words(image: Image.Image, request: ImageRequest, depicted: tuple[str, ...],
         draw.text((margin, cy), text, font=caption, fill=(250, 250, 250))
 
 
+if __name__ == "__main__":  # `python -m services.generator.engines.illustrator`: build the name index at install
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    IllustratorBackend()
