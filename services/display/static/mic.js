@@ -1,0 +1,79 @@
+// The mic page: /mic/<room>?name=<name>&autostart=1. Start/stop, a level meter, mute (shared with the
+// dashboard's switch for this mic), and the mic's name, remembered on this device.
+import { BrowserMic, MicUnavailable, micName } from "/static/micstream.js";
+
+const room = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
+const params = new URLSearchParams(location.search);
+let name = micName(params);
+const toggle = document.getElementById("toggle");
+const muteButton = document.getElementById("mute");
+const status = document.getElementById("status");
+const level = document.getElementById("level");
+document.getElementById("mic-room").textContent = room;
+document.title = `Voxframe · Mic in ${room}`;
+
+function say(text, problem = false) {
+  status.textContent = text;
+  status.classList.toggle("problem", problem);
+}
+
+function showName() {
+  document.getElementById("mic-name").textContent = name;
+  document.getElementById("name").value = name;
+}
+
+const STATES = {
+  starting: () => say("Starting the microphone…"),
+  live: () => say(mic.muted ? "Muted." : "Listening: what is said here is painted on the room's frames."),
+  offline: () => say("Reconnecting to the display…", true),
+  refused: ({ reason }) => say(`The display refused this mic: ${reason}`, true),
+  stopped: () => say("Stopped. Nothing is heard."),
+};
+
+const mic = new BrowserMic(room, name, {
+  onState: (s) => {
+    document.body.dataset.state = s.state;
+    STATES[s.state](s);
+  },
+  onLevel: (rms) => { level.style.width = `${Math.min(100, Math.sqrt(rms) * 180)}%`; },
+  onMuted: (muted) => {
+    muteButton.setAttribute("aria-pressed", String(muted));
+    muteButton.textContent = muted ? "Unmute" : "Mute";
+    document.body.dataset.muted = String(muted);
+    STATES.live();
+  },
+});
+
+async function start(gesture) {
+  try {
+    await mic.start({ gesture });
+    toggle.textContent = "Stop";
+    toggle.setAttribute("aria-pressed", "true");
+    muteButton.disabled = false;
+  } catch (err) {
+    if (!(err instanceof MicUnavailable)) throw err;
+    say(err.message === "needs a tap" ? "Tap Start to begin listening (this browser needs a tap first)." : err.message,
+      err.message !== "needs a tap");
+  }
+}
+
+toggle.addEventListener("click", () => {
+  if (mic.running) {
+    mic.stop();
+    toggle.textContent = "Start";
+    toggle.setAttribute("aria-pressed", "false");
+    muteButton.disabled = true;
+  } else {
+    start(true);
+  }
+});
+muteButton.addEventListener("click", () => mic.setMuted(!mic.muted));
+document.getElementById("rename").addEventListener("submit", (e) => {
+  e.preventDefault();
+  name = micName(new URLSearchParams({ name: document.getElementById("name").value }));
+  showName();
+  if (mic.running) { mic.stop(); mic.name = name; start(true); } else { mic.name = name; }
+});
+
+showName();
+if (params.get("autostart") === "1") start(false);

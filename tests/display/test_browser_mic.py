@@ -1,0 +1,140 @@
+"""A browser tab as a room's mic, for real: headless Chromium with a fake microphone playing speech opens
+`/mic/<room>?autostart=1`, its audio goes through the page's worklet and socket to the real display, and the real
+transcriber's transcripts of the room hold the speech's words; a mute from the dashboard (the controls API) stops
+the room hearing it. Also: without a secure context or a mic, the page says what to do."""
+
+from __future__ import annotations
+
+import re
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+import requests
+import soundfile
+import soxr
+
+from shared.audio import SAMPLE_RATE_HZ, decode_audio
+from shared.config import BusSettings
+from shared.messages import AudioSegment, EndReason, MicStatus, Transcript
+from tests.display.conftest import CHROMIUM, DisplayProcess
+from tests.e2e.harness import Pipeline
+from tests.support import Broker, wait_for
+from tests.transcriber.speech import reference
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ROOM = "study"
+UTTERANCES = ("deepspeech_new_home_in_the_stars.wav", "speechbrain_spk1_snt1.wav", "pocketsphinx_goforward.wav",
+              "speechbrain_spk2_snt3.wav")
+FAKE_RATE_HZ = 48000  # what a real mic gives; the page's worklet takes it down to 16 kHz
+
+
+def content_words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 3}
+
+
+def fake_mic_file(real_audio: Path, path: Path) -> float:
+    """The utterances with 1.5 s pauses as a 48 kHz 16-bit WAV for Chromium's fake capture; its length in s."""
+    pause = np.zeros(int(1.5 * SAMPLE_RATE_HZ), dtype=np.int16)
+    talk = np.concatenate([pause, *(p for n in UTTERANCES for p in (decode_audio(real_audio / n), pause))])
+    soundfile.write(path, soxr.resample(talk, SAMPLE_RATE_HZ, FAKE_RATE_HZ), FAKE_RATE_HZ, subtype="PCM_16")
+    return len(talk) / SAMPLE_RATE_HZ
+
+
+@pytest.fixture
+def mic_browser(real_audio: Path, tmp_path: Path) -> Iterator[tuple[object, float]]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    seconds = fake_mic_file(real_audio, tmp_path / "speech.wav")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
+            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-fake-ui-for-media-stream",
+            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={tmp_path / 'speech.wav'}",
+            "--autoplay-policy=no-user-gesture-required"])
+        yield chromium, seconds
+        chromium.close()
+
+
+@pytest.fixture
+def transcriber(tmp_path: Path, bus_settings: BusSettings, broker: Broker) -> Iterator[None]:
+    pipeline = Pipeline(bus_settings.namespace, bus_settings.amqp_url, tmp_path)
+    pipeline.add("transcriber", "transcriber").start().wait_healthy(90)
+    yield
+    pipeline.stop_all()
+
+
+def test_a_tab_is_a_mic_whose_words_become_the_rooms_transcripts_until_muted(
+        real_audio: Path, broker: Broker, display: DisplayProcess, transcriber: None, mic_browser) -> None:
+    chromium, loop_seconds = mic_browser
+    expected = content_words(" ".join(reference(real_audio, n) for n in UTTERANCES))
+    tap = broker.tap("transcript.#", f"status.{ROOM}.#", f"audio.{ROOM}.#")
+    page = chromium.new_page()
+    page.goto(f"{display.url}/mic/{ROOM}?autostart=1&name=tablet")
+    page.wait_for_selector("body[data-state=live]", timeout=15000)
+    assert page.evaluate("() => localStorage.getItem('voxframe.mic.name')") == "tablet"
+    seen: list[object] = []
+
+    def collect() -> list[object]:
+        for props, body in broker.drain(tap):
+            cls = {"transcript": Transcript, "status": MicStatus, "audio": AudioSegment}[props.type]
+            seen.append((time.time(), cls.from_json(body)))
+        return seen
+
+    def of(cls: type) -> list:
+        return [m for _, m in collect() if isinstance(m, cls)]
+
+    def heard() -> set[str]:
+        return content_words(" ".join(t.text for t in of(Transcript) if t.room == ROOM))
+
+    started = time.monotonic()
+    wait_for(lambda: len(heard() & expected) >= 0.8 * len(expected), timeout=120, interval=0.5,
+             message=f"most of {sorted(expected)} in the room's transcripts")
+    transcripts = of(Transcript)
+    latencies = sorted(at - m.origin_at.timestamp() for at, m in seen if isinstance(m, Transcript))
+    print(f"\n{len(heard() & expected)}/{len(expected)} reference words from the browser mic after "
+          f"{time.monotonic() - started:.1f} s in {len(transcripts)} transcripts; speech end → transcript "
+          f"p50 {latencies[len(latencies) // 2]:.2f} s, max {latencies[-1]:.2f} s")
+    assert {(t.room, t.source) for t in transcripts} == {(ROOM, "tablet")}
+    assert {s.kind for s in of(MicStatus)} == {"browser"}
+
+    requests.post(f"{display.url}/api/rooms/{ROOM}/controls", json={"command": "mute", "mic": "tablet"},
+                  timeout=10).raise_for_status()
+    page.wait_for_selector("body[data-muted=true]", timeout=10000)
+    wait_for(lambda: any(s.muted for s in of(MicStatus)), message="a muted MicStatus")
+    muted_at = time.time()
+    # The fake mic loops its file: wait until the muted tab has been heard playing all of it once more.
+    wait_for(lambda: sum(1 for at, m in collect() if isinstance(m, MicStatus) and m.muted and at > muted_at
+                         and m.level_dbfs > -60) >= loop_seconds * 0.5 and
+             sum(1 for at, m in collect() if isinstance(m, MicStatus) and m.muted and at > muted_at) >= loop_seconds,
+             timeout=3 * loop_seconds, interval=0.5, message="a whole loop of the speech played while muted")
+    late = [m for at, m in collect() if isinstance(m, AudioSegment) and at > muted_at + 1
+            and m.end_reason is not EndReason.MUTED]
+    assert late == [], "segments sent while muted"
+    page.close()
+
+
+def lan_address() -> str:
+    """This machine's address on its network (not loopback): what a phone on the LAN would open."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.connect(("192.0.2.1", 9))  # no packet is sent: this only picks the outgoing interface
+        return str(probe.getsockname()[0])
+
+
+def test_the_page_says_what_to_do_without_https_or_without_a_mic(display_factory, browser) -> None:
+    display = display_factory(host="0.0.0.0")
+    page = browser.new_page()
+    page.goto(f"http://{lan_address()}:{display.port}/mic/{ROOM}?name=phone")  # plain http beyond localhost
+    page.click("#toggle")
+    page.wait_for_selector("#status.problem", timeout=10000)
+    assert "https" in page.inner_text("#status").lower()
+    page.goto(f"{display.url}/mic/{ROOM}?name=phone")  # localhost is secure, but this browser has no mic at all
+    page.click("#toggle")
+    page.wait_for_selector("#status.problem", timeout=10000)
+    assert "microphone is not available" in page.inner_text("#status").lower()
+    page.close()
