@@ -138,3 +138,18 @@ def test_the_page_says_what_to_do_without_https_or_without_a_mic(display_factory
     page.wait_for_selector("#status.problem", timeout=10000)
     assert "microphone is not available" in page.inner_text("#status").lower()
     page.close()
+
+
+def test_a_frame_that_listens_here_is_also_a_mic_of_its_room(broker: Broker, display: DisplayProcess,
+                                                             mic_browser) -> None:
+    chromium, _ = mic_browser
+    audio = broker.tap(f"audio.{ROOM}.#")
+    page = chromium.new_page()
+    page.goto(f"{display.url}/frame/{ROOM}?listen=1&name=wall")
+    page.wait_for_selector("#listen[data-state=live]", timeout=15000)
+    segment = wait_for(lambda: broker.drain(audio), timeout=30, message="a segment from the frame's mic")[0]  # type: ignore[index]
+    assert (AudioSegment.from_json(segment[1]).source, page.is_visible("#waiting")) == ("wall", True)
+    page.click("#listen")  # off again, and remembered so
+    page.wait_for_selector("#listen[data-state=off]")
+    assert page.evaluate("() => localStorage.getItem('voxframe.frame.listen')") is None
+    page.close()
