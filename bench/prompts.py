@@ -6,11 +6,14 @@ window), one room per conversation so novelty carries over from window to window
   selector (not independent);
 - `heldout-clean`: bench/data/heldout_conversations.json, written for issue 13 and never tuned on, as written;
 - `heldout-heard`: the same conversations as faster-whisper tiny.en heard them from espeak-ng voices in room
-  noise, with its word confidences (bench/data/heldout_heard.json, made by bench/heard_conversations.py).
+  noise, with its word confidences (bench/data/heldout_heard.json, made by bench/heard_conversations.py);
+- `dev-heard`: the dev set heard the same way (bench/data/dev_heard.json), what the selector was tuned on.
 Reports per set:
 - topic recall: share of labelled topics named by the published prompt's keywords (a missing prompt misses them);
 - keyword precision (held-out sets): share of published keywords that name a topic or a `related` word of
   their window;
+- keywords said (heard sets): share of published keywords whose every word was really said in the window,
+  i.e. not painted from a mishearing (needs no labels);
 - names painted: planted person names found in any keyword (target 0);
 - filtered-term slips (dev): planted profanity and personal data in any prompt's text, keywords or excerpt;
 - quiet windows that correctly published nothing, and selection time per window (mean, p95, p99, max).
@@ -42,6 +45,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "tests" / "data" / "conversations.json"
 HELDOUT = ROOT / "bench" / "data" / "heldout_conversations.json"
 HEARD = ROOT / "bench" / "data" / "heldout_heard.json"
+DEV_HEARD = ROOT / "bench" / "data" / "dev_heard.json"
 
 
 def words(phrase: str) -> list[str]:
@@ -91,6 +95,7 @@ class Replay:
 def score_set(selector: KeywordSelector, conversations: list[dict], verbose: bool, label: str) -> dict:
     """Replay one labelled set; `conversations` windows carry `lines` as {text, words} dicts."""
     topics = recalled = kept = fair_kept = planted = slipped = quiet = quiet_ok = prompts = 0
+    painted = painted_said = 0
     named = named_painted = 0
     slips: list[str] = []
     seconds: list[float] = []
@@ -107,6 +112,10 @@ def score_set(selector: KeywordSelector, conversations: list[dict], verbose: boo
             hits = [any(names(k, v) for k in keywords for v in topic) for topic in window["topics"]]
             topics += len(hits)
             recalled += sum(hits)
+            if "said" in window:
+                said = {w for line in window["said"] for w in words(line.replace(",", " ").replace(".", " "))}
+                painted += len(keywords)
+                painted_said += sum(set(words(k)) <= said for k in keywords)
             if "related" in window:
                 kept += len(keywords)
                 fair_kept += sum(fair(k, window) for k in keywords)
@@ -127,6 +136,7 @@ def score_set(selector: KeywordSelector, conversations: list[dict], verbose: boo
         "windows": len(seconds), "prompts_published": prompts, "topics_labelled": topics,
         "topic_recall": round(recalled / topics, 3) if topics else None,
         "keyword_precision": round(fair_kept / kept, 3) if kept else None, "keywords_published": kept,
+        "keywords_said": round(painted_said / painted, 3) if painted else None,
         "names_planted": named, "names_painted": named_painted,
         "filtered_terms_planted": planted, "filtered_terms_slipped": slipped, "slips": slips,
         "quiet_windows": quiet, "quiet_windows_skipped": quiet_ok,
@@ -138,20 +148,26 @@ def score_set(selector: KeywordSelector, conversations: list[dict], verbose: boo
     return result
 
 
+def _heard(written: list[dict], path: Path) -> list[dict]:
+    """`written` conversations with each window's lines as the engine heard them (and what was `said`)."""
+    heard = json.loads(path.read_text())["conversations"]
+    return [{**c, "windows": [{**w, "said": w["lines"],
+                               "lines": [{"text": h["text"], "words": h["words"]} for h in lines]}
+                              for w, lines in zip(c["windows"], heard[c["name"]], strict=True)]}
+            for c in written]
+
+
+def _clean(written: list[dict]) -> list[dict]:
+    return [{**c, "windows": [{**w, "lines": [{"text": t} for t in w["lines"]]} for w in c["windows"]]}
+            for c in written]
+
+
 def load_sets() -> dict[str, list[dict]]:
-    """The three sets, each as conversations of windows whose lines are {text, words} dicts."""
+    """The sets, each as conversations of windows whose lines are {text, words} dicts."""
     dev = json.loads(DEV.read_text())["conversations"]
-    for c in dev:
-        for w in c["windows"]:
-            w["lines"] = [{"text": t} for t in w["lines"]]
-    written = json.loads(HELDOUT.read_text())["conversations"]
-    heard = json.loads(HEARD.read_text())["conversations"]
-    clean = [{**c, "windows": [{**w, "lines": [{"text": t} for t in w["lines"]]} for w in c["windows"]]}
-             for c in written]
-    as_heard = [{**c, "windows": [{**w, "lines": [{"text": h["text"], "words": h["words"]} for h in said]}
-                                  for w, said in zip(c["windows"], heard[c["name"]], strict=True)]}
-                for c in written]
-    return {"dev": dev, "heldout-clean": clean, "heldout-heard": as_heard}
+    heldout = json.loads(HELDOUT.read_text())["conversations"]
+    return {"dev": _clean(dev), "dev-heard": _heard(dev, DEV_HEARD), "heldout-clean": _clean(heldout),
+            "heldout-heard": _heard(heldout, HEARD)}
 
 
 def main() -> int:
