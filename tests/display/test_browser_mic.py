@@ -1,7 +1,7 @@
 """A browser tab as a room's mic, for real: headless Chromium with a fake microphone playing speech opens
 `/mic/<room>?autostart=1`, its audio goes through the page's worklet and socket to the real display, and the real
-transcriber's transcripts of the room hold the speech's words; a mute from the dashboard (the controls API) stops
-the room hearing it. Also: without a secure context or a mic, the page says what to do."""
+transcriber's transcripts of the room hold the speech's words; the dashboard lists the tab as a browser mic, and
+its mute switch stops the room hearing it. Also: without a secure context or a mic, the page says what to do."""
 
 from __future__ import annotations
 
@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import requests
 import soundfile
 import soxr
 
@@ -103,8 +102,10 @@ def test_a_tab_is_a_mic_whose_words_become_the_rooms_transcripts_until_muted(
     assert {(t.room, t.source) for t in transcripts} == {(ROOM, "tablet")}
     assert {s.kind for s in of(MicStatus)} == {"browser"}
 
-    requests.post(f"{display.url}/api/rooms/{ROOM}/controls", json={"command": "mute", "mic": "tablet"},
-                  timeout=10).raise_for_status()
+    dashboard = chromium.new_page()  # lists the tab among the room's mics, by kind; its switch mutes it
+    dashboard.goto(f"{display.url}/#{ROOM}")
+    dashboard.wait_for_selector(".mic[data-mic=tablet] .device:text-matches('^browser · browser tab at ')")
+    dashboard.click(".mic[data-mic=tablet] .switch")
     page.wait_for_selector("body[data-muted=true]", timeout=10000)
     wait_for(lambda: any(s.muted for s in of(MicStatus)), message="a muted MicStatus")
     muted_at = time.time()

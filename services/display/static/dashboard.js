@@ -22,8 +22,11 @@ function renderRooms() {
   $("rooms").replaceChildren(...[...state.rooms.values()].map((room) => el("button", {
     type: "button", "aria-current": String(room.room === state.room), dataset: { room: room.room },
     onclick: () => selectRoom(room.room),
-  }, room.room, room.images ? el("span", { class: "count" }, room.images) : null)));
+  }, room.room, room.images ? el("span", { class: "count" }, room.images) : null,
+  micsIn(room.room) ? el("span", { class: "count mics", title: "microphones" }, `🎙${micsIn(room.room)}`) : null)));
 }
+
+const micsIn = (room) => [...state.mics.values()].filter((m) => m.room === room).length;
 
 function knowRoom(name) {
   if (!state.rooms.has(name)) {
@@ -38,6 +41,7 @@ async function selectRoom(room) {
   knowRoom(room);
   history.replaceState(null, "", `#${encodeURIComponent(room)}`);
   $("open-frame").href = `/frame/${encodeURIComponent(room)}`;
+  $("add-mic").href = `/mic/${encodeURIComponent(room)}`;
   renderRooms();
   renderMics();
   const path = `/api/rooms/${encodeURIComponent(room)}`;
@@ -182,6 +186,7 @@ function onEvent(event) {
     const isNew = !state.mics.has(`${mic.room}/${mic.mic}`);
     state.mics.set(`${mic.room}/${mic.mic}`, mic);
     knowRoom(mic.room);
+    if (isNew) renderRooms();
     if (mic.room === state.room) (isNew ? renderMics() : updateMic(mic));
   } else if (event.type === "image") {
     const { image } = event;
