@@ -1,0 +1,54 @@
+"""What the window is about beats what was misheard: word confidence and the semantic selector."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.prompter.__main__ import load_selector
+from services.prompter.engines.lexical import LexicalSelector
+from services.prompter.engines.semantic import SemanticSelector
+
+SKI_TRIP = ["We just got back from our skiing trip in the mountains.",
+            "There was a mallet of fresh snow on the first morning.",
+            "The cabin had a fireplace and we skied every afternoon.",
+            "Skiing in powder snow is the best, the slopes were empty."]
+
+
+@pytest.fixture(scope="module")
+def semantic() -> SemanticSelector:
+    selector = load_selector(4)
+    assert isinstance(selector, SemanticSelector), "the embedding model ships with the project's dependencies"
+    return selector
+
+
+def chosen(selector: LexicalSelector, lines: list[str], heard: list[dict[str, float]] | None = None) -> list[str]:
+    return [k.text.lower() for k in selector.select(lines, None, heard).keywords]
+
+
+def test_an_outlier_loses_to_the_theme(semantic: SemanticSelector) -> None:
+    words = chosen(semantic, SKI_TRIP)
+    assert "mallet" not in words and {"skiing", "snow"} <= set(words)
+    assert "mallet" in chosen(LexicalSelector(), SKI_TRIP)  # what the lexical scores alone would paint
+
+
+def test_a_doubtful_word_needs_repetition_or_support() -> None:
+    lexical = LexicalSelector()
+    lines = ["We walked along the harbour to see the boats.", "There was a big beer at the end of it.",
+             "The boats in the harbour were painted blue and red."]
+    unsure = [{}, {"beer": 0.31}, {}]
+    assert "beer" in chosen(lexical, lines) and "beer" not in chosen(lexical, lines, unsure)
+    twice = [*lines, "Then we sat on the beer and watched the sunset."]
+    assert "beer" in chosen(lexical, twice, [*unsure, {"beer": 0.35}])  # said twice: no longer a one-off
+
+
+def test_sure_words_are_unaffected_by_confidence(semantic: SemanticSelector) -> None:
+    sure = [{w.strip(".,").lower(): 0.95 for w in line.split()} for line in SKI_TRIP]
+    assert chosen(semantic, SKI_TRIP, sure) == chosen(semantic, SKI_TRIP)
+
+
+def test_lexical_is_the_fallback_without_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    import shared.embeddings
+
+    monkeypatch.setattr(shared.embeddings, "encoder", lambda: (_ for _ in ()).throw(RuntimeError("not installed")))
+    assert type(load_selector(4)) is LexicalSelector
+    assert type(load_selector(4, semantic=False)) is LexicalSelector
