@@ -11,11 +11,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.prompter.engines import KeywordSelector
 from services.prompter.engines.commands import DEFAULT_WAKE_PHRASE
-from services.prompter.engines.scene import STYLES, style_name
 from shared.bus import Bus
 from shared.config import BusSettings
 from shared.messages import Control, Transcript
-from shared.messages.control import wake_phrase
+from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS, style_name, wake_phrase
 from shared.metrics import serve_metrics
 from shared.settings_cli import add_setting_flags, settings_from_args
 
@@ -30,13 +29,15 @@ class PrompterSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
 
     prompt_window_seconds: float = Field(
-        30.0, ge=5, le=600, description="length of a room's window; Control set_window changes it"
+        30.0, ge=WINDOW_SECONDS[0], le=WINDOW_SECONDS[1],
+        description="length of a room's window; Control set_window changes it",
     )
     prompt_style: str = Field(
         "watercolor",
         description=f"style preset of new rooms ({', '.join(STYLES)}); Control set_style changes it",
     )
-    prompt_images: int = Field(1, ge=1, le=8, description="images per prompt; Control set_images changes it")
+    prompt_images: int = Field(1, ge=IMAGES_PER_PROMPT[0], le=IMAGES_PER_PROMPT[1],
+                               description="images per prompt; Control set_images changes it")
     prompt_min_words: int = Field(5, ge=1, description="content words a window needs to be painted")
     prompt_max_keywords: int = Field(4, ge=1, le=8, description="keywords woven into one prompt")
     prompt_max_chars: int = Field(

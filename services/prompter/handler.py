@@ -20,7 +20,7 @@ from services.prompter.engines.mood import MOODS_BY_NAME, mood_of
 from services.prompter.engines.names import person_names
 from services.prompter.engines.novelty import NoveltyMemory
 from services.prompter.engines.safety import REMOVED, scrub
-from services.prompter.engines.scene import compose, style_name
+from services.prompter.engines.scene import compose
 from services.prompter.window import Ack, Room, Window, word_confidence
 from shared.bus.errors import Unprocessable
 from shared.messages import (
@@ -34,7 +34,7 @@ from shared.messages import (
     derived_id,
 )
 from shared.messages import SpokenCommand as Spoken
-from shared.messages.control import wake_phrase
+from shared.messages.control import check_value, style_name, wake_phrase
 from shared.metrics import SECONDS_BUCKETS
 
 _LOGGER = logging.getLogger(__name__)
@@ -105,11 +105,13 @@ class Prompter:
         room = self._room(control.room)
         match control.command:
             case Command.SET_WINDOW:
-                room.window_seconds = _number(control, 5, 600)
+                check_value(control.command, control.value)
+                room.window_seconds = float(control.value)  # type: ignore[arg-type]
             case Command.SET_STYLE:
                 room.style = style_name(control.value)
             case Command.SET_IMAGES:
-                room.num_images = int(_number(control, 1, 8))
+                check_value(control.command, control.value)
+                room.num_images = int(float(control.value))  # type: ignore[arg-type]
             case Command.PAINT_NOW if control.job_id is not None:
                 self._close_job(control.job_id)
             case Command.PAINT_NOW:
@@ -283,17 +285,6 @@ class Prompter:
             if i < over or now - touched_at > self.policy.room_idle_seconds:
                 del self.rooms[name]
         ROOMS.set(len(self.rooms))
-
-
-def _number(control: Control, low: float, high: float) -> float:
-    """The control's value as a number within bounds; a clear ValueError (and a dead letter) otherwise."""
-    try:
-        value = float(control.value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        value = float("nan")
-    if not low <= value <= high:
-        raise ValueError(f"{control.command} needs a number from {low:g} to {high:g}, got {control.value!r}")
-    return value
 
 
 def _without_names(subject: str, chosen: list) -> str:

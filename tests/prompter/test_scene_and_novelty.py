@@ -7,7 +7,8 @@ import pytest
 from services.prompter.engines.lexical import LexicalSelector
 from services.prompter.engines.mood import MOODS_BY_NAME
 from services.prompter.engines.novelty import NoveltyMemory
-from services.prompter.engines.scene import STYLES, compose, style_name
+from services.prompter.engines.scene import STYLES, compose
+from shared.messages.control import style_name
 
 NEUTRAL = MOODS_BY_NAME["neutral"]
 

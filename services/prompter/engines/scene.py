@@ -6,11 +6,11 @@ that (about 3-4 characters a token): keywords are dropped from the least importa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from services.prompter.engines.mood import Mood
+from shared.messages.control import STYLES as STYLE_NAMES
 
 DEFAULT_MAX_CHARS = 240
 
@@ -21,7 +21,7 @@ class Style:
     finish: str  # how it is made
 
 
-STYLES = {
+_LOOKS = {
     "watercolor": Style("a watercolor painting of", "loose brushstrokes, paper texture"),
     "oil painting": Style("an oil painting of", "rich impasto brushwork"),
     "photo": Style("a photograph of", "natural light, 35mm, sharp focus"),
@@ -29,14 +29,7 @@ STYLES = {
     "pencil sketch": Style("a pencil sketch of", "fine graphite shading"),
     "pixel art": Style("pixel art of", "16-bit, crisp pixels"),
 }
-
-
-def style_name(value: object) -> str:
-    """The preset a Control's value names ("Oil-Painting" → "oil painting"); ValueError if none."""
-    name = re.sub(r"[\s_-]+", " ", str(value)).strip().lower()
-    if name not in STYLES:
-        raise ValueError(f"unknown style {value!r}; choose one of: {', '.join(STYLES)}")
-    return name
+STYLES = {name: _LOOKS[name] for name in STYLE_NAMES}  # the presets are named in the Control contract
 
 
 def compose(keywords: Sequence[str], style: str, mood: Mood, max_chars: int = DEFAULT_MAX_CHARS) -> str:
