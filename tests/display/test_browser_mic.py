@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import requests
 import soundfile
 import soxr
 
@@ -154,3 +156,43 @@ def test_a_frame_that_listens_here_is_also_a_mic_of_its_room(broker: Broker, dis
     page.wait_for_selector("#listen[data-state=off]")
     assert page.evaluate("() => localStorage.getItem('voxframe.frame.listen')") is None
     page.close()
+
+
+class HttpsDisplay(DisplayProcess):
+    """The display serving HTTPS with the self-signed certificate given as its first two arguments."""
+
+    @property
+    def url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    def _healthy(self) -> bool:
+        if self.process is not None and self.process.poll() is not None:
+            raise AssertionError(f"display exited with {self.process.returncode}")
+        try:
+            return requests.get(f"{self.url}/healthz", timeout=1, verify=self.args[1]).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+
+def test_over_the_lan_a_tab_is_a_mic_through_the_displays_own_https(tmp_path: Path, broker: Broker, display_factory,
+                                                                    mic_browser) -> None:
+    chromium, _ = mic_browser
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=voxframe",
+                    "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    display = HttpsDisplay(broker.settings, tmp_path, host="0.0.0.0", args=("--tls-cert", str(cert), "--tls-key",
+                                                                              str(key)))
+    broker.extra_queues.add(broker.topology.display(display.display_id).name)
+    audio = broker.tap(f"audio.{ROOM}.#")
+    try:
+        display.start()
+        context = chromium.new_context(ignore_https_errors=True)  # the self-signed certificate, accepted once
+        page = context.new_page()
+        page.goto(f"https://{lan_address()}:{display.port}/mic/{ROOM}?autostart=1&name=lan")
+        page.wait_for_selector("body[data-state=live]", timeout=15000)
+        segment = wait_for(lambda: broker.drain(audio), timeout=30, message="a segment over HTTPS")[0]  # type: ignore[index]
+        assert AudioSegment.from_json(segment[1]).source == "lan"
+        context.close()
+    finally:
+        display.stop()
