@@ -9,6 +9,7 @@ from pydantic import Field
 from shared.messages.envelope import ID_CHARS, Chars, Envelope
 from shared.messages.prompt import MAX_EXCERPT_CHARS, MAX_KEYWORDS, Keyword
 
+MAX_DEPICTED, DEPICTED_CHARS = 16, 64
 MAX_IMAGE_BYTES = 11 * 1024 * 1024  # 14.7 MiB as base64: the message stays under WIRE_LIMIT_BYTES
 
 
@@ -30,4 +31,5 @@ class GeneratedImage(Envelope):
     index: int = Field(0, ge=0, description="which of the prompt's num_images this is")
     generation_seconds: float = Field(ge=0)
     fallback: bool = Field(False, description="painted by the poster fallback because the backend failed")
-    depicted: tuple[Chars(64), ...] = Field((), max_length=16, description="the keywords the picture shows")
+    depicted: tuple[Chars(DEPICTED_CHARS), ...] = Field((), max_length=MAX_DEPICTED,
+                                                        description="the keywords the picture shows")

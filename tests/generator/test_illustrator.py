@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 import requests
 from PIL import Image
+from pydantic import ValidationError
 
 from services.generator.engines import ImageRequest
 from services.generator.engines.fallback import ResilientBackend
@@ -21,7 +22,7 @@ from services.generator.engines.poster import PosterBackend, load_font
 from services.generator.engines.poster_look import FAMILIES
 from services.generator.handler import GenerateHandler
 from services.prompter.engines.scene import STYLES
-from shared.messages import ImagePrompt, Keyword
+from shared.messages import GeneratedImage, ImagePrompt, Keyword
 from tests.support import free_port, wait_for
 
 CAMPING = ("tent", "campfire", "owl", "marshmallows", "stars", "forest")
@@ -84,6 +85,15 @@ def test_it_says_which_keywords_it_depicts(illustrator: IllustratorBackend) -> N
     [image] = GenerateHandler(illustrator, max_prompt_age_seconds=120)(prompt)
     assert image.depicted == ("tent", "owl")
     assert image.backend == "illustrator"
+
+
+def test_depicted_is_bounded_on_the_message() -> None:
+    fields = {"room": "r", "source": "s", "image": b"x", "mime_type": "image/png", "width": 1, "height": 1,
+              "backend": "illustrator", "prompt_id": "p", "prompt_text": "t", "generation_seconds": 0}
+    assert GeneratedImage(**fields, depicted=("tent",) * 16).depicted == ("tent",) * 16
+    for too_much in (("tent",) * 17, ("x" * 65,)):
+        with pytest.raises(ValidationError):
+            GeneratedImage(**fields, depicted=too_much)
 
 
 def test_a_night_scene_is_dark_and_a_snow_scene_is_light(illustrator: IllustratorBackend) -> None:

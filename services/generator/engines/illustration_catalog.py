@@ -53,6 +53,8 @@ _ZONES = {
                   "person-resting", "family", "transport-ground", "transport-water", "plant-other", "plant-flower",
                   "place-other"},
 }
+_UNFIT = {"pile of poo", "bomb", "skull and crossbones", "coffin", "headstone", "funeral urn", "cigarette",
+          "pistol", "dagger", "crossed swords"}  # not for a family's wall, whatever was said
 # Names whose subgroup puts them in the wrong place for a picture.
 _ZONE_OF_NAME = {
     "balloon": Zone.SKY, "kite": Zone.SKY, "fireworks": Zone.SKY, "sparkler": Zone.SKY, "sparkles": Zone.SKY,
@@ -126,7 +128,7 @@ def glyphs() -> tuple[Glyph, ...]:
                 or (subgroup.startswith("face-") and subgroup != "face-costume") or subgroup.endswith("-face") \
                 or hexcode in found:
             continue
-        if "o’clock" in name or "-thirty" in name:
+        if "o’clock" in name or "-thirty" in name or name in _UNFIT:
             continue
         aliases = tuple(dict.fromkeys([*(a.replace("_", " ").lower() for a in entry["aliases"] if "_" in a or " " in a),
                                        *_MORE_ALIASES.get(name, ())]))

@@ -22,6 +22,7 @@ from services.generator.engines.illustration_scene import Item, Placement, compo
 from services.generator.engines.poster import load_font
 from services.generator.engines.poster_look import stable_int, style_family, warmth
 from shared.embeddings import encoder
+from shared.messages.image import DEPICTED_CHARS, MAX_DEPICTED
 
 NAME = "illustrator"
 MAX_THINGS = 7  # more becomes clutter on a frame seen from across the room
@@ -43,6 +44,8 @@ class IllustratorBackend:
         keywords = request.keywords or tuple(dict.fromkeys(_WORD.findall(request.text)))
         items: list[Item] = []
         for keyword in keywords:
+            if len(keyword) > DEPICTED_CHARS:  # no everyday thing has a longer name; GeneratedImage refuses it
+                continue
             glyph = self.matcher.match(keyword)
             if glyph is None or len(items) >= MAX_THINGS:
                 continue
@@ -59,7 +62,8 @@ class IllustratorBackend:
             raise BackendError(f"nothing in {request.keywords or request.text!r} can be illustrated",
                                reason=NOTHING_TO_DRAW)
         depicted = tuple(keyword for keyword in (request.keywords or (item.keyword for item in items))
-                         if any(self.matcher.match(keyword) == item.glyph for item in items))
+                         if len(keyword) <= DEPICTED_CHARS
+                         and any(self.matcher.match(keyword) == item.glyph for item in items))[:MAX_DEPICTED]
         pictures = []
         for index in range(request.num_images):
             image = render(request, items, index, depicted)
