@@ -16,7 +16,11 @@ Reports per set:
   i.e. not painted from a mishearing (needs no labels);
 - names painted: planted person names found in any keyword (target 0);
 - filtered-term slips (dev): planted profanity and personal data in any prompt's text, keywords or excerpt;
-- quiet windows that correctly published nothing, and selection time per window (mean, p95, p99, max).
+- quiet windows that correctly published nothing, and time per window closed (mean, p95, p99, max; the
+  embedding cache warm as it would be live, where a conversation's words recur).
+`selection_one_core` times the selection alone for every window of every set with the embedding cache emptied
+first (the worst case: every phrase new), pinned to one core with one BLAS thread, 5 times each: wall time, and
+the thread's CPU time (what it costs on a core of its own, whatever else the machine runs).
 Exits non-zero when a filtered term or a name slips through, or dev recall falls under --min-recall.
 """
 
@@ -24,11 +28,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
 import uuid
 from pathlib import Path
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core, as the target says: before numpy loads BLAS
+os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from tqdm import tqdm
 
@@ -148,6 +156,32 @@ def score_set(selector: KeywordSelector, conversations: list[dict], verbose: boo
     return result
 
 
+def cold_selection_ms(selector: KeywordSelector, sets: dict[str, list[dict]], repeats: int = 5) -> dict:
+    """Selection time per window with nothing cached: what a window of all-new words costs."""
+    cache = getattr(selector, "_cache", None)
+    seconds, cpu = [], []
+    for conversations in sets.values():
+        for conversation in conversations:
+            for window in conversation["windows"]:
+                lines = [line["text"] for line in window["lines"]]
+                heard = [{w["text"].strip(" .,;:!?").lower(): w["confidence"] for w in line.get("words", ())}
+                         for line in window["lines"]]
+                for _ in range(repeats):
+                    if cache is not None:
+                        cache.clear()
+                    started, used = time.perf_counter(), time.thread_time()
+                    selector.select(lines, None, heard)
+                    seconds.append(time.perf_counter() - started)
+                    cpu.append(time.thread_time() - used)
+
+    def summary(values: list[float]) -> dict[str, float]:
+        return {"mean": round(1000 * statistics.fmean(values), 2), "p95": round(1000 * percentile(values, 95), 2),
+                "p99": round(1000 * percentile(values, 99), 2), "max": round(1000 * max(values), 2)}
+
+    # Wall time counts what other processes take from the core; CPU time is the selection's own cost.
+    return {"windows_timed": len(seconds), "wall_ms": summary(seconds), "cpu_ms": summary(cpu)}
+
+
 def _heard(written: list[dict], path: Path) -> list[dict]:
     """`written` conversations with each window's lines as the engine heard them (and what was `said`)."""
     heard = json.loads(path.read_text())["conversations"]
@@ -178,13 +212,16 @@ def main() -> int:
     parser.add_argument("--verbose", action="store_true", help="print every window's keywords")
     args = parser.parse_args()
 
+    os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     selector = load_selector(4, semantic=args.selector == "semantic")
     selector.select(["Warm up the word tables with a dog on a beach by the sea."])  # lazy caches, first matmuls
-    sets = {name: score_set(selector, conversations, args.verbose, name)
-            for name, conversations in load_sets().items()}
+    labelled = load_sets()
+    sets = {name: score_set(selector, conversations, args.verbose, name) for name, conversations in labelled.items()}
     results = {
         "selector": type(selector).__name__,
         "sets": sets,
+        "selection_one_core": cold_selection_ms(selector, labelled),
+        "load_average_at_end": os.getloadavg(),
         "targets": {"slip_rate": 0, "names_painted": 0, "dev_topic_recall_min": args.min_recall,
                     "heldout_heard_precision_min": 0.9, "heldout_heard_recall_min": 0.85,
                     "window_ms_p99_max_one_core": 50},
