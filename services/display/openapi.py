@@ -113,7 +113,8 @@ def document() -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "Voxframe display", "version": __version__,
                  "description": "Frames, gallery, controls and uploads. Websockets (not described here): "
-                                "/ws/frame/{room}, /ws/dashboard, /ws/jobs/{job_id}."},
+                                "/ws/frame/{room}, /ws/dashboard, /ws/jobs/{job_id}, /ws/mic/{room}?name= (a browser "
+                                "mic: 16 kHz mono s16le binary frames in)."},
         "paths": _PATHS,
         "components": {"schemas": defs["$defs"],
                        "securitySchemes": {"token": {"type": "http", "scheme": "bearer",
