@@ -83,7 +83,8 @@ def run(args: argparse.Namespace) -> int:
         worker.start()
     display = f"http://{'localhost' if args.host in ('0.0.0.0', '127.0.0.1') else args.host}:{args.port}"
     print(f"\n  Frame:      {display}/frame/{args.room}\n  Dashboard:  {display}/\n"
-          f"  Upload:     {display}/upload\n  Stop:       Ctrl-C\n", flush=True)
+          f"  Upload:     {display}/upload\n  Phone mic:  {display}/mic/{args.room} (https beyond localhost)\n"
+          f"  Stop:       Ctrl-C\n", flush=True)
     try:
         supervise(workers, stopping)
     finally:
