@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
@@ -65,6 +66,11 @@ class PrompterSettings(BaseSettings):
     prompter_prefetch: int = Field(
         500, ge=1, le=1000, description="unacked transcripts held; must exceed a window's transcripts"
     )
+    database_url: str = Field(
+        "", description="where rooms' settings and memory outlive a takeover: postgresql://…; empty: SQLite in "
+        "the data dir (replicas on one host)"
+    )
+    data_dir: Path = Field(Path("data"), description="holds prompter.sqlite3 when no database URL is set")
     metrics_port: int = Field(
         9103, ge=0, le=65535, description="port of /metrics and /healthz; 0 picks a free one"
     )
@@ -92,6 +98,7 @@ _FLAGS = {
     "--height": "prompt_height",
     "--novelty-half-life": "prompt_novelty_half_life_seconds",
     "--job-timeout": "prompt_job_timeout_seconds",
+    "--database-url": "database_url",
     "--room-idle": "prompt_room_idle_seconds",
     "--selector": "prompt_selector",
     "--wake-phrase": "prompt_wake_phrase",
@@ -129,6 +136,7 @@ def load_selector(max_keywords: int, semantic: bool = True) -> KeywordSelector:
 
 def run(args: argparse.Namespace) -> int:
     from services.prompter.handler import Policy, Prompter
+    from services.prompter.memory import open_store
 
     s = settings_from_args(PrompterSettings, args)
     policy = Policy(
@@ -151,6 +159,7 @@ def run(args: argparse.Namespace) -> int:
         publish=bus.publish,
         defer_ack=bus.defer_ack,
         policy=policy,
+        store=open_store(s.database_url, s.data_dir, bus.settings.namespace),
     )
     bus.consume(
         bus.topology.prompter,

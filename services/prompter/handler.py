@@ -21,6 +21,7 @@ from services.prompter.engines.names import person_names
 from services.prompter.engines.novelty import NoveltyMemory
 from services.prompter.engines.safety import REMOVED, scrub
 from services.prompter.engines.scene import compose
+from services.prompter.memory import RoomStore, restore, snapshot
 from services.prompter.window import Ack, Room, Window, word_confidence
 from shared.bus.errors import Unprocessable
 from shared.messages import (
@@ -72,12 +73,16 @@ class Policy:
 class Prompter:
     def __init__(self, selector: KeywordSelector, publish: Callable[[Envelope], None],
                  defer_ack: Callable[[], Ack], policy: Policy = Policy(),
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, store: RoomStore | None = None,
+                 wall_clock: Callable[[], float] = time.time) -> None:
         self.selector = selector
         self.policy = policy
         self._publish = publish
         self._defer_ack = defer_ack
         self._clock = clock
+        self._store = store  # where a replica taking over finds each room's settings and memory
+        self._wall_clock = wall_clock
+        self._pruned_at = 0.0
         self.rooms: dict[str, Room] = {}
         self.jobs: dict[str, Window] = {}
 
@@ -99,6 +104,7 @@ class Prompter:
             self._apply(control)
         except ValueError as exc:  # a bad value: no retry can help, so it is dead-lettered at once
             raise Unprocessable(str(exc)) from exc
+        self._save(control.room)
         _LOGGER.info("%s for room %s (%s)", control.command, control.room, control.value)
 
     def _apply(self, control: Control) -> None:
@@ -154,8 +160,7 @@ class Prompter:
             prompt = self._prompt(window, selection, room, key="window")
             self._publish(prompt)
             PROMPTS.labels(trigger).inc()
-            room.novelty.remember((k.text for k in prompt.keywords), now)
-            room.last_prompt = prompt
+            self._painted(room, prompt)
         else:
             WINDOWS_SKIPPED.labels(reason).inc()
             _LOGGER.info("window of %d transcripts skipped: %s", len(window.transcripts), reason)
@@ -259,9 +264,19 @@ class Prompter:
             seed=_seed(transcript.id, key))
         self._publish(prompt)
         PROMPTS.labels("spoken").inc()
+        self._painted(room, prompt)
+        return subject
+
+    def _painted(self, room: Room, prompt: ImagePrompt) -> None:
+        """A room's prompt is out: remember it (novelty, regenerate), here and for a replica taking over."""
         room.last_prompt = prompt
         room.novelty.remember((k.text for k in prompt.keywords), self._clock())
-        return subject
+        self._save(prompt.room)
+
+    def _save(self, name: str) -> None:
+        room = self.rooms.get(name)
+        if self._store is not None and room is not None:
+            self._store.save(name, snapshot(room, self._clock(), self._wall_clock()), self._wall_clock())
 
     def _room(self, name: str) -> Room:
         now = self._clock()
@@ -271,6 +286,9 @@ class Prompter:
             p = self.policy
             self.rooms[name] = Room(p.window_seconds, p.style, p.num_images,
                                     NoveltyMemory(p.novelty_half_life_seconds), wake=tuple(p.wake_phrase.split()))
+            state = self._store.load(name) if self._store is not None else None
+            if state is not None:
+                restore(self.rooms[name], state, now, self._wall_clock())
             ROOMS.set(len(self.rooms))
         room = self.rooms[name]
         room.touched_at = now
@@ -285,6 +303,9 @@ class Prompter:
             if i < over or now - touched_at > self.policy.room_idle_seconds:
                 del self.rooms[name]
         ROOMS.set(len(self.rooms))
+        if self._store is not None and now - self._pruned_at > 60:  # the saved rooms are forgotten alike
+            self._pruned_at = now
+            self._store.forget_before(self._wall_clock() - self.policy.room_idle_seconds)
 
 
 def _without_names(subject: str, chosen: list) -> str:

@@ -34,6 +34,13 @@ class NoveltyMemory:
         """Drop words whose weight no longer matters, so a long-running room's memory stays small."""
         self._painted_at = {w: t for w, t in self._painted_at.items() if self._weight(t, now) >= below}
 
+    def painted(self) -> dict[str, float]:
+        """Each remembered head and when it was painted (the clock `remember` was given), to save it."""
+        return dict(self._painted_at)
+
+    def restore(self, painted: dict[str, float]) -> None:
+        self._painted_at = dict(painted)
+
     def _weight(self, painted_at: float, now: float) -> float:
         return float(0.5 ** (max(0.0, now - painted_at) / self.half_life_seconds))
 
