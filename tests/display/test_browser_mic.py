@@ -196,3 +196,14 @@ def test_over_the_lan_a_tab_is_a_mic_through_the_displays_own_https(tmp_path: Pa
         context.close()
     finally:
         display.stop()
+
+
+def test_with_a_token_the_page_needs_it_once_then_its_cookie_lets_the_tab_in(display_factory, mic_browser) -> None:
+    chromium, _ = mic_browser
+    display = display_factory(VOXFRAME_DISPLAY_TOKEN="s3cret")
+    page = chromium.new_page()
+    assert page.goto(f"{display.url}/mic/{ROOM}?name=guest").status == 401  # the login page, no mic
+    page.goto(f"{display.url}/mic/{ROOM}?name=guest&autostart=1&token=s3cret")  # → cookie, token out of the URL
+    page.wait_for_selector("body[data-state=live]", timeout=15000)
+    assert "token" not in page.url
+    page.close()

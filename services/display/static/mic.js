@@ -25,7 +25,7 @@ function showName() {
 const STATES = {
   starting: () => say("Starting the microphone…"),
   live: () => say(mic.muted ? "Muted." : "Listening: what is said here is painted on the room's frames."),
-  offline: () => say("Reconnecting to the display…", true),
+  offline: ({ reason }) => say(reason ? `Reconnecting: ${reason}` : "Reconnecting to the display…", true),
   refused: ({ reason }) => say(`The display refused this mic: ${reason}`, true),
   stopped: () => say("Stopped. Nothing is heard."),
 };

@@ -83,6 +83,8 @@ export class BrowserMic {
     const socket = new WebSocket(`${scheme}//${location.host}${path}`);
     socket.binaryType = "arraybuffer";
     this.socket = socket;
+    let opened = false;
+    socket.onopen = () => { opened = true; };
     socket.onmessage = (message) => {
       const event = JSON.parse(message.data);
       if (event.type === "hello") {
@@ -96,7 +98,12 @@ export class BrowserMic {
     };
     socket.onclose = (event) => {
       if (!this.running || socket !== this.socket) return;
-      this.onState({ state: REFUSALS[event.code] ? "refused" : "offline", reason: event.reason || "" });
+      const unheard = !opened && event.code === 1006; // away, or refused before the handshake (token, origin)
+      this.onState({
+        state: REFUSALS[event.code] ? "refused" : "offline",
+        reason: event.reason || (unheard ? "the display is away or refuses this device (with an access token set, "
+          + "open this page once with ?token=…)" : ""),
+      });
       this.retry = setTimeout(() => this.connect(), this.delay * (0.5 + Math.random() / 2));
       this.delay = Math.min(this.delay * 2, 10000);
     };
