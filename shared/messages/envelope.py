@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Self
+from typing import Annotated, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -23,6 +23,8 @@ ID_CHARS = 64  # a message id (uuid) named in another message
 def Chars(max_chars: int) -> type[str]:
     """A str of at most `max_chars` characters."""
     return Annotated[str, StringConstraints(max_length=max_chars)]  # type: ignore[return-value]
+
+E = TypeVar("E", bound="Envelope")
 
 _ID_NAMESPACE = uuid.UUID("5b1f2f3e-6a43-4f0e-9d3c-7f1b0c6a9e21")
 
@@ -73,7 +75,7 @@ class Envelope(BaseModel):
     def routing_key(self) -> str:
         return f"{self.KIND}.{self.room}.{self.source}"
 
-    def derive(self, cls: type[Self | Envelope], key: str = "", **fields: object) -> Envelope:
+    def derive(self, cls: type[E], key: str = "", **fields: object) -> E:
         """Build a message caused by this one: same room, source, trace, origin and job.
 
         The new id is derived from this id and `key`, so a redelivered input yields the same output id
