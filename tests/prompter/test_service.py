@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -120,3 +121,28 @@ def test_a_replica_takes_over_the_window_of_one_that_died(start, publisher: Bus,
     wait_for(lambda: seen.extend(prompts(broker, tap)) or seen, timeout=10, message="a prompt from the new replica")
     assert "northern lights" in {k.text for k in seen[0].keywords}
     assert set(seen[0].transcript_ids) <= {str(t.id) for t in said}
+
+
+def test_spoken_commands_act_at_once_and_bad_wake_phrases_are_dead_lettered(start, publisher: Bus,
+                                                                             broker: Broker) -> None:
+    tap = broker.tap("prompt.#", "control.#", "spoken.#")
+    prompter = start("--window-seconds", "600", "--wake-phrase", "Hey, Frame")
+    publisher.publish(*transcripts(["Hey frame, draw a lighthouse on a cliff.", "hey frame, stop listening",
+                                    "Hay frame, juggle the oranges."]))
+    seen: dict[str, list[dict]] = {"prompt": [], "control": [], "spoken": []}
+
+    def collect() -> dict[str, list[dict]]:
+        for props, body in broker.drain(tap):
+            seen[props.type].append(json.loads(body))
+        return seen
+
+    wait_for(lambda: len(collect()["spoken"]) == 3, timeout=10, message="three spoken notices")
+    [prompt] = seen["prompt"]
+    assert "lighthouse" in prompt["text"] and prompt["room"] == "den"
+    [mute] = seen["control"]
+    assert (mute["command"], mute["room"], mute["mic"]) == ("mute", "den", None)
+    assert [s["action"] for s in seen["spoken"]] == ["paint", "mute", "unrecognised"]
+    assert 'voxframe_prompter_spoken_commands_total{action="unrecognised"} 1.0' in prompter.metrics()
+    publisher.publish(Control(room="den", source="dashboard", command=Command.SET_WAKE_PHRASE, value="hey frame!"))
+    props, _ = wait_for(lambda: broker.get(broker.topology.dead.name), timeout=10, message="a dead letter")
+    assert props.headers[REASON_HEADER].startswith("unprocessable: a wake phrase is")
