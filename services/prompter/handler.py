@@ -14,8 +14,8 @@ from dataclasses import dataclass
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from services.prompter.engines import KeywordSelector, Selection
-from services.prompter.engines.commands import DEFAULT_WAKE_PHRASE, SpokenCommand, parse
+from services.prompter.engines import Choice, KeywordSelector, Selection
+from services.prompter.engines.commands import DEFAULT_WAKE_PHRASE, ParsedCommand, parse
 from services.prompter.engines.mood import MOODS_BY_NAME, mood_of
 from services.prompter.engines.names import person_names
 from services.prompter.engines.novelty import NoveltyMemory
@@ -31,10 +31,10 @@ from shared.messages import (
     ImagePrompt,
     Keyword,
     SpokenAction,
+    SpokenCommand,
     Transcript,
     derived_id,
 )
-from shared.messages import SpokenCommand as Spoken
 from shared.messages.control import check_value, style_name, wake_phrase
 from shared.metrics import SECONDS_BUCKETS
 
@@ -232,7 +232,7 @@ class Prompter:
 
     # ---- spoken controls ---------------------------------------------------------------------------------
 
-    def _spoken(self, room: Room, transcript: Transcript, command: SpokenCommand) -> None:
+    def _spoken(self, room: Room, transcript: Transcript, command: ParsedCommand) -> None:
         """Act on a spoken command at once, then tell the frames and the dashboard what was understood."""
         action, subject = command.action, ""
         if action is SpokenAction.PAINT:
@@ -245,8 +245,8 @@ class Prompter:
         SPOKEN.labels(action).inc()
         _LOGGER.info("spoken command in room %s: %s %s", transcript.room, action, subject)
         heard = scrub(command.heard).text
-        self._publish(transcript.derive(Spoken, key="spoken", transcript_id=str(transcript.id), action=action,
-                                        subject=subject, heard=heard))
+        self._publish(transcript.derive(SpokenCommand, key="spoken", transcript_id=str(transcript.id),
+                                        action=action, subject=subject, heard=heard))
 
     def _paint_spoken(self, room: Room, transcript: Transcript, said: str) -> str:
         """Publish a prompt of what was named (scrubbed like any talk); the subject painted, or "" if none was."""
@@ -308,10 +308,11 @@ class Prompter:
             self._store.forget_before(self._wall_clock() - self.policy.room_idle_seconds)
 
 
-def _without_names(subject: str, chosen: list) -> str:
+def _without_names(subject: str, chosen: list[Choice]) -> str:
     """A spoken subject, scrubbed, without the people it names (never painted), nor what scrubbing marked."""
     people = person_names([subject])
-    words = [w for w in subject.split() if w.strip(".,!?").lower().removesuffix("'s") not in people and REMOVED not in w]
+    words = [w for w in subject.split()
+             if w.strip(".,!?").lower().removesuffix("'s") not in people and REMOVED not in w]
     return " ".join(words) or chosen[0].text
 
 

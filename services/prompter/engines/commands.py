@@ -24,7 +24,7 @@ SOUND_ALIKES = {word: group for group in _SPELLINGS for word in group}
 
 _TOKEN = re.compile(r"[A-Za-z0-9']+")
 _POLITE = re.compile(r"^(?:(?:please|can you|could you|would you|will you|now|and|okay|ok|so)\s+)+")
-_PAINT = re.compile(r"^(?:paint|draw|show|sketch|make)(?:\s+(?:me|us))?\s+(?:(?:a|an)\s+(?:picture|painting|image)"
+_PAINT = re.compile(r"^(?:paint|draw|show|sketch)(?:\s+(?:me|us))?\s+(?:(?:a|an)\s+(?:picture|painting|image)"
                     r"\s+of\s+)?(?P<subject>.+)$")
 _REGENERATE = re.compile(r"^(?:next(?:\s+(?:picture|one|painting|image))?|another(?:\s+(?:one|picture))?"
                          r"|(?:paint|draw|do)\s+(?:that|it)\s+again|again|try\s+again|new\s+picture)$")
@@ -33,13 +33,13 @@ _DESCRIBE = re.compile(r"^(?:what(?:'s|\s+is)\s+(?:this|that|it)|what\s+am\s+i\s
 
 
 @dataclass(frozen=True)
-class SpokenCommand:
+class ParsedCommand:
     action: SpokenAction
     subject: str  # what to paint (PAINT only), as said
     heard: str  # the words after the wake phrase
 
 
-def parse(line: str, wake: tuple[str, ...]) -> SpokenCommand | None:
+def parse(line: str, wake: tuple[str, ...]) -> ParsedCommand | None:
     """The command in `line`, or None when it does not start with the wake phrase `wake` (its words, as
     `shared.messages.control.wake_phrase` normalises them; empty: spoken controls are off) and is conversation."""
     if not wake:
@@ -51,15 +51,15 @@ def parse(line: str, wake: tuple[str, ...]) -> SpokenCommand | None:
     heard = " ".join(tokens)
     said = _POLITE.sub("", heard.lower())
     if _DESCRIBE.match(said):
-        return SpokenCommand(SpokenAction.DESCRIBE, "", heard)
+        return ParsedCommand(SpokenAction.DESCRIBE, "", heard)
     if _REGENERATE.match(said):
-        return SpokenCommand(SpokenAction.REGENERATE, "", heard)
+        return ParsedCommand(SpokenAction.REGENERATE, "", heard)
     if _MUTE.match(said):
-        return SpokenCommand(SpokenAction.MUTE, "", heard)
+        return ParsedCommand(SpokenAction.MUTE, "", heard)
     paint = _PAINT.match(said)
     if paint:  # the subject as written (names keep their capitals, so they can be kept out of the picture)
-        return SpokenCommand(SpokenAction.PAINT, _trim(" ".join(tokens[-len(paint["subject"].split()):])), heard)
-    return SpokenCommand(SpokenAction.UNRECOGNISED, "", heard)
+        return ParsedCommand(SpokenAction.PAINT, _trim(" ".join(tokens[-len(paint["subject"].split()):])), heard)
+    return ParsedCommand(SpokenAction.UNRECOGNISED, "", heard)
 
 
 def _after_wake(text: str, wake: tuple[str, ...]) -> str | None:
