@@ -47,19 +47,15 @@ def fake_mic_file(real_audio: Path, path: Path) -> float:
 
 
 @pytest.fixture
-def mic_browser(real_audio: Path, tmp_path: Path) -> Iterator[tuple[object, float]]:
-    if not Path(CHROMIUM).exists():
-        pytest.skip("Debian chromium is not installed")
-    from playwright.sync_api import sync_playwright
-
+def mic_browser(real_audio: Path, tmp_path: Path, browser) -> Iterator[tuple[object, float]]:
+    """A second Chromium, from the session's Playwright, whose fake mic plays the utterances (looping)."""
     seconds = fake_mic_file(real_audio, tmp_path / "speech.wav")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-fake-ui-for-media-stream",
-            "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={tmp_path / 'speech.wav'}",
-            "--autoplay-policy=no-user-gesture-required"])
-        yield chromium, seconds
-        chromium.close()
+    chromium = browser.browser_type.launch(executable_path=CHROMIUM, args=[
+        "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={tmp_path / 'speech.wav'}",
+        "--autoplay-policy=no-user-gesture-required"])
+    yield chromium, seconds
+    chromium.close()
 
 
 @pytest.fixture
