@@ -213,8 +213,7 @@ def main() -> int:
     args = parser.parse_args()
 
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
-    selector = load_selector(4, semantic=args.selector == "semantic")
-    selector.select(["Warm up the word tables with a dog on a beach by the sea."])  # lazy caches, first matmuls
+    selector = load_selector(4, semantic=args.selector == "semantic")  # warmed up, as the prompter runs it
     labelled = load_sets()
     sets = {name: score_set(selector, conversations, args.verbose, name) for name, conversations in labelled.items()}
     results = {
