@@ -48,7 +48,7 @@ def test_the_dashboard_marks_commands_and_dims_unsure_words(broker: Broker, disp
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(f"{display.url}/#living-room")
-    page.wait_for_selector("#transcripts")
+    page.wait_for_selector("#link.ok")  # its socket is live: the events below reach it, not only the API
     talk = _line("b1", "A mallet of snow.", Word(text="A", start_seconds=0, end_seconds=0.1, confidence=0.9),
                  Word(text="mallet", start_seconds=0.1, end_seconds=0.4, confidence=0.2),
                  Word(text="of", start_seconds=0.4, end_seconds=0.5, confidence=0.9),
