@@ -6,7 +6,7 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 RUN_PACKAGES := python3-venv rabbitmq-server espeak-ng libportaudio2 libasound2-plugins libsndfile1 ffmpeg fonts-dejavu-core
 # The tests drive these real parts too: a PulseAudio virtual mic, headless Chromium, Prometheus and promtool.
-TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils chromium prometheus
+TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils chromium prometheus postgresql
 MIC ?=
 ROOM ?= living-room
 PORT ?= 8080
@@ -36,6 +36,7 @@ run: $(RUN_STAMP)
 test: $(TEST_STAMP)
 	deploy/local/ensure-packages.sh $(TEST_PACKAGES)
 	deploy/local/ensure-broker.sh
+	deploy/local/ensure-postgres.sh
 	$(PY) -m pytest
 
 # The three-node RabbitMQ cluster test on its own (make test runs it too).

@@ -28,11 +28,11 @@ def owner(path: str) -> str:
     return result.stdout.split(":")[0]
 
 
-def test_the_test_target_installs_test_packages_then_checks_the_broker() -> None:
+def test_the_test_target_installs_test_packages_then_checks_the_broker_and_database() -> None:
     commands = run("make", "-n", "test").stdout.splitlines()
     packages = make_variable("TEST_PACKAGES")
     install = commands.index(" ".join(["deploy/local/ensure-packages.sh", *packages]))
-    assert commands[install + 1] == "deploy/local/ensure-broker.sh"
+    assert commands[install + 1:install + 3] == ["deploy/local/ensure-broker.sh", "deploy/local/ensure-postgres.sh"]
     assert set(make_variable("RUN_PACKAGES")) <= set(packages)
 
 
@@ -47,4 +47,10 @@ def test_every_tool_the_tests_drive_comes_from_a_test_package() -> None:
 def test_the_broker_check_returns_at_once_when_rabbitmq_answers() -> None:
     env = {k: v for k, v in os.environ.items() if k != "VOXFRAME_TEST_AMQP_URL"}
     result = run(str(ROOT / "deploy" / "local" / "ensure-broker.sh"), env=env, timeout=10)
+    assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_the_database_check_returns_at_once_when_postgresql_answers() -> None:
+    env = {k: v for k, v in os.environ.items() if k != "VOXFRAME_TEST_POSTGRES_URL"}
+    result = run(str(ROOT / "deploy" / "local" / "ensure-postgres.sh"), env=env, timeout=10)
     assert (result.returncode, result.stdout) == (0, "")

@@ -4,6 +4,7 @@ and novelty from the shared PostgreSQL (the real one of this machine, a database
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import uuid
@@ -19,7 +20,7 @@ from shared.messages import Command, Control, ImagePrompt, Transcript
 from tests.prompter.test_service import PrompterProcess
 from tests.support import Broker, wait_for
 
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/"
+POSTGRES = os.environ.get("VOXFRAME_TEST_POSTGRES_URL", "postgresql://postgres:postgres@127.0.0.1:5432/")
 SKI_TRIP = ["We took the kids skiing in the mountains last winter.",
             "The ski lifts were slow but the snow on the mountains was deep and fresh.",
             "Every evening we sat by the fireplace in the wooden cabin drinking cocoa."]
