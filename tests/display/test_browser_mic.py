@@ -102,7 +102,7 @@ def test_a_tab_is_a_mic_whose_words_become_the_rooms_transcripts_until_muted(
 
     dashboard = chromium.new_page()  # lists the tab among the room's mics, by kind; its switch mutes it
     dashboard.goto(f"{display.url}/#{ROOM}")
-    dashboard.wait_for_selector(".mic[data-mic=tablet] .device:text-matches('^browser · browser tab at ')")
+    dashboard.wait_for_selector(".mic[data-mic=tablet] .device:text-matches('^browser · browser tab at .* · seen ')")
     dashboard.click(".mic[data-mic=tablet] .switch")
     page.wait_for_selector("body[data-muted=true]", timeout=10000)
     wait_for(lambda: any(s.muted for s in of(MicStatus)), message="a muted MicStatus")

@@ -81,7 +81,7 @@ function updateMic(mic) {
   row.querySelector(".meter > div").style.width = `${(mic.muted ? 0 : level) * 100}%`;
   row.querySelector(".speaking").classList.toggle("on", !mic.muted && mic.speech_ratio > 0.3);
   row.querySelector(".switch").setAttribute("aria-pressed", String(mic.muted));
-  row.querySelector(".device").textContent = `${mic.kind} · ${mic.device || "—"} · ${mic.level_dbfs.toFixed(0)} dBFS${mic.muted ? " · muted" : ""}`;
+  row.querySelector(".device").textContent = `${mic.kind} · ${mic.device || "—"} · ${mic.level_dbfs.toFixed(0)} dBFS${mic.muted ? " · muted" : ""} · seen ${clock(mic.seen_at)}`;
 }
 
 async function toggleMute(mic, button) {
