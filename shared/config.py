@@ -33,6 +33,8 @@ class BusSettings(BaseSettings):
     outbox_max: int = Field(500, ge=1, description="fire-and-forget messages held while the broker is away")
     audio_queue_max: int = Field(200, ge=1, description="audio segments waiting; the oldest are dropped past it")
     audio_ttl_seconds: int = Field(120, ge=1, description="audio older than this is dropped, never transcribed")
+    prompter_queue_max: int = Field(10_000, ge=1, description="transcripts and controls waiting for the prompter")
+    prompter_ttl_seconds: int = Field(600, ge=1, description="a transcript the prompter has not taken by then expires")
     prompt_queue_max: int = Field(20, ge=1, description="prompts waiting for a generator; oldest dropped")
     prompt_ttl_seconds: int = Field(300, ge=1)
     display_queue_max: int = Field(1000, ge=1, description="messages waiting for one display process")

@@ -14,9 +14,10 @@ import numpy as np
 import soundfile
 import soxr
 
+from shared.audio import SAMPLE_RATE_HZ
+
 _LOGGER = logging.getLogger(__name__)
 
-SAMPLE_RATE_HZ = 16000
 PAUSE_SECONDS = 1.2  # between lines: longer than the capture worker's end-of-utterance silence
 VOICES = ("en-us", "en-gb")  # two voices, so it sounds like two people talking
 

@@ -9,13 +9,13 @@ import numpy as np
 from prometheus_client import Counter, Histogram, Info
 
 from services.transcriber.engines import EngineError, SpeechEngine
+from shared.audio import SAMPLE_RATE_HZ
 from shared.bus import Unprocessable
 from shared.messages import AudioSegment, Transcript
 from shared.metrics import SECONDS_BUCKETS
 
 _LOGGER = logging.getLogger(__name__)
 
-SAMPLE_RATE_HZ = 16000
 
 TRANSCRIPTION_SECONDS = Histogram("voxframe_transcriber_transcription_seconds",
                                   "Time the engine took for one segment", ["engine"], buckets=SECONDS_BUCKETS)

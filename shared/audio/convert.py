@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import soxr
 
-SAMPLE_RATE_HZ = 16000
+from shared.messages.audio import SAMPLE_RATE_HZ
+
 _INT16_SCALE = 32768.0
 
 

@@ -89,7 +89,9 @@ class Topology:
     @property
     def prompter(self) -> QueueSpec:
         """Transcripts and controls for the prompter; single active consumer keeps per-room state in one place."""
-        return self._stage("prompter", ("transcript.#", "control.#"), 10_000, 600, "transcript",
+        s = self.settings
+        return self._stage("prompter", ("transcript.#", "control.#"), s.prompter_queue_max, s.prompter_ttl_seconds,
+                           "transcript",
                            **{"x-single-active-consumer": True})
 
     @property

@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from shared.messages.envelope import Envelope
 
+SAMPLE_RATE_HZ = 16000  # the pipeline's audio is 16 kHz mono s16le: what Whisper and Silero VAD take
 MAX_PCM_BYTES = 8 * 1024 * 1024  # 262 s of 16 kHz mono; 10.7 MiB as base64
 
 
@@ -29,7 +30,7 @@ class AudioSegment(Envelope):
     KIND: ClassVar[str] = "audio"
 
     pcm: bytes = Field(max_length=MAX_PCM_BYTES, description="signed 16-bit little-endian interleaved samples")
-    sample_rate_hz: int = Field(16000, ge=8000, le=192000)
+    sample_rate_hz: int = Field(SAMPLE_RATE_HZ, ge=8000, le=192000)
     channels: int = Field(1, ge=1, le=8)
     start_at: datetime = Field(description="wall-clock time of the first sample")
     end_at: datetime = Field(description="wall-clock time just after the last sample")

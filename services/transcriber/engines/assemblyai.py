@@ -22,13 +22,13 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, W
 from websockets.sync.client import ClientConnection, connect
 
 from services.transcriber.engines import EngineError, EngineFatalError, Recognition
+from shared.audio import SAMPLE_RATE_HZ
 from shared.messages import Word
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_URL = "wss://streaming.assemblyai.com/v3/ws"
 DEFAULT_SPEECH_MODEL = "universal-streaming-english"
-SAMPLE_RATE_HZ = 16000
 _BYTES_PER_SECOND = 2 * SAMPLE_RATE_HZ
 _RESUMABLE_CLOSE_CODES = {1001, 1006, 1011, 3005, 3008, 3009}  # going away, network, server error, expiry, busy
 _CLOSE_MEANINGS = {1008: "the API key was refused or the account cannot stream", 3006: "invalid message",
