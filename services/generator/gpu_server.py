@@ -27,7 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.generator.engines import BackendError, ImageBackend, ImageRequest, Picture
+from services.generator.engines import MIME_BY_FORMAT, BackendError, ImageBackend, ImageRequest, Picture
 from shared.metrics import SECONDS_BUCKETS
 
 _LOGGER = logging.getLogger(__name__)
@@ -36,7 +36,7 @@ REQUESTS = Counter("voxframe_gpu_server_requests_total", "Generation requests an
 IN_FLIGHT = Gauge("voxframe_gpu_server_requests_in_flight", "Requests generating or waiting to")
 SECONDS = Histogram("voxframe_gpu_server_generation_seconds", "Time one request's generation took",
                     buckets=SECONDS_BUCKETS)
-_FORMATS = {"image/png": "png", "image/jpeg": "jpeg", "image/webp": "webp"}
+_FORMATS = {mime: name.lower() for name, mime in MIME_BY_FORMAT.items()}  # the API names formats in lower case
 MAX_BODY_BYTES = 64 * 1024  # a prompt and a few numbers; anything bigger is refused before it is read
 MAX_SEED = 2**64 - 1  # what torch.Generator.manual_seed takes
 

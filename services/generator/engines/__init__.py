@@ -10,7 +10,7 @@ from PIL import Image
 
 from shared.messages.image import MAX_IMAGE_BYTES
 
-_MIME_BY_FORMAT = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
+MIME_BY_FORMAT = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}  # Pillow format → MIME
 MAX_PIXELS = 4096 * 4096
 NOTHING_TO_DRAW = "nothing_to_draw"  # a BackendError reason: the prompt, not the backend, is at fault
 _SAVE_OPTIONS: dict[str, dict[str, int]] = {"PNG": {"compress_level": 3}, "JPEG": {"quality": 92, "subsampling": 0},
@@ -78,7 +78,7 @@ def checked_picture(data: bytes, backend: str, max_bytes: int = MAX_IMAGE_BYTES)
     except (OSError, ValueError, Image.DecompressionBombError) as exc:
         raise BackendError(f"{backend} returned bytes that are not a decodable image: {exc}",
                            reason="invalid_image") from exc
-    mime_type = _MIME_BY_FORMAT.get(image_format or "")
+    mime_type = MIME_BY_FORMAT.get(image_format or "")
     if mime_type is None:
         raise BackendError(f"{backend} returned a {image_format} image; expected PNG, JPEG or WebP",
                            reason="invalid_image")

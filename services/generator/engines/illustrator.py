@@ -14,7 +14,14 @@ import re
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
 
-from services.generator.engines import NOTHING_TO_DRAW, BackendError, ImageRequest, Picture, encode_image
+from services.generator.engines import (
+    MIME_BY_FORMAT,
+    NOTHING_TO_DRAW,
+    BackendError,
+    ImageRequest,
+    Picture,
+    encode_image,
+)
 from services.generator.engines.illustration_catalog import ATTRIBUTION, glyphs
 from services.generator.engines.illustration_look import LOOKS, Look, background, finish, styled, treat
 from services.generator.engines.illustration_match import Matcher
@@ -26,7 +33,6 @@ from shared.messages.image import DEPICTED_CHARS, MAX_DEPICTED
 
 NAME = "illustrator"
 MAX_THINGS = 7  # more becomes clutter on a frame seen from across the room
-_MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 _WORD = re.compile(r"[^\W\d_][\w'-]{2,}")
 
 
@@ -34,8 +40,8 @@ class IllustratorBackend:
     """Loads the catalog, the embedding model and the name index once; each picture then takes ~0.1–0.3 s."""
 
     def __init__(self, image_format: str = "JPEG", matcher: Matcher | None = None) -> None:
-        if image_format not in _MIME:
-            raise ValueError(f"illustrator format must be one of {', '.join(_MIME)}, not {image_format!r}")
+        if image_format not in MIME_BY_FORMAT:
+            raise ValueError(f"illustrator format must be one of {', '.join(MIME_BY_FORMAT)}, not {image_format!r}")
         self.image_format = image_format
         self.matcher = matcher or Matcher(glyphs(), encoder())
 
@@ -67,7 +73,7 @@ class IllustratorBackend:
         pictures = []
         for index in range(request.num_images):
             image = render(request, items, index, depicted)
-            pictures.append(Picture(encode_image(image, self.image_format), _MIME[self.image_format],
+            pictures.append(Picture(encode_image(image, self.image_format), MIME_BY_FORMAT[self.image_format],
                                     image.width, image.height, NAME, depicted=depicted))
         return pictures
 

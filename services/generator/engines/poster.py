@@ -14,12 +14,11 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from services.generator.engines import ImageRequest, Picture, encode_image
+from services.generator.engines import MIME_BY_FORMAT, ImageRequest, Picture, encode_image
 from services.generator.engines.poster_art import Frame, paint
 from services.generator.engines.poster_look import Finish, Palette, finish_for, palette_for, stable_int
 
 NAME = "poster"
-_MIME = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}
 # fonts-dejavu-core on Debian; Pillow's own font is the last resort so a bare container still renders words.
 _FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"), Path("/usr/share/fonts/TTF"))
 _FACES = {
@@ -35,15 +34,15 @@ class PosterBackend:
     """Paints `num_images` variations (one per index) in well under a second each, on one core."""
 
     def __init__(self, image_format: str = "PNG") -> None:
-        if image_format not in _MIME:
-            raise ValueError(f"poster format must be one of {', '.join(_MIME)}, not {image_format!r}")
+        if image_format not in MIME_BY_FORMAT:
+            raise ValueError(f"poster format must be one of {', '.join(MIME_BY_FORMAT)}, not {image_format!r}")
         self.image_format = image_format
 
     def generate(self, request: ImageRequest) -> list[Picture]:
         pictures = []
         for index in range(request.num_images):
             image = render(request, index)
-            pictures.append(Picture(encode_image(image, self.image_format), _MIME[self.image_format],
+            pictures.append(Picture(encode_image(image, self.image_format), MIME_BY_FORMAT[self.image_format],
                                     image.width, image.height, NAME))
         return pictures
 
