@@ -15,10 +15,10 @@ SPEECH = [(0.0, 1.76)]  # the VAD's speech in speechbrain_spk2_snt2.wav: all of 
 
 
 def segment(words: list[tuple[str, float, float, float]], avg_logprob: float = -0.4, no_speech_prob: float = 0.01,
-            compression_ratio: float = 0.8) -> Segment:
+            compression_ratio: float = 0.8, tokens: tuple[int, ...] = ()) -> Segment:
     timed = [Word(start=start, end=end, word=text, probability=p) for text, start, end, p in words]
     return Segment(id=0, seek=0, start=timed[0].start, end=timed[-1].end, text="".join(w.word for w in timed),
-                   tokens=[], avg_logprob=avg_logprob, compression_ratio=compression_ratio,
+                   tokens=list(tokens), avg_logprob=avg_logprob, compression_ratio=compression_ratio,
                    no_speech_prob=no_speech_prob, words=timed, temperature=0.0)
 
 
@@ -75,3 +75,32 @@ def test_a_looping_or_silent_segment_is_dropped() -> None:
 
     assert heard_words([loop, silent], [(0.0, 1.0)]) == []
     assert texts(heard_words([unsure], [(0.0, 1.0)])) == ["so", "yes"]  # confident text in a noisy window stays
+
+
+# The streamed "one, two, three" on an AMD EPYC: "1." aligned to no time (4.68-4.68), so whisper.py spread it over
+# Whisper's own timestamps, 4.00-5.00 s; the VAD's speech (padded) around it.
+COUNT_SPEECH = [(0.088, 4.712), (4.952, 5.704), (5.944, 11.88)]
+GUESSED = (1,)
+
+
+def guessed(s: Segment) -> bool:
+    return tuple(s.tokens) == GUESSED
+
+
+def test_a_word_with_estimated_times_is_kept_only_when_its_middle_is_in_speech() -> None:
+    """An estimated span may overlap speech by chance; its middle must lie in speech for its word to count."""
+    one = segment([(" 1.", 4.0, 5.0, 0.44)], tokens=GUESSED)
+    off_centre = segment([(" 1.", 4.5, 5.4, 0.44)], tokens=GUESSED)  # overlaps speech, middle 4.95 in the pause
+    two = segment([(" 2.", 5.24, 5.66, 0.78)])
+
+    assert texts(heard_words([one, two], COUNT_SPEECH, guessed)) == ["1.", "2."]
+    assert texts(heard_words([off_centre, two], COUNT_SPEECH, guessed)) == ["2."]
+    assert texts(heard_words([off_centre], COUNT_SPEECH)) == ["1."]  # aligned times: overlap is enough
+
+
+def test_a_stock_phrase_with_estimated_times_is_dropped() -> None:
+    """Whether a stock phrase lies in speech cannot be told from estimated times: it goes, even at a speaking pace."""
+    said = segment([(" Thank", 6.0, 6.5, 0.9), (" you.", 6.5, 7.0, 0.9)], tokens=GUESSED)
+
+    assert heard_words([said], COUNT_SPEECH, guessed) == []
+    assert texts(heard_words([said], COUNT_SPEECH)) == ["Thank", "you."]

@@ -9,13 +9,15 @@ another. These rules test what makes such text invented, each with a wide margin
 - a segment whose words are crammed into no time or improbable is dropped (faster-whisper's anomaly score,
   measured 12–18 on invented tails and at most 2 on ../shared/audio/real), as is one that repeats itself
   (compression ratio) or that Whisper calls silent (no-speech probability with a low log-probability);
-- a run of Whisper's stock phrases is dropped unless all of it lies in detected speech at a speaking pace.
+- a run of Whisper's stock phrases is dropped unless all of it lies in detected speech at a speaking pace;
+- a segment whose word times are estimated (whisper.py: its alignment took no time, so its words were spread
+  over Whisper's own timestamps) keeps a word only if the word's middle lies in speech, and no stock phrase.
 """
 
 from __future__ import annotations
 
 import string
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from faster_whisper.transcribe import Segment, Word
@@ -44,8 +46,10 @@ def speech_spans(audio: np.ndarray) -> list[tuple[float, float]]:
     return [(c["start"] / SAMPLE_RATE_HZ, c["end"] / SAMPLE_RATE_HZ) for c in get_speech_timestamps(audio, options)]
 
 
-def heard_words(segments: Iterable[Segment], speech: Sequence[tuple[float, float]]) -> list[Word]:
-    """The words of `segments` (decoded with word timestamps) that the rules above keep, in order."""
+def heard_words(segments: Iterable[Segment], speech: Sequence[tuple[float, float]],
+                guessed: Callable[[Segment], bool] = lambda segment: False) -> list[Word]:
+    """The words of `segments` (decoded with word timestamps) that the rules above keep, in order; `guessed`
+    tells the segments whose word times are estimated rather than aligned."""
     kept: list[Word] = []
     for segment in segments:
         if _silent(segment) or segment.compression_ratio > COMPRESSION_RATIO_MAX:
@@ -53,10 +57,12 @@ def heard_words(segments: Iterable[Segment], speech: Sequence[tuple[float, float
         words = [w for w in segment.words or () if w.word.strip()]
         if _anomalous(words):
             continue
+        estimated = guessed(segment)
+        heard = _centred_in_speech if estimated else _in_speech
         doubted = {i for run in _stock_runs(words)
-                   if sum(map(_anomaly, (words[i] for i in run))) >= STOCK_ANOMALY_MAX
+                   if estimated or sum(map(_anomaly, (words[i] for i in run))) >= STOCK_ANOMALY_MAX
                    or not all(_in_speech(words[i], speech) for i in run) for i in run}
-        kept += [w for i, w in enumerate(words) if i not in doubted and _in_speech(w, speech)]
+        kept += [w for i, w in enumerate(words) if i not in doubted and heard(w, speech)]
     return kept
 
 
@@ -66,6 +72,10 @@ def _silent(segment: Segment) -> bool:
 
 def _in_speech(word: Word, speech: Sequence[tuple[float, float]]) -> bool:
     return any(word.start <= end and word.end >= start for start, end in speech)
+
+
+def _centred_in_speech(word: Word, speech: Sequence[tuple[float, float]]) -> bool:
+    return any(start <= (word.start + word.end) / 2 <= end for start, end in speech)
 
 
 def _anomaly(word: Word) -> float:

@@ -36,6 +36,41 @@ def model_directory(model: str) -> Path:
     return path
 
 
+class _WordTimedWhisper(WhisperModel):
+    """WhisperModel that keeps a segment whose words its alignment squeezes into no time.
+
+    With word timestamps on, faster-whisper moves a segment's bounds to its first and last word and then skips a
+    segment whose bounds meet (transcribe.py: `segment["start"] == segment["end"]`). A short segment between two
+    pauses ("one," of "one, two, three") can align to a single instant and vanish, though Whisper's own timestamp
+    tokens gave it a span and the engine without word timestamps keeps it. Here such a segment gets back its
+    timestamp span (clipped to its neighbours), its words spread evenly across it, and its tokens go into
+    `guessed`, so that guards.py judges its words by those estimated times, more strictly.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        self.guessed: set[tuple[int, ...]] = set()
+
+    def add_word_timestamps(self, segments: list[list[dict]], *args: object, **kwargs: object) -> float:
+        spans = [[(sub["start"], sub["end"]) for sub in window] for window in segments]
+        last_speech = super().add_word_timestamps(segments, *args, **kwargs)
+        for window, own in zip(segments, spans):
+            for i, (sub, (start, end)) in enumerate(zip(window, own)):
+                words = sub.get("words") or []
+                if not words or sub["start"] < sub["end"]:
+                    continue
+                low = max(start, window[i - 1]["end"]) if i else start
+                high = min(end, window[i + 1]["start"]) if i + 1 < len(window) else end
+                if high <= low:
+                    continue
+                step = (high - low) / len(words)
+                for k, word in enumerate(words):
+                    word["start"], word["end"] = round(low + k * step, 2), round(low + (k + 1) * step, 2)
+                sub["start"], sub["end"] = words[0]["start"], words[-1]["end"]
+                self.guessed.add(tuple(sub["tokens"]))
+        return last_speech
+
+
 class FasterWhisperEngine:
     """One loaded model, used by one thread at a time (the bus's work thread, or the CLI's loop)."""
 
@@ -49,8 +84,8 @@ class FasterWhisperEngine:
         self.beam_size = beam_size
         started = time.perf_counter()
         try:
-            self._whisper = WhisperModel(str(folder), device=device, compute_type=compute_type,
-                                         cpu_threads=cpu_threads, local_files_only=True)
+            self._whisper = _WordTimedWhisper(str(folder), device=device, compute_type=compute_type,
+                                              cpu_threads=cpu_threads, local_files_only=True)
         except (RuntimeError, ValueError, OSError) as exc:
             raise EngineFatalError(f"cannot load whisper model from {folder} on {device}/{compute_type}: {exc}",
                                    reason="config") from exc
@@ -65,11 +100,12 @@ class FasterWhisperEngine:
         speech = speech_spans(audio)
         if not speech:
             return Recognition(text="", language=self.language or "en")
+        self._whisper.guessed.clear()
         try:  # segments are decoded lazily, so failures (e.g. CUDA out of memory) surface while listing them
             segments, info = self._whisper.transcribe(
                 audio, language=self.language, beam_size=self.beam_size, vad_filter=True,
                 condition_on_previous_text=False, temperature=0.0, word_timestamps=True)
-            kept = heard_words(segments, speech)
+            kept = heard_words(segments, speech, guessed=lambda s: tuple(s.tokens) in self._whisper.guessed)
         except RuntimeError as exc:
             raise EngineError(f"whisper failed: {exc}", reason="runtime") from exc
         words = tuple(
