@@ -113,3 +113,15 @@ def test_quiet_talk_yields_nothing_to_paint(selector: LexicalSelector) -> None:
     assert selection.keywords == []
     assert selection.content_words == 0
     assert selection.skip_reason(min_words=5) == "too_few_words"
+
+
+def test_a_word_heard_only_where_a_verb_goes_is_no_topic(selector: LexicalSelector) -> None:
+    """ "we roast", "can't reach": the norms rate these verbs concrete, but in that place they are no thing to paint."""
+    lines = ["At the lake we roast over the fire, the campfire is huge.",
+             "The campfire smoke drifts over the tent, I can't reach the tent poles though.",
+             "Next summer we'll roast again by the campfire near the tent."]
+    chosen = keywords(selector, lines)
+    assert "campfire" in chosen and "tent" in chosen
+    assert not any(k.split()[0] in {"roast", "reach"} for k in chosen), chosen
+    noun = ["The roast was in the oven all afternoon.", "A roast with potatoes, the roast smelled great."]
+    assert "roast" in keywords(selector, noun)  # the same word after a determiner is a thing

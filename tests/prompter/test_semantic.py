@@ -52,3 +52,13 @@ def test_lexical_is_the_fallback_without_the_model(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(shared.embeddings, "encoder", lambda: (_ for _ in ()).throw(RuntimeError("not installed")))
     assert type(load_selector(4)) is LexicalSelector
     assert type(load_selector(4, semantic=False)) is LexicalSelector
+
+
+def test_a_middling_confidence_still_needs_support(semantic: SemanticSelector) -> None:
+    """tiny.en's painted mishearings sit at 0.5-0.7 too ("bacon" 0.62 in talk of pie): with fit to vouch for the
+    ones that belong, the semantic selector treats such a one-off as doubtful."""
+    lines = ["We walked along the harbour to see the boats.", "There was a big beer at the end of it.",
+             "The boats in the harbour were painted blue and red."]
+    for middling in (0.55, 0.65):
+        assert "beer" not in chosen(semantic, lines, [{}, {"beer": middling}, {}]), middling
+    assert "beer" in chosen(semantic, lines, [{}, {"beer": 0.9}, {}])  # a sure hearing competes as before

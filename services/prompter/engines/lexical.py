@@ -34,6 +34,17 @@ _UNRATED_NAME = 3.8  # a capitalised word the norms do not know is usually a pla
 _UNRATED_WORD = 2.5
 MAX_KEYWORD_CHARS = 40  # with the longest style and palette, a prompt of one keyword still fits 160 chars
 DOUBTFUL = 0.5  # a word the speech engine gave less confidence than this is often misheard ("mallet", "beer")
+# Words after which English puts a verb, not a noun: "we roast", "can't reach", "they'll cut". A candidate heard
+# only right after one of them (adverbs like "also" in between) is no topic. Not "you" or "to", which also come
+# before nouns ("bought you flowers", "to Iceland").
+VERB_CUES = frozenset({
+    "i", "we", "they", "he", "she", "can", "could", "will", "would", "should", "might", "must", "may", "shall",
+    "cannot", "can't", "couldn't", "won't", "wouldn't", "shouldn't", "don't", "doesn't", "didn't", "i'll", "we'll",
+    "they'll", "you'll", "i'd", "we'd", "they'd", "let's",
+})
+_ADVERBS = frozenset({
+    "also", "just", "really", "even", "still", "always", "never", "ever", "actually", "not", "often", "usually",
+})
 
 
 @dataclass
@@ -44,6 +55,7 @@ class _Candidate:
     lines: set[int] = field(default_factory=set)
     capitalised: bool = False
     sure: float = 0.0  # the engine's confidence in its surest hearing of it (its least sure word each time)
+    verbal: int = 0  # hearings right after a verb cue ("we roast", "can't reach"): a verb there
 
     @property
     def count(self) -> int:
@@ -86,26 +98,31 @@ class LexicalSelector:
             removed["filler"] += fillers
             for clause in _CLAUSE_BREAK.split(line):
                 run: list[str] = []
+                cued = after_cue = False
                 for position, token in enumerate(WORD.findall(clause)):
                     word = token.lower()
                     reason = "name" if word.removesuffix("'s") in people else skip_reason(word)
                     if reason is not None:
                         removed[reason] += 1
-                        self._add_runs(run, index, heard[index], found)
+                        self._add_runs(run, index, heard[index], found, cued)
                         run = []
+                        after_cue = word in VERB_CUES or (after_cue and word in _ADVERBS)
                         continue
+                    if not run:
+                        cued = after_cue
                     content_words += 1
                     if position > 0 and token[0].isupper():
                         names.add(singular(word))
                     run.append(token)
-                self._add_runs(run, index, heard[index], found)
+                self._add_runs(run, index, heard[index], found, cued)
         for key in names & found.keys():
             found[key].capitalised = True
         return list(found.values()), content_words
 
     @staticmethod
-    def _add_runs(run: list[str], line: int, heard: Heard, found: dict[str, _Candidate]) -> None:
-        """Count every word of a run of content words, and every 2-3 word phrase inside it."""
+    def _add_runs(run: list[str], line: int, heard: Heard, found: dict[str, _Candidate], cued: bool = False) -> None:
+        """Count every word of a run of content words, and every 2-3 word phrase inside it; `cued`: the run
+        follows a verb cue, so what starts it is heard where a verb goes."""
         for size in (1, 2, 3):
             for start in range(len(run) - size + 1):
                 words = tuple(w.lower() for w in run[start:start + size])
@@ -114,6 +131,7 @@ class LexicalSelector:
                 candidate.surfaces[" ".join(run[start:start + size])] += 1
                 candidate.lines.add(line)
                 candidate.sure = max(candidate.sure, min(heard.get(w, 1.0) for w in words))
+                candidate.verbal += cued and start == 0
 
     def _yake_boosts(self, lines: list[str]) -> dict[str, float]:
         """YAKE's statistical salience as a mild multiplier: 1.5 for its best phrase, 1.0 outside its list."""
@@ -124,6 +142,8 @@ class LexicalSelector:
 
     @staticmethod
     def _score(c: _Candidate, boosts: dict[str, float]) -> float:
+        if c.verbal >= c.count:
+            return 0.0  # only ever heard where a verb goes: "we roast", "can't reach"
         phrase = " ".join(c.words)
         rated = concreteness(phrase) if len(c.words) > 1 else concreteness(c.words[0])
         if len(c.words) > 1 and rated is None:
