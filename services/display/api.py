@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from services.display import metrics, openapi, uploads
+from services.display import metrics, openapi, uploads, variants
 from services.display.access import pictures_only
 from services.display.limits import CONTROL_MAX_BYTES, capped
 from services.display.views import NAME, ControlRequest, ErrorView, PairingRequest, RoomView, UploadAccepted
@@ -124,18 +124,39 @@ async def send_control(request: Request) -> Response:
     return JSONResponse({"id": str(control.id)}, status_code=202)
 
 
-_IMAGE_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff"}
+_IMAGE_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff",
+                  "Vary": "Accept"}
 
 
 async def image_file(request: Request) -> Response:
-    gallery = request.app.state.display.gallery
-    hot = gallery.hot_image(request.path_params["image_id"])
-    if hot is not None:  # a new picture: every frame of the room asks for it at the same moment
-        return Response(hot[0], media_type=hot[1], headers=_IMAGE_HEADERS)
-    found = await asyncio.to_thread(gallery.image_file, request.path_params["image_id"])
-    if found is None:
+    """The picture at `?w=` (bucketed, never upscaled) as WebP where accepted; 304 when the frame has it."""
+    d = request.app.state.display
+    try:
+        width = variants.bucket(request.query_params.get("w"))
+    except variants.BadWidth as exc:
+        return error(400, str(exc))
+    image_id = request.path_params["image_id"]
+    original = d.gallery.hot_image(image_id) or await asyncio.to_thread(d.gallery.image_file, image_id)
+    if original is None:
         return error(404, "no such image")
-    return FileResponse(found[0], media_type=found[1], headers=_IMAGE_HEADERS)
+    width = original.width if width is None else min(width, original.width)
+    mime = variants.WEBP if variants.accepts_webp(request.headers.get("accept", "")) else original.mime_type
+    as_stored = width == original.width and mime == original.mime_type
+    etag = f'"{original.id}"' if as_stored else f'"{original.id}-{width}-{mime.removeprefix("image/")}"'
+    headers = {**_IMAGE_HEADERS, "ETag": etag}
+    if _has(request.headers.get("if-none-match", ""), etag):
+        return Response(status_code=304, headers=headers)
+    if not as_stored:
+        return Response(await d.variants.get(original, width, mime), media_type=mime, headers=headers)
+    if original.data is not None:  # a new picture: every frame of the room asks for it at the same moment
+        return Response(original.data, media_type=mime, headers=headers)
+    return FileResponse(original.path, media_type=mime, headers=headers)
+
+
+def _has(if_none_match: str, etag: str) -> bool:
+    """Whether If-None-Match names this ETag (weak or strong, as RFC 9110's weak comparison) or is `*`."""
+    tags = [t.strip().removeprefix("W/") for t in if_none_match.split(",")]
+    return "*" in tags or etag in tags
 
 
 @guarded

@@ -32,6 +32,7 @@ from services.display.live import MicBoard
 from services.display.mic import BrowserMics
 from services.display.pairing import Pairings
 from services.display.settings import DisplaySettings
+from services.display.variants import Variants
 from shared.bus import Bus
 from shared.config import BusSettings
 from shared.messages import MicStatus
@@ -55,6 +56,7 @@ class Display:
     pairings: Pairings
     upload_slots: Slots
     browser_mics: BrowserMics
+    variants: Variants
 
 
 def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) -> Starlette:
@@ -67,7 +69,8 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
                       MicBoard(), Hub(SocketBudget(settings.display_ws_max_clients, settings.display_ws_max_per_address)),
                       Access(settings.display_token, settings.allowed_origins, pairings), pairings,
                       Slots(settings.upload_max_concurrent),
-                      BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs, settings.display_ws_max_per_address)))
+                      BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs, settings.display_ws_max_per_address)),
+                      Variants())
     handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
     queue = display.bus.topology.display(settings.queue_id(port))
 

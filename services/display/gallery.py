@@ -15,6 +15,7 @@ import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import NamedTuple
 
 from services.display.db import Database
 from services.display.views import ImageView, KeywordView, PromptView, TranscriptView
@@ -27,6 +28,16 @@ _KEEP_TEXT_ROWS = 5000  # live transcripts and prompts kept for provenance beyon
 _HOT_BYTES = 64 * 2**20  # the newest images are served from memory: every frame fetches each one at once
 
 
+class Original(NamedTuple):
+    """A stored image as served: its file, type and width, and its bytes while it is still in memory."""
+
+    id: str
+    path: Path
+    mime_type: str
+    width: int
+    data: bytes | None = None
+
+
 class Gallery:
     """Stores what the display receives; reads return API views."""
 
@@ -36,7 +47,7 @@ class Gallery:
         self.max_images = max_images
         self.max_bytes = max_bytes
         image_dir.mkdir(parents=True, exist_ok=True)
-        self._hot: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+        self._hot: OrderedDict[str, Original] = OrderedDict()
         self._hot_lock = threading.Lock()
 
     # ---- writes (bus thread) -------------------------------------------------------------------------
@@ -57,7 +68,7 @@ class Gallery:
             cur = conn.execute(f"INSERT OR IGNORE INTO images VALUES ({','.join('?' * len(row))})", row)
         if cur.rowcount == 0:
             return None
-        self._keep_hot(str(msg.id), msg.image, msg.mime_type)
+        self._keep_hot(Original(str(msg.id), path, msg.mime_type, msg.width, msg.image))
         return self.image(str(msg.id))
 
     def add_prompt(self, msg: ImagePrompt) -> PromptView | None:
@@ -82,15 +93,15 @@ class Gallery:
         with self.db.connection() as conn:
             conn.execute("UPDATE transcripts SET text='' WHERE id=?", (transcript_id,))
 
-    def hot_image(self, image_id: str) -> tuple[bytes, str] | None:
-        """The bytes and type of a recent image, if still in memory."""
+    def hot_image(self, image_id: str) -> Original | None:
+        """A recent image with its bytes, if still in memory."""
         with self._hot_lock:
             return self._hot.get(image_id)
 
-    def _keep_hot(self, image_id: str, data: bytes, mime_type: str) -> None:
+    def _keep_hot(self, original: Original) -> None:
         with self._hot_lock:
-            self._hot[image_id] = (data, mime_type)
-            while sum(len(d) for d, _ in self._hot.values()) > _HOT_BYTES and len(self._hot) > 1:
+            self._hot[original.id] = original
+            while sum(len(o.data or b"") for o in self._hot.values()) > _HOT_BYTES and len(self._hot) > 1:
                 self._hot.popitem(last=False)
 
     def prune(self) -> int:
@@ -152,18 +163,18 @@ class Gallery:
             rows = conn.execute("SELECT * FROM images WHERE job_id=? ORDER BY received_at, id", (job_id,)).fetchall()
             return [self._image_view(conn, r) for r in rows]
 
-    def image_file(self, image_id: str) -> tuple[Path, str] | None:
+    def image_file(self, image_id: str) -> Original | None:
         """The file of a stored image. Only a well-formed uuid is looked up, and the path comes from the row."""
         try:
             image_id = str(uuid.UUID(image_id))
         except ValueError:
             return None
         with self.db.connection() as conn:
-            row = conn.execute("SELECT file, mime_type FROM images WHERE id=?", (image_id,)).fetchone()
+            row = conn.execute("SELECT file, mime_type, width FROM images WHERE id=?", (image_id,)).fetchone()
         if row is None:
             return None
         path = self.image_dir / Path(row["file"]).name
-        return (path, row["mime_type"]) if path.is_file() else None
+        return Original(image_id, path, row["mime_type"], row["width"]) if path.is_file() else None
 
     def transcripts(self, room: str, limit: int) -> list[TranscriptView]:
         with self.db.connection() as conn:

@@ -36,7 +36,7 @@ def wait_until_shown(page, image_id: str, timeout_ms: int = 10000) -> None:
     """The picture is in the front slide, decoded, and its crossfade has finished."""
     page.wait_for_function(
         f"""id => document.getElementById('stage').dataset.imageId === id && {SHOWN}?.naturalWidth > 0
-             && {SHOWN}.src.endsWith(id) && getComputedStyle(document.querySelector('.slide.shown')).opacity === '1'""",
+             && new URL({SHOWN}.src).pathname.endsWith(id) && getComputedStyle(document.querySelector('.slide.shown')).opacity === '1'""",
         arg=image_id, timeout=timeout_ms)
 
 
@@ -64,6 +64,23 @@ def test_a_frame_shows_a_published_image(broker: Broker, display: DisplayProcess
     assert close_to(pixel(page, 360, 600), (30, 160, 90))  # portrait: the picture is whole, in the middle
     top = pixel(page, 360, 100)
     assert sum(top) < sum((30, 160, 90)) * 0.8  # above it, a dimmed blur of it, not the picture itself
+    page.close()
+
+
+def test_a_frame_asks_for_a_variant_at_its_screens_width(broker: Broker, display: DisplayProcess, browser) -> None:
+    page = browser.new_page(viewport={"width": 900, "height": 506})
+    served = []
+    page.on("response", lambda r: served.append(r) if "/images/" in r.url else None)
+    page.goto(f"{display.url}/frame/living-room?caption=off")
+    page.wait_for_selector("#waiting p")
+    image = make_image(color=(40, 90, 200), size=(1920, 1080))
+    publish(broker, image)
+    wait_until_shown(page, str(image.id))
+    assert page.evaluate(f"{SHOWN}.src").endswith(f"/images/{image.id}?w=960")  # 900 px: the 960 bucket
+    assert page.evaluate(f"{SHOWN}.naturalWidth") == 960
+    assert {r.url.rsplit("/", 1)[1] for r in served} == {f"{image.id}?w=960"}
+    assert {r.headers["content-type"] for r in served} == {"image/webp"}  # Chromium's Accept names WebP
+    assert close_to(pixel(page, 450, 250), (40, 90, 200))
     page.close()
 
 
@@ -132,7 +149,8 @@ def test_the_upload_page_follows_a_job_to_its_picture(broker: Broker, display: D
                                           width=320, height=180, backend="poster", prompt_id=str(prompt.id),
                                           prompt_text=prompt.text, generation_seconds=0.1))
     page.wait_for_selector('#job[data-status="done"]')
-    page.wait_for_function("document.querySelector('#job-images img')?.naturalWidth > 0")
+    # a function, not a string: the page's CSP forbids evaluating a string, as polling a loading picture would
+    page.wait_for_function("() => document.querySelector('#job-images img')?.naturalWidth > 0")
     assert page.inner_text("#job-transcript").startswith("part 0 of the story part 1 of the story")
     assert page.locator(".steps li.done").count() == 5
     page.close()
@@ -178,7 +196,8 @@ def test_an_uploaded_recording_is_transcribed_and_painted_by_the_real_workers(
         logs = "\n".join(f"--- {p.name}\n{p.read_text()[-1500:]}" for p in real_workers.glob("*.log"))
         raise AssertionError(f"job did not finish; worker logs:\n{logs}") from None
     assert page.get_attribute("#job", "data-status") == "done", page.inner_text("#job-error")
-    page.wait_for_function("document.querySelector('#job-images img')?.naturalWidth > 0")
+    # a function, not a string: the page's CSP forbids evaluating a string, as polling a loading picture would
+    page.wait_for_function("() => document.querySelector('#job-images img')?.naturalWidth > 0")
     transcript = page.inner_text("#job-transcript").lower()
     assert "dashwood" in transcript or "leisure" in transcript, transcript
     page.screenshot(path=str(real_workers / "job-done.png"), full_page=True)

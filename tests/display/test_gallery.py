@@ -43,8 +43,8 @@ def test_the_gallery_survives_reopening(tmp_path: Path) -> None:
     image = make_image()
     open_gallery(tmp_path).add_image(image)
     again = open_gallery(tmp_path)
-    path, mime = again.image_file(str(image.id))
-    assert path.read_bytes() == image.image and mime == "image/png"
+    stored = again.image_file(str(image.id))
+    assert stored.path.read_bytes() == image.image and stored.mime_type == "image/png" and stored.width == 320
 
 
 def test_oldest_images_are_pruned_past_the_count_budget(tmp_path: Path) -> None:

@@ -23,22 +23,31 @@ let cycled = 0;
 document.title = `Voxframe · ${room}`;
 document.getElementById("waiting-room").textContent = room ? ` in ${room}` : "";
 
+// The picture at this screen's width (device pixels), bucketed as the server does so frames share variants; the
+// browser's Accept header gets WebP where it reads it.
+const WIDTHS = [640, 960, 1280, 1920, 2560, 3840];
+function sized(url) {
+  const need = Math.ceil(window.innerWidth * (window.devicePixelRatio || 1));
+  return `${url}?w=${WIDTHS.find((w) => w >= need) ?? WIDTHS[WIDTHS.length - 1]}`;
+}
+
 async function show(image) {
   if (current?.id === image.id) return;
   const mine = ++ticket;
+  const url = sized(image.url);
   const probe = new Image();
-  probe.src = image.url;
+  probe.src = url;
   try {
     await probe.decode(); // fully loaded before it fades in: no half-drawn pictures
   } catch {
-    console.warn("image failed to load", image.url);
+    console.warn("image failed to load", url);
     return;
   }
   if (mine !== ticket) return; // a newer picture arrived while this one loaded
   const next = slides[1 - front];
-  next.querySelector("img").src = image.url;
+  next.querySelector("img").src = url;
   next.querySelector("img").alt = image.prompt;
-  next.querySelector(".backdrop").style.backgroundImage = `url("${image.url}")`;
+  next.querySelector(".backdrop").style.backgroundImage = `url("${url}")`;
   next.classList.add("shown");
   slides[front].classList.remove("shown");
   front = 1 - front;
