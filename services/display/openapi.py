@@ -89,12 +89,15 @@ _PATHS: dict[str, dict[str, Any]] = {
         "parameters": [{"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}],
         "responses": {"200": _json(_ref(JobView)), "401": _ERROR, "404": _ERROR}}},
     "/images/{image_id}": {"get": {
-        "summary": "An image file (immutable; cache forever)",
+        "summary": "An image (immutable; cache forever): at `w` (the next of 640, 960, 1280, 1920, 2560, 3840 up, "
+                   "never wider than the original), WebP when Accept names image/webp; ETag, If-None-Match → 304",
         "parameters": [{"name": "image_id", "in": "path", "required": True,
-                        "schema": {"type": "string", "format": "uuid"}}],
+                        "schema": {"type": "string", "format": "uuid"}},
+                       {"name": "w", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 3840}}],
         "responses": {"200": {"description": "the image",
                               "content": {m: {} for m in ("image/png", "image/jpeg", "image/webp")}},
-                      "404": _ERROR}}},
+                      "304": {"description": "the frame has these bytes already (If-None-Match)"},
+                      "400": _ERROR, "404": _ERROR}}},
     "/healthz": {"get": {"summary": "200 when connected to the broker, else 503",
                          "responses": {"200": _json({"type": "object"}), "503": _json({"type": "object"})}}},
     "/metrics": {"get": {"summary": "Prometheus metrics",
