@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from prometheus_client import Counter
 
 from shared.audio.arbiter import Arbiter
-from shared.bus import Bus, BusStopped
+from shared.bus import Bus, BusStopped, PublishRefused
+from shared.bus.connection import Backoff
 from shared.messages import AudioSegment
 
 _LOGGER = logging.getLogger(__name__)
@@ -63,13 +64,27 @@ class SegmentOutbox:
                 message = self._pending.popleft()
                 self._seconds -= message.duration_seconds
                 self._busy = True
-            try:
-                self._bus.publish(message)
-            except BusStopped:
-                stop.set()
+            if not self._publish(message, stop):
                 return
             self._counters.published.inc()
             self._counters.published_seconds.inc(message.duration_seconds)
+
+    def _publish(self, message: AudioSegment, stop: threading.Event) -> bool:
+        """Publish with confirms, again after a nack (a quorum queue electing its new leader after a node is lost
+        nacks for a moment), in order; false once the bus stops for good."""
+        backoff = Backoff()
+        while True:
+            try:
+                self._bus.publish(message)
+                return True
+            except BusStopped:
+                stop.set()
+                return False
+            except PublishRefused as exc:
+                delay = backoff.next_delay()
+                _LOGGER.warning("Segment %d not taken (%s); again in %.1f s", message.sequence, exc, delay)
+                if stop.wait(delay):
+                    return False
 
     def wait_empty(self, timeout: float) -> bool:
         with self._changed:

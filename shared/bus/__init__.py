@@ -8,7 +8,8 @@
 
 from shared.bus.bus import REASON_HEADER, Bus
 from shared.bus.connection import check_broker
-from shared.bus.errors import BusConfigError, BusStopped, Unprocessable
+from shared.bus.errors import BusConfigError, BusStopped, PublishRefused, Unprocessable
 from shared.bus.topology import QueueSpec, Topology
 
-__all__ = ["REASON_HEADER", "Bus", "BusConfigError", "BusStopped", "QueueSpec", "Topology", "Unprocessable", "check_broker"]
+__all__ = ["REASON_HEADER", "Bus", "BusConfigError", "BusStopped", "PublishRefused", "QueueSpec", "Topology",
+           "Unprocessable", "check_broker"]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from shared.bus import Bus
+from shared.bus import Bus, PublishRefused
 from shared.config import BusSettings
 from shared.messages import ImagePrompt, Keyword
 from tests.bus.test_bus import audio
@@ -98,7 +98,12 @@ def test_the_pipeline_survives_losing_the_node_it_is_connected_to(cluster: Clust
         def stream() -> None:
             for i in range(PROMPTS):
                 prompt = _prompt(i)
-                publisher.publish(prompt)  # returns once the broker confirmed it: from here it must not be lost
+                while True:
+                    try:
+                        publisher.publish(prompt)  # returns once the broker confirmed it: it must not be lost
+                        break
+                    except PublishRefused:  # the queue's new leader is being elected: not taken, send again
+                        time.sleep(0.2)
                 confirmed.append(str(prompt.id))
                 time.sleep(0.25)  # a steady stream, not a burst
 
