@@ -33,6 +33,7 @@ from shared.messages import ImagePrompt, Transcript
 ROOT = Path(__file__).resolve().parents[1]
 CONVERSATIONS = {"dev": ROOT / "tests" / "data" / "conversations.json",
                  "heldout": ROOT / "bench" / "data" / "heldout_conversations.json"}
+HELD_OUT_HEARD = ROOT / "bench" / "data" / "heldout_heard.json"
 
 SCENES = (
     ("camping under the stars", ("tent", "campfire", "owl", "marshmallows", "stars", "forest")),
@@ -102,12 +103,21 @@ def prompts_of(conversation: dict, selector: LexicalSelector) -> list[ImagePromp
     return published
 
 
-def depicted_share(backend: IllustratorBackend, path: Path) -> dict[str, object]:
+def heard(path: Path) -> list[dict]:
+    """The held-out conversations as tiny.en heard them (bench/heard_conversations.py: espeak-ng voices plus room
+    noise, transcribed by the real engine): speech-derived prompts, not the written text."""
+    heard_windows = json.loads(HELD_OUT_HEARD.read_text())["conversations"]
+    return [{"name": c["name"], "windows": [{"lines": [line["text"] for line in window]}
+                                           for window in heard_windows[c["name"]]]}
+            for c in json.loads(path.read_text())["conversations"]]
+
+
+def depicted_share(backend: IllustratorBackend, path: Path, as_heard: bool = False) -> dict[str, object]:
     """Of the keywords the real prompter chose, the share the illustrator draws (each window's prompt)."""
     selector = LexicalSelector()
     chosen = drawn = 0
     per_conversation = {}
-    for conversation in json.loads(path.read_text())["conversations"]:
+    for conversation in heard(path) if as_heard else json.loads(path.read_text())["conversations"]:
         c_chosen = c_drawn = 0
         for prompt in prompts_of(conversation, selector):
             keywords = tuple(k.text for k in sorted(prompt.keywords, key=lambda k: -k.score))
@@ -132,8 +142,9 @@ def main() -> int:
         "illustrator_1920x1080_every_style": latency(illustrator, runs, STYLES),
         "poster_1920x1080_every_style": latency(PosterBackend("JPEG"), runs, STYLES),
         "rss_mb": rss_mb(),
-        "speech_prompts": {name: depicted_share(illustrator, path) for name, path in CONVERSATIONS.items()
-                           if path.exists()},
+        "speech_prompts": {**{name: depicted_share(illustrator, path) for name, path in CONVERSATIONS.items()
+                              if path.exists()},
+                           "heldout_heard": depicted_share(illustrator, CONVERSATIONS["heldout"], as_heard=True)},
     }
     speeds = (results["illustrator_1920x1080_one_style"], results["illustrator_1920x1080_every_style"])
     results["targets_met"] = (all(s["cpu_p50_ms"] <= 300 and s["cpu_p99_ms"] <= 600 for s in speeds)  # type: ignore
