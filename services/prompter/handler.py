@@ -276,7 +276,8 @@ class Prompter:
     def _save(self, name: str) -> None:
         room = self.rooms.get(name)
         if self._store is not None and room is not None:
-            self._store.save(name, snapshot(room, self._clock(), self._wall_clock()), self._wall_clock())
+            wall_now = self._wall_clock()
+            self._store.save(name, snapshot(room, self._clock(), wall_now), wall_now)
 
     def _room(self, name: str) -> Room:
         now = self._clock()

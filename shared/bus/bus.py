@@ -346,11 +346,11 @@ class Bus:
     def _publish_outputs(self, outputs: Outputs) -> None:
         if outputs is None:
             return
-        self.publish(*([outputs] if isinstance(outputs, Envelope) else list(outputs)))
+        self.publish(*_as_list(outputs))
 
     def _deliver_outputs(self, outputs: Outputs, delivery: Delivery, kind: str) -> bool:
         """Publish a handler's outputs, retrying nacks; false if the input was dead-lettered instead."""
-        messages = [] if outputs is None else [outputs] if isinstance(outputs, Envelope) else list(outputs)
+        messages = _as_list(outputs)
         attempts = self.settings.max_attempts
         for message in messages:
             for attempt in range(1, attempts + 1):
@@ -401,6 +401,11 @@ class Bus:
                 raise TimeoutError(f"{self.stage}: the broker did not confirm in time; the message was not sent")
         if request.error is not None:
             raise request.error
+
+
+def _as_list(outputs: Outputs) -> list[Envelope]:
+    """What a handler or timer returned, as the messages to publish."""
+    return [] if outputs is None else [outputs] if isinstance(outputs, Envelope) else list(outputs)
 
 
 _NO_ITEM: Any = object()
