@@ -7,20 +7,13 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Callable, Iterable
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from services.transcriber.engines import EngineFatalError, Recognition, SpeechEngine
-from shared.messages import Word
+from services.transcriber.engines import EngineFatalError, SpeechEngine
 from shared.settings_cli import add_setting_flags, settings_from_args
-
-if TYPE_CHECKING:
-    import numpy as np
-
-    from shared.audio import SpeechSegment
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -129,6 +122,7 @@ def run_worker(args: argparse.Namespace) -> int:
 def run_files(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
+    from services.transcriber.long import transcribe_long
     from shared.audio import SAMPLE_RATE_HZ, AudioDecodeError, decode_audio
 
     try:
@@ -160,26 +154,3 @@ def run_files(args: argparse.Namespace) -> int:
             "real_time_factor": round(seconds / audio_seconds, 4) if audio_seconds else None,
         }), flush=True)
     return 1 if failures else 0
-
-
-def transcribe_long(engine: SpeechEngine, samples: np.ndarray,
-                    progress: Callable[[list[SpeechSegment]], Iterable[SpeechSegment]] = iter,
-                    ) -> tuple[Recognition, int]:
-    """A whole recording; longer than one segment, it is cut at pauses as a live mic would be, then joined."""
-    from shared.audio import SAMPLE_RATE_HZ, SegmenterOptions, segment_file
-
-    options = SegmenterOptions()
-    if len(samples) <= options.max_segment_s * SAMPLE_RATE_HZ:
-        return engine.transcribe(samples), 1
-    texts: list[str] = []
-    words: list[Word] = []
-    language = "en"
-    segments = segment_file(samples, options)
-    for segment in progress(segments):
-        heard = engine.transcribe(segment.samples)
-        offset = segment.start_sample / SAMPLE_RATE_HZ
-        texts += [heard.text] if heard.text else []
-        words += [w.model_copy(update={"start_seconds": w.start_seconds + offset,
-                                       "end_seconds": w.end_seconds + offset}) for w in heard.words]
-        language = heard.language
-    return Recognition(" ".join(texts), tuple(words), language), len(segments)
