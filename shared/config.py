@@ -37,5 +37,8 @@ class BusSettings(BaseSettings):
     prompter_ttl_seconds: int = Field(600, ge=1, description="a transcript the prompter has not taken by then expires")
     prompt_queue_max: int = Field(20, ge=1, description="prompts waiting for a generator; oldest dropped")
     prompt_ttl_seconds: int = Field(300, ge=1)
+    job_audio_queue_max: int = Field(
+        20_000, ge=1, description="upload segments waiting for a transcriber; an upload that would pass it is refused "
+                                  "(503), never cut")
     display_queue_max: int = Field(1000, ge=1, description="messages waiting for one display process")
     display_queue_expires_hours: int = Field(24, ge=1, description="a display queue nobody reads is deleted")

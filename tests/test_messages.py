@@ -19,6 +19,10 @@ from shared.messages import (
     GeneratedImage,
     Heard,
     ImagePrompt,
+    JobLine,
+    JobProgress,
+    JobStage,
+    JobText,
     Keyword,
     MicStatus,
     SpokenAction,
@@ -46,6 +50,10 @@ SAMPLES: dict[str, Envelope] = {
                    envelope_db=(-70, -30, -28), score=-20.5),
     "spoken": SpokenCommand(room="living", source="mic1", transcript_id="t1", action=SpokenAction.PAINT,
                             subject="a red dragon", heard="paint a red dragon"),
+    "text": JobText(room="living", source="upload", job_id="j1",
+                        lines=(JobLine(transcript_id="t1", text="apple pie",
+                                       words=(Word(text="apple", start_seconds=0, end_seconds=0.3, confidence=0.9),)),)),
+    "progress": JobProgress(room="living", source="upload", job_id="j1", stage=JobStage.TRANSCRIBING),
 }
 
 
@@ -58,7 +66,8 @@ def test_round_trip_through_json(kind: str) -> None:
     message = SAMPLES[kind]
     decoded = MESSAGE_TYPES[kind].from_json(message.to_json())
     assert decoded == message
-    assert message.routing_key == f"{kind}.{message.room}.{message.source}"
+    prefix = "job." if message.job_id else ""
+    assert message.routing_key == f"{prefix}{kind}.{message.room}.{message.source}"
 
 
 def test_bytes_travel_as_base64() -> None:
@@ -164,6 +173,7 @@ def _largest() -> list[Envelope]:
     from shared.messages.audio import MAX_PCM_BYTES
     from shared.messages.heard import MAX_ENVELOPE_FRAMES
     from shared.messages.image import MAX_IMAGE_BYTES
+    from shared.messages.job import MAX_JOB_LINES, MAX_JOB_TEXT_CHARS, MAX_JOB_WORDS
     from shared.messages.prompt import MAX_EXCERPT_CHARS, MAX_KEYWORDS, MAX_SOURCE_TRANSCRIPTS
     from shared.messages.spoken import MAX_HEARD_CHARS
 
@@ -188,6 +198,9 @@ def _largest() -> list[Envelope]:
               score=-999.123456789),
         SpokenCommand(**room, transcript_id=_worst_text(64), action=SpokenAction.UNRECOGNISED,
                       subject=_worst_text(MAX_HEARD_CHARS), heard=_worst_text(MAX_HEARD_CHARS)),
+        JobText(**room, lines=(JobLine(transcript_id=_worst_text(64), text=_worst_text(MAX_JOB_TEXT_CHARS // MAX_JOB_LINES),
+                                       words=(word,) * (MAX_JOB_WORDS // MAX_JOB_LINES)),) * MAX_JOB_LINES),
+        JobProgress(**room, stage=JobStage.TRANSCRIBING),
     ]
 
 
@@ -198,3 +211,20 @@ def test_the_largest_valid_message_of_every_type_fits_the_broker() -> None:
     assert {m.KIND for m in largest} == set(MESSAGE_TYPES)
     sizes = {m.KIND: len(m.to_json()) for m in largest}
     assert all(size <= WIRE_LIMIT_BYTES for size in sizes.values()), sizes
+
+
+def test_a_job_text_is_bounded_in_total_not_only_per_line() -> None:
+    from shared.messages.job import MAX_JOB_TEXT_CHARS, MAX_JOB_WORDS
+
+    line = JobLine(transcript_id="t", text="x" * 20_000)
+    with pytest.raises(ValidationError, match="at most"):
+        JobText(room="r", source="upload", job_id="j", lines=(line,) * (MAX_JOB_TEXT_CHARS // 20_000 + 1))
+    word = Word(text="a", start_seconds=0, end_seconds=0, confidence=1)
+    many = JobLine(transcript_id="t", text="a", words=(word,) * 8000)
+    with pytest.raises(ValidationError, match="at most"):
+        JobText(room="r", source="upload", job_id="j", lines=(many,) * (MAX_JOB_WORDS // 8000 + 1))
+
+
+def test_job_messages_route_apart_from_live_ones() -> None:
+    live, job = SAMPLES["audio"], SAMPLES["audio"].model_copy(update={"job_id": "j1"})
+    assert live.routing_key == "audio.living.mic1" and job.routing_key == "job.audio.living.mic1"

@@ -24,6 +24,7 @@ class Subscription:
     handlers: dict[str, tuple[type[Envelope], Handler]]
     prefetch: int
     queue_name: str = ""  # the declared name (server-named for exclusive queues)
+    priority: int = 0  # lower first: a delivery waits while one of a lower number is waiting too
 
 
 @dataclass

@@ -8,6 +8,7 @@ needs no locks. Other threads hand publishes and acks to the I/O thread through 
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 import queue
 import signal
@@ -60,12 +61,13 @@ class Bus:
         self.topology = topology or Topology.from_settings(self.settings)
         self._subscriptions: list[Subscription] = []
         self._timers: list[_TimerEntry] = []
-        self._work: queue.Queue[Delivery | None] = queue.Queue()
+        self._work: queue.PriorityQueue[tuple[int, int, Delivery]] = queue.PriorityQueue()
+        self._arrivals = itertools.count()
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._deferred: dict[str, Delivery] = {}  # message id -> the delivery its deferred ack will ack
         self._stopping = threading.Event()
         self._stopped = threading.Event()
-        self._link = Link(stage, self.settings, self.topology, self._subscriptions, self._work.put, self._stopping)
+        self._link = Link(stage, self.settings, self.topology, self._subscriptions, self._enqueue, self._stopping)
         self._fatal: BaseException | None = None
         self._on_failure: Callable[[BaseException], None] | None = None
         self._local = threading.local()
@@ -74,11 +76,13 @@ class Bus:
 
     # ---- configuration (before start) -------------------------------------------------------------
 
-    def consume(self, spec: QueueSpec, handlers: Mapping[type[Envelope], Handler], prefetch: int | None = None) -> None:
+    def consume(self, spec: QueueSpec, handlers: Mapping[type[Envelope], Handler], prefetch: int | None = None,
+                priority: int = 0) -> None:
         """Deliver messages from `spec` to the handler for their type; a handler's return value is published
-        (and confirmed) before the input is acknowledged."""
+        (and confirmed) before the input is acknowledged. Of several queues, the lowest `priority` is served
+        first (live audio before uploads), in arrival order within one."""
         table = {cls.KIND: (cls, fn) for cls, fn in handlers.items()}
-        self._subscriptions.append(Subscription(spec, table, prefetch or self.settings.prefetch))
+        self._subscriptions.append(Subscription(spec, table, prefetch or self.settings.prefetch, priority=priority))
 
     def every(self, seconds: float, fn: Timer) -> None:
         """Call `fn` every `seconds` on the work thread (between handlers); its return value is published."""
@@ -225,19 +229,23 @@ class Bus:
             self._stopping.set()
             self._link.wake()
 
+    def _enqueue(self, delivery: Delivery) -> None:
+        self._work.put((delivery.subscription.priority, next(self._arrivals), delivery))
+
     def _work_loop(self) -> None:
         while True:
+            delivery: Delivery | None
             try:
-                item = self._work.get(timeout=self._until_next_timer())
+                delivery = self._work.get(timeout=self._until_next_timer())[2]
             except queue.Empty:
-                item = None if self._stopping.is_set() else _NO_ITEM
-            if item is None:
-                return
+                if self._stopping.is_set():
+                    return
+                delivery = None
             if self._stopping.is_set():
                 continue  # not started: left unacked, the broker redelivers it
             try:
-                if item is not _NO_ITEM:
-                    self._handle_safely(item)
+                if delivery is not None:
+                    self._handle_safely(delivery)
                 self._run_due_timers()
             except BusStopped:
                 continue
@@ -408,5 +416,4 @@ def _as_list(outputs: Outputs) -> list[Envelope]:
     return [] if outputs is None else [outputs] if isinstance(outputs, Envelope) else list(outputs)
 
 
-_NO_ITEM: Any = object()
 _DEAD: Any = object()

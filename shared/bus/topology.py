@@ -87,11 +87,20 @@ class Topology:
         return self._stage("audio", ("audio.#",), s.audio_queue_max, s.audio_ttl_seconds, "audio")
 
     @property
+    def job_audio(self) -> QueueSpec:
+        """Upload segments for the transcribers, served after live audio: nothing expires or is dropped. When
+        full, a publish is refused (nack), but the job owner refuses an upload that would not fit before that."""
+        return QueueSpec(f"{self.namespace}.job_audio", ("job.audio.#",),
+                         {**self._type, "x-max-length": self.settings.job_audio_queue_max,
+                          "x-overflow": "reject-publish"})
+
+    @property
     def prompter(self) -> QueueSpec:
-        """Transcripts and controls for the prompter; single active consumer keeps per-room state in one place."""
+        """Transcripts and controls for the prompter, and finished jobs' texts; single active consumer keeps
+        per-room state in one place."""
         s = self.settings
-        return self._stage("prompter", ("transcript.#", "control.#"), s.prompter_queue_max, s.prompter_ttl_seconds,
-                           "transcript",
+        return self._stage("prompter", ("transcript.#", "control.#", "job.text.#"), s.prompter_queue_max,
+                           s.prompter_ttl_seconds, "transcript",
                            **{"x-single-active-consumer": True})
 
     @property
@@ -100,11 +109,24 @@ class Topology:
         s = self.settings
         return self._stage("prompts", ("prompt.#",), s.prompt_queue_max, s.prompt_ttl_seconds, "prompt")
 
+    @property
+    def job_prompts(self) -> QueueSpec:
+        """Upload jobs' prompts for the generators, served after live ones: a job's prompt never goes stale."""
+        return QueueSpec(f"{self.namespace}.job_prompts", ("job.prompt.#",), dict(self._type))
+
+    @property
+    def jobs(self) -> QueueSpec:
+        """Job transcripts, prompts and images for the job owner (any display: job state is in the shared
+        database); nothing expires or is dropped."""
+        return QueueSpec(f"{self.namespace}.jobs", ("job.transcript.#", "job.prompt.#", "job.image.#"),
+                         dict(self._type))
+
     def display(self, display_id: str) -> QueueSpec:
         """One queue per display process, so every display sees every image; deleted when abandoned."""
         s = self.settings
         return self._stage(f"display.{display_id}",
-                           ("image.#", "transcript.#", "prompt.#", "status.#", "spoken.#"),
+                           ("image.#", "transcript.#", "prompt.#", "status.#", "spoken.#", "job.image.#",
+                            "job.progress.#"),
                            s.display_queue_max, 3600, "display",
                            **{"x-expires": s.display_queue_expires_hours * 3_600_000})
 
@@ -121,4 +143,5 @@ class Topology:
 
     def stage_queues(self) -> tuple[QueueSpec, ...]:
         """Queues declared by every worker at start, so nothing is published into the void."""
-        return (self.dead, self.dropped, self.audio, self.prompter, self.prompts)
+        return (self.dead, self.dropped, self.audio, self.job_audio, self.prompter, self.prompts, self.job_prompts,
+                self.jobs)

@@ -6,13 +6,14 @@ from shared.messages.control import Command, Control
 from shared.messages.envelope import SCHEMA_VERSION, Envelope, derived_id, utc_now
 from shared.messages.heard import Heard
 from shared.messages.image import GeneratedImage
+from shared.messages.job import JobLine, JobProgress, JobStage, JobText
 from shared.messages.prompt import ImagePrompt, Keyword
 from shared.messages.spoken import SpokenAction, SpokenCommand
 from shared.messages.status import MicStatus
 
 MESSAGE_TYPES: dict[str, type[Envelope]] = {
     cls.KIND: cls for cls in (AudioSegment, Transcript, ImagePrompt, GeneratedImage, Control, MicStatus, Heard,
-                             SpokenCommand)
+                             SpokenCommand, JobText, JobProgress)
 }
 
 __all__ = [
@@ -26,6 +27,10 @@ __all__ = [
     "GeneratedImage",
     "Heard",
     "ImagePrompt",
+    "JobLine",
+    "JobProgress",
+    "JobStage",
+    "JobText",
     "Keyword",
     "MicStatus",
     "SpokenAction",

@@ -73,7 +73,10 @@ class Envelope(BaseModel):
 
     @property
     def routing_key(self) -> str:
-        return f"{self.KIND}.{self.room}.{self.source}"
+        """`<kind>.<room>.<source>`; an upload job's messages get a `job.` prefix, so they go to queues of
+        their own (no drops, no TTL) and never to the live ones."""
+        key = f"{self.KIND}.{self.room}.{self.source}"
+        return key if self.job_id is None else f"job.{key}"
 
     def derive(self, cls: type[E], key: str = "", **fields: object) -> E:
         """Build a message caused by this one: same room, source, trace, origin and job.
