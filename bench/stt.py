@@ -34,9 +34,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._results import percentile, save_results
 from services.transcriber.wer import edit_distance, normalise
+from shared.audio import SAMPLE_RATE_HZ as RATE
 
 REAL_AUDIO = Path(__file__).resolve().parents[2] / "shared" / "audio" / "real"
-RATE = 16000
 NOISE_SNR_DB = 10.0
 LATENCY_BOUND_S = 5.0
 STREAM_REPEATS = 5

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from shared.messages.audio import SAMPLE_RATE_HZ
+
 
 class SampleBuffer:
     """Append at the end, forget from the front, slice anywhere in between; amortised O(1) appends."""
 
     def __init__(self, start: int = 0) -> None:
-        self._data = np.zeros(16000, dtype=np.int16)
+        self._data = np.zeros(SAMPLE_RATE_HZ, dtype=np.int16)  # a second's room to start
         self._head = 0  # index in _data of offset `start`
         self._size = 0
         self.start = start

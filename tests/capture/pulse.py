@@ -11,9 +11,9 @@ from pathlib import Path
 
 import numpy as np
 
+from shared.audio import SAMPLE_RATE_HZ
 from tests.support import wait_for
 
-SAMPLE_RATE_HZ = 16000
 _CHUNK_SAMPLES = 320  # 20 ms
 
 

@@ -13,11 +13,10 @@ import pytest
 from services.transcriber.engines import EngineFatalError
 from services.transcriber.engines.whisper import FasterWhisperEngine
 from services.transcriber.wer import normalise, wer
+from shared.audio import SAMPLE_RATE_HZ as RATE
 from shared.audio import decode_audio
 from tests.capture.reference import speech_bounds
 from tests.transcriber.speech import reference, stock_phrases_in
-
-RATE = 16000
 
 
 def test_real_speech_becomes_text_with_timed_confident_words(whisper: FasterWhisperEngine, jfk: np.ndarray,

@@ -24,8 +24,8 @@ from faster_whisper.transcribe import Segment, Word
 from faster_whisper.vad import VadOptions, get_speech_timestamps
 
 from services.transcriber.wer import normalise
+from shared.audio import SAMPLE_RATE_HZ
 
-SAMPLE_RATE_HZ = 16000
 # Whisper's word times are off by up to ~0.2 s; a word that overlaps speech padded by that much was heard.
 SPEECH_PAD_MS = 200
 NO_SPEECH_PROB_MAX = 0.6  # Whisper's own pair: a segment is silent when both are past their limits
