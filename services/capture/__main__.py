@@ -7,6 +7,7 @@ import contextlib
 import logging
 import signal
 import threading
+from dataclasses import fields
 from pathlib import Path
 
 from prometheus_client import Counter, Gauge
@@ -29,6 +30,10 @@ _LOGGER = logging.getLogger(__name__)
 _FIRST_RETRY_SECONDS = 0.5
 _MAX_RETRY_SECONDS = 30.0
 
+_SEGMENTER = SegmenterOptions()  # the segmenter's and the arbiter's defaults are the settings' defaults
+_SEGMENTER_FIELDS = tuple(f.name for f in fields(SegmenterOptions))
+_ARBITRATION = ArbitrationOptions()
+
 REOPENS = Counter("voxframe_capture_device_reopens_total", "Times the input was reopened after it failed")
 DEVICE_UP = Gauge("voxframe_capture_device_up", "1 while audio arrives from the input")
 
@@ -45,26 +50,29 @@ class CaptureSettings(BaseSettings):
                                     description="listen to a Wyoming satellite or mic service: tcp://HOST:PORT")
     input_rate_hz: int | None = Field(None, ge=8000, le=384000, description="open the device at this rate")
     input_channels: int | None = Field(None, ge=1, le=64, description="open the device with this many channels")
-    vad_threshold: float = Field(0.5, gt=0, lt=1, description="speech probability that opens a segment")
-    pre_roll_ms: int = Field(300, ge=0, description="audio kept before speech starts")
-    post_roll_ms: int = Field(200, ge=0, description="audio kept after speech ends")
-    end_silence_ms: int = Field(800, ge=32, description="pause that ends a segment")
-    min_speech_ms: int = Field(250, ge=0, description="segments with less speech are dropped")
-    max_segment_s: float = Field(20.0, gt=0, le=240, description="longer speech is cut at a pause")
+    vad_threshold: float = Field(_SEGMENTER.vad_threshold, gt=0, lt=1,
+                                 description="speech probability that opens a segment")
+    pre_roll_ms: int = Field(_SEGMENTER.pre_roll_ms, ge=0, description="audio kept before speech starts")
+    post_roll_ms: int = Field(_SEGMENTER.post_roll_ms, ge=0, description="audio kept after speech ends")
+    end_silence_ms: int = Field(_SEGMENTER.end_silence_ms, ge=32, description="pause that ends a segment")
+    min_speech_ms: int = Field(_SEGMENTER.min_speech_ms, ge=0,
+                               description="segments with less speech are dropped")
+    max_segment_s: float = Field(_SEGMENTER.max_segment_s, gt=0, le=240,
+                                 description="longer speech is cut at a pause")
     arbitration_hold_ms: int = Field(
-        400, ge=0, le=2000, description="how long a segment waits for the room's other mics (0: no arbitration)"
+        round(_ARBITRATION.hold_seconds * 1000), ge=0, le=2000,
+        description="how long a segment waits for the room's other mics (0: no arbitration)",
     )
     arbitration_similarity: float = Field(
-        0.7, gt=0, le=1, description="envelope similarity above which two mics heard the same speech"
+        _ARBITRATION.min_similarity, gt=0, le=1,
+        description="envelope similarity above which two mics heard the same speech",
     )
     buffer_seconds: float = Field(600.0, gt=0, description="speech held while the broker is away; oldest dropped")
     record_dir: Path | None = Field(None, description="also write every published segment as WAV here")
     metrics_port: int = Field(9101, ge=0, le=65535, description="/metrics and /healthz port (0 = any free)")
 
     def segmenter_options(self) -> SegmenterOptions:
-        return SegmenterOptions(vad_threshold=self.vad_threshold, pre_roll_ms=self.pre_roll_ms,
-                                post_roll_ms=self.post_roll_ms, end_silence_ms=self.end_silence_ms,
-                                min_speech_ms=self.min_speech_ms, max_segment_s=self.max_segment_s)
+        return SegmenterOptions(**self.model_dump(include=set(_SEGMENTER_FIELDS)))
 
     def arbitration_options(self) -> ArbitrationOptions:
         return ArbitrationOptions(hold_seconds=self.arbitration_hold_ms / 1000,
@@ -124,8 +132,7 @@ def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     add_setting_flags(ident, CaptureSettings, {"--room": "room", "--mic": "mic"})
     add_setting_flag(ident, CaptureSettings, "--record", "record_dir", metavar="DIR")
     cut = p.add_argument_group("segmentation")
-    add_setting_flags(cut, CaptureSettings, kebab_flags(CaptureSettings, only=(
-        "vad_threshold", "pre_roll_ms", "post_roll_ms", "end_silence_ms", "min_speech_ms", "max_segment_s")))
+    add_setting_flags(cut, CaptureSettings, kebab_flags(CaptureSettings, only=_SEGMENTER_FIELDS))
     ops = p.add_argument_group("operation")
     add_setting_flags(ops, CaptureSettings, kebab_flags(CaptureSettings, only=(
         "arbitration_hold_ms", "arbitration_similarity", "buffer_seconds", "metrics_port")))
