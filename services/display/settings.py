@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 import socket
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -18,7 +19,10 @@ class DisplaySettings(BaseSettings):
     display_host: str = Field("0.0.0.0", description="address the web server listens on")
     display_port: int = Field(8080, ge=0, le=65535, description="web port; 0 picks a free one")
     display_id: str = Field("", description="names this process's queue; default hostname-port")
-    data_dir: Path = Field(Path("data"), description="gallery database and image files live here")
+    data_dir: Path = Field(Path("data"), description="the gallery's SQLite database lives here (unless "
+                                                     "database_url names another)")
+    database_url: str = Field("", description="gallery, pairings and jobs: empty for SQLite in the data dir, "
+                                              "postgresql://… for one gallery that many displays serve")
     display_token: str = Field("", description="if set, dashboard, controls and uploads need it")
     display_allowed_origins: str = Field("", description="extra comma-separated origins allowed to open sockets")
     display_allowed_hosts: str = Field("", description="extra comma-separated names this display is reached by "
@@ -38,6 +42,13 @@ class DisplaySettings(BaseSettings):
     job_stall_seconds: float = Field(300.0, gt=0, description="a job with no progress this long is an error")
     default_room: str = Field("living-room", pattern=r"^[A-Za-z0-9_-]{1,64}$",
                               description="room the dashboard opens first")
+    stt_engine: Literal["faster-whisper", "assemblyai"] = Field(
+        "faster-whisper", description="speech-to-text engine; assemblyai sends uploads to its batch API")
+    assemblyai_api_key: SecretStr = Field(SecretStr(""), description="AssemblyAI API key (uploads)")
+    assemblyai_api_url: str = Field("https://api.assemblyai.com", description="AssemblyAI REST API; EU: "
+                                                                             "https://api.eu.assemblyai.com")
+    public_url: str = Field("", description="this display's URL as AssemblyAI reaches it, for webhooks; "
+                                            "empty polls instead")
 
     @property
     def upload_max_bytes(self) -> int:
