@@ -13,12 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import yake
+from wordfreq import zipf_frequency
 
 from services.prompter.engines import Choice, Heard, Novelty, Selection
+from services.prompter.engines.grammar import noun_like
 from services.prompter.engines.mood import mood_of
 from services.prompter.engines.names import person_names
 from services.prompter.engines.safety import REMOVED, is_clean, scrub
 from services.prompter.engines.vocabulary import (
+    BACKGROUND,
     FILLER_PHRASES,
     STOP_WORDS,
     WORD,
@@ -56,6 +59,7 @@ class _Candidate:
     capitalised: bool = False
     sure: float = 0.0  # the engine's confidence in its surest hearing of it (its least sure word each time)
     verbal: int = 0  # hearings right after a verb cue ("we roast", "can't reach"): a verb there
+    nominal: int = 0  # hearings the tagger read as a noun phrase: its last word a noun ("a watch", not "watch it")
 
     @property
     def count(self) -> int:
@@ -80,6 +84,9 @@ class LexicalSelector:
         candidates, content_words = self._candidates(clean_lines, heard or [{}] * len(lines), removed)
         boosts = self._yake_boosts(clean_lines)
         scored = self._weigh([(self._score(c, boosts), c) for c in candidates])
+        # What was never heard as a noun ("so bright", "did you watch", "have to cut") is no topic; it still told
+        # the weighing what the window is about ("raining" for "rain").
+        scored = [(score if c.nominal and not _background(c) else 0.0, c) for score, c in scored]
         keywords, stale = self._choose(sorted(scored, key=lambda sc: -sc[0]), novelty)
         return Selection(keywords, stale, mood_of(clean_lines), clean_lines, content_words, removed)
 
@@ -98,14 +105,17 @@ class LexicalSelector:
             removed["filler"] += fillers
             for clause in _CLAUSE_BREAK.split(line):
                 run: list[str] = []
+                nouns: list[bool] = []
                 cued = after_cue = False
-                for position, token in enumerate(WORD.findall(clause)):
+                tokens = WORD.findall(clause)
+                flags = noun_like(tuple(tokens))
+                for position, token in enumerate(tokens):
                     word = token.lower()
                     reason = "name" if word.removesuffix("'s") in people else skip_reason(word)
                     if reason is not None:
                         removed[reason] += 1
-                        self._add_runs(run, index, heard[index], found, cued)
-                        run = []
+                        self._add_runs(run, nouns, index, heard[index], found, cued)
+                        run, nouns = [], []
                         after_cue = word in VERB_CUES or (after_cue and word in _ADVERBS)
                         continue
                     if not run:
@@ -114,15 +124,20 @@ class LexicalSelector:
                     if position > 0 and token[0].isupper():
                         names.add(singular(word))
                     run.append(token)
-                self._add_runs(run, index, heard[index], found, cued)
+                    nouns.append(flags[position])
+                self._add_runs(run, nouns, index, heard[index], found, cued)
         for key in names & found.keys():
             found[key].capitalised = True
         return list(found.values()), content_words
 
     @staticmethod
-    def _add_runs(run: list[str], line: int, heard: Heard, found: dict[str, _Candidate], cued: bool = False) -> None:
-        """Count every word of a run of content words, and every 2-3 word phrase inside it; `cued`: the run
-        follows a verb cue, so what starts it is heard where a verb goes."""
+    def _add_runs(run: list[str], nouns: list[bool], line: int, heard: Heard, found: dict[str, _Candidate],
+                  cued: bool = False) -> None:
+        """Count every word of a run of content words, and every 2-3 word phrase inside it; `nouns`: which words
+        of the run the tagger read as nouns; `cued`: the run follows a verb cue, so what starts it is heard where
+        a verb goes."""
+        sure = [heard.get(w.lower(), 1.0) for w in run]
+        run, nouns, sure = _join_compounds(run, nouns, sure)
         for size in (1, 2, 3):
             for start in range(len(run) - size + 1):
                 words = tuple(w.lower() for w in run[start:start + size])
@@ -130,8 +145,9 @@ class LexicalSelector:
                 candidate = found.setdefault(key, _Candidate(key, words))
                 candidate.surfaces[" ".join(run[start:start + size])] += 1
                 candidate.lines.add(line)
-                candidate.sure = max(candidate.sure, min(heard.get(w, 1.0) for w in words))
+                candidate.sure = max(candidate.sure, min(sure[start:start + size]))
                 candidate.verbal += cued and start == 0
+                candidate.nominal += nouns[start + size - 1]
 
     def _yake_boosts(self, lines: list[str]) -> dict[str, float]:
         """YAKE's statistical salience as a mild multiplier: 1.5 for its best phrase, 1.0 outside its list."""
@@ -176,6 +192,33 @@ class LexicalSelector:
             taken |= words
         keywords.sort(key=lambda ch: -ch.score)
         return keywords, stale
+
+
+def _background(c: _Candidate) -> bool:
+    """A candidate that is only background ("night", "pounds") or ends in it ("thanksgiving night")."""
+    return c.words[-1] in BACKGROUND
+
+
+def _join_compounds(run: list[str], nouns: list[bool], sure: list[float]
+                    ) -> tuple[list[str], list[bool], list[float]]:
+    """Speech engines split closed compounds ("camp fire", "fire place", "bee keeper"): two neighbours that
+    English writes as one rated word become that word, unless the pair is itself a rated expression ("ice
+    cream", "hot dog"). Otherwise "fire" of "fire place" would stand for a fire on its own."""
+    if len(run) < 2:
+        return run, nouns, sure
+    words, flags, confidence = [run[0]], [nouns[0]], [sure[0]]
+    for token, noun, heard in zip(run[1:], nouns[1:], sure[1:], strict=True):
+        joined = (words[-1] + token).lower()
+        if (len(token) >= 3 and len(words[-1]) >= 3 and "'" not in joined and concreteness(joined) is not None
+                and concreteness(f"{words[-1]} {token}".lower()) is None and zipf_frequency(joined, "en") >= 2.5):
+            words[-1] = words[-1] + token.lower()
+            flags[-1] = noun
+            confidence[-1] = min(confidence[-1], heard)
+            continue
+        words.append(token)
+        flags.append(noun)
+        confidence.append(heard)
+    return words, flags, confidence
 
 
 def singular_phrase(phrase: str) -> str:

@@ -49,6 +49,17 @@ fine true same different other real best better worse worst mom dad mum everybod
 kids kid folks lady man woman girl boy friend friends family
 """)
 
+# Said of what the window is about, never what it is: times of day and week, kin (who, not what: "grandma's apple
+# pie" is about the pie) and units ("twenty pounds"). They tell the weighing what the talk is about, but a
+# picture of "night" or "grandma" alone is no picture of the conversation, so they are never keywords alone.
+BACKGROUND = _words("""
+night nights morning mornings afternoon afternoons evening evenings weekend weekends season seasons
+grandma grandpa granny grandmother grandfather aunt auntie uncle cousin brother sister son daughter wife husband
+parents niece nephew boyfriend girlfriend
+pound pounds kilo kilos mile miles meter meters metre metres inch inches ounce ounces gram grams liter liters
+litre litres kilometer kilometers centimeter centimeters degree degrees percent
+""")
+
 NUMBER_WORDS = _words("""
 zero oh one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen sixteen
 seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred thousand million

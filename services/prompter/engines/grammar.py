@@ -1,0 +1,59 @@
+"""Which words of a line are nouns: a part-of-speech tagger that ships its data offline.
+
+TextBlob (MIT, on PyPI) carries pattern.en's Brill tagger with its lexicon (Brill 1992: ~100k words with their
+likeliest tag from the Brown corpus and the Penn Treebank), morphology rules for unknown words and context rules
+("watch" after "did you" is a verb, "a watch" a noun). It is pure Python and needs no download: a 30 s window
+tags in about a millisecond. Speech engines capitalise the first word of a sentence; the lexicon knows
+"Green" as a surname, so a capitalised first word is tagged as the lower-case word where the lexicon knows it.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_CLITIC = re.compile(r"(?i)(n't|'[a-z]+)$")
+NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
+# "Be" before an -ing word makes it a verb ("was staring"); elsewhere it may name an activity ("went skiing").
+_BE = frozenset({"am", "is", "are", "was", "were", "be", "been", "being", "'s", "'re", "'m"})
+_ADVERB = frozenset({"RB", "RBR", "RBS"})
+
+
+@lru_cache(maxsize=1)
+def _parser():
+    from textblob.en import parser
+
+    return parser
+
+
+@lru_cache(maxsize=8192)
+def noun_like(tokens: tuple[str, ...]) -> tuple[bool, ...]:
+    """For each word of a clause (as lexical.WORD finds them): can it head a noun phrase here? Nouns can; an
+    -ing form can unless a form of "be" comes before it ("was staring", not "went skiing"); verbs, adjectives,
+    adverbs and the rest cannot."""
+    if not tokens:
+        return ()
+    parser = _parser()
+    pieces: list[str] = []
+    owner: list[int] = []  # which word each piece belongs to: clitics are split off as the tagger expects
+    for i, token in enumerate(tokens):
+        clitic = _CLITIC.search(token) if "'" in token else None
+        parts = [token[:clitic.start()], clitic.group(0)] if clitic and clitic.start() > 0 else [token]
+        if i == 0 and parts[0][:1].isupper() and parts[0].lower() in parser.lexicon:
+            parts[0] = parts[0].lower()  # a clause's capital is often the sentence's, not a name's
+        pieces += parts
+        owner += [i] * len(parts)
+    tags = [tag for _, tag in parser.find_tags(pieces)]
+    first: dict[int, int] = {}
+    for position, i in enumerate(owner):
+        first.setdefault(i, position)
+    flags = []
+    for i in range(len(tokens)):
+        position = first[i]
+        tag = tags[position]
+        if tag == "VBG":
+            before = [pieces[p].lower() for p in range(position) if tags[p] not in _ADVERB]
+            flags.append(not (before and before[-1] in _BE))
+        else:
+            flags.append(tag in NOUN_TAGS)
+    return tuple(flags)
