@@ -1,4 +1,4 @@
-"""Helpers for tests: waiting on conditions with deadlines, and raw access to the real broker."""
+"""Helpers for tests: waiting on conditions with deadlines, raw access to the real broker, a PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pika
@@ -19,7 +20,30 @@ from shared.bus import Topology
 from shared.config import BusSettings
 
 AMQP_URL = os.environ.get("VOXFRAME_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
+POSTGRES_URL = os.environ.get("VOXFRAME_TEST_POSTGRES_URL", "postgresql://postgres:postgres@127.0.0.1:5432/")
 REAL_AUDIO = Path(__file__).resolve().parents[1].parent / "shared" / "audio" / "real"
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A new, empty database on the real PostgreSQL (its URL), dropped afterwards. Unreachable: the test is
+    skipped saying why, which CI counts as a failure (tests/ci_skips.py); `make test` starts the server."""
+    import psycopg
+
+    name = f"vftest_{uuid.uuid4().hex[:8]}"
+    try:
+        admin = psycopg.connect(POSTGRES_URL + "postgres", autocommit=True, connect_timeout=5)
+    except psycopg.OperationalError as exc:
+        import pytest
+
+        pytest.skip(f"PostgreSQL is not reachable at {POSTGRES_URL} (VOXFRAME_TEST_POSTGRES_URL): {exc}")
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield POSTGRES_URL + name
+    finally:
+        with psycopg.connect(POSTGRES_URL + "postgres", autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
 
 
 def free_port() -> int:

@@ -22,6 +22,7 @@ WS_MAX_BYTES = 64 * 1024  # a websocket message the server reads at all (a brows
 # flag → setting; every flag overrides its VOXFRAME_* variable, which overrides the built-in default.
 _FLAGS = {
     "--host": "display_host", "--port": "display_port", "--display-id": "display_id", "--data-dir": "data_dir",
+    "--database-url": "database_url",
     "--token": "display_token", "--allowed-origins": "display_allowed_origins",
     "--allowed-hosts": "display_allowed_hosts", "--ws-max-clients": "display_ws_max_clients",
     "--ws-max-per-address": "display_ws_max_per_address", "--upload-max-concurrent": "upload_max_concurrent",

@@ -61,8 +61,8 @@ class Display:
 
 def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) -> Starlette:
     """The whole display for one process; `port` names its queue unless `display_id` is set."""
-    db = Database(settings.data_dir / "gallery.sqlite3")
-    gallery = Gallery(db, settings.data_dir / "images", settings.gallery_max_images, settings.gallery_max_bytes)
+    db = Database.open(settings.database_url, settings.data_dir)
+    gallery = Gallery(db, settings.gallery_max_images, settings.gallery_max_bytes)
     pairings = Pairings(db)
     bus = Bus("display", bus_settings)
     display = Display(settings, bus, gallery, JobBook(db, gallery, settings.job_stall_seconds),
@@ -84,20 +84,19 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         display.hub.bind(asyncio.get_running_loop())
-        swept = gallery.sweep_orphans()
-        if swept:
-            _LOGGER.info("Removed %d image file(s) left by an interrupted write", swept)
         count, total = gallery.totals()
         metrics.GALLERY_IMAGES.set(count)
         metrics.GALLERY_BYTES.set(total)
         display.bus.start(on_failure=lambda _exc: os.kill(os.getpid(), signal.SIGTERM))  # exit, to be restarted
         display.browser_mics.start()
         await asyncio.to_thread(display.bus.wait_connected, bus_settings.connect_timeout_seconds + 5)
-        _LOGGER.info("Display ready: queue %s, gallery of %d image(s) in %s", queue.name, count, settings.data_dir)
+        _LOGGER.info("Display ready: queue %s, gallery of %d image(s) in %s", queue.name, count,
+                     "PostgreSQL" if db.postgres else db.path)
         try:
             yield
         finally:
             await asyncio.to_thread(display.bus.stop, 10)
+            db.close()
 
     app = Starlette(
         routes=[*pages.routes, *api.routes, *sockets.routes, *mic_socket.routes,

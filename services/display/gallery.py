@@ -1,74 +1,90 @@
-"""The gallery: images (files) and their provenance (SQLite) that survive restarts, pruned to a budget.
+"""The gallery: images (their bytes too) and their provenance in the database, pruned to a budget.
 
-Ids are deterministic, so `INSERT OR IGNORE` on the id makes a redelivered image a no-op: never shown twice.
+Ids are deterministic, so `ON CONFLICT DO NOTHING` on the id stores a redelivered image once. Displays sharing
+one database each get every message: a row another display stored is still news to this one's frames, so what
+is shown once is tracked per process (`_Seen`), not by the row.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
-import sqlite3
 import threading
 import time
 import uuid
 from collections import OrderedDict
 from datetime import UTC, datetime
-from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from services.display.db import Database
 from services.display.views import ImageView, KeywordView, PromptView, TranscriptView
+from shared.database import Connection
 from shared.messages import GeneratedImage, ImagePrompt, Transcript
 
 _LOGGER = logging.getLogger(__name__)
 
-_EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 _KEEP_TEXT_ROWS = 5000  # live transcripts and prompts kept for provenance beyond those of kept images
 _HOT_BYTES = 64 * 2**20  # the newest images are served from memory: every frame fetches each one at once
+_SEEN_IDS = 20_000  # ids this process has passed on, so a redelivery is not shown twice
+_IMAGE_COLUMNS = ("id, room, source, job_id, trace_id, prompt_id, prompt_text, keywords, style, excerpt, backend, "
+                  "fallback, width, height, mime_type, bytes, generation_seconds, origin_at, created_at, "
+                  "received_at, depicted")
 
 
 class Original(NamedTuple):
-    """A stored image as served: its file, type and width, and its bytes while it is still in memory."""
+    """A stored image as served: its type, width and bytes."""
 
     id: str
-    path: Path
     mime_type: str
     width: int
-    data: bytes | None = None
+    data: bytes
+
+
+class _Seen:
+    """The newest ids this process has passed on (thread-safe); `first` says whether an id is new here."""
+
+    def __init__(self, size: int = _SEEN_IDS) -> None:
+        self._ids: OrderedDict[str, None] = OrderedDict()
+        self._size = size
+        self._lock = threading.Lock()
+
+    def first(self, key: str) -> bool:
+        with self._lock:
+            if key in self._ids:
+                return False
+            self._ids[key] = None
+            if len(self._ids) > self._size:
+                self._ids.popitem(last=False)
+            return True
 
 
 class Gallery:
     """Stores what the display receives; reads return API views."""
 
-    def __init__(self, db: Database, image_dir: Path, max_images: int, max_bytes: int) -> None:
+    def __init__(self, db: Database, max_images: int, max_bytes: int) -> None:
         self.db = db
-        self.image_dir = image_dir
         self.max_images = max_images
         self.max_bytes = max_bytes
-        image_dir.mkdir(parents=True, exist_ok=True)
         self._hot: OrderedDict[str, Original] = OrderedDict()
         self._hot_lock = threading.Lock()
+        self._seen = _Seen()
 
     # ---- writes (bus thread) -------------------------------------------------------------------------
 
     def add_image(self, msg: GeneratedImage) -> ImageView | None:
-        """Write the file, then the row; None when this id is stored already (a redelivery)."""
-        name = f"{msg.id}.{_EXTENSIONS[msg.mime_type]}"
-        path = self.image_dir / name
-        if not path.exists():
-            tmp = path.with_suffix(".part")
-            tmp.write_bytes(msg.image)
-            os.replace(tmp, path)
+        """Store row and bytes in one transaction; None when this process has had this id already."""
         row = (str(msg.id), msg.room, msg.source, msg.job_id, str(msg.trace_id), msg.prompt_id, msg.prompt_text,
                _keywords_json(msg.keywords), msg.style, msg.excerpt, msg.backend, int(msg.fallback), msg.width,
-               msg.height, msg.mime_type, name, len(msg.image), msg.generation_seconds, msg.origin_at.isoformat(),
+               msg.height, msg.mime_type, len(msg.image), msg.generation_seconds, msg.origin_at.isoformat(),
                msg.created_at.isoformat(), time.time(), json.dumps(list(msg.depicted)))
         with self.db.connection() as conn:
-            cur = conn.execute(f"INSERT OR IGNORE INTO images VALUES ({','.join('?' * len(row))})", row)
-        if cur.rowcount == 0:
+            cur = conn.execute(f"INSERT INTO images ({_IMAGE_COLUMNS}) VALUES ({','.join('?' * len(row))}) "
+                               "ON CONFLICT DO NOTHING", row)
+            if cur.rowcount:  # else another display (or this one, before a restart) stored it
+                conn.execute("INSERT INTO image_data (id, data) VALUES (?, ?)", (row[0], msg.image))
+        if not self._seen.first(f"image:{msg.id}"):
             return None
-        self._keep_hot(Original(str(msg.id), path, msg.mime_type, msg.width, msg.image))
+        self._keep_hot(Original(str(msg.id), msg.mime_type, msg.width, msg.image))
         return self.image(str(msg.id))
 
     def add_prompt(self, msg: ImagePrompt) -> PromptView | None:
@@ -76,17 +92,19 @@ class Gallery:
                msg.excerpt, msg.num_images, json.dumps(list(msg.transcript_ids)), msg.created_at.isoformat(),
                time.time())
         with self.db.connection() as conn:
-            cur = conn.execute(f"INSERT OR IGNORE INTO prompts VALUES ({','.join('?' * len(row))})", row)
-            return _prompt_view(conn.execute("SELECT * FROM prompts WHERE id=?", (row[0],)).fetchone()) \
-                if cur.rowcount else None
+            conn.execute(f"INSERT INTO prompts VALUES ({','.join('?' * len(row))}) ON CONFLICT DO NOTHING", row)
+            stored = conn.execute("SELECT * FROM prompts WHERE id=?", (row[0],)).fetchone()
+        return _prompt_view(stored) if self._seen.first(f"prompt:{msg.id}") else None
 
     def add_transcript(self, msg: Transcript) -> TranscriptView | None:
         row = (str(msg.id), msg.room, msg.source, msg.job_id, msg.text, msg.sequence, msg.created_at.isoformat(),
                time.time())
         with self.db.connection() as conn:
-            cur = conn.execute("INSERT OR IGNORE INTO transcripts VALUES (?,?,?,?,?,?,?,?)", row)
+            conn.execute("INSERT INTO transcripts VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING", row)
+        if not self._seen.first(f"transcript:{msg.id}"):
+            return None
         return TranscriptView(id=row[0], room=msg.room, source=msg.source, job_id=msg.job_id, text=msg.text,
-                              sequence=msg.sequence, created_at=msg.created_at) if cur.rowcount else None
+                              sequence=msg.sequence, created_at=msg.created_at)
 
     def mark_command(self, transcript_id: str) -> None:
         """A line that was a spoken command is not conversation: blank its text (the feed skips blank lines)."""
@@ -101,24 +119,25 @@ class Gallery:
     def _keep_hot(self, original: Original) -> None:
         with self._hot_lock:
             self._hot[original.id] = original
-            while sum(len(o.data or b"") for o in self._hot.values()) > _HOT_BYTES and len(self._hot) > 1:
+            self._hot.move_to_end(original.id)
+            while sum(len(o.data) for o in self._hot.values()) > _HOT_BYTES and len(self._hot) > 1:
                 self._hot.popitem(last=False)
 
     def prune(self) -> int:
-        """Drop the oldest images past the count or size budget (rows first, then files); returns how many."""
+        """Drop the oldest images past the count or size budget; returns how many."""
         count, total = self.totals()
         if count <= self.max_images and total <= self.max_bytes:
             return 0
         with self.db.connection() as conn:
-            rows = conn.execute("SELECT id, file, bytes FROM images ORDER BY received_at DESC, id").fetchall()
+            rows = conn.execute("SELECT id, bytes FROM images ORDER BY received_at DESC, id").fetchall()
             kept_bytes, doomed = 0, []
             for i, row in enumerate(rows):
                 kept_bytes += row["bytes"]
                 if i >= self.max_images or kept_bytes > self.max_bytes:
                     doomed.append(row)
+            conn.executemany("DELETE FROM image_data WHERE id=?", [(r["id"],) for r in doomed])
             conn.executemany("DELETE FROM images WHERE id=?", [(r["id"],) for r in doomed])
         for row in doomed:
-            (self.image_dir / row["file"]).unlink(missing_ok=True)
             with self._hot_lock:
                 self._hot.pop(row["id"], None)
         if doomed:
@@ -133,15 +152,6 @@ class Gallery:
                 conn.execute(f"DELETE FROM {table} WHERE job_id IS NULL AND id NOT IN "
                              f"(SELECT id FROM {table} WHERE job_id IS NULL ORDER BY received_at DESC LIMIT ?)",
                              (_KEEP_TEXT_ROWS,))
-
-    def sweep_orphans(self) -> int:
-        """At start: remove image files no row names (a crash between file and row leaves nothing behind)."""
-        with self.db.connection() as conn:
-            known = {r[0] for r in conn.execute("SELECT file FROM images")}
-        orphans = [p for p in self.image_dir.iterdir() if p.name not in known]
-        for path in orphans:
-            path.unlink(missing_ok=True)
-        return len(orphans)
 
     # ---- reads (web threads) -------------------------------------------------------------------------
 
@@ -164,17 +174,21 @@ class Gallery:
             return [self._image_view(conn, r) for r in rows]
 
     def image_file(self, image_id: str) -> Original | None:
-        """The file of a stored image. Only a well-formed uuid is looked up, and the path comes from the row."""
+        """A stored image with its bytes (kept in memory as recently used); only a well-formed uuid is looked up."""
         try:
             image_id = str(uuid.UUID(image_id))
         except ValueError:
             return None
+        if (hot := self.hot_image(image_id)) is not None:
+            return hot
         with self.db.connection() as conn:
-            row = conn.execute("SELECT file, mime_type, width FROM images WHERE id=?", (image_id,)).fetchone()
+            row = conn.execute("SELECT i.mime_type, i.width, d.data FROM images i JOIN image_data d ON d.id = i.id "
+                               "WHERE i.id=?", (image_id,)).fetchone()
         if row is None:
             return None
-        path = self.image_dir / Path(row["file"]).name
-        return Original(image_id, path, row["mime_type"], row["width"]) if path.is_file() else None
+        original = Original(image_id, row["mime_type"], row["width"], row["data"])
+        self._keep_hot(original)
+        return original
 
     def transcripts(self, room: str, limit: int) -> list[TranscriptView]:
         with self.db.connection() as conn:
@@ -200,8 +214,9 @@ class Gallery:
                 "SELECT room, SUM(n) AS n, MAX(last) AS last FROM ("
                 " SELECT room, COUNT(*) AS n, MAX(received_at) AS last FROM images GROUP BY room"
                 " UNION ALL SELECT room, 0, NULL FROM transcripts GROUP BY room"
-                " UNION ALL SELECT room, 0, NULL FROM prompts GROUP BY room) GROUP BY room ORDER BY room").fetchall()
-        return {r["room"]: (r["n"], None if r["last"] is None else datetime.fromtimestamp(r["last"], UTC))
+                " UNION ALL SELECT room, 0, NULL FROM prompts GROUP BY room) AS heard GROUP BY room ORDER BY room"
+            ).fetchall()
+        return {r["room"]: (int(r["n"]), None if r["last"] is None else datetime.fromtimestamp(r["last"], UTC))
                 for r in rows}
 
     def totals(self) -> tuple[int, int]:
@@ -210,7 +225,7 @@ class Gallery:
             row = conn.execute("SELECT COUNT(*), COALESCE(SUM(bytes), 0) FROM images").fetchone()
         return int(row[0]), int(row[1])
 
-    def _image_view(self, conn: sqlite3.Connection, row: sqlite3.Row) -> ImageView:
+    def _image_view(self, conn: Connection, row: Any) -> ImageView:
         prompt = conn.execute("SELECT transcript_ids FROM prompts WHERE id=?", (row["prompt_id"],)).fetchone()
         ids = json.loads(prompt["transcript_ids"]) if prompt else []
         lines = conn.execute(f"SELECT * FROM transcripts WHERE id IN ({','.join('?' * len(ids))}) "
@@ -235,12 +250,12 @@ def _keywords(raw: str) -> list[KeywordView]:
     return [KeywordView(**k) for k in json.loads(raw)]
 
 
-def _transcript_view(row: sqlite3.Row) -> TranscriptView:
+def _transcript_view(row: Any) -> TranscriptView:
     return TranscriptView(id=row["id"], room=row["room"], source=row["source"], job_id=row["job_id"],
                           text=row["text"], sequence=row["sequence"], created_at=row["created_at"])
 
 
-def _prompt_view(row: sqlite3.Row) -> PromptView:
+def _prompt_view(row: Any) -> PromptView:
     return PromptView(id=row["id"], room=row["room"], job_id=row["job_id"], text=row["text"],
                       keywords=_keywords(row["keywords"]), style=row["style"], mood=row["mood"],
                       excerpt=row["excerpt"], num_images=row["num_images"],

@@ -2,7 +2,8 @@
 
 A screen has no keyboard, so a person makes a one-time link on the dashboard and opens it once on the
 screen; that visit trades the link's code for a long-lived key in an HttpOnly cookie. Only hashes of codes
-and keys are stored (in the display's SQLite, so pairings survive restarts); deleting the row revokes it.
+and keys are stored (in the display's database, so pairings survive restarts and displays sharing one know
+them all); deleting the row revokes it.
 """
 
 from __future__ import annotations
@@ -18,12 +19,6 @@ from services.display.db import Database
 from services.display.views import PairingView
 
 CODE_SECONDS = 15 * 60  # a pairing link not opened by then is void
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS frame_pairings (
-    id TEXT PRIMARY KEY, name TEXT NOT NULL, room TEXT NOT NULL, code_hash TEXT UNIQUE, code_expires_at REAL,
-    key_hash TEXT UNIQUE, created_at REAL NOT NULL, paired_at REAL, seen_at REAL
-);
-"""
 
 
 def _hash(secret: str) -> str:
@@ -48,8 +43,6 @@ class Pairings:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        with db.connection() as conn:
-            conn.executescript(_SCHEMA)
 
     def create(self, name: str, room: str) -> PairingView:
         """A pending pairing and its one-time link (the code is never stored in the clear)."""

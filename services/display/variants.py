@@ -60,8 +60,7 @@ def accepts_webp(accept: str) -> bool:
 
 def render(original: Original, width: int, mime_type: str) -> bytes:
     """The original scaled down to `width` (if narrower) and encoded as `mime_type`; the same bytes every time."""
-    data = original.data if original.data is not None else original.path.read_bytes()
-    with Image.open(io.BytesIO(data)) as image:
+    with Image.open(io.BytesIO(original.data)) as image:
         height = max(1, round(image.height * width / image.width))
         image.draft("RGB", (width, height))  # JPEG: decode at a fraction of the size when that is enough
         picture = image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=2.0) if width < image.width else image.copy()

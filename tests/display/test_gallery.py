@@ -1,4 +1,4 @@
-"""The gallery on a real SQLite file and a real image folder."""
+"""The gallery on a real SQLite file (tests/display/test_shared_database.py runs it on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from tests.display.conftest import make_image
 
 
 def open_gallery(tmp_path: Path, max_images: int = 100, max_bytes: int = 10**9) -> Gallery:
-    return Gallery(Database(tmp_path / "gallery.sqlite3"), tmp_path / "images", max_images, max_bytes)
+    return Gallery(Database(tmp_path / "gallery.sqlite3"), max_images, max_bytes)
 
 
 def test_a_redelivered_image_is_stored_once(tmp_path: Path) -> None:
@@ -20,7 +20,7 @@ def test_a_redelivered_image_is_stored_once(tmp_path: Path) -> None:
     assert gallery.add_image(image) is not None
     assert gallery.add_image(image) is None
     assert [i.id for i in gallery.images("living-room", 10)] == [str(image.id)]
-    assert len(list((tmp_path / "images").iterdir())) == 1
+    assert gallery.totals() == (1, len(image.image))
 
 
 def test_images_come_back_with_their_provenance(tmp_path: Path) -> None:
@@ -44,7 +44,7 @@ def test_the_gallery_survives_reopening(tmp_path: Path) -> None:
     open_gallery(tmp_path).add_image(image)
     again = open_gallery(tmp_path)
     stored = again.image_file(str(image.id))
-    assert stored.path.read_bytes() == image.image and stored.mime_type == "image/png" and stored.width == 320
+    assert stored.data == image.image and stored.mime_type == "image/png" and stored.width == 320
 
 
 def test_oldest_images_are_pruned_past_the_count_budget(tmp_path: Path) -> None:
@@ -55,8 +55,10 @@ def test_oldest_images_are_pruned_past_the_count_budget(tmp_path: Path) -> None:
         gallery.prune()
     kept = [i.id for i in gallery.images("living-room", 10)]
     assert kept == [str(i.id) for i in reversed(images[2:])]
-    assert len(list((tmp_path / "images").iterdir())) == 3
+    assert gallery.totals()[0] == 3
     assert gallery.image_file(str(images[0].id)) is None
+    with gallery.db.connection() as conn:  # the bytes went with their rows
+        assert conn.execute("SELECT COUNT(*) FROM image_data").fetchone()[0] == 3
 
 
 def test_oldest_images_are_pruned_past_the_size_budget(tmp_path: Path) -> None:
@@ -74,12 +76,3 @@ def test_downloads_refuse_path_tricks(tmp_path: Path) -> None:
     (tmp_path / "secret.txt").write_text("secret")
     for trick in ("../secret.txt", "..%2Fsecret.txt", "/etc/passwd", "", "not-a-uuid"):
         assert gallery.image_file(trick) is None
-
-
-def test_files_without_a_row_are_swept_at_start(tmp_path: Path) -> None:
-    gallery = open_gallery(tmp_path)
-    kept = make_image()
-    gallery.add_image(kept)
-    (tmp_path / "images" / "half-written.part").write_bytes(b"x")
-    assert gallery.sweep_orphans() == 1
-    assert [p.name for p in (tmp_path / "images").iterdir()] == [f"{kept.id}.png"]

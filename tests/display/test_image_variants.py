@@ -88,7 +88,7 @@ def test_the_same_request_gets_the_same_bytes(broker: Broker, display: DisplayPr
     image = stored(broker, display, painting)
     asks = [("?w=640", CHROMIUM_ACCEPT), ("?w=960", NO_WEBP), ("", CHROMIUM_ACCEPT), ("", NO_WEBP)]
     before = [get(display, image, q, a) for q, a in asks]
-    display.restart()  # nothing in memory now: variants are made again from the file on disk
+    display.restart()  # nothing in memory now: variants are made again from the bytes in the database
     after = [get(display, image, q, a) for q, a in asks]
     assert [r.content for r in after] == [r.content for r in before]
     assert [r.headers["etag"] for r in after] == [r.headers["etag"] for r in before]
