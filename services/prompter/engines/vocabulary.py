@@ -50,7 +50,8 @@ kids kid folks lady man woman girl boy friend friends family
 """)
 
 # Said of what the window is about, never what it is: times of day and week, kin (who, not what: "grandma's apple
-# pie" is about the pie) and units ("twenty pounds"). They tell the weighing what the talk is about, but a
+# pie" is about the pie), units ("twenty pounds"), the parts and sides of things ("off his line", "on top") and
+# the body's parts ("the size of my arm", "their feet grow so fast"). They tell the weighing what the talk is about, but a
 # picture of "night" or "grandma" alone is no picture of the conversation, so they are never keywords alone.
 BACKGROUND = _words("""
 night nights morning mornings afternoon afternoons evening evenings weekend weekends season seasons
@@ -58,6 +59,10 @@ grandma grandpa granny grandmother grandfather aunt auntie uncle cousin brother 
 parents niece nephew boyfriend girlfriend
 pound pounds kilo kilos mile miles meter meters metre metres inch inches ounce ounces gram grams liter liters
 litre litres kilometer kilometers centimeter centimeters degree degrees percent
+top bottom side sides front middle edge edges corner corners inside outside surface area areas spot spots line
+lines row rows
+hand hands arm arms leg legs foot feet face faces head heads eye eyes finger fingers shoulder shoulders knee knees
+toe toes
 """)
 
 NUMBER_WORDS = _words("""
