@@ -18,9 +18,9 @@ Reports per set:
 - filtered-term slips (dev): planted profanity and personal data in any prompt's text, keywords or excerpt;
 - quiet windows that correctly published nothing, and time per window closed (mean, p95, p99, max; the
   embedding cache warm as it would be live, where a conversation's words recur).
-`selection_one_core` times the selection alone for every window of every set with the embedding cache emptied
-first (the worst case: every phrase new), pinned to one core with one BLAS thread, 5 times each: wall time, and
-the thread's CPU time (what it costs on a core of its own, whatever else the machine runs).
+`selection_one_core` times the selection alone for every window of every set with the embedding and tagger caches
+emptied first (the worst case: every phrase and clause new), pinned to one core with one BLAS thread, 5 times
+each: wall time, and the thread's CPU time (what it costs on a core of its own, whatever else the machine runs).
 Exits non-zero when a filtered term or a name slips through, or dev recall falls under --min-recall.
 """
 
@@ -45,6 +45,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from bench._results import percentile, save_results
 from services.prompter.__main__ import load_selector
 from services.prompter.engines import KeywordSelector
+from services.prompter.engines.grammar import noun_like
 from services.prompter.engines.vocabulary import singular
 from services.prompter.handler import Policy, Prompter
 from shared.messages import ImagePrompt, Transcript, Word
@@ -169,6 +170,7 @@ def cold_selection_ms(selector: KeywordSelector, sets: dict[str, list[dict]], re
                 for _ in range(repeats):
                     if cache is not None:
                         cache.clear()
+                    noun_like.cache_clear()  # the tagger's clause cache too: every clause new
                     started, used = time.perf_counter(), time.thread_time()
                     selector.select(lines, None, heard)
                     seconds.append(time.perf_counter() - started)

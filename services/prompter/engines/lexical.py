@@ -65,6 +65,12 @@ class _Candidate:
     def count(self) -> int:
         return self.surfaces.total()
 
+    @property
+    def repeated(self) -> bool:
+        """Said in two lines or more. One garbled line repeats its mishearing ("we grow milk and make the milk"),
+        so only separate utterances vouch for a doubtful hearing."""
+        return len(self.lines) >= 2
+
 
 class LexicalSelector:
     def __init__(self, max_keywords: int = 4, stale_below: float = 0.35, keep_above: float = 0.25) -> None:
@@ -91,8 +97,8 @@ class LexicalSelector:
         return Selection(keywords, stale, mood_of(clean_lines), clean_lines, content_words, removed)
 
     def _weigh(self, scored: list[tuple[float, _Candidate]]) -> list[tuple[float, _Candidate]]:
-        """What was probably misheard goes: a doubtful hearing counts only when the window repeats it."""
-        return [(score if c.sure >= DOUBTFUL or c.count >= 2 else 0.0, c) for score, c in scored]
+        """What was probably misheard goes: a doubtful hearing counts only when another line repeats it."""
+        return [(score if c.sure >= DOUBTFUL or c.repeated else 0.0, c) for score, c in scored]
 
     def _candidates(self, lines: list[str], heard: Sequence[Heard], removed: Counter[str]
                     ) -> tuple[list[_Candidate], int]:
@@ -107,14 +113,14 @@ class LexicalSelector:
                 run: list[str] = []
                 nouns: list[bool] = []
                 cued = after_cue = False
-                tokens = WORD.findall(clause)
+                tokens, line_heard = _join_compounds(WORD.findall(clause), heard[index])
                 flags = noun_like(tuple(tokens))
                 for position, token in enumerate(tokens):
                     word = token.lower()
                     reason = "name" if word.removesuffix("'s") in people else skip_reason(word)
                     if reason is not None:
                         removed[reason] += 1
-                        self._add_runs(run, nouns, index, heard[index], found, cued)
+                        self._add_runs(run, nouns, index, line_heard, found, cued)
                         run, nouns = [], []
                         after_cue = word in VERB_CUES or (after_cue and word in _ADVERBS)
                         continue
@@ -125,7 +131,7 @@ class LexicalSelector:
                         names.add(singular(word))
                     run.append(token)
                     nouns.append(flags[position])
-                self._add_runs(run, nouns, index, heard[index], found, cued)
+                self._add_runs(run, nouns, index, line_heard, found, cued)
         for key in names & found.keys():
             found[key].capitalised = True
         return list(found.values()), content_words
@@ -136,8 +142,6 @@ class LexicalSelector:
         """Count every word of a run of content words, and every 2-3 word phrase inside it; `nouns`: which words
         of the run the tagger read as nouns; `cued`: the run follows a verb cue, so what starts it is heard where
         a verb goes."""
-        sure = [heard.get(w.lower(), 1.0) for w in run]
-        run, nouns, sure = _join_compounds(run, nouns, sure)
         for size in (1, 2, 3):
             for start in range(len(run) - size + 1):
                 words = tuple(w.lower() for w in run[start:start + size])
@@ -145,7 +149,7 @@ class LexicalSelector:
                 candidate = found.setdefault(key, _Candidate(key, words))
                 candidate.surfaces[" ".join(run[start:start + size])] += 1
                 candidate.lines.add(line)
-                candidate.sure = max(candidate.sure, min(sure[start:start + size]))
+                candidate.sure = max(candidate.sure, min(heard.get(w, 1.0) for w in words))
                 candidate.verbal += cued and start == 0
                 candidate.nominal += nouns[start + size - 1]
 
@@ -199,26 +203,26 @@ def _background(c: _Candidate) -> bool:
     return c.words[-1] in BACKGROUND
 
 
-def _join_compounds(run: list[str], nouns: list[bool], sure: list[float]
-                    ) -> tuple[list[str], list[bool], list[float]]:
-    """Speech engines split closed compounds ("camp fire", "fire place", "bee keeper"): two neighbours that
-    English writes as one rated word become that word, unless the pair is itself a rated expression ("ice
-    cream", "hot dog"). Otherwise "fire" of "fire place" would stand for a fire on its own."""
-    if len(run) < 2:
-        return run, nouns, sure
-    words, flags, confidence = [run[0]], [nouns[0]], [sure[0]]
-    for token, noun, heard in zip(run[1:], nouns[1:], sure[1:], strict=True):
-        joined = (words[-1] + token).lower()
-        if (len(token) >= 3 and len(words[-1]) >= 3 and "'" not in joined and concreteness(joined) is not None
-                and concreteness(f"{words[-1]} {token}".lower()) is None and zipf_frequency(joined, "en") >= 2.5):
-            words[-1] = words[-1] + token.lower()
-            flags[-1] = noun
-            confidence[-1] = min(confidence[-1], heard)
+def _join_compounds(tokens: list[str], heard: Heard) -> tuple[list[str], Heard]:
+    """Speech engines split closed compounds ("fire place", "bee keeper"): two neighbours that English writes as
+    one rated word become that word, unless the pair is itself a rated expression ("ice cream", "hot dog").
+    Otherwise "fire" of "fire place" would stand for a fire on its own. The joined word is as sure as its
+    less sure half."""
+    if len(tokens) < 2:
+        return tokens, heard
+    joined_tokens = [tokens[0]]
+    sure: dict[str, float] = {}
+    for token in tokens[1:]:
+        before = joined_tokens[-1]
+        joined = (before + token).lower()
+        if (len(token) >= 3 and len(before) >= 3 and "'" not in joined and "-" not in joined
+                and concreteness(joined) is not None and concreteness(f"{before} {token}".lower()) is None
+                and zipf_frequency(joined, "en") >= 2.5):
+            joined_tokens[-1] = before + token.lower()
+            sure[joined] = min(heard.get(before.lower(), 1.0), heard.get(token.lower(), 1.0))
             continue
-        words.append(token)
-        flags.append(noun)
-        confidence.append(heard)
-    return words, flags, confidence
+        joined_tokens.append(token)
+    return joined_tokens, ({**heard, **sure} if sure else heard)
 
 
 def singular_phrase(phrase: str) -> str:

@@ -47,7 +47,7 @@ class SemanticSelector(LexicalSelector):
         fit /= fit.max()
         weighed = {id(c): score * (1.0 if f >= OUTLIER else float(f) ** FIT_POWER)
                    for (score, c), f in zip(best, fit, strict=True)
-                   if c.sure >= DOUBTFUL or c.count >= 2 or f >= SUPPORTED}
+                   if c.sure >= DOUBTFUL or c.repeated or f >= SUPPORTED}
         return [(weighed.get(id(c), 0.0), c) for _, c in scored]
 
     def _vectors(self, phrases: list[str]) -> np.ndarray:
