@@ -10,12 +10,11 @@ import threading
 from dataclasses import fields
 from pathlib import Path
 
-from prometheus_client import Counter, Gauge
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.capture.handler import CaptureHandler
-from services.capture.outbox import COUNTERS
+from services.capture.metrics import COUNTERS, DEVICE_UP, REOPENS
 from services.capture.sources import AudioSource, SourceError
 from shared.audio import Segmenter, SegmenterOptions
 from shared.audio.arbiter import Arbiter, ArbitrationOptions
@@ -33,9 +32,6 @@ _MAX_RETRY_SECONDS = 30.0
 _SEGMENTER = SegmenterOptions()  # the segmenter's and the arbiter's defaults are the settings' defaults
 _SEGMENTER_FIELDS = tuple(f.name for f in fields(SegmenterOptions))
 _ARBITRATION = ArbitrationOptions()
-
-REOPENS = Counter("voxframe_capture_device_reopens_total", "Times the input was reopened after it failed")
-DEVICE_UP = Gauge("voxframe_capture_device_up", "1 while audio arrives from the input")
 
 
 class CaptureSettings(BaseSettings):

@@ -6,18 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import soundfile
-from prometheus_client import Counter, Gauge
 
+from services.capture.metrics import LEVEL_DBFS, MUTED, SEGMENTS_CUT, SPEECH_RATIO, VAD_SECONDS
 from services.capture.sources import AudioBlock
 from shared.audio import SAMPLE_RATE_HZ, Segmenter, SpeechSegment
 from shared.audio.mic import LiveMic
 from shared.messages import AudioSegment, MicStatus
-
-LEVEL_DBFS = Gauge("voxframe_capture_input_level_dbfs", "RMS input level over the last status interval")
-SPEECH_RATIO = Gauge("voxframe_capture_speech_ratio", "Share of the last status interval the VAD called speech")
-MUTED = Gauge("voxframe_capture_muted", "1 while the mic is muted")
-VAD_SECONDS = Counter("voxframe_capture_vad_seconds_total", "CPU time spent in voice activity detection")
-SEGMENTS_CUT = Counter("voxframe_capture_segments_cut_total", "Speech segments cut from the input", ["end_reason"])
 
 
 class CaptureHandler(LiveMic):

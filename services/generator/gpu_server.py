@@ -21,21 +21,16 @@ from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from services.generator.engines import MIME_BY_FORMAT, BackendError, ImageBackend, ImageRequest, Picture
-from shared.metrics import SECONDS_BUCKETS
+from services.generator.metrics import GPU_IN_FLIGHT, GPU_REQUESTS, GPU_SECONDS
 
 _LOGGER = logging.getLogger(__name__)
-
-REQUESTS = Counter("voxframe_gpu_server_requests_total", "Generation requests answered", ["api", "status"])
-IN_FLIGHT = Gauge("voxframe_gpu_server_requests_in_flight", "Requests generating or waiting to")
-SECONDS = Histogram("voxframe_gpu_server_generation_seconds", "Time one request's generation took",
-                    buckets=SECONDS_BUCKETS)
 _FORMATS = {mime: name.lower() for name, mime in MIME_BY_FORMAT.items()}  # the API names formats in lower case
 MAX_BODY_BYTES = 64 * 1024  # a prompt and a few numbers; anything bigger is refused before it is read
 MAX_SEED = 2**64 - 1  # what torch.Generator.manual_seed takes
@@ -86,16 +81,16 @@ class GenerationQueue:
             wait = sum(self._recent_seconds) / len(self._recent_seconds) * self.in_flight
             raise Busy(f"{self.in_flight} requests ahead (queue of {self.max_waiting} is full)", math.ceil(wait))
         self.in_flight += 1
-        IN_FLIGHT.set(self.in_flight)
+        GPU_IN_FLIGHT.set(self.in_flight)
         try:
             started = time.perf_counter()
             pictures = await asyncio.get_running_loop().run_in_executor(self._executor, backend.generate, request)
             self._recent_seconds.append(time.perf_counter() - started)
-            SECONDS.observe(self._recent_seconds[-1])
+            GPU_SECONDS.observe(self._recent_seconds[-1])
             return pictures
         finally:
             self.in_flight -= 1
-            IN_FLIGHT.set(self.in_flight)
+            GPU_IN_FLIGHT.set(self.in_flight)
 
 
 class BadRequest(ValueError):
@@ -191,7 +186,7 @@ def create_app(queue: GenerationQueue, token: str | None = None, model_name: str
             status = 500
             return JSONResponse(error(str(exc), exc.reason), status)
         finally:
-            REQUESTS.labels(api, str(status)).inc()
+            GPU_REQUESTS.labels(api, str(status)).inc()
 
     routes = [
         Route("/", health), Route("/readyz", ready), Route("/metrics", metrics),

@@ -8,16 +8,12 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from prometheus_client import Counter
-
 from services.generator.engines import BackendError, ImageBackend, ImageRequest
+from services.generator.metrics import DROPPED, IMAGES
 from shared.bus import Unprocessable
 from shared.messages import GeneratedImage, ImagePrompt, utc_now
 
 _LOGGER = logging.getLogger(__name__)
-
-IMAGES = Counter("voxframe_generator_images_total", "Images published", ["backend", "fallback"])
-DROPPED = Counter("voxframe_generator_prompts_dropped_total", "Prompts not painted", ["reason"])
 
 
 class GenerateHandler:

@@ -10,7 +10,7 @@ import pytest
 import soundfile
 from prometheus_client import REGISTRY
 
-from services.capture.outbox import COUNTERS
+from services.capture.metrics import COUNTERS
 from shared.audio import SAMPLE_RATE_HZ, decode_audio, segment_file
 from shared.audio.outbox import SegmentOutbox
 from shared.bus import Bus

@@ -9,15 +9,12 @@ from collections.abc import Iterator
 
 import numpy as np
 import sounddevice
-from prometheus_client import Counter
 
+from services.capture.metrics import INPUT_OVERFLOWS
 from services.capture.sources import AudioBlock, SourceError
 from shared.audio import StreamConverter
 
 _LOGGER = logging.getLogger(__name__)
-
-INPUT_OVERFLOWS = Counter("voxframe_capture_input_overflows_total",
-                          "Audio blocks lost because the device or this process fell behind")
 _QUEUE_SECONDS = 5.0  # audio held between the device callback and the segmenter before blocks are dropped
 
 

@@ -8,23 +8,10 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from prometheus_client import Counter, Gauge, Histogram
-
 from services.generator.engines import NOTHING_TO_DRAW, BackendError, ImageBackend, ImageRequest, Picture
-from shared.metrics import SECONDS_BUCKETS
+from services.generator.metrics import CIRCUIT_OPEN, FAILURES, FALLBACKS, GENERATION_SECONDS, RETRIES
 
 _LOGGER = logging.getLogger(__name__)
-
-GENERATION_SECONDS = Histogram("voxframe_generator_generation_seconds",
-                               "Time one backend call took to paint a prompt's images, successful calls only",
-                               ["backend"], buckets=SECONDS_BUCKETS)
-FAILURES = Counter("voxframe_generator_failures_total", "Backend calls that failed", ["backend", "reason"])
-RETRIES = Counter("voxframe_generator_retries_total", "Backend calls tried again after a retryable failure",
-                  ["backend"])
-FALLBACKS = Counter("voxframe_generator_fallbacks_total", "Prompts painted by the poster instead of the backend",
-                    ["backend", "reason"])
-CIRCUIT_OPEN = Gauge("voxframe_generator_circuit_open", "1 while the breaker keeps calls away from the backend",
-                     ["backend"])
 
 
 class CircuitBreaker:

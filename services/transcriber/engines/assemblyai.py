@@ -17,11 +17,11 @@ from typing import Any
 from urllib.parse import urlencode
 
 import numpy as np
-from prometheus_client import Counter, Gauge
 from websockets.exceptions import ConnectionClosed, InvalidStatus, InvalidURI, WebSocketException
 from websockets.sync.client import ClientConnection, connect
 
 from services.transcriber.engines import EngineError, EngineFatalError, Recognition
+from services.transcriber.metrics import RECONNECTS, SESSIONS, SESSIONS_OPEN
 from shared.audio import SAMPLE_RATE_HZ
 from shared.messages import Word
 
@@ -33,11 +33,6 @@ _BYTES_PER_SECOND = 2 * SAMPLE_RATE_HZ
 _RESUMABLE_CLOSE_CODES = {1001, 1006, 1011, 3005, 3008, 3009}  # going away, network, server error, expiry, busy
 _CLOSE_MEANINGS = {1008: "the API key was refused or the account cannot stream", 3006: "invalid message",
                    3007: "audio chunk size or rate out of bounds"}
-
-SESSIONS_OPEN = Gauge("voxframe_transcriber_assemblyai_sessions_open", "AssemblyAI streaming sessions open now")
-SESSIONS = Counter("voxframe_transcriber_assemblyai_sessions_total", "AssemblyAI streaming sessions opened")
-RECONNECTS = Counter("voxframe_transcriber_assemblyai_reconnects_total",
-                     "AssemblyAI sessions reopened after a drop", ["reason"])
 
 
 @dataclass
