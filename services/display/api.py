@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -19,6 +18,8 @@ from starlette.routing import Route
 
 from services.display import metrics, openapi, uploads, variants
 from services.display.access import pictures_only
+from services.display.jobs import JobRefused, captions
+from services.display.jobs.assemblyai import BatchError, parse_webhook
 from services.display.limits import CONTROL_MAX_BYTES, capped
 from services.display.views import NAME, ControlRequest, ErrorView, PairingRequest, RoomView, UploadAccepted
 from shared.messages import Control
@@ -26,6 +27,7 @@ from shared.messages import Control
 _LOGGER = logging.getLogger(__name__)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+WEBHOOK_PATH = "/api/webhooks/assemblyai"
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -174,23 +176,19 @@ async def create_upload(request: Request) -> Response:
         return error(exc.status, str(exc))
     finally:
         d.upload_slots.give_back()
-    if not d.bus.connected:
-        metrics.UPLOADS.labels("unavailable").inc()
-        return error(503, "the message broker is not connected; try again shortly")
-    job_id = uuid.uuid4().hex
-    segments = uploads.job_segments(upload, job_id, room)
-    await asyncio.to_thread(d.jobs.create, job_id, room, filename, len(segments), upload.audio_seconds)
     try:
-        await asyncio.to_thread(d.bus.publish, *segments, timeout=30)
-    except Exception as exc:  # noqa: BLE001 (whatever stopped the hand-off, the job must go)
-        await asyncio.to_thread(d.jobs.discard, job_id)  # nothing half-made: the job goes with its audio
+        job_id = await asyncio.to_thread(d.jobs.start, upload, data, filename, room)
+    except JobRefused as exc:
         metrics.UPLOADS.labels("unavailable").inc()
-        _LOGGER.warning("Upload %s not sent: %r", job_id, exc)
-        return error(503, "the audio could not be handed to the pipeline; try again shortly")
+        _LOGGER.info("Upload refused (%d): %s", exc.status, exc)
+        response = error(exc.status, str(exc))
+        if exc.retry_after is not None:
+            response.headers["Retry-After"] = str(exc.retry_after)
+        return response
     metrics.UPLOADS.labels("accepted").inc()
     _LOGGER.info("Upload job %s: %.1f s of %s in %d segment(s) for room %s", job_id, upload.audio_seconds,
-                 filename, len(segments), room)
-    return ok(UploadAccepted(job_id=job_id, segments=len(segments), audio_seconds=upload.audio_seconds), 202,
+                 filename, len(upload.segments), room)
+    return ok(UploadAccepted(job_id=job_id, segments=len(upload.segments), audio_seconds=upload.audio_seconds), 202,
               Location=f"/jobs/{job_id}")
 
 
@@ -245,6 +243,40 @@ async def upload_status(request: Request) -> Response:
     return error(404, "no such upload job") if job is None else ok(job)
 
 
+@guarded
+async def upload_transcript(request: Request) -> Response:
+    """The job's transcript to keep: `.txt`, `.vtt` (WebVTT) or `.srt`, with speakers when the engine gave them."""
+    fmt = request.path_params["format"]
+    if fmt not in captions.FORMATS:
+        return error(404, f"transcripts come as {', '.join('.' + f for f in captions.FORMATS)}")
+    job = await asyncio.to_thread(request.app.state.display.jobs.view, request.path_params["job_id"])
+    if job is None:
+        return error(404, "no such upload job")
+    stem = job.filename.rsplit(".", 1)[0] or "transcript"
+    safe = "".join(c if c.isalnum() or c in "-_ " else "_" for c in stem)[:80]
+    return Response(captions.render(job.lines, fmt), media_type=captions.FORMATS[fmt],
+                    headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'})
+
+
+async def assemblyai_webhook(request: Request) -> Response:
+    """AssemblyAI's "transcript ready" call: checked by its secret header, answered at once; the job owner then
+    fetches the transcript. A repeat is harmless; an id that is no job of ours is a 404 and changes nothing."""
+    d = request.app.state.display
+    remote = d.jobs.remote
+    if remote is None:
+        return error(404, "this display does not use AssemblyAI")
+    if not remote.webhook_authentic(request.headers):
+        return error(401, "webhook secret header missing or wrong")
+    body = await capped(request, CONTROL_MAX_BYTES, HTTPException(413, "a webhook is a few bytes")).body()
+    try:
+        delivery = parse_webhook(body)
+    except BatchError as exc:
+        return error(400, exc.reason)
+    if not await asyncio.to_thread(d.jobs.on_webhook, delivery.transcript_id):
+        return error(404, "no upload job has this transcript")
+    return JSONResponse({"status": "ok"})
+
+
 async def healthz(request: Request) -> Response:
     d = request.app.state.display
     problem = d.bus.health()
@@ -268,6 +300,8 @@ routes = [
     Route("/api/rooms/{room}/controls", send_control, methods=["POST"]),
     Route("/api/uploads", create_upload, methods=["POST"]),
     Route("/api/uploads/{job_id}", upload_status),
+    Route("/api/uploads/{job_id}/transcript.{format}", upload_transcript),
+    Route(WEBHOOK_PATH, assemblyai_webhook, methods=["POST"]),
     Route("/api/pairings", list_pairings),
     Route("/api/pairings", create_pairing, methods=["POST"]),
     Route("/api/pairings/{pairing_id}", revoke_pairing, methods=["DELETE"]),

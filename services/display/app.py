@@ -26,7 +26,8 @@ from services.display.handler import DisplayHandler
 from services.display.headers import SecurityHeaders
 from services.display.hosts import HostCheck
 from services.display.hub import Hub
-from services.display.jobs import JobBook
+from services.display.jobs import JobBook, Jobs
+from services.display.jobs.assemblyai import AssemblyAIBatch
 from services.display.limits import Slots, SocketBudget
 from services.display.live import MicBoard
 from services.display.mic import BrowserMics
@@ -40,6 +41,7 @@ from shared.messages import MicStatus
 _LOGGER = logging.getLogger(__name__)
 
 JOB_CHECK_SECONDS = 5.0
+TEXT_PRUNE_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ class Display:
     settings: DisplaySettings
     bus: Bus
     gallery: Gallery
-    jobs: JobBook
+    jobs: Jobs
     mics: MicBoard
     hub: Hub
     access: Access
@@ -65,7 +67,8 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
     gallery = Gallery(db, settings.gallery_max_images, settings.gallery_max_bytes)
     pairings = Pairings(db)
     bus = Bus("display", bus_settings)
-    display = Display(settings, bus, gallery, JobBook(db, gallery, settings.job_stall_seconds),
+    display = Display(settings, bus, gallery,
+                      Jobs(JobBook(db, gallery), gallery, bus, settings.job_stall_seconds, _remote_engine(settings)),
                       MicBoard(), Hub(SocketBudget(settings.display_ws_max_clients, settings.display_ws_max_per_address)),
                       Access(settings.display_token, settings.allowed_origins, pairings), pairings,
                       Slots(settings.upload_max_concurrent),
@@ -79,7 +82,9 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
         display.browser_mics.on_status(status)
 
     display.bus.consume(queue, {**handler.handlers(), MicStatus: on_status}, prefetch=50)
-    display.bus.every(min(JOB_CHECK_SECONDS, settings.job_stall_seconds / 2), handler.expire_jobs)
+    display.bus.consume(display.bus.topology.jobs, display.jobs.handlers(), prefetch=20)
+    display.bus.every(min(JOB_CHECK_SECONDS, settings.job_stall_seconds / 2), display.jobs.expire_stalled)
+    display.bus.every(TEXT_PRUNE_SECONDS, gallery.prune_text)
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -90,11 +95,13 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
         display.bus.start(on_failure=lambda _exc: os.kill(os.getpid(), signal.SIGTERM))  # exit, to be restarted
         display.browser_mics.start()
         await asyncio.to_thread(display.bus.wait_connected, bus_settings.connect_timeout_seconds + 5)
+        display.jobs.start_polling()
         _LOGGER.info("Display ready: queue %s, gallery of %d image(s) in %s", queue.name, count,
                      "PostgreSQL" if db.postgres else db.path)
         try:
             yield
         finally:
+            display.jobs.stop_polling()
             await asyncio.to_thread(display.bus.stop, 10)
             db.close()
 
@@ -107,6 +114,15 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
     )
     app.state.display = display
     return app
+
+
+def _remote_engine(settings: DisplaySettings) -> AssemblyAIBatch | None:
+    """AssemblyAI's pre-recorded API for uploads when it is the engine; webhooks when the display is reachable."""
+    if settings.stt_engine != "assemblyai":
+        return None
+    webhook = f"{settings.public_url.rstrip('/')}{api.WEBHOOK_PATH}" if settings.public_url else None
+    return AssemblyAIBatch(settings.assemblyai_api_key.get_secret_value(), settings.assemblyai_api_url,
+                           webhook_url=webhook)
 
 
 async def _json_error(_request: Request, exc: Exception) -> JSONResponse:

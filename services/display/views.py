@@ -8,11 +8,11 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.messages import Command
+from shared.messages import Command, JobStage
 from shared.messages.control import check_value
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # rooms and mics: they end up in routing keys
-JobStatus = Literal["queued", "transcribing", "choosing", "painting", "done", "error"]
+
 
 
 class View(BaseModel):
@@ -110,18 +110,32 @@ class RoomView(View):
     mics: list[MicView]
 
 
+class JobLineView(View):
+    """One line of an upload's transcript, where it sits in the file, and who spoke when the engine says."""
+
+    sequence: int
+    start_seconds: float
+    end_seconds: float
+    speaker: str | None = None
+    text: str = ""
+    transcribed: bool = Field(description="false while its segment waits for a transcriber")
+
+
 class JobView(View):
     job_id: str
     room: str
     filename: str
-    status: JobStatus
-    segments: int = Field(description="speech segments sent to the transcribers")
+    status: JobStage
+    engine: str = Field(description="'pipeline' (the transcribers) or 'assemblyai' (its pre-recorded API)")
+    segments: int = Field(description="speech segments sent to the transcribers (speaker turns for AssemblyAI)")
     transcribed: int = Field(description="segments transcribed so far")
     num_images: int | None = Field(None, description="images the prompt asked for, once known")
     audio_seconds: float
     error: str | None = None
     transcript: str = ""
+    lines: list[JobLineView] = []
     images: list[ImageView] = []
+    image_lines: dict[str, list[int]] = Field({}, description="image id → the line numbers its prompt was chosen from")
     created_at: datetime
     updated_at: datetime
 

@@ -92,9 +92,8 @@ def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentP
 def run_generator(args: argparse.Namespace) -> int:
     from services.generator.engines.fallback import CircuitBreaker, ResilientBackend
     from services.generator.engines.poster import PosterBackend
-    from services.generator.handler import GenerateHandler
+    from services.generator.handler import GenerateHandler, subscribe
     from shared.bus import Bus
-    from shared.messages import ImagePrompt
     from shared.metrics import serve_metrics
 
     settings = settings_from_args(GeneratorSettings, args)
@@ -110,7 +109,7 @@ def run_generator(args: argparse.Namespace) -> int:
     bus = Bus("generator")
     handler = GenerateHandler(backend, bus.settings.prompt_ttl_seconds, settings.generator_num_images,
                               size)  # type: ignore[arg-type]
-    bus.consume(bus.topology.prompts, {ImagePrompt: handler}, prefetch=1)  # a GPU paints one prompt at a time
+    subscribe(bus, handler)
     serve_metrics("generator", settings.metrics_port, ready=bus.health)
     _LOGGER.info("Ready: painting with %s%s", name, " (poster fallback)" if fallback else "")
     bus.run()

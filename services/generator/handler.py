@@ -10,18 +10,18 @@ from datetime import datetime
 
 from services.generator.engines import BackendError, ImageBackend, ImageRequest
 from services.generator.metrics import DROPPED, IMAGES
-from shared.bus import Unprocessable
+from shared.bus import Bus, Unprocessable
 from shared.messages import GeneratedImage, ImagePrompt, utc_now
 
 _LOGGER = logging.getLogger(__name__)
 
 
 class GenerateHandler:
-    """Paint each prompt with `backend`; `num_images`/`size` override the prompt's own (live prompts only for
-    `num_images`, as an upload job is complete when its prompt's count of images has arrived).
-
-    `max_prompt_age_seconds` is the prompts queue's own TTL (`VOXFRAME_PROMPT_TTL_SECONDS`): one staleness
-    rule for the stage, applied here to prompts the broker had already delivered when they aged past it.
+    """Paint each prompt with `backend`. Live prompts (`__call__`) older than `max_prompt_age_seconds` — the
+    prompts queue's own TTL (`VOXFRAME_PROMPT_TTL_SECONDS`), one staleness rule for the stage, applied here to
+    prompts the broker had already delivered when they aged past it — are dropped, and `num_images`/`size`
+    override their own. Upload jobs' prompts (`paint_job`) are painted as asked however long they waited: a job
+    is complete when its prompt's count of images has arrived.
     """
 
     def __init__(self, backend: ImageBackend, max_prompt_age_seconds: float, num_images: int = 0,
@@ -34,12 +34,18 @@ class GenerateHandler:
 
     def __call__(self, prompt: ImagePrompt) -> list[GeneratedImage]:
         age = (self.clock() - prompt.created_at).total_seconds()
-        if prompt.job_id is None and age > self.max_prompt_age_seconds:
+        if age > self.max_prompt_age_seconds:
             DROPPED.labels("stale").inc()
             _LOGGER.info("Dropped a prompt %.0f s old (limit %.0f s): %r", age, self.max_prompt_age_seconds,
                          prompt.text[:80])
             return []
-        request = self._request(prompt)
+        return self._paint(prompt, self.num_images or prompt.num_images)
+
+    def paint_job(self, prompt: ImagePrompt) -> list[GeneratedImage]:
+        return self._paint(prompt, prompt.num_images)
+
+    def _paint(self, prompt: ImagePrompt, count: int) -> list[GeneratedImage]:
+        request = self._request(prompt, count)
         started = time.perf_counter()
         try:
             pictures = self.backend.generate(request)
@@ -61,9 +67,14 @@ class GenerateHandler:
                      " (fallback)" if pictures[0].fallback else "", seconds, prompt.text[:80])
         return images
 
-    def _request(self, prompt: ImagePrompt) -> ImageRequest:
+    def _request(self, prompt: ImagePrompt, count: int) -> ImageRequest:
         width, height = self.size or (prompt.width, prompt.height)
-        count = self.num_images if self.num_images and prompt.job_id is None else prompt.num_images
         ranked = sorted(prompt.keywords, key=lambda k: -k.score)
         return ImageRequest(text=prompt.text, keywords=tuple(k.text for k in ranked), style=prompt.style,
                             mood=prompt.mood, width=width, height=height, num_images=count, seed=prompt.seed)
+
+
+def subscribe(bus: Bus, handler: GenerateHandler) -> None:
+    """Live prompts first, then upload jobs' (their own queue, never stale); a GPU paints one prompt at a time."""
+    bus.consume(bus.topology.prompts, {ImagePrompt: handler}, prefetch=1)
+    bus.consume(bus.topology.job_prompts, {ImagePrompt: handler.paint_job}, prefetch=1, priority=1)

@@ -15,7 +15,7 @@ from services.prompter.engines import KeywordSelector
 from services.prompter.engines.commands import DEFAULT_WAKE_PHRASE
 from shared.bus import Bus
 from shared.config import BusSettings
-from shared.messages import Control, Transcript
+from shared.messages import Control, JobText, Transcript
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS, style_name, wake_phrase
 from shared.metrics import serve_metrics
 from shared.settings_cli import add_setting_flags, settings_from_args
@@ -49,9 +49,6 @@ class PrompterSettings(BaseSettings):
     prompt_height: int = Field(576, ge=64, le=4096, description="image height asked of the generators")
     prompt_novelty_half_life_seconds: float = Field(
         60.0, gt=0, description="seconds until a painted topic is half as stale"
-    )
-    prompt_job_timeout_seconds: float = Field(
-        600.0, gt=0, description="drop an upload job's window after this many idle seconds"
     )
     prompt_room_idle_seconds: float = Field(
         3600.0, gt=0, description="forget a room's settings and memory after this long without talk or controls"
@@ -98,7 +95,6 @@ _FLAGS = {
     "--width": "prompt_width",
     "--height": "prompt_height",
     "--novelty-half-life": "prompt_novelty_half_life_seconds",
-    "--job-timeout": "prompt_job_timeout_seconds",
     "--database-url": "database_url",
     "--room-idle": "prompt_room_idle_seconds",
     "--selector": "prompt_selector",
@@ -154,7 +150,6 @@ def run(args: argparse.Namespace) -> int:
         width=s.prompt_width,
         height=s.prompt_height,
         novelty_half_life_seconds=s.prompt_novelty_half_life_seconds,
-        job_timeout_seconds=s.prompt_job_timeout_seconds,
         room_idle_seconds=s.prompt_room_idle_seconds,
         wake_phrase=s.prompt_wake_phrase,
     )
@@ -169,7 +164,7 @@ def run(args: argparse.Namespace) -> int:
     )
     bus.consume(
         bus.topology.prompter,
-        {Transcript: prompter.on_transcript, Control: prompter.on_control},
+        {Transcript: prompter.on_transcript, Control: prompter.on_control, JobText: prompter.on_job_text},
         prefetch=s.prompter_prefetch,
     )
     bus.every(TICK_SECONDS, prompter.tick)

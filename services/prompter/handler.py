@@ -1,8 +1,10 @@
-"""Transcripts and controls in, image prompts out: windows per room and per upload job, closed on a timer.
+"""Transcripts and controls in, image prompts out: a window per room, closed on a timer; an upload job's whole
+text in, its prompt out at once.
 
 Everything runs on the bus's single work thread (handlers and the timer alike), so the state needs no locks.
-Prompts are published here, not returned, because a window's transcripts must be acknowledged only after
-the prompt made from them is confirmed.
+A room's prompts are published here, not returned, because a window's transcripts must be acknowledged only
+after the prompt made from them is confirmed. A job's text is one message that holds nothing back: its prompt
+is returned, so nothing of a job ever waits unacknowledged here.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -29,6 +32,7 @@ from shared.messages import (
     Control,
     Envelope,
     ImagePrompt,
+    JobText,
     Keyword,
     SpokenAction,
     SpokenCommand,
@@ -36,6 +40,7 @@ from shared.messages import (
     derived_id,
 )
 from shared.messages.control import check_value, style_name, wake_phrase
+from shared.messages.prompt import MAX_SOURCE_TRANSCRIPTS
 from shared.metrics import SECONDS_BUCKETS
 
 _LOGGER = logging.getLogger(__name__)
@@ -64,7 +69,6 @@ class Policy:
     width: int = 1024
     height: int = 576
     novelty_half_life_seconds: float = 60.0
-    job_timeout_seconds: float = 600.0
     room_idle_seconds: float = 3600.0  # a room silent this long is forgotten (its settings return to defaults)
     max_rooms: int = 1000  # past it, the longest-idle room without an open window is forgotten
     wake_phrase: str = DEFAULT_WAKE_PHRASE  # starts a spoken command in new rooms; "" turns them off
@@ -84,20 +88,30 @@ class Prompter:
         self._wall_clock = wall_clock
         self._pruned_at = 0.0
         self.rooms: dict[str, Room] = {}
-        self.jobs: dict[str, Window] = {}
 
     def on_transcript(self, transcript: Transcript) -> None:
         now = self._clock()
-        if transcript.job_id is not None:
-            window = self.jobs.setdefault(transcript.job_id, Window(now))
-        else:
-            room = self._room(transcript.room)
-            command = parse(transcript.text, room.wake)
-            if command is not None:  # a command is never conversation: it joins no window, and is acked now
-                self._spoken(room, transcript, command)
-                return
-            window = room.window = room.window or Window(now)
+        room = self._room(transcript.room)
+        command = parse(transcript.text, room.wake)
+        if command is not None:  # a command is never conversation: it joins no window, and is acked now
+            self._spoken(room, transcript, command)
+            return
+        window = room.window = room.window or Window(now)
         window.add(transcript, self._defer_ack(), now)
+
+    def on_job_text(self, job: JobText) -> ImagePrompt | None:
+        """An upload's whole transcript → its prompt in the room's style, or None when no word is usable (the
+        job owner then says so on the job page). No novelty: the upload is painted for what it is about."""
+        lines = [line.text for line in job.lines]
+        selection = self._select(lines, [word_confidence(line) for line in job.lines], None)
+        WINDOWS_CLOSED.labels("job").inc()
+        if selection.skip_reason(min_words=1, forced=True) is not None:
+            WINDOWS_SKIPPED.labels("job_no_words").inc()
+            _LOGGER.warning("upload job %s has no usable words; no prompt", job.job_id)
+            return None
+        PROMPTS.labels("job").inc()
+        ids = [line.transcript_id for line in job.lines]
+        return self._prompt(job, ids, selection, self._room(job.room), key="job")
 
     def on_control(self, control: Control) -> None:
         try:
@@ -118,8 +132,6 @@ class Prompter:
             case Command.SET_IMAGES:
                 check_value(control.command, control.value)
                 room.num_images = int(float(control.value))  # type: ignore[arg-type]
-            case Command.PAINT_NOW if control.job_id is not None:
-                self._close_job(control.job_id)
             case Command.PAINT_NOW:
                 self._close_room(room, "paint_now")
             case Command.REGENERATE:
@@ -128,20 +140,13 @@ class Prompter:
                 room.wake = tuple(wake_phrase(control.value).split())
 
     def tick(self) -> None:
-        """Close every window whose time is up, and give up on upload jobs nobody finished."""
+        """Close every window whose time is up."""
         now = self._clock()
         for room in self.rooms.values():
             if room.window_due(now):
                 self._close_room(room, "timer")
             room.novelty.forget_faded(now)
         self._forget_idle_rooms(now)
-        for job_id, window in list(self.jobs.items()):
-            if now - window.touched_at > self.policy.job_timeout_seconds:
-                _LOGGER.warning("upload job %s got no paint_now in %.0f s; dropping its window",
-                                job_id, self.policy.job_timeout_seconds)
-                WINDOWS_SKIPPED.labels("job_abandoned").inc()
-                window.release()
-                del self.jobs[job_id]
 
     # ---- closing windows ---------------------------------------------------------------------------------
 
@@ -157,7 +162,9 @@ class Prompter:
             WINDOWS_SKIPPED.labels(reason).inc()  # keep the window: nothing to paint yet, keep listening
             return
         if reason is None:
-            prompt = self._prompt(window, selection, room, key="window")
+            first, last = window.transcripts[0], window.transcripts[-1]
+            prompt = self._prompt(first, [str(t.id) for t in window.transcripts], selection, room,
+                                  key=f"window:{last.id}", origin_at=max(t.origin_at for t in window.transcripts))
             self._publish(prompt)
             PROMPTS.labels(trigger).inc()
             self._painted(room, prompt)
@@ -168,25 +175,6 @@ class Prompter:
         window.release()
         room.window = None
 
-    def _close_job(self, job_id: str) -> None:
-        window = self.jobs.get(job_id)
-        if window is None:
-            WINDOWS_SKIPPED.labels("empty").inc()
-            _LOGGER.warning("paint_now for upload job %s, which has no transcripts here", job_id)
-            return
-        selection = self._select(window.lines, window.heard, None)
-        reason = selection.skip_reason(min_words=1, forced=True)
-        if reason is None:
-            room = self._room(window.transcripts[0].room)
-            self._publish(self._prompt(window, selection, room, key=f"job:{job_id}"))
-            PROMPTS.labels("job").inc()
-        else:
-            WINDOWS_SKIPPED.labels(reason).inc()
-            _LOGGER.warning("upload job %s has no usable words; no prompt", job_id)
-        WINDOWS_CLOSED.labels("job").inc()
-        window.release()
-        del self.jobs[job_id]
-
     def _select(self, lines: list[str], heard: list[dict[str, float]] | None,
                 novelty: Callable[[str], float] | None) -> Selection:
         started = time.perf_counter()
@@ -196,24 +184,22 @@ class Prompter:
             WORDS_FILTERED.labels(reason).inc(count)
         return selection
 
-    def _prompt(self, window: Window, selection: Selection, room: Room, key: str) -> ImagePrompt:
-        """The prompt for a window; its id comes from the window's first and last transcripts, so a
-        redelivered window yields the same id and downstream dedup drops the repeat."""
+    def _prompt(self, cause: Envelope, line_ids: list[str], selection: Selection, room: Room, key: str,
+                origin_at: datetime | None = None) -> ImagePrompt:
+        """The prompt for a window or a job (`line_ids` name its lines); its id comes from `cause` and `key`, so
+        a redelivered window or job yields the same id and downstream dedup drops the repeat."""
         chosen = selection.chosen()
-        first, last = window.transcripts[0], window.transcripts[-1]
         source_lines = sorted({i for choice in chosen for i in choice.lines})
         excerpt = "\n".join(selection.clean_lines[i] for i in source_lines)
-        key = f"{key}:{last.id}"
-        return first.derive(
-            ImagePrompt, key=key,
-            origin_at=max(t.origin_at for t in window.transcripts),
+        return cause.derive(
+            ImagePrompt, key=key, origin_at=origin_at or cause.origin_at,
             text=compose([c.text for c in chosen], room.style, selection.mood, self.policy.max_chars),
             keywords=tuple(Keyword(text=c.text, score=c.score) for c in chosen),
             style=room.style, mood=selection.mood.name,
-            transcript_ids=tuple(str(window.transcripts[i].id) for i in source_lines),
+            transcript_ids=tuple(line_ids[i] for i in source_lines[:MAX_SOURCE_TRANSCRIPTS]),
             excerpt=excerpt[:MAX_EXCERPT_CHARS], num_images=room.num_images,
-            width=self.policy.width, height=self.policy.height, seed=_seed(first.id, key),
-        )  # type: ignore[return-value]
+            width=self.policy.width, height=self.policy.height, seed=_seed(cause.id, key),
+        )
 
     def _regenerate(self, room: Room, key: str) -> bool:
         """Repaint the room's last prompt with a new seed, in its current style; False if it painted nothing yet."""

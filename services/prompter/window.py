@@ -1,4 +1,4 @@
-"""The state the prompter keeps: one open window of transcripts per room and per upload job, and room settings.
+"""The state the prompter keeps: one open window of transcripts per room, and room settings.
 
 A window holds its transcripts unacknowledged (their ack callables sit beside them) until the prompt made
 from them is confirmed by the broker, so a replica taking over after a crash gets them all redelivered.
@@ -10,15 +10,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from services.prompter.engines.novelty import NoveltyMemory
-from shared.messages import ImagePrompt, Transcript
+from shared.messages import ImagePrompt, JobLine, Transcript
 
 Ack = Callable[[], None]
 
 
-def word_confidence(transcript: Transcript) -> dict[str, float]:
-    """A transcript's words (lower case, no punctuation) → the lowest confidence the engine gave each."""
+def word_confidence(line: Transcript | JobLine) -> dict[str, float]:
+    """A line's words (lower case, no punctuation) → the lowest confidence the engine gave each."""
     heard: dict[str, float] = {}
-    for word in transcript.words:
+    for word in line.words:
         key = word.text.strip(" .,;:!?\"()").lower()
         heard[key] = min(word.confidence, heard.get(key, 1.0))
     return heard

@@ -110,6 +110,7 @@ def run_worker(args: argparse.Namespace) -> int:
             raise BusStopped(str(exc)) from exc
 
     bus.consume(bus.topology.audio, {AudioSegment: handle}, prefetch=settings.transcriber_prefetch)
+    bus.consume(bus.topology.job_audio, {AudioSegment: handle}, prefetch=1, priority=1)  # uploads after live speech
     serve_metrics("transcriber", settings.metrics_port, ready=bus.health)
     _LOGGER.info("Ready: %s %s, prefetch %d", engine.name, engine.model, settings.transcriber_prefetch)
     bus.run()

@@ -60,6 +60,33 @@ def test_handler_outputs_are_published_and_input_acked(broker: Broker, bus_setti
     wait_for(lambda: broker.depth(broker.topology.audio.name) == 0, message="audio queue empty")
 
 
+def test_a_lower_priority_queue_waits_while_live_work_is_in_hand(broker: Broker, bus_settings: BusSettings,
+                                                                  running) -> None:
+    """Uploads after live speech: a live segment that arrives while upload segments are already delivered and
+    waiting is handled next, not after them."""
+    order: list[str] = []
+    release = threading.Event()
+
+    def handle(segment: AudioSegment) -> None:
+        order.append(f"{'job' if segment.job_id else 'live'}{segment.sequence}")
+        if len(order) == 1:
+            assert release.wait(20)
+
+    publisher = running(Bus("capture", bus_settings))
+    publisher.publish(*(audio(i).model_copy(update={"job_id": "j1"}) for i in range(3)))
+    worker = Bus("transcriber", bus_settings)
+    worker.consume(worker.topology.audio, {AudioSegment: handle}, prefetch=1)
+    worker.consume(worker.topology.job_audio, {AudioSegment: handle}, prefetch=3, priority=1)
+    running(worker)
+    wait_for(lambda: order == ["job0"] and broker.depth(broker.topology.job_audio.name) == 0,
+             message="upload segments delivered, the first in hand")
+    publisher.publish(audio(7))
+    wait_for(lambda: broker.depth(broker.topology.audio.name) == 0, message="the live segment delivered")
+    release.set()
+    wait_for(lambda: len(order) == 4, message="all four handled")
+    assert order == ["job0", "live7", "job1", "job2"]
+
+
 def test_malformed_message_is_dead_lettered_with_reason(broker: Broker, bus_settings: BusSettings, running) -> None:
     handled: list[AudioSegment] = []
     worker = Bus("transcriber", bus_settings)

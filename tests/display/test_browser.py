@@ -139,7 +139,7 @@ def test_the_upload_page_follows_a_job_to_its_picture(broker: Broker, display: D
     page.click("#send")
     page.wait_for_url("**/jobs/*")
     page.wait_for_selector('#job[data-status="queued"]')
-    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.audio.name)]
+    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
     publish(broker, *(s.derive(Transcript, audio_id=str(s.id), text=f"part {s.sequence} of the story", sequence=s.sequence,
                                engine="faster-whisper", model="tiny.en", audio_seconds=1, processing_seconds=0.1)
                       for s in segments))

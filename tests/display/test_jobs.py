@@ -1,5 +1,5 @@
 """Upload jobs end to end on the real broker, with the test playing transcriber, prompter and generator by
-publishing the real messages they would (the real workers run in test_browser's slow test)."""
+publishing the real messages they would (the real workers run in test_browser's slow test and tests/e2e)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import requests
 import soundfile
 from websockets.sync.client import connect
 
-from shared.messages import AudioSegment, Command, Control, GeneratedImage, ImagePrompt, Keyword, Transcript
+from shared.messages import AudioSegment, GeneratedImage, ImagePrompt, JobText, Keyword, Transcript
 from tests.display.conftest import DisplayProcess, png, publish
 from tests.support import Broker, wait_for
 
@@ -36,7 +36,7 @@ def job(display: DisplayProcess, job_id: str) -> dict:
 
 def jobs_stored(display: DisplayProcess) -> int:
     with sqlite3.connect(display.data_dir / "gallery.sqlite3") as db:
-        return int(db.execute("SELECT COUNT(*) FROM jobs").fetchone()[0])
+        return int(db.execute("SELECT COUNT(*) FROM upload_jobs").fetchone()[0])
 
 
 def transcribe(segment: AudioSegment, text: str) -> Transcript:
@@ -46,47 +46,98 @@ def transcribe(segment: AudioSegment, text: str) -> Transcript:
 
 
 def test_an_upload_goes_through_every_step_to_done(broker: Broker, display: DisplayProcess, real_audio: Path) -> None:
-    controls = broker.tap("control.#")
+    texts = broker.tap("job.text.#")
+    live = broker.tap("audio.#", "transcript.#", "control.#")
     accepted = upload(display, two_utterances(real_audio), room="kitchen")
     assert accepted.status_code == 202, accepted.text
     job_id = accepted.json()["job_id"]
     assert accepted.headers["location"] == f"/jobs/{job_id}"
-    with connect(f"ws://127.0.0.1:{display.port}/ws/jobs/{job_id}", open_timeout=5) as live:
-        statuses = [json.loads(live.recv(5))["job"]["status"]]
-        segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.audio.name)]
+    with connect(f"ws://127.0.0.1:{display.port}/ws/jobs/{job_id}", open_timeout=5) as socket:
+        statuses = [json.loads(socket.recv(5))["job"]["status"]]
+        segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
         assert len(segments) == accepted.json()["segments"] >= 2
         assert {(s.job_id, s.room, s.source) for s in segments} == {(job_id, "kitchen", "upload")}
-        publish(broker, *(transcribe(s, f"line {s.sequence} about the harbour") for s in segments))
+        assert broker.depth(broker.topology.audio.name) == 0  # nothing of the upload on the live queue
+        said = [transcribe(s, f"line {s.sequence} about the harbour") for s in segments]
+        publish(broker, said[0])  # one step at a time, so the page sees each (it shows the job as it now stands)
+        while statuses[-1] != "transcribing":
+            statuses.append(json.loads(socket.recv(5))["job"]["status"])
+        publish(broker, *said[1:])
 
-        _, body = wait_for(lambda: broker.get(controls), timeout=5, message="paint_now for the job")
-        paint = Control.from_json(body)
-        assert (paint.command, paint.job_id, paint.room, paint.source) == (Command.PAINT_NOW, job_id, "kitchen",
-                                                                           "display")
+        _, body = wait_for(lambda: broker.get(texts), timeout=5, message="the job's text for the prompter")
+        text = JobText.from_json(body)
+        assert (text.job_id, text.room, text.source) == (job_id, "kitchen", "upload")
+        assert [line.text for line in text.lines] == [t.text for t in said]  # the whole transcript, in order
         prompt = segments[0].derive(ImagePrompt, text="a harbour at dawn", num_images=2,
-                                    keywords=(Keyword(text="harbour", score=1.0),))
+                                    keywords=(Keyword(text="harbour", score=1.0),),
+                                    transcript_ids=(str(said[1].id),))
+        assert prompt.routing_key.startswith("job.prompt.")
         publish(broker, prompt)
+        while statuses[-1] != "painting":
+            statuses.append(json.loads(socket.recv(5))["job"]["status"])
         publish(broker, *(prompt.derive(GeneratedImage, key=str(i), image=png((20, 40 * i, 90)), mime_type="image/png",
                                         width=320, height=180, backend="poster", prompt_id=str(prompt.id),
                                         prompt_text=prompt.text, index=i, generation_seconds=0.1) for i in range(2)))
         while statuses[-1] != "done":
-            statuses.append(json.loads(live.recv(5))["job"]["status"])
+            statuses.append(json.loads(socket.recv(5))["job"]["status"])
     assert [s for i, s in enumerate(statuses) if s not in statuses[:i]] == \
         ["queued", "transcribing", "choosing", "painting", "done"]
+    assert broker.depth(live) == 0  # no job message on a live routing key
     finished = job(display, job_id)
     assert finished["transcript"] == " ".join(f"line {s.sequence} about the harbour" for s in segments)
     assert len(finished["images"]) == 2 and finished["images"][0]["prompt"] == "a harbour at dawn"
     assert finished["error"] is None
+    assert {tuple(lines) for lines in finished["image_lines"].values()} == {(1,)}  # each picture names its line
+    starts = [line["start_seconds"] for line in finished["lines"]]
+    assert starts == sorted(starts) and starts[1] > 2.0  # where each line sits in the file (two seconds apart)
+
+
+def test_a_finished_job_transcript_downloads_as_text_webvtt_and_srt(broker: Broker, display: DisplayProcess,
+                                                                     real_audio: Path) -> None:
+    job_id = upload(display, two_utterances(real_audio), name="harbour talk.wav").json()["job_id"]
+    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
+    publish(broker, *(transcribe(s, f"line {s.sequence} about the harbour") for s in segments))
+    wait_for(lambda: job(display, job_id)["status"] == "choosing", timeout=5, message="all lines in")
+    base = f"{display.url}/api/uploads/{job_id}/transcript"
+    text = requests.get(f"{base}.txt", timeout=5)
+    assert text.status_code == 200 and text.text.splitlines() == [f"line {s.sequence} about the harbour"
+                                                                  for s in segments]
+    assert 'filename="harbour talk.txt"' in text.headers["content-disposition"]
+    vtt = requests.get(f"{base}.vtt", timeout=5)
+    assert vtt.headers["content-type"].startswith("text/vtt") and vtt.text.startswith("WEBVTT")
+    assert vtt.text.count(" --> ") == len(segments) and "line 1 about the harbour" in vtt.text
+    srt = requests.get(f"{base}.srt", timeout=5).text
+    assert srt.startswith("1\n00:00:00,") and srt.count(" --> ") == len(segments), srt  # SRT's comma decimals
+    assert requests.get(f"{base}.pdf", timeout=5).status_code == 404
 
 
 def test_an_upload_where_nothing_was_recognised_ends_in_error(broker: Broker, display: DisplayProcess,
                                                                real_audio: Path) -> None:
-    controls = broker.tap("control.#")
+    texts = broker.tap("job.text.#")
     job_id = upload(display, two_utterances(real_audio)).json()["job_id"]
-    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.audio.name)]
+    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
     publish(broker, *(transcribe(s, "") for s in segments))
     failed = wait_for(lambda: (j := job(display, job_id))["status"] == "error" and j, timeout=5, message="error")
     assert failed["error"] == "no speech was recognised in the upload"
-    assert broker.depth(controls) == 0  # nothing to paint, so the prompter is not asked
+    assert broker.depth(texts) == 0  # nothing to paint, so the prompter is not asked
+
+
+def test_an_upload_that_would_overfill_the_job_queue_is_refused_whole(broker: Broker, display_factory,
+                                                                       real_audio: Path) -> None:
+    """Accepted whole or refused with 503 and Retry-After: never half-sent, never cut by a drop policy."""
+    broker.channel.queue_delete(broker.topology.job_audio.name)  # declared again by the display, with its limit
+    display = display_factory(VOXFRAME_JOB_AUDIO_QUEUE_MAX="3")
+    first = upload(display, two_utterances(real_audio))
+    assert first.status_code == 202, first.text
+    waiting = first.json()["segments"]
+    refused = upload(display, two_utterances(real_audio))
+    assert refused.status_code == 503 and "try again later" in refused.json()["error"], refused.text
+    assert int(refused.headers["retry-after"]) > 0
+    assert jobs_stored(display) == 1 and broker.depth(broker.topology.job_audio.name) == waiting
+    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
+    publish(broker, *(transcribe(s, "the harbour") for s in segments))  # the first is transcribed: room again
+    wait_for(lambda: job(display, first.json()["job_id"])["status"] == "choosing", timeout=5, message="first done")
+    assert upload(display, two_utterances(real_audio)).status_code == 202
 
 
 def test_a_stalled_job_becomes_an_error_saying_where_it_stopped(broker: Broker, display_factory,
@@ -100,7 +151,7 @@ def test_a_stalled_job_becomes_an_error_saying_where_it_stopped(broker: Broker, 
 def test_files_that_are_not_audio_are_refused_and_leave_nothing(broker: Broker, display: DisplayProcess) -> None:
     refused = upload(display, b"%PDF-1.7 definitely a document", name="speech.wav")
     assert refused.status_code == 415 and "not audio" in refused.json()["error"]
-    assert jobs_stored(display) == 0 and broker.depth(broker.topology.audio.name) == 0
+    assert jobs_stored(display) == 0 and broker.depth(broker.topology.job_audio.name) == 0
 
 
 def test_silent_audio_is_refused_and_leaves_nothing(broker: Broker, display: DisplayProcess) -> None:
@@ -108,7 +159,7 @@ def test_silent_audio_is_refused_and_leaves_nothing(broker: Broker, display: Dis
     soundfile.write(out, np.zeros(16000 * 2, dtype=np.int16), 16000, format="WAV")
     refused = upload(display, out.getvalue())
     assert refused.status_code == 422 and "no speech" in refused.json()["error"]
-    assert jobs_stored(display) == 0 and broker.depth(broker.topology.audio.name) == 0
+    assert jobs_stored(display) == 0 and broker.depth(broker.topology.job_audio.name) == 0
 
 
 def test_oversized_uploads_are_refused_while_reading(broker: Broker, display_factory, real_audio: Path) -> None:
@@ -116,7 +167,7 @@ def test_oversized_uploads_are_refused_while_reading(broker: Broker, display_fac
     refused = upload(display, two_utterances(real_audio))
     assert refused.status_code == 413
     assert refused.json()["error"] == "the upload is larger than the 10 KB limit"
-    assert jobs_stored(display) == 0 and broker.depth(broker.topology.audio.name) == 0
+    assert jobs_stored(display) == 0 and broker.depth(broker.topology.job_audio.name) == 0
 
 
 def test_uploads_need_the_audio_field(display: DisplayProcess) -> None:

@@ -17,7 +17,7 @@ from PIL import Image
 from services.generator.engines.dalle_playground import DallePlaygroundBackend
 from services.generator.engines.fallback import ResilientBackend
 from services.generator.engines.poster import PosterBackend
-from services.generator.handler import GenerateHandler
+from services.generator.handler import GenerateHandler, subscribe
 from shared.bus import REASON_HEADER, Bus
 from shared.config import BusSettings
 from shared.messages import GeneratedImage, ImagePrompt, Keyword, utc_now
@@ -50,7 +50,7 @@ def generator(bus_settings: BusSettings, broker: Broker, running: Callable[[Bus]
     def start(backend: ResilientBackend, **kwargs: object) -> Bus:
         bus = Bus("generator", bus_settings)
         handler = GenerateHandler(backend, **{"max_prompt_age_seconds": bus.settings.prompt_ttl_seconds, **kwargs})
-        bus.consume(bus.topology.prompts, {ImagePrompt: handler}, prefetch=1)
+        subscribe(bus, handler)
         return running(bus)
 
     return start
@@ -80,7 +80,7 @@ def test_prompt_becomes_validated_images_carrying_the_prompt(broker: Broker, gen
 
 
 def test_stale_live_prompts_are_dropped_but_upload_jobs_are_painted(broker: Broker, generator) -> None:
-    tap = broker.tap("image.#")
+    tap = broker.tap("image.#", "job.image.#")
     generator(poster(), max_prompt_age_seconds=30)
     old = utc_now() - timedelta(minutes=5)
     stale, job, fresh = prompt(created_at=old), prompt(created_at=old, job_id="upload-7"), prompt()
@@ -179,7 +179,7 @@ def test_a_failing_backend_with_the_fallback_costs_three_calls_and_paints_a_post
 def test_cli_worker_drops_prompts_at_the_prompts_queue_ttl(broker: Broker, bus_settings: BusSettings) -> None:
     """One staleness rule: the generator drops a live prompt when it is older than VOXFRAME_PROMPT_TTL_SECONDS
     (the prompts queue's TTL), not at a limit of its own; upload-job prompts are never dropped."""
-    tap = broker.tap("image.#")
+    tap = broker.tap("image.#", "job.image.#")
     ttl = bus_settings.prompt_ttl_seconds
     env = {**os.environ, "VOXFRAME_AMQP_URL": bus_settings.amqp_url, "VOXFRAME_NAMESPACE": bus_settings.namespace,
            "VOXFRAME_PROMPT_TTL_SECONDS": str(ttl)}

@@ -16,7 +16,16 @@ import pytest
 from services.prompter.engines.lexical import LexicalSelector
 from services.prompter.handler import Policy, Prompter
 from shared.bus.errors import Unprocessable
-from shared.messages import Command, Control, ImagePrompt, SpokenAction, SpokenCommand, Transcript
+from shared.messages import (
+    Command,
+    Control,
+    ImagePrompt,
+    JobLine,
+    JobText,
+    SpokenAction,
+    SpokenCommand,
+    Transcript,
+)
 
 DOG_TALK = ["We got a puppy, a golden retriever puppy!",
             "The golden retriever chewed the couch and my slippers.",
@@ -248,43 +257,46 @@ def test_regenerate_before_any_prompt_publishes_nothing(prompter: Prompter, bus:
     assert bus.events == []
 
 
-def test_upload_jobs_keep_their_own_window(prompter: Prompter, bus: Recorder, clock: Clock) -> None:
+def job_text(lines: list[str], job: str, room: str = "lounge") -> JobText:
+    """An upload's whole transcript, as the job owner sends it once every segment is in."""
+    return JobText(room=room, source="upload", job_id=job,
+                   lines=tuple(JobLine(transcript_id=str(t.id), text=t.text) for t in transcripts(lines, room)))
+
+
+def test_an_upload_job_is_painted_at_once_and_holds_nothing(prompter: Prompter, bus: Recorder, clock: Clock) -> None:
+    """A job's text is one message: its prompt comes straight back (the bus publishes it, then acks), nothing
+    is deferred, and the room's own window goes on as before."""
     room_said = say(prompter, bus, DOG_TALK)
-    job_said = say(prompter, bus, ["", "A volcano erupting at night.", "Lava everywhere."], job="job-7")
+    text = job_text(["", "A volcano erupting at night.", "Lava everywhere."], job="job-7")
+    job_prompt = prompter.on_job_text(text)
+    assert job_prompt is not None and job_prompt.job_id == "job-7" and job_prompt.source == "upload"
+    assert {"volcano", "lava"} <= {k.text.lower() for k in job_prompt.keywords}
+    assert set(job_prompt.transcript_ids) <= {line.transcript_id for line in text.lines}
+    assert job_prompt.routing_key.startswith("job.prompt.")
+    assert bus.prompts == [] and bus.acked == []  # the room's window still open, its transcripts still held
     clock.now += 30
     prompter.tick()
     [room_prompt] = bus.prompts
     assert "volcano" not in room_prompt.text and room_prompt.job_id is None
-    assert set(map(str, bus.acked)) == {str(t.id) for t in room_said}  # the job's transcripts still held
-    control(prompter, Command.PAINT_NOW, job="job-7")
-    job_prompt = bus.prompts[1]
-    assert job_prompt.job_id == "job-7" and job_prompt.source == "upload"
-    assert {"volcano", "lava"} <= {k.text.lower() for k in job_prompt.keywords}
-    assert set(map(str, bus.acked)) == {str(t.id) for t in room_said + job_said}
-    assert "job-7" not in prompter.jobs
+    assert set(map(str, bus.acked)) == {str(t.id) for t in room_said}
+
+
+def test_a_redelivered_job_text_yields_the_same_prompt(prompter: Prompter) -> None:
+    text = job_text(DOG_TALK, job="job-11")
+    first, again = prompter.on_job_text(text), prompter.on_job_text(text)
+    assert first is not None and again is not None and first.id == again.id and first.seed == again.seed
 
 
 def test_job_topics_are_not_held_back_by_the_room_memory(prompter: Prompter, bus: Recorder) -> None:
     say(prompter, bus, DOG_TALK)
     control(prompter, Command.PAINT_NOW)
-    say(prompter, bus, DOG_TALK, job="job-8")
-    control(prompter, Command.PAINT_NOW, job="job-8")
-    assert bus.prompts[1].keywords[0].text == bus.prompts[0].keywords[0].text
+    job_prompt = prompter.on_job_text(job_text(DOG_TALK, job="job-8"))
+    assert job_prompt is not None and job_prompt.keywords[0].text == bus.prompts[0].keywords[0].text
 
 
-def test_a_job_with_no_usable_words_publishes_nothing(prompter: Prompter, bus: Recorder) -> None:
-    said = say(prompter, bus, ["", "Um, yeah, okay."], job="job-9")
-    control(prompter, Command.PAINT_NOW, job="job-9")
-    assert bus.prompts == [] and len(bus.acked) == len(said)
-
-
-def test_abandoned_jobs_are_dropped_after_the_timeout(selector: LexicalSelector, bus: Recorder,
-                                                      clock: Clock) -> None:
-    prompter = Prompter(selector, bus.publish, bus.defer_ack, Policy(job_timeout_seconds=60), clock)
-    say(prompter, bus, DOG_TALK, job="job-10")
-    clock.now += 61
-    prompter.tick()
-    assert prompter.jobs == {} and len(bus.acked) == len(DOG_TALK) and bus.prompts == []
+def test_a_job_with_no_usable_words_gets_no_prompt(prompter: Prompter, bus: Recorder) -> None:
+    assert prompter.on_job_text(job_text(["", "Um, yeah, okay."], job="job-9")) is None
+    assert bus.events == []
 
 
 def test_a_redelivered_window_yields_the_same_prompt(selector: LexicalSelector, clock: Clock) -> None:

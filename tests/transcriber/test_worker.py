@@ -76,7 +76,7 @@ def test_worker_transcribes_speech_skips_live_silence_and_dead_letters_bad_audio
         real_audio: Path) -> None:
     """Speech becomes a transcript of it (WER <= 0.15, which any correct CPU meets), live silence nothing, job
     silence an empty transcript; bad audio is dead-lettered with its reason, and the metrics count it all."""
-    tap = broker.tap("transcript.#")
+    tap = broker.tap("transcript.#", "job.transcript.#")
     worker = start_worker()
     silence = np.zeros(16000, np.int16)
     speech, live_silence, job_silence = segment(jfk, sequence=3), segment(silence), segment(silence, job_id="j1")
@@ -101,7 +101,7 @@ def test_worker_transcribes_speech_skips_live_silence_and_dead_letters_bad_audio
     assert 'voxframe_transcriber_segments_without_text_total{engine="faster-whisper"} 2.0' in metrics
     assert 'voxframe_transcriber_audio_seconds_total{engine="faster-whisper"} 13.0' in metrics
     assert re.search(r'voxframe_messages_failed_total\{stage="transcriber",type="audio"\} 1\.0', metrics)
-    assert broker.depth(broker.topology.audio.name) == 0
+    assert broker.depth(broker.topology.audio.name) == broker.depth(broker.topology.job_audio.name) == 0
     assert worker.stop() == 0
 
 

@@ -1,144 +1,205 @@
-"""Upload jobs: queued → transcribing → choosing → painting → done (or error with the reason), kept in SQLite.
+"""Where upload jobs are written down: one row per job, one per line of its transcript, in the display database.
 
-The job follows its own messages through the pipeline: it counts the transcripts of its segments, asks the
-prompter to paint once all have arrived, and is done when the prompt's `num_images` images are stored.
-Every step only moves forward, so redelivered messages cannot move a job back.
+Every display reads and writes the same rows (with a shared `VOXFRAME_DATABASE_URL`), so state moves only by
+conditional updates: a stage is entered by whoever's UPDATE matches first, and never left backwards, so
+redelivered messages and several displays at once cannot move a job back or announce a step twice.
 """
 
 from __future__ import annotations
 
-import logging
+import json
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from services.display import metrics
 from services.display.db import Database
 from services.display.gallery import Gallery
-from services.display.views import JobStatus, JobView
-from shared.messages import GeneratedImage, ImagePrompt, Transcript
+from services.display.views import JobLineView, JobView
+from shared.messages import JobLine, JobStage, Word
 
-_LOGGER = logging.getLogger(__name__)
-
-_ORDER: tuple[JobStatus, ...] = ("queued", "transcribing", "choosing", "painting", "done")
 _KEEP_JOBS = 500
+_EARLIER: dict[JobStage, tuple[str, ...]] = {  # the stages a job may enter each stage from
+    JobStage.TRANSCRIBING: ("queued",),
+    JobStage.CHOOSING: ("queued", "transcribing"),
+    JobStage.PAINTING: ("queued", "transcribing", "choosing"),
+    JobStage.DONE: ("queued", "transcribing", "choosing", "painting"),
+    JobStage.ERROR: ("queued", "transcribing", "choosing", "painting"),
+}
+
+@dataclass(frozen=True)
+class Span:
+    """Where a line sits in the uploaded file."""
+
+    start_seconds: float
+    end_seconds: float
+
+
+@dataclass(frozen=True)
+class HeardLine:
+    """A line as an engine heard it; `speaker` when the engine tells speakers apart."""
+
+    transcript_id: str
+    text: str
+    words: tuple[Word, ...] = ()
+    speaker: str | None = None
 
 
 class JobBook:
-    """Creates jobs and advances them as their messages arrive (on the bus thread)."""
+    """Job rows: created on upload, moved on by the job owner, read by every page and websocket."""
 
-    def __init__(self, db: Database, gallery: Gallery, stall_seconds: float) -> None:
+    def __init__(self, db: Database, gallery: Gallery) -> None:
         self.db = db
         self.gallery = gallery
-        self.stall_seconds = stall_seconds
 
-    def create(self, job_id: str, room: str, filename: str, segments: int, audio_seconds: float) -> None:
+    # ---- writing ------------------------------------------------------------------------------------------
+
+    def create(self, job_id: str, room: str, filename: str, engine: str, spans: Sequence[Span],
+               audio_seconds: float) -> None:
+        """A new job with one empty line per segment its transcribers will fill (none yet for a remote engine)."""
         now = time.time()
         with self.db.connection() as conn:
-            conn.execute("INSERT INTO jobs VALUES (?,?,?,?,?,?,?,?,?,?)",
-                         (job_id, room, filename, "queued", segments, None, audio_seconds, None, now, now))
-            conn.execute("DELETE FROM transcripts WHERE job_id IN (SELECT id FROM jobs ORDER BY created_at DESC "
-                         "LIMIT -1 OFFSET ?)", (_KEEP_JOBS,))
-            conn.execute("DELETE FROM jobs WHERE id NOT IN (SELECT id FROM jobs ORDER BY created_at DESC LIMIT ?)",
-                         (_KEEP_JOBS,))
+            conn.execute("INSERT INTO upload_jobs (id, room, filename, status, engine, segments, audio_seconds, "
+                         "created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                         (job_id, room, filename, JobStage.QUEUED.value, engine, len(spans), audio_seconds, now, now))
+            conn.executemany("INSERT INTO job_lines (job_id, sequence, start_seconds, end_seconds) VALUES (?,?,?,?)",
+                             [(job_id, i, s.start_seconds, s.end_seconds) for i, s in enumerate(spans)])
+            ids = conn.execute("SELECT id FROM upload_jobs ORDER BY created_at DESC").fetchall()
+            old = [r[0] for r in ids[_KEEP_JOBS:]]  # the oldest go with their lines
+            conn.executemany("DELETE FROM job_lines WHERE job_id=?", [(i,) for i in old])
+            conn.executemany("DELETE FROM upload_jobs WHERE id=?", [(i,) for i in old])
 
     def discard(self, job_id: str) -> None:
-        """Forget a job whose segments could not be sent, so no half-made job is left."""
+        """Forget a job whose audio could not be handed on, so no half-made job is left."""
         with self.db.connection() as conn:
-            conn.execute("DELETE FROM jobs WHERE id=?", (job_id,))
+            conn.execute("DELETE FROM job_lines WHERE job_id=?", (job_id,))
+            conn.execute("DELETE FROM upload_jobs WHERE id=?", (job_id,))
 
-    def on_transcript(self, msg: Transcript) -> JobView | None:
-        """Count the job's transcripts; all in → `choosing` (the caller then asks the prompter to paint)."""
-        row = self._row(msg.job_id)
-        if row is None:
+    def fill_line(self, job_id: str, sequence: int, line: HeardLine) -> tuple[int, int] | None:
+        """Write what a segment said (a redelivery changes nothing); (lines filled, lines in all), None if
+        the job is not in this database."""
+        with self.db.connection() as conn:
+            conn.execute("UPDATE job_lines SET transcript_id=?, speaker=?, text=?, words=? "
+                         "WHERE job_id=? AND sequence=? AND text IS NULL",
+                         (line.transcript_id, line.speaker, line.text, _words_json(line.words), job_id, sequence))
+            row = conn.execute("SELECT COUNT(text), COUNT(*) FROM job_lines WHERE job_id=?", (job_id,)).fetchone()
+        return (row[0], row[1]) if row[1] else None
+
+    def add_lines(self, job_id: str, lines: Sequence[tuple[Span, HeardLine]]) -> None:
+        """A remote engine's whole transcript at once (speaker turns with their times)."""
+        with self.db.connection() as conn:
+            conn.executemany("INSERT INTO job_lines VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+                             [(job_id, i, span.start_seconds, span.end_seconds, line.transcript_id, line.speaker,
+                               line.text, _words_json(line.words)) for i, (span, line) in enumerate(lines)])
+            conn.execute("UPDATE upload_jobs SET segments=? WHERE id=?", (len(lines), job_id))
+
+    def enter(self, job_id: str, stage: JobStage, error: str | None = None) -> bool:
+        """Move the job to `stage` if it is before it; True only for the one caller that moved it."""
+        earlier = _EARLIER[stage]
+        with self.db.connection() as conn:
+            cur = conn.execute(f"UPDATE upload_jobs SET status=?, error=?, updated_at=? WHERE id=? "
+                               f"AND status IN ({','.join('?' * len(earlier))})",
+                               (stage.value, error, time.time(), job_id, *earlier))
+            return cur.rowcount > 0
+
+    def touch(self, job_id: str) -> None:
+        """Progress within a stage (another segment, a remote engine still working) still counts as progress."""
+        with self.db.connection() as conn:
+            conn.execute("UPDATE upload_jobs SET updated_at=? WHERE id=?", (time.time(), job_id))
+
+    def set_prompt(self, job_id: str, prompt_id: str, num_images: int) -> None:
+        with self.db.connection() as conn:
+            conn.execute("UPDATE upload_jobs SET prompt_id=?, num_images=? WHERE id=?", (prompt_id, num_images, job_id))
+
+    def set_remote(self, job_id: str, remote_id: str, poll_at: float) -> None:
+        with self.db.connection() as conn:
+            conn.execute("UPDATE upload_jobs SET remote_id=?, poll_at=? WHERE id=?", (remote_id, poll_at, job_id))
+
+    def poll_at(self, job_id: str, when: float) -> None:
+        with self.db.connection() as conn:
+            conn.execute("UPDATE upload_jobs SET poll_at=? WHERE id=?", (when, job_id))
+
+    # ---- reading ------------------------------------------------------------------------------------------
+
+    def row(self, job_id: str | None) -> Any:
+        if job_id is None:
             return None
         with self.db.connection() as conn:
-            done, words = conn.execute("SELECT COUNT(*), COALESCE(SUM(text != ''), 0) FROM transcripts "
-                                       "WHERE job_id=?", (msg.job_id,)).fetchone()
-        if done < row["segments"]:
-            return self._advance(row, "transcribing")
-        if not words:
-            return self.fail(row["id"], "no speech was recognised in the upload")
-        return self._advance(row, "choosing")
+            return conn.execute("SELECT * FROM upload_jobs WHERE id=?", (job_id,)).fetchone()
 
-    def on_prompt(self, msg: ImagePrompt) -> JobView | None:
-        row = self._row(msg.job_id)
-        if row is None:
-            return None
+    def by_remote(self, remote_id: str) -> str | None:
         with self.db.connection() as conn:
-            conn.execute("UPDATE jobs SET num_images=? WHERE id=?", (msg.num_images, row["id"]))
-        return self._advance(self._row(msg.job_id), "painting")
+            row = conn.execute("SELECT id FROM upload_jobs WHERE remote_id=?", (remote_id,)).fetchone()
+        return None if row is None else row[0]
 
-    def on_image(self, msg: GeneratedImage) -> JobView | None:
-        row = self._row(msg.job_id)
-        if row is None:
-            return None
-        painted = len(self.gallery.job_images(row["id"]))
-        wanted = row["num_images"] or 1  # the prompt may have been missed: one image then counts as done
-        return self._advance(row, "done" if painted >= wanted else "painting")
-
-    def fail(self, job_id: str, reason: str) -> JobView | None:
+    def waiting_segments(self) -> int:
+        """Segments of unfinished jobs not yet transcribed: what the job queue holds, as every display sees it."""
         with self.db.connection() as conn:
-            cur = conn.execute("UPDATE jobs SET status='error', error=?, updated_at=? WHERE id=? "
-                               "AND status NOT IN ('done', 'error')", (reason, time.time(), job_id))
-        if cur.rowcount:
-            metrics.JOBS_FINISHED.labels("error").inc()
-            _LOGGER.warning("Upload job %s failed: %s", job_id, reason)
-        return self.view(job_id)
+            row = conn.execute("SELECT COUNT(*) FROM job_lines l JOIN upload_jobs j ON j.id = l.job_id "
+                               "WHERE l.text IS NULL AND j.status IN ('queued', 'transcribing')").fetchone()
+        return int(row[0])
 
-    def expire_stalled(self) -> list[JobView]:
-        """Jobs with no progress for `stall_seconds` become errors that say where they stopped."""
-        cutoff = time.time() - self.stall_seconds
+    def due_polls(self, now: float) -> list[tuple[str, str, float]]:
+        """(job, remote transcript id, when the look was due) of remote jobs whose next look is due."""
         with self.db.connection() as conn:
-            rows = conn.execute("SELECT * FROM jobs WHERE status NOT IN ('done', 'error') AND updated_at < ?",
+            rows = conn.execute("SELECT id, remote_id, poll_at FROM upload_jobs WHERE remote_id IS NOT NULL "
+                                "AND poll_at <= ? AND status IN ('queued', 'transcribing')", (now,)).fetchall()
+        return [(r[0], r[1], r[2]) for r in rows]
+
+    def claim_poll(self, job_id: str, due_at: float, next_at: float) -> bool:
+        """Take the due look at a remote job (True for one display only) and set the one after it."""
+        with self.db.connection() as conn:
+            cur = conn.execute("UPDATE upload_jobs SET poll_at=? WHERE id=? AND poll_at=?", (next_at, job_id, due_at))
+            return cur.rowcount > 0
+
+    def stalled(self, cutoff: float) -> list[str]:
+        with self.db.connection() as conn:
+            rows = conn.execute("SELECT id FROM upload_jobs WHERE status NOT IN ('done', 'error') AND updated_at < ?",
                                 (cutoff,)).fetchall()
-        failed = []
-        for row in rows:
-            view = self.fail(row["id"], _stall_reason(self.view(row["id"]), self.stall_seconds))
-            if view is not None:
-                failed.append(view)
-        return failed
+        return [r[0] for r in rows]
+
+    def lines(self, job_id: str) -> list[JobLineView]:
+        with self.db.connection() as conn:
+            rows = conn.execute("SELECT * FROM job_lines WHERE job_id=? ORDER BY sequence", (job_id,)).fetchall()
+        return [JobLineView(sequence=r["sequence"], start_seconds=r["start_seconds"], end_seconds=r["end_seconds"],
+                            speaker=r["speaker"], text=r["text"] or "", transcribed=r["text"] is not None)
+                for r in rows]
+
+    def text(self, job_id: str) -> list[JobLine]:
+        """The job's heard lines, for the prompter (empty ones left out)."""
+        with self.db.connection() as conn:
+            rows = conn.execute("SELECT transcript_id, text, words FROM job_lines WHERE job_id=? AND text != '' "
+                                "ORDER BY sequence", (job_id,)).fetchall()
+        return [JobLine(transcript_id=r[0], text=r[1], words=tuple(Word(**w) for w in json.loads(r[2] or "[]")))
+                for r in rows]
 
     def view(self, job_id: str) -> JobView | None:
-        row = self._row(job_id)
+        row = self.row(job_id)
         if row is None:
             return None
-        lines = self.gallery.job_transcripts(job_id)
+        lines = self.lines(job_id)
+        line_of = self._line_numbers(job_id)
+        images = self.gallery.job_images(job_id)
         return JobView(
             job_id=row["id"], room=row["room"], filename=row["filename"], status=row["status"],
-            segments=row["segments"], transcribed=len(lines), num_images=row["num_images"],
-            audio_seconds=row["audio_seconds"], error=row["error"],
-            transcript=" ".join(t.text.strip() for t in lines if t.text.strip()),
-            images=self.gallery.job_images(job_id),
+            engine=row["engine"], segments=row["segments"], transcribed=sum(line.transcribed for line in lines),
+            num_images=row["num_images"], audio_seconds=row["audio_seconds"], error=row["error"],
+            transcript=" ".join(line.text.strip() for line in lines if line.text.strip()),
+            lines=lines, images=images, image_lines={i.id: line_of.get(i.prompt_id, []) for i in images},
             created_at=datetime.fromtimestamp(row["created_at"], UTC),
             updated_at=datetime.fromtimestamp(row["updated_at"], UTC),
         )
 
-    def _advance(self, row, status: JobStatus) -> JobView | None:
-        """Move forward to `status` (never back, never out of error); returns the job as it now is."""
-        if row["status"] != "error" and _ORDER.index(status) > _ORDER.index(row["status"]):
-            with self.db.connection() as conn:
-                conn.execute("UPDATE jobs SET status=?, updated_at=? WHERE id=?", (status, time.time(), row["id"]))
-            _LOGGER.info("Upload job %s: %s", row["id"], status)
-            if status == "done":
-                metrics.JOBS_FINISHED.labels("done").inc()
-        elif row["status"] != "error":
-            with self.db.connection() as conn:  # progress within a step still counts as progress
-                conn.execute("UPDATE jobs SET updated_at=? WHERE id=?", (time.time(), row["id"]))
-        return self.view(row["id"])
-
-    def _row(self, job_id: str | None):
-        if job_id is None:
-            return None
+    def _line_numbers(self, job_id: str) -> dict[str, list[int]]:
+        """Prompt id → the job's line numbers it was chosen from, so each picture links to its lines."""
         with self.db.connection() as conn:
-            return conn.execute("SELECT * FROM jobs WHERE id=?", (job_id,)).fetchone()
+            by_transcript = {r[0]: r[1] for r in conn.execute(
+                "SELECT transcript_id, sequence FROM job_lines WHERE job_id=? AND transcript_id IS NOT NULL",
+                (job_id,)).fetchall()}
+            prompts = conn.execute("SELECT id, transcript_ids FROM prompts WHERE job_id=?", (job_id,)).fetchall()
+        return {p[0]: sorted(by_transcript[t] for t in json.loads(p[1]) if t in by_transcript) for p in prompts}
 
 
-def _stall_reason(job: JobView | None, seconds: float) -> str:
-    waited = f"after {seconds:.0f} s without progress"
-    if job is None or job.status == "queued":
-        return f"no transcriber picked up the audio {waited} (is `voxframe transcriber` running?)"
-    if job.status == "transcribing":
-        return f"transcription stopped at {job.transcribed} of {job.segments} segments {waited}"
-    if job.status == "choosing":
-        return f"the prompter chose no prompt {waited} (too few usable words, or no `voxframe prompter`)"
-    return f"the generator painted {len(job.images)} of {job.num_images or 1} image(s) {waited}"
+def _words_json(words: Sequence[Word]) -> str:
+    return json.dumps([w.model_dump() for w in words])
