@@ -17,8 +17,9 @@ import math
 import threading
 import time
 from collections import deque
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -101,105 +102,143 @@ class TooLarge(BadRequest):
     pass
 
 
+@dataclass(frozen=True)
+class ServerState:
+    """What the routes share, on `app.state.gpu`."""
+
+    queue: GenerationQueue
+    token: str | None
+    model_name: str
+    max_images: int
+
+    def authorised(self, request: Request) -> bool:
+        given = request.headers.get("authorization", "")
+        return self.token is None or hmac.compare_digest(given.encode(), f"Bearer {self.token}".encode())
+
+
 def create_app(queue: GenerationQueue, token: str | None = None, model_name: str = "voxframe",
                max_images: int = 4) -> Starlette:
     """The ASGI app; `queue.start_loading()` runs at startup so `/` and `/readyz` answer while the model loads."""
+    app = Starlette(routes=ROUTES, lifespan=_lifespan)
+    app.state.gpu = ServerState(queue, token, model_name, max_images)
+    return app
 
-    def authorised(request: Request) -> bool:
-        given = request.headers.get("authorization", "")
-        return token is None or hmac.compare_digest(given.encode(), f"Bearer {token}".encode())
 
-    async def health(_: Request) -> Response:
-        return JSONResponse({"success": True})
+@contextlib.asynccontextmanager
+async def _lifespan(app: Starlette) -> AsyncIterator[None]:
+    _state(app).queue.start_loading()
+    yield
 
-    async def ready(_: Request) -> Response:
-        body = {"status": queue.status, "model": model_name, "in_flight": queue.in_flight}
-        if queue.error:
-            body["error"] = queue.error
-        return JSONResponse(body, status_code=200 if queue.status == "ready" else 503)
 
-    async def playground(request: Request) -> Response:
-        async def run(body: dict[str, Any]) -> Response:
-            text, count = body.get("text"), body.get("num_images", 1)
-            if not isinstance(text, str) or not text.strip():
-                raise BadRequest("'text' must be a non-empty string")
-            pictures = await queue.generate(_image_request(text, _count(count, max_images), body))
-            return JSONResponse({"generatedImgs": [_b64(p) for p in pictures],
-                                 "generatedImgsFormat": _FORMATS[pictures[0].mime_type]})
-        return await _answer(request, "playground", run, lambda message, code: {"success": False, "error": message})
+def _state(app: Starlette) -> ServerState:
+    state: ServerState = app.state.gpu
+    return state
 
-    async def openai_images(request: Request) -> Response:
-        async def run(body: dict[str, Any]) -> Response:
-            prompt = body.get("prompt")
-            if not isinstance(prompt, str) or not prompt.strip():
-                raise BadRequest("'prompt' must be a non-empty string")
-            if body.get("response_format", "b64_json") != "b64_json":
-                raise BadRequest("only response_format 'b64_json' is supported")
-            width, height = _size(body.get("size") or "auto")
-            pictures = await queue.generate(
-                _image_request(prompt, _count(body.get("n", 1), max_images), {**body, "width": width, "height": height}))
-            return JSONResponse({"created": int(time.time()), "data": [{"b64_json": _b64(p)} for p in pictures]})
 
-        def error(message: str, code: str) -> dict[str, object]:
-            kind = "invalid_request_error" if code in ("bad_request", "unauthorized") else "server_error"
-            return {"error": {"message": message, "type": kind, "param": None, "code": code}}
-        return await _answer(request, "openai", run, error)
+async def health(_: Request) -> Response:
+    return JSONResponse({"success": True})
 
-    async def models(request: Request) -> Response:
-        if not authorised(request):
-            return JSONResponse({"error": {"message": "missing or wrong bearer token", "type": "invalid_request_error",
-                                           "param": None, "code": "unauthorized"}}, 401)
-        return JSONResponse({"object": "list", "data": [{"id": model_name, "object": "model", "created": 0,
-                                                         "owned_by": "voxframe"}]})
 
-    async def metrics(_: Request) -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+async def ready(request: Request) -> Response:
+    state = _state(request.app)
+    queue = state.queue
+    body = {"status": queue.status, "model": state.model_name, "in_flight": queue.in_flight}
+    if queue.error:
+        body["error"] = queue.error
+    return JSONResponse(body, status_code=200 if queue.status == "ready" else 503)
 
-    async def _answer(request: Request, api: str, run: Callable[[dict[str, Any]], Any],
-                      error: Callable[[str, str], dict[str, object]]) -> Response:
-        status, headers = 200, {}
+
+async def metrics(_: Request) -> Response:
+    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+
+async def models(request: Request) -> Response:
+    state = _state(request.app)
+    if not state.authorised(request):
+        return JSONResponse(_openai_error("missing or wrong bearer token", "unauthorized"), 401)
+    return JSONResponse({"object": "list", "data": [{"id": state.model_name, "object": "model", "created": 0,
+                                                     "owned_by": "voxframe"}]})
+
+
+async def playground(request: Request) -> Response:
+    return await _answer(request, "playground", _playground, _playground_error)
+
+
+async def openai_images(request: Request) -> Response:
+    return await _answer(request, "openai", _openai_images, _openai_error)
+
+
+async def _playground(state: ServerState, body: dict[str, Any]) -> Response:
+    text, count = body.get("text"), body.get("num_images", 1)
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest("'text' must be a non-empty string")
+    pictures = await state.queue.generate(_image_request(text, _count(count, state.max_images), body))
+    return JSONResponse({"generatedImgs": [_b64(p) for p in pictures],
+                         "generatedImgsFormat": _FORMATS[pictures[0].mime_type]})
+
+
+def _playground_error(message: str, code: str) -> dict[str, object]:
+    return {"success": False, "error": message}
+
+
+async def _openai_images(state: ServerState, body: dict[str, Any]) -> Response:
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise BadRequest("'prompt' must be a non-empty string")
+    if body.get("response_format", "b64_json") != "b64_json":
+        raise BadRequest("only response_format 'b64_json' is supported")
+    width, height = _size(body.get("size") or "auto")
+    pictures = await state.queue.generate(
+        _image_request(prompt, _count(body.get("n", 1), state.max_images), {**body, "width": width, "height": height}))
+    return JSONResponse({"created": int(time.time()), "data": [{"b64_json": _b64(p)} for p in pictures]})
+
+
+def _openai_error(message: str, code: str) -> dict[str, object]:
+    kind = "invalid_request_error" if code in ("bad_request", "unauthorized") else "server_error"
+    return {"error": {"message": message, "type": kind, "param": None, "code": code}}
+
+
+async def _answer(request: Request, api: str, run: Callable[[ServerState, dict[str, Any]], Awaitable[Response]],
+                  error: Callable[[str, str], dict[str, object]]) -> Response:
+    """Authorise, read the capped JSON body, run the API's handler, and answer every failure in the API's shape."""
+    state = _state(request.app)
+    status, headers = 200, {}
+    try:
+        if not state.authorised(request):
+            status, headers = 401, {"WWW-Authenticate": "Bearer"}
+            return JSONResponse(error("missing or wrong bearer token", "unauthorized"), status, headers)
         try:
-            if not authorised(request):
-                status, headers = 401, {"WWW-Authenticate": "Bearer"}
-                return JSONResponse(error("missing or wrong bearer token", "unauthorized"), status, headers)
-            try:
-                body = json.loads(await _capped_body(request))
-            except TooLarge:
-                raise
-            except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested thousands deep
-                raise BadRequest(f"body is not JSON: {type(exc).__name__}: {str(exc)[:200]}") from exc
-            if not isinstance(body, dict):
-                raise BadRequest("body must be a JSON object")
-            return await run(body)
-        except TooLarge as exc:
-            status = 413
-            return JSONResponse(error(str(exc), "too_large"), status)
-        except BadRequest as exc:
-            status = 400
-            return JSONResponse(error(str(exc), "bad_request"), status)
-        except Busy as exc:
-            status = 503
-            if exc.retry_after_seconds is not None:
-                headers = {"Retry-After": str(max(1, exc.retry_after_seconds))}
-            return JSONResponse(error(str(exc), "busy"), status, headers)
-        except BackendError as exc:
-            status = 500
-            return JSONResponse(error(str(exc), exc.reason), status)
-        finally:
-            GPU_REQUESTS.labels(api, str(status)).inc()
+            body = json.loads(await _capped_body(request))
+        except TooLarge:
+            raise
+        except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested thousands deep
+            raise BadRequest(f"body is not JSON: {type(exc).__name__}: {str(exc)[:200]}") from exc
+        if not isinstance(body, dict):
+            raise BadRequest("body must be a JSON object")
+        return await run(state, body)
+    except TooLarge as exc:
+        status = 413
+        return JSONResponse(error(str(exc), "too_large"), status)
+    except BadRequest as exc:
+        status = 400
+        return JSONResponse(error(str(exc), "bad_request"), status)
+    except Busy as exc:
+        status = 503
+        if exc.retry_after_seconds is not None:
+            headers = {"Retry-After": str(max(1, exc.retry_after_seconds))}
+        return JSONResponse(error(str(exc), "busy"), status, headers)
+    except BackendError as exc:
+        status = 500
+        return JSONResponse(error(str(exc), exc.reason), status)
+    finally:
+        GPU_REQUESTS.labels(api, str(status)).inc()
 
-    routes = [
-        Route("/", health), Route("/readyz", ready), Route("/metrics", metrics),
-        Route("/generate", playground, methods=["POST"]), Route("/dalle", playground, methods=["POST"]),
-        Route("/v1/images/generations", openai_images, methods=["POST"]), Route("/v1/models", models),
-    ]
 
-    @contextlib.asynccontextmanager
-    async def lifespan(_: Starlette) -> AsyncIterator[None]:
-        queue.start_loading()
-        yield
-
-    return Starlette(routes=routes, lifespan=lifespan)
+ROUTES = [
+    Route("/", health), Route("/readyz", ready), Route("/metrics", metrics),
+    Route("/generate", playground, methods=["POST"]), Route("/dalle", playground, methods=["POST"]),
+    Route("/v1/images/generations", openai_images, methods=["POST"]), Route("/v1/models", models),
+]
 
 
 async def _capped_body(request: Request) -> bytes:
