@@ -21,7 +21,19 @@ from services.display.access import pictures_only
 from services.display.jobs import JobRefused, captions
 from services.display.jobs.assemblyai import BatchError, parse_webhook
 from services.display.limits import CONTROL_MAX_BYTES, capped
-from services.display.views import NAME, ControlRequest, ErrorView, PairingRequest, RoomView, UploadAccepted
+from services.display.views import (
+    NAME,
+    ControlRequest,
+    ErrorView,
+    ImageView,
+    JobView,
+    PairingRequest,
+    PairingView,
+    PromptView,
+    RoomView,
+    TranscriptView,
+    UploadAccepted,
+)
 from shared.messages import Control
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,6 +69,7 @@ def guarded(endpoint: Endpoint) -> Endpoint:
             return error(403, "cross-site request refused: origin does not match this host")
         return await endpoint(request)
 
+    check.guarded = True  # type: ignore[attr-defined]  (the OpenAPI document asks for the token here)
     return check
 
 
@@ -67,13 +80,18 @@ def _room(request: Request) -> str:
     return room
 
 
-def _limit(request: Request, default: int = 30, most: int = 200) -> int:
+LIMIT_MOST = 200
+_LIMIT = openapi.query("limit", {"type": "integer", "minimum": 1, "maximum": LIMIT_MOST})
+
+
+def _limit(request: Request, default: int = 30) -> int:
     try:
-        return max(1, min(most, int(request.query_params.get("limit", default))))
+        return max(1, min(LIMIT_MOST, int(request.query_params.get("limit", default))))
     except ValueError as exc:
         raise HTTPException(400, "limit must be a whole number") from exc
 
 
+@openapi.operation("Rooms seen, with image counts and live mics", ok=(200, [RoomView]))
 async def list_rooms(request: Request) -> Response:
     d = request.app.state.display
     known = await asyncio.to_thread(d.gallery.rooms)
@@ -83,6 +101,10 @@ async def list_rooms(request: Request) -> Response:
                         mics=[m for m in mics if m.room == name]) for name in names])
 
 
+@openapi.operation(
+    "The room's gallery, newest first, with provenance (pictures only, no words, without the token or a paired "
+    "frame's cookie when a token is set)", ok=(200, [ImageView]), errors=[400],
+    query=[_LIMIT, openapi.query("before", {"type": "string", "format": "date-time"}, "received_at to page back from")])
 async def room_images(request: Request) -> Response:
     d, room, limit = request.app.state.display, _room(request), _limit(request)
     before = request.query_params.get("before")
@@ -97,18 +119,24 @@ async def room_images(request: Request) -> Response:
 
 
 @guarded
+@openapi.operation("Latest non-empty transcripts, newest first", ok=(200, [TranscriptView]),
+                   errors=[400], query=[_LIMIT])
 async def room_transcripts(request: Request) -> Response:
     d = request.app.state.display
     return ok(await asyncio.to_thread(d.gallery.transcripts, _room(request), _limit(request)))
 
 
 @guarded
+@openapi.operation("Latest prompts, newest first", ok=(200, [PromptView]), errors=[400], query=[_LIMIT])
 async def room_prompts(request: Request) -> Response:
     d = request.app.state.display
     return ok(await asyncio.to_thread(d.gallery.prompts, _room(request), _limit(request, default=10)))
 
 
 @guarded
+@openapi.operation("Send a command (mute, window length, style, images per prompt, paint now, regenerate)",
+                   ok=(202, {"type": "object", "properties": {"id": {"type": "string"}}}), description="sent",
+                   body=ControlRequest, errors=[400, 413, 503])
 async def send_control(request: Request) -> Response:
     d, room = request.app.state.display, _room(request)
     too_large = HTTPException(413, f"a control is at most {CONTROL_MAX_BYTES} bytes of JSON")
@@ -130,6 +158,12 @@ _IMAGE_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable", "X-Con
                   "Vary": "Accept"}
 
 
+@openapi.operation(
+    "An image (immutable; cache forever): at `w` (the next of 640, 960, 1280, 1920, 2560, 3840 up, never wider than "
+    "the original), WebP when Accept names image/webp; ETag, If-None-Match → 304",
+    ok=(200, {"content": {m: {} for m in ("image/png", "image/jpeg", "image/webp")}}), description="the image",
+    errors=[400, 404], query=[openapi.query("w", {"type": "integer", "minimum": 1, "maximum": 3840})],
+    also={304: "the frame has these bytes already (If-None-Match)"})
 async def image_file(request: Request) -> Response:
     """The picture at `?w=` (bucketed, never upscaled) as WebP where accepted; 304 when the frame has it."""
     d = request.app.state.display
@@ -162,6 +196,13 @@ def _has(if_none_match: str, etag: str) -> bool:
 
 
 @guarded
+@openapi.operation(
+    "Upload speech audio (multipart field `audio`, optional `room`); it is painted as a job. Taken whole or "
+    "refused: 503 with Retry-After when the transcribers' job queue has no room for it",
+    ok=(202, UploadAccepted), description="accepted; follow /api/uploads/{job_id}",
+    errors=[400, 413, 415, 422, 429, 503],
+    body={"multipart/form-data": {"schema": {"type": "object", "required": ["audio"], "properties": {
+        "audio": {"type": "string", "format": "binary"}, "room": {"type": "string"}}}}})
 async def create_upload(request: Request) -> Response:
     d = request.app.state.display
     if not d.upload_slots.take():
@@ -210,6 +251,9 @@ async def _read_upload(request: Request, limit: int, default_room: str) -> tuple
 
 
 @guarded
+@openapi.operation("A one-time pairing link (valid 15 minutes) to open once on a wall screen",
+                   ok=(201, PairingView), description="made; open `link` on the frame", body=PairingRequest,
+                   errors=[400, 413])
 async def create_pairing(request: Request) -> Response:
     d = request.app.state.display
     body = await capped(request, CONTROL_MAX_BYTES, HTTPException(413, "a pairing request is a few bytes")).body()
@@ -223,11 +267,14 @@ async def create_pairing(request: Request) -> Response:
 
 
 @guarded
+@openapi.operation("Paired frames (allowed to show captions when a token is set)", ok=(200, [PairingView]))
 async def list_pairings(request: Request) -> Response:
     return ok(await asyncio.to_thread(request.app.state.display.pairings.all))
 
 
 @guarded
+@openapi.operation("Revoke a paired frame; its open sockets are closed and come back without captions",
+                   ok=(204, "revoked"), errors=[404])
 async def revoke_pairing(request: Request) -> Response:
     d, pairing_id = request.app.state.display, request.path_params["pairing_id"]
     if not await asyncio.to_thread(d.pairings.revoke, pairing_id):
@@ -238,12 +285,17 @@ async def revoke_pairing(request: Request) -> Response:
 
 
 @guarded
+@openapi.operation("An upload job: status queued/transcribing/choosing/painting/done/error, its lines (times, "
+                   "speakers), images and the lines each was chosen from", ok=(200, JobView), errors=[404])
 async def upload_status(request: Request) -> Response:
     job = await asyncio.to_thread(request.app.state.display.jobs.view, request.path_params["job_id"])
     return error(404, "no such upload job") if job is None else ok(job)
 
 
 @guarded
+@openapi.operation("The job's transcript to keep: format txt, vtt (WebVTT) or srt",
+                   ok=(200, {"content": {m.split(";")[0]: {} for m in captions.FORMATS.values()}}),
+                   description="the transcript, as an attachment", errors=[404])
 async def upload_transcript(request: Request) -> Response:
     """The job's transcript to keep: `.txt`, `.vtt` (WebVTT) or `.srt`, with speakers when the engine gave them."""
     fmt = request.path_params["format"]
@@ -258,6 +310,11 @@ async def upload_transcript(request: Request) -> Response:
                     headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'})
 
 
+@openapi.operation("AssemblyAI's webhook (header X-Voxframe-Webhook-Secret): a transcript is ready",
+                   ok=(200, {"type": "object"}), errors=[400, 401, 404, 413],
+                   body={"application/json": {"schema": {"type": "object", "required": ["transcript_id", "status"],
+                                                         "properties": {"transcript_id": {"type": "string"},
+                                                                        "status": {"type": "string"}}}}})
 async def assemblyai_webhook(request: Request) -> Response:
     """AssemblyAI's "transcript ready" call: checked by its secret header, answered at once; the job owner then
     fetches the transcript. A repeat is harmless; an id that is no job of ours is a 404 and changes nothing."""
@@ -277,6 +334,8 @@ async def assemblyai_webhook(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
+@openapi.operation("200 when connected to the broker, else 503 with the reason", ok=(200, {"type": "object"}),
+                   also={503: {"type": "object"}})
 async def healthz(request: Request) -> Response:
     d = request.app.state.display
     problem = d.bus.health()
@@ -284,12 +343,14 @@ async def healthz(request: Request) -> Response:
     return JSONResponse(body, status_code=200 if problem is None else 503)
 
 
+@openapi.operation("Prometheus metrics", ok=(200, "text exposition format"))
 async def prometheus(_request: Request) -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-async def openapi_document(_request: Request) -> Response:
-    return JSONResponse(openapi.document())
+@openapi.operation("This document", ok=(200, {"type": "object"}))
+async def openapi_document(request: Request) -> Response:
+    return JSONResponse(openapi.document(request.app.routes))
 
 
 routes = [

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import requests
 from websockets.sync.client import connect
 
+from services.display import api
 from shared.bus import REASON_HEADER
 from shared.messages import Command, Control, ImagePrompt, Keyword, MicStatus, Transcript
 from tests.display.conftest import DisplayProcess, make_image, publish
@@ -130,10 +132,16 @@ def test_health_metrics_and_openapi_are_served(broker: Broker, display: DisplayP
     metrics = requests.get(f"{display.url}/metrics", timeout=5).text
     assert "voxframe_display_websocket_clients" in metrics and "voxframe_bus_connected" in metrics
     spec = requests.get(f"{display.url}/openapi.json", timeout=5).json()
-    for path in ("/api/rooms", "/api/rooms/{room}/images", "/api/uploads", "/api/uploads/{job_id}",
-                 "/images/{image_id}", "/api/rooms/{room}/controls", "/healthz"):
-        assert path in spec["paths"], path
-    assert "ImageView" in spec["components"]["schemas"]
+    documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
+    served = {(r.path, m) for r in api.routes for m in r.methods - {"HEAD"}}
+    assert documented == served  # generated from the routes: none missing, none made up
+    assert spec["paths"]["/api/uploads/{job_id}"]["get"]["security"] == [{"token": []}]  # from @guarded
+    assert "security" not in spec["paths"]["/api/rooms"]["get"]
+    assert spec["paths"]["/api/rooms/{room}/images"]["get"]["parameters"][0]["schema"]["pattern"]
+    schemas = spec["components"]["schemas"]
+    assert {"ImageView", "JobView", "JobLineView", "ControlRequest", "ErrorView"} <= set(schemas)
+    refs = set(re.findall(r'"#/components/schemas/(\w+)"', json.dumps(spec)))
+    assert refs <= set(schemas)  # every reference resolves
 
 
 def test_image_downloads_refuse_path_tricks(display: DisplayProcess) -> None:
