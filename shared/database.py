@@ -79,12 +79,13 @@ class Connection:
         """The cursor (`fetchone`, `fetchall`, `rowcount`, iteration); rows by column name and by position."""
         if not self.postgres:
             return self.raw.execute(sql, params)
-        return self.raw.execute(_pyformat(sql), params) if params else self.raw.execute(sql)
+        # Binary results: a picture's bytea arrives as it is, not as hex text to decode (7x faster at 400 kB)
+        return self.raw.execute(_pyformat(sql), params, binary=True) if params else self.raw.execute(sql, binary=True)
 
     def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
         if not self.postgres:
             return self.raw.executemany(sql, rows)
-        cursor = self.raw.cursor()
+        cursor = self.raw.cursor(binary=True)
         cursor.executemany(_pyformat(sql), list(rows))
         return cursor
 
@@ -100,18 +101,22 @@ class Database:
         self._local = threading.local()
         self._pool: Any = None
         if self.postgres:
-            from psycopg_pool import ConnectionPool
+            from psycopg.conninfo import conninfo_to_dict  # loaded only where PostgreSQL is used
+            from psycopg_pool import ConnectionPool, PoolTimeout
 
             self._pool = ConnectionPool(self.url, min_size=1, max_size=pool_size, kwargs={"row_factory": _rows},
                                         check=ConnectionPool.check_connection, name="voxframe", open=False)
-            self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)  # unreachable: fail at start, clearly
+            try:
+                self._pool.open(wait=True, timeout=CONNECT_TIMEOUT_SECONDS)
+            except PoolTimeout:  # unreachable at start: say where (not the password) and stop
+                self._pool.close()
+                where = conninfo_to_dict(self.url)
+                raise ConnectionError(f"PostgreSQL at {where.get('host', 'localhost')}:{where.get('port', 5432)}"
+                                      f"/{where.get('dbname', '')} did not answer within "
+                                      f"{CONNECT_TIMEOUT_SECONDS:.0f} s (VOXFRAME_DATABASE_URL)") from None
         else:
             assert self.path is not None
             connect_sqlite(self.path).close()  # WAL is a property of the file: set once
-
-    @property
-    def dialect(self) -> str:
-        return "postgresql" if self.postgres else "sqlite"
 
     @property
     def sqlalchemy_url(self) -> str:

@@ -11,61 +11,49 @@ from __future__ import annotations
 
 import json
 import logging
-import sqlite3
-import threading
 from pathlib import Path
 from typing import Any
 
 from services.prompter.window import Room
+from shared import migrations
+from shared.database import Database
 from shared.messages import ImagePrompt
 
 _LOGGER = logging.getLogger(__name__)
 
-_SCHEMA = """CREATE TABLE IF NOT EXISTS prompter_rooms (
-    namespace TEXT NOT NULL, room TEXT NOT NULL, state TEXT NOT NULL, saved_at DOUBLE PRECISION NOT NULL,
-    PRIMARY KEY (namespace, room))"""
+MIGRATIONS = Path(__file__).with_name("migrations")
 
 
 class RoomStore:
-    """Rooms' state rows over a DB-API connection (sqlite3 or psycopg 3, which differ only in their parameter
-    mark); calls come from the bus's work thread and are serialised by a lock."""
+    """Rooms' state rows in a `shared.database.Database` (its schema migrated by `open_store`)."""
 
-    def __init__(self, connection: Any, mark: str, namespace: str) -> None:
-        self._connection = connection
-        self._mark = mark
+    def __init__(self, db: Database, namespace: str) -> None:
+        self.db = db
         self._namespace = namespace
-        self._lock = threading.Lock()
-        self._execute(_SCHEMA)
 
     def load(self, room: str) -> dict[str, Any] | None:
-        row = self._execute("SELECT state FROM prompter_rooms WHERE namespace = ? AND room = ?",
-                            self._namespace, room).fetchone()
+        with self.db.connection() as conn:
+            row = conn.execute("SELECT state FROM prompter_rooms WHERE namespace = ? AND room = ?",
+                               (self._namespace, room)).fetchone()
         return None if row is None else dict(json.loads(row[0]))
 
     def save(self, room: str, state: dict[str, Any], saved_at: float) -> None:
-        self._execute("INSERT INTO prompter_rooms VALUES (?, ?, ?, ?) ON CONFLICT (namespace, room) DO UPDATE "
-                      "SET state = excluded.state, saved_at = excluded.saved_at",
-                      self._namespace, room, json.dumps(state), saved_at)
+        with self.db.connection() as conn:
+            conn.execute("INSERT INTO prompter_rooms VALUES (?, ?, ?, ?) ON CONFLICT (namespace, room) DO UPDATE "
+                         "SET state = excluded.state, saved_at = excluded.saved_at",
+                         (self._namespace, room, json.dumps(state), saved_at))
 
     def forget_before(self, saved_at: float) -> None:
-        self._execute("DELETE FROM prompter_rooms WHERE namespace = ? AND saved_at < ?", self._namespace, saved_at)
-
-    def _execute(self, sql: str, *params: object) -> Any:
-        with self._lock:
-            return self._connection.execute(sql.replace("?", self._mark), params)
+        with self.db.connection() as conn:
+            conn.execute("DELETE FROM prompter_rooms WHERE namespace = ? AND saved_at < ?",
+                         (self._namespace, saved_at))
 
 
 def open_store(database_url: str, data_dir: Path, namespace: str) -> RoomStore:
     """`postgresql://…` for PostgreSQL; empty for SQLite in the data dir; `sqlite:///PATH` for another file."""
-    if database_url.startswith(("postgresql://", "postgres://")):
-        import psycopg
-
-        return RoomStore(psycopg.connect(database_url, autocommit=True), "%s", namespace)
-    path = Path(database_url.removeprefix("sqlite:///")) if database_url else data_dir / "prompter.sqlite3"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=10)
-    connection.execute("PRAGMA journal_mode=WAL")
-    return RoomStore(connection, "?", namespace)
+    db = Database(database_url or data_dir / "prompter.sqlite3", pool_size=2)
+    migrations.upgrade(db, MIGRATIONS, "prompter_alembic_version")
+    return RoomStore(db, namespace)
 
 
 def snapshot(room: Room, now: float, wall_now: float) -> dict[str, Any]:

@@ -146,3 +146,18 @@ def test_an_old_sqlite_data_dir_is_upgraded_with_its_images(tmp_path: Path) -> N
     assert all(gallery.image_file(str(i.id)).data == i.image for i in images[:2])
     assert gallery.images("living-room", 10)[0].depicted == []  # the column a gallery this old lacked
     assert not folder.exists() and (tmp_path / "notes.txt").exists()
+
+
+def test_the_prompter_and_the_displays_share_one_postgresql(tmp_path: Path) -> None:
+    from services.prompter.memory import open_store
+
+    with postgres_database() as url:
+        store = open_store(url, tmp_path, "ns")
+        store.save("den", {"style": "pixel art"}, 1.0)
+        db = Database(url)
+        assert db.applied == ALL  # its own history and version table, beside the prompter's
+        assert open_store(url, tmp_path, "ns").load("den") == {"style": "pixel art"}
+        with db.connection() as conn:
+            assert conn.execute("SELECT version_num FROM prompter_alembic_version").fetchone()[0] == "0001"
+        store.db.close()
+        db.close()

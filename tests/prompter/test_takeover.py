@@ -4,7 +4,6 @@ and novelty from the shared PostgreSQL (the real one of this machine, a database
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
 import uuid
@@ -18,9 +17,8 @@ from shared.bus import Bus
 from shared.config import BusSettings
 from shared.messages import Command, Control, ImagePrompt, Transcript
 from tests.prompter.test_service import PrompterProcess
-from tests.support import Broker, wait_for
+from tests.support import Broker, postgres_database, wait_for
 
-POSTGRES = os.environ.get("VOXFRAME_TEST_POSTGRES_URL", "postgresql://postgres:postgres@127.0.0.1:5432/")
 SKI_TRIP = ["We took the kids skiing in the mountains last winter.",
             "The ski lifts were slow but the snow on the mountains was deep and fresh.",
             "Every evening we sat by the fireplace in the wooden cabin drinking cocoa."]
@@ -32,12 +30,8 @@ BOAT_DAY = ["Then in spring we rented a sailboat on the lake.",
 
 @pytest.fixture
 def database() -> Iterator[str]:
-    name = f"vftest_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(POSTGRES + "postgres", autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
-    yield POSTGRES + name
-    with psycopg.connect(POSTGRES + "postgres", autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+    with postgres_database() as url:
+        yield url
 
 
 def _saved_prompt(database: str) -> str | None:
