@@ -18,11 +18,15 @@ from urllib.parse import urlparse
 
 from shared.config import BusSettings
 from shared.demo import demo_recording
+from shared.service import service_spec
 
 _LOGGER = logging.getLogger(__name__)
 
 RESTARTS = 5  # a worker that keeps dying this often is left down and reported
 STOP_GRACE_SECONDS = 15
+# Each service's own port comes from its SERVICE; these are the launcher's for the extra copies.
+MORE_TRANSCRIBERS_PORT = 9110  # transcriber-2 serves /metrics on 9111, transcriber-3 on 9112, …
+SATELLITES_PORT = 9121  # satellite-1 on 9121, satellite-2 on 9122, …
 
 
 @dataclass
@@ -58,7 +62,7 @@ def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentP
     p.add_argument("--discover", action="store_true",
                    help="also hear every Wyoming satellite and mic service found on the LAN now (zeroconf)")
     p.add_argument("--room", default="living-room", help="room name for the source and the frame URL")
-    p.add_argument("--port", type=int, default=8080, help="the display's HTTP port")
+    p.add_argument("--port", type=int, default=service_spec("display").port, help="the display's HTTP port")
     p.add_argument("--host", default="127.0.0.1", help="the display's bind address (0.0.0.0 for other screens)")
     p.add_argument("--transcribers", type=int, default=1, help="transcriber replicas")
     p.add_argument("--no-broker-start", action="store_true", help="never try to start a local RabbitMQ")
@@ -94,21 +98,26 @@ def run(args: argparse.Namespace) -> int:
 
 def plan(args: argparse.Namespace) -> list[Worker]:
     """Which processes to run; downstream first, so nothing the capture sends waits for a consumer to appear."""
+    display, generator, prompter, transcriber, capture = (
+        service_spec(name) for name in ("display", "generator", "prompter", "transcriber", "capture"))
     workers = [
-        Worker("display", ["display", "--port", str(args.port), "--host", args.host, "--default-room", args.room]),
-        Worker("generator", ["generator", "--metrics-port", "9104"]),
-        Worker("prompter", ["prompter", "--metrics-port", "9103"]),
+        Worker("display", [display.command, *display.port_args(args.port), "--host", args.host,
+                           "--default-room", args.room]),
+        Worker("generator", [generator.command, *generator.port_args()]),
+        Worker("prompter", [prompter.command, *prompter.port_args()]),
     ]
-    workers += [Worker(f"transcriber-{i + 1}", ["transcriber", "--metrics-port", str(9102 if i == 0 else 9110 + i)])
+    workers += [Worker(f"transcriber-{i + 1}",
+                       [transcriber.command, *transcriber.port_args(None if i == 0 else MORE_TRANSCRIBERS_PORT + i)])
                 for i in range(args.transcribers)]
-    capture = ["capture", "--room", args.room, "--metrics-port", "9101"]
+    mic = [capture.command, "--room", args.room, *capture.port_args()]
     if args.demo:
-        workers.append(Worker("capture", [*capture, "--mic", "demo", "--file", str(demo_recording()), "--loop"]))
+        workers.append(Worker("capture", [*mic, "--mic", "demo", "--file", str(demo_recording()), "--loop"]))
     elif args.file:
-        workers.append(Worker("capture", [*capture, "--mic", "file", "--file", args.file, "--loop"]))
+        workers.append(Worker("capture", [*mic, "--mic", "file", "--file", args.file, "--loop"]))
     elif args.mic:
-        workers.append(Worker("capture", [*capture, "--mic", "mic", "--device", args.mic]))
-    workers += [Worker(f"satellite-{i + 1}", ["capture", "--room", args.room, "--metrics-port", str(9121 + i),
+        workers.append(Worker("capture", [*mic, "--mic", "mic", "--device", args.mic]))
+    workers += [Worker(f"satellite-{i + 1}", [capture.command, "--room", args.room,
+                                              *capture.port_args(SATELLITES_PORT + i),
                                               "--mic", f"satellite-{i + 1}", "--wyoming", uri])
                 for i, uri in enumerate(args.wyoming)]
     return workers

@@ -23,6 +23,7 @@ from shared.bus import Bus
 from shared.config import BusSettings
 from shared.messages import Control, EndReason, Heard, MicStatus
 from shared.messages.envelope import Name
+from shared.service import ServiceSpec
 from shared.settings_cli import add_setting_flag, add_setting_flags, kebab_flags, settings_from_args
 
 _LOGGER = logging.getLogger(__name__)
@@ -73,6 +74,9 @@ class CaptureSettings(BaseSettings):
     def arbitration_options(self) -> ArbitrationOptions:
         return ArbitrationOptions(hold_seconds=self.arbitration_hold_ms / 1000,
                                   min_similarity=self.arbitration_similarity)
+
+
+SERVICE = ServiceSpec.from_settings("capture", CaptureSettings)
 
 
 def capture(source: AudioSource, handler: CaptureHandler, outbox: ArbitratedOutbox, stop: threading.Event,

@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from services.generator.engines import ImageBackend
 from shared.errors import ConfigError
 from shared.net import is_loopback_host
+from shared.service import ServiceSpec
 from shared.settings_cli import add_setting_flags, kebab_flags, settings_from_args
 
 _LOGGER = logging.getLogger(__name__)
@@ -75,6 +76,9 @@ class GpuServerSettings(DiffusersSettings):
         """`VOXFRAME_GPU_SERVER_TOKEN=""` must not look like a token that happens to be empty."""
         secret = value.get_secret_value() if isinstance(value, SecretStr) else value
         return None if isinstance(secret, str) and not secret.strip() else value
+
+
+SERVICE = ServiceSpec.from_settings("generator", GeneratorSettings)
 
 
 def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:

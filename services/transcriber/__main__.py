@@ -13,6 +13,7 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.transcriber.engines import EngineFatalError, SpeechEngine
+from shared.service import ServiceSpec
 from shared.settings_cli import add_setting_flags, settings_from_args
 
 _LOGGER = logging.getLogger(__name__)
@@ -36,6 +37,9 @@ class TranscriberSettings(BaseSettings):
     transcriber_prefetch: int = Field(
         1, ge=1, le=10, description="segments one replica holds at a time; keep 1-2 so replicas share fairly")
     metrics_port: int = Field(9102, ge=0, le=65535, description="/metrics and /healthz port; 0 picks a free one")
+
+
+SERVICE = ServiceSpec.from_settings("transcriber", TranscriberSettings)
 
 
 def build_engine(settings: TranscriberSettings) -> SpeechEngine:
