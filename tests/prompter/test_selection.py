@@ -125,3 +125,69 @@ def test_a_word_heard_only_where_a_verb_goes_is_no_topic(selector: LexicalSelect
     assert not any(k.split()[0] in {"roast", "reach"} for k in chosen), chosen
     noun = ["The roast was in the oven all afternoon.", "A roast with potatoes, the roast smelled great."]
     assert "roast" in keywords(selector, noun)  # the same word after a determiner is a thing
+
+
+@pytest.mark.parametrize(("words", "nouns", "others"), [
+    ("Did you watch the game last night", {"game", "night"}, {"watch", "last"}),
+    ("The roast was in the oven all afternoon", {"roast", "oven", "afternoon"}, {"was"}),
+    ("The Milky Way was so bright", {"Way"}, {"was", "so", "bright"}),
+    ("They might have to cut it down", set(), {"cut", "might", "down"}),
+    ("We went skiing in the mountains", {"skiing", "mountains"}, {"went"}),
+    ("We were staring at the sky", {"sky"}, {"staring"}),
+    ("Green waves over the sea", {"waves", "sea"}, {"Green"}),  # a line's capital is no name
+])
+def test_the_tagger_tells_nouns_from_verbs_and_adjectives(words: str, nouns: set[str], others: set[str]) -> None:
+    from services.prompter.engines.grammar import noun_like
+    from services.prompter.engines.vocabulary import WORD
+
+    tokens = tuple(WORD.findall(words))
+    flags = dict(zip(tokens, noun_like(tokens), strict=True))
+    assert {w for w in nouns if not flags[w]} == set(), flags
+    assert {w for w in others if flags[w]} == set(), flags
+
+
+def test_a_word_never_heard_as_a_noun_is_no_keyword(selector: LexicalSelector) -> None:
+    """Adjectives and verbs the norms rate concrete ("bright", "juicy", "cut") are never painted alone, wherever
+    they stand and however often they are said; the nouns of the same lines are."""
+    lines = ["The lighthouse was so bright, so bright over the harbour.",
+             "The lighthouse keeper made juicy, juicy peaches with cream.",
+             "They might have to cut it down, the old lighthouse, they will cut it."]
+    chosen = keywords(selector, lines)
+    assert "lighthouse" in chosen
+    for word in ("bright", "juicy", "cut"):
+        assert word not in chosen, chosen
+
+
+def test_background_words_are_context_never_keywords(selector: LexicalSelector) -> None:
+    """Times, kin, units and body parts say when, who or how much, not what: never a keyword on their own."""
+    lines = ["Grandma baked the pumpkin pie all night, grandma's pumpkin pie is famous.",
+             "It weighed like five pounds, the pumpkin pie, five pounds, I hurt my arm carrying it.",
+             "Every morning grandma makes another pie, with the pumpkin from the garden."]
+    chosen = keywords(selector, lines)
+    assert any("pie" in k or "pumpkin" in k for k in chosen), chosen
+    for word in ("grandma", "night", "pounds", "pound", "arm", "morning"):
+        assert all(word not in k.split() for k in chosen), (word, chosen)
+
+
+def test_a_compound_the_engine_split_is_read_whole(selector: LexicalSelector) -> None:
+    """ "fire place" (as speech engines often write it) is a fireplace, not a fire."""
+    lines = ["Is there a fire place in the cabin?", "Yes, a big stone fire place with a wooden mantel.",
+             "We sat by the fire place all evening."]
+    chosen = keywords(selector, lines)
+    assert any("fireplace" in k for k in chosen), chosen
+    assert "fire" not in chosen and "place" not in chosen
+    assert not any(k.endswith("fire") for k in chosen), chosen
+
+
+def test_a_doubtful_word_repeated_in_one_line_is_not_vouched_for(selector: LexicalSelector) -> None:
+    """One garbled line repeats its mishearing ("we grow milk and make the milk"); another line vouches."""
+    lines = ["We drove out to the milk and then the milk at midnight to see the glacier.",
+             "The glacier was blue, the whole glacier glowed."]
+    once = [{"milk": 0.2}, {}]
+    assert "milk" not in keywords_heard(selector, lines, once)
+    again = [*lines, "Then we bought milk at the farm by the glacier."]
+    assert "milk" in keywords_heard(selector, again, [*once, {"milk": 0.3}])
+
+
+def keywords_heard(selector: LexicalSelector, lines: list[str], heard: list[dict[str, float]]) -> list[str]:
+    return [c.text.lower() for c in selector.select(lines, None, heard).keywords]

@@ -62,3 +62,20 @@ def test_a_middling_confidence_still_needs_support(semantic: SemanticSelector) -
     for middling in (0.55, 0.65):
         assert "beer" not in chosen(semantic, lines, [{}, {"beer": middling}, {}]), middling
     assert "beer" in chosen(semantic, lines, [{}, {"beer": 0.9}, {}])  # a sure hearing competes as before
+
+
+def test_repetition_vouches_only_across_lines(semantic: SemanticSelector) -> None:
+    """A garbled line repeats its own mishearing ("a mallet, a mallet of fresh snow"): only another line counts."""
+    garbled = [SKI_TRIP[0], "There was a mallet, a mallet of fresh snow on the first morning.", *SKI_TRIP[2:]]
+    unsure = [{}, {"mallet": 0.3}, {}, {}]
+    assert "mallet" not in chosen(semantic, garbled, unsure)
+    again = [*garbled, "We bought a mallet for the tent pegs."]
+    assert "mallet" in chosen(semantic, again, [*unsure, {"mallet": 0.4}])
+
+
+def test_adjectives_and_verbs_still_tell_the_theme(semantic: SemanticSelector) -> None:
+    """A word the tagger reads as a verb ("raining") is no keyword, but it still says what the window is about."""
+    lines = ["It has been raining all day, raining and raining.", "The rain on the window is relaxing.",
+             "I made hot chocolate and lit a candle."]
+    words = chosen(semantic, lines)
+    assert "raining" not in words and "rain" in words
