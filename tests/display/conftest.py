@@ -59,7 +59,7 @@ class DisplayProcess:
             raise AssertionError(f"display exited with {self.process.returncode}:\n{self.log.read_text()[-3000:]}")
         try:
             return requests.get(f"{self.url}/healthz", timeout=1).status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or busy starting
             return False
 
     def stop(self) -> None:

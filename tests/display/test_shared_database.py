@@ -8,7 +8,9 @@ from collections.abc import Callable, Iterator
 import pytest
 import requests
 
+from shared.messages import AudioSegment, ImagePrompt, JobText, Keyword
 from tests.display.conftest import DisplayProcess, make_image, publish
+from tests.display.test_jobs import job, transcribe, two_utterances, upload
 from tests.support import Broker, postgres_database, wait_for
 
 
@@ -55,3 +57,33 @@ def test_a_frame_paired_on_one_display_is_known_to_the_other(broker: Broker, dat
     assert made.status_code in (200, 201), made.text
     pairings = requests.get(f"{two.url}/api/pairings", headers={"Authorization": f"Bearer {token}"}, timeout=5)
     assert [p["name"] for p in pairings.json()] == ["hall"]
+
+
+@pytest.mark.slow
+def test_an_upload_accepted_by_one_display_is_followed_to_done_on_another(
+        broker: Broker, database_url: str, display_factory: Callable[..., DisplayProcess], real_audio) -> None:
+    """Job state lives in the shared database, so the display that took the upload may go away: the other
+    follows the job to done, serves its picture, and the first answers the same when it is back."""
+    texts = broker.tap("job.text.#")
+    one = display_factory(VOXFRAME_DATABASE_URL=database_url)
+    two = display_factory(VOXFRAME_DATABASE_URL=database_url)
+    accepted = upload(one, two_utterances(real_audio), room="kitchen")
+    assert accepted.status_code == 202, accepted.text
+    job_id = accepted.json()["job_id"]
+    assert job(two, job_id)["status"] == "queued"  # the other display knows it at once
+    one.stop()  # only the second display is left to follow the job
+    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
+    publish(broker, *(transcribe(s, f"line {s.sequence} about the lighthouse") for s in segments))
+    _, body = wait_for(lambda: broker.get(texts), timeout=10, message="the job's text, sent by the second display")
+    text = JobText.from_json(body)
+    prompt = text.derive(ImagePrompt, text="a lighthouse", keywords=(Keyword(text="lighthouse", score=1.0),),
+                         transcript_ids=(text.lines[0].transcript_id,))
+    image = make_image(room="kitchen", job_id=job_id, prompt_id=str(prompt.id), source="upload")
+    publish(broker, prompt, image)
+    done = wait_for(lambda: (j := job(two, job_id))["status"] == "done" and j, timeout=20,
+                    message=f"done on two: {job(two, job_id)}")
+    assert [i["id"] for i in done["images"]] == [str(image.id)] and done["image_lines"] == {str(image.id): [0]}
+    assert requests.get(f"{two.url}/images/{image.id}", timeout=5).content == image.image
+    one.start()
+    assert job(one, job_id)["status"] == "done"
+    assert requests.get(f"{one.url}/api/uploads/{job_id}/transcript.txt", timeout=5).text.startswith("line 0 about")
