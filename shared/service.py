@@ -30,18 +30,12 @@ class ServiceSpec:
         return [self.port_flag, str(self.port if port is None else port)]
 
 
-# Services that declare no `SERVICE` yet: the settings class of their command module, its port field, the flag.
-_FROM_SETTINGS = {"prompter": ("PrompterSettings", "metrics_port", "--metrics-port"),
-                  "display": ("DisplaySettings", "display_port", "--port")}
-
-
 def service_spec(command: str) -> ServiceSpec:
     """The `SERVICE` of the module behind `voxframe <command>`, found through its `voxframe.commands` entry point
     (so shared/ names no service module)."""
     (entry,) = entry_points(group="voxframe.commands", name=command)
     module = importlib.import_module(entry.module)
     spec = getattr(module, "SERVICE", None)
-    if isinstance(spec, ServiceSpec):
-        return spec
-    settings, field, flag = _FROM_SETTINGS[command]
-    return ServiceSpec.from_settings(command, getattr(module, settings), field, flag)
+    if not isinstance(spec, ServiceSpec):
+        raise TypeError(f"{entry.module} declares no SERVICE = ServiceSpec(...)")
+    return spec

@@ -14,6 +14,7 @@ from services.display.logscrub import scrub_web_logs
 from services.display.settings import DisplaySettings
 from shared.bus import check_broker
 from shared.config import BusSettings
+from shared.service import ServiceSpec
 from shared.settings_cli import add_setting_flags, settings_from_args
 
 _LOGGER = logging.getLogger(__name__)
@@ -33,6 +34,9 @@ _FLAGS = {
 }
 
 
+SERVICE = ServiceSpec.from_settings("display", DisplaySettings, "display_port", port_flag="--port")
+
+
 def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("display", parents=[common], formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                             help="serve the frames, dashboard, uploads and gallery (web on --port)")
@@ -45,9 +49,10 @@ def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(DisplaySettings, args)
     bus_settings = BusSettings()
     check_broker(bus_settings.amqp_url, "display", bus_settings.connect_timeout_seconds)
-    listener = _listen(settings.display_host, settings.display_port)
+    listener = _bind(settings.display_host, settings.display_port)
     port = listener.getsockname()[1]
-    app = create_app(settings, bus_settings, port)
+    app = create_app(settings, bus_settings, port)  # opens (and migrates) the database: may take a while
+    listener.listen(2048)  # only now: until here a client (a load balancer's check) is refused, not left hanging
     server = uvicorn.Server(uvicorn.Config(
         app, log_config=None, access_log=args.log_requests, ws_per_message_deflate=False, timeout_graceful_shutdown=5,
         ws_max_size=WS_MAX_BYTES, ssl_certfile=settings.display_tls_cert, ssl_keyfile=settings.display_tls_key,
@@ -74,12 +79,11 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def _listen(host: str, port: int) -> socket.socket:
+def _bind(host: str, port: int) -> socket.socket:
     """Bind before the app exists, so port 0 can name the display's queue after the port it got."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     listener = socket.socket(family, socket.SOCK_STREAM)
     listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     listener.bind((host, port))
-    listener.listen(2048)
     listener.set_inheritable(True)
     return listener

@@ -18,6 +18,7 @@ from shared.config import BusSettings
 from shared.messages import Control, JobText, Transcript
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS, style_name, wake_phrase
 from shared.metrics import serve_metrics
+from shared.service import ServiceSpec
 from shared.settings_cli import add_setting_flags, settings_from_args
 
 _LOGGER = logging.getLogger(__name__)
@@ -102,6 +103,9 @@ _FLAGS = {
     "--prefetch": "prompter_prefetch",
     "--metrics-port": "metrics_port",
 }
+
+
+SERVICE = ServiceSpec.from_settings("prompter", PrompterSettings)
 
 
 def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
