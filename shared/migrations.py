@@ -25,6 +25,7 @@ def upgrade(db: Database, directory: Path, version_table: str) -> list[str]:
     from alembic.config import Config
     from sqlalchemy.pool import NullPool
 
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # it narrates each plugin; one line below says it all
     engine = sqlalchemy.create_engine(db.sqlalchemy_url, poolclass=NullPool)
     if not db.postgres:  # pysqlite would defer BEGIN to the first write; DDL belongs in the transaction too
         sqlalchemy.event.listen(engine, "connect", lambda dbapi, _record: setattr(dbapi, "isolation_level", None))
@@ -41,7 +42,7 @@ def upgrade(db: Database, directory: Path, version_table: str) -> list[str]:
     finally:
         engine.dispose()
     if applied:
-        _LOGGER.info("Database %s: applied migration(s) %s in %.2f s", version_table.removesuffix("_version"),
+        _LOGGER.info("Schema %s: applied migration(s) %s in %.2f s", version_table,
                      ", ".join(applied), time.monotonic() - started)
     return applied
 
