@@ -68,7 +68,8 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
     pairings = Pairings(db)
     bus = Bus("display", bus_settings)
     display = Display(settings, bus, gallery,
-                      Jobs(JobBook(db, gallery), gallery, bus, settings.job_stall_seconds, _remote_engine(settings)),
+                      Jobs(JobBook(db, gallery), gallery, bus, settings.job_stall_seconds, _remote_engine(settings),
+                           settings.assemblyai_safety_poll_seconds),
                       MicBoard(), Hub(SocketBudget(settings.display_ws_max_clients, settings.display_ws_max_per_address)),
                       Access(settings.display_token, settings.allowed_origins, pairings), pairings,
                       Slots(settings.upload_max_concurrent),

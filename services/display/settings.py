@@ -49,6 +49,8 @@ class DisplaySettings(BaseSettings):
                                                                              "https://api.eu.assemblyai.com")
     public_url: str = Field("", description="this display's URL as AssemblyAI reaches it, for webhooks; "
                                             "empty polls instead")
+    assemblyai_safety_poll_seconds: float = Field(60.0, gt=0, description="with a webhook, a job is still polled "
+                                                                          "this often, in case a delivery was lost")
 
     @property
     def upload_max_bytes(self) -> int:

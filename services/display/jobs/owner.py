@@ -45,7 +45,7 @@ _LOGGER = logging.getLogger(__name__)
 
 PIPELINE, ASSEMBLYAI = "pipeline", "assemblyai"
 POLL_SECONDS = (3.0, 30.0)  # without a webhook: first look after 3 s, then less often as the job ages, to 30 s
-SAFETY_POLL_SECONDS = 60.0  # with a webhook: a slow look all the same, in case a delivery was lost
+SAFETY_POLL_SECONDS = 60.0  # with a webhook: a slow look all the same (VOXFRAME_ASSEMBLYAI_SAFETY_POLL_SECONDS)
 
 
 class JobRefused(Exception):
@@ -61,12 +61,13 @@ class Jobs:
     """Accepts uploads, follows them on the job queue, and polls AssemblyAI for remote ones."""
 
     def __init__(self, book: JobBook, gallery: Gallery, bus: Bus, stall_seconds: float,
-                 remote: AssemblyAIBatch | None = None) -> None:
+                 remote: AssemblyAIBatch | None = None, safety_poll_seconds: float = SAFETY_POLL_SECONDS) -> None:
         self.book = book
         self.gallery = gallery
         self.bus = bus
         self.stall_seconds = stall_seconds
         self.remote = remote
+        self.safety_poll_seconds = safety_poll_seconds
         self.capacity = bus.settings.job_audio_queue_max
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -188,7 +189,7 @@ class Jobs:
             self._wake.wait(1.0)
             self._wake.clear()
             for job_id, remote_id, due_at in self.book.due_polls(time.time()):
-                if self.book.claim_poll(job_id, due_at, time.time() + SAFETY_POLL_SECONDS):  # one display looks
+                if self.book.claim_poll(job_id, due_at, time.time() + self.safety_poll_seconds):  # one display looks
                     try:
                         self._poll(job_id, remote_id)
                     except Exception:  # the next look tries again; the thread must go on for every other job
@@ -216,7 +217,7 @@ class Jobs:
 
     def _poll_delay(self, age_seconds: float) -> float:
         if self.remote is not None and self.remote.webhook_url:
-            return SAFETY_POLL_SECONDS
+            return self.safety_poll_seconds
         low, high = POLL_SECONDS
         return min(high, max(low, age_seconds / 10))
 
