@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import statistics
 import sys
 import time
@@ -55,6 +56,9 @@ DEV = ROOT / "tests" / "data" / "conversations.json"
 HELDOUT = ROOT / "bench" / "data" / "heldout_conversations.json"
 HEARD = ROOT / "bench" / "data" / "heldout_heard.json"
 DEV_HEARD = ROOT / "bench" / "data" / "dev_heard.json"
+
+
+_PUNCTUATION = re.compile(r"[^\w\s'-]")  # "Iceland?" was said as "Iceland"
 
 
 def words(phrase: str) -> list[str]:
@@ -122,7 +126,7 @@ def score_set(selector: KeywordSelector, conversations: list[dict], verbose: boo
             topics += len(hits)
             recalled += sum(hits)
             if "said" in window:
-                said = {w for line in window["said"] for w in words(line.replace(",", " ").replace(".", " "))}
+                said = {w for line in window["said"] for w in words(_PUNCTUATION.sub(" ", line))}
                 painted += len(keywords)
                 painted_said += sum(set(words(k)) <= said for k in keywords)
             if "related" in window:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from dataclasses import replace
+
 import pytest
 
 from services.prompter.__main__ import load_selector
-from services.prompter.engines.lexical import LexicalSelector
+from services.prompter.engines.lexical import LexicalSelector, _Candidate
 from services.prompter.engines.semantic import SemanticSelector
 
 SKI_TRIP = ["We just got back from our skiing trip in the mountains.",
@@ -79,3 +82,22 @@ def test_adjectives_and_verbs_still_tell_the_theme(semantic: SemanticSelector) -
              "I made hot chocolate and lit a candle."]
     words = chosen(semantic, lines)
     assert "raining" not in words and "rain" in words
+
+
+
+def test_a_doubtful_rare_word_counts_less_than_a_sure_one(semantic: SemanticSelector) -> None:
+    """Rarity makes a sure word specific; heard once and doubtfully, a rare word is more likely a mishearing: it
+    keeps only part of its rarity bonus (and may not be painted at all)."""
+    lines = ["We took the toboggan up the hill behind the cabin.", "The snow on the hill was deep and fresh.",
+             "Then we had cocoa in the cabin by the fire, the snow still falling."]
+
+    def score(confidence: float) -> float:
+        keywords = semantic.select(lines, None, [{"toboggan": confidence}, {}, {}]).keywords
+        return next((k.score for k in keywords if k.text.lower() == "toboggan"), 0.0)
+
+    assert score(0.95) > 0 and score(0.6) < score(0.95)
+    toboggan = _Candidate("toboggan", ("toboggan",), Counter({"toboggan": 1}), {0}, nominal=1)
+    sure = semantic._score(replace(toboggan, sure=0.95), {})
+    assert semantic._score(replace(toboggan, sure=0.6), {}) < sure
+    twice = replace(toboggan, sure=0.6, lines={0, 2}, surfaces=Counter({"toboggan": 2}))
+    assert semantic._score(twice, {}) > sure  # said in two lines: no longer doubtful, and counted twice

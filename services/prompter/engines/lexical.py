@@ -37,6 +37,11 @@ _UNRATED_NAME = 3.8  # a capitalised word the norms do not know is usually a pla
 _UNRATED_WORD = 2.5
 MAX_KEYWORD_CHARS = 40  # with the longest style and palette, a prompt of one keyword still fits 160 chars
 DOUBTFUL = 0.5  # a word the speech engine gave less confidence than this is often misheard ("mallet", "beer")
+# The share of its rarity bonus a doubtful one-off keeps. Rarity makes a sure word specific ("saxophone" over
+# "music"), but a rare word is a priori unlikely to have been said, and a weak speech model (tiny.en) fills what
+# it did not catch with rare, concrete words ("darts" for "guards", "rim" for "river"). On the transcribed dev set
+# halving it painted one mishearing less and no topic fewer; 0.3-0.7 did the same.
+DOUBTFUL_RARITY = 0.5
 # Words after which English puts a verb, not a noun: "we roast", "can't reach", "they'll cut". A candidate heard
 # only right after one of them (adverbs like "also" in between) is no topic. Not "you" or "to", which also come
 # before nouns ("bought you flowers", "to Iceland").
@@ -73,6 +78,7 @@ class _Candidate:
 
 
 class LexicalSelector:
+    doubtful = DOUBTFUL  # under this confidence, a hearing said in one line only is doubtful (for its rarity)
     def __init__(self, max_keywords: int = 4, stale_below: float = 0.35, keep_above: float = 0.25) -> None:
         self.max_keywords = max_keywords
         self.stale_below = stale_below  # novelty under this holds a candidate back
@@ -160,8 +166,7 @@ class LexicalSelector:
         top = len(ranked) or 1
         return {singular_phrase(phrase): 1.0 + 0.5 * (1 - rank / top) for rank, (phrase, _) in enumerate(ranked)}
 
-    @staticmethod
-    def _score(c: _Candidate, boosts: dict[str, float]) -> float:
+    def _score(self, c: _Candidate, boosts: dict[str, float]) -> float:
         if c.verbal >= c.count:
             return 0.0  # only ever heard where a verb goes: "we roast", "can't reach"
         phrase = " ".join(c.words)
@@ -174,6 +179,8 @@ class LexicalSelector:
             rated = _UNRATED_NAME if c.capitalised else _UNRATED_WORD
         picturable = ((rated - 1) / 4) ** 2
         rare = max(rarity(w) for w in c.words)
+        if c.sure < self.doubtful and not c.repeated:
+            rare *= DOUBTFUL_RARITY  # a rare word is a priori unlikely: heard once and doubtfully, likely misheard
         specific = 1.3 if len(c.words) > 1 else 1.0
         return c.count ** 0.7 * picturable * (0.4 + 0.6 * rare) * specific * boosts.get(c.key, 1.0)
 

@@ -29,6 +29,7 @@ CACHE = 20_000  # phrase vectors kept (1.5 KB each)
 
 
 class SemanticSelector(LexicalSelector):
+    doubtful = DOUBTFUL
     def __init__(self, encoder: SentenceEncoder, max_keywords: int = 4, **options: float) -> None:
         super().__init__(max_keywords, **options)
         self._encoder = encoder
@@ -39,7 +40,7 @@ class SemanticSelector(LexicalSelector):
         if len(best) < 3:  # too little to say what the window is about
             return super()._weigh(scored)
         vectors = self._vectors([" ".join(c.words) for _, c in best])
-        weights = np.array([score * (1.0 if c.sure >= DOUBTFUL else 0.5) for score, c in best], np.float32)
+        weights = np.array([score * (1.0 if c.sure >= self.doubtful else 0.5) for score, c in best], np.float32)
         total = (vectors * weights[:, None]).sum(0)
         others = total[None, :] - vectors * weights[:, None]  # each candidate's window without itself
         others /= np.maximum(np.linalg.norm(others, axis=1, keepdims=True), 1e-9)
@@ -47,7 +48,7 @@ class SemanticSelector(LexicalSelector):
         fit /= fit.max()
         weighed = {id(c): score * (1.0 if f >= OUTLIER else float(f) ** FIT_POWER)
                    for (score, c), f in zip(best, fit, strict=True)
-                   if c.sure >= DOUBTFUL or c.repeated or f >= SUPPORTED}
+                   if c.sure >= self.doubtful or c.repeated or f >= SUPPORTED}
         return [(weighed.get(id(c), 0.0), c) for _, c in scored]
 
     def _vectors(self, phrases: list[str]) -> np.ndarray:
