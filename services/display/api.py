@@ -13,7 +13,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from services.display import metrics, openapi, uploads, variants
@@ -184,9 +184,7 @@ async def image_file(request: Request) -> Response:
         return Response(status_code=304, headers=headers)
     if not as_stored:
         return Response(await d.variants.get(original, width, mime), media_type=mime, headers=headers)
-    if original.data is not None:  # a new picture: every frame of the room asks for it at the same moment
-        return Response(original.data, media_type=mime, headers=headers)
-    return FileResponse(original.path, media_type=mime, headers=headers)
+    return Response(original.data, media_type=mime, headers=headers)
 
 
 def _has(if_none_match: str, etag: str) -> bool:
