@@ -27,7 +27,8 @@ from services.generator.engines import ImageBackend, ImageRequest
 from services.generator.engines.illustrator import IllustratorBackend
 from services.generator.engines.poster import PosterBackend
 from services.prompter.engines.lexical import LexicalSelector
-from services.prompter.handler import Policy, Prompter
+from services.prompter.handler import Prompter
+from services.prompter.policy import Policy
 from shared.messages import ImagePrompt, Transcript
 
 ROOT = Path(__file__).resolve().parents[1]

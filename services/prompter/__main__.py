@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.prompter.engines import KeywordSelector
-from services.prompter.engines.commands import DEFAULT_WAKE_PHRASE
+from services.prompter.policy import Policy
 from shared.bus import Bus
 from shared.config import BusSettings
 from shared.messages import Control, JobText, Transcript
@@ -24,6 +24,9 @@ from shared.settings_cli import add_setting_flags, settings_from_args
 _LOGGER = logging.getLogger(__name__)
 
 TICK_SECONDS = 0.5  # how late a window may close past its time
+_DEFAULTS = Policy()
+_POLICY_FIELDS = ("window_seconds", "style", "num_images", "min_words", "max_chars", "width", "height",
+                  "novelty_half_life_seconds", "room_idle_seconds", "wake_phrase")  # max_rooms has no setting
 
 
 class PrompterSettings(BaseSettings):
@@ -32,34 +35,34 @@ class PrompterSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
 
     prompt_window_seconds: float = Field(
-        30.0, ge=WINDOW_SECONDS[0], le=WINDOW_SECONDS[1],
+        _DEFAULTS.window_seconds, ge=WINDOW_SECONDS[0], le=WINDOW_SECONDS[1],
         description="length of a room's window; Control set_window changes it",
     )
     prompt_style: str = Field(
-        "watercolor",
+        _DEFAULTS.style,
         description=f"style preset of new rooms ({', '.join(STYLES)}); Control set_style changes it",
     )
-    prompt_images: int = Field(1, ge=IMAGES_PER_PROMPT[0], le=IMAGES_PER_PROMPT[1],
+    prompt_images: int = Field(_DEFAULTS.num_images, ge=IMAGES_PER_PROMPT[0], le=IMAGES_PER_PROMPT[1],
                                description="images per prompt; Control set_images changes it")
-    prompt_min_words: int = Field(5, ge=1, description="content words a window needs to be painted")
+    prompt_min_words: int = Field(_DEFAULTS.min_words, ge=1, description="content words a window needs to be painted")
     prompt_max_keywords: int = Field(4, ge=1, le=8, description="keywords woven into one prompt")
     prompt_max_chars: int = Field(
-        240, ge=160, le=1000, description="longest prompt text (Stable Diffusion's CLIP reads ~77 tokens)"
+        _DEFAULTS.max_chars, ge=160, le=1000, description="longest prompt text (Stable Diffusion's CLIP reads ~77 tokens)"
     )
-    prompt_width: int = Field(1024, ge=64, le=4096, description="image width asked of the generators")
-    prompt_height: int = Field(576, ge=64, le=4096, description="image height asked of the generators")
+    prompt_width: int = Field(_DEFAULTS.width, ge=64, le=4096, description="image width asked of the generators")
+    prompt_height: int = Field(_DEFAULTS.height, ge=64, le=4096, description="image height asked of the generators")
     prompt_novelty_half_life_seconds: float = Field(
-        60.0, gt=0, description="seconds until a painted topic is half as stale"
+        _DEFAULTS.novelty_half_life_seconds, gt=0, description="seconds until a painted topic is half as stale"
     )
     prompt_room_idle_seconds: float = Field(
-        3600.0, gt=0, description="forget a room's settings and memory after this long without talk or controls"
+        _DEFAULTS.room_idle_seconds, gt=0, description="forget a room's settings and memory after this long without talk or controls"
     )
     prompt_selector: Literal["semantic", "lexical"] = Field(
         "semantic", description="semantic: lexical scores weighed by fit to the window (all-MiniLM-L6-v2, offline; "
         "lexical when the model is not installed); lexical: lookup tables only"
     )
     prompt_wake_phrase: str = Field(
-        DEFAULT_WAKE_PHRASE, description="words that start a spoken command in new rooms (\"\" turns them off); "
+        _DEFAULTS.wake_phrase, description="words that start a spoken command in new rooms (\"\" turns them off); "
         "Control set_wake_phrase changes it per room"
     )
     prompter_prefetch: int = Field(
@@ -73,6 +76,11 @@ class PrompterSettings(BaseSettings):
     metrics_port: int = Field(
         9103, ge=0, le=65535, description="port of /metrics and /healthz; 0 picks a free one"
     )
+
+    def policy(self) -> Policy:
+        """The policy these settings make: each `prompt_<field>` (`prompt_images` for `num_images`)."""
+        fields = {f: getattr(self, "prompt_images" if f == "num_images" else f"prompt_{f}") for f in _POLICY_FIELDS}
+        return Policy(**fields)
 
     @field_validator("prompt_style")
     @classmethod
@@ -141,22 +149,11 @@ def load_selector(max_keywords: int, semantic: bool = True) -> KeywordSelector:
 
 
 def run(args: argparse.Namespace) -> int:
-    from services.prompter.handler import Policy, Prompter
+    from services.prompter.handler import Prompter
     from services.prompter.memory import open_store
 
     s = settings_from_args(PrompterSettings, args)
-    policy = Policy(
-        window_seconds=s.prompt_window_seconds,
-        style=s.prompt_style,
-        num_images=s.prompt_images,
-        min_words=s.prompt_min_words,
-        max_chars=s.prompt_max_chars,
-        width=s.prompt_width,
-        height=s.prompt_height,
-        novelty_half_life_seconds=s.prompt_novelty_half_life_seconds,
-        room_idle_seconds=s.prompt_room_idle_seconds,
-        wake_phrase=s.prompt_wake_phrase,
-    )
+    policy = s.policy()
     _LOGGER.debug("prompter settings: %s", s)
     bus = Bus("prompter", BusSettings())
     prompter = Prompter(

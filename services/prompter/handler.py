@@ -12,19 +12,26 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 
-from prometheus_client import Counter, Gauge, Histogram
-
 from services.prompter.engines import Choice, KeywordSelector, Selection
-from services.prompter.engines.commands import DEFAULT_WAKE_PHRASE, ParsedCommand, parse
+from services.prompter.engines.commands import ParsedCommand, parse
 from services.prompter.engines.mood import MOODS_BY_NAME, mood_of
 from services.prompter.engines.names import person_names
 from services.prompter.engines.novelty import NoveltyMemory
 from services.prompter.engines.safety import REMOVED, scrub
 from services.prompter.engines.scene import compose
 from services.prompter.memory import RoomStore, restore, snapshot
+from services.prompter.metrics import (
+    PROMPTS,
+    ROOMS,
+    SELECTION_SECONDS,
+    SPOKEN,
+    WINDOWS_CLOSED,
+    WINDOWS_SKIPPED,
+    WORDS_FILTERED,
+)
+from services.prompter.policy import Policy
 from services.prompter.window import Ack, Room, Window, word_confidence
 from shared.bus.errors import Unprocessable
 from shared.messages import (
@@ -41,46 +48,19 @@ from shared.messages import (
 )
 from shared.messages.control import check_value, style_name, wake_phrase
 from shared.messages.prompt import MAX_SOURCE_TRANSCRIPTS
-from shared.metrics import SECONDS_BUCKETS
 
 _LOGGER = logging.getLogger(__name__)
-
-WINDOWS_CLOSED = Counter("voxframe_prompter_windows_closed_total", "Windows closed", ["trigger"])
-WINDOWS_SKIPPED = Counter("voxframe_prompter_windows_skipped_total", "Windows that published nothing", ["reason"])
-PROMPTS = Counter("voxframe_prompter_prompts_published_total", "Image prompts published", ["trigger"])
-WORDS_FILTERED = Counter("voxframe_prompter_words_filtered_total", "Words kept out of prompts", ["reason"])
-ROOMS = Gauge("voxframe_prompter_rooms", "Rooms whose settings and memory the prompter holds")
-SPOKEN = Counter("voxframe_prompter_spoken_commands_total", "Lines that began with the wake phrase", ["action"])
-SELECTION_SECONDS = Histogram("voxframe_prompter_selection_seconds", "Time to select a window's keywords",
-                              buckets=SECONDS_BUCKETS)
 
 MAX_EXCERPT_CHARS = 600
 
 
-@dataclass(frozen=True)
-class Policy:
-    """Defaults for new rooms, and the limits every prompt keeps."""
-
-    window_seconds: float = 30.0
-    style: str = "watercolor"
-    num_images: int = 1
-    min_words: int = 5
-    max_chars: int = 240
-    width: int = 1024
-    height: int = 576
-    novelty_half_life_seconds: float = 60.0
-    room_idle_seconds: float = 3600.0  # a room silent this long is forgotten (its settings return to defaults)
-    max_rooms: int = 1000  # past it, the longest-idle room without an open window is forgotten
-    wake_phrase: str = DEFAULT_WAKE_PHRASE  # starts a spoken command in new rooms; "" turns them off
-
-
 class Prompter:
     def __init__(self, selector: KeywordSelector, publish: Callable[[Envelope], None],
-                 defer_ack: Callable[[], Ack], policy: Policy = Policy(),
+                 defer_ack: Callable[[], Ack], policy: Policy | None = None,
                  clock: Callable[[], float] = time.monotonic, store: RoomStore | None = None,
                  wall_clock: Callable[[], float] = time.time) -> None:
         self.selector = selector
-        self.policy = policy
+        self.policy = policy or Policy()
         self._publish = publish
         self._defer_ack = defer_ack
         self._clock = clock

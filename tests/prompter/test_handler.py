@@ -14,7 +14,8 @@ from collections.abc import Callable
 import pytest
 
 from services.prompter.engines.lexical import LexicalSelector
-from services.prompter.handler import Policy, Prompter
+from services.prompter.handler import Prompter
+from services.prompter.policy import Policy
 from shared.bus.errors import Unprocessable
 from shared.messages import (
     Command,
@@ -383,3 +384,12 @@ def test_a_room_sets_its_wake_phrase(prompter: Prompter, bus: Recorder) -> None:
     control(prompter, Command.SET_WAKE_PHRASE, "")
     say(prompter, bus, ["okay picture, paint a lighthouse"])
     assert len(_spoken(bus)) == 1
+
+
+def test_the_settings_make_the_policy_whose_defaults_they_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    from services.prompter.__main__ import PrompterSettings
+
+    assert PrompterSettings().policy() == Policy()  # one home for the defaults: nothing restated differently
+    monkeypatch.setenv("VOXFRAME_PROMPT_IMAGES", "3")
+    monkeypatch.setenv("VOXFRAME_PROMPT_WINDOW_SECONDS", "45")
+    assert PrompterSettings().policy() == Policy(num_images=3, window_seconds=45.0)

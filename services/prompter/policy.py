@@ -1,0 +1,25 @@
+"""What a prompter does for rooms it has not been told otherwise about: the one home of those defaults, which
+`PrompterSettings` reads its own from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.prompter.engines.commands import DEFAULT_WAKE_PHRASE
+
+
+@dataclass(frozen=True)
+class Policy:
+    """Defaults for new rooms, and the limits every prompt keeps."""
+
+    window_seconds: float = 30.0
+    style: str = "watercolor"
+    num_images: int = 1
+    min_words: int = 5
+    max_chars: int = 240
+    width: int = 1024
+    height: int = 576
+    novelty_half_life_seconds: float = 60.0
+    room_idle_seconds: float = 3600.0  # a room silent this long is forgotten (its settings return to defaults)
+    max_rooms: int = 1000  # past it, the longest-idle room without an open window is forgotten
+    wake_phrase: str = DEFAULT_WAKE_PHRASE  # starts a spoken command in new rooms; "" turns them off
