@@ -64,7 +64,7 @@ class Bus:
         self._work: queue.PriorityQueue[tuple[int, int, Delivery]] = queue.PriorityQueue()
         self._arrivals = itertools.count()
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
-        self._deferred: dict[str, Delivery] = {}  # message id -> the delivery its deferred ack will ack
+        self._deferred: dict[str, Delivery] = {}  # dedup key -> the delivery its deferred ack will ack
         self._stopping = threading.Event()
         self._stopped = threading.Event()
         self._link = Link(stage, self.settings, self.topology, self._subscriptions, self._enqueue, self._stopping)
@@ -294,7 +294,7 @@ class Bus:
         except ValidationError as exc:
             self._dead_letter(delivery, kind, "invalid", describe_validation_error(exc))
             return
-        key = str(message.id)
+        key = _dedup_key(delivery, message)
         held = self._deferred.get(key)
         if held is not None:
             metrics.DUPLICATES.labels(self.stage, kind).inc()
@@ -325,7 +325,7 @@ class Bus:
     def _call_with_retries(self, handler: Handler, message: Envelope, delivery: Delivery, kind: str) -> Any:
         attempts = self.settings.max_attempts
         for attempt in range(1, attempts + 1):
-            self._local.delivery, self._local.key, self._local.deferred = delivery, str(message.id), False
+            self._local.delivery, self._local.key, self._local.deferred = delivery, _dedup_key(delivery, message), False
             started = time.perf_counter()
             try:
                 return handler(message)
@@ -417,3 +417,9 @@ def _as_list(outputs: Outputs) -> list[Envelope]:
 
 
 _DEAD: Any = object()
+
+
+def _dedup_key(delivery: Delivery, message: Envelope) -> str:
+    """Dedup is per queue: a copy again on the same queue is a redelivery, but one message bound to two of a
+    process's queues (a display's own queue and the jobs queue both take a job's image) is work for each."""
+    return f"{delivery.subscription.spec.name}/{message.id}"

@@ -7,6 +7,7 @@ import subprocess
 import threading
 import urllib.error
 import urllib.request
+import uuid
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ import pytest
 
 from shared.bus import REASON_HEADER, Bus, BusConfigError
 from shared.config import BusSettings
-from shared.messages import MESSAGE_TYPES, AudioSegment, Envelope, Transcript, utc_now
+from shared.messages import MESSAGE_TYPES, AudioSegment, Envelope, GeneratedImage, Transcript, utc_now
 from shared.metrics import serve_metrics
 from tests.support import Broker, wait_for
 from tests.test_messages import SAMPLES
@@ -152,6 +153,22 @@ def test_duplicate_delivery_is_processed_once(broker: Broker, bus_settings: BusS
     wait_for(lambda: 6 in handled, message="second message handled")
     wait_for(lambda: broker.depth(broker.topology.audio.name) == 0, message="all acked")
     assert handled == [5, 6]
+
+
+def test_one_message_on_two_of_a_workers_queues_is_handled_on_each(broker: Broker, bus_settings: BusSettings,
+                                                                    running) -> None:
+    """A display's own queue and the jobs queue both take a job's image: each handler sees it, once."""
+    seen: list[tuple[str, str]] = []
+    display = Bus("display", bus_settings)
+    display.consume(display.topology.display("d1"), {GeneratedImage: lambda i: seen.append(("frames", i.prompt_text))})
+    display.consume(display.topology.jobs, {GeneratedImage: lambda i: seen.append(("owner", i.prompt_text))})
+    running(display)
+    image = SAMPLES["image"].model_copy(update={"job_id": "job-1"})
+    after = image.model_copy(update={"id": uuid.uuid4(), "prompt_text": "after"})
+    for message in (image, image, after):  # the second copy is a duplicate on each queue
+        broker.publish_raw(message.routing_key, message.to_json(), message.KIND)
+    wait_for(lambda: {("frames", "after"), ("owner", "after")} <= set(seen), message="the last image on both queues")
+    assert sorted(seen) == [("frames", "after"), ("frames", "apple pie"), ("owner", "after"), ("owner", "apple pie")]
 
 
 def _close_connections_of(stage: str) -> int:
