@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.messages.envelope import ID_CHARS, Chars, Envelope
+from shared.messages.envelope import ID_CHARS, Envelope
 
 MAX_TEXT_CHARS = 20_000  # far more than the longest segment (262 s) holds
 MAX_WORDS = 8_000
@@ -17,7 +17,7 @@ class Word(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    text: Chars(64)
+    text: str = Field(max_length=64)
     start_seconds: float = Field(ge=0)
     end_seconds: float = Field(ge=0)
     confidence: float = Field(ge=0, le=1)
@@ -28,12 +28,12 @@ class Transcript(Envelope):
 
     KIND: ClassVar[str] = "transcript"
 
-    audio_id: Chars(ID_CHARS) = Field(description="id of the AudioSegment this transcribes")
-    text: Chars(MAX_TEXT_CHARS) = Field(description="may be empty only for upload jobs, which count every segment")
+    audio_id: str = Field(max_length=ID_CHARS, description="id of the AudioSegment this transcribes")
+    text: str = Field(max_length=MAX_TEXT_CHARS, description="may be empty only for upload jobs, which count every segment")
     words: tuple[Word, ...] = Field((), max_length=MAX_WORDS)
-    language: Chars(16) = "en"
-    engine: Chars(64) = Field(description="e.g. faster-whisper, assemblyai")
-    model: Chars(128) = Field(description="e.g. tiny.en")
+    language: str = Field("en", max_length=16)
+    engine: str = Field(max_length=64, description="e.g. faster-whisper, assemblyai")
+    model: str = Field(max_length=128, description="e.g. tiny.en")
     audio_seconds: float = Field(ge=0)
     processing_seconds: float = Field(ge=0)
     sequence: int = Field(0, ge=0, description="the AudioSegment's sequence")

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, StringConstraints, model_validator
 
-from shared.messages.envelope import Chars, Envelope, Name
+from shared.messages.envelope import Envelope, Name
 
 
 class Command(StrEnum):
@@ -76,7 +76,7 @@ class Control(Envelope):
 
     command: Command
     mic: Name | None = Field(None, description="target mic for mute/unmute; None means the whole room")
-    value: Chars(256) | float | int | None = None
+    value: Annotated[str, StringConstraints(max_length=256)] | float | int | None = None
 
     @model_validator(mode="after")
     def _value_present(self) -> Control:

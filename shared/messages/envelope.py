@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
-from typing import Annotated, ClassVar, Self, TypeVar
+from typing import Annotated, Any, ClassVar, Self, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -18,11 +18,9 @@ Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 # max_message_size (16 MiB, as deploy/rabbitmq/rabbitmq.conf sets): what validates can always be published.
 WIRE_LIMIT_BYTES = 16 * 1024 * 1024
 ID_CHARS = 64  # a message id (uuid) named in another message
-
-
-def Chars(max_chars: int) -> type[str]:
-    """A str of at most `max_chars` characters."""
-    return Annotated[str, StringConstraints(max_length=max_chars)]  # type: ignore[return-value]
+# A message id named in another message, as a type (for tuples of them); a single str field says
+# `Field(max_length=N)` instead.
+MessageId = Annotated[str, StringConstraints(max_length=ID_CHARS)]
 
 E = TypeVar("E", bound="Envelope")
 
@@ -84,7 +82,7 @@ class Envelope(BaseModel):
         The new id is derived from this id and `key`, so a redelivered input yields the same output id
         and idempotent consumers (the gallery, the prompter's window) drop the repeat.
         """
-        inherited = {
+        inherited: dict[str, Any] = {
             "room": self.room,
             "source": self.source,
             "trace_id": self.trace_id,

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from shared.messages.envelope import ID_CHARS, Chars, Envelope
+from shared.messages.envelope import ID_CHARS, Envelope
 
 MAX_ENVELOPE_FRAMES = 12_500  # 250 s of 20 ms frames: longer than the longest segment
 
@@ -19,7 +19,7 @@ class Heard(Envelope):
 
     KIND: ClassVar[str] = "heard"
 
-    segment_id: Chars(ID_CHARS) = Field(description="id of the AudioSegment this announces")
+    segment_id: str = Field(max_length=ID_CHARS, description="id of the AudioSegment this announces")
     start_at: datetime
     end_at: datetime
     envelope_db: tuple[int, ...] = Field(max_length=MAX_ENVELOPE_FRAMES, description="dBFS per 20 ms frame")

@@ -12,7 +12,7 @@ from typing import ClassVar, Self
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.messages.asr import MAX_TEXT_CHARS, MAX_WORDS, Word
-from shared.messages.envelope import ID_CHARS, Chars, Envelope, Name
+from shared.messages.envelope import ID_CHARS, Envelope, Name
 
 MAX_JOB_LINES = 5000
 MAX_JOB_TEXT_CHARS = 200_000  # about three hours of speech
@@ -35,8 +35,8 @@ class JobLine(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    transcript_id: Chars(ID_CHARS)
-    text: Chars(MAX_TEXT_CHARS)
+    transcript_id: str = Field(max_length=ID_CHARS)
+    text: str = Field(max_length=MAX_TEXT_CHARS)
     words: tuple[Word, ...] = Field((), max_length=MAX_WORDS)
 
 

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.messages.envelope import ID_CHARS, Chars, Envelope
+from shared.messages.envelope import Envelope, MessageId
 
 MAX_KEYWORDS = 16
 MAX_EXCERPT_CHARS = 4000
@@ -18,7 +18,7 @@ class Keyword(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    text: Chars(100)
+    text: str = Field(max_length=100)
     score: float = Field(ge=0, description="higher is more central to the window")
 
 
@@ -29,10 +29,10 @@ class ImagePrompt(Envelope):
 
     text: str = Field(min_length=1, max_length=1000)
     keywords: tuple[Keyword, ...] = Field((), max_length=MAX_KEYWORDS)
-    style: Chars(64) = "watercolor"
-    mood: Chars(64) = "neutral"
-    transcript_ids: tuple[Chars(ID_CHARS), ...] = Field((), max_length=MAX_SOURCE_TRANSCRIPTS)
-    excerpt: Chars(MAX_EXCERPT_CHARS) = Field("", description="the transcript lines behind the keywords, for provenance")
+    style: str = Field("watercolor", max_length=64)
+    mood: str = Field("neutral", max_length=64)
+    transcript_ids: tuple[MessageId, ...] = Field((), max_length=MAX_SOURCE_TRANSCRIPTS)
+    excerpt: str = Field("", max_length=MAX_EXCERPT_CHARS, description="the transcript lines behind the keywords, for provenance")
     num_images: int = Field(1, ge=1, le=8)
     width: int = Field(1024, ge=64, le=4096)
     height: int = Field(576, ge=64, le=4096)

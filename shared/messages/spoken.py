@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from shared.messages.envelope import ID_CHARS, Chars, Envelope
+from shared.messages.envelope import ID_CHARS, Envelope
 
 MAX_HEARD_CHARS = 500
 
@@ -26,7 +26,7 @@ class SpokenCommand(Envelope):
 
     KIND: ClassVar[str] = "spoken"
 
-    transcript_id: Chars(ID_CHARS)
+    transcript_id: str = Field(max_length=ID_CHARS)
     action: SpokenAction
-    subject: Chars(MAX_HEARD_CHARS) = Field("", description="what to paint (paint only), after scrubbing")
-    heard: Chars(MAX_HEARD_CHARS) = Field("", description="the words after the wake phrase, after scrubbing")
+    subject: str = Field("", max_length=MAX_HEARD_CHARS, description="what to paint (paint only), after scrubbing")
+    heard: str = Field("", max_length=MAX_HEARD_CHARS, description="the words after the wake phrase, after scrubbing")

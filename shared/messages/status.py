@@ -6,7 +6,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from shared.messages.envelope import Chars, Envelope
+from shared.messages.envelope import Envelope
 
 MicKind = Literal["device", "browser", "satellite", "file"]  # a sound device, a browser tab, Wyoming, a replay
 
@@ -19,5 +19,5 @@ class MicStatus(Envelope):
     level_dbfs: float = Field(le=0, description="RMS input level of the last second")
     speech_ratio: float = Field(ge=0, le=1, description="share of the last second the VAD called speech")
     muted: bool = False
-    device: Chars(256) = ""
+    device: str = Field("", max_length=256)
     kind: MicKind = "device"
