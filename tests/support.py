@@ -66,6 +66,17 @@ def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: f
         time.sleep(interval)
 
 
+def stays(condition: Callable[[], object], seconds: float, interval: float = 0.1,
+          message: str = "condition") -> None:
+    """`condition` holds all through `seconds`: a bounded look for something that must NOT happen (a stall
+    declared, a repeat acted on); fails the test the moment it does."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not condition():
+            raise AssertionError(f"{message} stopped holding after {seconds - (deadline - time.monotonic()):.1f} s")
+        time.sleep(interval)
+
+
 class Broker:
     """Raw pika access for tests: inspect queues, publish bytes a worker never would, clean up."""
 
@@ -111,7 +122,7 @@ class Broker:
             self.connection = pika.BlockingConnection(pika.URLParameters(self.settings.amqp_url))
             self.channel = self.connection.channel()
         t = self.topology
-        for q in {t.dead.name, t.dropped.name, t.audio.name, t.prompter.name, t.prompts.name} | self.extra_queues:
+        for q in {q.name for q in t.stage_queues()} | self.extra_queues:  # the job queues too
             self.channel.queue_delete(q)
         for ex in (t.exchange, t.dead_letter_exchange):
             self.channel.exchange_delete(ex)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +16,7 @@ from websockets.sync.client import connect
 
 from shared.messages import AudioSegment, GeneratedImage, ImagePrompt, JobText, Keyword, Transcript
 from tests.display.conftest import DisplayProcess, png, publish
-from tests.support import Broker, wait_for
+from tests.support import Broker, stays, wait_for
 
 
 def two_utterances(real_audio: Path) -> bytes:
@@ -145,6 +146,35 @@ def test_a_stalled_job_becomes_an_error_saying_where_it_stopped(broker: Broker, 
     display = display_factory(VOXFRAME_JOB_STALL_SECONDS="1")
     job_id = upload(display, two_utterances(real_audio)).json()["job_id"]
     failed = wait_for(lambda: (j := job(display, job_id))["status"] == "error" and j, timeout=10, message="stall")
+    assert "no transcriber picked up the audio" in failed["error"]
+
+
+def test_an_upload_waiting_behind_a_longer_one_is_not_a_stall(broker: Broker, display_factory,
+                                                              real_audio: Path) -> None:
+    """The job queue is served in order: a job whose audio waits behind a moving upload is waiting, not stalled."""
+    display = display_factory(VOXFRAME_JOB_STALL_SECONDS="2")
+    one = two_utterances(real_audio)
+    samples, rate = soundfile.read(io.BytesIO(one), dtype="int16")
+    longer = io.BytesIO()
+    soundfile.write(longer, np.concatenate([samples, np.zeros(2 * rate, dtype=np.int16)] * 4), rate, format="WAV")
+    ahead_id = upload(display, longer.getvalue()).json()["job_id"]
+    ahead = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
+    behind_id = upload(display, one).json()["job_id"]
+    behind = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
+    assert len(ahead) >= 8
+    waited = time.monotonic()
+    for segment in ahead:  # transcribed one at a time, for longer than the stall time all told
+        publish(broker, transcribe(segment, f"line {segment.sequence} about the harbour"))
+        wait_for(lambda s=segment: job(display, ahead_id)["transcribed"] == s.sequence + 1, timeout=5,
+                 message="the line in")
+        stays(lambda: job(display, behind_id)["status"] == "queued", 0.5, message="the job behind waiting")
+    assert time.monotonic() - waited > 2 * 2
+    publish(broker, *(transcribe(s, "the harbour") for s in behind))
+    chosen = wait_for(lambda: (j := job(display, behind_id))["status"] != "queued" and j, timeout=5, message="moved")
+    assert chosen["status"] in ("transcribing", "choosing") and chosen["error"] is None, chosen
+    # with nothing ahead of it moving, a job that gets no transcripts is a stall all the same
+    stalled = upload(display, one).json()["job_id"]
+    failed = wait_for(lambda: (j := job(display, stalled))["status"] == "error" and j, timeout=10, message="stall")
     assert "no transcriber picked up the audio" in failed["error"]
 
 

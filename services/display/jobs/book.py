@@ -159,6 +159,16 @@ class JobBook:
                                 (cutoff,)).fetchall()
         return [r[0] for r in rows]
 
+    def waiting_its_turn(self, job_id: str, cutoff: float) -> bool:
+        """A queued pipeline job whose segments wait behind those of an earlier job that has moved since
+        `cutoff` (the job queue is served in order, so a long upload ahead is no stall of this one)."""
+        with self.db.connection() as conn:
+            row = conn.execute("SELECT 1 FROM upload_jobs j, upload_jobs ahead WHERE j.id=? AND j.status='queued' "
+                               "AND j.engine='pipeline' AND ahead.engine='pipeline' AND ahead.id != j.id "
+                               "AND ahead.created_at <= j.created_at AND ahead.updated_at >= ? LIMIT 1",
+                               (job_id, cutoff)).fetchone()
+        return row is not None
+
     def lines(self, job_id: str) -> list[JobLineView]:
         with self.db.connection() as conn:
             rows = conn.execute("SELECT * FROM job_lines WHERE job_id=? ORDER BY sequence", (job_id,)).fetchall()

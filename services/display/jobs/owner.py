@@ -156,7 +156,10 @@ class Jobs:
     def expire_stalled(self) -> list[Envelope]:
         """Timer: a job without progress for `stall_seconds` becomes an error that says where it stopped."""
         notices: list[Envelope] = []
-        for job_id in self.book.stalled(time.time() - self.stall_seconds):
+        cutoff = time.time() - self.stall_seconds
+        for job_id in self.book.stalled(cutoff):
+            if self.book.waiting_its_turn(job_id, cutoff):
+                continue  # queued behind another upload that is still moving: not stalled, only waiting
             view = self.book.view(job_id)
             if view is not None and self._fail(job_id, _stall_reason(view, self.stall_seconds)):
                 notices.append(JobProgress(room=view.room, source="upload", job_id=job_id, stage=JobStage.ERROR))
