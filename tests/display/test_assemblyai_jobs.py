@@ -19,7 +19,7 @@ from shared.messages import GeneratedImage, ImagePrompt, JobText, Keyword
 from tests.display.conftest import DisplayProcess, png, publish
 from tests.display.test_jobs import job, two_utterances, upload
 from tests.fakes.assemblyai_rest import GAP_MS, WORD_MS, FakeAssemblyAIRest, Script
-from tests.support import Broker, free_port, wait_for
+from tests.support import Broker, free_port, stays, wait_for
 
 KEY = "test-key"
 SAID = [("A", "Paint the lighthouse on the cliff."), ("B", "With a red roof and a stormy sky.")]
@@ -36,8 +36,6 @@ def assemblyai_display(broker: Broker, fake: FakeAssemblyAIRest,
                        tmp_path: Path) -> Iterator[Callable[..., DisplayProcess]]:
     """Start a display whose uploads go to the fake; `webhook=True` makes its own URL the public one."""
     started: list[DisplayProcess] = []
-    t = broker.topology
-    broker.extra_queues |= {t.job_audio.name, t.job_prompts.name, t.jobs.name}
 
     def start(webhook: bool, key: str = KEY, **env: str) -> DisplayProcess:
         port = free_port()
@@ -48,7 +46,7 @@ def assemblyai_display(broker: Broker, fake: FakeAssemblyAIRest,
         display = DisplayProcess(broker.settings, tmp_path / f"data{len(started)}", env=settings, port=port)
         display.data_dir.mkdir()
         started.append(display)
-        broker.extra_queues.add(t.display(display.display_id).name)
+        broker.extra_queues.add(broker.topology.display(display.display_id).name)
         return display.start()
 
     yield start
@@ -59,14 +57,6 @@ def assemblyai_display(broker: Broker, fake: FakeAssemblyAIRest,
 def finished_stage(display: DisplayProcess, job_id: str, stage: str, timeout: float) -> dict:
     return wait_for(lambda: (j := job(display, job_id))["status"] in (stage, "error") and j, timeout=timeout,
                     interval=0.1, message=f"job {job_id} {stage}")
-
-
-def stays(condition: Callable[[], bool], seconds: float, message: str) -> None:
-    """`condition` holds all through `seconds` (a bounded look for something that must NOT happen)."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        assert condition(), message
-        time.sleep(0.1)
 
 
 def webhook(display: DisplayProcess, transcript_id: str, secret: str) -> requests.Response:
@@ -103,7 +93,7 @@ def test_a_webhook_brings_the_transcript_with_speakers_and_a_repeat_changes_noth
     assert [d.status_code for d in fake.deliveries] == [200, 200]  # the repeat is answered, and ignored
     gets = fake.requests["get"]
     stays(lambda: broker.depth(texts) == 0 and fake.requests["get"] == gets, 3,
-          "the repeated webhook sent the text again or fetched the transcript again")
+          message="no second text or fetch after the repeated webhook")
     again = job(display, job_id)
     assert (again["status"], again["lines"], again["updated_at"]) == ("choosing", chosen["lines"],
                                                                        chosen["updated_at"])
@@ -140,7 +130,7 @@ def test_forged_and_unknown_webhooks_are_refused_and_change_nothing(broker: Brok
     assert missing.status_code == 401
     unknown = webhook(display, "0123456789abcdefghij", secret)
     assert unknown.status_code == 404 and "no upload job" in unknown.json()["error"]
-    stays(lambda: fake.requests["get"] == gets, 2.5, "a refused webhook made the display fetch a transcript")
+    stays(lambda: fake.requests["get"] == gets, 2.5, message="no fetch after a refused webhook")
     after = job(display, job_id)
     assert (after["status"], after["lines"], after["updated_at"]) == ("transcribing", [], before["updated_at"])
 
@@ -203,11 +193,11 @@ def test_210_utterances_from_assemblyai_become_a_job_of_210_lines_painted_to_don
                          transcript_ids=(text.lines[0].transcript_id, text.lines[209].transcript_id))
     assert prompt.routing_key.startswith("job.prompt.") and prompt.job_id == job_id
     publish(broker, prompt)
-    finished_stage(display, job_id, "painting", timeout=5)
+    finished_stage(display, job_id, "painting", timeout=15)
     publish(broker, prompt.derive(GeneratedImage, key="0", image=png((30, 60, 120)), mime_type="image/png",
                                   width=320, height=180, backend="poster", prompt_id=str(prompt.id),
                                   prompt_text=prompt.text, index=0, generation_seconds=0.1))
-    done = finished_stage(display, job_id, "done", timeout=5)
+    done = finished_stage(display, job_id, "done", timeout=15)
     assert done["status"] == "done", done["error"]
     (image,) = done["images"]
     assert done["image_lines"] == {image["id"]: [0, 209]}  # the picture names the lines it was chosen from
