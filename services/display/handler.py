@@ -6,7 +6,7 @@ from __future__ import annotations
 from services.display import metrics
 from services.display.access import pictures_only
 from services.display.gallery import Gallery
-from services.display.hub import Hub
+from services.display.hub import DASHBOARD, Hub, job_topic, room_topic
 from services.display.jobs import Jobs
 from services.display.live import MicBoard
 from services.display.views import SpokenView, WordView
@@ -26,8 +26,8 @@ class DisplayHandler:
         view = self.gallery.add_image(msg)
         if view is not None:
             metrics.IMAGES_RECEIVED.inc()
-            self.hub.notify((f"room:{msg.room}", "dashboard"), {"type": "image", "image": view.model_dump(mode="json")})
-            self.hub.notify((f"pictures:{msg.room}",),  # frames without the right to the conversation's words
+            self.hub.notify((room_topic(msg.room), DASHBOARD), {"type": "image", "image": view.model_dump(mode="json")})
+            self.hub.notify((room_topic(msg.room, captions=False),),  # frames without the right to the conversation's words
                             {"type": "image", "image": pictures_only(view).model_dump(mode="json")})
             metrics.IMAGES_PRUNED.inc(self.gallery.prune())
             count, total = self.gallery.totals()
@@ -38,32 +38,32 @@ class DisplayHandler:
         view = self.gallery.add_transcript(msg)
         if view is not None and view.text.strip():
             view = view.model_copy(update={"words": [WordView(text=w.text, confidence=w.confidence) for w in msg.words]})
-            self.hub.notify(("dashboard",), {"type": "transcript", "transcript": view.model_dump(mode="json")})
+            self.hub.notify((DASHBOARD,), {"type": "transcript", "transcript": view.model_dump(mode="json")})
 
     def on_prompt(self, msg: ImagePrompt) -> None:
         view = self.gallery.add_prompt(msg)
         if view is not None:
-            self.hub.notify(("dashboard",), {"type": "prompt", "prompt": view.model_dump(mode="json")})
+            self.hub.notify((DASHBOARD,), {"type": "prompt", "prompt": view.model_dump(mode="json")})
 
     def on_progress(self, msg: JobProgress) -> None:
         """A job moved on (on this display or another): its pages get it as it now stands in the database."""
         job = self.jobs.view(msg.job_id)
         if job is not None:
-            self.hub.notify((f"job:{job.job_id}", "dashboard"), {"type": "job", "job": job.model_dump(mode="json")})
+            self.hub.notify((job_topic(job.job_id), DASHBOARD), {"type": "job", "job": job.model_dump(mode="json")})
 
     def on_spoken(self, msg: SpokenCommand) -> None:
         """A spoken command: its line leaves the conversation, frames confirm it, the dashboard shows it."""
         self.gallery.mark_command(msg.transcript_id)
         view = SpokenView(room=msg.room, transcript_id=msg.transcript_id, action=msg.action, subject=msg.subject,
                           heard=msg.heard, created_at=msg.created_at)
-        self.hub.notify((f"room:{msg.room}", "dashboard"), {"type": "spoken", "spoken": view.model_dump(mode="json")})
-        self.hub.notify((f"pictures:{msg.room}",),  # no words of the conversation for these frames
+        self.hub.notify((room_topic(msg.room), DASHBOARD), {"type": "spoken", "spoken": view.model_dump(mode="json")})
+        self.hub.notify((room_topic(msg.room, captions=False),),  # no words of the conversation for these frames
                         {"type": "spoken", "spoken": view.model_copy(update={"subject": "", "heard": ""}
                                                                       ).model_dump(mode="json")})
 
     def on_status(self, msg: MicStatus) -> None:
         view = self.mics.update(msg)
-        self.hub.notify(("dashboard",), {"type": "mic", "mic": view.model_dump(mode="json")})
+        self.hub.notify((DASHBOARD,), {"type": "mic", "mic": view.model_dump(mode="json")})
 
     def handlers(self) -> dict[type, object]:
         return {GeneratedImage: self.on_image, Transcript: self.on_transcript, ImagePrompt: self.on_prompt,

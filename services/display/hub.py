@@ -18,6 +18,18 @@ from services.display.limits import SocketBudget
 
 _LOGGER = logging.getLogger(__name__)
 
+DASHBOARD = "dashboard"  # the topic of every event
+
+
+def room_topic(room: str, captions: bool = True) -> str:
+    """A room's frames: those allowed the conversation's words, or those that get the pictures alone."""
+    return f"room:{room}" if captions else f"pictures:{room}"
+
+
+def job_topic(job_id: str) -> str:
+    return f"job:{job_id}"
+
+
 QUEUE_SIZE = 32  # events a client may fall behind before its oldest are dropped
 _POLICY_VIOLATION = 1008
 _TRY_AGAIN_LATER = 1013

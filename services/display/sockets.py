@@ -7,7 +7,9 @@ import asyncio
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from services.display import variants
 from services.display.access import pictures_only
+from services.display.hub import DASHBOARD, job_topic, room_topic
 from services.display.views import NAME
 
 _POLICY_VIOLATION = 1008
@@ -28,9 +30,10 @@ async def frame_socket(websocket: WebSocket) -> None:
     async def hello() -> dict[str, object]:
         images = await asyncio.to_thread(d.gallery.images, room, FRAME_HELLO_IMAGES)
         shown = images if captions else [pictures_only(i) for i in images]
-        return {"type": "hello", "room": room, "images": [i.model_dump(mode="json") for i in shown]}
+        return {"type": "hello", "room": room, "images": [i.model_dump(mode="json") for i in shown],
+                "keep": FRAME_HELLO_IMAGES, "widths": list(variants.WIDTHS)}
 
-    await d.hub.serve(websocket, f"room:{room}" if captions else f"pictures:{room}", "frame", hello, tag=pairing)
+    await d.hub.serve(websocket, room_topic(room, captions), "frame", hello, tag=pairing)
 
 
 async def dashboard_socket(websocket: WebSocket) -> None:
@@ -42,7 +45,7 @@ async def dashboard_socket(websocket: WebSocket) -> None:
     async def hello() -> dict[str, object]:
         return {"type": "hello", "mics": [m.model_dump(mode="json") for m in d.mics.mics()]}
 
-    await d.hub.serve(websocket, "dashboard", "dashboard", hello)
+    await d.hub.serve(websocket, DASHBOARD, "dashboard", hello)
 
 
 async def job_socket(websocket: WebSocket) -> None:
@@ -60,7 +63,7 @@ async def job_socket(websocket: WebSocket) -> None:
         current = await asyncio.to_thread(d.jobs.view, job_id)
         return {"type": "job", "job": current.model_dump(mode="json") if current else None}
 
-    await d.hub.serve(websocket, f"job:{job_id}", "job", hello)
+    await d.hub.serve(websocket, job_topic(job_id), "job", hello)
 
 
 routes = [

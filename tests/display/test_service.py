@@ -9,6 +9,8 @@ import requests
 from websockets.sync.client import connect
 
 from services.display import api
+from services.display.sockets import FRAME_HELLO_IMAGES
+from services.display.variants import WIDTHS
 from shared.bus import REASON_HEADER
 from shared.messages import Command, Control, ImagePrompt, Keyword, MicStatus, Transcript
 from tests.display.conftest import DisplayProcess, make_image, publish
@@ -21,7 +23,8 @@ def images(display: DisplayProcess, room: str = "living-room") -> list[dict]:
 
 def test_a_published_image_is_stored_pushed_and_served(broker: Broker, display: DisplayProcess) -> None:
     with connect(f"ws://127.0.0.1:{display.port}/ws/frame/living-room", open_timeout=5) as frame:
-        assert json.loads(frame.recv(5)) == {"type": "hello", "room": "living-room", "images": []}
+        assert json.loads(frame.recv(5)) == {"type": "hello", "room": "living-room", "images": [],
+                                             "keep": FRAME_HELLO_IMAGES, "widths": list(WIDTHS)}
         image = make_image()
         publish(broker, image)
         event = json.loads(frame.recv(5))

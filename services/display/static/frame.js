@@ -5,7 +5,7 @@ import { liveSocket } from "/static/live.js";
 const room = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
 const params = new URLSearchParams(location.search);
 const cycleMs = Math.max(5, Number(params.get("cycle")) || 45) * 1000;
-const keep = 20;
+let keep = 1; // how many recent pictures to cycle through: the server's hello says
 
 const stage = document.getElementById("stage");
 const slides = [document.getElementById("slide-a"), document.getElementById("slide-b")];
@@ -23,12 +23,13 @@ let cycled = 0;
 document.title = `Voxframe · ${room}`;
 document.getElementById("waiting-room").textContent = room ? ` in ${room}` : "";
 
-// The picture at this screen's width (device pixels), bucketed as the server does so frames share variants; the
-// browser's Accept header gets WebP where it reads it.
-const WIDTHS = [640, 960, 1280, 1920, 2560, 3840];
+// The picture at this screen's width (device pixels), bucketed as the server does (its hello names the widths)
+// so frames share variants; the browser's Accept header gets WebP where it reads it.
+let widths = [];
 function sized(url) {
+  if (!widths.length) return url;
   const need = Math.ceil(window.innerWidth * (window.devicePixelRatio || 1));
-  return `${url}?w=${WIDTHS.find((w) => w >= need) ?? WIDTHS[WIDTHS.length - 1]}`;
+  return `${url}?w=${widths.find((w) => w >= need) ?? widths[widths.length - 1]}`;
 }
 
 async function show(image) {
@@ -78,6 +79,8 @@ function remember(images) {
 
 function onEvent(event) {
   if (event.type === "hello") { // first connect, or back after a restart: show what arrived meanwhile
+    keep = event.keep;
+    widths = event.widths;
     remember(event.images);
     if (recent.length && recent[0].id !== newest) {
       newest = recent[0].id;
