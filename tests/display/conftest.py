@@ -47,10 +47,11 @@ class DisplayProcess:
         env = {**os.environ, "VOXFRAME_NAMESPACE": self.settings.namespace, "VOXFRAME_AMQP_URL": self.settings.amqp_url,
                "VOXFRAME_CONNECT_TIMEOUT_SECONDS": "10", **self.env}
         self.log = self.data_dir / f"display-{self.port}.log"
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "display", "--host", self.host, "--port", str(self.port),
-             "--display-id", self.display_id, "--data-dir", str(self.data_dir), *self.args],
-            cwd=REPO, env=env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT)
+        with self.log.open("ab") as log:  # the child writes to its own copy of the file
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "shared.cli", "display", "--host", self.host, "--port", str(self.port),
+                 "--display-id", self.display_id, "--data-dir", str(self.data_dir), *self.args],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         wait_for(self._healthy, timeout=30, interval=0.1, message=f"display on {self.url} to be healthy")
         return self
 
