@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from typing import Any
 
 _CLITIC = re.compile(r"(?i)(n't|'[a-z]+)$")
 NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
@@ -20,7 +21,7 @@ _ADVERB = frozenset({"RB", "RBR", "RBS"})
 
 
 @lru_cache(maxsize=1)
-def _parser():
+def _parser() -> Any:  # textblob ships no types
     from textblob.en import parser
 
     return parser

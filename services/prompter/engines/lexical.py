@@ -182,7 +182,7 @@ class LexicalSelector:
         if c.sure < self.doubtful and not c.repeated:
             rare *= DOUBTFUL_RARITY  # a rare word is a priori unlikely: heard once and doubtfully, likely misheard
         specific = 1.3 if len(c.words) > 1 else 1.0
-        return c.count ** 0.7 * picturable * (0.4 + 0.6 * rare) * specific * boosts.get(c.key, 1.0)
+        return float(c.count ** 0.7 * picturable * (0.4 + 0.6 * rare) * specific * boosts.get(c.key, 1.0))
 
     def _choose(self, scored: list[tuple[float, _Candidate]], novelty: Novelty | None
                 ) -> tuple[list[Choice], list[Choice]]:

@@ -107,7 +107,7 @@ def concreteness(phrase: str) -> float | None:
     rating = word_concreteness(phrase, "open", lemma_fallback=False)
     if rating is None and phrase != singular(phrase):
         rating = word_concreteness(singular(phrase), "open", lemma_fallback=False)
-    return rating
+    return None if rating is None else float(rating)
 
 
 @lru_cache(maxsize=50_000)
