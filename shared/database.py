@@ -32,7 +32,7 @@ def sqlite_path(url: str, default: Path) -> Path:
 def connect_sqlite(path: Path, **kwargs: Any) -> sqlite3.Connection:
     """A SQLite connection in WAL mode (the folder is made if missing)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(path, timeout=30, **kwargs)
+    conn: sqlite3.Connection = sqlite3.connect(path, timeout=30, **kwargs)
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.execute("PRAGMA busy_timeout=30000")

@@ -9,6 +9,7 @@ import subprocess
 import tempfile
 from importlib import resources
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import soundfile
@@ -43,7 +44,7 @@ def speak(line: str, voice: str, speed_wpm: int = 150) -> np.ndarray:
                        check=True, capture_output=True)
         samples, rate = soundfile.read(wav, dtype="float32", always_2d=True)
     mono = soxr.resample(samples.mean(axis=1), rate, SAMPLE_RATE_HZ)
-    return np.clip(mono * 32767, -32768, 32767).astype(np.int16)
+    return cast(np.ndarray, np.clip(mono * 32767, -32768, 32767).astype(np.int16))
 
 
 def demo_recording(path: Path | None = None) -> Path:

@@ -12,6 +12,7 @@ import json
 import struct
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 from tokenizers import Tokenizer
@@ -80,7 +81,7 @@ class SentenceEncoder:
         for layer in range(self.layers):
             x = self._layer(x, bias, f"encoder.layer.{layer}.")
         pooled = (x * mask[..., None]).sum(1) / np.maximum(mask.sum(1, keepdims=True), 1e-9)
-        return pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return cast(np.ndarray, pooled / np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12))
 
     def _layer(self, x: np.ndarray, bias: np.ndarray, p: str) -> np.ndarray:
         n, t, d = x.shape
@@ -103,12 +104,13 @@ class SentenceEncoder:
         """One 2-D matrix product over all tokens: numpy runs a 3-D one as a loop of small ones (2x slower)."""
         weight = self.w[name + ".weight"]
         flat = x.reshape(-1, x.shape[-1]) @ weight.T + self.w[name + ".bias"]
-        return flat.reshape(*x.shape[:-1], weight.shape[0])
+        return cast(np.ndarray, flat.reshape(*x.shape[:-1], weight.shape[0]))
 
     def _norm(self, x: np.ndarray, name: str) -> np.ndarray:
         mean = x.mean(-1, keepdims=True)
         var = ((x - mean) ** 2).mean(-1, keepdims=True)
-        return (x - mean) / np.sqrt(var + self.eps) * self.w[name + ".weight"] + self.w[name + ".bias"]
+        return cast(np.ndarray,
+                    (x - mean) / np.sqrt(var + self.eps) * self.w[name + ".weight"] + self.w[name + ".bias"])
 
 
 def _erf(x: np.ndarray) -> np.ndarray:
@@ -117,7 +119,7 @@ def _erf(x: np.ndarray) -> np.ndarray:
     a = np.abs(x)
     t = 1.0 / (1.0 + 0.3275911 * a)
     poly = t * (0.254829592 + t * (-0.284496736 + t * (1.421413741 + t * (-1.453152027 + t * 1.061405429))))
-    return (sign * (1.0 - poly * np.exp(-a * a))).astype(x.dtype)
+    return cast(np.ndarray, (sign * (1.0 - poly * np.exp(-a * a))).astype(x.dtype))
 
 
 @lru_cache(maxsize=1)

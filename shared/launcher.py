@@ -50,7 +50,8 @@ class Worker:
             self.process.send_signal(signal.SIGTERM)
 
 
-def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("run", parents=[common], formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                             help="run the whole pipeline on this machine (offline defaults)")
     source = p.add_mutually_exclusive_group()

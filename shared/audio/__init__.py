@@ -20,10 +20,11 @@ Segment offsets count samples since the segmenter started (divide by SAMPLE_RATE
 Silero v6 (shipped inside faster-whisper, nothing downloads) behind the one-method `VoiceDetector` protocol.
 """
 
-from shared.audio.convert import SAMPLE_RATE_HZ, StreamConverter, to_float32, to_int16, to_pipeline_format
+from shared.audio.convert import StreamConverter, to_float32, to_int16, to_pipeline_format
 from shared.audio.decode import AudioDecodeError, AudioTooLong, decode_audio
 from shared.audio.segmenter import Segmenter, SegmenterOptions, SpeechSegment, segment_file
 from shared.audio.vad import WINDOW_SAMPLES, SileroVad, VoiceDetector
+from shared.messages.audio import SAMPLE_RATE_HZ
 
 __all__ = [
     "SAMPLE_RATE_HZ",

@@ -72,8 +72,8 @@ class Arbiter:
         now = self._clock()
         with self._lock:
             wait = self.options.hold_seconds if self._has_peers(now) else 0.0
-            self._held.append(_Held(now + wait, segment, heard, envelope))  # type: ignore[arg-type]  # derive() is untyped
-        return heard  # type: ignore[return-value]
+            self._held.append(_Held(now + wait, segment, heard, envelope))
+        return heard
 
     def release(self, everything: bool = False) -> tuple[list[AudioSegment], list[tuple[AudioSegment, str]]]:
         """Segments whose hold is over (or all, at the end): (kept, [(dropped, the mic that heard it better)])."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 import soxr
 
@@ -30,7 +32,7 @@ def mix_down(samples: np.ndarray) -> np.ndarray:
         return to_float32(samples)
     if samples.shape[1] == 1:
         return to_float32(samples[:, 0])
-    return to_float32(samples).mean(axis=1, dtype=np.float32)
+    return cast(np.ndarray, to_float32(samples).mean(axis=1, dtype=np.float32))
 
 
 def to_pipeline_format(samples: np.ndarray, rate_hz: int) -> np.ndarray:

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import soundfile
 
-from shared.audio.convert import SAMPLE_RATE_HZ, StreamConverter
+from shared.audio.convert import StreamConverter
+from shared.messages.audio import SAMPLE_RATE_HZ
 
 AudioSource = str | os.PathLike[str] | bytes
 
@@ -84,8 +85,8 @@ def _collect(blocks: Iterator[np.ndarray], max_seconds: float | None, deadline: 
     for block in blocks:
         out.append(block)
         total += len(block)
-        if limit is not None and total > limit:
-            raise AudioTooLong(max_seconds)  # type: ignore[arg-type] (limit is set only with max_seconds)
+        if limit is not None and max_seconds is not None and total > limit:  # limit is set with max_seconds
+            raise AudioTooLong(max_seconds)
         if time.monotonic() > deadline:
             raise AudioDecodeError(f"decoding took longer than {timeout_seconds:.0f} s")
     return np.concatenate(out) if out else np.zeros(0, dtype=np.int16)

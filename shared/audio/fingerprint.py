@@ -10,6 +10,8 @@ noise at least 0.74 — so 0.7 separates them, and a copy buried in noise (which
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 FRAME_SECONDS = 0.02  # one envelope value per 20 ms
@@ -24,7 +26,8 @@ def envelope_db(samples: np.ndarray) -> np.ndarray:
     n = len(samples) // _FRAME
     frames = samples[: n * _FRAME].astype(np.float64).reshape(n, _FRAME) / 32768.0
     rms = np.sqrt(np.mean(np.square(frames), axis=1))
-    return np.clip(np.round(20 * np.log10(np.maximum(rms, 1e-10))), FLOOR_DB, 0).astype(np.int16)
+    return cast(np.ndarray, np.clip(np.round(20 * np.log10(np.maximum(rms, 1e-10))), FLOOR_DB, 0)
+                .astype(np.int16))
 
 
 def loudness(envelope: np.ndarray) -> float:

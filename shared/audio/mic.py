@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
-from shared.audio.convert import SAMPLE_RATE_HZ
 from shared.audio.segmenter import Segmenter, SpeechSegment
 from shared.messages import AudioSegment, Command, Control, EndReason, MicStatus
+from shared.messages.audio import SAMPLE_RATE_HZ
 from shared.messages.status import MicKind
 
 _LOGGER = logging.getLogger(__name__)

@@ -9,9 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from shared.audio._samples import SampleBuffer
-from shared.audio.convert import SAMPLE_RATE_HZ, to_float32
+from shared.audio.convert import to_float32
 from shared.audio.vad import WINDOW_SAMPLES, SileroVad, VoiceDetector
 from shared.messages import EndReason
+from shared.messages.audio import SAMPLE_RATE_HZ
 
 _MIN_PAUSE_WINDOWS = 3  # ~100 ms: the shortest gap a max-length cut may use as a pause
 _OFFLINE_CHUNK_SAMPLES = 30 * SAMPLE_RATE_HZ

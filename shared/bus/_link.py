@@ -7,6 +7,7 @@ drains them between `process_data_events` calls (woken at once by `add_callback_
 from __future__ import annotations
 
 import collections
+import functools
 import logging
 import threading
 import time
@@ -15,6 +16,8 @@ from typing import Any
 
 import pika
 import pika.exceptions
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import Basic
 
 from shared import metrics
 from shared.bus._wire import Delivery, Request, Subscription
@@ -112,6 +115,11 @@ class Link:
         metrics.RECONNECTS.labels(self.stage).inc()
         _LOGGER.warning("%s: broker connection lost (%r); reconnecting", self.stage, exc)
 
+    def _on_message(self, sub: Subscription, generation: int, _channel: BlockingChannel,
+                    method: Basic.Deliver, props: pika.BasicProperties, body: bytes) -> None:
+        assert method.delivery_tag is not None, "a broker's Basic.Deliver always carries its delivery tag"
+        self.deliver(Delivery(sub, generation, method.delivery_tag, props, body))
+
     def _session(self, connection: pika.BlockingConnection, backoff: Backoff, finishing: Callable[[], bool]) -> None:
         channel = connection.channel()
         channel.confirm_delivery()
@@ -119,12 +127,8 @@ class Link:
         generation = self._generation
         for sub in self.subscriptions:
             channel.basic_qos(prefetch_count=sub.prefetch)
-            channel.basic_consume(
-                sub.queue_name,
-                on_message_callback=lambda _ch, method, props, body, sub=sub: self.deliver(
-                    Delivery(sub, generation, method.delivery_tag, props, body)
-                ),
-            )
+            channel.basic_consume(sub.queue_name,
+                                  on_message_callback=functools.partial(self._on_message, sub, generation))
         self._connection = connection
         self.connected.set()
         metrics.CONNECTED.labels(self.stage).set(1)

@@ -94,7 +94,7 @@ def publish_request(message: Envelope, exchange: str) -> Request:
     return Request(exchange, message.routing_key, message.to_json(), props)
 
 
-def dead_letter_request(delivery: Delivery, exchange: str, kind: str, headers: dict[str, object]) -> Request:
+def dead_letter_request(delivery: Delivery, exchange: str, kind: str, headers: dict[str, str]) -> Request:
     """The original body and properties, re-routed as `dead.<kind>` with the reason headers added."""
     props = delivery.properties
     return Request(exchange, f"dead.{kind}", delivery.body,
