@@ -13,7 +13,7 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, cast
 
 _POSTGRES = ("postgresql://", "postgres://")
 POOL_SIZE = 10  # the bus thread and the web's worker threads, each holding one only for a statement or two
@@ -68,6 +68,19 @@ def _pyformat(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
+class Cursor(Protocol):
+    """What callers use of either backend's cursor; its rows are read by column name and by position."""
+
+    @property
+    def rowcount(self) -> int: ...
+
+    def fetchone(self) -> Any: ...
+
+    def fetchall(self) -> list[Any]: ...
+
+    def __iter__(self) -> Iterator[Any]: ...
+
+
 class Connection:
     """One transaction's connection: `execute` and `executemany` with `?` marks on either backend."""
 
@@ -75,19 +88,20 @@ class Connection:
         self.raw = raw
         self.postgres = postgres
 
-    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Cursor:
         """The cursor (`fetchone`, `fetchall`, `rowcount`, iteration); rows by column name and by position."""
         if not self.postgres:
-            return self.raw.execute(sql, params)
+            return cast(Cursor, self.raw.execute(sql, params))
         # Binary results: a picture's bytea arrives as it is, not as hex text to decode (7x faster at 400 kB)
-        return self.raw.execute(_pyformat(sql), params, binary=True) if params else self.raw.execute(sql, binary=True)
+        return cast(Cursor, self.raw.execute(_pyformat(sql), params, binary=True) if params
+                    else self.raw.execute(sql, binary=True))
 
-    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Any:
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> Cursor:
         if not self.postgres:
-            return self.raw.executemany(sql, rows)
+            return cast(Cursor, self.raw.executemany(sql, rows))
         cursor = self.raw.cursor(binary=True)
         cursor.executemany(_pyformat(sql), list(rows))
-        return cursor
+        return cast(Cursor, cursor)
 
 
 class Database:

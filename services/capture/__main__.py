@@ -112,7 +112,8 @@ def capture(source: AudioSource, handler: CaptureHandler, outbox: ArbitratedOutb
     outbox.put(handler.end_stream(EndReason.END_OF_INPUT))
 
 
-def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("capture", parents=[common], formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                             help="listen to a microphone (or replay a file) and publish speech segments",
                             description=__doc__)
@@ -169,8 +170,13 @@ def run(args: argparse.Namespace) -> int:
     bus.every(1.0, lambda: bus.publish_nowait(handler.status()) if bus.connected else None)
     serve_metrics("capture", settings.metrics_port, ready=bus.health)
     stop, signalled = threading.Event(), threading.Event()
+
+    def on_signal(*_: object) -> None:
+        signalled.set()
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, lambda *_: (signalled.set(), stop.set()))
+        signal.signal(sig, on_signal)
     bus.start()
     bus.wait_connected(bus.settings.connect_timeout_seconds + 5)
     publisher = SegmentOutbox(bus, settings.buffer_seconds, COUNTERS)

@@ -81,7 +81,8 @@ class GpuServerSettings(DiffusersSettings):
 SERVICE = ServiceSpec.from_settings("generator", GeneratorSettings)
 
 
-def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                common: argparse.ArgumentParser) -> None:
     generator = commands.add_parser("generator", parents=[common], help="paint image prompts from the bus",
                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_setting_flags(generator, GeneratorSettings, kebab_flags(GeneratorSettings, strip="generator_"))

@@ -116,7 +116,8 @@ _FLAGS = {
 SERVICE = ServiceSpec.from_settings("prompter", PrompterSettings)
 
 
-def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                common: argparse.ArgumentParser) -> None:
     p = commands.add_parser(
         "prompter",
         parents=[common],

@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 import time
+from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -69,7 +70,8 @@ def _engine_flags(parser: argparse.ArgumentParser) -> None:
     add_setting_flags(group, TranscriberSettings, _ENGINE_FLAGS)
 
 
-def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                common: argparse.ArgumentParser) -> None:
     worker = commands.add_parser("transcriber", parents=[common], help="run the transcription worker",
                                  description="Consume AudioSegments, publish Transcripts (run N replicas).",
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)
@@ -91,7 +93,7 @@ def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentP
 def run_worker(args: argparse.Namespace) -> int:
     from services.transcriber.handler import TranscriptionHandler, describe_engine
     from shared.bus import Bus, BusStopped
-    from shared.messages import AudioSegment
+    from shared.messages import AudioSegment, Transcript
     from shared.metrics import serve_metrics
 
     settings = settings_from_args(TranscriberSettings, args)
@@ -105,7 +107,7 @@ def run_worker(args: argparse.Namespace) -> int:
     handler = TranscriptionHandler(engine)
     fatal: list[EngineFatalError] = []
 
-    def handle(segment: AudioSegment) -> object:
+    def handle(segment: AudioSegment) -> Transcript | None:
         try:
             return handler(segment)
         except EngineFatalError as exc:  # the segment stays unacked, so another replica (or a fix) takes it
@@ -128,7 +130,7 @@ def run_files(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from services.transcriber.long import transcribe_long
-    from shared.audio import SAMPLE_RATE_HZ, AudioDecodeError, decode_audio
+    from shared.audio import SAMPLE_RATE_HZ, AudioDecodeError, SpeechSegment, decode_audio
 
     try:
         engine = build_engine(settings_from_args(TranscriberSettings, args))
@@ -144,9 +146,11 @@ def run_files(args: argparse.Namespace) -> int:
             failures += 1
             continue
         started = time.perf_counter()
-        heard, pieces = transcribe_long(
-            engine, samples, lambda segments, name=str(path): tqdm(segments, desc=name, unit="segment", leave=False,
-                                                                     disable=len(segments) < 2, file=sys.stderr))
+
+        def progress(segments: list[SpeechSegment], name: str = str(path)) -> Iterable[SpeechSegment]:
+            return tqdm(segments, desc=name, unit="segment", leave=False, disable=len(segments) < 2, file=sys.stderr)
+
+        heard, pieces = transcribe_long(engine, samples, progress)
         seconds = time.perf_counter() - started
         audio_seconds = len(samples) / SAMPLE_RATE_HZ
         if not args.json:

@@ -69,7 +69,7 @@ class TranscriptionHandler:
             SEGMENTS_WITHOUT_TEXT.labels(engine).inc()
             if segment.job_id is None:
                 return None
-        return segment.derive(  # type: ignore[return-value]
+        return segment.derive(
             Transcript, key="", audio_id=str(segment.id), text=heard.text, words=heard.words,
             language=heard.language, engine=engine, model=self.engine.model, audio_seconds=audio_seconds,
             processing_seconds=seconds, sequence=segment.sequence)

@@ -6,10 +6,11 @@
     bus.run()                                                              # until SIGTERM/SIGINT
 """
 
+from shared.bus._wire import Handler, Outputs
 from shared.bus.bus import REASON_HEADER, Bus
 from shared.bus.connection import check_broker
 from shared.bus.errors import BusConfigError, BusStopped, PublishRefused, Unprocessable
 from shared.bus.topology import QueueSpec, Topology
 
-__all__ = ["REASON_HEADER", "Bus", "BusConfigError", "BusStopped", "PublishRefused", "QueueSpec", "Topology",
-           "Unprocessable", "check_broker"]
+__all__ = ["REASON_HEADER", "Bus", "BusConfigError", "BusStopped", "Handler", "Outputs", "PublishRefused", "QueueSpec",
+           "Topology", "Unprocessable", "check_broker"]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
+
+from shared.messages.status import MicKind
 
 
 @dataclass(frozen=True)
@@ -23,8 +25,9 @@ class SourceError(RuntimeError):
 
 class AudioSource(Protocol):
     name: str  # shown in MicStatus.device
-    kind: str  # MicStatus.kind: device, satellite or file
+    kind: MicKind  # MicStatus.kind: device, satellite or file
 
-    def blocks(self) -> Iterator[AudioBlock]:
-        """Open the source and yield its audio until it ends (files) or fails with SourceError (devices)."""
+    def blocks(self) -> Generator[AudioBlock, None, None]:
+        """Open the source and yield its audio until it ends (files) or fails with SourceError (devices); capture
+        closes the generator when it stops early."""
         ...

@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 from services.capture.sources import AudioBlock
 from shared.audio import SAMPLE_RATE_HZ, decode_audio
+from shared.messages.status import MicKind
 
 
 class FileSource:
     """Decodes the file once (any format `decode_audio` reads); each `blocks()` call replays it from the start."""
 
-    kind = "file"
+    kind: MicKind = "file"
 
     def __init__(self, path: Path, realtime: bool = True, block_ms: int = 100) -> None:
         self.samples = decode_audio(path)
@@ -21,7 +22,7 @@ class FileSource:
         self.realtime = realtime
         self.block_samples = max(1, SAMPLE_RATE_HZ * block_ms // 1000)
 
-    def blocks(self) -> Iterator[AudioBlock]:
+    def blocks(self) -> Generator[AudioBlock, None, None]:
         started = time.monotonic()
         for begin in range(0, len(self.samples), self.block_samples):
             block = self.samples[begin:begin + self.block_samples]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from collections.abc import Iterator
+from collections.abc import Generator
+from typing import Any
 
 import numpy as np
 import sounddevice
@@ -13,6 +14,7 @@ import sounddevice
 from services.capture.metrics import INPUT_OVERFLOWS
 from services.capture.sources import AudioBlock, SourceError
 from shared.audio import StreamConverter
+from shared.messages.status import MicKind
 
 _LOGGER = logging.getLogger(__name__)
 _QUEUE_SECONDS = 5.0  # audio held between the device callback and the segmenter before blocks are dropped
@@ -35,7 +37,7 @@ class Microphone:
     the device's own, and the blocks are resampled with soxr and mixed down here, off the audio thread.
     """
 
-    kind = "device"
+    kind: MicKind = "device"
 
     def __init__(self, device: str | int | None = None, rate_hz: int | None = None,
                  channels: int | None = None, block_ms: int = 100, stall_seconds: float = 2.0) -> None:
@@ -47,7 +49,7 @@ class Microphone:
         self.name = str(device or "default")
         self._rescan = False
 
-    def blocks(self) -> Iterator[AudioBlock]:
+    def blocks(self) -> Generator[AudioBlock, None, None]:
         stream, converter, blocks = self._open()
         try:
             while True:
@@ -81,13 +83,13 @@ class Microphone:
         _LOGGER.info("Capturing from %r at %d Hz, %d channel(s)", self.name, rate_hz, channels)
         return stream, StreamConverter(rate_hz, channels), blocks
 
-    def _channels_for(self, info: dict[str, object], rate_hz: int) -> int:
+    def _channels_for(self, info: dict[str, Any], rate_hz: int) -> int:
         """Mono where the device offers it (less to convert), else its first two channels, mixed down later."""
         try:
             sounddevice.check_input_settings(self.device, channels=1, samplerate=rate_hz)
             return 1
         except (sounddevice.PortAudioError, ValueError):
-            return min(2, int(info["max_input_channels"]))  # type: ignore[call-overload]
+            return min(2, int(info["max_input_channels"]))
 
     @staticmethod
     def _callback(blocks: queue.Queue[tuple[np.ndarray, float]], rate_hz: int):  # type: ignore[no-untyped-def]

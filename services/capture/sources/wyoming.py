@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from typing import BinaryIO
 from urllib.parse import urlsplit
 
@@ -23,6 +23,7 @@ from wyoming.satellite import RunSatellite
 
 from services.capture.sources import AudioBlock, SourceError
 from shared.audio import StreamConverter
+from shared.messages.status import MicKind
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,14 +42,14 @@ class WyomingSource:
     capture reconnects with its backoff. `stall_seconds`: a satellite streams all the time, so this long
     without an event means it is gone (a host that vanished never closes the connection)."""
 
-    kind = "satellite"
+    kind: MicKind = "satellite"
 
     def __init__(self, uri: str, stall_seconds: float = 5.0) -> None:
         self.host, self.port = parse_uri(uri)
         self.stall_seconds = stall_seconds
         self.name = f"wyoming://{self.host}:{self.port}"
 
-    def blocks(self) -> Iterator[AudioBlock]:
+    def blocks(self) -> Generator[AudioBlock, None, None]:
         try:
             connection = socket.create_connection((self.host, self.port), timeout=_CONNECT_SECONDS)
         except OSError as exc:

@@ -7,7 +7,7 @@ JPEGs. `voxframe gpu-server` speaks the same contract and also honours `seed`, `
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from services.generator.engines import BackendError, ImageRequest, Picture, checked_picture
 from services.generator.engines._http import JsonClient, decode_base64
@@ -40,5 +40,5 @@ def _images(payload: Any) -> list[object]:
     if isinstance(payload, list):  # the June-2022 shape: a bare list of base64 JPEGs
         return payload
     if isinstance(payload, dict) and isinstance(payload.get("generatedImgs"), list):
-        return payload["generatedImgs"]
+        return cast(list[object], payload["generatedImgs"])
     raise BackendError(f"{NAME}: unexpected response shape {str(payload)[:120]!r}", reason="bad_response")

@@ -35,7 +35,9 @@ class DiffusersBackend:
         self._lock = threading.Lock()
         started = time.perf_counter()
         try:
-            pipeline = AutoPipelineForText2Image.from_pretrained(model, local_files_only=True, dtype=self.dtype)
+            # diffusers leaves from_pretrained unannotated
+            pipeline = AutoPipelineForText2Image.from_pretrained(  # type: ignore[no-untyped-call]
+                model, local_files_only=True, dtype=self.dtype)
         except OSError as exc:
             raise ModelNotFound(
                 f"diffusers model {model!r} is not a local directory or in the Hugging Face cache; Voxframe never "

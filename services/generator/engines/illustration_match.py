@@ -14,6 +14,7 @@ import re
 from collections import defaultdict
 from functools import lru_cache
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -95,7 +96,7 @@ class Matcher:
         return self.glyphs[best] if similarity[best] >= needed else None
 
     def _embed_uncached(self, phrase: str) -> np.ndarray:
-        return self.encoder.encode([phrase])[0]
+        return cast(np.ndarray, self.encoder.encode([phrase])[0])
 
 
 def _looks_alike(words: list[str], name_words: list[str]) -> bool:
@@ -109,7 +110,7 @@ def _name_vectors(glyphs: tuple[Glyph, ...], encoder: SentenceEncoder, cache_dir
     digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
     path = (cache_dir or default_cache_dir()) / f"illustration-names-{digest}.npy"
     if path.exists():
-        vectors = np.load(path)
+        vectors: np.ndarray = np.load(path)
         if vectors.shape == (len(names), encoder.dimensions):
             return vectors
     _LOGGER.info("Embedding %d illustration names once (cached in %s)", len(names), path)

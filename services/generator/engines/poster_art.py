@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 import numpy as np
 from PIL import Image
@@ -145,14 +146,14 @@ _COMPOSITIONS: tuple[Callable[..., None], ...] = (_ridges, _waves, _orbs, _bauha
 
 
 def _mix(a: Color, b: Color, t: float) -> Color:
-    return (a + (b - a) * t).astype(np.float32)
+    return cast(Color, (a + (b - a) * t).astype(np.float32))
 
 
 def _gradient(frame: Frame, top: Color, bottom: Color) -> np.ndarray:
     """Mostly vertical, slightly diagonal; linear, so a 2×2 grid upscaled is exact and cheap."""
     corners = np.array([[0.0, 0.15], [0.85, 1.0]], np.float32)
-    t = np.asarray(Image.fromarray(corners).resize((frame.width, frame.height), Image.BILINEAR))
-    return top + (bottom - top) * t[..., None]
+    t = np.asarray(Image.fromarray(corners).resize((frame.width, frame.height), Image.Resampling.BILINEAR))
+    return cast(np.ndarray, top + (bottom - top) * t[..., None])
 
 
 def _wander(rng: np.random.Generator, width: int, roughness: float) -> np.ndarray:
@@ -219,13 +220,14 @@ def _low_res(frame: Frame, field: Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 def _upscale(small: np.ndarray, frame: Frame) -> np.ndarray:
-    return np.asarray(Image.fromarray(np.ascontiguousarray(small)).resize((frame.width, frame.height), Image.BICUBIC))
+    image = Image.fromarray(np.ascontiguousarray(small))
+    return np.asarray(image.resize((frame.width, frame.height), Image.Resampling.BICUBIC))
 
 
 def _noise(rng: np.random.Generator, frame: Frame, cells_across: int) -> np.ndarray:
     cells_down = max(2, round(cells_across * frame.height / frame.width))
     grid = rng.random((cells_down, cells_across), dtype=np.float32)
-    return np.asarray(Image.fromarray(grid).resize((frame.width, frame.height), Image.BICUBIC))
+    return np.asarray(Image.fromarray(grid).resize((frame.width, frame.height), Image.Resampling.BICUBIC))
 
 
 def _vignette(frame: Frame) -> np.ndarray:

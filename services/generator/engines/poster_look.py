@@ -93,7 +93,7 @@ def _hls(hue_deg: float, lightness: float, saturation: float) -> Color:
 
 def palette_for(keywords: tuple[str, ...], style: str, mood: str, finish: Finish) -> Palette:
     """Same words and style, same colours: the hue comes from the keywords, the mood nudges its warmth."""
-    hue = stable_int("hue", *(k.lower() for k in keywords[:3]), style.lower()) % 360
+    hue: float = stable_int("hue", *(k.lower() for k in keywords[:3]), style.lower()) % 360
     if warmth(mood):
         hue = _toward(hue, 35 if warmth(mood) > 0 else 220, 0.45)
     spread, sat = finish.hue_spread_deg, finish.saturation

@@ -67,7 +67,7 @@ def heard_words(segments: Iterable[Segment], speech: Sequence[tuple[float, float
 
 
 def _silent(segment: Segment) -> bool:
-    return segment.no_speech_prob > NO_SPEECH_PROB_MAX and segment.avg_logprob < LOGPROB_MIN
+    return bool(segment.no_speech_prob > NO_SPEECH_PROB_MAX and segment.avg_logprob < LOGPROB_MIN)
 
 
 def _in_speech(word: Word, speech: Sequence[tuple[float, float]]) -> bool:
@@ -81,7 +81,7 @@ def _centred_in_speech(word: Word, speech: Sequence[tuple[float, float]]) -> boo
 def _anomaly(word: Word) -> float:
     """faster-whisper's word anomaly score: improbable, implausibly short or long words."""
     duration = word.end - word.start
-    return ((word.probability < 0.15) + max(0.0, 0.133 - duration) * 15 + max(0.0, duration - 2.0))
+    return float((word.probability < 0.15) + max(0.0, 0.133 - duration) * 15 + max(0.0, duration - 2.0))
 
 
 def _anomalous(words: list[Word]) -> bool:

@@ -6,6 +6,7 @@ import logging
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before faster_whisper imports huggingface_hub: never download
 
@@ -36,7 +37,7 @@ def model_directory(model: str) -> Path:
     return path
 
 
-class _WordTimedWhisper(WhisperModel):
+class _WordTimedWhisper(WhisperModel):  # type: ignore[misc]  # faster_whisper ships no type hints
     """WhisperModel that keeps a segment whose words its alignment squeezes into no time.
 
     With word timestamps on, faster-whisper moves a segment's bounds to its first and last word and then skips a
@@ -51,9 +52,9 @@ class _WordTimedWhisper(WhisperModel):
         super().__init__(*args, **kwargs)
         self.guessed: set[tuple[int, ...]] = set()
 
-    def add_word_timestamps(self, segments: list[list[dict]], *args: object, **kwargs: object) -> float:
+    def add_word_timestamps(self, segments: list[list[dict[str, Any]]], *args: object, **kwargs: object) -> float:
         spans = [[(sub["start"], sub["end"]) for sub in window] for window in segments]
-        last_speech = super().add_word_timestamps(segments, *args, **kwargs)
+        last_speech: float = super().add_word_timestamps(segments, *args, **kwargs)
         for window, own in zip(segments, spans):
             for i, (sub, (start, end)) in enumerate(zip(window, own)):
                 words = sub.get("words") or []
