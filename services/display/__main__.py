@@ -37,7 +37,8 @@ _FLAGS = {
 SERVICE = ServiceSpec.from_settings("display", DisplaySettings, "display_port", port_flag="--port")
 
 
-def add_command(commands: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
+def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                common: argparse.ArgumentParser) -> None:
     p = commands.add_parser("display", parents=[common], formatter_class=argparse.ArgumentDefaultsHelpFormatter,
                             help="serve the frames, dashboard, uploads and gallery (web on --port)")
     add_setting_flags(p, DisplaySettings, _FLAGS)

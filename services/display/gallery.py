@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 from services.display.db import Database
 from services.display.views import ImageView, KeywordView, PromptView, TranscriptView
 from shared.database import Connection
-from shared.messages import GeneratedImage, ImagePrompt, Transcript
+from shared.messages import GeneratedImage, ImagePrompt, Keyword, Transcript
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -242,7 +242,7 @@ class Gallery:
         )
 
 
-def _keywords_json(keywords: tuple) -> str:
+def _keywords_json(keywords: tuple[Keyword, ...]) -> str:
     return json.dumps([{"text": k.text, "score": k.score} for k in keywords])
 
 

@@ -10,7 +10,8 @@ from services.display.hub import DASHBOARD, Hub, job_topic, room_topic
 from services.display.jobs import Jobs
 from services.display.live import MicBoard
 from services.display.views import SpokenView, WordView
-from shared.messages import GeneratedImage, ImagePrompt, JobProgress, MicStatus, SpokenCommand, Transcript
+from shared.bus import Handler
+from shared.messages import Envelope, GeneratedImage, ImagePrompt, JobProgress, MicStatus, SpokenCommand, Transcript
 
 
 class DisplayHandler:
@@ -54,7 +55,7 @@ class DisplayHandler:
     def on_spoken(self, msg: SpokenCommand) -> None:
         """A spoken command: its line leaves the conversation, frames confirm it, the dashboard shows it."""
         self.gallery.mark_command(msg.transcript_id)
-        view = SpokenView(room=msg.room, transcript_id=msg.transcript_id, action=msg.action, subject=msg.subject,
+        view = SpokenView(room=msg.room, transcript_id=msg.transcript_id, action=msg.action.value, subject=msg.subject,
                           heard=msg.heard, created_at=msg.created_at)
         self.hub.notify((room_topic(msg.room), DASHBOARD), {"type": "spoken", "spoken": view.model_dump(mode="json")})
         self.hub.notify((room_topic(msg.room, captions=False),),  # no words of the conversation for these frames
@@ -65,6 +66,6 @@ class DisplayHandler:
         view = self.mics.update(msg)
         self.hub.notify((DASHBOARD,), {"type": "mic", "mic": view.model_dump(mode="json")})
 
-    def handlers(self) -> dict[type, object]:
+    def handlers(self) -> dict[type[Envelope], Handler]:
         return {GeneratedImage: self.on_image, Transcript: self.on_transcript, ImagePrompt: self.on_prompt,
                 MicStatus: self.on_status, SpokenCommand: self.on_spoken, JobProgress: self.on_progress}

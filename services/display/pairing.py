@@ -14,6 +14,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import overload
 
 from services.display.db import Database
 from services.display.views import PairingView
@@ -25,6 +26,10 @@ def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+@overload
+def _time(value: float) -> datetime: ...
+@overload
+def _time(value: float | None) -> datetime | None: ...
 def _time(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
 

@@ -8,6 +8,7 @@ import logging
 from pathlib import Path
 
 from alembic import op
+from sqlalchemy.engine import Connection
 
 revision = "0002"
 down_revision = "0001"
@@ -24,7 +25,7 @@ def upgrade() -> None:
     op.execute("ALTER TABLE images DROP COLUMN file")
 
 
-def _import_files(bind) -> None:
+def _import_files(bind: Connection) -> None:
     database_file = next(r[2] for r in bind.exec_driver_sql("PRAGMA database_list") if r[1] == "main")
     folder = Path(database_file).parent / "images"  # where the display kept them, beside its database
     imported, lost = 0, []
