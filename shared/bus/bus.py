@@ -44,6 +44,11 @@ Timer = Callable[[], Outputs]
 
 REASON_HEADER = "x-voxframe-reason"
 
+# After a delivery is acked, how long lower-priority work waits for the broker to deliver the next message of
+# the queue just served: with prefetch 1 that message is sent only once the ack arrives, by which time a
+# lower-priority one is already here (an ack's round trip on a loaded host; costs nothing if one comes sooner).
+PRIORITY_GRACE_SECONDS = 0.1
+
 
 @dataclass
 class _TimerEntry:
@@ -63,6 +68,7 @@ class Bus:
         self._timers: list[_TimerEntry] = []
         self._work: queue.PriorityQueue[tuple[int, int, Delivery]] = queue.PriorityQueue()
         self._arrivals = itertools.count()
+        self._served: tuple[int, float] | None = None  # priority of the delivery last finished, and when
         self._seen: collections.OrderedDict[str, None] = collections.OrderedDict()
         self._deferred: dict[str, Delivery] = {}  # dedup key -> the delivery its deferred ack will ack
         self._stopping = threading.Event()
@@ -80,7 +86,8 @@ class Bus:
                 priority: int = 0) -> None:
         """Deliver messages from `spec` to the handler for their type; a handler's return value is published
         (and confirmed) before the input is acknowledged. Of several queues, the lowest `priority` is served
-        first (live audio before uploads), in arrival order within one."""
+        first (live audio before uploads), in arrival order within one; after each delivery its queue keeps the
+        turn for PRIORITY_GRACE_SECONDS, while a prefetch-1 consumer's next message is still on its way."""
         table = {cls.KIND: (cls, fn) for cls, fn in handlers.items()}
         self._subscriptions.append(Subscription(spec, table, prefetch or self.settings.prefetch, priority=priority))
 
@@ -236,7 +243,7 @@ class Bus:
         while True:
             delivery: Delivery | None
             try:
-                delivery = self._work.get(timeout=self._until_next_timer())[2]
+                delivery = self._next_delivery()
             except queue.Empty:
                 if self._stopping.is_set():
                     return
@@ -246,9 +253,24 @@ class Bus:
             try:
                 if delivery is not None:
                     self._handle_safely(delivery)
+                    self._served = (delivery.subscription.priority, time.monotonic())
                 self._run_due_timers()
             except BusStopped:
                 continue
+
+    def _next_delivery(self) -> Delivery:
+        """The waiting delivery of the lowest priority number; one of a higher number than the delivery just
+        finished first waits out PRIORITY_GRACE_SECONDS since, in case that queue's next message is on its way."""
+        item = self._work.get(timeout=self._until_next_timer())
+        served, self._served = self._served, None
+        if served is None or item[0] <= served[0]:
+            return item[2]
+        left = served[1] + PRIORITY_GRACE_SECONDS - time.monotonic()
+        if left <= 0:
+            return item[2]
+        self._work.put(item)  # same arrival number: it keeps its place
+        self._stopping.wait(left)
+        return self._work.get()[2]
 
     def _until_next_timer(self) -> float:
         if not self._timers:

@@ -13,6 +13,7 @@ from datetime import timedelta
 
 import pytest
 
+import shared.bus.bus as bus_module
 from shared.bus import REASON_HEADER, Bus, BusConfigError
 from shared.config import BusSettings
 from shared.messages import MESSAGE_TYPES, AudioSegment, Envelope, GeneratedImage, Transcript, utc_now
@@ -86,6 +87,37 @@ def test_a_lower_priority_queue_waits_while_live_work_is_in_hand(broker: Broker,
     release.set()
     wait_for(lambda: len(order) == 4, message="all four handled")
     assert order == ["job0", "live7", "job1", "job2"]
+
+
+def test_live_work_waiting_at_the_broker_goes_before_upload_work_already_delivered(
+        broker: Broker, bus_settings: BusSettings, running, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With prefetch 1, the next live segment is delivered only once the one in hand is acked, by which time an
+    upload segment is already waiting on the worker: it must not take the turn (else, once live speech backs up,
+    every live segment waits behind an upload call and the room's latency doubles). The grace is widened here
+    so a loaded test machine's slow round trip cannot decide the order."""
+    monkeypatch.setattr(bus_module, "PRIORITY_GRACE_SECONDS", 1.0)
+    order: list[str] = []
+    release = threading.Event()
+
+    def handle(segment: AudioSegment) -> None:
+        order.append(f"{'job' if segment.job_id else 'live'}{segment.sequence}")
+        if len(order) == 1:
+            assert release.wait(20)
+
+    publisher = running(Bus("capture", bus_settings))
+    worker = Bus("transcriber", bus_settings)
+    worker.consume(worker.topology.audio, {AudioSegment: handle}, prefetch=1)
+    worker.consume(worker.topology.job_audio, {AudioSegment: handle}, prefetch=1, priority=1)
+    running(worker)
+    publisher.publish(audio(0))
+    wait_for(lambda: order == ["live0"], message="the first live segment in hand")
+    publisher.publish(*(audio(i).model_copy(update={"job_id": "j1"}) for i in range(2)), audio(1))
+    t = broker.topology
+    wait_for(lambda: broker.depth(t.job_audio.name) == 1 and broker.depth(t.audio.name) == 1,
+             message="one upload segment delivered, the second live segment waiting at the broker")
+    release.set()
+    wait_for(lambda: len(order) == 4, message="all four handled")
+    assert order == ["live0", "live1", "job0", "job1"]
 
 
 def test_malformed_message_is_dead_lettered_with_reason(broker: Broker, bus_settings: BusSettings, running) -> None:
