@@ -48,7 +48,8 @@ from services.prompter.__main__ import load_selector
 from services.prompter.engines import KeywordSelector
 from services.prompter.engines.grammar import noun_like
 from services.prompter.engines.vocabulary import singular
-from services.prompter.handler import Policy, Prompter
+from services.prompter.handler import Prompter
+from services.prompter.policy import Policy
 from shared.messages import ImagePrompt, Transcript, Word
 
 ROOT = Path(__file__).resolve().parents[1]
