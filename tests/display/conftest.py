@@ -83,8 +83,9 @@ def display_factory(broker: Broker, tmp_path: Path) -> Iterator[Callable[..., Di
     """Start displays on the test's namespace (extra CLI flags, `host=`, VOXFRAME_* env); queues deleted after."""
     started: list[DisplayProcess] = []
 
-    def start(*args: str, host: str = "127.0.0.1", **env: str) -> DisplayProcess:
-        display = DisplayProcess(broker.settings, tmp_path / f"data{len(started)}", env=env, host=host, args=args)
+    def start(*args: str, host: str = "127.0.0.1", port: int | None = None, **env: str) -> DisplayProcess:
+        display = DisplayProcess(broker.settings, tmp_path / f"data{len(started)}", env=env, host=host, args=args,
+                                 port=port or free_port())
         display.data_dir.mkdir()
         started.append(display)
         broker.extra_queues.add(broker.topology.display(display.display_id).name)

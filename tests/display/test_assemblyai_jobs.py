@@ -32,26 +32,18 @@ def fake() -> Iterator[FakeAssemblyAIRest]:
 
 
 @pytest.fixture
-def assemblyai_display(broker: Broker, fake: FakeAssemblyAIRest,
-                       tmp_path: Path) -> Iterator[Callable[..., DisplayProcess]]:
+def assemblyai_display(fake: FakeAssemblyAIRest,
+                       display_factory: Callable[..., DisplayProcess]) -> Callable[..., DisplayProcess]:
     """Start a display whose uploads go to the fake; `webhook=True` makes its own URL the public one."""
-    started: list[DisplayProcess] = []
-
     def start(webhook: bool, key: str = KEY, **env: str) -> DisplayProcess:
         port = free_port()
         settings = {"VOXFRAME_STT_ENGINE": "assemblyai", "VOXFRAME_ASSEMBLYAI_API_KEY": key,
                     "VOXFRAME_ASSEMBLYAI_API_URL": fake.url, **env}
         if webhook:
             settings["VOXFRAME_PUBLIC_URL"] = f"http://127.0.0.1:{port}"
-        display = DisplayProcess(broker.settings, tmp_path / f"data{len(started)}", env=settings, port=port)
-        display.data_dir.mkdir()
-        started.append(display)
-        broker.extra_queues.add(broker.topology.display(display.display_id).name)
-        return display.start()
+        return display_factory(port=port, **settings)
 
-    yield start
-    for display in started:
-        display.stop()
+    return start
 
 
 def finished_stage(display: DisplayProcess, job_id: str, stage: str, timeout: float) -> dict:
