@@ -121,7 +121,8 @@ def main() -> None:
         published, held, arbitrated = room(talk, mics)
         cpu = transcriber_cpu(engine, published)
         rows.append({"mics": mics, "segments_published": len(published), "segments_arbitrated_away": arbitrated,
-                     "published_by": {s: sum(p.source == s for p in published) for s in sorted({p.source for p in published})},
+                     "published_by": {s: sum(p.source == s for p in published)
+                                      for s in sorted({p.source for p in published})},
                      "transcriber_cpu_seconds_per_speech_minute": round(cpu / minutes, 2),
                      "added_latency_ms": {"p50": round(percentile(held, 50) * 1000),
                                           "p99": round(percentile(held, 99) * 1000)}})

@@ -105,7 +105,8 @@ def main() -> None:
         cleanup.cleanup()
 
     def stats(values: list[float]) -> dict[str, float | int]:
-        return {"count": len(values), "p50_ms": round(percentile(values, 50), 1), "p99_ms": round(percentile(values, 99), 1)}
+        return {"count": len(values), "p50_ms": round(percentile(values, 50), 1),
+                "p99_ms": round(percentile(values, 99), 1)}
 
     save_results("e2e", {
         "setup": {"window_seconds": WINDOW_SECONDS, "run_seconds": RUN_SECONDS, "engine": "faster-whisper tiny.en int8",

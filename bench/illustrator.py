@@ -82,8 +82,8 @@ def latency(backend: ImageBackend, runs: int, styles: tuple[str, ...]) -> dict[s
 def rss_mb() -> float:
     """Peak RSS (VmHWM: ru_maxrss would carry this process's own peak across fork and exec) of a fresh process
     that loads the illustrator (catalog, model, index) and paints 80 pictures, as the generator worker does."""
-    out = subprocess.run([sys.executable, "-c", RSS_SCRIPT, json.dumps([SCENES, STYLES])], cwd=ROOT, capture_output=True, text=True, check=True,
-                         env={**os.environ, "PYTHONPATH": str(ROOT)})
+    out = subprocess.run([sys.executable, "-c", RSS_SCRIPT, json.dumps([SCENES, STYLES])], cwd=ROOT,
+                         capture_output=True, text=True, check=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
     return round(int(out.stdout.split()[-1]) / 1024, 1)
 
 

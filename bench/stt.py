@@ -218,8 +218,8 @@ def main() -> int:
     args = parser.parse_args()
     engines = engines_to_run(args.model)
     # Other work on the machine inflates RTF (and so lowers capacity): the load average says how busy it was.
-    results: dict[str, object] = {"targets": TARGETS, "cpu": cpu_model(), "load_average_1m_at_start": os.getloadavg()[0],
-                                  "engines": {}}
+    results: dict[str, object] = {"targets": TARGETS, "cpu": cpu_model(),
+                                  "load_average_1m_at_start": os.getloadavg()[0], "engines": {}}
     if "assemblyai" not in engines:
         results["skipped"] = {"assemblyai": "VOXFRAME_ASSEMBLYAI_API_KEY not set"}
     for name, env in engines.items():

@@ -8,7 +8,8 @@ Inputs, made fresh each run: a FLAC of 60 minutes of 48 kHz stereo silence (a fe
 refuse it), the silence as a piped WebM/Opus (the ffmpeg path) and a legal 10-minute 48 kHz stereo FLAC of speech.
 Each case runs `services.display.uploads.prepare` — what `POST /api/uploads` runs — in a fresh child process
 that reads its peak RSS (`ru_maxrss`) just before the call (the baseline: interpreter, imports, the file's
-bytes) and after it (VmHWM); the parent samples the RSS of the child's whole tree, ffmpeg included, every 5 ms. Targets: the bomb refused in
+bytes) and after it (VmHWM); the parent samples the RSS of the child's whole tree, ffmpeg included, every 5 ms. \
+Targets: the bomb refused in
 < 1 s with < 100 MB over the baseline; the legal upload accepted within 300 MB over it.
 """
 

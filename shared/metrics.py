@@ -81,7 +81,8 @@ def serve_metrics(stage: str, port: int, ready: Callable[[], dict[str, object] |
     try:
         server = ThreadingHTTPServer((host, port), handler)
     except OSError as exc:
-        raise ConfigError(f"cannot serve metrics on {host}:{port} ({exc.strerror}); pick another --metrics-port") from exc
+        raise ConfigError(f"cannot serve metrics on {host}:{port} ({exc.strerror}); "
+                          "pick another --metrics-port") from exc
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, name="metrics-http", daemon=True).start()
     _LOGGER.info("Metrics on http://%s:%d/metrics", host, server.server_address[1])

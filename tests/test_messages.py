@@ -52,7 +52,8 @@ SAMPLES: dict[str, Envelope] = {
                             subject="a red dragon", heard="paint a red dragon"),
     "text": JobText(room="living", source="upload", job_id="j1",
                         lines=(JobLine(transcript_id="t1", text="apple pie",
-                                       words=(Word(text="apple", start_seconds=0, end_seconds=0.3, confidence=0.9),)),)),
+                                       words=(Word(text="apple", start_seconds=0, end_seconds=0.3,
+                                                   confidence=0.9),)),)),
     "progress": JobProgress(room="living", source="upload", job_id="j1", stage=JobStage.TRANSCRIBING),
 }
 
@@ -198,7 +199,8 @@ def _largest() -> list[Envelope]:
               score=-999.123456789),
         SpokenCommand(**room, transcript_id=_worst_text(64), action=SpokenAction.UNRECOGNISED,
                       subject=_worst_text(MAX_HEARD_CHARS), heard=_worst_text(MAX_HEARD_CHARS)),
-        JobText(**room, lines=(JobLine(transcript_id=_worst_text(64), text=_worst_text(MAX_JOB_TEXT_CHARS // MAX_JOB_LINES),
+        JobText(**room, lines=(JobLine(transcript_id=_worst_text(64),
+                                       text=_worst_text(MAX_JOB_TEXT_CHARS // MAX_JOB_LINES),
                                        words=(word,) * (MAX_JOB_WORDS // MAX_JOB_LINES)),) * MAX_JOB_LINES),
         JobProgress(**room, stage=JobStage.TRANSCRIBING),
     ]

@@ -70,10 +70,12 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
     display = Display(settings, bus, gallery,
                       Jobs(JobBook(db, gallery), gallery, bus, settings.job_stall_seconds, _remote_engine(settings),
                            settings.assemblyai_safety_poll_seconds),
-                      MicBoard(), Hub(SocketBudget(settings.display_ws_max_clients, settings.display_ws_max_per_address)),
+                      MicBoard(),
+                      Hub(SocketBudget(settings.display_ws_max_clients, settings.display_ws_max_per_address)),
                       Access(settings.display_token, settings.allowed_origins, pairings), pairings,
                       Slots(settings.upload_max_concurrent),
-                      BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs, settings.display_ws_max_per_address)),
+                      BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs,
+                                                    settings.display_ws_max_per_address)),
                       Variants())
     handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
     queue = display.bus.topology.display(settings.queue_id(port))

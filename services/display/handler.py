@@ -28,7 +28,8 @@ class DisplayHandler:
         if view is not None:
             metrics.IMAGES_RECEIVED.inc()
             self.hub.notify((room_topic(msg.room), DASHBOARD), {"type": "image", "image": view.model_dump(mode="json")})
-            self.hub.notify((room_topic(msg.room, captions=False),),  # frames without the right to the conversation's words
+            # frames without the right to the conversation's words
+            self.hub.notify((room_topic(msg.room, captions=False),),
                             {"type": "image", "image": pictures_only(view).model_dump(mode="json")})
             metrics.IMAGES_PRUNED.inc(self.gallery.prune())
             count, total = self.gallery.totals()
@@ -38,7 +39,8 @@ class DisplayHandler:
     def on_transcript(self, msg: Transcript) -> None:
         view = self.gallery.add_transcript(msg)
         if view is not None and view.text.strip():
-            view = view.model_copy(update={"words": [WordView(text=w.text, confidence=w.confidence) for w in msg.words]})
+            view = view.model_copy(update={"words": [WordView(text=w.text, confidence=w.confidence)
+                                                     for w in msg.words]})
             self.hub.notify((DASHBOARD,), {"type": "transcript", "transcript": view.model_dump(mode="json")})
 
     def on_prompt(self, msg: ImagePrompt) -> None:

@@ -103,7 +103,8 @@ async def mic_socket(websocket: WebSocket) -> None:
 async def _serve(websocket: WebSocket, mic: BrowserMic, switched: asyncio.Event) -> None:
     _LOGGER.info("Browser mic %s/%s connected (%s)", mic.room, mic.mic, mic.device)
     await websocket.send_text(json.dumps({"type": "hello", "room": mic.room, "mic": mic.mic, "muted": mic.muted}))
-    tasks = {asyncio.create_task(_receive(websocket, mic)), asyncio.create_task(_tell_switches(websocket, mic, switched))}
+    tasks = {asyncio.create_task(_receive(websocket, mic)),
+             asyncio.create_task(_tell_switches(websocket, mic, switched))}
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:

@@ -63,7 +63,8 @@ def render(original: Original, width: int, mime_type: str) -> bytes:
     with Image.open(io.BytesIO(original.data)) as image:
         height = max(1, round(image.height * width / image.width))
         image.draft("RGB", (width, height))  # JPEG: decode at a fraction of the size when that is enough
-        picture = image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=2.0) if width < image.width else image.copy()
+        picture = (image.resize((width, height), Image.Resampling.LANCZOS, reducing_gap=2.0) if width < image.width
+                   else image.copy())
     kind = _FORMATS[mime_type]
     if kind == "JPEG" and picture.mode not in ("RGB", "L"):
         picture = picture.convert("RGB")

@@ -105,7 +105,8 @@ def run_generator(args: argparse.Namespace) -> int:
     _LOGGER.debug("Settings: %r", settings)
     primary = _load_or_exit(lambda: build_backend(settings))
     name = settings.generator_backend
-    fallback = PosterBackend(settings.poster_format.upper()) if settings.generator_fallback and name != "poster" else None
+    fallback = (PosterBackend(settings.poster_format.upper())
+                if settings.generator_fallback and name != "poster" else None)
     backend = ResilientBackend(primary, name, fallback, settings.generator_attempts,
                                settings.generator_retry_backoff_seconds,
                                CircuitBreaker(name, settings.generator_breaker_failures,

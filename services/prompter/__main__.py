@@ -47,7 +47,8 @@ class PrompterSettings(BaseSettings):
     prompt_min_words: int = Field(_DEFAULTS.min_words, ge=1, description="content words a window needs to be painted")
     prompt_max_keywords: int = Field(4, ge=1, le=8, description="keywords woven into one prompt")
     prompt_max_chars: int = Field(
-        _DEFAULTS.max_chars, ge=160, le=1000, description="longest prompt text (Stable Diffusion's CLIP reads ~77 tokens)"
+        _DEFAULTS.max_chars, ge=160, le=1000,
+        description="longest prompt text (Stable Diffusion's CLIP reads ~77 tokens)"
     )
     prompt_width: int = Field(_DEFAULTS.width, ge=64, le=4096, description="image width asked of the generators")
     prompt_height: int = Field(_DEFAULTS.height, ge=64, le=4096, description="image height asked of the generators")
@@ -55,7 +56,8 @@ class PrompterSettings(BaseSettings):
         _DEFAULTS.novelty_half_life_seconds, gt=0, description="seconds until a painted topic is half as stale"
     )
     prompt_room_idle_seconds: float = Field(
-        _DEFAULTS.room_idle_seconds, gt=0, description="forget a room's settings and memory after this long without talk or controls"
+        _DEFAULTS.room_idle_seconds, gt=0,
+        description="forget a room's settings and memory after this long without talk or controls"
     )
     prompt_selector: Literal["semantic", "lexical"] = Field(
         "semantic", description="semantic: lexical scores weighed by fit to the window (all-MiniLM-L6-v2, offline; "

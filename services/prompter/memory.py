@@ -59,7 +59,8 @@ def open_store(database_url: str, data_dir: Path, namespace: str) -> RoomStore:
 def snapshot(room: Room, now: float, wall_now: float) -> dict[str, Any]:
     """A room's settings, novelty memory (as wall-clock times) and last prompt, as JSON-ready values."""
     return {"window_seconds": room.window_seconds, "style": room.style, "num_images": room.num_images,
-            "wake": list(room.wake), "painted": {head: wall_now - (now - at) for head, at in room.novelty.painted().items()},
+            "wake": list(room.wake),
+            "painted": {head: wall_now - (now - at) for head, at in room.novelty.painted().items()},
             "last_prompt": room.last_prompt.model_dump(mode="json") if room.last_prompt else None}
 
 

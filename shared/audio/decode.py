@@ -146,7 +146,8 @@ def _run_ffmpeg(ffmpeg: str, path: str, max_seconds: float | None, deadline: flo
         if returncode != 0:
             errors.seek(0)
             lines = errors.read(8192).decode(errors="replace").replace(f"{path}: ", "").strip().splitlines()
-            raise AudioDecodeError(f"not audio that libsndfile or ffmpeg can read: {lines[-1] if lines else 'no detail'}")
+            raise AudioDecodeError("not audio that libsndfile or ffmpeg can read: "
+                                   f"{lines[-1] if lines else 'no detail'}")
     return samples
 
 

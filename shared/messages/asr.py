@@ -29,7 +29,8 @@ class Transcript(Envelope):
     KIND: ClassVar[str] = "transcript"
 
     audio_id: str = Field(max_length=ID_CHARS, description="id of the AudioSegment this transcribes")
-    text: str = Field(max_length=MAX_TEXT_CHARS, description="may be empty only for upload jobs, which count every segment")
+    text: str = Field(max_length=MAX_TEXT_CHARS,
+                      description="may be empty only for upload jobs, which count every segment")
     words: tuple[Word, ...] = Field((), max_length=MAX_WORDS)
     language: str = Field("en", max_length=16)
     engine: str = Field(max_length=64, description="e.g. faster-whisper, assemblyai")

@@ -32,7 +32,8 @@ class ImagePrompt(Envelope):
     style: str = Field("watercolor", max_length=64)
     mood: str = Field("neutral", max_length=64)
     transcript_ids: tuple[MessageId, ...] = Field((), max_length=MAX_SOURCE_TRANSCRIPTS)
-    excerpt: str = Field("", max_length=MAX_EXCERPT_CHARS, description="the transcript lines behind the keywords, for provenance")
+    excerpt: str = Field("", max_length=MAX_EXCERPT_CHARS,
+                         description="the transcript lines behind the keywords, for provenance")
     num_images: int = Field(1, ge=1, le=8)
     width: int = Field(1024, ge=64, le=4096)
     height: int = Field(576, ge=64, le=4096)

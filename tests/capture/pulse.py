@@ -53,8 +53,8 @@ class VirtualMic:
 
     def plug(self) -> None:
         pipe = self.directory / f"{self.name}.pipe"
-        self._module = self._pactl("load-module", "module-pipe-source", f"source_name={self.name}",
-                                   f"file={pipe}", "format=s16le", f"rate={SAMPLE_RATE_HZ}", "channels=1").stdout.strip()
+        self._module = self._pactl("load-module", "module-pipe-source", f"source_name={self.name}", f"file={pipe}",
+                                   "format=s16le", f"rate={SAMPLE_RATE_HZ}", "channels=1").stdout.strip()
         self._stop.clear()
         self._writer = threading.Thread(target=self._feed, args=(pipe,), daemon=True)
         self._writer.start()

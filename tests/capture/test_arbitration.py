@@ -19,7 +19,8 @@ pytestmark = pytest.mark.skipif(shutil.which("pulseaudio") is None or shutil.whi
                                 reason="pulseaudio is not installed (apt-get install pulseaudio libasound2-plugins)")
 
 TALK = ["speechbrain_spk1_snt1.wav", "pocketsphinx_librivox_ss01_0880.wav", "deepspeech_arctic_a0024.wav"]
-OTHER_TALK = ["pocketsphinx_librivox_ss01_0890.wav", "deepspeech_new_home_in_the_stars.wav", "speechbrain_spk2_snt1.wav"]
+OTHER_TALK = ["pocketsphinx_librivox_ss01_0890.wav", "deepspeech_new_home_in_the_stars.wav",
+              "speechbrain_spk2_snt1.wav"]
 
 
 def _conversation(names: list[str]) -> np.ndarray:
@@ -87,7 +88,8 @@ def test_two_mics_hearing_the_same_talk_send_each_utterance_once(broker: Broker,
 def test_two_conversations_at_once_in_one_room_are_both_kept(broker: Broker, start_capture, two_mics) -> None:
     """Two mics at the two ends of a room hearing different speakers at the same time: overlap in time is not
     sameness, so all six utterances go on."""
-    captures = (_listen(start_capture, two_mics[0], "hall", "east"), _listen(start_capture, two_mics[1], "hall", "west"))
+    captures = (_listen(start_capture, two_mics[0], "hall", "east"),
+                _listen(start_capture, two_mics[1], "hall", "west"))
     published = _play_together(broker, two_mics, (_conversation(TALK), _conversation(OTHER_TALK)), captures,
                                ("hall", "hall"))
     assert sorted(m.source for m in published) == ["east"] * 3 + ["west"] * 3

@@ -37,7 +37,8 @@ def test_stage_queues_keep_their_limits_as_quorum_queues() -> None:
     try:
         declarer.wait_connected(10)
         declarer.publish(*[audio(i) for i in range(5)])
-        kept = wait_for(lambda: broker.depth(broker.topology.audio.name) == 3 and broker.drain(broker.topology.audio.name),
+        kept = wait_for(lambda: broker.depth(broker.topology.audio.name) == 3
+                                and broker.drain(broker.topology.audio.name),
                         message="three newest kept")
         assert [json.loads(body)["sequence"] for _, body in kept] == [2, 3, 4]
         dropped = wait_for(lambda: broker.drain(broker.topology.dropped.name), message="the two oldest dropped aside")

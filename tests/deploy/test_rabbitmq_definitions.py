@@ -40,7 +40,8 @@ def test_definitions_hold_the_vhost_both_users_scoped_permissions_and_a_bounded_
     users = {u["name"]: u for u in defs["users"]}
     assert users["vfdef-admin"] == {"name": "vfdef-admin", "password": env["RABBITMQ_ADMIN_PASSWORD"],
                                     "tags": ["administrator"]}
-    assert users["vfdef-worker"]["tags"] == [] and users["vfdef-worker"]["password"] == env["VOXFRAME_RABBITMQ_PASSWORD"]
+    assert (users["vfdef-worker"]["tags"] == []
+            and users["vfdef-worker"]["password"] == env["VOXFRAME_RABBITMQ_PASSWORD"])
     worker = next(p for p in defs["permissions"] if p["user"] == "vfdef-worker")
     assert worker["configure"] == worker["write"] == worker["read"] == r"^(vfdef\.ns\..*|amq\.gen-.*)$"
     assert [(p["pattern"], p["definition"]) for p in defs["policies"]] == [

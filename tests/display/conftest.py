@@ -110,7 +110,8 @@ def publish(broker: Broker, *messages: Envelope) -> None:
 def png(color: tuple[int, int, int], size: tuple[int, int] = (320, 180)) -> bytes:
     """A solid picture with a lighter band, so a screenshot can tell it apart from any other."""
     image = Image.new("RGB", size, color)
-    ImageDraw.Draw(image).rectangle((0, size[1] * 3 // 4, size[0], size[1]), fill=tuple(min(255, c + 60) for c in color))
+    ImageDraw.Draw(image).rectangle((0, size[1] * 3 // 4, size[0], size[1]),
+                                    fill=tuple(min(255, c + 60) for c in color))
     out = io.BytesIO()
     image.save(out, "PNG")
     return out.getvalue()

@@ -36,7 +36,8 @@ def wait_until_shown(page, image_id: str, timeout_ms: int = 10000) -> None:
     """The picture is in the front slide, decoded, and its crossfade has finished."""
     page.wait_for_function(
         f"""id => document.getElementById('stage').dataset.imageId === id && {SHOWN}?.naturalWidth > 0
-             && new URL({SHOWN}.src).pathname.endsWith(id) && getComputedStyle(document.querySelector('.slide.shown')).opacity === '1'""",
+             && new URL({SHOWN}.src).pathname.endsWith(id)"""
+        " && getComputedStyle(document.querySelector('.slide.shown')).opacity === '1'",
         arg=image_id, timeout=timeout_ms)
 
 
@@ -140,18 +141,21 @@ def test_the_upload_page_follows_a_job_to_its_picture(broker: Broker, display: D
     page.wait_for_url("**/jobs/*")
     page.wait_for_selector('#job[data-status="queued"]')
     segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
-    publish(broker, *(s.derive(Transcript, audio_id=str(s.id), text=f"part {s.sequence} of the story", sequence=s.sequence,
-                               engine="faster-whisper", model="tiny.en", audio_seconds=1, processing_seconds=0.1)
+    publish(broker, *(s.derive(Transcript, audio_id=str(s.id), text=f"part {s.sequence} of the story",
+                               sequence=s.sequence, engine="faster-whisper", model="tiny.en", audio_seconds=1,
+                               processing_seconds=0.1)
                       for s in segments))
     page.wait_for_selector('#job[data-status="choosing"]')
-    prompt = segments[0].derive(ImagePrompt, text="a story told by the fire", keywords=(Keyword(text="story", score=1),))
+    prompt = segments[0].derive(ImagePrompt, text="a story told by the fire",
+                                keywords=(Keyword(text="story", score=1),))
     publish(broker, prompt, prompt.derive(GeneratedImage, key="0", image=png((220, 150, 40)), mime_type="image/png",
                                           width=320, height=180, backend="poster", prompt_id=str(prompt.id),
                                           prompt_text=prompt.text, generation_seconds=0.1))
     page.wait_for_selector('#job[data-status="done"]')
     # a function, not a string: the page's CSP forbids evaluating a string, as polling a loading picture would
     page.wait_for_function("() => document.querySelector('#job-images img')?.naturalWidth > 0")
-    assert page.locator("#job-transcript .line-text").all_inner_texts() == ["part 0 of the story", "part 1 of the story"]
+    assert (page.locator("#job-transcript .line-text").all_inner_texts()
+            == ["part 0 of the story", "part 1 of the story"])
     assert page.locator(".steps li.done").count() == 5
     page.close()
 

@@ -58,7 +58,8 @@ def test_the_job_page_shows_timed_lines_downloads_and_links_each_picture_to_its_
               requests.get(f"{display.url}/api/uploads/{job_id}", timeout=10).json()["lines"]]
     assert starts[1] >= 2  # two seconds of silence part them
     assert page.locator("#job-transcript .line-time").all_inner_texts() == [mmss(s) for s in starts]
-    assert page.locator("#job-transcript .line-text").all_inner_texts() == ["part 0 of the story", "part 1 of the story"]
+    assert (page.locator("#job-transcript .line-text").all_inner_texts()
+            == ["part 0 of the story", "part 1 of the story"])
     assert page.locator("#job-transcript .line.pending").count() == 0
 
     page.wait_for_selector("#job-downloads", state="visible")
@@ -71,10 +72,11 @@ def test_the_job_page_shows_timed_lines_downloads_and_links_each_picture_to_its_
         assert answer.headers["content-type"].startswith(content_type), answer.headers
         assert answer.text().startswith(first) and "part 1 of the story" in answer.text(), answer.text()
 
-    prompt = segments[0].derive(ImagePrompt, text="a story told by the fire", keywords=(Keyword(text="story", score=1),),
-                                transcript_ids=(str(transcripts[1].id),))
-    image = prompt.derive(GeneratedImage, key="0", image=png((220, 150, 40)), mime_type="image/png", width=320, height=180,
-                          backend="poster", prompt_id=str(prompt.id), prompt_text=prompt.text, generation_seconds=0.1)
+    prompt = segments[0].derive(ImagePrompt, text="a story told by the fire",
+                                keywords=(Keyword(text="story", score=1),), transcript_ids=(str(transcripts[1].id),))
+    image = prompt.derive(GeneratedImage, key="0", image=png((220, 150, 40)), mime_type="image/png",
+                          width=320, height=180, backend="poster", prompt_id=str(prompt.id), prompt_text=prompt.text,
+                          generation_seconds=0.1)
     publish(broker, prompt, image)
     page.wait_for_selector('#job[data-status="done"]')
     page.wait_for_function("() => document.querySelector('#job-images img')?.naturalWidth > 0")

@@ -36,7 +36,8 @@ LIVE_ROOM = "living"
 FIRST = "Welcome to the lighthouse."  # distinctive words at the very start and end: losing either shows
 LAST = "Goodbye from the volcano."
 _SUBJECTS = ("The captain", "A farmer", "The baker", "My sister", "The pilot", "A doctor", "The teacher",
-             "Our neighbor", "The soldier", "A sailor", "The painter", "My uncle", "The singer", "A miner", "The driver")
+             "Our neighbor", "The soldier", "A sailor", "The painter", "My uncle", "The singer", "A miner",
+             "The driver")
 _ACTIONS = ("sang loudly.", "ran home.", "ate bread.", "fixed the car.", "read a book.", "built a fence.",
             "lost the keys.", "fed the dog.", "drank coffee.", "painted the wall.", "found a coin.", "climbed a tree.",
             "washed the dishes.", "planted roses.")

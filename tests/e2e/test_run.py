@@ -46,7 +46,8 @@ def test_run_paints_the_demo_on_the_frame_and_stops_cleanly_on_ctrl_c(
         assert shown[0]["room"] == "den" and shown[0]["keywords"]
         output = (tmp_path / "run.log").read_text()
         assert f"http://localhost:{port}/frame/den" in output
-        children = subprocess.run(["pgrep", "-P", str(run.pid)], check=False, capture_output=True, text=True).stdout.split()
+        children = subprocess.run(["pgrep", "-P", str(run.pid)], check=False, capture_output=True,
+                                  text=True).stdout.split()
         assert len(children) == 5, "five workers"
         os.killpg(run.pid, signal.SIGINT)  # what Ctrl-C in a terminal does: the whole foreground group
         assert run.wait(60) == 0

@@ -109,5 +109,6 @@ class ResilientBackend:
         FALLBACKS.labels(self.name, reason).inc()
         started = time.perf_counter()
         pictures = self.fallback.generate(request)
-        GENERATION_SECONDS.labels(pictures[0].backend if pictures else "fallback").observe(time.perf_counter() - started)
+        GENERATION_SECONDS.labels(pictures[0].backend if pictures else "fallback").observe(
+            time.perf_counter() - started)
         return [replace(picture, fallback=True) for picture in pictures]

@@ -18,7 +18,10 @@ from functools import lru_cache
 
 from services.prompter.engines.vocabulary import concreteness
 
-INTRODUCERS = frozenset(["mr", "mrs", "ms", "miss", "mister", "dr", "doctor", "aunt", "auntie", "uncle", "grandma", "granny", "grandpa", "nana", "papa", "cousin", "brother", "sister", "son", "daughter", "wife", "husband", "friend", "neighbour", "neighbor", "boss", "teacher", "named", "called", "niece", "nephew", "boyfriend", "girlfriend"])
+INTRODUCERS = frozenset(["mr", "mrs", "ms", "miss", "mister", "dr", "doctor", "aunt", "auntie", "uncle", "grandma",
+                         "granny", "grandpa", "nana", "papa", "cousin", "brother", "sister", "son", "daughter", "wife",
+                         "husband", "friend", "neighbour", "neighbor", "boss", "teacher", "named", "called", "niece",
+                         "nephew", "boyfriend", "girlfriend"])
 
 _TOKEN = re.compile(r"[A-Za-z][A-Za-z'-]*|[.!?]")
 

@@ -15,7 +15,8 @@ def upgrade() -> None:
     op.execute("""
         CREATE TABLE upload_jobs (
             id TEXT PRIMARY KEY, room TEXT NOT NULL, filename TEXT NOT NULL, status TEXT NOT NULL,
-            engine TEXT NOT NULL, segments INTEGER NOT NULL, audio_seconds DOUBLE PRECISION NOT NULL, num_images INTEGER,
+            engine TEXT NOT NULL, segments INTEGER NOT NULL, audio_seconds DOUBLE PRECISION NOT NULL,
+            num_images INTEGER,
             prompt_id TEXT, error TEXT, remote_id TEXT, poll_at DOUBLE PRECISION, created_at DOUBLE PRECISION NOT NULL,
             updated_at DOUBLE PRECISION NOT NULL
         )""")
@@ -23,6 +24,7 @@ def upgrade() -> None:
     op.execute("CREATE INDEX upload_jobs_status ON upload_jobs (status, updated_at)")
     op.execute("""
         CREATE TABLE job_lines (
-            job_id TEXT NOT NULL, sequence INTEGER NOT NULL, start_seconds DOUBLE PRECISION NOT NULL, end_seconds DOUBLE PRECISION NOT NULL,
-            transcript_id TEXT, speaker TEXT, text TEXT, words TEXT, PRIMARY KEY (job_id, sequence)
+            job_id TEXT NOT NULL, sequence INTEGER NOT NULL, start_seconds DOUBLE PRECISION NOT NULL,
+            end_seconds DOUBLE PRECISION NOT NULL, transcript_id TEXT, speaker TEXT, text TEXT, words TEXT,
+            PRIMARY KEY (job_id, sequence)
         )""")
