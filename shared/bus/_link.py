@@ -7,6 +7,7 @@ drains them between `process_data_events` calls (woken at once by `add_callback_
 from __future__ import annotations
 
 import collections
+import contextlib
 import functools
 import logging
 import threading
@@ -70,11 +71,9 @@ class Link:
 
     def wake(self) -> None:
         connection = self._connection
-        if connection is not None:
-            try:
+        if connection is not None:  # reconnecting, it may fail: the loop drains the queue once connected
+            with contextlib.suppress(pika.exceptions.AMQPError, RuntimeError, AttributeError):
                 connection.add_callback_threadsafe(lambda: None)
-            except (pika.exceptions.AMQPError, RuntimeError, AttributeError):
-                pass  # reconnecting: the loop drains the queue once connected
 
     def run(self, finishing: Callable[[], bool]) -> None:
         """Connect (waiting for the broker up to the connect timeout, later forever) and serve until stopped.
@@ -102,10 +101,8 @@ class Link:
                 self._connection = None
                 self._generation += 1
                 if connection.is_open:
-                    try:
+                    with contextlib.suppress(pika.exceptions.AMQPError, OSError):
                         connection.close()
-                    except (pika.exceptions.AMQPError, OSError):
-                        pass
             if not self.stopping.is_set():
                 self.stopping.wait(backoff.next_delay())
 

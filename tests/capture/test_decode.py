@@ -72,7 +72,7 @@ def test_content_that_is_not_audio_raises_a_clear_error(tmp_path: Path, content:
     disguised = tmp_path / "looks-like.wav"  # the name says audio; the content decides
     disguised.write_bytes(content)
     for source in (content, disguised):
-        with pytest.raises(AudioDecodeError, match="not audio|ffmpeg"):
+        with pytest.raises(AudioDecodeError, match=r"not audio|ffmpeg"):
             decode_audio(source)
 
 

@@ -92,7 +92,7 @@ def test_a_refused_or_silent_connection_is_a_source_error() -> None:
     hold = threading.Event()
     service = MicService(lambda reader, writer, s: hold.wait(10))
     started = time.monotonic()
-    with pytest.raises(SourceError, match="nothing from .* for 0.5 s .*one client at a time"):
+    with pytest.raises(SourceError, match=r"nothing from .* for 0.5 s .*one client at a time"):
         next(WyomingSource(service.uri, stall_seconds=0.5).blocks())
     assert time.monotonic() - started < 5
     hold.set()

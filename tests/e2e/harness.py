@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -91,7 +92,5 @@ class Pipeline:
 
     def stop_all(self) -> None:
         for worker in reversed(list(self.workers.values())):
-            try:
+            with contextlib.suppress(AssertionError):
                 worker.stop()
-            except AssertionError:
-                pass

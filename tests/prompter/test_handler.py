@@ -163,16 +163,16 @@ def test_quiet_window_publishes_nothing_but_releases_its_transcripts(prompter: P
 def test_the_same_topic_again_is_skipped_then_allowed_later(prompter: Prompter, bus: Recorder,
                                                           clock: Clock) -> None:
     fixated = ["The golden retriever again, that golden retriever is everything, golden retriever."]
-    say(prompter, bus, fixated + ["Her golden retriever fur is all over the sofa."])
+    say(prompter, bus, [*fixated, "Her golden retriever fur is all over the sofa."])
     clock.now += 30
     prompter.tick()
     assert bus.prompts[0].keywords[0].text == "golden retriever"
-    say(prompter, bus, fixated + ["My golden retriever, my golden retriever."])
+    say(prompter, bus, [*fixated, "My golden retriever, my golden retriever."])
     clock.now += 30
     prompter.tick()
     assert len(bus.prompts) == 1  # nothing new: only the topic painted a moment ago
     clock.now += 120
-    say(prompter, bus, fixated + ["My golden retriever, my golden retriever."])
+    say(prompter, bus, [*fixated, "My golden retriever, my golden retriever."])
     clock.now += 30
     prompter.tick()
     assert bus.prompts[1].keywords[0].text == "golden retriever"

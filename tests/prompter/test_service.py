@@ -82,7 +82,7 @@ def prompts(broker: Broker, queue: str) -> list[ImagePrompt]:
 def test_a_window_closes_on_time_into_one_prompt(start, publisher: Bus, broker: Broker) -> None:
     tap = broker.tap("prompt.#")
     prompter = start("--window-seconds", "5", "--style", "photo")
-    said = transcripts(TALK + ["Call me at 555-201-7788, it was fucking freezing."])
+    said = transcripts([*TALK, "Call me at 555-201-7788, it was fucking freezing."])
     publisher.publish(*said)
     seen: list[ImagePrompt] = []
     wait_for(lambda: seen.extend(prompts(broker, tap)) or seen, timeout=12, message="a prompt")

@@ -63,7 +63,7 @@ def test_a_dropped_session_resumes_after_the_last_finished_turn(fake_assemblyai:
 
 
 def test_a_refused_api_key_is_a_fatal_error_without_retries(fake_assemblyai: FakeAssemblyAI) -> None:
-    with pytest.raises(EngineFatalError, match="1008.*API key"):
+    with pytest.raises(EngineFatalError, match=r"1008.*API key"):
         engine_for(fake_assemblyai, key="wrong").transcribe(ONE_SECOND)
 
     assert len(fake_assemblyai.sessions) == 1

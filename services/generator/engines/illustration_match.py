@@ -101,7 +101,8 @@ class Matcher:
 
 def _looks_alike(words: list[str], name_words: list[str]) -> bool:
     """Spelled alike (a shared start of 3+ letters) without being the same word: similarity is suspect."""
-    return any(len(os.path.commonprefix([a, b])) >= 3 for a in words for b in name_words)
+    return any(len(os.path.commonprefix([a, b])) >= 3  # noqa: RUF071 (letters of words, not paths)
+               for a in words for b in name_words)
 
 
 def _name_vectors(glyphs: tuple[Glyph, ...], encoder: SentenceEncoder, cache_dir: Path | None) -> np.ndarray:

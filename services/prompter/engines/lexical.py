@@ -151,7 +151,7 @@ class LexicalSelector:
         for size in (1, 2, 3):
             for start in range(len(run) - size + 1):
                 words = tuple(w.lower() for w in run[start:start + size])
-                key = " ".join(words[:-1] + (singular(words[-1]),))
+                key = " ".join((*words[:-1], singular(words[-1])))
                 candidate = found.setdefault(key, _Candidate(key, words))
                 candidate.surfaces[" ".join(run[start:start + size])] += 1
                 candidate.lines.add(line)
@@ -234,5 +234,5 @@ def _join_compounds(tokens: list[str], heard: Heard) -> tuple[list[str], Heard]:
 
 def singular_phrase(phrase: str) -> str:
     words = phrase.lower().split()
-    return " ".join(words[:-1] + [singular(words[-1])])
+    return " ".join([*words[:-1], singular(words[-1])])
 

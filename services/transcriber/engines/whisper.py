@@ -55,8 +55,8 @@ class _WordTimedWhisper(WhisperModel):  # type: ignore[misc]  # faster_whisper s
     def add_word_timestamps(self, segments: list[list[dict[str, Any]]], *args: object, **kwargs: object) -> float:
         spans = [[(sub["start"], sub["end"]) for sub in window] for window in segments]
         last_speech: float = super().add_word_timestamps(segments, *args, **kwargs)
-        for window, own in zip(segments, spans):
-            for i, (sub, (start, end)) in enumerate(zip(window, own)):
+        for window, own in zip(segments, spans, strict=True):
+            for i, (sub, (start, end)) in enumerate(zip(window, own, strict=True)):
                 words = sub.get("words") or []
                 if not words or sub["start"] < sub["end"]:
                     continue
