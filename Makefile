@@ -33,7 +33,8 @@ run: $(RUN_STAMP)
 	$(VENV)/bin/voxframe run --room $(ROOM) --port $(PORT) $(if $(MIC),--mic "$(MIC)",--demo)
 
 # Packages are checked on every run (a quick dpkg query), so a venv made before a package was added still gets it.
-test: $(TEST_STAMP)
+# The lint (ruff, mypy --strict) runs first: a type or style error fails the tests as any test would.
+test: lint
 	deploy/local/ensure-packages.sh $(TEST_PACKAGES)
 	deploy/local/ensure-broker.sh
 	deploy/local/ensure-postgres.sh
@@ -46,6 +47,7 @@ test-cluster: $(TEST_STAMP)
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check shared services tests bench
+	$(VENV)/bin/mypy
 
 bench-%: $(TEST_STAMP)
 	$(PY) bench/$*.py

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import cast
 
 import srt
 from webvtt import Caption, WebVTT
@@ -21,9 +22,9 @@ def render(lines: Sequence[JobLineView], fmt: str) -> str:
     if fmt == "txt":
         return "".join(f"{_said(line)}\n" for line in spoken)
     if fmt == "srt":
-        return srt.compose([srt.Subtitle(i + 1, timedelta(seconds=line.start_seconds),
+        return cast(str, srt.compose([srt.Subtitle(i + 1, timedelta(seconds=line.start_seconds),
                                          timedelta(seconds=line.end_seconds), _said(line))
-                            for i, line in enumerate(spoken)])
+                            for i, line in enumerate(spoken)]))  # srt ships no types
     vtt = WebVTT()
     for line in spoken:
         text = line.text.strip() if line.speaker is None else f"<v Speaker {line.speaker}>{line.text.strip()}"

@@ -27,7 +27,7 @@ from services.display.jobs.book import HeardLine, JobBook, Span
 from services.display.uploads import PreparedUpload, job_segments
 from services.display.views import JobView
 from shared.audio import SAMPLE_RATE_HZ
-from shared.bus import Bus
+from shared.bus import Bus, Handler
 from shared.messages import (
     Envelope,
     GeneratedImage,
@@ -165,7 +165,7 @@ class Jobs:
                 notices.append(JobProgress(room=view.room, source="upload", job_id=job_id, stage=JobStage.ERROR))
         return notices
 
-    def handlers(self) -> dict[type, object]:
+    def handlers(self) -> dict[type[Envelope], Handler]:
         return {Transcript: self.on_transcript, ImagePrompt: self.on_prompt, GeneratedImage: self.on_image}
 
     # ---- AssemblyAI (its own thread: a slow API never holds up the frames' messages) --------------------
