@@ -39,7 +39,7 @@ def connect_sqlite(path: Path, **kwargs: Any) -> sqlite3.Connection:
     return conn
 
 
-class Row(tuple):  # type: ignore[type-arg]
+class Row(tuple[Any, ...]):
     """A PostgreSQL row read by position or by column name, as sqlite3.Row is."""
 
     names: dict[str, int]

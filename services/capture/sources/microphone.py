@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import queue
 import time
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from typing import Any
 
 import numpy as np
@@ -92,12 +92,13 @@ class Microphone:
             return min(2, int(info["max_input_channels"]))
 
     @staticmethod
-    def _callback(blocks: queue.Queue[tuple[np.ndarray, float]], rate_hz: int):  # type: ignore[no-untyped-def]
-        def on_audio(indata: np.ndarray, frames: int, when: object, status: sounddevice.CallbackFlags) -> None:
+    def _callback(blocks: queue.Queue[tuple[np.ndarray, float]],
+                  rate_hz: int) -> Callable[[np.ndarray, int, Any, sounddevice.CallbackFlags], None]:
+        def on_audio(indata: np.ndarray, frames: int, when: Any, status: sounddevice.CallbackFlags) -> None:
             # PortAudio's thread: copy and hand over, nothing else (no logging, no bus).
             if status.input_overflow:
                 INPUT_OVERFLOWS.inc()
-            delay = when.currentTime - when.inputBufferAdcTime  # type: ignore[attr-defined]
+            delay = when.currentTime - when.inputBufferAdcTime  # PortAudio's time-info struct (cffi)
             captured_at = time.time() - (delay if 0 < delay < 1 else frames / rate_hz)
             try:
                 blocks.put_nowait((indata.copy(), captured_at))
