@@ -46,7 +46,7 @@ def test_stage_queues_keep_their_limits_as_quorum_queues() -> None:
         listing = subprocess.run(["rabbitmqctl", "-q", "list_queues", "name", "type"], capture_output=True, text=True,
                                  timeout=60, check=True).stdout
         types = dict(line.split("\t")[:2] for line in listing.splitlines() if line.startswith(settings.namespace))
-        assert set(types.values()) == {"quorum"} and len(types) == 5, types
+        assert set(types.values()) == {"quorum"} and len(types) == len(broker.topology.stage_queues()), types
     finally:
         declarer.stop(10)
         broker.cleanup()
