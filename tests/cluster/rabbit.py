@@ -84,6 +84,16 @@ class Cluster:
                 return set(re.findall(r"[\w.-]+@[\w.-]+", result.stdout))
         return set()
 
+    def queue_members(self, prefix: str, via: Node | None = None) -> dict[str, tuple[str, ...]]:
+        """Each quorum queue whose name starts with `prefix` → its nodes that are online members."""
+        listing = self.ctl(via or self.nodes[0], "list_queues", "name", "type", "online", check=False).stdout
+        members = {}
+        for line in listing.splitlines():
+            name, kind, online = [*line.split("\t"), "", ""][:3]
+            if name.startswith(prefix) and kind == "quorum":
+                members[name] = tuple(re.findall(r"[\w.-]+@[\w.-]+", online))
+        return members
+
     def connections_on(self, node: Node) -> str:
         return self.ctl(node, "list_connections", "client_properties", check=False).stdout
 

@@ -112,6 +112,9 @@ def test_the_pipeline_survives_losing_the_node_it_is_connected_to(cluster: Clust
         streaming.start()
         wait_for(lambda: len(confirmed) >= 15, timeout=30, message="the stream under way")
         first, others = cluster.nodes[0], cluster.nodes[1:]
+        wait_for(lambda: (m := cluster.queue_members(namespace)) and all(len(n) == len(cluster.nodes)
+                                                                         for n in m.values()),
+                 timeout=60, interval=0.5, message="every quorum queue replicated on all three nodes")
         on_first = cluster.connections_on(first)
         assert "voxframe-generator@" in on_first and "voxframe-display@" in on_first, on_first
         cluster.stop_node(first)
@@ -124,7 +127,7 @@ def test_the_pipeline_survives_losing_the_node_it_is_connected_to(cluster: Clust
         wait_for(moved, timeout=10, interval=0.2, message="every worker on another node")
         reconnect_seconds = time.monotonic() - stopped_at
         streaming.join(120)
-        assert len(confirmed) == PROMPTS
+        assert len(confirmed) == PROMPTS, f"queues' online members: {cluster.queue_members(namespace, others[0])}"
         shown = wait_for(lambda: len(images := _images(port)) >= PROMPTS and images, timeout=120, interval=0.5,
                          message="a picture for every confirmed prompt")
         assert sorted(i["prompt_id"] for i in shown) == sorted(confirmed), "no confirmed prompt lost, none twice"
