@@ -62,17 +62,23 @@ def test_handler_outputs_are_published_and_input_acked(broker: Broker, bus_setti
     wait_for(lambda: broker.depth(broker.topology.audio.name) == 0, message="audio queue empty")
 
 
+def _holding_the_first(order: list[str], release: threading.Event) -> Callable[[AudioSegment], None]:
+    """A handler that notes each segment as live<n> or job<n> and holds the first until `release` is set."""
+    def handle(segment: AudioSegment) -> None:
+        order.append(f"{'job' if segment.job_id else 'live'}{segment.sequence}")
+        if len(order) == 1:
+            assert release.wait(20)
+
+    return handle
+
+
 def test_a_lower_priority_queue_waits_while_live_work_is_in_hand(broker: Broker, bus_settings: BusSettings,
                                                                   running) -> None:
     """Uploads after live speech: a live segment that arrives while upload segments are already delivered and
     waiting is handled next, not after them."""
     order: list[str] = []
     release = threading.Event()
-
-    def handle(segment: AudioSegment) -> None:
-        order.append(f"{'job' if segment.job_id else 'live'}{segment.sequence}")
-        if len(order) == 1:
-            assert release.wait(20)
+    handle = _holding_the_first(order, release)
 
     publisher = running(Bus("capture", bus_settings))
     publisher.publish(*(audio(i).model_copy(update={"job_id": "j1"}) for i in range(3)))
@@ -98,11 +104,7 @@ def test_live_work_waiting_at_the_broker_goes_before_upload_work_already_deliver
     monkeypatch.setattr(bus_module, "PRIORITY_GRACE_SECONDS", 1.0)
     order: list[str] = []
     release = threading.Event()
-
-    def handle(segment: AudioSegment) -> None:
-        order.append(f"{'job' if segment.job_id else 'live'}{segment.sequence}")
-        if len(order) == 1:
-            assert release.wait(20)
+    handle = _holding_the_first(order, release)
 
     publisher = running(Bus("capture", bus_settings))
     worker = Bus("transcriber", bus_settings)

@@ -65,10 +65,9 @@ class JobBook:
                          (job_id, room, filename, JobStage.QUEUED.value, engine, len(spans), audio_seconds, now, now))
             conn.executemany("INSERT INTO job_lines (job_id, sequence, start_seconds, end_seconds) VALUES (?,?,?,?)",
                              [(job_id, i, s.start_seconds, s.end_seconds) for i, s in enumerate(spans)])
-            ids = conn.execute("SELECT id FROM upload_jobs ORDER BY created_at DESC").fetchall()
-            old = [r[0] for r in ids[_KEEP_JOBS:]]  # the oldest go with their lines
-            conn.executemany("DELETE FROM job_lines WHERE job_id=?", [(i,) for i in old])
-            conn.executemany("DELETE FROM upload_jobs WHERE id=?", [(i,) for i in old])
+            conn.execute("DELETE FROM upload_jobs WHERE id NOT IN "  # the oldest go, with their lines
+                         "(SELECT id FROM upload_jobs ORDER BY created_at DESC LIMIT ?)", (_KEEP_JOBS,))
+            conn.execute("DELETE FROM job_lines WHERE job_id NOT IN (SELECT id FROM upload_jobs)")
 
     def discard(self, job_id: str) -> None:
         """Forget a job whose audio could not be handed on, so no half-made job is left."""
