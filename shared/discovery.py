@@ -1,7 +1,9 @@
 """Wyoming satellites and mic services on the LAN: found by zeroconf (`_wyoming._tcp.local.`), then asked what
 they are (`describe` → `info`), because speech-to-text, text-to-speech and wake-word services advertise there too.
 
-Used by `voxframe capture --discover` (a list) and `voxframe run --discover` (one capture per satellite).
+Used by `voxframe capture --discover` and `voxframe run --discover`, which only list what they find: anyone on
+the LAN can answer mDNS, so a satellite is heard only once the operator names it (`--wyoming tcp://HOST:PORT`).
+The `describe` asked here reads the answer with the bounded reader, so a hostile answer costs nothing.
 """
 
 from __future__ import annotations
@@ -11,9 +13,11 @@ import socket
 import time
 from dataclasses import dataclass
 
-from wyoming.event import read_event, write_event
+from wyoming.event import write_event
 from wyoming.info import Describe, Info
 from zeroconf import ServiceBrowser, ServiceStateChange, Zeroconf
+
+from shared.wyoming_events import read_event
 
 SERVICE_TYPE = "_wyoming._tcp.local."
 _ASK_SECONDS = 2.0

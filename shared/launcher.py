@@ -61,7 +61,8 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     p.add_argument("--wyoming", action="append", default=[], metavar="tcp://HOST:PORT",
                    help="also hear this Wyoming satellite or mic service, as mic satellite-N (repeatable)")
     p.add_argument("--discover", action="store_true",
-                   help="also hear every Wyoming satellite and mic service found on the LAN now (zeroconf)")
+                   help="list the Wyoming satellites and mic services found on the LAN (zeroconf); only those named "
+                        "with --wyoming are heard")
     p.add_argument("--room", default="living-room", help="room name for the source and the frame URL")
     p.add_argument("--port", type=int, default=service_spec("display").port, help="the display's HTTP port")
     p.add_argument("--host", default="127.0.0.1", help="the display's bind address (0.0.0.0 for other screens)")
@@ -78,8 +79,8 @@ def run(args: argparse.Namespace) -> int:
         from shared.discovery import discover
 
         found = [f.uri for f in discover() if f.uri not in args.wyoming]
-        print(f"Found {len(found)} Wyoming mic(s) on the LAN: {', '.join(found) or 'none'}", flush=True)
-        args.wyoming += found
+        print(f"Found {len(found)} more Wyoming mic(s) on the LAN: {', '.join(found) or 'none'}"
+              + "".join(f"\n  to hear it: --wyoming {uri}" for uri in found), flush=True)
     workers = plan(args)
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):

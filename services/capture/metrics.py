@@ -9,6 +9,9 @@ from shared.audio.outbox import OutboxCounters
 # the input
 DEVICE_UP = Gauge("voxframe_capture_device_up", "1 while audio arrives from the input")
 REOPENS = Counter("voxframe_capture_device_reopens_total", "Times the input was reopened after it failed")
+MALFORMED_EVENTS = Counter("voxframe_capture_malformed_events_total",
+                           "Events a Wyoming peer sent that were refused (bad framing, sizes or audio format); "
+                           "each closes that connection, which is reopened with backoff")
 INPUT_OVERFLOWS = Counter("voxframe_capture_input_overflows_total",
                           "Audio blocks lost because the device or this process fell behind")
 

@@ -1,9 +1,10 @@
 """A Home Assistant voice satellite or a Wyoming mic service, heard over TCP like any other mic.
 
-The `wyoming` library does the framing. A satellite (`wyoming-satellite`) streams only after `run-satellite`
-and then sends `audio-chunk`s without an `audio-start`; a mic service sends `audio-start` and chunks on its
-own and drops the `run-satellite` it does not know. Every chunk carries its rate, width and channels, so each
-is converted on its own terms to 16 kHz mono for the segmenter.
+A satellite (`wyoming-satellite`) streams only after `run-satellite` and then sends `audio-chunk`s without an
+`audio-start`; a mic service sends `audio-start` and chunks on its own and drops the `run-satellite` it does not
+know. Every chunk carries its rate, width and channels, so each is converted on its own terms to 16 kHz mono for
+the segmenter. Events are read with `shared.wyoming_events`, bounded and checked: a broken or hostile peer costs
+its own connection (capture reconnects with backoff), never the process.
 """
 
 from __future__ import annotations
@@ -17,13 +18,15 @@ from urllib.parse import urlsplit
 
 import numpy as np
 from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart
-from wyoming.event import read_event, write_event
+from wyoming.event import write_event
 from wyoming.ping import Ping, Pong
 from wyoming.satellite import RunSatellite
 
+from services.capture.metrics import MALFORMED_EVENTS
 from services.capture.sources import AudioBlock, SourceError
 from shared.audio import StreamConverter
 from shared.messages.status import MicKind
+from shared.wyoming_events import audio_format, read_event
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,8 +64,9 @@ class WyomingSource:
                 yield from self._audio(reader, writer)
             except OSError as exc:
                 raise SourceError(f"{self.name}: {exc}") from exc
-            except (KeyError, TypeError, ValueError) as exc:
-                raise SourceError(f"{self.name} sent a malformed event: {exc!r}") from exc
+            except (KeyError, TypeError, ValueError) as exc:  # MalformedEvent above all
+                MALFORMED_EVENTS.inc()
+                raise SourceError(f"{self.name} sent a malformed event: {exc}") from exc
 
     def _audio(self, reader: BinaryIO, writer: BinaryIO) -> Iterator[AudioBlock]:
         to_16_bit = AudioChunkConverter(width=2)
@@ -73,11 +77,11 @@ class WyomingSource:
                 if Ping.is_type(event.type):
                     write_event(Pong(text=Ping.from_event(event).text).event(), writer)
                 elif AudioStart.is_type(event.type):  # a mic service's new stream: fresh resampler state
-                    start = AudioStart.from_event(event)
-                    _LOGGER.info("%s streams %d Hz, %d bit, %d channel(s)", self.name, start.rate,
-                                 8 * start.width, start.channels)
+                    rate, width, channels = audio_format(event)
+                    _LOGGER.info("%s streams %d Hz, %d bit, %d channel(s)", self.name, rate, 8 * width, channels)
                     converter = None
                 elif AudioChunk.is_type(event.type):
+                    audio_format(event)
                     chunk = to_16_bit.convert(AudioChunk.from_event(event))
                     if converter is None or (converter.rate_hz, converter.channels) != (chunk.rate, chunk.channels):
                         converter = StreamConverter(chunk.rate, chunk.channels)
