@@ -22,7 +22,8 @@ $(RUN_STAMP): pyproject.toml deploy/no-deps-requirements.txt
 	$(PY) -m services.generator.engines.illustrator  # the illustration-name index, once (~20 s)
 	touch $@
 
-# Tests also need the dev tools and the diffusers extra (torch==2.13.0 resolves to the CPU wheel).
+# Tests also need the dev tools and the diffusers extra. PyPI's torch==2.13.0 is the CUDA build on Linux (some GB of
+# NVIDIA libraries); PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu picks the CPU wheel (2.13.0+cpu).
 $(TEST_STAMP): pyproject.toml $(RUN_STAMP)
 	$(PY) -m pip install -q -e '.[dev,diffusers]'
 	touch $@

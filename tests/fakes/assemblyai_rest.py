@@ -4,7 +4,7 @@
 `{"id", "status": "queued"}`; `GET /v2/transcript/{id}` → queued → processing → completed (or error) after
 scripted polls or seconds; a wrong `authorization` header gets 401 `{"error": "Invalid API key"}`. A
 transcript created with `webhook_url` gets a POST `{"transcript_id", "status"}` and its auth header.
-Protocol per ../../shared/NOTES.md (assemblyai-api-spec `openapi.yml`, `fern/pages/guides/webhooks.mdx`).
+Protocol per github.com/AssemblyAI/assemblyai-api-spec (`openapi.yml`, `fern/pages/guides/webhooks.mdx`).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Begin on connect; binary PCM frames of 50-1000 ms, no faster than real time (else close 3007);
 `{"type":"Terminate"}` flushes the finished turns, then Termination and close 1000; a wrong
 `Authorization` header closes with 1008. What it "hears" is scripted per session, as are drops.
-Protocol per ../shared/NOTES.md (assemblyai-api-spec `usm-streaming.yml`, `common-errors.mdx`).
+Protocol per github.com/AssemblyAI/assemblyai-api-spec (`usm-streaming.yml`, `common-errors.mdx`).
 """
 
 from __future__ import annotations

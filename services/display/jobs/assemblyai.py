@@ -3,7 +3,7 @@
 Plain `requests` against the REST API rather than the `assemblyai` SDK: the SDK's `Transcript.get_by_id`
 blocks until the transcript completes (a webhook/poll design needs one status read that returns at once), it
 retries nothing on 429/5xx, and its base URL lives in process-wide settings (here each client has its own).
-Protocol per ../../../shared/NOTES.md (assemblyai-api-spec `openapi.yml`, `fern/pages/guides/webhooks.mdx`).
+Protocol per github.com/AssemblyAI/assemblyai-api-spec (`openapi.yml`, `fern/pages/guides/webhooks.mdx`).
 """
 
 from __future__ import annotations

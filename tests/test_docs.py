@@ -1,0 +1,57 @@
+"""The docs say what the code does: the README's API table names every route, the architecture names every
+transient message, and nothing cites a file the repository does not have or speaks of the project's history."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+from shared.bus._wire import _TRANSIENT
+from shared.messages import Envelope
+
+REPO = Path(__file__).resolve().parents[1]
+DOCS = [REPO / "README.md", *sorted((REPO / "docs").rglob("*.md")), *sorted((REPO / "deploy").rglob("*.md"))]
+_PATH = re.compile(r"(/(?:api|images|healthz|metrics|openapi|ws)\b(?:\{[^}]*\}|[^\s`?,|)])*)")
+
+
+def _shape(path: str) -> str:
+    """A route's path with its parameters unnamed: `/images/{id}` and `/images/{image_id}` are one route."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def _envelopes(cls: type[Envelope] = Envelope) -> list[type[Envelope]]:
+    return [c for sub in cls.__subclasses__() for c in (sub, *_envelopes(sub))]
+
+
+def test_the_readme_api_table_names_every_route_of_the_display() -> None:
+    from services.display import api, mic_socket, sockets
+
+    routes = {_shape(r.path) for module in (api, sockets, mic_socket) for r in module.routes}
+    readme = (REPO / "README.md").read_text()
+    table = readme[readme.index("## JSON API"):]
+    table = table[:table.index("\n## ", 1)]
+    named = {_shape(p) for p in _PATH.findall(table)}
+    assert routes - named == set(), "routes missing from the README's API table"
+
+
+def test_the_architecture_names_every_transient_message() -> None:
+    text = (REPO / "docs" / "ARCHITECTURE.md").read_text()
+    publishing = text[text.index("- **Publishing**"):]
+    publishing = publishing[:publishing.index("\n- **", 1)]
+    transient = {c.__name__ for c in _envelopes() if getattr(c, "KIND", None) in _TRANSIENT}
+    assert transient and transient <= set(re.findall(r"`(\w+)`", publishing))
+
+
+def test_no_file_cites_a_notes_file_the_repository_lacks() -> None:
+    tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
+    citing = [f for f in tracked if not f.endswith((".png", ".jpg")) and "NOTES.md" in (REPO / f).read_text(
+        errors="ignore")]
+    assert "NOTES.md" in {Path(f).name for f in tracked} or not citing, citing
+
+
+def test_the_docs_speak_to_the_reader_not_of_the_projects_history() -> None:
+    history = re.compile(r"\b(the issue|issue \d+|before this design|used to be)\b|\b20\d\d-\d\d-\d\d\b",
+                         re.IGNORECASE)
+    found = [f"{doc.relative_to(REPO)}: {m.group(0)}" for doc in DOCS for m in history.finditer(doc.read_text())]
+    assert not found
