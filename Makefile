@@ -10,6 +10,8 @@ TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils chromium prometheus
 MIC ?=
 ROOM ?= living-room
 PORT ?= 8080
+# HOST=0.0.0.0 lets other screens in: the display then has an access token (made once, its link printed).
+HOST ?= 127.0.0.1
 
 .PHONY: install test test-cluster run bench lint clean
 
@@ -31,7 +33,7 @@ $(TEST_STAMP): pyproject.toml $(RUN_STAMP)
 install: $(RUN_STAMP)
 
 run: $(RUN_STAMP)
-	$(VENV)/bin/voxframe run --room $(ROOM) --port $(PORT) $(if $(MIC),--mic "$(MIC)",--demo)
+	$(VENV)/bin/voxframe run --room $(ROOM) --port $(PORT) --host $(HOST) $(if $(MIC),--mic "$(MIC)",--demo)
 
 # Packages are checked on every run (a quick dpkg query), so a venv made before a package was added still gets it.
 # The lint (ruff, mypy --strict) runs first: a type or style error fails the tests as any test would.

@@ -36,12 +36,13 @@ class Worker:
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = field(default=0.0)
+    env: dict[str, str] = field(default_factory=dict)  # on top of the launcher's own
 
     def start(self) -> None:
         # Own session: a terminal's Ctrl-C reaches only the launcher, which stops the workers in order.
         # PR_SET_PDEATHSIG: if the launcher itself is killed, the kernel stops the workers too.
         self.process = subprocess.Popen([sys.executable, "-m", "shared.cli", *self.argv], start_new_session=True,
-                                        preexec_fn=_die_with_parent)  # noqa: PLW1509 (launched before threads)
+                                        env={**os.environ, **self.env}, preexec_fn=_die_with_parent)  # noqa: PLW1509 (launched before threads)
         self.started_at = time.monotonic()
         _LOGGER.info("started %s (pid %d): voxframe %s", self.name, self.process.pid, " ".join(self.argv))
 
@@ -65,7 +66,10 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                         "with --wyoming are heard")
     p.add_argument("--room", default="living-room", help="room name for the source and the frame URL")
     p.add_argument("--port", type=int, default=service_spec("display").port, help="the display's HTTP port")
-    p.add_argument("--host", default="127.0.0.1", help="the display's bind address (0.0.0.0 for other screens)")
+    p.add_argument("--host", default="127.0.0.1", help="the display's bind address (0.0.0.0 for other screens: "
+                                                       "an access token is made, or VOXFRAME_DISPLAY_TOKEN used)")
+    p.add_argument("--insecure", action="store_true",
+                   help="beyond loopback, serve without an access token: anyone on the network may read and steer")
     p.add_argument("--transcribers", type=int, default=1, help="transcriber replicas")
     p.add_argument("--no-broker-start", action="store_true", help="never try to start a local RabbitMQ")
     p.set_defaults(run=run)
@@ -82,13 +86,16 @@ def run(args: argparse.Namespace) -> int:
         print(f"Found {len(found)} more Wyoming mic(s) on the LAN: {', '.join(found) or 'none'}"
               + "".join(f"\n  to hear it: --wyoming {uri}" for uri in found), flush=True)
     workers = plan(args)
+    token = _display_token(args)
+    if token:
+        workers[0].env["VOXFRAME_DISPLAY_TOKEN"] = token  # the display's alone: no other worker needs it
     stopping = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopping.set())
     for worker in workers:
         worker.start()
     display = f"http://{'localhost' if args.host in ('0.0.0.0', '127.0.0.1') else args.host}:{args.port}"
-    print(f"\n  Frame:      {display}/frame/{args.room}\n  Dashboard:  {display}/\n"
+    print(f"\n  Frame:      {display}/frame/{args.room}\n  Dashboard:  {display}/{f'?token={token}' if token else ''}\n"
           f"  Upload:     {display}/upload\n  Phone mic:  {display}/mic/{args.room} (https beyond localhost)\n"
           f"  Stop:       Ctrl-C\n", flush=True)
     try:
@@ -98,13 +105,24 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _display_token(args: argparse.Namespace) -> str:
+    """Beyond loopback without a token set: the display's stored token (made now if none), for its dashboard link."""
+    from services.display.access_token import is_loopback, stored_token
+    from services.display.settings import DisplaySettings
+
+    settings = DisplaySettings()
+    if settings.display_token or args.insecure or is_loopback(args.host):
+        return ""
+    return stored_token(settings.data_dir)[0]
+
+
 def plan(args: argparse.Namespace) -> list[Worker]:
     """Which processes to run; downstream first, so nothing the capture sends waits for a consumer to appear."""
     display, generator, prompter, transcriber, capture = (
         service_spec(name) for name in ("display", "generator", "prompter", "transcriber", "capture"))
     workers = [
         Worker("display", [display.command, *display.port_args(args.port), "--host", args.host,
-                           "--default-room", args.room]),
+                           "--default-room", args.room, *(["--insecure"] if args.insecure else [])]),
         Worker("generator", [generator.command, *generator.port_args()]),
         Worker("prompter", [prompter.command, *prompter.port_args()]),
     ]

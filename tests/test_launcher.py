@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
-from shared.launcher import plan
+import pytest
+
+from shared.launcher import _display_token, plan
 
 
 def test_the_plan_starts_each_service_on_its_own_default_port() -> None:
     args = argparse.Namespace(demo=False, file="talk.wav", mic=None, room="den", port=8080, host="127.0.0.1",
-                              transcribers=2, wyoming=["tcp://porch.local:10700"])
+                              insecure=False, transcribers=2, wyoming=["tcp://porch.local:10700"])
     assert [(w.name, w.argv) for w in plan(args)] == [
         ("display", ["display", "--port", "8080", "--host", "127.0.0.1", "--default-room", "den"]),
         ("generator", ["generator", "--metrics-port", "9104"]),
@@ -22,3 +25,19 @@ def test_the_plan_starts_each_service_on_its_own_default_port() -> None:
                          "--wyoming", "tcp://porch.local:10700"]),
     ]
 
+
+
+def test_beyond_loopback_the_display_gets_the_data_dirs_token_and_only_the_display(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("VOXFRAME_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("VOXFRAME_DISPLAY_TOKEN", raising=False)
+    lan = argparse.Namespace(host="0.0.0.0", insecure=False)
+    token = _display_token(lan)
+    assert token == (tmp_path / "display-token").read_text().strip() == _display_token(lan)  # made once, kept
+    assert _display_token(argparse.Namespace(host="127.0.0.1", insecure=False)) == ""  # loopback: zero setup
+    assert _display_token(argparse.Namespace(host="0.0.0.0", insecure=True)) == ""
+    monkeypatch.setenv("VOXFRAME_DISPLAY_TOKEN", "set-by-the-operator")  # the display reads it itself
+    assert _display_token(lan) == ""
+    shown = argparse.Namespace(demo=True, file=None, mic=None, room="den", port=8080, host="0.0.0.0", insecure=True,
+                               transcribers=1, wyoming=[])
+    assert plan(shown)[0].argv[-1] == "--insecure"

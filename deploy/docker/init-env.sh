@@ -21,3 +21,6 @@ while IFS= read -r line || [ -n "$line" ]; do
   esac
 done <"$root/.env.example" >"$out"
 echo "init-env: wrote $out (passwords are random; read them there)" >&2
+token=$(sed -n 's/^VOXFRAME_DISPLAY_TOKEN=//p' "$out")
+port=$(sed -n 's/^VOXFRAME_DISPLAY_HOST_PORT=//p' "$out")
+echo "init-env: after 'docker compose up', open the dashboard once at http://localhost:${port:-8080}/?token=$token" >&2

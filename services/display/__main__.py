@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
 import logging
 import socket
 
 import uvicorn
 
+from services.display.access_token import TOKEN_FILE, dashboard_links, is_loopback, stored_token
 from services.display.app import create_app
 from services.display.logscrub import scrub_web_logs
 from services.display.settings import DisplaySettings
@@ -24,7 +24,7 @@ WS_MAX_BYTES = 64 * 1024  # a websocket message the server reads at all (a brows
 _FLAGS = {
     "--host": "display_host", "--port": "display_port", "--display-id": "display_id", "--data-dir": "data_dir",
     "--database-url": "database_url",
-    "--token": "display_token", "--allowed-origins": "display_allowed_origins",
+    "--token": "display_token", "--insecure": "display_insecure", "--allowed-origins": "display_allowed_origins",
     "--allowed-hosts": "display_allowed_hosts", "--ws-max-clients": "display_ws_max_clients",
     "--ws-max-per-address": "display_ws_max_per_address", "--upload-max-concurrent": "upload_max_concurrent",
     "--gallery-max-images": "gallery_max_images", "--gallery-max-mb": "gallery_max_mb",
@@ -52,6 +52,7 @@ def run(args: argparse.Namespace) -> int:
     check_broker(bus_settings.amqp_url, "display", bus_settings.connect_timeout_seconds)
     listener = _bind(settings.display_host, settings.display_port)
     port = listener.getsockname()[1]
+    settings = _with_token(settings, port)
     app = create_app(settings, bus_settings, port)  # opens (and migrates) the database: may take a while
     listener.listen(2048)  # only now: until here a client (a load balancer's check) is refused, not left hanging
     server = uvicorn.Server(uvicorn.Config(
@@ -65,19 +66,27 @@ def run(args: argparse.Namespace) -> int:
     scheme = "https" if settings.display_tls_cert else "http"
     _LOGGER.info("Display on %s://%s:%d/ (frame: /frame/%s, upload: /upload)", scheme, shown, port,
                  settings.default_room)
-    if not settings.display_token and not _is_loopback(settings.display_host):
-        _LOGGER.warning("NO ACCESS TOKEN while listening on %s beyond this machine: anyone on the network can read "
-                        "the conversation, send controls and upload audio. Set VOXFRAME_DISPLAY_TOKEN (--token), or "
-                        "listen on 127.0.0.1 only (--host 127.0.0.1).", settings.display_host)
+    if not settings.display_token and not is_loopback(settings.display_host):
+        _LOGGER.warning("NO ACCESS TOKEN (--insecure) while listening on %s beyond this machine: anyone on the "
+                        "network can read the conversation, send controls and upload audio.", settings.display_host)
     server.run(sockets=[listener])
     return 0 if server.started and app.state.display.bus.failed is None else 1
 
 
-def _is_loopback(host: str) -> bool:
-    try:
-        return host == "localhost" or ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+def _with_token(settings: DisplaySettings, port: int) -> DisplaySettings:
+    """Beyond loopback, the settings with a token: the one set, or the data dir's (made and announced once)."""
+    if settings.display_token or settings.display_insecure or is_loopback(settings.display_host):
+        return settings
+    token, made = stored_token(settings.data_dir)
+    where = settings.data_dir / TOKEN_FILE
+    if made:
+        scheme = "https" if settings.display_tls_cert else "http"
+        links = dashboard_links(scheme, settings.display_host, port, token)
+        _LOGGER.warning("An access token was made for this display (kept in %s). Open the dashboard once "
+                        "with it; pair each frame from there:\n    %s", where, "\n    ".join(links))
+    else:
+        _LOGGER.info("Access token: the one kept in %s (open the dashboard as /?token=<it> once)", where)
+    return settings.model_copy(update={"display_token": token})
 
 
 def _bind(host: str, port: int) -> socket.socket:

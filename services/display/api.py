@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -46,8 +46,8 @@ def error(status: int, message: str) -> JSONResponse:
     return JSONResponse(ErrorView(error=message).model_dump(), status_code=status)
 
 
-def ok(model: BaseModel | list[BaseModel], status: int = 200, **headers: str) -> JSONResponse:
-    body = [m.model_dump(mode="json") for m in model] if isinstance(model, list) else model.model_dump(mode="json")
+def ok(model: BaseModel | Sequence[BaseModel], status: int = 200, **headers: str) -> JSONResponse:
+    body = model.model_dump(mode="json") if isinstance(model, BaseModel) else [m.model_dump(mode="json") for m in model]
     return JSONResponse(body, status_code=status, headers=headers or None)
 
 
@@ -92,14 +92,18 @@ def _limit(request: Request, default: int = 30) -> int:
         raise HTTPException(400, "limit must be a whole number") from exc
 
 
-@openapi.operation("Rooms seen, with image counts and live mics", ok=(200, [RoomView]))
+@openapi.operation("Rooms seen, with image counts; live mics and the last picture's time only with the token (they "
+                   "tell who is home and talking)", ok=(200, [RoomView]))
 async def list_rooms(request: Request) -> Response:
     d = request.app.state.display
     known = await asyncio.to_thread(d.gallery.rooms)
     mics = d.mics.mics()
     names = sorted(set(known) | {m.room for m in mics} | {d.settings.default_room})
-    return ok([RoomView(room=name, images=known.get(name, (0, None))[0], last_image_at=known.get(name, (0, None))[1],
-                        mics=[m for m in mics if m.room == name]) for name in names])
+    rooms = [RoomView(room=name, images=known.get(name, (0, None))[0], last_image_at=known.get(name, (0, None))[1],
+                      mics=[m for m in mics if m.room == name]) for name in names]
+    if not d.access.permits(request):
+        rooms = [RoomView(room=r.room, images=r.images, last_image_at=None, mics=[]) for r in rooms]
+    return ok(rooms)
 
 
 @openapi.operation(

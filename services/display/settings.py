@@ -7,7 +7,7 @@ import socket
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -23,7 +23,11 @@ class DisplaySettings(BaseSettings):
                                                      "database_url names another)")
     database_url: str = Field("", description="gallery, pairings and jobs: empty for SQLite in the data dir, "
                                               "postgresql://… for one gallery that many displays serve")
-    display_token: str = Field("", description="if set, dashboard, controls and uploads need it")
+    display_token: str = Field("", description="dashboard, controls, uploads, browser mics and the conversation's "
+                                               "words need it; beyond loopback one is made at first start if unset "
+                                               "(kept in the data dir as display-token)")
+    display_insecure: bool = Field(False, description="listen beyond loopback without a token: anyone on the "
+                                                      "network may read and steer every room")
     display_allowed_origins: str = Field("", description="extra comma-separated origins allowed to open sockets")
     display_allowed_hosts: str = Field("", description="extra comma-separated names this display is reached by "
                                                        "(Host header); '*' allows any")
@@ -51,6 +55,13 @@ class DisplaySettings(BaseSettings):
                                             "empty polls instead")
     assemblyai_safety_poll_seconds: float = Field(60.0, gt=0, description="with a webhook, a job is still polled "
                                                                           "this often, in case a delivery was lost")
+
+    @field_validator("display_token")
+    @classmethod
+    def _not_the_example(cls, token: str) -> str:
+        if token.startswith("change-me"):
+            raise ValueError("is still the example's placeholder: run deploy/docker/init-env.sh, or set a random one")
+        return token
 
     @property
     def upload_max_bytes(self) -> int:

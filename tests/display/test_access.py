@@ -7,6 +7,7 @@ import requests
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from shared.messages import MicStatus
 from tests.display.conftest import DisplayProcess, make_image, publish
 from tests.support import Broker, wait_for
 
@@ -94,6 +95,18 @@ def test_without_the_token_no_conversation_text_is_served(broker: Broker, guarde
         publish(broker, make_image(color=(20, 90, 200)))
         pushed = frame.recv(5)
         assert '"image"' in pushed and _says_nothing(pushed)
+
+
+def test_without_the_token_rooms_are_names_and_picture_counts_only(broker: Broker, guarded: DisplayProcess) -> None:
+    publish(broker, make_image(), MicStatus(room="living-room", source="sofa", level_dbfs=-20, speech_ratio=0.6,
+                                            device="browser tab at 192.168.1.34", kind="browser"))
+    rooms = f"{guarded.url}/api/rooms"
+    owner = wait_for(lambda: [r for r in requests.get(rooms, timeout=5, headers={"Authorization": f"Bearer {TOKEN}"})
+                              .json() if r["mics"] and r["images"]], timeout=10, message="the mic and the image")
+    assert owner[0]["mics"][0]["device"] == "browser tab at 192.168.1.34"  # the owner sees who is live
+    anyone = requests.get(rooms, timeout=5)
+    assert anyone.json() == [{"room": "living-room", "images": 1, "last_image_at": None, "mics": []}]
+    assert "192.168" not in anyone.text and "sofa" not in anyone.text
 
 
 def _pair(display: DisplayProcess, room: str = "living-room") -> tuple[dict, requests.Session]:

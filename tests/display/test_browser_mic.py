@@ -29,6 +29,7 @@ from tests.transcriber.speech import reference
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ROOM = "study"
+LAN_TOKEN = "lan-token-for-the-tests"  # beyond loopback a display always has one
 UTTERANCES = ("deepspeech_new_home_in_the_stars.wav", "speechbrain_spk1_snt1.wav", "pocketsphinx_goforward.wav",
               "speechbrain_spk2_snt3.wav")
 FAKE_RATE_HZ = 48000  # what a real mic gives; the page's worklet takes it down to 16 kHz
@@ -126,13 +127,13 @@ def lan_address() -> str:
 
 
 def test_the_page_says_what_to_do_without_https_or_without_a_mic(display_factory, browser) -> None:
-    display = display_factory(host="0.0.0.0")
+    display = display_factory(host="0.0.0.0", VOXFRAME_DISPLAY_TOKEN=LAN_TOKEN)
     page = browser.new_page()
-    page.goto(f"http://{lan_address()}:{display.port}/mic/{ROOM}?name=phone")  # plain http beyond localhost
+    page.goto(f"http://{lan_address()}:{display.port}/mic/{ROOM}?name=phone&token={LAN_TOKEN}")  # plain http, LAN
     page.click("#toggle")
     page.wait_for_selector("#status.problem", timeout=10000)
     assert "https" in page.inner_text("#status").lower()
-    page.goto(f"{display.url}/mic/{ROOM}?name=phone")  # localhost is secure, but this browser has no mic at all
+    page.goto(f"{display.url}/mic/{ROOM}?name=phone&token={LAN_TOKEN}")  # localhost is secure; this browser: no mic
     page.click("#toggle")
     page.wait_for_selector("#status.problem", timeout=10000)
     assert "microphone is not available" in page.inner_text("#status").lower()
@@ -178,14 +179,15 @@ def test_over_the_lan_a_tab_is_a_mic_through_the_displays_own_https(tmp_path: Pa
                     "-addext", "subjectAltName=IP:127.0.0.1",
                     "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
     display = HttpsDisplay(broker.settings, tmp_path, host="0.0.0.0", args=("--tls-cert", str(cert), "--tls-key",
-                                                                              str(key)))
+                                                                              str(key)),
+                           env={"VOXFRAME_DISPLAY_TOKEN": LAN_TOKEN})
     broker.extra_queues.add(broker.topology.display(display.display_id).name)
     audio = broker.tap(f"audio.{ROOM}.#")
     try:
         display.start()
         context = chromium.new_context(ignore_https_errors=True)  # the self-signed certificate, accepted once
         page = context.new_page()
-        page.goto(f"https://{lan_address()}:{display.port}/mic/{ROOM}?autostart=1&name=lan")
+        page.goto(f"https://{lan_address()}:{display.port}/mic/{ROOM}?autostart=1&name=lan&token={LAN_TOKEN}")
         page.wait_for_selector("body[data-state=live]", timeout=15000)
         segment = wait_for(lambda: broker.drain(audio), timeout=30, message="a segment over HTTPS")[0]  # type: ignore[index]
         assert AudioSegment.from_json(segment[1]).source == "lan"

@@ -1,5 +1,5 @@
 """Browser-facing defences of the real display: the Host check against DNS rebinding, security headers, Secure
-cookies over HTTPS, no secrets in the logs, and a loud warning when it listens beyond loopback unprotected."""
+cookies over HTTPS, no secrets in the logs, and a token made at first start when it listens beyond loopback."""
 
 from __future__ import annotations
 
@@ -76,10 +76,36 @@ def test_tokens_in_urls_never_reach_the_logs(display_factory) -> None:
     assert "GET /?token=<redacted>" in log and "/ws/dashboard?token=<redacted>" in log
 
 
-def test_listening_beyond_loopback_without_a_token_is_announced_loudly(display_factory) -> None:
-    unprotected = display_factory(host="0.0.0.0")
-    protected = display_factory(host="0.0.0.0", VOXFRAME_DISPLAY_TOKEN=TOKEN)
+def test_beyond_loopback_a_token_is_made_at_first_start_kept_and_required(display_factory) -> None:
+    lan = display_factory(host="0.0.0.0")
+    stored = lan.data_dir / "display-token"
+    token = stored.read_text().strip()
+    assert len(token) >= 32 and stored.stat().st_mode & 0o777 == 0o600
+    assert lan.log is not None and f"/?token={token}" in lan.log.read_text()  # the dashboard link, printed
+    assert requests.get(f"{lan.url}/", timeout=5).status_code == 401
+    assert requests.get(f"{lan.url}/api/rooms/den/transcripts", timeout=5).status_code == 401
+    assert requests.post(f"{lan.url}/api/rooms/den/controls", json={"command": "mute"}, timeout=5).status_code == 401
+    with pytest.raises(InvalidStatus):  # no browser mic without the token
+        connect(f"ws://127.0.0.1:{lan.port}/ws/mic/den?name=tab", open_timeout=5)
+    assert requests.get(f"{lan.url}/?token={token}", timeout=5).status_code == 200
+    printed = lan.log.read_text().count(token)
+    lan.restart()
+    assert stored.read_text().strip() == token and lan.log.read_text().count(token) == printed  # kept, shown once
+    assert requests.get(f"{lan.url}/api/rooms/den/transcripts", timeout=5,
+                        headers={"Authorization": f"Bearer {token}"}).status_code == 200
+
+
+def test_without_a_token_only_loopback_or_an_explicit_insecure_is_open(display_factory) -> None:
     local = display_factory()
-    assert unprotected.log is not None and protected.log is not None and local.log is not None
-    assert "WARNING" in unprotected.log.read_text() and "NO ACCESS TOKEN" in unprotected.log.read_text()
-    assert "NO ACCESS TOKEN" not in protected.log.read_text() + local.log.read_text()
+    insecure = display_factory("--insecure", host="0.0.0.0")
+    for display in (local, insecure):
+        assert requests.get(f"{display.url}/", timeout=5).status_code == 200
+        assert not (display.data_dir / "display-token").exists()
+    assert insecure.log is not None and local.log is not None
+    assert "WARNING" in insecure.log.read_text() and "NO ACCESS TOKEN" in insecure.log.read_text()
+    assert "NO ACCESS TOKEN" not in local.log.read_text()
+
+
+def test_the_examples_placeholder_token_is_refused(display_factory) -> None:
+    with pytest.raises(AssertionError, match="placeholder"):
+        display_factory(VOXFRAME_DISPLAY_TOKEN="change-me-display-token")
