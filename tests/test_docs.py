@@ -45,8 +45,8 @@ def test_the_architecture_names_every_transient_message() -> None:
 
 def test_no_file_cites_a_notes_file_the_repository_lacks() -> None:
     tracked = subprocess.run(["git", "ls-files"], cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
-    citing = [f for f in tracked if not f.endswith((".png", ".jpg")) and "NOTES.md" in (REPO / f).read_text(
-        errors="ignore")]
+    citing = [f for f in tracked if not f.endswith((".png", ".jpg")) and f != "tests/test_docs.py"
+              and "NOTES.md" in (REPO / f).read_text(errors="ignore")]
     assert "NOTES.md" in {Path(f).name for f in tracked} or not citing, citing
 
 
