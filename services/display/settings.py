@@ -6,6 +6,7 @@ import re
 import socket
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,7 +78,10 @@ class DisplaySettings(BaseSettings):
 
     @property
     def allowed_hosts(self) -> frozenset[str]:
-        return frozenset(h.strip().lower() for h in self.display_allowed_hosts.split(",") if h.strip())
+        """The names configured, and the public URL's: AssemblyAI's webhook comes by that name."""
+        named = {h.strip().lower() for h in self.display_allowed_hosts.split(",") if h.strip()}
+        public = urlsplit(self.public_url).hostname if self.public_url else None
+        return frozenset(named | {public} if public else named)
 
     def queue_id(self, port: int) -> str:
         """This process's display id: explicit, or hostname-port so processes on one host differ."""

@@ -40,6 +40,15 @@ def test_names_configured_for_the_display_are_allowed(display_factory) -> None:
     assert _get(display, "/frame/kitchen", f"attacker.example:{display.port}").status_code == 421
 
 
+def test_the_public_urls_name_is_one_of_ours_so_assemblyai_webhooks_reach_the_display(display_factory) -> None:
+    display = display_factory(VOXFRAME_STT_ENGINE="assemblyai", VOXFRAME_ASSEMBLYAI_API_KEY="k",
+                              VOXFRAME_PUBLIC_URL="https://voxframe.example.net/")
+    delivered = requests.post(f"{display.url}/api/webhooks/assemblyai", json={"transcript_id": "t", "status": "x"},
+                              headers={"Host": "voxframe.example.net"}, timeout=5)
+    assert delivered.status_code == 401, delivered.text  # reached the webhook, which wants its secret header
+    assert _get(display, "/frame/kitchen", f"attacker.example:{display.port}").status_code == 421
+
+
 def test_pages_forbid_framing_and_foreign_code_but_frames_may_be_embedded(display: DisplayProcess) -> None:
     for path in ("/", "/upload", "/api/rooms"):
         answer = requests.get(f"{display.url}{path}", timeout=5)
