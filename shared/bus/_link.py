@@ -21,10 +21,11 @@ from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import Basic
 
 from shared import metrics
+from shared.bus._declare import Declarer
 from shared.bus._wire import Delivery, Request, Subscription
 from shared.bus.connection import Backoff, Nodes, connect, parameters, where
-from shared.bus.errors import BusConfigError, PublishRefused, Unprocessable
-from shared.bus.topology import QueueSpec, Topology
+from shared.bus.errors import BusConfigError, PublishRefused, TopologyMissing, Unprocessable
+from shared.bus.topology import Topology
 from shared.config import BusSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -44,6 +45,7 @@ class Link:
         self.deliver = deliver
         self.stopping = stopping
         self.connected = threading.Event()
+        self.waiting: str | None = None  # what the topology lacks that this user may not declare, while it does
         self.requests: collections.deque[Request] = collections.deque()  # waited on: publishes with confirms, acks
         self.outbox: collections.deque[Request] = collections.deque()  # fire-and-forget, bounded by post()
         self._queues_lock = threading.Lock()  # other threads add and drop while the I/O thread takes
@@ -89,6 +91,8 @@ class Link:
             deadline = None  # once we have been up, outages are waited out forever
             try:
                 self._session(connection, backoff, finishing)
+            except TopologyMissing as exc:
+                self._wait_for_topology(str(exc))
             except pika.exceptions.ChannelClosedByBroker as exc:
                 if exc.reply_code in (403, 404, 406) and not _refused_size(exc):
                     raise BusConfigError(_explain_channel_error(exc)) from exc
@@ -106,6 +110,11 @@ class Link:
             if not self.stopping.is_set():
                 self.stopping.wait(backoff.next_delay())
 
+    def _wait_for_topology(self, missing: str) -> None:
+        if missing != self.waiting:
+            _LOGGER.warning("%s: %s", self.stage, missing)
+        self.waiting = missing
+
     def _lost(self, exc: BaseException) -> None:
         if self.stopping.is_set():
             return
@@ -118,11 +127,14 @@ class Link:
         self.deliver(Delivery(sub, generation, method.delivery_tag, props, body))
 
     def _session(self, connection: pika.BlockingConnection, backoff: Backoff, finishing: Callable[[], bool]) -> None:
-        channel = connection.channel()
+        declarer = Declarer(connection)
+        names = declarer.topology(self.topology, [sub.spec for sub in self.subscriptions])
+        self.waiting = None
+        channel = declarer.channel
         channel.confirm_delivery()
-        self._declare(channel)
         generation = self._generation
-        for sub in self.subscriptions:
+        for sub, name in zip(self.subscriptions, names, strict=True):
+            sub.queue_name = name
             channel.basic_qos(prefetch_count=sub.prefetch)
             channel.basic_consume(sub.queue_name,
                                   on_message_callback=functools.partial(self._on_message, sub, generation))
@@ -147,16 +159,6 @@ class Link:
         self._drain(channel, generation)
         connection.close()
         _LOGGER.info("%s: closed cleanly", self.stage)
-
-    def _declare(self, channel: Any) -> None:
-        """Every worker declares the whole topology (idempotent), so nothing is ever published into the void."""
-        t = self.topology
-        channel.exchange_declare(t.exchange, exchange_type="topic", durable=True)
-        channel.exchange_declare(t.dead_letter_exchange, exchange_type="topic", durable=True)
-        for spec in t.stage_queues():
-            _declare_queue(channel, spec, t.dead_letter_exchange if spec in (t.dead, t.dropped) else t.exchange)
-        for sub in self.subscriptions:
-            sub.queue_name = _declare_queue(channel, sub.spec, t.exchange)
 
     def _drain(self, channel: Any, generation: int) -> None:
         for pending in (self.requests, self.outbox):
@@ -204,15 +206,6 @@ class Link:
                                           "(set VOXFRAME_MAX_MESSAGE_BYTES to the broker's max_message_size)")
             request.done.set()
             raise
-
-
-def _declare_queue(channel: Any, spec: QueueSpec, exchange: str) -> str:
-    result = channel.queue_declare(spec.name, durable=spec.durable, exclusive=spec.exclusive,
-                                   auto_delete=False, arguments=spec.arguments or None)
-    name: str = result.method.queue
-    for key in spec.bindings:
-        channel.queue_bind(name, exchange, routing_key=key)
-    return name
 
 
 def _refused_size(exc: pika.exceptions.ChannelClosedByBroker) -> bool:

@@ -168,7 +168,9 @@ class Bus:
             return {"reason": str(self._fatal)}
         if self._worker is not None and not self._worker.is_alive() and not self._stopping.is_set():
             return {"reason": "the work thread is not running"}
-        return None if self.connected else {"reason": "not connected to the broker"}
+        if self.connected:
+            return None
+        return {"reason": self._link.waiting or "not connected to the broker"}
 
     def run(self, install_signal_handlers: bool = True) -> None:
         """Run until SIGTERM/SIGINT or stop(); the message in hand is finished first.

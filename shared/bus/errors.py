@@ -26,3 +26,8 @@ class MessageTooLarge(Unprocessable):
 
 class WorkerDied(RuntimeError):
     """The bus's work thread died: the worker cannot work, so it stops (health fails, the process exits 1)."""
+
+
+class TopologyMissing(RuntimeError):
+    """An exchange or queue this broker user may not declare does not exist yet: the worker waits (reconnecting
+    with backoff) for a user that may, the display's, to declare it, instead of publishing into the void."""

@@ -73,17 +73,22 @@ def test_third_party_images_are_pinned_and_rabbitmq_is_4x_with_management() -> N
     assert re.fullmatch(r"rabbitmq:4\.\d+\.\d+-management", images["rabbitmq"])
 
 
-def test_workers_share_one_image_and_reach_the_broker_as_the_worker_user(compose: str) -> None:
+def test_workers_share_one_image_and_reach_the_broker_each_as_its_roles_user(compose: str) -> None:
     env = dict(line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if "=" in line and line[0] != "#")
-    services = config(compose)["services"]
+    services = config(compose, "--profile", "gpu")["services"]
+    for override in OVERRIDES:
+        services |= config(compose, "-f", str(override))["services"]
     assert len({services[w]["image"] for w in WORKERS}) == 1
-    for worker in WORKERS:
-        url = services[worker]["environment"]["VOXFRAME_AMQP_URL"]
-        user, password = env["VOXFRAME_RABBITMQ_USER"], env["VOXFRAME_RABBITMQ_PASSWORD"]
-        assert url == f"amqp://{user}:{password}@rabbitmq:5672/{env['VOXFRAME_RABBITMQ_VHOST']}", worker
-    rendered = json.dumps(services)
-    assert "guest" not in rendered
-    assert env["RABBITMQ_ADMIN_PASSWORD"] not in json.dumps({w: services[w] for w in WORKERS})
+    workers = {name: s for name, s in services.items() if "VOXFRAME_AMQP_URL" in s.get("environment", {})}
+    assert set(workers) >= set(WORKERS) | {"generator-gpu"}
+    for name, service in workers.items():
+        role = service["command"][0]
+        user, password = f"{env['VOXFRAME_RABBITMQ_USER']}-{role}", env[f"VOXFRAME_RABBITMQ_{role.upper()}_PASSWORD"]
+        url = service["environment"]["VOXFRAME_AMQP_URL"]
+        assert url == f"amqp://{user}:{password}@rabbitmq:5672/{env['VOXFRAME_RABBITMQ_VHOST']}", name
+        others = [v for k, v in env.items() if k.endswith("_PASSWORD") and v != password]
+        assert not [p for p in others if p in json.dumps(service)], f"{name} holds another user's password"
+    assert "guest" not in json.dumps(services)
 
 
 def test_scalable_workers_publish_no_host_ports_and_have_no_fixed_names(compose: str) -> None:
@@ -116,12 +121,30 @@ def test_init_env_writes_random_passwords_that_compose_and_the_broker_accept(com
     assert run("sh", str(script), str(out)).returncode == 0
     values = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line and line[0] != "#")
     passwords = [v for k, v in values.items() if k.endswith("_PASSWORD")]
-    assert len(passwords) == 3 and len(set(passwords)) == 3
+    assert len(passwords) == 7 and len(set(passwords)) == 7  # admin, a user per role, Grafana
     assert all(re.fullmatch(r"[A-Za-z0-9]{24}", p) for p in passwords), passwords
     assert "change-me" not in out.read_text() and out.stat().st_mode & 0o077 == 0
     rabbitmq_env = config(compose, env_file=out)["services"]["rabbitmq"]["environment"]
     rendered = run("sh", str(ROOT / "deploy" / "rabbitmq" / "render-definitions.sh"), "--render-only",
                    str(tmp_path / "defs.json"), env={"PATH": os.environ["PATH"], **rabbitmq_env})
     assert rendered.returncode == 0 and "WARNING" not in rendered.stderr, rendered.stderr
+    before = out.read_text()
     again = run("sh", str(script), str(out))
-    assert again.returncode == 1 and "exists" in again.stderr
+    assert again.returncode == 0 and "exists" in again.stderr and out.read_text() == before
+
+
+def test_init_env_adds_the_passwords_an_older_env_lacks_and_changes_nothing_else(tmp_path: Path) -> None:
+    """An .env from before the per-role broker users gets theirs; what the operator wrote stays as it was."""
+    out = tmp_path / ".env"
+    older = "RABBITMQ_ADMIN_PASSWORD=mine\nVOXFRAME_RABBITMQ_USER=voxframe\nVOXFRAME_ROOM=kitchen"  # no last newline
+    out.write_text(older)
+    result = run("sh", str(ROOT / "deploy" / "docker" / "init-env.sh"), str(out))
+    assert result.returncode == 0, result.stderr
+    lines = out.read_text().splitlines()
+    assert lines[:3] == older.splitlines()
+    added = dict(line.split("=", 1) for line in lines[3:])
+    assert {f"VOXFRAME_RABBITMQ_{role}_PASSWORD" for role in ("CAPTURE", "TRANSCRIBER", "PROMPTER", "GENERATOR",
+                                                              "DISPLAY")} <= set(added)
+    assert "RABBITMQ_ADMIN_PASSWORD" not in added
+    assert all(re.fullmatch(r"[A-Za-z0-9]{24}", value) for value in added.values()), added
+    assert "VOXFRAME_RABBITMQ_CAPTURE_PASSWORD" in result.stderr
