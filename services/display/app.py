@@ -18,9 +18,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from services.display import api, metrics, mic_socket, pages, sockets
+from services.display import api, eink_api, metrics, mic_socket, pages, sockets, trmnl
 from services.display.access import Access
 from services.display.db import Database
+from services.display.eink_frames import EinkFrames
 from services.display.gallery import Gallery
 from services.display.handler import DisplayHandler
 from services.display.headers import SecurityHeaders
@@ -59,6 +60,7 @@ class Display:
     upload_slots: Slots
     browser_mics: BrowserMics
     variants: Variants
+    eink_frames: EinkFrames
 
 
 def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) -> Starlette:
@@ -76,7 +78,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
                       Slots(settings.upload_max_concurrent),
                       BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs,
                                                     settings.display_ws_max_per_address)),
-                      Variants())
+                      Variants(), EinkFrames(db))
     handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
     queue = display.bus.topology.display(settings.queue_id(port))
 
@@ -109,7 +111,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
             db.close()
 
     app = Starlette(
-        routes=[*pages.routes, *api.routes, *sockets.routes, *mic_socket.routes,
+        routes=[*pages.routes, *api.routes, *eink_api.routes, *trmnl.routes, *sockets.routes, *mic_socket.routes,
                 Mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")],
         lifespan=lifespan,
         exception_handlers={HTTPException: _json_error},

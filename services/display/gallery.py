@@ -28,7 +28,7 @@ _HOT_BYTES = 64 * 2**20  # the newest images are served from memory: every frame
 _SEEN_IDS = 20_000  # ids this process has passed on, so a redelivery is not shown twice
 _IMAGE_COLUMNS = ("id, room, source, job_id, trace_id, prompt_id, prompt_text, keywords, style, excerpt, backend, "
                   "fallback, width, height, mime_type, bytes, generation_seconds, origin_at, created_at, "
-                  "received_at, depicted")
+                  "received_at, depicted, regions")
 
 
 class Original(NamedTuple):
@@ -76,7 +76,8 @@ class Gallery:
         row = (str(msg.id), msg.room, msg.source, msg.job_id, str(msg.trace_id), msg.prompt_id, msg.prompt_text,
                _keywords_json(msg.keywords), msg.style, msg.excerpt, msg.backend, int(msg.fallback), msg.width,
                msg.height, msg.mime_type, len(msg.image), msg.generation_seconds, msg.origin_at.isoformat(),
-               msg.created_at.isoformat(), time.time(), json.dumps(list(msg.depicted)))
+               msg.created_at.isoformat(), time.time(), json.dumps(list(msg.depicted)),
+               json.dumps([list(r) for r in msg.regions]))
         with self.db.connection() as conn:
             cur = conn.execute(f"INSERT INTO images ({_IMAGE_COLUMNS}) VALUES ({','.join('?' * len(row))}) "
                                "ON CONFLICT DO NOTHING", row)
@@ -235,6 +236,7 @@ class Gallery:
             prompt_id=row["prompt_id"], prompt=row["prompt_text"], keywords=_keywords(row["keywords"]),
             style=row["style"], excerpt=row["excerpt"], transcripts=[_transcript_view(r) for r in lines],
             backend=row["backend"], fallback=bool(row["fallback"]), depicted=json.loads(row["depicted"]),
+            regions=json.loads(row["regions"]),
             width=row["width"], height=row["height"],
             mime_type=row["mime_type"], bytes=row["bytes"], generation_seconds=row["generation_seconds"],
             origin_at=row["origin_at"], created_at=row["created_at"],

@@ -1,12 +1,13 @@
-"""Secrets never reach the logs: `?token=…` (the access token, given once in a URL) and `/pair/<code>` (a frame's
-one-time pairing link) are blanked from every record of the web server's access and connection logs."""
+"""Secrets never reach the logs: `?token=…` (the access token, given once in a URL), `/pair/<code>` (a frame's
+one-time pairing link) and `?key=…` (an e-ink frame's key, in the URL it fetches) are blanked from every record
+of the web server's access and connection logs."""
 
 from __future__ import annotations
 
 import logging
 import re
 
-_SECRET = re.compile(r"([?&]token=|/pair/)[^&\s\"'#]+")
+_SECRET = re.compile(r"([?&]token=|[?&]key=|/pair/)[^&\s\"'#]+")
 SCRUBBED_LOGGERS = ("uvicorn.access", "uvicorn.error")
 
 

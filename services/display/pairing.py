@@ -54,7 +54,8 @@ class Pairings:
         code, now = secrets.token_urlsafe(24), time.time()
         pairing_id = uuid.uuid4().hex
         with self.db.connection() as conn:
-            conn.execute("INSERT INTO frame_pairings VALUES (?,?,?,?,?,?,?,?,?)",
+            conn.execute("INSERT INTO frame_pairings (id, name, room, code_hash, code_expires_at, key_hash, "
+                         "created_at, paired_at, seen_at) VALUES (?,?,?,?,?,?,?,?,?)",
                          (pairing_id, name, room, _hash(code), now + CODE_SECONDS, None, now, None, None))
         return PairingView(id=pairing_id, name=name, room=room, created_at=_time(now), link=f"/pair/{code}",
                            link_expires_at=_time(now + CODE_SECONDS))
@@ -69,13 +70,15 @@ class Pairings:
         return None if row is None else Paired(row["id"], row["room"], key)
 
     def frame(self, key: str, seen: bool = False) -> str | None:
-        """The pairing id a frame key belongs to (None if unknown or revoked); `seen` records the visit."""
+        """The pairing id a screen's key belongs to (None if unknown or revoked); `seen` records the visit.
+        An e-ink frame's key (`eink_frames.py`, a row with a `kind`) is no screen's: it shows pictures only."""
         if not key:
             return None
         with self.db.connection() as conn:
             if seen:
                 conn.execute("UPDATE frame_pairings SET seen_at=? WHERE key_hash=?", (time.time(), _hash(key)))
-            row = conn.execute("SELECT id FROM frame_pairings WHERE key_hash=?", (_hash(key),)).fetchone()
+            row = conn.execute("SELECT id FROM frame_pairings WHERE key_hash=? AND kind IS NULL",
+                               (_hash(key),)).fetchone()
         return None if row is None else str(row["id"])
 
     def all(self) -> list[PairingView]:

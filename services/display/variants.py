@@ -9,8 +9,10 @@ at the same moment (the first request starts it, the rest await the same task) a
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 
 from PIL import Image
 
@@ -24,7 +26,7 @@ _FORMATS = {"image/jpeg": "JPEG", "image/png": "PNG", WEBP: "WEBP"}
 _SAVE: dict[str, dict[str, int]] = {"JPEG": {"quality": 85}, "PNG": {"compress_level": 6},
                                     "WEBP": {"quality": 82, "method": 2}}  # 2: a third of 4's time, 6 % larger
 
-Key = tuple[str, int, str]
+Key = Hashable  # (image id, width, type) for a variant; e-ink pictures name their panel and look too
 
 
 class BadWidth(ValueError):
@@ -75,7 +77,8 @@ def render(original: Original, width: int, mime_type: str) -> bytes:
 
 
 class Variants:
-    """Variants by (image id, width, type), made once each and kept within a byte budget (oldest used go)."""
+    """Variants by (image id, width, type), or any key naming one picture made from an original (an e-ink
+    panel's), made once each and kept within a byte budget (oldest used go)."""
 
     def __init__(self, max_bytes: int = _CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
@@ -85,13 +88,16 @@ class Variants:
 
     async def get(self, original: Original, width: int, mime_type: str) -> bytes:
         """The variant's bytes; runs on the event loop, so the dicts need no lock."""
-        key = (original.id, width, mime_type)
+        return await self.made((original.id, width, mime_type), functools.partial(render, original, width, mime_type))
+
+    async def made(self, key: Key, make: Callable[[], bytes]) -> bytes:
+        """The bytes `make` returns for `key`, made once in a worker thread however many ask at once."""
         if (data := self._done.get(key)) is not None:
             self._done.move_to_end(key)
             return data
         task = self._making.get(key)
         if task is None:
-            task = asyncio.create_task(asyncio.to_thread(render, original, width, mime_type))
+            task = asyncio.create_task(asyncio.to_thread(make))
             self._making[key] = task
             task.add_done_callback(lambda done: self._finish(key, done))
         return await asyncio.shield(task)  # a frame that hangs up does not cancel the others' variant

@@ -82,6 +82,8 @@ class ImageView(View):
     backend: str
     fallback: bool
     depicted: list[str] = Field([], description="the keywords the picture shows (the illustrator says which)")
+    regions: list[tuple[float, float, float, float]] = Field(
+        [], description="where the depicted things are drawn: left, top, right, bottom as fractions of the picture")
     width: int
     height: int
     mime_type: str

@@ -11,6 +11,9 @@ from shared.messages.prompt import MAX_EXCERPT_CHARS, MAX_KEYWORDS, Keyword
 
 MAX_DEPICTED, DEPICTED_CHARS = 16, 64
 Depicted = Annotated[str, StringConstraints(max_length=DEPICTED_CHARS)]  # one depicted thing's name
+MAX_REGIONS = 32  # a plural thing is drawn as a group, each copy its own region
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Region = tuple[Fraction, Fraction, Fraction, Fraction]  # left, top, right, bottom as fractions of the picture
 MAX_IMAGE_BYTES = 11 * 1024 * 1024  # 14.7 MiB as base64: the message stays under WIRE_LIMIT_BYTES
 
 
@@ -34,3 +37,5 @@ class GeneratedImage(Envelope):
     fallback: bool = Field(False, description="painted by the poster fallback because the backend failed")
     depicted: tuple[Depicted, ...] = Field((), max_length=MAX_DEPICTED,
                                                         description="the keywords the picture shows")
+    regions: tuple[Region, ...] = Field((), max_length=MAX_REGIONS,
+                                        description="where the depicted things are drawn, so a crop keeps them")

@@ -27,6 +27,7 @@ def test_a_frame_shows_an_illustrated_picture_with_its_credit(broker: Broker, di
                          width=1280, height=720, seed=4)
     [image] = GenerateHandler(IllustratorBackend(), max_prompt_age_seconds=120)(prompt)
     assert image.depicted == ("tent", "campfire", "owl")
+    assert len(image.regions) >= 3 and all(0 <= r[0] < r[2] <= 1 and 0 <= r[1] < r[3] <= 1 for r in image.regions)
     page = browser.new_page(viewport={"width": 1280, "height": 720})
     page.goto(f"{display.url}/frame/living-room?caption=off")
     page.wait_for_selector("#waiting p")
@@ -44,6 +45,7 @@ def test_a_frame_shows_an_illustrated_picture_with_its_credit(broker: Broker, di
 
     [listed] = requests.get(f"{display.url}/api/rooms/living-room/images", timeout=5).json()
     assert listed["depicted"] == ["tent", "campfire", "owl"] and listed["backend"] == "illustrator"
+    assert listed["regions"] == [list(r) for r in image.regions]  # where they are, for a crop that keeps them
     dashboard = browser.new_page(viewport={"width": 1440, "height": 900})
     dashboard.goto(f"{display.url}/#living-room")
     dashboard.wait_for_selector("#now-body .depicted-list")

@@ -42,6 +42,7 @@ class Picture:
     backend: str
     fallback: bool = False
     depicted: tuple[str, ...] = ()  # the keywords the picture shows (the illustrator knows; others leave it empty)
+    regions: tuple[tuple[float, float, float, float], ...] = ()  # where they are: fractions, left top right bottom
 
 
 class ImageBackend(Protocol):

@@ -42,6 +42,13 @@ class Placement:
     depth: float  # 0 = nearest, 1 = at the horizon: haze and smaller shadows
     shadow: bool
 
+    def box(self, width: int, height: int) -> tuple[float, float, float, float]:
+        """Where the thing is drawn (left, top, right, bottom) as fractions of the picture, clipped to it: a frame
+        that crops the picture to its panel keeps these whole."""
+        half = self.size / 2
+        return (max(0.0, (self.x - half) / width), max(0.0, (self.bottom - self.size) / height),
+                min(1.0, (self.x + half) / width), min(1.0, self.bottom / height))
+
 
 @dataclass(frozen=True)
 class Scene:

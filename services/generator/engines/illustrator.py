@@ -29,7 +29,7 @@ from services.generator.engines.illustration_scene import Item, Placement, compo
 from services.generator.engines.poster import load_font
 from services.generator.engines.poster_look import stable_int, style_family, warmth
 from shared.embeddings import encoder
-from shared.messages.image import DEPICTED_CHARS, MAX_DEPICTED
+from shared.messages.image import DEPICTED_CHARS, MAX_DEPICTED, MAX_REGIONS
 
 NAME = "illustrator"
 MAX_THINGS = 7  # more becomes clutter on a frame seen from across the room
@@ -72,15 +72,16 @@ class IllustratorBackend:
                          and any(self.matcher.match(keyword) == item.glyph for item in items))[:MAX_DEPICTED]
         pictures = []
         for index in range(request.num_images):
-            image = render(request, items, index, depicted)
+            image, regions = render(request, items, index, depicted)
             pictures.append(Picture(encode_image(image, self.image_format), MIME_BY_FORMAT[self.image_format],
-                                    image.width, image.height, NAME, depicted=depicted))
+                                    image.width, image.height, NAME, depicted=depicted, regions=regions))
         return pictures
 
 
 def render(request: ImageRequest, items: list[Item], index: int = 0,
-           depicted: tuple[str, ...] = ()) -> Image.Image:
-    """The same request, items and index give the same pixels; another seed or index, another composition."""
+           depicted: tuple[str, ...] = ()) -> tuple[Image.Image, tuple[tuple[float, float, float, float], ...]]:
+    """The same request, items and index give the same pixels; another seed or index, another composition.
+    Returned with where each thing was drawn (`Placement.box`)."""
     width, height = request.width, request.height
     rng = np.random.default_rng(stable_int(NAME, request.text, *request.keywords, request.style, request.mood,
                                            request.seed, index))
@@ -94,7 +95,7 @@ def render(request: ImageRequest, items: list[Item], index: int = 0,
         _paste(image, placement, family, sky, rng)
     image = finish(image, look, rng)
     _words(image, request, depicted, look)
-    return image
+    return image, tuple(p.box(width, height) for p in scene.placements)[:MAX_REGIONS]
 
 
 def _paste(image: Image.Image, placement: Placement, family: str, sky: tuple[float, float, float],

@@ -1,0 +1,199 @@
+"""The e-ink frames' HTTP side: the room's current picture for a panel, and e-ink frames made and approved.
+
+A frame that wakes, fetches and sleeps asks one plain URL each time (ESPHome `online_image`, or the URL a
+TRMNL is given): `/eink/{room}/{kind}.png` (or `.bmp`). It answers 304 while the room's picture is the same
+(ETag and Last-Modified), so a frame on a battery downloads a picture once. With a token set the URL needs the
+token or the key of an e-ink frame approved for that room: a room's picture is not the LAN's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+from email.utils import formatdate, parsedate_to_datetime
+
+from pydantic import Field, ValidationError, field_validator
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from services.display import eink, openapi
+from services.display.api import error, guarded, invalid, ok
+from services.display.eink_frames import EinkFrame
+from services.display.limits import CONTROL_MAX_BYTES, capped
+from services.display.views import NAME, View
+
+_LOGGER = logging.getLogger(__name__)
+
+KEY_HEADER = "access-token"  # what TRMNL's firmware sends its key in; a plain URL carries it as ?key=
+
+
+class EinkFrameRequest(View):
+    name: str = Field(min_length=1, max_length=64, description="what the dashboard calls the frame")
+    room: str = Field(pattern=NAME.pattern)
+    kind: str = Field(description="the panel", json_schema_extra={"enum": list(eink.PANELS)})
+
+    @field_validator("kind")
+    @classmethod
+    def _known(cls, kind: str) -> str:
+        return _panel_kind(kind)
+
+
+class EinkFrameView(View):
+    """An e-ink frame made on the dashboard; `url` (with the frame's key) is shown only in this answer."""
+
+    id: str
+    name: str
+    room: str
+    kind: str
+    url: str | None = Field(None, description="what the frame fetches (ESPHome online_image url); keep it secret")
+
+
+class EinkApproval(View):
+    room: str | None = Field(None, pattern=NAME.pattern, description="show this room from now on")
+    kind: str | None = Field(None, json_schema_extra={"enum": list(eink.PANELS)})
+
+    @field_validator("kind")
+    @classmethod
+    def _known(cls, kind: str | None) -> str | None:
+        return None if kind is None else _panel_kind(kind)
+
+
+def _panel_kind(kind: str) -> str:
+    if kind not in eink.PANELS:
+        raise ValueError(f"kind is one of {', '.join(eink.PANELS)}")
+    return kind
+
+
+def key_of(request: Request) -> str:
+    return request.query_params.get("key", "") or request.headers.get(KEY_HEADER, "")
+
+
+async def frame_of(request: Request) -> EinkFrame | None:
+    """The e-ink frame whose key came with the request (its visit recorded), if any."""
+    key = key_of(request)
+    return await asyncio.to_thread(request.app.state.display.eink_frames.frame, key, True) if key else None
+
+
+def _panel_and_look(request: Request) -> tuple[eink.Panel, eink.Look]:
+    panel = eink.PANELS.get(request.path_params["kind"])
+    if panel is None:
+        raise HTTPException(404, f"no such panel; kinds: {', '.join(eink.PANELS)}")
+    try:
+        return panel, eink.Look.parse(dict(request.query_params), request.path_params["format"])
+    except eink.BadLook as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+
+@openapi.operation(
+    "The room's current picture fitted, toned and dithered for an e-ink panel (only its inks); ETag and "
+    "Last-Modified, so a frame that has it gets 304. With a token set: the token, or `?key=` of an e-ink frame "
+    "approved for this room",
+    ok=(200, {"content": {m: {} for m in eink.FORMATS.values()}}), description="the picture",
+    errors=[400, 401, 404], also={304: "the frame has this picture already"},
+    query=[openapi.query("orientation", {"enum": ["landscape", "portrait"]}),
+           openapi.query("fit", {"enum": ["keep", "cover", "contain"]}, "keep: crop unless that cuts a depicted "
+                         "thing, then letterbox"),
+           openapi.query("dither", {"enum": list(eink.DITHERS)}),
+           openapi.query("saturation", {"type": "number", "minimum": 0, "maximum": 2}),
+           openapi.query("tone", {"type": "string"}, "auto, or 0-1: compression into the measured inks' range"),
+           openapi.query("inks", {"enum": ["measured", "nominal"]}, "dither against measured panel colours"),
+           openapi.query("key", {"type": "string"}, "an e-ink frame's key")])
+async def eink_picture(request: Request) -> Response:
+    d, room = request.app.state.display, request.path_params["room"]
+    if not NAME.match(room):
+        return error(400, "room names are 1-64 letters, digits, '-' or '_'")
+    panel, look = _panel_and_look(request)
+    if not d.access.permits(request):
+        frame = await frame_of(request)
+        if frame is None or not frame.approved or frame.room != room:
+            return error(401, "this needs the display's token or the key of an e-ink frame approved for this room")
+    newest = await asyncio.to_thread(d.gallery.images, room, 1)
+    if not newest:
+        return error(404, f"no picture in {room} yet")
+    image = newest[0]
+    received = image.received_at.timestamp()
+    headers = {"ETag": f'"eink-{image.id}-{panel.name}-{look.key}"', "Cache-Control": "no-cache",
+               "Last-Modified": formatdate(received, usegmt=True), "X-Content-Type-Options": "nosniff"}
+    if _unchanged(request, headers["ETag"], received):
+        return Response(status_code=304, headers=headers)
+    original = d.gallery.hot_image(image.id) or await asyncio.to_thread(d.gallery.image_file, image.id)
+    if original is None:  # pruned between the two reads
+        return error(404, f"no picture in {room} yet")
+    data = await d.variants.made(("eink", image.id, panel.name, look.key),
+                                 functools.partial(eink.render, original.data, panel, look, tuple(image.regions)))
+    return Response(data, media_type=eink.FORMATS[look.format], headers=headers)
+
+
+def _unchanged(request: Request, etag: str, modified: float) -> bool:
+    """If-None-Match names the ETag, or (without one) If-Modified-Since is no older than the picture."""
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        return etag in (t.strip().removeprefix("W/") for t in if_none_match.split(",")) or if_none_match == "*"
+    since = request.headers.get("if-modified-since")
+    if since is None:
+        return False
+    try:
+        return int(modified) <= parsedate_to_datetime(since).timestamp()
+    except (TypeError, ValueError):
+        return False
+
+
+@openapi.operation("What an e-ink frame shows before it may show its room: its id to approve on the dashboard",
+                   ok=(200, {"content": {m: {} for m in eink.FORMATS.values()}}), errors=[400, 401, 404],
+                   query=[openapi.query("key", {"type": "string"}, "the frame's key")])
+async def eink_card(request: Request) -> Response:
+    panel, look = _panel_and_look(request)
+    frame = await frame_of(request)
+    if frame is None:
+        return error(401, "this needs an e-ink frame's key")
+    lines = (("Waiting for the first picture",) if frame.approved
+             else ("Approve this frame", "on the Voxframe dashboard:", frame.name))
+    data = await asyncio.to_thread(eink.card, panel, look, lines)
+    return Response(data, media_type=eink.FORMATS[look.format], headers={"Cache-Control": "no-store"})
+
+
+@guarded
+@openapi.operation("An e-ink frame that fetches a plain URL (ESPHome online_image): its URL, with its key, once",
+                   ok=(201, EinkFrameView), body=EinkFrameRequest, errors=[400, 413])
+async def create_eink_frame(request: Request) -> Response:
+    d = request.app.state.display
+    body = await capped(request, CONTROL_MAX_BYTES, HTTPException(413, "an e-ink frame request is a few bytes")).body()
+    try:
+        wanted = EinkFrameRequest.model_validate_json(body)
+    except ValidationError as exc:
+        return invalid("e-ink frame", exc)
+    issued = await asyncio.to_thread(d.eink_frames.create, wanted.name, wanted.room, wanted.kind)
+    fmt = "bmp" if len(eink.PANELS[wanted.kind].palette) == 2 else "png"
+    url = f"{str(request.base_url).rstrip('/')}/eink/{wanted.room}/{wanted.kind}.{fmt}?key={issued.key}"
+    _LOGGER.info("E-ink frame %s (%s, %s) made for room %s", issued.frame.pairing_id, wanted.name, wanted.kind,
+                 wanted.room)
+    return ok(EinkFrameView(id=issued.frame.pairing_id, name=wanted.name, room=wanted.room, kind=wanted.kind,
+                            url=url), 201)
+
+
+@guarded
+@openapi.operation("Approve an e-ink frame (a TRMNL that called /api/setup), or move it to another room or panel",
+                   ok=(200, {"type": "object"}), body=EinkApproval, errors=[400, 404, 413])
+async def approve_eink_frame(request: Request) -> Response:
+    d = request.app.state.display
+    body = await capped(request, CONTROL_MAX_BYTES, HTTPException(413, "an approval is a few bytes")).body()
+    try:
+        wanted = EinkApproval.model_validate_json(body or b"{}")
+    except ValidationError as exc:
+        return invalid("approval", exc)
+    frame = await asyncio.to_thread(d.eink_frames.approve, request.path_params["pairing_id"], wanted.room, wanted.kind)
+    if frame is None:
+        return error(404, "no such e-ink frame")
+    _LOGGER.info("E-ink frame %s approved for room %s (%s)", frame.pairing_id, frame.room, frame.kind)
+    return ok(EinkFrameView(id=frame.pairing_id, name=frame.name, room=frame.room, kind=frame.kind))
+
+
+routes = [
+    Route("/eink/{room}/{kind}.{format}", eink_picture),
+    Route("/eink-card/{kind}.{format}", eink_card),
+    Route("/api/eink/frames", create_eink_frame, methods=["POST"]),
+    Route("/api/eink/frames/{pairing_id}/approve", approve_eink_frame, methods=["POST"]),
+]
