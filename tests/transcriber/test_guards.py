@@ -39,6 +39,39 @@ def test_words_crammed_into_no_time_are_dropped_even_inside_speech() -> None:
     assert texts(heard_words([SAID, INVENTED], SPEECH)) == ["What", "joy", "there", "is", "in", "living."]
 
 
+# Real conversation, decoded on the same AMD EPYC (../shared/audio/conversation): the word alignment gives short words
+# no time ("in", "though.", a lone "Hello."), and a speaker's first word can be improbable ("but"). faster-whisper's
+# per-word anomaly score, summed over a segment, dropped each of these whole, though the bare engine keeps them.
+JERSEY_SPEECH = [(0.09, 0.62), (0.98, 15.18)]  # phone_newjersey_texas.wav (pyannote-audio's sample call)
+JERSEY = segment([(" I'm", 13.78, 13.96, 0.99), (" in", 13.96, 13.96, 0.98), (" New", 13.96, 14.16, 1.0),
+                  (" Jersey", 14.16, 14.46, 1.0), (" now,", 14.46, 14.8, 0.96), (" though.", 15.06, 15.06, 1.0)])
+HELLO = segment([(" Hello.", 1.82, 1.84, 0.84)])
+# AMI Meeting Corpus ES2002a (AMI Consortium, CC BY 4.0), two headsets summed, about -41 dBFS.
+PREMIUM_SPEECH = [(0.09, 2.54), (2.71, 6.89), (7.35, 9.0)]
+PREMIUM = segment([(" but", 0.0, 0.64, 0.09), (" is", 0.64, 0.72, 0.93), (" this", 0.72, 0.86, 0.96),
+                   (" going", 0.86, 1.04, 0.69), (" to", 1.04, 1.06, 1.0), (" be", 1.06, 1.24, 0.99),
+                   (" like", 1.24, 1.34, 0.89), (" the", 1.34, 1.48, 0.94), (" premium", 1.48, 1.7, 0.98),
+                   (" product?", 1.7, 2.52, 0.99)], -0.41, 0.19, 1.18)
+
+
+def test_real_conversation_with_words_aligned_to_no_time_is_kept() -> None:
+    """A segment said at a speaking pace stays whole, whatever single words the alignment squeezed."""
+    assert texts(heard_words([HELLO, JERSEY], JERSEY_SPEECH)) == ["Hello.", "I'm", "in", "New", "Jersey", "now,",
+                                                                  "though."]
+    assert len(heard_words([PREMIUM], PREMIUM_SPEECH)) == 10
+
+
+def test_words_faster_than_speech_or_improbable_on_the_whole_are_dropped() -> None:
+    """Invented tails measured after speechbrain recordings: crammed (four words in 0.14 s after 3 s of pink noise),
+    or one word Whisper itself gives 0.01 (pink noise after speechbrain_spk1_snt1.wav)."""
+    crammed = segment([(" Thank", 1.48, 1.48, 0.02), (" you", 1.48, 1.48, 0.97), (" for", 1.48, 1.62, 0.23),
+                       (" watching.", 1.62, 1.62, 0.65)], -1.22, 0.38, 0.74)
+    improbable = segment([(" You", 2.86, 3.34, 0.01)], -0.99, 0.89, 0.27)
+
+    assert heard_words([crammed], [(0.0, 1.9)]) == []
+    assert heard_words([improbable], [(0.0, 3.21)]) == []
+
+
 def test_a_word_where_the_vad_heard_no_speech_is_dropped() -> None:
     """Words beyond the VAD's speech (plus its 0.2 s padding, already in the spans) are not kept."""
     late = segment([(" Thank", 3.1, 3.4, 0.9), (" you.", 3.4, 3.7, 0.9)])

@@ -6,9 +6,13 @@ CPU's floating-point path: a single threshold that hid it on one machine (compre
 another. These rules test what makes such text invented, each with a wide margin over real speech:
 
 - a word placed where the VAD heard no speech is dropped;
-- a segment whose words are crammed into no time or improbable is dropped (faster-whisper's anomaly score,
-  measured 12–18 on invented tails and at most 2 on ../shared/audio/real), as is one that repeats itself
-  (compression ratio) or that Whisper calls silent (no-speech probability with a low log-probability);
+- a segment whose words are crammed (two or more said faster than anyone speaks: under 0.07 s a word, where
+  invented tails and loops measured 0.001–0.035 s and real talk, read or conversational, at least 0.137 s) or
+  improbable (their mean probability under 0.15: 0.01 on an invented "You", at least 0.38 in real talk) is
+  dropped, as is one that repeats itself (compression ratio) or that Whisper calls silent (no-speech
+  probability with a low log-probability). A single word has no pace: the alignment often gives a short real
+  word ("in", "Hello.") no time, so faster-whisper's per-word anomaly score, summed over a segment, dropped whole
+  sentences of real conversation (86 of 409 words on ../shared/audio/conversation);
 - a run of Whisper's stock phrases is dropped unless all of it lies in detected speech at a speaking pace;
 - a segment whose word times are estimated (whisper.py: its alignment took no time, so its words were spread
   over Whisper's own timestamps) keeps a word only if the word's middle lies in speech, and no stock phrase.
@@ -31,6 +35,8 @@ SPEECH_PAD_MS = 200
 NO_SPEECH_PROB_MAX = 0.6  # Whisper's own pair: a segment is silent when both are past their limits
 LOGPROB_MIN = -1.0
 COMPRESSION_RATIO_MAX = 2.4  # text that gzips this well repeats itself: a decoding loop
+CRAMMED_SECONDS_PER_WORD = 0.07  # over 14 words a second: no one speaks that fast
+IMPROBABLE_MEAN = 0.15  # faster-whisper's bound for an improbable word, here for a segment's words on average
 STOCK_ANOMALY_MAX = 1.0  # a stock phrase with one crammed or improbable word is not trusted
 # Phrases from the captions Whisper was trained on, which it produces on audio that has none of them.
 STOCK_PHRASES = tuple(p.split() for p in (
@@ -55,7 +61,7 @@ def heard_words(segments: Iterable[Segment], speech: Sequence[tuple[float, float
         if _silent(segment) or segment.compression_ratio > COMPRESSION_RATIO_MAX:
             continue
         words = [w for w in segment.words or () if w.word.strip()]
-        if _anomalous(words):
+        if _crammed_or_improbable(words):
             continue
         estimated = guessed(segment)
         heard = _centred_in_speech if estimated else _in_speech
@@ -84,11 +90,13 @@ def _anomaly(word: Word) -> float:
     return float((word.probability < 0.15) + max(0.0, 0.133 - duration) * 15 + max(0.0, duration - 2.0))
 
 
-def _anomalous(words: list[Word]) -> bool:
-    """faster-whisper's segment rule over its first 8 words (those that are not punctuation)."""
-    scored = [w for w in words if w.word.strip() not in string.punctuation][:8]
-    score = sum(map(_anomaly, scored))
-    return bool(scored) and (score >= 3 or score + 0.01 >= len(scored))
+def _crammed_or_improbable(words: list[Word]) -> bool:
+    """Words (not punctuation) said faster than speech goes, or that Whisper itself finds improbable on average."""
+    said = [w for w in words if w.word.strip() not in string.punctuation]
+    if not said:
+        return False
+    crammed = len(said) > 1 and (said[-1].end - said[0].start) / len(said) < CRAMMED_SECONDS_PER_WORD
+    return crammed or float(np.mean([w.probability for w in said])) < IMPROBABLE_MEAN
 
 
 def _stock_runs(words: list[Word]) -> list[list[int]]:
