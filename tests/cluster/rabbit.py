@@ -36,10 +36,10 @@ class Node:
 
 class Cluster:
     """`start()` boots the nodes and joins the 2nd and 3rd to the 1st; `stop_node`/`start_node` take one
-    down and back; `close()` stops all and deletes their files. Nodes run as the `rabbitmq` user, as the
-    Debian package's wrapper does, so their directories are handed to it."""
+    down and back; `close()` stops all and deletes their files. `conf` is added to each node's rabbitmq.conf.
+    Nodes run as the `rabbitmq` user, as the Debian package's wrapper does, so their directories are handed to it."""
 
-    def __init__(self, size: int = 3) -> None:
+    def __init__(self, size: int = 3, conf: str = "") -> None:
         run = uuid.uuid4().hex[:6]
         self.base = Path(tempfile.mkdtemp(prefix=f"vfcluster-{run}-"))
         self.nodes = [Node(f"vfc{i + 1}-{run}@localhost", free_port(), self.base / f"n{i + 1}", free_port())
@@ -47,7 +47,7 @@ class Cluster:
         for node in self.nodes:
             node.home.mkdir()
             (node.home / "enabled_plugins").write_text("[].\n")  # no plugin listeners to collide
-            (node.home / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{node.port}\n")
+            (node.home / "rabbitmq.conf").write_text(f"listeners.tcp.local = 127.0.0.1:{node.port}\n{conf}")
         self.base.chmod(0o755)
         if _user_exists("rabbitmq"):
             for path in [self.base, *self.base.rglob("*")]:
@@ -86,13 +86,51 @@ class Cluster:
 
     def queue_members(self, prefix: str, via: Node | None = None) -> dict[str, tuple[str, ...]]:
         """Each quorum queue whose name starts with `prefix` → its nodes that are online members."""
-        listing = self.ctl(via or self.nodes[0], "list_queues", "name", "type", "online", check=False).stdout
-        members = {}
+        return {name: online for name, (_, online, _) in self.quorum_queues(prefix, via).items()}
+
+    def quorum_queues(self, prefix: str, via: Node | None = None) -> dict[str, tuple[tuple[str, ...], ...]]:
+        """Each quorum queue whose name starts with `prefix` → (its members, those online, its leader)."""
+        listing = self.ctl(via or self.nodes[0], "list_queues", "name", "type", "members", "online", "leader",
+                           check=False).stdout
+        queues = {}
         for line in listing.splitlines():
-            name, kind, online = [*line.split("\t"), "", ""][:3]
+            name, kind, *columns = [*line.split("\t"), "", "", ""][:5]
             if name.startswith(prefix) and kind == "quorum":
-                members[name] = tuple(re.findall(r"[\w.-]+@[\w.-]+", online))
-        return members
+                queues[name] = tuple(tuple(re.findall(r"[\w.-]+@[\w.-]+", column)) for column in columns)
+        return queues
+
+    def make_whole(self, prefix: str, timeout: float = 90) -> None:
+        """Every quorum queue of `prefix` gets a running member on every node, as an operator would make it:
+        `rabbitmq-queues grow` adds the member a queue lacks (declared while its node was away or before it
+        joined), and a member whose process is not running on a running node is replaced (delete_member, then
+        add_member). Returns once every queue has a leader and all its members online."""
+        everyone = {node.name for node in self.nodes}
+
+        def whole() -> bool:
+            queues = self.quorum_queues(prefix)
+            for node in self.nodes:
+                if any(node.name not in members for members, _, _ in queues.values()):
+                    self.queues_ctl(node, "grow", node.name, "all", "--vhost-pattern", "^/$",
+                                    "--queue-pattern", f"^{re.escape(prefix)}")
+            for name, (members, online, _) in queues.items():
+                for stuck in set(members) & everyone - set(online):
+                    via = next(n for n in self.nodes if n.name != stuck)
+                    self.queues_ctl(via, "delete_member", name, stuck)
+                    self.queues_ctl(via, "add_member", name, stuck)
+            return bool(queues) and all(set(online) == everyone and leader
+                                        for _, online, leader in self.quorum_queues(prefix).values())
+
+        wait_for(whole, timeout=timeout, interval=1, message=f"every quorum queue of {prefix} whole on every node")
+
+    def queues_ctl(self, node: Node, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["rabbitmq-queues", "-q", "-n", node.name, *args], capture_output=True, text=True,
+                              check=False, timeout=120)
+
+    def quorum_status(self, prefix: str, via: Node) -> str:
+        """Each quorum queue's Raft view (members, states, terms, indexes) as `via` sees it, for a failure's message."""
+        return "\n".join(subprocess.run(["rabbitmq-queues", "-q", "-n", via.name, "quorum_status", name],
+                                        capture_output=True, text=True, timeout=60, check=False).stdout
+                         for name in self.queue_members(prefix, via))
 
     def connections_on(self, node: Node) -> str:
         return self.ctl(node, "list_connections", "client_properties", check=False).stdout
