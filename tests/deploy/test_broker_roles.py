@@ -4,12 +4,17 @@ topology). A stolen mic or GPU host credential can do no more than that host cou
 
 from __future__ import annotations
 
+import json
+import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pika
 import pika.exceptions
 import pytest
+import soundfile
 from pika.adapters.blocking_connection import BlockingChannel
 
 from shared.bus import Bus, Topology
@@ -18,7 +23,8 @@ from shared.messages import MESSAGE_TYPES, Command, Control, GeneratedImage, Ima
 from shared.messages.audio import AudioSegment
 from tests.bus.test_bus import audio, transcript_of
 from tests.deploy.conftest import ROLES, amqp_url, role_url
-from tests.support import wait_for
+from tests.e2e.harness import Pipeline
+from tests.support import free_port, stays, wait_for
 
 pytestmark = pytest.mark.slow  # the definitions are imported with rabbitmqctl (~2 s a call)
 
@@ -183,3 +189,39 @@ def test_every_role_does_its_work_through_the_pipeline_on_its_own_user(topology:
     finally:
         for bus in buses.values():
             bus.stop(10)
+
+
+def test_the_real_workers_run_on_their_roles_users(topology: dict[str, str], tmp_path: Path) -> None:
+    """`voxframe display`, `prompter`, `generator` and `capture` as compose runs them, each with its role's URL:
+    transcripts (sent as the transcriber's user) become a picture on the display, and the mic publishes its status
+    every second without being closed out."""
+    ns = topology["VOXFRAME_NAMESPACE"]
+    pipeline = Pipeline(ns, "", tmp_path, VOXFRAME_PROMPT_WINDOW_SECONDS="5", VOXFRAME_PROMPT_MIN_WORDS="3",
+                        VOXFRAME_GENERATOR_BACKEND="poster")
+    port = free_port()
+    silence = tmp_path / "silence.wav"
+    soundfile.write(silence, np.zeros(16000 * 2, dtype=np.int16), 16000, subtype="PCM_16")
+    workers = {"display": pipeline.add("display", "display", "--host", "127.0.0.1", "--port", str(port),
+                                       "--display-id", "roles", "--default-room", "room", http_port=port),
+               "prompter": pipeline.add("prompter", "prompter"), "generator": pipeline.add("generator", "generator"),
+               "capture": pipeline.add("capture", "capture", "--room", "room", "--mic", "hall", "--file", str(silence),
+                                       "--loop")}
+    for role, worker in workers.items():
+        worker.env = {**worker.env, "VOXFRAME_AMQP_URL": role_url(topology, role)}
+    transcriber = Bus("roles-transcriber", settings(topology, "transcriber"))
+    try:
+        for worker in workers.values():
+            worker.start()
+        for worker in workers.values():
+            worker.wait_healthy(120)
+        transcriber.start()
+        transcriber.wait_connected(20)
+        for i, words in enumerate(("a red lighthouse stands by the sea", "the lighthouse glows at sunset tonight")):
+            transcriber.publish(transcript_of(audio(i, room="room")).model_copy(update={"text": words}))
+        url = f"http://127.0.0.1:{port}/api/rooms/room/images"
+        wait_for(lambda: json.loads(urllib.request.urlopen(url, timeout=5).read()), timeout=120, interval=0.5,
+                 message="a picture of the transcripts on the display")
+        stays(lambda: all(worker.healthy() for worker in workers.values()), 3, message="every worker healthy")
+    finally:
+        transcriber.stop(10)
+        pipeline.stop_all()
