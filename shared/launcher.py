@@ -22,7 +22,8 @@ from shared.service import service_spec
 
 _LOGGER = logging.getLogger(__name__)
 
-RESTARTS = 5  # a worker that keeps dying this often is left down and reported
+RESTARTS = 5  # a worker that keeps dying this often in a row is left down and reported
+STABLE_SECONDS = 60.0  # a worker up this long had recovered: its next death starts a fresh count
 STOP_GRACE_SECONDS = 15
 # Each service's own port comes from its SERVICE; these are the launcher's for the extra copies.
 MORE_TRANSCRIBERS_PORT = 9110  # transcriber-2 serves /metrics on 9111, transcriber-3 on 9112, …
@@ -143,13 +144,16 @@ def plan(args: argparse.Namespace) -> list[Worker]:
     return workers
 
 
-def supervise(workers: list[Worker], stopping: threading.Event) -> None:
-    """Restart a worker that dies (with a growing pause) until it has died too often."""
+def supervise(workers: list[Worker], stopping: threading.Event, stable_seconds: float = STABLE_SECONDS) -> None:
+    """Restart a worker that dies (with a growing pause) until it has died too often in a row; one that ran for
+    `stable_seconds` before dying starts counting afresh, so rare failures over days never leave it down."""
     while not stopping.wait(0.5):
         for worker in workers:
             code = worker.process.poll() if worker.process else None
             if code is None or worker.restarts > RESTARTS:
                 continue
+            if time.monotonic() - worker.started_at >= stable_seconds:
+                worker.restarts = 0
             worker.restarts += 1
             if worker.restarts > RESTARTS:
                 _LOGGER.error("%s exited with %d %d times; leaving it down", worker.name, code, RESTARTS)

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import logging
+import threading
 from pathlib import Path
 
 import pytest
 
-from shared.launcher import _display_token, plan
+from shared.launcher import RESTARTS, Worker, _display_token, plan, shutdown, supervise
+from tests.support import wait_for
 
 
 def test_the_plan_starts_each_service_on_its_own_default_port() -> None:
@@ -41,3 +44,24 @@ def test_beyond_loopback_the_display_gets_the_data_dirs_token_and_only_the_displ
     shown = argparse.Namespace(demo=True, file=None, mic=None, room="den", port=8080, host="0.0.0.0", insecure=True,
                                transcribers=1, wyoming=[])
     assert plan(shown)[0].argv[-1] == "--insecure"
+
+
+def test_a_worker_that_was_up_a_while_is_restarted_however_often_it_died_before(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """Each life of this worker counts as long (stable_seconds=0), so it is restarted past RESTARTS: deaths a
+    while apart are news, not one crash repeating."""
+    worker = Worker("short-lived", ["--version"])  # a real `voxframe` process that exits at once
+    stopping = threading.Event()
+    caplog.set_level(logging.WARNING, logger="shared.launcher")
+    supervisor = threading.Thread(target=supervise, args=([worker], stopping), kwargs={"stable_seconds": 0.0})
+    worker.start()
+    supervisor.start()
+    try:
+        wait_for(lambda: sum("restarting" in r.message for r in caplog.records) > RESTARTS + 1, timeout=120,
+                 interval=0.2, message=f"more than {RESTARTS + 1} restarts")
+    finally:
+        stopping.set()
+        supervisor.join(15)
+        shutdown([worker])
+    assert not [r for r in caplog.records if "leaving it down" in r.message]
+    assert all("restarting (1/" in r.message for r in caplog.records if "restarting" in r.message)
