@@ -29,7 +29,6 @@ def test_the_plan_starts_each_service_on_its_own_default_port() -> None:
     ]
 
 
-
 def test_beyond_loopback_the_display_gets_the_data_dirs_token_and_only_the_display(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("VOXFRAME_DATA_DIR", str(tmp_path))

@@ -24,6 +24,7 @@ from services.prompter.engines.scene import compose
 from services.prompter.memory import RoomStore, restore, snapshot
 from services.prompter.metrics import (
     PROMPTS,
+    ROOM_FAILURES,
     ROOMS,
     SELECTION_SECONDS,
     SPOKEN,
@@ -33,7 +34,7 @@ from services.prompter.metrics import (
 )
 from services.prompter.policy import Policy
 from services.prompter.window import Ack, Room, Window, word_confidence
-from shared.bus.errors import Unprocessable
+from shared.bus.errors import BusStopped, Unprocessable
 from shared.messages import (
     Command,
     Control,
@@ -48,10 +49,17 @@ from shared.messages import (
 )
 from shared.messages.control import check_value, style_name, wake_phrase
 from shared.messages.prompt import MAX_SOURCE_TRANSCRIPTS
+from shared.messages.spoken import MAX_HEARD_CHARS
 
 _LOGGER = logging.getLogger(__name__)
 
 MAX_EXCERPT_CHARS = 600
+MAX_ROOM_FAILURES = 3  # ticks in a row a room may fail before its window is given up and it starts afresh
+
+
+class RoomsFailed(RuntimeError):
+    """Rooms failed in this tick (each on its own; the others were served): the bus counts the tick as failed,
+    and a tick that keeps failing shows on /healthz."""
 
 
 class Prompter:
@@ -120,13 +128,45 @@ class Prompter:
                 room.wake = tuple(wake_phrase(control.value).split())
 
     def tick(self) -> None:
-        """Close every window whose time is up."""
+        """Close every window whose time is up. A room that fails is that room's problem: the others are served
+        all the same, and RoomsFailed is raised once they were."""
         now = self._clock()
-        for room in self.rooms.values():
-            if room.window_due(now):
-                self._close_room(room, "timer")
-            room.novelty.forget_faded(now)
+        failed: list[str] = []
+        for name, room in list(self.rooms.items()):
+            try:
+                if room.window_due(now):
+                    self._close_room(room, "timer")
+                room.novelty.forget_faded(now)
+                room.failures = 0
+            except BusStopped:
+                raise
+            except Exception as exc:  # noqa: BLE001 (any failure: isolated to the room, logged and counted)
+                failed.append(f"{name}: {type(exc).__name__}: {exc}")
+                self._room_failed(name, room, exc)
         self._forget_idle_rooms(now)
+        if failed:
+            raise RoomsFailed(f"{len(failed)} room(s) failed: {'; '.join(failed)}"[:1000])
+
+    def _room_failed(self, name: str, room: Room, exc: Exception) -> None:
+        """Count and log a room's failure; after MAX_ROOM_FAILURES in a row, give up its window (its transcripts
+        are acknowledged, or they would be held forever and fill the prefetch) and start it from the defaults."""
+        room.failures += 1
+        ROOM_FAILURES.inc()
+        _LOGGER.error("room %r failed to close its window (%d/%d)", name, room.failures, MAX_ROOM_FAILURES,
+                      exc_info=exc)
+        if room.failures < MAX_ROOM_FAILURES:
+            return
+        if room.window is not None:
+            _LOGGER.error("room %r: giving up a window of %d transcripts (%s); acknowledged without a picture",
+                          name, len(room.window.transcripts), ", ".join(str(t.id) for t in room.window.transcripts))
+            WINDOWS_SKIPPED.labels("room_failed").inc()
+            room.window.release()
+        self.rooms[name] = self._new_room()
+        self.rooms[name].touched_at = room.touched_at
+        try:
+            self._save(name)  # the defaults replace what failed, here and for a replica taking over
+        except Exception as save_error:  # noqa: BLE001 (the database may be what failed: logged)
+            _LOGGER.warning("room %r: could not save its defaults: %s", name, save_error)
 
     # ---- closing windows ---------------------------------------------------------------------------------
 
@@ -210,7 +250,7 @@ class Prompter:
             self._publish(transcript.derive(Control, key="spoken:mute", command=Command.MUTE))
         SPOKEN.labels(action).inc()
         _LOGGER.info("spoken command in room %s: %s %s", transcript.room, action, subject)
-        heard = scrub(command.heard).text
+        heard = _clip(scrub(command.heard).text, MAX_HEARD_CHARS)
         self._publish(transcript.derive(SpokenCommand, key="spoken", transcript_id=str(transcript.id),
                                         action=action, subject=subject, heard=heard))
 
@@ -219,7 +259,7 @@ class Prompter:
         selection = self._select([said], [word_confidence(transcript)], None)
         if not selection.chosen():
             return ""
-        subject = _without_names(selection.clean_lines[0], selection.chosen())
+        subject = _clip(_without_names(selection.clean_lines[0], selection.chosen()), MAX_HEARD_CHARS)
         mood = mood_of([subject])
         key = "spoken:paint"
         prompt = transcript.derive(
@@ -250,16 +290,19 @@ class Prompter:
         if name not in self.rooms:
             if len(self.rooms) >= self.policy.max_rooms:
                 self._forget_idle_rooms(now, keep=self.policy.max_rooms - 1)
-            p = self.policy
-            self.rooms[name] = Room(p.window_seconds, p.style, p.num_images,
-                                    NoveltyMemory(p.novelty_half_life_seconds), wake=tuple(p.wake_phrase.split()))
+            self.rooms[name] = self._new_room()
             state = self._store.load(name) if self._store is not None else None
             if state is not None:
-                restore(self.rooms[name], state, now, self._wall_clock())
+                restore(name, self.rooms[name], state, now, self._wall_clock())
             ROOMS.set(len(self.rooms))
         room = self.rooms[name]
         room.touched_at = now
         return room
+
+    def _new_room(self) -> Room:
+        p = self.policy
+        return Room(p.window_seconds, p.style, p.num_images, NoveltyMemory(p.novelty_half_life_seconds),
+                    wake=tuple(p.wake_phrase.split()))
 
     def _forget_idle_rooms(self, now: float, keep: int | None = None) -> None:
         """Forget rooms nobody speaks in (so names sent once do not pile up), or, to make space, as many of the
@@ -281,6 +324,14 @@ def _without_names(subject: str, chosen: list[Choice]) -> str:
     words = [w for w in subject.split()
              if w.strip(".,!?").lower().removesuffix("'s") not in people and REMOVED not in w]
     return " ".join(words) or chosen[0].text
+
+
+def _clip(text: str, limit: int) -> str:
+    """At most `limit` characters, cut at a word with "…": a long spoken command is still acted on and shown,
+    where the full text would fail its message's validation (and be retried, then lost)."""
+    if len(text) <= limit:
+        return text
+    return text[:limit - 1].rsplit(" ", 1)[0].rstrip(" ,.;:") + "…"
 
 
 def _seed(*parts: object) -> int:

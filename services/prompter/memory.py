@@ -12,12 +12,15 @@ from __future__ import annotations
 import json
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 
 from services.prompter.window import Room
 from shared import migrations
 from shared.database import Database
 from shared.messages import ImagePrompt
+from shared.messages.control import IMAGES_PER_PROMPT, WINDOW_SECONDS, style_name, wake_phrase
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,7 +38,14 @@ class RoomStore:
         with self.db.connection() as conn:
             row = conn.execute("SELECT state FROM prompter_rooms WHERE namespace = ? AND room = ?",
                                (self._namespace, room)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        if row is None:
+            return None
+        try:
+            state = json.loads(row[0])
+        except ValueError as exc:
+            _LOGGER.warning("room %r: its saved state is not JSON (%s); the room starts from defaults", room, exc)
+            return None
+        return state if isinstance(state, dict) else {}
 
     def save(self, room: str, state: dict[str, Any], saved_at: float) -> None:
         with self.db.connection() as conn:
@@ -64,12 +74,34 @@ def snapshot(room: Room, now: float, wall_now: float) -> dict[str, Any]:
             "last_prompt": room.last_prompt.model_dump(mode="json") if room.last_prompt else None}
 
 
-def restore(room: Room, state: dict[str, Any], now: float, wall_now: float) -> None:
-    """Give a room what a snapshot saved; a state that no longer validates is ignored (logged), not fatal."""
+def _wake_words(words: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(wake_phrase(" ".join(words)).split())
+
+
+class SavedRoom(BaseModel):
+    """A saved row, each value checked as a Control setting it would be: a style that is no longer a preset, a
+    NaN window or 0 images would otherwise fail the room at every tick (and other rooms with it)."""
+
+    model_config = ConfigDict(extra="ignore", allow_inf_nan=False)
+
+    window_seconds: float = Field(ge=WINDOW_SECONDS[0], le=WINDOW_SECONDS[1])
+    style: Annotated[str, AfterValidator(style_name)]
+    num_images: int = Field(ge=IMAGES_PER_PROMPT[0], le=IMAGES_PER_PROMPT[1])
+    wake: Annotated[tuple[str, ...], AfterValidator(_wake_words)]
+    painted: dict[Annotated[str, Field(max_length=200)], float] = Field(max_length=1000)
+    last_prompt: ImagePrompt | None
+
+
+def restore(name: str, room: Room, state: dict[str, Any], now: float, wall_now: float) -> None:
+    """Give a room what a snapshot saved; a state with any value that no longer validates is dropped with a
+    warning, and the room keeps its defaults (all or nothing: no half-restored room)."""
     try:
-        room.window_seconds, room.style = float(state["window_seconds"]), str(state["style"])
-        room.num_images, room.wake = int(state["num_images"]), tuple(state["wake"])
-        room.novelty.restore({head: now - (wall_now - float(at)) for head, at in state["painted"].items()})
-        room.last_prompt = ImagePrompt.model_validate(state["last_prompt"]) if state["last_prompt"] else None
-    except (KeyError, TypeError, ValueError) as exc:
-        _LOGGER.warning("a saved room state was ignored: %s", exc)
+        saved = SavedRoom.model_validate(state)
+    except ValidationError as exc:
+        _LOGGER.warning("room %r: its saved state is invalid, so the room starts from defaults: %s", name,
+                        "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:5]))
+        return
+    room.window_seconds, room.style, room.num_images, room.wake = (
+        saved.window_seconds, saved.style, saved.num_images, saved.wake)
+    room.novelty.restore({head: now - (wall_now - at) for head, at in saved.painted.items()})
+    room.last_prompt = saved.last_prompt

@@ -64,6 +64,7 @@ class Room:
     window: Window | None = None
     last_prompt: ImagePrompt | None = None
     touched_at: float = 0.0  # monotonic seconds of its last transcript or control
+    failures: int = 0  # ticks in a row that failed closing its window
 
     def window_due(self, now: float) -> bool:
         return self.window is not None and now >= self.window.opened_at + self.window_seconds

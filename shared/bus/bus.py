@@ -48,6 +48,7 @@ REASON_HEADER = "x-voxframe-reason"
 # the queue just served: with prefetch 1 that message is sent only once the ack arrives, by which time a
 # lower-priority one is already here (an ack's round trip on a loaded host; costs nothing if one comes sooner).
 PRIORITY_GRACE_SECONDS = 0.1
+TIMER_FAILURES_UNHEALTHY = 5  # a timer (a worker's loop) that raised this often in a row fails /healthz
 
 
 @dataclass
@@ -55,6 +56,8 @@ class _TimerEntry:
     every_seconds: float
     fn: Timer
     due: float
+    failures: int = 0  # calls in a row that raised
+    error: str = ""  # the last one's exception
 
 
 class Bus:
@@ -168,6 +171,10 @@ class Bus:
             return {"reason": str(self._fatal)}
         if self._worker is not None and not self._worker.is_alive() and not self._stopping.is_set():
             return {"reason": "the work thread is not running"}
+        failing = [t for t in self._timers if t.failures >= TIMER_FAILURES_UNHEALTHY]
+        if failing:
+            return {"reason": f"{_timer_name(failing[0])} failed {failing[0].failures} times in a row: "
+                              f"{failing[0].error}"[:1000]}
         if self.connected:
             return None
         return {"reason": self._link.waiting or "not connected to the broker"}
@@ -286,10 +293,12 @@ class Bus:
                 timer.due = now + timer.every_seconds
                 try:
                     self._publish_outputs(timer.fn())
+                    timer.failures = 0
                 except BusStopped:
                     raise
-                except Exception:
-                    _LOGGER.exception("%s: timer %s failed", self.stage, getattr(timer.fn, "__name__", timer.fn))
+                except Exception as exc:
+                    timer.failures, timer.error = timer.failures + 1, f"{type(exc).__name__}: {exc}"
+                    _LOGGER.exception("%s: %s failed", self.stage, _timer_name(timer))
 
     def _handle_safely(self, delivery: Delivery) -> None:
         """Whatever fails around a message (dead-lettering refused, a bug in the bus) requeues it after a pause
@@ -433,6 +442,10 @@ class Bus:
                 raise TimeoutError(f"{self.stage}: the broker did not confirm in time; the message was not sent")
         if request.error is not None:
             raise request.error
+
+
+def _timer_name(timer: _TimerEntry) -> str:
+    return f"timer {getattr(timer.fn, '__name__', timer.fn)}"
 
 
 def _as_list(outputs: Outputs) -> list[Envelope]:

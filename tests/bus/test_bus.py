@@ -397,3 +397,39 @@ def test_deferred_ack_survives_a_reconnect(broker: Broker, bus_settings: BusSett
     assert handled == [1, 2], "redeliveries of held messages are not handled again"
     left = wait_for(lambda: broker.drain(broker.topology.audio.name), message="message 2 back in the queue")
     assert [json.loads(body)["sequence"] for _, body in left] == [2], "held ack not taken behind the handler's back"
+
+
+def test_a_loop_that_keeps_failing_fails_healthz_until_it_works_again(bus_settings: BusSettings, broker: Broker,
+                                                                      running: Callable[[Bus], Bus]) -> None:
+    """A timer is a worker's loop (the prompter's tick): raising now and then is logged, raising every time is
+    a worker that cannot work, and /healthz says so."""
+    broken = threading.Event()
+    broken.set()
+    calls: list[float] = []
+
+    def tick() -> None:
+        calls.append(0)
+        if broken.is_set():
+            raise RuntimeError("the room's state is bad")
+
+    bus = Bus("test-loop", bus_settings)
+    bus.every(0.05, tick)
+    running(bus)
+    server = serve_metrics("test-loop", 0, ready=bus.health, host="127.0.0.1")
+    url = f"http://127.0.0.1:{server.server_address[1]}/healthz"
+
+    def healthz() -> tuple[int, str]:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:
+                return response.status, response.read().decode()
+        except urllib.error.HTTPError as error:
+            return error.code, error.read().decode()
+
+    try:
+        body = wait_for(lambda: (s := healthz())[0] == 503 and s[1], timeout=10, message="/healthz to fail")
+        assert "timer tick failed" in str(body) and "the room's state is bad" in str(body)
+        broken.clear()
+        wait_for(lambda: healthz()[0] == 200, timeout=10, message="/healthz to pass once the loop works")
+    finally:
+        server.shutdown()
+    assert len(calls) >= bus_module.TIMER_FAILURES_UNHEALTHY

@@ -14,7 +14,7 @@ from collections.abc import Callable
 import pytest
 
 from services.prompter.engines.lexical import LexicalSelector
-from services.prompter.handler import Prompter
+from services.prompter.handler import MAX_ROOM_FAILURES, Prompter, RoomsFailed
 from services.prompter.policy import Policy
 from shared.bus.errors import Unprocessable
 from shared.messages import (
@@ -27,6 +27,7 @@ from shared.messages import (
     SpokenCommand,
     Transcript,
 )
+from shared.messages.spoken import MAX_HEARD_CHARS
 
 DOG_TALK = ["We got a puppy, a golden retriever puppy!",
             "The golden retriever chewed the couch and my slippers.",
@@ -393,3 +394,41 @@ def test_the_settings_make_the_policy_whose_defaults_they_read(monkeypatch: pyte
     monkeypatch.setenv("VOXFRAME_PROMPT_IMAGES", "3")
     monkeypatch.setenv("VOXFRAME_PROMPT_WINDOW_SECONDS", "45")
     assert PrompterSettings().policy() == Policy(num_images=3, window_seconds=45.0)
+
+
+# ---- a room's bad state ------------------------------------------------------------------------------------
+
+
+def test_a_room_that_fails_in_tick_is_that_rooms_problem(prompter: Prompter, bus: Recorder, clock: Clock) -> None:
+    """A room whose state went bad by a path no validation covers (here 0 images, which no ImagePrompt takes)
+    fails alone: the other rooms are painted at every tick, the failing room's transcripts are acknowledged
+    after MAX_ROOM_FAILURES tries rather than held for ever, and the room starts again from the defaults."""
+    bad = say(prompter, bus, DOG_TALK, room="attic")  # first in the rooms' order: it used to stop the rest
+    prompter.rooms["attic"].num_images = 0
+    good = say(prompter, bus, DOG_TALK, room="den")
+    clock.now += 30
+    with pytest.raises(RoomsFailed, match="attic"):
+        prompter.tick()
+    assert [p.room for p in bus.prompts] == ["den"]
+    assert sorted(map(str, bus.acked)) == sorted(str(t.id) for t in good)
+    for _ in range(MAX_ROOM_FAILURES - 1):
+        with pytest.raises(RoomsFailed):
+            prompter.tick()
+    assert sorted(map(str, bus.acked)) == sorted(str(t.id) for t in good + bad)
+    assert prompter.rooms["attic"].num_images == 2 and prompter.rooms["attic"].window is None  # the defaults
+    prompter.tick()  # nothing fails any more
+    say(prompter, bus, DOG_TALK, room="attic")
+    clock.now += 30
+    prompter.tick()
+    assert [p.room for p in bus.prompts] == ["den", "attic"]
+
+
+def test_a_spoken_command_longer_than_a_notice_holds_is_clipped_not_lost(prompter: Prompter,
+                                                                          bus: Recorder) -> None:
+    long = "Hey frame, paint " + " ".join(["a lighthouse on a cliff above the stormy grey sea"] * 20) + "."
+    say(prompter, bus, [long])
+    [notice] = _spoken(bus)
+    assert notice.action is SpokenAction.PAINT
+    assert len(notice.heard) <= MAX_HEARD_CHARS and notice.heard.endswith("…")
+    assert len(notice.subject) <= MAX_HEARD_CHARS
+    assert "lighthouse" in bus.prompts[0].text  # type: ignore[attr-defined]

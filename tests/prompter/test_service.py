@@ -35,9 +35,10 @@ class PrompterProcess:
             self.port = s.getsockname()[1]
         env = {**os.environ, "VOXFRAME_AMQP_URL": settings.amqp_url, "VOXFRAME_NAMESPACE": settings.namespace,
                "VOXFRAME_MAX_ATTEMPTS": "2", "VOXFRAME_RETRY_BACKOFF_SECONDS": "0.05"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "shared.cli", "prompter", "--metrics-port", str(self.port), *flags],
-            cwd=REPO, env=env, stdout=log.open("ab"), stderr=subprocess.STDOUT)
+        with log.open("ab") as out:  # the child has its own copy once started
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "shared.cli", "prompter", "--metrics-port", str(self.port), *flags],
+                cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
         wait_for(self._ready, timeout=30, message=f"prompter ready (log: {log})")
 
     def _ready(self) -> bool:
