@@ -124,3 +124,16 @@ def test_openai_backend_rejects_garbage(reply: tuple[int, object], reason: str) 
 def test_openai_backend_with_a_wrong_base_url_says_so() -> None:
     with StandIn({}) as server, pytest.raises(BackendError, match="base URL"):
         OpenAIImagesBackend(server.url, "m").generate(REQUEST)
+
+
+@pytest.mark.parametrize(("answer", "reason", "match"), [
+    (b'{"created": 1, "data": ' + b"[" * 100_000 + b"]" * 100_000 + b"}", "bad_response", "nested deeper"),
+    (b'{"created": 1, "data": [{"b64_json": "' + b"A" * (40 * 1024 * 1024) + b'"}]}', "bad_response", "limit"),
+])
+def test_openai_answers_are_bounded_in_size_and_depth(answer: bytes, reason: str, match: str) -> None:
+    """A broken or hostile image API costs a BackendError: an answer nested 100 000 deep (Python's parser raises
+    RecursionError on it), or one larger than two images' worth (40 MiB; the cap is about 29 MiB for n=2)."""
+    with StandIn({"/v1/images/generations": lambda body: (200, answer)}) as server, \
+            pytest.raises(BackendError, match=match) as caught:
+        OpenAIImagesBackend(server.url + "/v1", "m").generate(REQUEST)
+    assert caught.value.reason == reason

@@ -10,12 +10,11 @@ from urllib.parse import urljoin, urlsplit
 import requests
 
 from services.generator.engines import BackendError
-from services.generator.engines._http import check_status, http_errors
+from services.generator.engines._http import check_status, http_errors, read_body, time_left
 from shared.messages.image import MAX_IMAGE_BYTES
 from shared.net import is_loopback_host
 
 MAX_REDIRECTS = 3
-_READ_BYTES = 64 * 1024
 
 
 class ImageDownloader:
@@ -38,14 +37,16 @@ class ImageDownloader:
         deadline = time.monotonic() + self.timeout_seconds
         for _ in range(MAX_REDIRECTS + 1):
             self._check_allowed(url)
+            left = time_left(self.backend, url, deadline, self.timeout_seconds)
             with http_errors(self.backend, url, self.timeout_seconds):
                 response = self.session.get(url, stream=True, allow_redirects=False,
-                                            timeout=(self.connect_timeout_seconds, self._left(deadline, url)))
+                                            timeout=(self.connect_timeout_seconds, left))
             with response:
                 target = self.session.get_redirect_target(response)
                 if target is None:
                     check_status(self.backend, response)
-                    return self._read(response, url, deadline)
+                    return read_body(self.backend, response, url, self.max_bytes, deadline,
+                                     self.timeout_seconds, "invalid_image")
             url = urljoin(url, target)
         raise BackendError(f"{self.backend}: image URL redirected more than {MAX_REDIRECTS} times",
                            reason="bad_response")
@@ -58,34 +59,6 @@ class ImageDownloader:
             return
         raise BackendError(f"{self.backend}: refusing to fetch image URL {url[:200]!r}: only https URLs are "
                            "followed", reason="bad_response")
-
-    def _read(self, response: requests.Response, url: str, deadline: float) -> bytes:
-        """One socket read at a time (`read1`), so neither a huge body nor a slow trickle outlasts the limits."""
-        encoding = response.headers.get("Content-Encoding", "identity").lower()
-        if encoding != "identity":
-            raise BackendError(f"{self.backend}: image URL sent a {encoding!r}-encoded body", reason="bad_response")
-        declared = response.headers.get("Content-Length", "")
-        if declared.isdigit() and int(declared) > self.max_bytes:
-            raise self._too_large(url)
-        data = bytearray()
-        with http_errors(self.backend, url, self.timeout_seconds):
-            while chunk := response.raw.read1(_READ_BYTES):
-                data += chunk
-                if len(data) > self.max_bytes:
-                    raise self._too_large(url)
-                self._left(deadline, url)
-        return bytes(data)
-
-    def _left(self, deadline: float, url: str) -> float:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise BackendError(f"{self.backend}: image URL {url[:200]!r} not downloaded within "
-                               f"{self.timeout_seconds:.0f} s", reason="timeout", retryable=True)
-        return left
-
-    def _too_large(self, url: str) -> BackendError:
-        return BackendError(f"{self.backend}: image URL {url[:200]!r} is over the {self.max_bytes}-byte limit",
-                            reason="invalid_image")
 
 
 def _is_loopback_http(url: str) -> bool:

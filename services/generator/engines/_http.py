@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -12,13 +13,25 @@ import requests
 import urllib3.exceptions
 
 from services.generator.engines import BackendError
+from shared.json_limits import parse_json
+from shared.messages.image import MAX_IMAGE_BYTES
+
+_READ_BYTES = 64 * 1024
+
+
+def answer_limit(num_images: int) -> int:
+    """The largest JSON answer worth reading for `num_images` images: each at most MAX_IMAGE_BYTES, as base64,
+    plus room for the rest of the document."""
+    return num_images * (MAX_IMAGE_BYTES * 4 // 3 + 4) + 64 * 1024
 
 
 class JsonClient:
     """A keep-alive session to one server; every failure becomes a `BackendError` with a metric-ready reason.
 
     The session carries the API key, so it only ever talks to the configured server: image URLs found in its
-    answers are fetched by `engines._download`, never by this session.
+    answers are fetched by `engines._download`, never by this session. Answers are read like downloads: not
+    compressed, at most `max_bytes`, within one deadline, and parsed with a depth limit, so a broken or hostile
+    server costs a `BackendError`, not the generator's memory or its process.
     """
 
     def __init__(self, backend: str, timeout_seconds: float, connect_timeout_seconds: float = 5.0,
@@ -26,21 +39,54 @@ class JsonClient:
         self.backend = backend
         self.timeout = (connect_timeout_seconds, timeout_seconds)
         self.session = requests.Session()
+        self.session.headers["Accept-Encoding"] = "identity"  # base64 compresses little; no gzip bombs
         if api_key:
             self.session.headers["Authorization"] = f"Bearer {api_key}"
 
-    def post(self, url: str, body: dict[str, Any]) -> tuple[int, Any]:
+    def post(self, url: str, body: dict[str, Any], max_bytes: int = answer_limit(1)) -> tuple[int, Any]:
         """POST `body`; return (status, parsed JSON) for 2xx and 404/405 (the caller may try another route)."""
+        deadline = time.monotonic() + self.timeout[1]
         with http_errors(self.backend, url, self.timeout[1]):
-            response = self.session.post(url, json=body, timeout=self.timeout)
-        if response.status_code in (404, 405):
-            return response.status_code, None
-        check_status(self.backend, response, response.text[:200])
+            response = self.session.post(url, json=body, timeout=self.timeout, stream=True)
+        with response:
+            if response.status_code in (404, 405):
+                return response.status_code, None
+            text = read_body(self.backend, response, url, max_bytes, deadline, self.timeout[1], "bad_response")
+        check_status(self.backend, response, text[:200].decode(errors="replace"))
         try:
-            return response.status_code, response.json()
+            return response.status_code, parse_json(text)
         except ValueError as exc:
-            raise BackendError(f"{self.backend}: {url} answered {response.status_code} with non-JSON "
-                               f"({response.text[:120]!r})", reason="bad_response") from exc
+            raise BackendError(f"{self.backend}: {url} answered {response.status_code} with unusable JSON "
+                               f"({exc}; {text[:120]!r})", reason="bad_response") from exc
+
+
+def read_body(backend: str, response: requests.Response, url: str, max_bytes: int, deadline: float,
+              timeout_seconds: float, too_large_reason: str) -> bytes:
+    """A streamed body, one socket read at a time (`read1`), so neither a huge body nor a slow trickle outlasts
+    the limits; a compressed body is refused (its size would say nothing of what it decompresses to)."""
+    encoding = response.headers.get("Content-Encoding", "identity").lower()
+    if encoding != "identity":
+        raise BackendError(f"{backend}: {url[:200]!r} sent a {encoding!r}-encoded body", reason="bad_response")
+    too_large = BackendError(f"{backend}: {url[:200]!r} is over the {max_bytes}-byte limit", reason=too_large_reason)
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > max_bytes:
+        raise too_large
+    data = bytearray()
+    with http_errors(backend, url, timeout_seconds):
+        while chunk := response.raw.read1(_READ_BYTES):
+            data += chunk
+            if len(data) > max_bytes:
+                raise too_large
+            time_left(backend, url, deadline, timeout_seconds)
+    return bytes(data)
+
+
+def time_left(backend: str, url: str, deadline: float, timeout_seconds: float) -> float:
+    left = deadline - time.monotonic()
+    if left <= 0:
+        raise BackendError(f"{backend}: {url[:200]!r} not read within {timeout_seconds:.0f} s", reason="timeout",
+                           retryable=True)
+    return left
 
 
 @contextmanager

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from services.generator.engines import BackendError, ImageRequest, Picture, checked_picture
-from services.generator.engines._http import JsonClient, decode_base64
+from services.generator.engines._http import JsonClient, answer_limit, decode_base64
 
 NAME = "dalle-playground"
 _ROUTES = ("/generate", "/dalle")
@@ -29,7 +29,7 @@ class DallePlaygroundBackend:
         body = {"text": request.text, "num_images": request.num_images, "seed": request.seed,
                 "width": request.width, "height": request.height}
         for route in (self.route,) if self.route else _ROUTES:
-            _, payload = self.client.post(self.url + route, body)
+            _, payload = self.client.post(self.url + route, body, answer_limit(request.num_images))
             if payload is not None:
                 self.route = route
                 return [checked_picture(decode_base64(NAME, item), NAME) for item in _images(payload)]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.generator.engines import BackendError, ImageRequest, Picture, checked_picture
 from services.generator.engines._download import ImageDownloader
-from services.generator.engines._http import JsonClient, decode_base64
+from services.generator.engines._http import JsonClient, answer_limit, decode_base64
 
 NAME = "openai"
 
@@ -26,7 +26,7 @@ class OpenAIImagesBackend:
                                    "size": self.size or f"{request.width}x{request.height}"}
         if self.response_format:
             body["response_format"] = self.response_format
-        status, payload = self.client.post(self.url, body)
+        status, payload = self.client.post(self.url, body, answer_limit(request.num_images))
         if payload is None:
             raise BackendError(f"{NAME}: {self.url} answered {status}; is the base URL right (…/v1)?",
                                reason="http_4xx")
