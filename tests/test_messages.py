@@ -23,6 +23,7 @@ from shared.messages import (
     JobProgress,
     JobStage,
     JobText,
+    JobUnpainted,
     Keyword,
     MicStatus,
     SpokenAction,
@@ -55,6 +56,7 @@ SAMPLES: dict[str, Envelope] = {
                                        words=(Word(text="apple", start_seconds=0, end_seconds=0.3,
                                                    confidence=0.9),)),)),
     "progress": JobProgress(room="living", source="upload", job_id="j1", stage=JobStage.TRANSCRIBING),
+    "unpainted": JobUnpainted(room="living", source="upload", job_id="j1", reason="nothing_usable"),
 }
 
 
@@ -203,6 +205,7 @@ def _largest() -> list[Envelope]:
                                        text=_worst_text(MAX_JOB_TEXT_CHARS // MAX_JOB_LINES),
                                        words=(word,) * (MAX_JOB_WORDS // MAX_JOB_LINES)),) * MAX_JOB_LINES),
         JobProgress(**room, stage=JobStage.TRANSCRIBING),
+        JobUnpainted(**room, reason=_worst_text(200)),
     ]
 
 

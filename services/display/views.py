@@ -134,6 +134,7 @@ class JobView(View):
     num_images: int | None = Field(None, description="images the prompt asked for, once known")
     audio_seconds: float
     error: str | None = None
+    note: str | None = Field(None, description="why a finished job has no picture (nothing picturable was said)")
     transcript: str = ""
     lines: list[JobLineView] = []
     images: list[ImageView] = []

@@ -41,6 +41,7 @@ from shared.messages import (
     Envelope,
     ImagePrompt,
     JobText,
+    JobUnpainted,
     Keyword,
     SpokenAction,
     SpokenCommand,
@@ -87,16 +88,18 @@ class Prompter:
         window = room.window = room.window or Window(now)
         window.add(transcript, self._defer_ack(), now)
 
-    def on_job_text(self, job: JobText) -> ImagePrompt | None:
-        """An upload's whole transcript → its prompt in the room's style, or None when no word is usable (the
-        job owner then says so on the job page). No novelty: the upload is painted for what it is about."""
+    def on_job_text(self, job: JobText) -> ImagePrompt | JobUnpainted:
+        """An upload's whole transcript → its prompt in the room's style, or word that nothing in it can be drawn
+        (the job then ends with its transcript and no picture). No novelty: the upload is painted for what it is
+        about."""
         lines = [line.text for line in job.lines]
         selection = self._select(lines, [word_confidence(line) for line in job.lines], None)
         WINDOWS_CLOSED.labels("job").inc()
-        if selection.skip_reason(min_words=1, forced=True) is not None:
+        reason = selection.skip_reason(min_words=1, forced=True)
+        if reason is not None:
             WINDOWS_SKIPPED.labels("job_no_words").inc()
-            _LOGGER.warning("upload job %s has no usable words; no prompt", job.job_id)
-            return None
+            _LOGGER.info("upload job %s: nothing picturable (%s)", job.job_id, reason)
+            return job.derive(JobUnpainted, key="unpainted", job_id=job.job_id, reason=reason)
         PROMPTS.labels("job").inc()
         ids = [line.transcript_id for line in job.lines]
         return self._prompt(job, ids, selection, self._room(job.room), key="job")

@@ -116,9 +116,10 @@ class Topology:
 
     @property
     def jobs(self) -> QueueSpec:
-        """Job transcripts, prompts and images for the job owner (any display: job state is in the shared
-        database); nothing expires or is dropped."""
-        return QueueSpec(f"{self.namespace}.jobs", ("job.transcript.#", "job.prompt.#", "job.image.#"),
+        """Job transcripts, prompts (or word that there is nothing to paint) and images for the job owner (any
+        display: job state is in the shared database); nothing expires or is dropped."""
+        return QueueSpec(f"{self.namespace}.jobs", ("job.transcript.#", "job.prompt.#", "job.unpainted.#",
+                                                     "job.image.#"),
                          dict(self._type))
 
     def display(self, display_id: str) -> QueueSpec:

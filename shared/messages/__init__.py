@@ -6,18 +6,19 @@ from shared.messages.control import Command, Control
 from shared.messages.envelope import SCHEMA_VERSION, Envelope, derived_id, utc_now
 from shared.messages.heard import Heard
 from shared.messages.image import GeneratedImage
-from shared.messages.job import JobLine, JobProgress, JobStage, JobText
+from shared.messages.job import NOTHING_TO_PAINT, JobLine, JobProgress, JobStage, JobText, JobUnpainted
 from shared.messages.prompt import ImagePrompt, Keyword
 from shared.messages.spoken import SpokenAction, SpokenCommand
 from shared.messages.status import MicStatus
 
 MESSAGE_TYPES: dict[str, type[Envelope]] = {
     cls.KIND: cls for cls in (AudioSegment, Transcript, ImagePrompt, GeneratedImage, Control, MicStatus, Heard,
-                             SpokenCommand, JobText, JobProgress)
+                             SpokenCommand, JobText, JobProgress, JobUnpainted)
 }
 
 __all__ = [
     "MESSAGE_TYPES",
+    "NOTHING_TO_PAINT",
     "SCHEMA_VERSION",
     "AudioSegment",
     "Command",
@@ -31,6 +32,7 @@ __all__ = [
     "JobProgress",
     "JobStage",
     "JobText",
+    "JobUnpainted",
     "Keyword",
     "MicStatus",
     "SpokenAction",

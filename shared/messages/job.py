@@ -59,6 +59,19 @@ class JobText(Envelope):
         return self
 
 
+NOTHING_TO_PAINT = "Nothing picturable was said: no word of the transcript names something to draw."
+
+
+class JobUnpainted(Envelope):
+    """The prompter's answer to a job's text in which nothing can be drawn, so the job ends `done` with its
+    transcript and no picture, instead of waiting in `choosing` for an answer that never comes."""
+
+    KIND: ClassVar[str] = "unpainted"  # routed as job.unpainted.<room>.<source>
+
+    job_id: Name = Field(description="the upload job that has nothing to paint")
+    reason: str = Field(max_length=200, description="why, as the prompter's selection says (for the logs)")
+
+
 class JobProgress(Envelope):
     """A job moved on: every display reloads it from the shared database and tells its pages."""
 

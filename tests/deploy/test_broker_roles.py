@@ -33,7 +33,7 @@ pytestmark = pytest.mark.slow  # the definitions are imported with rabbitmqctl (
 PUBLISHES = {
     "capture": {"audio", "status", "heard"},
     "transcriber": {"transcript", "job.transcript"},
-    "prompter": {"prompt", "control", "spoken", "job.prompt"},
+    "prompter": {"prompt", "control", "spoken", "job.prompt", "job.unpainted"},
     "generator": {"image", "job.image"},
     "display": {"control", "audio", "status", "heard", "job.audio", "job.progress", "job.text"},
 }

@@ -14,7 +14,16 @@ import requests
 import soundfile
 from websockets.sync.client import connect
 
-from shared.messages import AudioSegment, GeneratedImage, ImagePrompt, JobText, Keyword, Transcript
+from shared.messages import (
+    NOTHING_TO_PAINT,
+    AudioSegment,
+    GeneratedImage,
+    ImagePrompt,
+    JobText,
+    JobUnpainted,
+    Keyword,
+    Transcript,
+)
 from tests.display.conftest import DisplayProcess, png, publish
 from tests.support import Broker, stays, wait_for
 
@@ -121,6 +130,28 @@ def test_an_upload_where_nothing_was_recognised_ends_in_error(broker: Broker, di
     failed = wait_for(lambda: (j := job(display, job_id))["status"] == "error" and j, timeout=5, message="error")
     assert failed["error"] == "no speech was recognised in the upload"
     assert broker.depth(texts) == 0  # nothing to paint, so the prompter is not asked
+
+
+def test_an_upload_with_nothing_picturable_ends_done_with_its_transcript(broker: Broker, display: DisplayProcess,
+                                                                        real_audio: Path) -> None:
+    """The prompter's answer that nothing can be drawn ends the job `done`, with its words and the note, at once
+    (it waited in `choosing` until the stall timer made it an error)."""
+    texts = broker.tap("job.text.#")
+    job_id = upload(display, two_utterances(real_audio)).json()["job_id"]
+    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
+    publish(broker, *(transcribe(s, "he might even have been made amiable himself") for s in segments))
+    _, body = wait_for(lambda: broker.get(texts), timeout=5, message="the job's text for the prompter")
+    text = JobText.from_json(body)
+    with connect(f"ws://127.0.0.1:{display.port}/ws/jobs/{job_id}", open_timeout=5) as socket:
+        assert json.loads(socket.recv(5))["job"]["status"] == "choosing"
+        unpainted = text.derive(JobUnpainted, key="unpainted", job_id=job_id, reason="nothing_usable")
+        assert unpainted.routing_key.startswith("job.unpainted.")
+        publish(broker, unpainted)
+        shown = json.loads(socket.recv(5))["job"]
+    assert (shown["status"], shown["note"], shown["error"], shown["images"]) == ("done", NOTHING_TO_PAINT, None, [])
+    finished = job(display, job_id)
+    assert finished["transcript"] == " ".join("he might even have been made amiable himself" for _ in segments)
+    assert finished["note"] == NOTHING_TO_PAINT
 
 
 def test_an_upload_that_would_overfill_the_job_queue_is_refused_whole(broker: Broker, display_factory,

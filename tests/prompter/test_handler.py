@@ -23,6 +23,7 @@ from shared.messages import (
     ImagePrompt,
     JobLine,
     JobText,
+    JobUnpainted,
     SpokenAction,
     SpokenCommand,
     Transcript,
@@ -271,7 +272,7 @@ def test_an_upload_job_is_painted_at_once_and_holds_nothing(prompter: Prompter, 
     room_said = say(prompter, bus, DOG_TALK)
     text = job_text(["", "A volcano erupting at night.", "Lava everywhere."], job="job-7")
     job_prompt = prompter.on_job_text(text)
-    assert job_prompt is not None and job_prompt.job_id == "job-7" and job_prompt.source == "upload"
+    assert isinstance(job_prompt, ImagePrompt) and job_prompt.job_id == "job-7" and job_prompt.source == "upload"
     assert {"volcano", "lava"} <= {k.text.lower() for k in job_prompt.keywords}
     assert set(job_prompt.transcript_ids) <= {line.transcript_id for line in text.lines}
     assert job_prompt.routing_key.startswith("job.prompt.")
@@ -286,18 +287,26 @@ def test_an_upload_job_is_painted_at_once_and_holds_nothing(prompter: Prompter, 
 def test_a_redelivered_job_text_yields_the_same_prompt(prompter: Prompter) -> None:
     text = job_text(DOG_TALK, job="job-11")
     first, again = prompter.on_job_text(text), prompter.on_job_text(text)
-    assert first is not None and again is not None and first.id == again.id and first.seed == again.seed
+    assert isinstance(first, ImagePrompt) and isinstance(again, ImagePrompt)
+    assert first.id == again.id and first.seed == again.seed
 
 
 def test_job_topics_are_not_held_back_by_the_room_memory(prompter: Prompter, bus: Recorder) -> None:
     say(prompter, bus, DOG_TALK)
     control(prompter, Command.PAINT_NOW)
     job_prompt = prompter.on_job_text(job_text(DOG_TALK, job="job-8"))
-    assert job_prompt is not None and job_prompt.keywords[0].text == bus.prompts[0].keywords[0].text
+    assert isinstance(job_prompt, ImagePrompt) and job_prompt.keywords[0].text == bus.prompts[0].keywords[0].text
 
 
-def test_a_job_with_no_usable_words_gets_no_prompt(prompter: Prompter, bus: Recorder) -> None:
-    assert prompter.on_job_text(job_text(["", "Um, yeah, okay."], job="job-9")) is None
+@pytest.mark.parametrize("lines", [["", "Um, yeah, okay."], ["he was not an ill disposed young man",
+                                                           "he might even have been made amiable himself"]])
+def test_a_job_with_nothing_picturable_is_answered_so_the_job_can_end(prompter: Prompter, bus: Recorder,
+                                                                      lines: list[str]) -> None:
+    """No prompt, but an answer on the job's own key: without it the job waited in `choosing` until it stalled."""
+    text = job_text(lines, job="job-9")
+    answer = prompter.on_job_text(text)
+    assert isinstance(answer, JobUnpainted) and answer.job_id == "job-9" and answer.reason
+    assert answer.routing_key.startswith("job.unpainted.") and answer.id == prompter.on_job_text(text).id
     assert bus.events == []
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from services.display.db import Database
 from services.display.gallery import Gallery
 from services.display.views import JobLineView, JobView
-from shared.messages import JobLine, JobStage, Word
+from shared.messages import NOTHING_TO_PAINT, JobLine, JobStage, Word
 
 _KEEP_JOBS = 500
 _EARLIER: dict[JobStage, tuple[str, ...]] = {  # the stages a job may enter each stage from
@@ -190,10 +190,12 @@ class JobBook:
         lines = self.lines(job_id)
         line_of = self._line_numbers(job_id)
         images = self.gallery.job_images(job_id)
+        unpainted = row["status"] == JobStage.DONE and row["prompt_id"] is None and not images
         return JobView(
             job_id=row["id"], room=row["room"], filename=row["filename"], status=row["status"],
             engine=row["engine"], segments=row["segments"], transcribed=sum(line.transcribed for line in lines),
             num_images=row["num_images"], audio_seconds=row["audio_seconds"], error=row["error"],
+            note=NOTHING_TO_PAINT if unpainted else None,
             transcript=" ".join(line.text.strip() for line in lines if line.text.strip()),
             lines=lines, images=images, image_lines={i.id: line_of.get(i.prompt_id, []) for i in images},
             created_at=datetime.fromtimestamp(row["created_at"], UTC),

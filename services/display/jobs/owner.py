@@ -6,6 +6,8 @@
 - Following: the job queue brings the job's transcripts, prompt and images (to whichever display takes them; the
   state is in the shared database). When every line is in, the whole text goes to the prompter as ONE message,
   so nothing of a job is ever held unacknowledged behind something else.
+- Ending: a job is done when its pictures are in, or when the prompter says nothing in its text can be drawn
+  (`JobUnpainted`: done with its transcript and NOTHING_TO_PAINT); anything that stops moving becomes an error.
 - Telling: every step is announced as `JobProgress`, which every display passes on to its pages.
 
 The stages stay dumb: transcribers transcribe the job queue after live audio, the prompter answers a job's text
@@ -36,6 +38,7 @@ from shared.messages import (
     JobProgress,
     JobStage,
     JobText,
+    JobUnpainted,
     Transcript,
     derived_id,
 )
@@ -138,6 +141,15 @@ class Jobs:
         self.book.enter(msg.job_id, JobStage.PAINTING)
         return [self._progress(msg, JobStage.PAINTING)]
 
+    def on_unpainted(self, msg: JobUnpainted) -> list[Envelope]:
+        """The prompter found nothing to draw: the job is done, with its transcript and no picture."""
+        if self.book.row(msg.job_id) is None:
+            return []
+        if self.book.enter(msg.job_id, JobStage.DONE):
+            metrics.JOBS_FINISHED.labels("done").inc()
+            _LOGGER.info("Upload job %s: done, nothing picturable (%s)", msg.job_id, msg.reason)
+        return [self._progress(msg, JobStage.DONE)]
+
     def on_image(self, msg: GeneratedImage) -> list[Envelope]:
         assert msg.job_id is not None
         row = self.book.row(msg.job_id)
@@ -166,7 +178,8 @@ class Jobs:
         return notices
 
     def handlers(self) -> dict[type[Envelope], Handler]:
-        return {Transcript: self.on_transcript, ImagePrompt: self.on_prompt, GeneratedImage: self.on_image}
+        return {Transcript: self.on_transcript, ImagePrompt: self.on_prompt, JobUnpainted: self.on_unpainted,
+                GeneratedImage: self.on_image}
 
     # ---- AssemblyAI (its own thread: a slow API never holds up the frames' messages) --------------------
 

@@ -30,8 +30,10 @@ function render(next) {
   }
   $("job-error").hidden = job.status !== "error";
   $("job-error").textContent = job.error ?? "";
+  $("job-note").hidden = !job.note;  // done with no picture: nothing picturable was said
+  $("job-note").textContent = job.note ?? "";
   renderDownloads();
-  const images = JSON.stringify([job.images.map((i) => i.id), job.image_lines]);
+  const images = JSON.stringify([job.images.map((i) => i.id), job.image_lines, job.note]);
   const lines = JSON.stringify([job.status === "done" || job.status === "error", job.lines, images]);
   if (lines !== shownLines) {
     shownLines = lines;
@@ -39,7 +41,7 @@ function render(next) {
   }
   if (images !== shownImages) {
     shownImages = images;
-    $("job-images").replaceChildren(...(job.images.length ? job.images.map(picture) : [el("p", { class: "empty" }, "Not painted yet.")]));
+    $("job-images").replaceChildren(...(job.images.length ? job.images.map(picture) : [el("p", { class: "empty" }, job.note ? "No picture: nothing picturable was said." : "Not painted yet.")]));
   }
   highlight();
   if (!arrived && location.hash) arrived = arrive(location.hash);
