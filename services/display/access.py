@@ -3,8 +3,8 @@
 With a token set, everything that sends commands or audio, and everything that carries the conversation's
 words (transcripts, prompts, captions), needs it: `Authorization: Bearer …`, the `voxframe_token` cookie, or
 `?token=` once (a page visited with it sets the cookie). Frames stay open without it but get pictures only,
-unless the screen was paired (`pairing.py`): its frame cookie lets it show captions too. Browsers may only open
-sockets or POST from this site's own pages.
+unless the screen was paired (`pairing.py`): its frame cookie grants its own room's captions and mic, and no
+other room's. Browsers may only open sockets or POST from this site's own pages.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from services.display.pairing import Pairings
+from services.display.pairing import Grant, Pairings
 from services.display.views import ImageView
 
 COOKIE = "voxframe_token"
@@ -42,13 +42,18 @@ class Access:
             or conn.query_params.get("token", "")
         return hmac.compare_digest(offered.encode(), self.token.encode())
 
-    def paired_frame(self, conn: HTTPConnection, seen: bool = False) -> str | None:
-        """The pairing id of a paired frame's cookie (blocking: SQLite); None without a valid one."""
+    def paired_frame(self, conn: HTTPConnection, seen: bool = False) -> Grant | None:
+        """What a paired frame's cookie grants (blocking: a database read); None without a valid one."""
         return self.pairings.frame(conn.cookies.get(FRAME_COOKIE, ""), seen=seen)
 
-    def may_read_text(self, conn: HTTPConnection) -> bool:
-        """May see the conversation's words: no token is set, the token came, or a paired frame (blocking)."""
-        return self.permits(conn) or self.paired_frame(conn) is not None
+    def room_grant(self, conn: HTTPConnection, room: str) -> Grant | None:
+        """The pairing that grants `room` to this connection's frame cookie, if any (blocking)."""
+        grant = self.paired_frame(conn)
+        return grant if grant is not None and grant.room == room else None
+
+    def may_read_room(self, conn: HTTPConnection, room: str) -> bool:
+        """May see `room`'s words: no token is set, the token came, or a frame paired for this room (blocking)."""
+        return self.permits(conn) or self.room_grant(conn, room) is not None
 
     def same_origin(self, conn: HTTPConnection) -> bool:
         """A browser's Origin (when sent) is this host or one allowed; tools that send none are let through.

@@ -107,8 +107,8 @@ async def list_rooms(request: Request) -> Response:
 
 
 @openapi.operation(
-    "The room's gallery, newest first, with provenance (pictures only, no words, without the token or a paired "
-    "frame's cookie when a token is set)", ok=(200, [ImageView]), errors=[400],
+    "The room's gallery, newest first, with provenance (pictures only, no words, without the token or the "
+    "cookie of a frame paired for this room when a token is set)", ok=(200, [ImageView]), errors=[400],
     query=[_LIMIT, openapi.query("before", {"type": "string", "format": "date-time"}, "received_at to page back from")])
 async def room_images(request: Request) -> Response:
     d, room, limit = request.app.state.display, _room(request), _limit(request)
@@ -118,7 +118,7 @@ async def room_images(request: Request) -> Response:
     except ValueError as exc:
         raise HTTPException(400, "before must be an ISO 8601 time (an image's received_at)") from exc
     images = await asyncio.to_thread(d.gallery.images, room, limit, cursor)
-    if not await asyncio.to_thread(d.access.may_read_text, request):
+    if not await asyncio.to_thread(d.access.may_read_room, request, room):
         images = [pictures_only(i) for i in images]
     return ok(images)
 
@@ -282,7 +282,8 @@ async def revoke_pairing(request: Request) -> Response:
     d, pairing_id = request.app.state.display, request.path_params["pairing_id"]
     if not await asyncio.to_thread(d.pairings.revoke, pairing_id):
         return error(404, "no such pairing")
-    d.hub.close_tagged(pairing_id)  # its open sockets go now; they come back without captions
+    d.paired.revoke(pairing_id)  # its open sockets here go now (other displays' within seconds); they come back
+    # without captions
     _LOGGER.info("Frame pairing %s revoked", pairing_id)
     return Response(status_code=204)
 

@@ -33,6 +33,7 @@ from services.display.limits import Slots, SocketBudget
 from services.display.live import MicBoard
 from services.display.mic import BrowserMics
 from services.display.pairing import Pairings
+from services.display.revocation import PairedSockets
 from services.display.settings import DisplaySettings
 from services.display.variants import Variants
 from shared.bus import Bus
@@ -61,6 +62,7 @@ class Display:
     browser_mics: BrowserMics
     variants: Variants
     eink_frames: EinkFrames
+    paired: PairedSockets
 
 
 def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) -> Starlette:
@@ -78,7 +80,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
                       Slots(settings.upload_max_concurrent),
                       BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs,
                                                     settings.display_ws_max_per_address)),
-                      Variants(), EinkFrames(db))
+                      Variants(), EinkFrames(db), PairedSockets(pairings))
     handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
     queue = display.bus.topology.display(settings.queue_id(port))
 
@@ -101,11 +103,13 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
         display.browser_mics.start()
         await asyncio.to_thread(display.bus.wait_connected, bus_settings.connect_timeout_seconds + 5)
         display.jobs.start_polling()
+        revocations = asyncio.create_task(display.paired.watch())
         _LOGGER.info("Display ready: queue %s, gallery of %d image(s) in %s", queue.name, count,
                      "PostgreSQL" if db.postgres else db.path)
         try:
             yield
         finally:
+            revocations.cancel()
             display.jobs.stop_polling()
             await asyncio.to_thread(display.bus.stop, 10)
             db.close()

@@ -69,7 +69,10 @@ class _Refused(Exception):
 async def mic_socket(websocket: WebSocket) -> None:
     d = websocket.app.state.display
     room, name = websocket.path_params["room"], websocket.query_params.get("name", "")
-    if not d.access.permits(websocket) or not d.access.same_origin(websocket):
+    # The token, or the cookie of a frame paired for this room: audio steers the room (spoken commands too).
+    token = d.access.permits(websocket)
+    grant = None if token else await asyncio.to_thread(d.access.room_grant, websocket, room)
+    if not (token or grant) or not d.access.same_origin(websocket):
         await websocket.close(POLICY)
         return
     address = websocket.client.host if websocket.client else ""
@@ -81,7 +84,7 @@ async def mic_socket(websocket: WebSocket) -> None:
     if refusal is not None:
         await _close(websocket, TRY_LATER, "busy", refusal)
         return
-    loop, switched = asyncio.get_running_loop(), asyncio.Event()
+    loop, switched, withdrawn = asyncio.get_running_loop(), asyncio.Event(), asyncio.Event()
     try:
         mic = await asyncio.to_thread(d.browser_mics.join, room, name, f"browser tab at {address}",
                                       lambda: loop.call_soon_threadsafe(switched.set))
@@ -91,7 +94,8 @@ async def mic_socket(websocket: WebSocket) -> None:
             return
         metrics.CLIENTS.labels("mic").inc()
         try:
-            await _serve(websocket, mic, switched)
+            with d.paired.hold(grant.pairing_id, withdrawn.set) if grant else contextlib.nullcontext():
+                await _serve(websocket, mic, switched, withdrawn)
         finally:
             metrics.CLIENTS.labels("mic").dec()
             d.browser_mics.leave(mic)
@@ -100,11 +104,12 @@ async def mic_socket(websocket: WebSocket) -> None:
         d.browser_mics.budget.leave(address)
 
 
-async def _serve(websocket: WebSocket, mic: BrowserMic, switched: asyncio.Event) -> None:
+async def _serve(websocket: WebSocket, mic: BrowserMic, switched: asyncio.Event, withdrawn: asyncio.Event) -> None:
     _LOGGER.info("Browser mic %s/%s connected (%s)", mic.room, mic.mic, mic.device)
     await websocket.send_text(json.dumps({"type": "hello", "room": mic.room, "mic": mic.mic, "muted": mic.muted}))
     tasks = {asyncio.create_task(_receive(websocket, mic)),
-             asyncio.create_task(_tell_switches(websocket, mic, switched))}
+             asyncio.create_task(_tell_switches(websocket, mic, switched)),
+             asyncio.create_task(_until_withdrawn(withdrawn))}
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -167,6 +172,12 @@ async def _tell_switches(websocket: WebSocket, mic: BrowserMic, switched: asynci
         await switched.wait()
         switched.clear()
         await websocket.send_text(json.dumps({"type": "muted", "muted": mic.muted}))
+
+
+async def _until_withdrawn(withdrawn: asyncio.Event) -> None:
+    """Ends the mic when the pairing it came in on is revoked (on any display)."""
+    await withdrawn.wait()
+    raise _Refused(POLICY, "revoked", "access withdrawn: this frame's pairing was revoked")
 
 
 async def _close(websocket: WebSocket, code: int, label: str, reason: str) -> None:

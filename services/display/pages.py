@@ -20,11 +20,14 @@ _NO_CACHE = {"Cache-Control": "no-cache"}
 _COOKIE_SECONDS = 90 * 24 * 3600
 
 
-def _page(name: str, protected: bool) -> Callable[[Request], Awaitable[Response]]:
+def _page(name: str, protected: bool, paired_room: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    """A static page; `protected`: behind the token, or (`paired_room`) a frame paired for the page's room."""
+
     async def endpoint(request: Request) -> Response:
         access = request.app.state.display.access
         if protected and access.required:
-            if not access.permits(request):
+            if not access.permits(request) and not (
+                    paired_room and await asyncio.to_thread(access.room_grant, request, request.path_params["room"])):
                 return FileResponse(STATIC_DIR / "login.html", status_code=401, headers=_NO_CACHE)
             if "token" in request.query_params:  # keep it in a cookie, not in the address bar or history
                 response = RedirectResponse(str(request.url.remove_query_params("token")), status_code=303)
@@ -59,7 +62,7 @@ routes = [
     Route("/", _page("dashboard.html", protected=True)),
     Route("/frame/{room}", frame_page),
     Route("/pair/{code}", pair_page),
-    Route("/mic/{room}", _page("mic.html", protected=True)),
+    Route("/mic/{room}", _page("mic.html", protected=True, paired_room=True)),
     Route("/upload", _page("upload.html", protected=True)),
     Route("/jobs/{job_id}", _page("job.html", protected=True)),
 ]

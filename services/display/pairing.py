@@ -1,4 +1,4 @@
-"""Frame pairings: wall screens allowed to show captions when the display has an access token.
+"""Frame pairings: wall screens allowed to show one room's captions (and be its mic) without the access token.
 
 A screen has no keyboard, so a person makes a one-time link on the dashboard and opens it once on the
 screen; that visit trades the link's code for a long-lived key in an HttpOnly cookie. Only hashes of codes
@@ -32,6 +32,14 @@ def _time(value: float) -> datetime: ...
 def _time(value: float | None) -> datetime | None: ...
 def _time(value: float | None) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What a paired frame's key grants: its room, and nothing else."""
+
+    pairing_id: str
+    room: str
 
 
 @dataclass(frozen=True)
@@ -69,17 +77,27 @@ class Pairings:
                                (_hash(key), now, now, _hash(code), now)).fetchone()
         return None if row is None else Paired(row["id"], row["room"], key)
 
-    def frame(self, key: str, seen: bool = False) -> str | None:
-        """The pairing id a screen's key belongs to (None if unknown or revoked); `seen` records the visit.
+    def frame(self, key: str, seen: bool = False) -> Grant | None:
+        """What a screen's key grants (None if unknown or revoked); `seen` records the visit.
         An e-ink frame's key (`eink_frames.py`, a row with a `kind`) is no screen's: it shows pictures only."""
         if not key:
             return None
         with self.db.connection() as conn:
             if seen:
                 conn.execute("UPDATE frame_pairings SET seen_at=? WHERE key_hash=?", (time.time(), _hash(key)))
-            row = conn.execute("SELECT id FROM frame_pairings WHERE key_hash=? AND kind IS NULL",
+            row = conn.execute("SELECT id, room FROM frame_pairings WHERE key_hash=? AND kind IS NULL",
                                (_hash(key),)).fetchone()
-        return None if row is None else str(row["id"])
+        return None if row is None else Grant(str(row["id"]), str(row["room"]))
+
+    def existing(self, pairing_ids: set[str]) -> set[str]:
+        """Those of `pairing_ids` not revoked (by this display or any other sharing the database)."""
+        if not pairing_ids:
+            return set()
+        ids = sorted(pairing_ids)
+        with self.db.connection() as conn:
+            rows = conn.execute(f"SELECT id FROM frame_pairings WHERE id IN ({','.join('?' * len(ids))})",
+                                ids).fetchall()
+        return {str(r["id"]) for r in rows}
 
     def all(self) -> list[PairingView]:
         """Every pairing, newest first; links still pending have expired ones removed."""

@@ -22,10 +22,10 @@ async def frame_socket(websocket: WebSocket) -> None:
     if not NAME.match(room) or not d.access.same_origin(websocket):
         await websocket.close(_POLICY_VIOLATION)
         return
-    # The token, or a paired frame's cookie, brings captions; any other frame gets the pictures alone.
+    # The token, or the cookie of a frame paired for this room, brings captions; any other frame gets pictures.
     entitled = d.access.permits(websocket)
-    pairing = None if entitled else await asyncio.to_thread(d.access.paired_frame, websocket)
-    captions = entitled or pairing is not None
+    grant = None if entitled else await asyncio.to_thread(d.access.room_grant, websocket, room)
+    captions = entitled or grant is not None
 
     async def hello() -> dict[str, object]:
         images = await asyncio.to_thread(d.gallery.images, room, FRAME_HELLO_IMAGES)
@@ -33,7 +33,12 @@ async def frame_socket(websocket: WebSocket) -> None:
         return {"type": "hello", "room": room, "images": [i.model_dump(mode="json") for i in shown],
                 "keep": FRAME_HELLO_IMAGES, "widths": list(variants.WIDTHS)}
 
-    await d.hub.serve(websocket, room_topic(room, captions), "frame", hello, tag=pairing)
+    if grant is None:
+        await d.hub.serve(websocket, room_topic(room, captions), "frame", hello)
+        return
+    pairing_id = grant.pairing_id
+    with d.paired.hold(pairing_id, lambda: d.hub.close_tagged(pairing_id)):  # closed when revoked, anywhere
+        await d.hub.serve(websocket, room_topic(room), "frame", hello, tag=pairing_id)
 
 
 async def dashboard_socket(websocket: WebSocket) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Iterator
+
 import pytest
 import requests
 from websockets.exceptions import ConnectionClosed, InvalidStatus
@@ -9,7 +12,7 @@ from websockets.sync.client import connect
 
 from shared.messages import MicStatus
 from tests.display.conftest import DisplayProcess, make_image, publish
-from tests.support import Broker, wait_for
+from tests.support import Broker, postgres_database, wait_for
 
 TOKEN = "correct-horse-battery"
 
@@ -155,3 +158,77 @@ def test_pairings_need_the_token(guarded: DisplayProcess) -> None:
     assert requests.post(f"{guarded.url}/api/pairings", json={"room": "kitchen"}, timeout=5).status_code == 401
     assert requests.get(f"{guarded.url}/api/pairings", timeout=5).status_code == 401
     assert requests.get(f"{guarded.url}/pair/made-up-code", timeout=5).status_code == 404
+
+
+# ---- a pairing grants its room and nothing else, on every display sharing the database -----------------------
+
+@pytest.fixture
+def two_displays(broker: Broker, display_factory) -> Iterator[tuple[DisplayProcess, DisplayProcess]]:
+    """Two real displays with one token on one PostgreSQL database (a database of the test's own)."""
+    with postgres_database() as url:
+        yield (display_factory(VOXFRAME_DATABASE_URL=url, VOXFRAME_DISPLAY_TOKEN=TOKEN),
+               display_factory(VOXFRAME_DATABASE_URL=url, VOXFRAME_DISPLAY_TOKEN=TOKEN))
+
+
+def _cookie(screen: requests.Session) -> dict[str, str]:
+    return {"Cookie": "; ".join(f"{k}={v}" for k, v in screen.cookies.items())}
+
+
+def _mic_opens(display: DisplayProcess, room: str, screen: requests.Session) -> bool:
+    """Whether a browser-mic socket for `room` is let in with the screen's cookie (hello), or refused."""
+    try:
+        with connect(f"ws://127.0.0.1:{display.port}/ws/mic/{room}?name=wall", open_timeout=5,
+                     additional_headers=_cookie(screen)) as mic:
+            return '"hello"' in mic.recv(5)
+    except (InvalidStatus, ConnectionClosed):
+        return False
+
+
+@pytest.mark.slow  # two display processes
+def test_a_pairing_grants_its_room_and_nothing_else_on_every_display(
+        broker: Broker, two_displays: tuple[DisplayProcess, DisplayProcess]) -> None:
+    one, two = two_displays
+    publish(broker, make_image(room="kitchen"), make_image(room="living-room"))
+    for room in ("kitchen", "living-room"):
+        _stored(two, room)
+    _, screen = _pair(one, room="kitchen")
+    for display in (one, two):
+        own = requests.get(f"{display.url}/api/rooms/kitchen/images", timeout=5, headers=_cookie(screen))
+        other = requests.get(f"{display.url}/api/rooms/living-room/images", timeout=5, headers=_cookie(screen))
+        assert "lighthouse" in own.text and other.json() and _says_nothing(other.text)
+        for room, captions in (("kitchen", True), ("living-room", False)):
+            with connect(f"ws://127.0.0.1:{display.port}/ws/frame/{room}", open_timeout=5,
+                         additional_headers=_cookie(screen)) as frame:
+                assert ("lighthouse" in frame.recv(5)) is captions, room
+        assert requests.get(f"{display.url}/api/rooms/kitchen/transcripts", timeout=5,
+                            headers=_cookie(screen)).status_code == 401  # a pairing is not the token
+        assert requests.get(f"{display.url}/mic/kitchen", timeout=5, headers=_cookie(screen)).status_code == 200
+        assert requests.get(f"{display.url}/mic/living-room", timeout=5, headers=_cookie(screen)).status_code == 401
+        assert (_mic_opens(display, "kitchen", screen), _mic_opens(display, "living-room", screen)) == (True, False)
+
+
+@pytest.mark.slow  # two display processes
+def test_a_revocation_on_one_display_closes_the_frames_sockets_on_the_other_within_seconds(
+        broker: Broker, two_displays: tuple[DisplayProcess, DisplayProcess]) -> None:
+    one, two = two_displays
+    publish(broker, make_image())
+    _stored(two)
+    pairing, screen = _pair(one)
+    with connect(f"ws://127.0.0.1:{two.port}/ws/frame/living-room", open_timeout=5,
+                 additional_headers=_cookie(screen)) as frame, \
+            connect(f"ws://127.0.0.1:{two.port}/ws/mic/living-room?name=wall", open_timeout=5,
+                    additional_headers=_cookie(screen)) as mic:
+        assert "lighthouse" in frame.recv(5) and '"hello"' in mic.recv(5)
+        revoked = requests.delete(f"{one.url}/api/pairings/{pairing['id']}", timeout=5,
+                                  headers={"Authorization": f"Bearer {TOKEN}"})
+        assert revoked.status_code == 204
+        started = time.monotonic()
+        with pytest.raises(ConnectionClosed):
+            frame.recv(10)
+        with pytest.raises(ConnectionClosed):
+            while True:
+                mic.recv(10)  # a muted-state message may come first
+        assert time.monotonic() - started < 5
+    assert _says_nothing(requests.get(f"{two.url}/api/rooms/living-room/images", timeout=5,
+                                      headers=_cookie(screen)).text)
+    assert not _mic_opens(two, "living-room", screen)
