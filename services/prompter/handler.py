@@ -34,7 +34,7 @@ from services.prompter.metrics import (
 )
 from services.prompter.policy import Policy
 from services.prompter.window import Ack, Room, Window, word_confidence
-from shared.bus.errors import BusStopped, Unprocessable
+from shared.bus.errors import BusStopped, PublishRefused, Unprocessable
 from shared.messages import (
     Command,
     Control,
@@ -143,6 +143,8 @@ class Prompter:
                 room.failures = 0
             except BusStopped:
                 raise
+            except PublishRefused as exc:  # the broker's trouble, not the room's: its window is tried next tick
+                failed.append(f"{name}: {exc}")
             except Exception as exc:  # noqa: BLE001 (any failure: isolated to the room, logged and counted)
                 failed.append(f"{name}: {type(exc).__name__}: {exc}")
                 self._room_failed(name, room, exc)

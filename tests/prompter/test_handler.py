@@ -16,7 +16,7 @@ import pytest
 from services.prompter.engines.lexical import LexicalSelector
 from services.prompter.handler import MAX_ROOM_FAILURES, Prompter, RoomsFailed
 from services.prompter.policy import Policy
-from shared.bus.errors import Unprocessable
+from shared.bus.errors import PublishRefused, Unprocessable
 from shared.messages import (
     Command,
     Control,
@@ -441,3 +441,28 @@ def test_a_spoken_command_longer_than_a_notice_holds_is_clipped_not_lost(prompte
     assert len(notice.heard) <= MAX_HEARD_CHARS and notice.heard.endswith("…")
     assert len(notice.subject) <= MAX_HEARD_CHARS
     assert "lighthouse" in bus.prompts[0].text  # type: ignore[attr-defined]
+
+
+def test_a_broker_refusing_a_prompt_keeps_the_window_and_the_rooms_settings(selector: LexicalSelector,
+                                                                            bus: Recorder, clock: Clock) -> None:
+    """A nack is the broker's trouble, not the room's: the tick fails (and /healthz says so if it lasts), but the
+    window is tried again at every tick, nothing is acked unpainted and the room keeps its style."""
+    refusing = [True]
+
+    def publish(message: object) -> None:
+        if refusing[0]:
+            raise PublishRefused("the broker nacked it")
+        bus.publish(message)
+
+    prompter = Prompter(selector, publish, bus.defer_ack, Policy(window_seconds=30), clock)
+    control(prompter, Command.SET_STYLE, "pixel art")
+    said = say(prompter, bus, DOG_TALK)
+    clock.now += 30
+    for _ in range(MAX_ROOM_FAILURES + 2):
+        with pytest.raises(RoomsFailed, match="nacked"):
+            prompter.tick()
+    assert bus.acked == [] and prompter.rooms["lounge"].style == "pixel art"
+    refusing[0] = False
+    prompter.tick()
+    assert [p.style for p in bus.prompts] == ["pixel art"]
+    assert sorted(map(str, bus.acked)) == sorted(str(t.id) for t in said)
