@@ -13,6 +13,7 @@ import pytest
 
 from services.capture.sources import SourceError
 from services.capture.sources.wyoming import WyomingSource
+from shared.discovery import _identify
 from shared.wyoming_events import MAX_HEADER_BYTES
 from tests.capture.hostile_peer import HostilePeer, Script, frame, sends, silence
 from tests.support import Broker, wait_for
@@ -101,5 +102,16 @@ def test_capture_outlives_a_hostile_peer_with_bounded_memory_and_hears_it_again(
         assert grew_mib < 32
         assert capture.metric("voxframe_capture_malformed_events_total") == len(HOSTILE) + 1
         assert capture.process.poll() is None
+    finally:
+        peer.close()
+
+
+@pytest.mark.parametrize("name", HOSTILE)
+def test_discovery_asks_a_hostile_answerer_what_it_is_and_lists_nothing(name: str) -> None:
+    """Anyone on the LAN can answer mDNS: `--discover` asks each what it is (`describe`), and a malformed answer
+    leaves it off the list instead of ending `voxframe capture --discover`."""
+    peer = HostilePeer([sends(HOSTILE[name])])
+    try:
+        assert _identify("hostile", peer.uri) is None
     finally:
         peer.close()
