@@ -1,0 +1,129 @@
+"""E-ink frames: how long the real display takes to serve a room's picture dithered for a panel, 800×480 (Spectra 6
+7.3") and 1600×1200 (Spectra 6 13.3"), made anew (uncached), from the variant cache (cached), and the 304 a
+frame that has it gets. The picture is the illustrator's 1920×1080 JPEG, as the generator sends it.
+
+Uncached: each request names a look not asked before (a saturation a hair different), so the display fits, tones,
+dithers and encodes it; cached: the same URL again; 304: If-None-Match. One request at a time, over HTTP on
+127.0.0.1, so each time is the whole serve as a frame waits for it. On a shared machine the wall time also counts
+waiting for a core, so the render's CPU time in this process (what one core of its own takes) is measured too.
+
+    make bench-eink            # BENCH_RUNS uncached per size (default 30), 5× as many cached and 304s
+
+Runs the real `voxframe display` as a subprocess on a private namespace of the local RabbitMQ; results go to
+bench/results/eink.json.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._results import percentile, save_results
+from bench.display import _cleanup, free_port, picture
+from services.display import eink
+from shared.bus import Bus
+from shared.config import BusSettings
+from shared.messages import GeneratedImage
+
+ROOT = Path(__file__).resolve().parents[1]
+ROOM = "bench-eink"
+KINDS = ("spectra6-800x480", "spectra6-1600x1200")
+
+
+def timed(client: httpx.Client, url: str, expect: int, **headers: str) -> float:
+    """Milliseconds for one GET, body read; fails loudly on another status."""
+    started = time.perf_counter()
+    response = client.get(url, headers=headers)
+    elapsed = (time.perf_counter() - started) * 1000
+    if response.status_code != expect:
+        raise RuntimeError(f"GET {url}: {response.status_code} {response.text[:200]}")
+    return elapsed
+
+
+def stats(values_ms: list[float]) -> dict[str, float]:
+    return {"p50_ms": round(percentile(values_ms, 50), 1), "p99_ms": round(percentile(values_ms, 99), 1),
+            "max_ms": round(max(values_ms), 1), "n": len(values_ms)}
+
+
+def render_cpu(data: bytes, kind: str, runs: int) -> list[float]:
+    """CPU milliseconds of one render (fit, tone, dither, PNG) in this process, a new look each time."""
+    times = []
+    for i in range(runs):
+        started = time.process_time()
+        eink.render(data, eink.PANELS[kind], eink.Look(saturation=1 + (i + 1) / 1000))
+        times.append((time.process_time() - started) * 1000)
+    return times
+
+
+def measure(client: httpx.Client, base: str, kind: str, runs: int, data: bytes) -> dict[str, object]:
+    url = f"{base}/eink/{ROOM}/{kind}.png"
+    uncached = [timed(client, f"{url}?saturation={1 + (i + 1) / 1000:.3f}", 200) for i in range(runs)]
+    first = client.get(url)
+    cached = [timed(client, url, 200) for _ in range(runs * 5)]
+    not_modified = [timed(client, url, 304, **{"If-None-Match": first.headers["etag"]}) for _ in range(runs * 5)]
+    return {"uncached": stats(uncached), "cached": stats(cached), "not_modified_304": stats(not_modified),
+            "render_cpu": stats(render_cpu(data, kind, runs)), "png_bytes": len(first.content)}
+
+
+def main() -> int:
+    runs = int(os.environ.get("BENCH_RUNS", "30"))
+    settings = BusSettings(namespace=f"vfbench-{uuid.uuid4().hex[:8]}")
+    port, display_id = free_port(), f"bench{uuid.uuid4().hex[:6]}"
+    data_dir = Path(tempfile.mkdtemp(prefix="voxframe-bench-eink-"))
+    env = {**os.environ, "VOXFRAME_NAMESPACE": settings.namespace, "VOXFRAME_AMQP_URL": settings.amqp_url}
+    server = subprocess.Popen([sys.executable, "-m", "shared.cli", "display", "--host", "127.0.0.1", "--port",
+                               str(port), "--display-id", display_id, "--data-dir", str(data_dir)], cwd=ROOT, env=env)
+    bus = Bus("bench", settings)
+    base = f"http://127.0.0.1:{port}"
+    result: dict[str, object] = {"picture": "illustrator, 1920x1080 JPEG", "dither": "floyd-steinberg, measured inks",
+                                 "runs_uncached": runs, "load_average_before": os.getloadavg()[0]}
+    try:
+        bus.start()
+        bus.wait_connected(30)
+        with httpx.Client(timeout=60) as client:
+            deadline = time.monotonic() + 60
+            while not _answers(client, f"{base}/healthz"):
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the display did not become healthy in 60 s")
+                time.sleep(0.1)
+            data = picture(0, 1920, 1080)
+            image = GeneratedImage(room=ROOM, source="bench", image=data, mime_type="image/jpeg",
+                                   width=1920, height=1080, backend="illustrator", prompt_id="bench",
+                                   prompt_text="a scene", generation_seconds=0.1)
+            bus.publish(image)
+            deadline = time.monotonic() + 30
+            while client.get(f"{base}/eink/{ROOM}/{KINDS[0]}.png?dither=none").status_code != 200:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the picture did not reach the display in 30 s")
+                time.sleep(0.1)
+            for kind in KINDS:
+                result[kind] = measure(client, base, kind, runs, data)
+    finally:
+        bus.stop(10)
+        server.terminate()
+        server.wait(20)
+        _cleanup(settings, display_id)
+        shutil.rmtree(data_dir, ignore_errors=True)
+    save_results("eink", result)
+    return 0
+
+
+def _answers(client: httpx.Client, url: str) -> bool:
+    try:
+        return client.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+if __name__ == "__main__":
+    sys.exit(main())
