@@ -161,11 +161,14 @@ async def send_control(request: Request) -> Response:
 
 _IMAGE_HEADERS = {"Cache-Control": "public, max-age=31536000, immutable", "X-Content-Type-Options": "nosniff",
                   "Vary": "Accept"}
+_PER_VIEWER_HEADERS = {"Cache-Control": "private, max-age=31536000", "Vary": "Accept, Cookie, Authorization"}
 
 
 @openapi.operation(
     "An image (immutable; cache forever): at `w` (the next of 640, 960, 1280, 1920, 2560, 3840 up, never wider than "
-    "the original), WebP when Accept names image/webp; ETag, If-None-Match → 304",
+    "the original), WebP when Accept names image/webp; ETag, If-None-Match → 304. A picture with words typeset on it "
+    "(poster, illustrator) comes wordless (blurred, at most 640 wide) without the token or a frame paired for its "
+    "room",
     ok=(200, {"content": {m: {} for m in ("image/png", "image/jpeg", "image/webp")}}), description="the image",
     errors=[400, 404], query=[openapi.query("w", {"type": "integer", "minimum": 1, "maximum": 3840})],
     also={304: "the frame has these bytes already (If-None-Match)"})
@@ -180,11 +183,16 @@ async def image_file(request: Request) -> Response:
     original = d.gallery.hot_image(image_id) or await asyncio.to_thread(d.gallery.image_file, image_id)
     if original is None:
         return error(404, "no such image")
+    headers = dict(_IMAGE_HEADERS)
+    if original.typeset and d.access.required:  # its words: the token's or its room's paired frames'; two answers
+        headers.update(_PER_VIEWER_HEADERS)
+        if not await asyncio.to_thread(d.access.may_read_room, request, original.room):
+            original = await d.wordless.of(original)
     width = original.width if width is None else min(width, original.width)
     mime = variants.WEBP if variants.accepts_webp(request.headers.get("accept", "")) else original.mime_type
     as_stored = width == original.width and mime == original.mime_type
     etag = f'"{original.id}"' if as_stored else f'"{original.id}-{width}-{mime.removeprefix("image/")}"'
-    headers = {**_IMAGE_HEADERS, "ETag": etag}
+    headers["ETag"] = etag
     if _has(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
     if not as_stored:

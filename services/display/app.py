@@ -36,6 +36,7 @@ from services.display.pairing import Pairings
 from services.display.revocation import PairedSockets
 from services.display.settings import DisplaySettings
 from services.display.variants import Variants
+from services.display.wordless import Wordless
 from shared.bus import Bus
 from shared.config import BusSettings
 from shared.messages import MicStatus
@@ -63,6 +64,7 @@ class Display:
     variants: Variants
     eink_frames: EinkFrames
     paired: PairedSockets
+    wordless: Wordless
 
 
 def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) -> Starlette:
@@ -80,7 +82,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
                       Slots(settings.upload_max_concurrent),
                       BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs,
                                                     settings.display_ws_max_per_address)),
-                      Variants(), EinkFrames(db), PairedSockets(pairings))
+                      Variants(), EinkFrames(db), PairedSockets(pairings), Wordless())
     handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
     queue = display.bus.topology.display(settings.queue_id(port))
 

@@ -16,6 +16,7 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
+from services.display import wordless
 from services.display.db import Database
 from services.display.views import ImageView, KeywordView, PromptView, TranscriptView
 from shared.database import Connection
@@ -32,12 +33,14 @@ _IMAGE_COLUMNS = ("id, room, source, job_id, trace_id, prompt_id, prompt_text, k
 
 
 class Original(NamedTuple):
-    """A stored image as served: its type, width and bytes."""
+    """A stored image as served: its type, width and bytes; its room, and whether words are typeset on it."""
 
     id: str
     mime_type: str
     width: int
     data: bytes
+    room: str = ""
+    typeset: bool = False
 
 
 class _Seen:
@@ -85,7 +88,8 @@ class Gallery:
                 conn.execute("INSERT INTO image_data (id, data) VALUES (?, ?)", (row[0], msg.image))
         if not self._seen.first(f"image:{msg.id}"):
             return None
-        self._keep_hot(Original(str(msg.id), msg.mime_type, msg.width, msg.image))
+        self._keep_hot(Original(str(msg.id), msg.mime_type, msg.width, msg.image, msg.room,
+                                wordless.typeset(msg.backend, msg.fallback)))
         return self.image(str(msg.id))
 
     def add_prompt(self, msg: ImagePrompt) -> PromptView | None:
@@ -183,11 +187,12 @@ class Gallery:
         if (hot := self.hot_image(image_id)) is not None:
             return hot
         with self.db.connection() as conn:
-            row = conn.execute("SELECT i.mime_type, i.width, d.data FROM images i JOIN image_data d ON d.id = i.id "
-                               "WHERE i.id=?", (image_id,)).fetchone()
+            row = conn.execute("SELECT i.mime_type, i.width, i.room, i.backend, i.fallback, d.data FROM images i "
+                               "JOIN image_data d ON d.id = i.id WHERE i.id=?", (image_id,)).fetchone()
         if row is None:
             return None
-        original = Original(image_id, row["mime_type"], row["width"], row["data"])
+        original = Original(image_id, row["mime_type"], row["width"], row["data"], row["room"],
+                            wordless.typeset(row["backend"], bool(row["fallback"])))
         self._keep_hot(original)
         return original
 

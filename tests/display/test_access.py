@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 import time
 from collections.abc import Iterator
 
+import numpy as np
 import pytest
 import requests
+from PIL import Image
 from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
+from services.generator.engines import ImageRequest
+from services.generator.engines.poster import PosterBackend
 from shared.messages import MicStatus
 from tests.display.conftest import DisplayProcess, make_image, publish
 from tests.support import Broker, postgres_database, wait_for
@@ -232,3 +237,41 @@ def test_a_revocation_on_one_display_closes_the_frames_sockets_on_the_other_with
     assert _says_nothing(requests.get(f"{two.url}/api/rooms/living-room/images", timeout=5,
                                       headers=_cookie(screen)).text)
     assert not _mic_opens(two, "living-room", screen)
+
+
+# ---- no picture served without the right carries the conversation's words --------------------------------------
+
+def _sharpest_step(data: bytes) -> int:
+    """The largest brightness step between neighbouring pixels: typeset letters have edges, a wordless picture none."""
+    gray = np.asarray(Image.open(io.BytesIO(data)).convert("L"), dtype=np.int16)
+    return int(max(np.abs(np.diff(gray, axis=0)).max(), np.abs(np.diff(gray, axis=1)).max()))
+
+
+def test_a_picture_with_typeset_words_is_served_wordless_without_its_rooms_right(broker: Broker,
+                                                                               guarded: DisplayProcess) -> None:
+    poster = PosterBackend().generate(ImageRequest("we watched the lighthouse at dusk", ("lighthouse", "dusk"),
+                                                   width=640, height=360))[0]
+    typeset = make_image(image=poster.data, width=poster.width, height=poster.height, backend="poster")
+    painted = make_image(color=(20, 90, 200), backend="diffusers")
+    publish(broker, typeset, painted)
+    _stored(guarded)
+    _, kitchen_frame = _pair(guarded, room="kitchen")
+    _, own_frame = _pair(guarded, room="living-room")
+    owner = {"Authorization": f"Bearer {TOKEN}"}
+    for who in (owner, _cookie(own_frame)):
+        assert requests.get(f"{guarded.url}/images/{typeset.id}", headers=who, timeout=5).content == poster.data
+    assert _sharpest_step(poster.data) > 100  # the letters
+    for who in ({}, _cookie(kitchen_frame)):  # anyone, and a frame paired for another room
+        for query, accept in (("", "image/png"), ("?w=1280", "image/webp")):
+            served = requests.get(f"{guarded.url}/images/{typeset.id}{query}", headers={**who, "Accept": accept},
+                                  timeout=5)
+            assert served.status_code == 200 and served.headers["cache-control"].startswith("private")
+            assert _sharpest_step(served.content) < 16, (who, query)  # colours, no letter
+        assert requests.get(f"{guarded.url}/images/{painted.id}", headers=who, timeout=5).content == painted.image
+
+
+def test_the_typesetting_backends_are_named_as_the_generator_names_them() -> None:
+    from services.display.wordless import TYPESETTING_BACKENDS
+    from services.generator.engines import illustrator, poster
+
+    assert {poster.NAME, illustrator.NAME} == TYPESETTING_BACKENDS
