@@ -32,6 +32,7 @@ from services.display.jobs.assemblyai import AssemblyAIBatch
 from services.display.limits import Slots, SocketBudget
 from services.display.live import MicBoard
 from services.display.mic import BrowserMics
+from services.display.mqtt_bridge import MqttBridge
 from services.display.pairing import Pairings
 from services.display.revocation import PairedSockets
 from services.display.settings import DisplaySettings
@@ -95,6 +96,10 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
     display.bus.every(min(JOB_CHECK_SECONDS, settings.job_stall_seconds / 2), display.jobs.expire_stalled)
     display.bus.every(TEXT_PRUNE_SECONDS, gallery.prune_text)
 
+    bridge = MqttBridge(settings.mqtt_url, settings.mqtt_discovery_prefix, bus_settings.namespace, gallery,
+                        display.mics, lambda: _rooms(display),
+                        lambda control: display.bus.publish(control, timeout=10)) if settings.mqtt_url else None
+
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
         display.hub.bind(asyncio.get_running_loop())
@@ -105,6 +110,8 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
         display.browser_mics.start()
         await asyncio.to_thread(display.bus.wait_connected, bus_settings.connect_timeout_seconds + 5)
         display.jobs.start_polling()
+        if bridge is not None:
+            bridge.start()
         revocations = asyncio.create_task(display.paired.watch())
         _LOGGER.info("Display ready: queue %s, gallery of %d image(s) in %s", queue.name, count,
                      "PostgreSQL" if db.postgres else db.path)
@@ -113,6 +120,8 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
         finally:
             revocations.cancel()
             display.jobs.stop_polling()
+            if bridge is not None:
+                await asyncio.to_thread(bridge.stop)
             await asyncio.to_thread(display.bus.stop, 10)
             db.close()
 
@@ -125,6 +134,11 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
     )
     app.state.display = display
     return app
+
+
+def _rooms(display: Display) -> set[str]:
+    """Every room Home Assistant should know: seen in the gallery, with a live mic, or the default one."""
+    return set(display.gallery.rooms()) | {m.room for m in display.mics.mics()} | {display.settings.default_room}
 
 
 def _remote_engine(settings: DisplaySettings) -> AssemblyAIBatch | None:

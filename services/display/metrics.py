@@ -18,4 +18,6 @@ PUSH_DROPPED = Counter("voxframe_display_push_dropped_total", "Events dropped fo
 UPLOADS = Counter("voxframe_display_uploads_total", "Upload attempts by outcome", ["outcome"])
 JOBS_FINISHED = Counter("voxframe_display_jobs_finished_total", "Upload jobs finished", ["status"])
 CONTROLS = Counter("voxframe_display_controls_total", "Control messages sent from the dashboard", ["command"])
+MQTT_COMMANDS = Counter("voxframe_display_mqtt_commands_total", "Home Assistant commands over MQTT by outcome "
+                        "(sent, refused, failed)", ["outcome"])
 IMAGE_VARIANTS = Counter("voxframe_display_image_variants_total", "Image variants made (width and type)", ["type"])

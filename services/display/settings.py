@@ -52,6 +52,10 @@ class DisplaySettings(BaseSettings):
     assemblyai_api_key: SecretStr = Field(SecretStr(""), description="AssemblyAI API key (uploads)")
     assemblyai_api_url: str = Field("https://api.assemblyai.com", description="AssemblyAI REST API; EU: "
                                                                              "https://api.eu.assemblyai.com")
+    mqtt_url: str = Field("", description="Home Assistant over MQTT discovery: mqtt://user:password@host:1883 "
+                                         "(mqtts:// for TLS); empty: no bridge")
+    mqtt_discovery_prefix: str = Field("homeassistant", pattern=r"^[A-Za-z0-9_-]{1,64}$",
+                                       description="Home Assistant's MQTT discovery prefix")
     public_url: str = Field("", description="this display's URL as AssemblyAI reaches it, for webhooks; "
                                             "empty polls instead")
     assemblyai_safety_poll_seconds: float = Field(60.0, gt=0, description="with a webhook, a job is still polled "

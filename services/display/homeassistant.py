@@ -1,0 +1,116 @@
+"""Home Assistant's MQTT discovery: each room is a device with its picture, buttons, switch, select, number, sensors.
+
+Only what a frame's owner controls or glances at: no conversation text, so a family's words never land in Home
+Assistant's history. Topics, for a room under `base` (the namespace, `voxframe` by default):
+`base/ROOM/picture` (JPEG bytes, retained), `base/ROOM/state` (JSON, retained), `base/ROOM/set/WHAT` (commands),
+`base/status` (online/offline: the display's availability and last will).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+from shared.messages import Command
+from shared.messages.control import STYLES, WINDOW_SECONDS
+
+PRESS = "PRESS"
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Where a room's state, picture and commands live, and where its discovery configs go."""
+
+    base: str
+    prefix: str
+
+    @property
+    def status(self) -> str:
+        return f"{self.base}/status"
+
+    def picture(self, room: str) -> str:
+        return f"{self.base}/{room}/picture"
+
+    def state(self, room: str) -> str:
+        return f"{self.base}/{room}/state"
+
+    def command(self, room: str, what: str) -> str:
+        return f"{self.base}/{room}/set/{what}"
+
+    @property
+    def commands(self) -> str:
+        """Every room's commands, as one subscription."""
+        return f"{self.base}/+/set/+"
+
+    def node(self, room: str) -> str:
+        return f"{self.base}_{room}".replace("/", "_")
+
+    def config(self, component: str, room: str, object_id: str) -> str:
+        return f"{self.prefix}/{component}/{self.node(room)}/{object_id}/config"
+
+
+# what: (component, name, extra config); commands are `base/ROOM/set/<what>`
+_BUTTONS = {"paint_now": "Paint now", "regenerate": "Regenerate"}
+
+
+def discovery(topics: Topics, room: str) -> dict[str, dict[str, object]]:
+    """Every entity's discovery topic and config for one room (publish retained)."""
+    node = topics.node(room)
+    device = {"identifiers": [node], "name": f"Voxframe {room}", "manufacturer": "Voxframe",
+              "model": "Conversation picture frame (room)"}
+    state = topics.state(room)
+
+    def entity(object_id: str, name: str, **extra: object) -> dict[str, object]:
+        return {"name": name, "unique_id": f"{node}_{object_id}", "object_id": f"{node}_{object_id}",
+                "device": device, "availability_topic": topics.status, **extra}
+
+    configs: dict[str, dict[str, object]] = {
+        topics.config("image", room, "picture"): entity(
+            "picture", "Picture", image_topic=topics.picture(room), content_type="image/jpeg"),
+        topics.config("switch", room, "listening"): entity(
+            "listening", "Listening", icon="mdi:microphone", command_topic=topics.command(room, "listening"),
+            state_topic=state, value_template="{{ value_json.listening }}", payload_on="ON", payload_off="OFF"),
+        topics.config("select", room, "style"): entity(
+            "style", "Style", icon="mdi:palette", command_topic=topics.command(room, "style"), options=list(STYLES),
+            optimistic=True),
+        topics.config("number", room, "window"): entity(
+            "window", "Listening window", icon="mdi:timer-outline", command_topic=topics.command(room, "window"),
+            min=WINDOW_SECONDS[0], max=WINDOW_SECONDS[1], step=5, unit_of_measurement="s", mode="box",
+            optimistic=True),
+        topics.config("sensor", room, "last_picture"): entity(
+            "last_picture", "Last picture", device_class="timestamp", state_topic=state,
+            value_template="{{ value_json.last_picture }}"),
+        topics.config("sensor", room, "mics_live"): entity(
+            "mics_live", "Mics live", icon="mdi:microphone-outline", state_topic=state, state_class="measurement",
+            value_template="{{ value_json.mics_live }}"),
+    }
+    for what, name in _BUTTONS.items():
+        configs[topics.config("button", room, what)] = entity(what, name, command_topic=topics.command(room, what),
+                                                              payload_press=PRESS)
+    return configs
+
+
+def command(what: str, payload: str) -> tuple[Command, str | float | None]:
+    """The Control command and value a command topic's payload means; ValueError for anything else."""
+    if what in _BUTTONS:
+        if payload != PRESS:
+            raise ValueError(f"a button sends {PRESS}, not {payload[:20]!r}")
+        return Command(what), None
+    if what == "listening":
+        if payload not in ("ON", "OFF"):
+            raise ValueError(f"listening is ON or OFF, not {payload[:20]!r}")
+        return (Command.UNMUTE if payload == "ON" else Command.MUTE), None
+    if what == "style":
+        return Command.SET_STYLE, payload
+    if what == "window":
+        try:
+            return Command.SET_WINDOW, float(payload)
+        except ValueError:
+            raise ValueError(f"the window is a number of seconds, not {payload[:20]!r}") from None
+    raise ValueError(f"no such command topic: {what[:40]!r}")
+
+
+def state(last_picture: str | None, mics_live: int, listening: bool) -> bytes:
+    """A room's state document (retained on its state topic)."""
+    return json.dumps({"last_picture": last_picture, "mics_live": mics_live,
+                       "listening": "ON" if listening else "OFF"}).encode()

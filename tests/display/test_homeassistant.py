@@ -1,0 +1,146 @@
+"""Home Assistant over MQTT discovery: the real display and the real Mosquitto (127.0.0.1:1883), a real MQTT
+client in Home Assistant's place seeing the retained configs, the picture and the state, and pressing buttons."""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+
+import paho.mqtt.client as mqtt
+import pytest
+from paho.mqtt.enums import CallbackAPIVersion
+from PIL import Image
+
+from services.display import homeassistant as ha
+from shared.messages import Command, Control
+from tests.display.conftest import DisplayProcess, make_image, publish
+from tests.support import Broker, stays, wait_for
+
+MQTT_URL = "mqtt://127.0.0.1:1883"
+ENTITIES = {("image", "picture"), ("button", "paint_now"), ("button", "regenerate"), ("switch", "listening"),
+            ("select", "style"), ("number", "window"), ("sensor", "last_picture"), ("sensor", "mics_live")}
+
+
+class HomeAssistant:
+    """A real MQTT client subscribed where Home Assistant is: every retained and live message, by topic."""
+
+    def __init__(self, prefix: str, base: str) -> None:
+        self.prefix, self.base = prefix, base
+        self.messages: dict[str, mqtt.MQTTMessage] = {}
+        self._lock = threading.Lock()
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"ha-test-{uuid.uuid4().hex[:6]}")
+        self.client.on_message = self._keep
+        self.client.connect("127.0.0.1", 1883)
+        self.client.subscribe([(f"{prefix}/#", 1), (f"{base}/#", 1)])
+        self.client.loop_start()
+
+    def _keep(self, _client: mqtt.Client, _userdata: object, message: mqtt.MQTTMessage) -> None:
+        with self._lock:
+            self.messages[message.topic] = message
+
+    def get(self, topic: str) -> mqtt.MQTTMessage | None:
+        with self._lock:
+            return self.messages.get(topic)
+
+    def press(self, topic: str, payload: str) -> None:
+        self.client.publish(topic, payload, qos=1).wait_for_publish(5)
+
+    def close(self, clear: bool = True) -> None:
+        """Disconnect; `clear`: first clear every retained topic the test made, so the broker keeps nothing of it."""
+        with self._lock:
+            retained = list(self.messages) if clear else []  # live messages arrive without the retain flag
+        for topic in retained:
+            self.client.publish(topic, b"", qos=1, retain=True).wait_for_publish(5)
+        self.client.loop_stop()
+        self.client.disconnect()
+
+
+@pytest.fixture
+def bridged(broker: Broker, display_factory: Callable[..., DisplayProcess]) -> Iterator[tuple[DisplayProcess,
+                                                                                              HomeAssistant]]:
+    prefix = f"ha-{uuid.uuid4().hex[:8]}"
+    home = HomeAssistant(prefix, broker.settings.namespace)
+    display = display_factory(VOXFRAME_MQTT_URL=MQTT_URL, VOXFRAME_MQTT_DISCOVERY_PREFIX=prefix)
+    yield display, home
+    display.stop()  # its last will and goodbye are retained too
+    home.close()
+
+
+def config(home: HomeAssistant, component: str, room: str, object_id: str) -> dict | None:
+    message = home.get(ha.Topics(home.base, home.prefix).config(component, room, object_id))
+    return None if message is None or not message.payload else json.loads(message.payload)
+
+
+def test_every_room_is_a_device_with_its_entities_retained(broker: Broker,
+                                                           bridged: tuple[DisplayProcess, HomeAssistant]) -> None:
+    display, home = bridged
+    publish(broker, make_image(room="kitchen"))
+    for room in ("living-room", "kitchen"):  # the default room, and one with a picture
+        wait_for(lambda room=room: all(config(home, c, room, o) for c, o in ENTITIES), timeout=20,
+                 message=f"discovery configs for {room}")
+    topics = ha.Topics(home.base, home.prefix)
+    later = HomeAssistant(home.prefix, home.base)  # a Home Assistant that starts after the display gets it all
+    try:
+        wait_for(lambda: all((m := later.get(topics.config(c, "kitchen", o))) is not None and m.retain
+                             for c, o in ENTITIES), timeout=10, message="the configs retained")
+    finally:
+        later.close(clear=False)
+    picture = config(home, "image", "kitchen", "picture")
+    assert picture is not None and picture["image_topic"] == topics.picture("kitchen")
+    assert picture["availability_topic"] == topics.status and picture["device"]["name"] == "Voxframe kitchen"
+    assert len({config(home, c, "kitchen", o)["unique_id"] for c, o in ENTITIES}) == len(ENTITIES)  # type: ignore[index]
+    style = config(home, "select", "kitchen", "style")
+    assert style is not None and "watercolor" in style["options"]
+    every = json.dumps([config(home, c, "kitchen", o) for c, o in ENTITIES])
+    assert "lighthouse" not in every and "dusk" not in every  # no word of the conversation
+
+    wait_for(lambda: home.get(topics.status) is not None and home.get(topics.status).payload == b"online",
+             timeout=10, message="the display online")
+    wait_for(lambda: home.get(topics.picture("kitchen")) is not None, timeout=20, message="the kitchen's picture")
+    shown = Image.open(io.BytesIO(home.get(topics.picture("kitchen")).payload))  # type: ignore[union-attr]
+    assert shown.format == "JPEG" and shown.size == (320, 180)
+    state = json.loads(home.get(topics.state("kitchen")).payload)  # type: ignore[union-attr]
+    assert state["last_picture"] and state["listening"] == "ON" and state["mics_live"] == 0
+    assert set(state) == {"last_picture", "mics_live", "listening"}
+
+    display.stop()
+    wait_for(lambda: home.get(topics.status).payload == b"offline", timeout=10,  # type: ignore[union-attr]
+             message="the display's goodbye")
+
+
+def test_buttons_switch_select_and_number_send_the_dashboards_controls(
+        broker: Broker, bridged: tuple[DisplayProcess, HomeAssistant]) -> None:
+    _display, home = bridged
+    controls = broker.tap("control.#")
+    topics = ha.Topics(home.base, home.prefix)
+    wait_for(lambda: config(home, "button", "living-room", "paint_now"), timeout=20, message="the paint button")
+
+    sent = {"paint_now": "PRESS", "regenerate": "PRESS", "listening": "OFF", "style": "oil painting",
+            "window": "45"}
+    for what, payload in sent.items():
+        home.press(topics.command("living-room", what), payload)
+    got: list[Control] = []
+
+    def arrived() -> bool:
+        got.extend(Control.model_validate_json(body) for _, body in broker.drain(controls))
+        return len(got) >= len(sent)
+
+    wait_for(arrived, timeout=15, message="the controls on the bus")
+    assert [(c.command, c.value, c.room, c.source) for c in got] == [
+        (Command.PAINT_NOW, None, "living-room", "homeassistant"), (Command.REGENERATE, None, "living-room",
+                                                                    "homeassistant"),
+        (Command.MUTE, None, "living-room", "homeassistant"), (Command.SET_STYLE, "oil painting", "living-room",
+                                                               "homeassistant"),
+        (Command.SET_WINDOW, 45.0, "living-room", "homeassistant")]
+
+    # the dashboard's checks: out of range, unknown preset, not a button press, a bad room: refused, nothing sent
+    for topic, payload in ((topics.command("living-room", "window"), "9999"),
+                           (topics.command("living-room", "style"), "crayon"),
+                           (topics.command("living-room", "paint_now"), "please"),
+                           (topics.command("living-room", "self_destruct"), "PRESS"),
+                           (f"{home.base}/no room/set/paint_now", "PRESS")):
+        home.press(topic, payload)
+    stays(lambda: broker.depth(controls) == 0, seconds=2, message="a refused command was sent")
