@@ -1,0 +1,59 @@
+"""The discovery configs against Home Assistant's own MQTT discovery schemas, from the `homeassistant` package in a
+venv of its own (`.venv-homeassistant/`, made on first use like the satellite's; gitignored).
+
+Home Assistant 2024.1 is the last release that runs on Python 3.11, this project's; its MQTT discovery schemas for
+these six platforms are those of today's releases in what we use. Running Home Assistant itself here would need
+its onboarding and integration setup flow; the schemas are what its MQTT integration checks a config against."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from services.display import homeassistant as ha
+
+PACKAGE = "homeassistant==2024.1.6"
+VENV = Path(__file__).resolve().parents[2] / ".venv-homeassistant"
+VALIDATOR = Path(__file__).with_name("ha_schemas.py")
+
+
+@pytest.fixture(scope="module")
+def ha_python() -> Path:
+    """The venv's interpreter, installed once per PACKAGE (a stamp remembers which), under a lock."""
+    python, stamp = VENV / "bin" / "python", VENV / ".installed"
+    with open(f"{VENV}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (stamp.exists() and stamp.read_text() == PACKAGE and python.exists()):
+            subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True, timeout=120)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", PACKAGE], check=True, timeout=1800)
+            stamp.write_text(PACKAGE)
+    return python
+
+
+def checked(python: Path, configs: dict[str, dict[str, object]]) -> dict[str, str | None]:
+    """Each config's error as Home Assistant's schema words it, or None when it is valid."""
+    done = subprocess.run([str(python), str(VALIDATOR)], input=json.dumps(configs), capture_output=True, text=True,
+                          timeout=300, check=True, cwd=VENV)
+    return json.loads(done.stdout)
+
+
+def test_every_discovery_config_passes_home_assistants_schema(ha_python: Path) -> None:
+    topics = ha.Topics("voxframe", "homeassistant")
+    configs = {**ha.discovery(topics, "living-room"), **ha.discovery(topics, "kid_s-room")}
+    assert checked(ha_python, configs) == dict.fromkeys(configs)
+
+
+def test_the_schema_check_refuses_what_home_assistant_would(ha_python: Path) -> None:
+    """The check means something: configs Home Assistant rejects are rejected here."""
+    topics = ha.Topics("voxframe", "homeassistant")
+    good = ha.discovery(topics, "kitchen")
+    image, number = topics.config("image", "kitchen", "picture"), topics.config("number", "kitchen", "window")
+    bad = {image: {**good[image], "url_topic": "voxframe/kitchen/url"},  # image_topic and url_topic exclude each other
+           number: {**good[number], "command_topic": "voxframe/+/set/window"}}  # no wildcards where it publishes
+    errors = checked(ha_python, bad)
+    assert errors[image] and errors[number], errors
