@@ -17,6 +17,7 @@ from shared.bus import Bus
 from shared.config import BusSettings
 from shared.messages import Control, JobText, Transcript
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS, style_name, wake_phrase
+from shared.messages.scene import SceneMode
 from shared.metrics import serve_metrics
 from shared.service import ServiceSpec
 from shared.settings_cli import add_setting_flags, settings_from_args
@@ -26,7 +27,8 @@ _LOGGER = logging.getLogger(__name__)
 TICK_SECONDS = 0.5  # how late a window may close past its time
 _DEFAULTS = Policy()
 _POLICY_FIELDS = ("window_seconds", "style", "num_images", "min_words", "max_chars", "width", "height",
-                  "novelty_half_life_seconds", "room_idle_seconds", "wake_phrase")  # max_rooms has no setting
+                  "novelty_half_life_seconds", "room_idle_seconds", "wake_phrase",
+                  "scene_mode")  # max_rooms has no setting
 
 
 class PrompterSettings(BaseSettings):
@@ -66,6 +68,10 @@ class PrompterSettings(BaseSettings):
     prompt_wake_phrase: str = Field(
         _DEFAULTS.wake_phrase, description="words that start a spoken command in new rooms (\"\" turns them off); "
         "Control set_wake_phrase changes it per room"
+    )
+    prompt_scene_mode: SceneMode = Field(
+        _DEFAULTS.scene_mode, description="new rooms' pictures: living (one scene that keeps what is still talked "
+        "about and changes with the talk) or slideshow (a new picture of each window's keywords)"
     )
     prompter_prefetch: int = Field(
         500, ge=1, le=1000, description="unacked transcripts held; must exceed a window's transcripts"
@@ -110,6 +116,7 @@ _FLAGS = {
     "--room-idle": "prompt_room_idle_seconds",
     "--selector": "prompt_selector",
     "--wake-phrase": "prompt_wake_phrase",
+    "--scene-mode": "prompt_scene_mode",
     "--prefetch": "prompter_prefetch",
     "--metrics-port": "metrics_port",
 }

@@ -33,6 +33,7 @@ from services.prompter.metrics import (
     WORDS_FILTERED,
 )
 from services.prompter.policy import Policy
+from services.prompter.scene import update as update_scene
 from services.prompter.window import Ack, Room, Window, word_confidence
 from shared.bus.errors import BusStopped, PublishRefused, Unprocessable
 from shared.messages import (
@@ -49,7 +50,8 @@ from shared.messages import (
     derived_id,
 )
 from shared.messages.control import check_value, style_name, wake_phrase
-from shared.messages.prompt import MAX_SOURCE_TRANSCRIPTS
+from shared.messages.prompt import MAX_KEYWORDS, MAX_SOURCE_TRANSCRIPTS
+from shared.messages.scene import Scene
 from shared.messages.spoken import MAX_HEARD_CHARS
 
 _LOGGER = logging.getLogger(__name__)
@@ -181,15 +183,19 @@ class Prompter:
             WINDOWS_SKIPPED.labels("empty").inc()
             return
         now = self._clock()
-        selection = self._select(window.lines, window.heard, lambda phrase: room.novelty.novelty(phrase, now))
+        living = room.mode == "living"  # a living scene keeps what is still talked about: no novelty to hold it back
+        selection = self._select(window.lines, window.heard,
+                                 None if living else lambda phrase: room.novelty.novelty(phrase, now))
         reason = selection.skip_reason(self.policy.min_words, forced)
         if reason is not None and forced:
             WINDOWS_SKIPPED.labels(reason).inc()  # keep the window: nothing to paint yet, keep listening
             return
         if reason is None:
             first, last = window.transcripts[0], window.transcripts[-1]
+            scene = self._next_scene(room, first.room, selection) if living else None
             prompt = self._prompt(first, [str(t.id) for t in window.transcripts], selection, room,
-                                  key=f"window:{last.id}", origin_at=max(t.origin_at for t in window.transcripts))
+                                  key=f"window:{last.id}", origin_at=max(t.origin_at for t in window.transcripts),
+                                  scene=scene)
             self._publish(prompt)
             PROMPTS.labels(trigger).inc()
             self._painted(room, prompt)
@@ -209,18 +215,31 @@ class Prompter:
             WORDS_FILTERED.labels(reason).inc(count)
         return selection
 
+    @staticmethod
+    def _next_scene(room: Room, name: str, selection: Selection) -> Scene:
+        """The room's scene moved on by this window (kept on the room once its prompt is out)."""
+        chosen = selection.chosen()
+        best = max((c.score for c in chosen), default=1.0) or 1.0
+        return update_scene(room.scene, {c.text: c.score / best for c in chosen}, selection.clean_lines, name)
+
     def _prompt(self, cause: Envelope, line_ids: list[str], selection: Selection, room: Room, key: str,
-                origin_at: datetime | None = None) -> ImagePrompt:
+                origin_at: datetime | None = None, scene: Scene | None = None) -> ImagePrompt:
         """The prompt for a window or a job (`line_ids` name its lines); its id comes from `cause` and `key`, so
-        a redelivered window or job yields the same id and downstream dedup drops the repeat."""
+        a redelivered window or job yields the same id and downstream dedup drops the repeat. With a scene, the
+        prompt paints the scene's elements (heaviest first), not only this window's keywords."""
         chosen = selection.chosen()
         source_lines = sorted({i for choice in chosen for i in choice.lines})
         excerpt = "\n".join(selection.clean_lines[i] for i in source_lines)
+        keywords = [Keyword(text=c.text, score=c.score) for c in chosen]
+        mood = selection.mood
+        if scene is not None:
+            keywords = [Keyword(text=e.keyword, score=e.weight) for e in scene.ranked()]
+            mood = MOODS_BY_NAME[scene.mood]
         return cause.derive(
             ImagePrompt, key=key, origin_at=origin_at or cause.origin_at,
-            text=compose([c.text for c in chosen], room.style, selection.mood, self.policy.max_chars),
-            keywords=tuple(Keyword(text=c.text, score=c.score) for c in chosen),
-            style=room.style, mood=selection.mood.name,
+            text=compose([k.text for k in keywords], room.style, mood, self.policy.max_chars),
+            keywords=tuple(keywords[:MAX_KEYWORDS]), scene=scene,
+            style=room.style, mood=mood.name,
             transcript_ids=tuple(line_ids[i] for i in source_lines[:MAX_SOURCE_TRANSCRIPTS]),
             excerpt=excerpt[:MAX_EXCERPT_CHARS], num_images=room.num_images,
             width=self.policy.width, height=self.policy.height, seed=_seed(cause.id, key),
@@ -281,6 +300,7 @@ class Prompter:
     def _painted(self, room: Room, prompt: ImagePrompt) -> None:
         """A room's prompt is out: remember it (novelty, regenerate), here and for a replica taking over."""
         room.last_prompt = prompt
+        room.scene = prompt.scene or room.scene
         room.novelty.remember((k.text for k in prompt.keywords), self._clock())
         self._save(prompt.room)
 
@@ -307,7 +327,7 @@ class Prompter:
     def _new_room(self) -> Room:
         p = self.policy
         return Room(p.window_seconds, p.style, p.num_images, NoveltyMemory(p.novelty_half_life_seconds),
-                    wake=tuple(p.wake_phrase.split()))
+                    wake=tuple(p.wake_phrase.split()), mode=p.scene_mode)
 
     def _forget_idle_rooms(self, now: float, keep: int | None = None) -> None:
         """Forget rooms nobody speaks in (so names sent once do not pile up), or, to make space, as many of the

@@ -21,6 +21,7 @@ from shared import migrations
 from shared.database import Database
 from shared.messages import ImagePrompt
 from shared.messages.control import IMAGES_PER_PROMPT, WINDOW_SECONDS, style_name, wake_phrase
+from shared.messages.scene import Scene, SceneMode
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -71,7 +72,8 @@ def snapshot(room: Room, now: float, wall_now: float) -> dict[str, Any]:
     return {"window_seconds": room.window_seconds, "style": room.style, "num_images": room.num_images,
             "wake": list(room.wake),
             "painted": {head: wall_now - (now - at) for head, at in room.novelty.painted().items()},
-            "last_prompt": room.last_prompt.model_dump(mode="json") if room.last_prompt else None}
+            "last_prompt": room.last_prompt.model_dump(mode="json") if room.last_prompt else None,
+            "mode": room.mode, "scene": room.scene.model_dump(mode="json") if room.scene else None}
 
 
 def _wake_words(words: tuple[str, ...]) -> tuple[str, ...]:
@@ -90,6 +92,8 @@ class SavedRoom(BaseModel):
     wake: Annotated[tuple[str, ...], AfterValidator(_wake_words)]
     painted: dict[Annotated[str, Field(max_length=200)], float] = Field(max_length=1000)
     last_prompt: ImagePrompt | None
+    mode: SceneMode = "living"  # rows saved before scenes existed restore as living rooms with no scene yet
+    scene: Scene | None = None
 
 
 def restore(name: str, room: Room, state: dict[str, Any], now: float, wall_now: float) -> None:
@@ -105,3 +109,4 @@ def restore(name: str, room: Room, state: dict[str, Any], now: float, wall_now: 
         saved.window_seconds, saved.style, saved.num_images, saved.wake)
     room.novelty.restore({head: now - (wall_now - at) for head, at in saved.painted.items()})
     room.last_prompt = saved.last_prompt
+    room.mode, room.scene = saved.mode, saved.scene

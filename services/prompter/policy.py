@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.prompter.engines.commands import DEFAULT_WAKE_PHRASE
+from shared.messages.scene import SceneMode
 
 
 @dataclass(frozen=True)
@@ -23,3 +24,4 @@ class Policy:
     room_idle_seconds: float = 3600.0  # a room silent this long is forgotten (its settings return to defaults)
     max_rooms: int = 1000  # past it, the longest-idle room without an open window is forgotten
     wake_phrase: str = DEFAULT_WAKE_PHRASE  # starts a spoken command in new rooms; "" turns them off
+    scene_mode: SceneMode = "living"  # new rooms' pictures: one living scene, or a slideshow of unrelated ones

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from services.prompter.engines.novelty import NoveltyMemory
 from shared.messages import ImagePrompt, JobLine, Transcript
+from shared.messages.scene import Scene, SceneMode
 
 Ack = Callable[[], None]
 
@@ -65,6 +66,8 @@ class Room:
     last_prompt: ImagePrompt | None = None
     touched_at: float = 0.0  # monotonic seconds of its last transcript or control
     failures: int = 0  # ticks in a row that failed closing its window
+    mode: SceneMode = "living"  # living: one scene that evolves with the talk; slideshow: a new picture a window
+    scene: Scene | None = None  # the living scene as last painted
 
     def window_due(self, now: float) -> bool:
         return self.window is not None and now >= self.window.opened_at + self.window_seconds

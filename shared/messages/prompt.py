@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.messages.envelope import Envelope, MessageId
+from shared.messages.scene import Scene
 
 MAX_KEYWORDS = 16
 MAX_EXCERPT_CHARS = 4000
@@ -38,3 +39,5 @@ class ImagePrompt(Envelope):
     width: int = Field(1024, ge=64, le=4096)
     height: int = Field(576, ge=64, le=4096)
     seed: int = Field(0, ge=0, lt=2**64)
+    scene: Scene | None = Field(None, description="the room's living scene this prompt paints (None: a slideshow "
+                                "picture of the keywords alone)")

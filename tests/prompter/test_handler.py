@@ -83,7 +83,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def prompter(selector: LexicalSelector, bus: Recorder, clock: Clock) -> Prompter:
-    return Prompter(selector, bus.publish, bus.defer_ack, Policy(window_seconds=30, num_images=2), clock)
+    return Prompter(selector, bus.publish, bus.defer_ack,
+                    Policy(window_seconds=30, num_images=2, scene_mode="slideshow"), clock)
 
 
 def transcripts(lines: list[str], room: str = "lounge", job: str | None = None) -> list[Transcript]:

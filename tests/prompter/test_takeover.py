@@ -1,5 +1,5 @@
-"""A takeover that remembers: a standby prompter that takes over after SIGKILL continues each room's settings
-and novelty from the shared PostgreSQL (the real one of this machine, a database of the test's own)."""
+"""A takeover that remembers: a standby prompter that takes over after SIGKILL continues each room's settings,
+living scene and novelty from the shared PostgreSQL (the real one of this machine, a database of the test's own)."""
 
 from __future__ import annotations
 
@@ -59,7 +59,7 @@ def _paint(publisher: Bus, broker: Broker, tap: str, lines: list[str]) -> ImageP
 
 
 @pytest.mark.slow  # two prompter processes
-def test_a_standby_taking_over_keeps_the_rooms_style_and_memory(publisher: Bus, broker: Broker,
+def test_a_standby_taking_over_keeps_the_rooms_style_and_scene(publisher: Bus, broker: Broker,
                                                                 bus_settings: BusSettings, tmp_path: Path,
                                                                 database: str) -> None:
     tap = broker.tap("prompt.#")
@@ -77,7 +77,13 @@ def test_a_standby_taking_over_keeps_the_rooms_style_and_memory(publisher: Bus, 
         active.stop(signal.SIGKILL)  # dies after painting: the standby takes over the room
         second = _paint(publisher, broker, tap, BOAT_DAY)
         assert second.style == "pixel art", "the room's style survived the takeover"
-        assert not painted & {k.text.split()[-1] for k in second.keywords}, "the last topic is not repeated"
+        assert first.scene is not None and second.scene is not None and second.scene.window == 2, \
+            "the room's living scene survived the takeover"
+        before = {e.id: e for e in first.scene.elements}
+        stayed = [e for e in second.scene.elements if e.id in before]
+        assert stayed and all(e.fading and e.x == before[e.id].x for e in stayed), "the ski trip fades where it was"
+        new = {e.keyword.split()[-1] for e in second.scene.elements if e.entered == 2}
+        assert new & {"sailboat", "lake", "lighthouse", "swans", "swan", "sail"}, second.scene
     finally:
         active.stop(signal.SIGKILL)
         standby.stop(signal.SIGKILL)

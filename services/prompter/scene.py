@@ -1,0 +1,124 @@
+"""A room's living scene, updated once a window: what is still talked about stays where it is and grows, a new
+topic enters where there is room, what is forgotten fades and leaves within two windows.
+
+Weights: a talked-about element gains `GROW` × its keyword score (best 1.0), up to 1; one not talked about keeps
+`DECAY` of its weight and leaves below `LEAVE`, so even a full-weight element is gone two silent windows later
+(1 → 0.35 → 0.12). The setting is sticky (night stays night until the talk says otherwise); the mood is the
+window's VADER sentiment and energy, smoothed so one remark does not repaint the sky.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Mapping, Sequence
+
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+from services.prompter.engines.mood import MOODS
+from shared.messages import derived_id
+from shared.messages.scene import MAX_ELEMENTS, Place, Scene, SceneElement, TimeOfDay, Weather
+
+GROW, DECAY, LEAVE = 0.35, 0.35, 0.15
+ENTER_BASE, ENTER_SCORE = 0.4, 0.4  # a new element's weight: ENTER_BASE + ENTER_SCORE × its score
+MAX_LIVING = 8  # elements on the wall at once; a new topic waits for room only when all are still talked about
+SMOOTHING = 0.5  # share of the previous mood kept each window
+MARGIN = 0.08  # no element is centred closer than this to the picture's edge
+
+_NIGHT = frozenset({"night", "moon", "star", "stars", "midnight", "evening", "owl", "bat", "fireworks", "dark",
+                    "aurora", "stargazing", "bedtime", "campfire"})
+_DAY = frozenset({"morning", "sunny", "sun", "noon", "afternoon", "daylight", "breakfast", "sunshine"})
+_INDOOR = frozenset({"kitchen", "room", "table", "dinner", "lunch", "breakfast", "party", "birthday", "office",
+                     "home", "bedroom", "classroom", "restaurant", "cafe", "indoors", "sofa", "couch", "oven"})
+_OUTDOOR = frozenset({"garden", "park", "beach", "sea", "forest", "mountain", "mountains", "hike", "hiking",
+                      "outside", "outdoors", "camping", "tent", "lake", "river", "field", "ski", "skiing", "sky"})
+_WEATHER: dict[Weather, frozenset[str]] = {
+    "snow": frozenset({"snow", "snowing", "snowman", "snowflake", "blizzard", "ski", "skiing", "sled"}),
+    "rain": frozenset({"rain", "raining", "rainy", "umbrella", "storm", "thunder", "drizzle", "puddle"}),
+    "cloudy": frozenset({"cloud", "clouds", "cloudy", "fog", "foggy", "grey", "overcast"}),
+    "clear": frozenset({"sunny", "sunshine", "sun", "clear"}),
+}
+_WORD = re.compile(r"[a-z']+")
+_ANALYZER = SentimentIntensityAnalyzer()
+
+
+def update(scene: Scene | None, talked: Mapping[str, float], lines: Sequence[str], room: str) -> Scene:
+    """The scene after a window whose picturable keywords were `talked` (keyword → score, best 1.0) and whose
+    cleaned lines were `lines`. Deterministic: the same inputs give the same scene (ids derive from the room)."""
+    previous = scene or Scene()
+    window = previous.window + 1
+    scores = {keyword.lower(): score for keyword, score in talked.items()}
+    kept: list[SceneElement] = []
+    left: list[str] = []
+    for element in previous.elements:
+        score = scores.pop(element.keyword.lower(), None)
+        if score is not None:
+            kept.append(element.model_copy(update={"weight": min(1.0, element.weight + GROW * score),
+                                                   "fading": False}))
+        elif element.weight * DECAY >= LEAVE:
+            kept.append(element.model_copy(update={"weight": element.weight * DECAY, "fading": True}))
+        else:
+            left.append(element.id)
+    kept, crowded = _make_room(kept, len(scores))
+    left += [e.id for e in crowded]
+    for keyword, score in sorted(scores.items(), key=lambda ks: (-ks[1], ks[0]))[:MAX_LIVING - len(kept)]:
+        kept.append(SceneElement(id=derived_id(room, keyword, window).hex[:12], keyword=keyword[:64],
+                                 weight=min(1.0, ENTER_BASE + ENTER_SCORE * score), x=_free_spot(kept),
+                                 entered=window))
+    words = {w for line in lines for w in _WORD.findall(line.lower())} | {
+        w for e in kept for w in _WORD.findall(e.keyword.lower())}
+    valence, energy = _feeling(lines)
+    valence = SMOOTHING * previous.valence + (1 - SMOOTHING) * valence if scene else valence
+    energy = SMOOTHING * previous.energy + (1 - SMOOTHING) * energy if scene else energy
+    return Scene(window=window, elements=tuple(kept)[:MAX_ELEMENTS], left=tuple(left)[:MAX_ELEMENTS],
+                 place=_place(words, previous.place), time_of_day=_time_of_day(words, previous.time_of_day),
+                 weather=_weather(words, previous.weather),
+                 mood=next(m.name for m in MOODS if valence >= m.from_compound),
+                 valence=max(-1.0, min(1.0, valence)), energy=max(0.0, min(1.0, energy)))
+
+
+def _make_room(kept: list[SceneElement], arriving: int) -> tuple[list[SceneElement], list[SceneElement]]:
+    """Fading elements give way to arriving ones when the wall is full (the faintest first)."""
+    over = len(kept) + arriving - MAX_LIVING
+    if over <= 0:
+        return kept, []
+    fading = sorted((e for e in kept if e.fading), key=lambda e: (e.weight, e.id))[:over]
+    return [e for e in kept if e not in fading], fading
+
+
+def _free_spot(elements: Sequence[SceneElement]) -> float:
+    """The middle of the widest free stretch between the elements (the picture's margins count as walls)."""
+    xs = sorted([MARGIN, 1 - MARGIN, *(e.x for e in elements)])
+    if not elements:
+        return 0.5
+    gaps = [(b - a, (a + b) / 2) for a, b in itertools.pairwise(xs)]
+    edges = [(2 * (xs[1] - MARGIN), MARGIN), (2 * (1 - MARGIN - xs[-2]), 1 - MARGIN)]  # hugging an edge
+    return round(max(gaps + edges)[1], 4)
+
+
+def _feeling(lines: Sequence[str]) -> tuple[float, float]:
+    """Sentiment (VADER compound, mean per line) and energy (how little of the talk is neutral, and how much of
+    it is exclaimed), each of this window alone."""
+    if not lines:
+        return 0.0, 0.5
+    scores = [_ANALYZER.polarity_scores(line) for line in lines]
+    valence = sum(s["compound"] for s in scores) / len(scores)
+    exclaimed = sum(line.count("!") for line in lines) / len(lines)
+    energy = sum(1 - s["neu"] for s in scores) / len(scores) * 1.5 + min(0.3, 0.15 * exclaimed) + 0.2
+    return valence, min(1.0, energy)
+
+
+def _place(words: set[str], previous: Place) -> Place:
+    indoor, outdoor = len(words & _INDOOR), len(words & _OUTDOOR)
+    return previous if indoor == outdoor else ("indoors" if indoor > outdoor else "outdoors")
+
+
+def _time_of_day(words: set[str], previous: TimeOfDay) -> TimeOfDay:
+    night, day = len(words & _NIGHT), len(words & _DAY)
+    return previous if night == day else ("night" if night > day else "day")
+
+
+def _weather(words: set[str], previous: Weather) -> Weather:
+    counts = {weather: len(words & cue) for weather, cue in _WEATHER.items()}
+    best = max(counts, key=lambda w: counts[w])
+    return best if counts[best] else previous
