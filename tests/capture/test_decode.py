@@ -31,9 +31,9 @@ def _correlation(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a[:n].astype(np.float64), b[:n].astype(np.float64))[0, 1])
 
 
-def test_a_16k_mono_wav_decodes_to_exactly_its_samples(real_audio: Path) -> None:
-    expected, rate = soundfile.read(real_audio / JFK, dtype="int16")
-    decoded = decode_audio(real_audio / JFK)
+def test_a_16k_mono_wav_decodes_to_exactly_its_samples(speech_dir: Path) -> None:
+    expected, rate = soundfile.read(speech_dir / JFK, dtype="int16")
+    decoded = decode_audio(speech_dir / JFK)
     assert rate == SAMPLE_RATE_HZ
     assert decoded.dtype == np.int16 and decoded.ndim == 1
     assert np.array_equal(decoded, expected)
@@ -41,9 +41,9 @@ def test_a_16k_mono_wav_decodes_to_exactly_its_samples(real_audio: Path) -> None
 
 @pytest.mark.parametrize(("fmt", "subtype"), [("WAV", "PCM_24"), ("FLAC", "PCM_16"), ("OGG", "VORBIS"),
                                               ("MP3", "MPEG_LAYER_III")])
-def test_other_rates_channels_and_formats_become_16k_mono(real_audio: Path, tmp_path: Path, fmt: str,
+def test_other_rates_channels_and_formats_become_16k_mono(speech_dir: Path, tmp_path: Path, fmt: str,
                                                           subtype: str) -> None:
-    original = decode_audio(real_audio / JFK)
+    original = decode_audio(speech_dir / JFK)
     stereo = soxr.resample(original.astype(np.float32) / 32768, SAMPLE_RATE_HZ, 44100)
     stereo = np.stack([stereo, stereo * 0.5], axis=1)
     path = tmp_path / f"speech.{fmt.lower()}"
@@ -58,12 +58,12 @@ def test_other_rates_channels_and_formats_become_16k_mono(real_audio: Path, tmp_
 
 
 @pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
-def test_formats_libsndfile_cannot_read_go_through_ffmpeg(real_audio: Path, tmp_path: Path) -> None:
+def test_formats_libsndfile_cannot_read_go_through_ffmpeg(speech_dir: Path, tmp_path: Path) -> None:
     webm = tmp_path / "browser-upload.webm"
-    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(real_audio / JFK), "-c:a", "libopus",
+    subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-i", str(speech_dir / JFK), "-c:a", "libopus",
                     str(webm)], check=True)
     decoded = decode_audio(webm.read_bytes())
-    assert _correlation(decoded, decode_audio(real_audio / JFK)) > 0.95
+    assert _correlation(decoded, decode_audio(speech_dir / JFK)) > 0.95
 
 
 @pytest.mark.parametrize("content", [b"", b"hello, this is a text file\n", bytes(range(256)) * 40,
@@ -81,9 +81,9 @@ def test_a_missing_file_is_not_reported_as_bad_audio(tmp_path: Path) -> None:
         decode_audio(tmp_path / "nothing-here.wav")
 
 
-def test_live_blocks_convert_seamlessly_to_the_whole_recording(real_audio: Path) -> None:
+def test_live_blocks_convert_seamlessly_to_the_whole_recording(speech_dir: Path) -> None:
     """A 48 kHz stereo device read in 10 ms blocks gives what converting the whole recording gives."""
-    original = decode_audio(real_audio / JFK)
+    original = decode_audio(speech_dir / JFK)
     at_48k = soxr.resample(original.astype(np.float32) / 32768, SAMPLE_RATE_HZ, 48000)
     device = np.stack([at_48k, at_48k], axis=1)
     converter = StreamConverter(48000, 2)
@@ -134,7 +134,7 @@ def test_a_header_that_does_not_say_is_stopped_at_the_limit_while_decoding(tmp_p
 
 
 @needs_ffmpeg
-def test_ffmpeg_stops_at_the_limit_when_the_container_understates_its_length(real_audio: Path, tmp_path: Path) -> None:
+def test_ffmpeg_stops_at_the_limit_when_the_container_understates_its_length(speech_dir: Path, tmp_path: Path) -> None:
     webm = tmp_path / "understated.webm"
     subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i", "sine=f=440:r=48000", "-t", "30",
                     "-c:a", "libopus", str(webm)], check=True)

@@ -13,6 +13,7 @@ from services.capture.handler import CaptureHandler
 from services.capture.sources import AudioBlock
 from shared.audio import SAMPLE_RATE_HZ, Segmenter, decode_audio, segment_file
 from shared.messages import AudioSegment, Command, Control, EndReason
+from tests.capture.reference import speech_bounds
 
 SPEECH = "pocketsphinx_librivox_ss01_0880.wav"
 
@@ -25,9 +26,9 @@ def _feed(handler: CaptureHandler, samples: np.ndarray, started_at: float, block
 
 
 @pytest.fixture
-def speech(real_audio: Path) -> np.ndarray:
+def speech(speech_dir: Path) -> np.ndarray:
     pause = np.zeros(SAMPLE_RATE_HZ, dtype=np.int16)
-    return np.concatenate([pause, decode_audio(real_audio / SPEECH), pause, pause])
+    return np.concatenate([pause, decode_audio(speech_dir / SPEECH), pause, pause])
 
 
 def test_segments_become_audio_messages_with_times_from_the_capture_clock(speech: np.ndarray,
@@ -91,7 +92,8 @@ def test_status_reports_level_and_speech_share_since_the_last_status(speech: np.
 
     _feed(handler, speech, time.time())
     talk = handler.status()
-    assert 0.4 < talk.speech_ratio < 0.9  # about 3 s of speech in 5 s
+    start, end = speech_bounds(speech)
+    assert talk.speech_ratio == pytest.approx((end - start) / len(speech), abs=0.2)  # ~3 s of speech in 5 s
     assert -40 < talk.level_dbfs < 0
 
     silent = handler.status()  # nothing heard since the last status

@@ -65,11 +65,11 @@ class _Tap:
 
 
 def test_speech_into_a_real_microphone_is_published_bit_exact_and_silence_is_not(
-        real_audio: Path, broker: Broker, start_capture, mic: VirtualMic) -> None:
+        speech_dir: Path, broker: Broker, start_capture, mic: VirtualMic) -> None:
     tap = _Tap(broker, "audio.#", "status.#")
     capture = _start_listening(start_capture, mic)
     wait_for(lambda: len(tap.of(MicStatus)) >= 2, timeout=10, message="two statuses of silence")
-    clip = decode_audio(real_audio / SPEECH)
+    clip = decode_audio(speech_dir / SPEECH)
     mic.play(clip)
     [segment] = wait_for(lambda: tap.of(AudioSegment), timeout=20, message="the spoken segment")
     assert (segment.room, segment.source, segment.sequence, segment.end_reason) == \
@@ -84,7 +84,7 @@ def test_speech_into_a_real_microphone_is_published_bit_exact_and_silence_is_not
 
 @pytest.mark.slow
 def test_an_unplugged_microphone_is_reopened_when_it_comes_back(
-        real_audio: Path, broker: Broker, start_capture, mic: VirtualMic) -> None:
+        speech_dir: Path, broker: Broker, start_capture, mic: VirtualMic) -> None:
     tap = _Tap(broker, "audio.#")
     capture = _start_listening(start_capture, mic)
     mic.unplug()
@@ -96,7 +96,7 @@ def test_an_unplugged_microphone_is_reopened_when_it_comes_back(
 
     mic.plug()
     wait_for(lambda: capture.metric("voxframe_capture_device_up") == 1, timeout=30, message="the mic reopened")
-    clip = decode_audio(real_audio / SPEECH)
+    clip = decode_audio(speech_dir / SPEECH)
     mic.play(clip)
     [segment] = wait_for(lambda: tap.of(AudioSegment), timeout=20, message="speech after replugging")
     _assert_exactly_the_speech(segment, clip)

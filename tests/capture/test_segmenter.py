@@ -30,11 +30,11 @@ def _silence(seconds: float) -> np.ndarray:
     return np.zeros(int(seconds * SAMPLE_RATE_HZ), dtype=np.int16)
 
 
-def _conversation(real_audio: Path, names: list[str], pause_s: float) -> tuple[np.ndarray, list[tuple[int, int]]]:
+def _conversation(speech_dir: Path, names: list[str], pause_s: float) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """Recordings separated by pauses, and where each one's speech lies in the result."""
     pieces, bounds, offset = [_silence(pause_s)], [], int(pause_s * SAMPLE_RATE_HZ)
     for name in names:
-        samples = decode_audio(real_audio / name)
+        samples = decode_audio(speech_dir / name)
         start, end = speech_bounds(samples)
         bounds.append((offset + start, offset + end))
         pieces += [samples, _silence(pause_s)]
@@ -42,8 +42,8 @@ def _conversation(real_audio: Path, names: list[str], pause_s: float) -> tuple[n
     return np.concatenate(pieces), bounds
 
 
-def test_each_utterance_becomes_one_segment_with_boundaries_near_the_speech(real_audio: Path) -> None:
-    stream, bounds = _conversation(real_audio, UTTERANCES, pause_s=1.5)
+def test_each_utterance_becomes_one_segment_with_boundaries_near_the_speech(speech_dir: Path) -> None:
+    stream, bounds = _conversation(speech_dir, UTTERANCES, pause_s=1.5)
     segments = segment_file(stream)
     assert len(segments) == len(UTTERANCES)
     for segment, (start, end) in zip(segments, bounds, strict=True):
@@ -53,15 +53,15 @@ def test_each_utterance_becomes_one_segment_with_boundaries_near_the_speech(real
         assert np.array_equal(segment.samples, stream[segment.start_sample:segment.end_sample])
 
 
-def test_short_pauses_stay_inside_one_segment(real_audio: Path) -> None:
-    stream, bounds = _conversation(real_audio, UTTERANCES[:3], pause_s=0.4)
+def test_short_pauses_stay_inside_one_segment(speech_dir: Path) -> None:
+    stream, bounds = _conversation(speech_dir, UTTERANCES[:3], pause_s=0.4)
     segments = segment_file(stream)
     assert len(segments) == 1
     assert segments[0].start_sample <= bounds[0][0] and segments[0].end_sample >= bounds[-1][1]
 
 
-def test_feeding_in_any_block_size_gives_the_same_segments_as_a_whole_file(real_audio: Path) -> None:
-    stream, _ = _conversation(real_audio, UTTERANCES[:3], pause_s=1.2)
+def test_feeding_in_any_block_size_gives_the_same_segments_as_a_whole_file(speech_dir: Path) -> None:
+    stream, _ = _conversation(speech_dir, UTTERANCES[:3], pause_s=1.2)
     offline = segment_file(stream)
     rng = np.random.default_rng(7)
     live, segmenter, begin = [], Segmenter(), 0
@@ -75,8 +75,8 @@ def test_feeding_in_any_block_size_gives_the_same_segments_as_a_whole_file(real_
     assert len(offline) == 3
 
 
-def test_silero_gives_the_same_probabilities_streamed_or_batched(real_audio: Path) -> None:
-    samples = decode_audio(real_audio / "deepspeech_new_home_in_the_stars.wav")  # 0.57 s of silence first
+def test_silero_gives_the_same_probabilities_streamed_or_batched(speech_dir: Path) -> None:
+    samples = decode_audio(speech_dir / "deepspeech_new_home_in_the_stars.wav")  # 0.57 s of silence first
     windows = to_float32(samples[:len(samples) // WINDOW_SAMPLES * WINDOW_SAMPLES]).reshape(-1, WINDOW_SAMPLES)
     batched = SileroVad().speech_probabilities(windows)
     streaming = SileroVad()
@@ -108,9 +108,9 @@ def test_silence_and_steady_noise_produce_no_segments(kind: str) -> None:
     assert segment_file(_noise(kind)) == []
 
 
-def test_a_long_monologue_is_cut_below_the_maximum_at_its_pauses(real_audio: Path) -> None:
+def test_a_long_monologue_is_cut_below_the_maximum_at_its_pauses(speech_dir: Path) -> None:
     names = [f"pocketsphinx_librivox_ss01_{n}.wav" for n in ("0870", "0880", "0890", "0920", "0930")]
-    stream, _ = _conversation(real_audio, names, pause_s=0.0)  # only the readers' own pauses, all < 800 ms
+    stream, _ = _conversation(speech_dir, names, pause_s=0.0)  # only the readers' own pauses, all < 800 ms
     options = SegmenterOptions(max_segment_s=8.0)
     segments = segment_file(stream, options)
     assert len(segments) >= 3
@@ -123,8 +123,8 @@ def test_a_long_monologue_is_cut_below_the_maximum_at_its_pauses(real_audio: Pat
             "cut inside speech, not at a pause"
 
 
-def test_speech_without_any_pause_is_cut_at_its_quietest_point(real_audio: Path) -> None:
-    speech = decode_audio(real_audio / "pocketsphinx_librivox_ss01_0870.wav")
+def test_speech_without_any_pause_is_cut_at_its_quietest_point(speech_dir: Path) -> None:
+    speech = decode_audio(speech_dir / "pocketsphinx_librivox_ss01_0870.wav")
     start, end = speech_bounds(speech)
     dense = np.tile(speech[start:end], 3)  # 21 s of speech with no gap at the joins
     segments = segment_file(dense, SegmenterOptions(max_segment_s=6.0))
@@ -132,16 +132,16 @@ def test_speech_without_any_pause_is_cut_at_its_quietest_point(real_audio: Path)
     assert sum(len(s.samples) for s in segments) >= 0.9 * len(dense)
 
 
-def test_a_click_shorter_than_the_minimum_speech_is_dropped(real_audio: Path) -> None:
-    speech = decode_audio(real_audio / "pocketsphinx_cards_001.wav")
+def test_a_click_shorter_than_the_minimum_speech_is_dropped(speech_dir: Path) -> None:
+    speech = decode_audio(speech_dir / "pocketsphinx_cards_001.wav")
     start, _ = speech_bounds(speech)
     blip = speech[start:start + 120 * MS]
     stream = np.concatenate([_silence(1), blip, _silence(1.5)])
     assert segment_file(stream, SegmenterOptions(min_speech_ms=400)) == []
 
 
-def test_flush_returns_the_utterance_in_progress_with_the_given_reason(real_audio: Path) -> None:
-    speech = decode_audio(real_audio / UTTERANCES[1])
+def test_flush_returns_the_utterance_in_progress_with_the_given_reason(speech_dir: Path) -> None:
+    speech = decode_audio(speech_dir / UTTERANCES[1])
     segmenter = Segmenter()
     assert segmenter.feed(np.concatenate([_silence(1), speech[:len(speech) // 2]])) == []
     [segment] = segmenter.flush(EndReason.MUTED)
@@ -150,8 +150,8 @@ def test_flush_returns_the_utterance_in_progress_with_the_given_reason(real_audi
     assert segmenter.flush() == []  # nothing left over
 
 
-def test_pre_roll_never_reaches_back_into_the_previous_segment(real_audio: Path) -> None:
-    stream, _ = _conversation(real_audio, UTTERANCES[:2], pause_s=0.9)  # just past end_silence_ms
+def test_pre_roll_never_reaches_back_into_the_previous_segment(speech_dir: Path) -> None:
+    stream, _ = _conversation(speech_dir, UTTERANCES[:2], pause_s=0.9)  # just past end_silence_ms
     segments = segment_file(stream, SegmenterOptions(pre_roll_ms=600, end_silence_ms=700))
     assert len(segments) == 2
     assert segments[1].start_sample >= segments[0].end_sample

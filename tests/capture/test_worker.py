@@ -23,16 +23,16 @@ from tests.support import Broker, wait_for
 UTTERANCES = ["speechbrain_spk1_snt1.wav", "pocketsphinx_librivox_ss01_0880.wav", "deepspeech_arctic_a0024.wav"]
 
 
-def _write_conversation(real_audio: Path, path: Path, names: list[str], pause_s: float) -> np.ndarray:
+def _write_conversation(speech_dir: Path, path: Path, names: list[str], pause_s: float) -> np.ndarray:
     pause = np.zeros(int(pause_s * SAMPLE_RATE_HZ), dtype=np.int16)
-    stream = np.concatenate([pause] + [np.concatenate([decode_audio(real_audio / n), pause]) for n in names])
+    stream = np.concatenate([pause] + [np.concatenate([decode_audio(speech_dir / n), pause]) for n in names])
     soundfile.write(path, stream, SAMPLE_RATE_HZ, subtype="PCM_16")
     return stream
 
 
-def test_a_replayed_file_is_published_as_its_speech_segments(real_audio: Path, broker: Broker, start_capture,
+def test_a_replayed_file_is_published_as_its_speech_segments(speech_dir: Path, broker: Broker, start_capture,
                                                             tmp_path: Path) -> None:
-    stream = _write_conversation(real_audio, tmp_path / "talk.wav", UTTERANCES, pause_s=1.5)
+    stream = _write_conversation(speech_dir, tmp_path / "talk.wav", UTTERANCES, pause_s=1.5)
     tap = broker.tap("audio.#")
     capture = start_capture("--file", str(tmp_path / "talk.wav"), "--fast", "--room", "kitchen", "--mic", "window")
     assert capture.wait(60) == 0, capture.output()
@@ -48,9 +48,9 @@ def test_a_replayed_file_is_published_as_its_speech_segments(real_audio: Path, b
     assert broker.depth(broker.topology.dead.name) == 0
 
 
-def test_audio_is_written_to_disk_only_when_asked(real_audio: Path, broker: Broker, start_capture,
+def test_audio_is_written_to_disk_only_when_asked(speech_dir: Path, broker: Broker, start_capture,
                                                  tmp_path: Path) -> None:
-    _write_conversation(real_audio, tmp_path / "talk.wav", UTTERANCES[:1], pause_s=1.0)
+    _write_conversation(speech_dir, tmp_path / "talk.wav", UTTERANCES[:1], pause_s=1.0)
     record = tmp_path / "recordings"
     quiet = start_capture("--file", str(tmp_path / "talk.wav"), "--fast")
     assert quiet.wait(60) == 0, quiet.output()
@@ -61,9 +61,9 @@ def test_audio_is_written_to_disk_only_when_asked(real_audio: Path, broker: Brok
 
 
 @pytest.mark.slow
-def test_mute_and_unmute_from_the_bus(real_audio: Path, broker: Broker, start_capture, tmp_path: Path) -> None:
+def test_mute_and_unmute_from_the_bus(speech_dir: Path, broker: Broker, start_capture, tmp_path: Path) -> None:
     """A mic replaying speech every ~4 s in real time: muted, it sends nothing however long it listens."""
-    _write_conversation(real_audio, tmp_path / "talk.wav", UTTERANCES[1:2], pause_s=0.5)
+    _write_conversation(speech_dir, tmp_path / "talk.wav", UTTERANCES[1:2], pause_s=0.5)
     tap = broker.tap("audio.#", "status.#")
     capture = start_capture("--file", str(tmp_path / "talk.wav"), "--loop", "--room", "kitchen", "--mic", "window")
     seen: list[AudioSegment | MicStatus] = []

@@ -63,8 +63,8 @@ class MicService:
 
 
 def test_a_mic_service_at_48_khz_stereo_32_bit_becomes_16_khz_mono_and_its_pings_are_answered(
-        real_audio: Path) -> None:
-    speech = decode_audio(real_audio / UTTERANCES[0])
+        speech_dir: Path) -> None:
+    speech = decode_audio(speech_dir / UTTERANCES[0])
     wide = soxr.resample(speech.astype(np.float32) / 32768, SAMPLE_RATE_HZ, 48000)
     stereo = (np.stack([wide, wide * 0.5], axis=1) * 2**31).clip(-2**31, 2**31 - 1).astype("<i4")
 
@@ -114,10 +114,10 @@ def satellite_venv() -> Path:
 
 
 @pytest.fixture
-def conversation(real_audio: Path, tmp_path: Path) -> Path:
+def conversation(speech_dir: Path, tmp_path: Path) -> Path:
     """The utterances with 1.5 s pauses between them, as the satellite's mic hears them."""
     pause = np.zeros(int(1.5 * SAMPLE_RATE_HZ), dtype=np.int16)
-    pieces = [pause] + [np.concatenate([decode_audio(real_audio / name), pause]) for name in UTTERANCES]
+    pieces = [pause] + [np.concatenate([decode_audio(speech_dir / name), pause]) for name in UTTERANCES]
     path = tmp_path / "porch.wav"
     soundfile.write(path, np.concatenate(pieces), SAMPLE_RATE_HZ, subtype="PCM_16")
     return path
@@ -143,10 +143,10 @@ def content_words(text: str) -> set[str]:
 
 
 @pytest.mark.slow
-def test_a_satellites_speech_arrives_as_the_rooms_transcripts(real_audio: Path, satellite: Satellite,
+def test_a_satellites_speech_arrives_as_the_rooms_transcripts(speech_dir: Path, satellite: Satellite,
                                                               pipeline: Pipeline, broker: Broker,
                                                               start_capture) -> None:
-    expected = content_words(" ".join(reference(real_audio, name) for name in UTTERANCES))
+    expected = content_words(" ".join(reference(speech_dir, name) for name in UTTERANCES))
     tap = broker.tap("transcript.#", "status.#")
     transcriber = pipeline.add("transcriber", "transcriber").start()
     capture = start_capture("--room", ROOM, "--mic", "porch", "--wyoming", satellite.uri)

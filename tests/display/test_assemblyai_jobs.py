@@ -57,11 +57,11 @@ def webhook(display: DisplayProcess, transcript_id: str, secret: str) -> request
 
 
 def test_a_webhook_brings_the_transcript_with_speakers_and_a_repeat_changes_nothing(
-        broker: Broker, fake: FakeAssemblyAIRest, assemblyai_display, real_audio: Path) -> None:
+        broker: Broker, fake: FakeAssemblyAIRest, assemblyai_display, speech_dir: Path) -> None:
     texts = broker.tap("job.text.#")
     display = assemblyai_display(webhook=True)  # safety poll at its 60 s default: only the webhook can be quick
     fake.scripts.append(Script(utterances=SAID, complete_after_seconds=0.5, webhook="twice"))
-    accepted = upload(display, two_utterances(real_audio), room="kitchen")
+    accepted = upload(display, two_utterances(speech_dir), room="kitchen")
     assert accepted.status_code == 202, accepted.text
     job_id = accepted.json()["job_id"]
     (created,) = fake.created
@@ -92,11 +92,11 @@ def test_a_webhook_brings_the_transcript_with_speakers_and_a_repeat_changes_noth
 
 
 def test_without_a_public_url_polling_finds_the_transcript(broker: Broker, fake: FakeAssemblyAIRest,
-                                                            assemblyai_display, real_audio: Path) -> None:
+                                                            assemblyai_display, speech_dir: Path) -> None:
     texts = broker.tap("job.text.#")
     display = assemblyai_display(webhook=False)
     fake.scripts.append(Script(utterances=SAID, queued_polls=1, processing_polls=1))
-    job_id = upload(display, two_utterances(real_audio)).json()["job_id"]
+    job_id = upload(display, two_utterances(speech_dir)).json()["job_id"]
     assert "webhook_url" not in fake.created[0]
     chosen = finished_stage(display, job_id, "choosing", timeout=20)  # looks after 3 s each at first
     assert chosen["status"] == "choosing", chosen["error"]
@@ -106,10 +106,10 @@ def test_without_a_public_url_polling_finds_the_transcript(broker: Broker, fake:
 
 
 def test_forged_and_unknown_webhooks_are_refused_and_change_nothing(broker: Broker, fake: FakeAssemblyAIRest,
-                                                                     assemblyai_display, real_audio: Path) -> None:
+                                                                     assemblyai_display, speech_dir: Path) -> None:
     display = assemblyai_display(webhook=True)
     fake.scripts.append(Script(utterances=SAID, queued_polls=1000))  # stays queued: only a look would move it
-    job_id = upload(display, two_utterances(real_audio)).json()["job_id"]
+    job_id = upload(display, two_utterances(speech_dir)).json()["job_id"]
     (transcript_id,) = fake.transcripts
     secret = fake.created[0]["webhook_auth_header_value"]
     before = wait_for(lambda: (j := job(display, job_id))["status"] == "transcribing" and j, timeout=5,
@@ -128,9 +128,9 @@ def test_forged_and_unknown_webhooks_are_refused_and_change_nothing(broker: Brok
 
 
 def test_a_bad_key_ends_the_job_in_an_error_naming_the_setting(fake: FakeAssemblyAIRest, assemblyai_display,
-                                                                real_audio: Path) -> None:
+                                                                speech_dir: Path) -> None:
     display = assemblyai_display(webhook=False, key="wrong-key")
-    accepted = upload(display, two_utterances(real_audio))
+    accepted = upload(display, two_utterances(speech_dir))
     assert accepted.status_code == 202, accepted.text
     failed = finished_stage(display, accepted.json()["job_id"], "error", timeout=10)
     assert failed["status"] == "error" and "VOXFRAME_ASSEMBLYAI_API_KEY" in failed["error"], failed
@@ -139,22 +139,22 @@ def test_a_bad_key_ends_the_job_in_an_error_naming_the_setting(fake: FakeAssembl
 
 
 def test_a_transcript_that_failed_at_assemblyai_shows_its_reason(fake: FakeAssemblyAIRest, assemblyai_display,
-                                                                  real_audio: Path) -> None:
+                                                                  speech_dir: Path) -> None:
     display = assemblyai_display(webhook=False)
     reason = "Transcoding failed. Audio file is corrupted or in an unsupported format."
     fake.scripts.append(Script(error=reason, queued_polls=0, processing_polls=0))
-    job_id = upload(display, two_utterances(real_audio)).json()["job_id"]
+    job_id = upload(display, two_utterances(speech_dir)).json()["job_id"]
     failed = finished_stage(display, job_id, "error", timeout=15)
     assert failed["status"] == "error" and reason in failed["error"], failed
     assert failed["lines"] == []
 
 
 def test_a_lost_webhook_is_caught_by_the_safety_poll(broker: Broker, fake: FakeAssemblyAIRest, assemblyai_display,
-                                                     real_audio: Path) -> None:
+                                                     speech_dir: Path) -> None:
     display = assemblyai_display(webhook=True, VOXFRAME_ASSEMBLYAI_SAFETY_POLL_SECONDS="2")
     fake.scripts.append(Script(utterances=SAID, complete_after_seconds=0.2, webhook="drop"))
     started = time.monotonic()
-    job_id = upload(display, two_utterances(real_audio)).json()["job_id"]
+    job_id = upload(display, two_utterances(speech_dir)).json()["job_id"]
     assert fake.created[0]["webhook_url"]  # a webhook was asked for, and never comes
     chosen = finished_stage(display, job_id, "choosing", timeout=15)
     assert chosen["status"] == "choosing", chosen["error"]
@@ -164,12 +164,12 @@ def test_a_lost_webhook_is_caught_by_the_safety_poll(broker: Broker, fake: FakeA
 
 
 def test_210_utterances_from_assemblyai_become_a_job_of_210_lines_painted_to_done(
-        broker: Broker, fake: FakeAssemblyAIRest, assemblyai_display, real_audio: Path) -> None:
+        broker: Broker, fake: FakeAssemblyAIRest, assemblyai_display, speech_dir: Path) -> None:
     texts = broker.tap("job.text.#")
     display = assemblyai_display(webhook=True)
     said = [("AB"[i % 2], f"Line {i} tells of harbour number {i}.") for i in range(210)]
     fake.scripts.append(Script(utterances=said, complete_after_seconds=0.2))
-    job_id = upload(display, two_utterances(real_audio), room="study").json()["job_id"]
+    job_id = upload(display, two_utterances(speech_dir), room="study").json()["job_id"]
     chosen = finished_stage(display, job_id, "choosing", timeout=15)
     assert chosen["status"] == "choosing", chosen["error"]
     assert chosen["segments"] == chosen["transcribed"] == len(chosen["lines"]) == 210

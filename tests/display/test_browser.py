@@ -131,9 +131,9 @@ def test_the_dashboard_mute_switch_sends_a_control(broker: Broker, display: Disp
 
 
 def test_the_upload_page_follows_a_job_to_its_picture(broker: Broker, display: DisplayProcess, browser,
-                                                      real_audio: Path, tmp_path: Path) -> None:
+                                                      speech_dir: Path, tmp_path: Path) -> None:
     recording = tmp_path / "two-lines.wav"
-    recording.write_bytes(two_utterances(real_audio))
+    recording.write_bytes(two_utterances(speech_dir))
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{display.url}/upload")
     page.set_input_files("#audio", str(recording))
@@ -187,10 +187,10 @@ def real_workers(broker: Broker, tmp_path: Path):
 
 @pytest.mark.slow
 def test_an_uploaded_recording_is_transcribed_and_painted_by_the_real_workers(
-        broker: Broker, display: DisplayProcess, browser, real_audio: Path, real_workers: Path) -> None:
+        broker: Broker, display: DisplayProcess, browser, speech_dir: Path, real_workers: Path) -> None:
     page = browser.new_page(viewport={"width": 1280, "height": 1000})
     page.goto(f"{display.url}/upload")
-    page.set_input_files("#audio", str(real_audio / "pocketsphinx_librivox_ss01_0870.wav"))
+    page.set_input_files("#audio", str(speech_dir / "pocketsphinx_librivox_ss01_0870.wav"))
     page.fill("#room", "study")
     page.click("#send")
     page.wait_for_url("**/jobs/*")

@@ -39,18 +39,18 @@ def content_words(text: str) -> set[str]:
     return {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 3}
 
 
-def fake_mic_file(real_audio: Path, path: Path) -> float:
+def fake_mic_file(speech_dir: Path, path: Path) -> float:
     """The utterances with 1.5 s pauses as a 48 kHz 16-bit WAV for Chromium's fake capture; its length in s."""
     pause = np.zeros(int(1.5 * SAMPLE_RATE_HZ), dtype=np.int16)
-    talk = np.concatenate([pause, *(p for n in UTTERANCES for p in (decode_audio(real_audio / n), pause))])
+    talk = np.concatenate([pause, *(p for n in UTTERANCES for p in (decode_audio(speech_dir / n), pause))])
     soundfile.write(path, soxr.resample(talk, SAMPLE_RATE_HZ, FAKE_RATE_HZ), FAKE_RATE_HZ, subtype="PCM_16")
     return len(talk) / SAMPLE_RATE_HZ
 
 
 @pytest.fixture
-def mic_browser(real_audio: Path, tmp_path: Path, browser) -> Iterator[tuple[object, float]]:
+def mic_browser(speech_dir: Path, tmp_path: Path, browser) -> Iterator[tuple[object, float]]:
     """A second Chromium, from the session's Playwright, whose fake mic plays the utterances (looping)."""
-    seconds = fake_mic_file(real_audio, tmp_path / "speech.wav")
+    seconds = fake_mic_file(speech_dir, tmp_path / "speech.wav")
     chromium = browser.browser_type.launch(executable_path=CHROMIUM, args=[
         "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream", f"--use-file-for-fake-audio-capture={tmp_path / 'speech.wav'}",
@@ -68,9 +68,9 @@ def transcriber(tmp_path: Path, bus_settings: BusSettings, broker: Broker) -> It
 
 
 def test_a_tab_is_a_mic_whose_words_become_the_rooms_transcripts_until_muted(
-        real_audio: Path, broker: Broker, display: DisplayProcess, transcriber: None, mic_browser) -> None:
+        speech_dir: Path, broker: Broker, display: DisplayProcess, transcriber: None, mic_browser) -> None:
     chromium, loop_seconds = mic_browser
-    expected = content_words(" ".join(reference(real_audio, n) for n in UTTERANCES))
+    expected = content_words(" ".join(reference(speech_dir, n) for n in UTTERANCES))
     tap = broker.tap("transcript.#", f"status.{ROOM}.#", f"audio.{ROOM}.#")
     page = chromium.new_page()
     page.goto(f"{display.url}/mic/{ROOM}?autostart=1&name=tablet")

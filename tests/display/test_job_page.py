@@ -30,9 +30,9 @@ def mmss(seconds: float) -> str:
 
 
 def test_the_job_page_shows_timed_lines_downloads_and_links_each_picture_to_its_lines(
-        broker: Broker, display: DisplayProcess, browser, real_audio: Path, tmp_path: Path) -> None:
+        broker: Broker, display: DisplayProcess, browser, speech_dir: Path, tmp_path: Path) -> None:
     recording = tmp_path / "two-lines.wav"
-    recording.write_bytes(two_utterances(real_audio))
+    recording.write_bytes(two_utterances(speech_dir))
     page = browser.new_page(viewport={"width": 1280, "height": 700})
     refused: list[str] = []
     page.on("console", lambda message: "Refused to" in message.text and refused.append(message.text))
@@ -118,10 +118,10 @@ def test_the_job_page_shows_timed_lines_downloads_and_links_each_picture_to_its_
 
 
 def test_the_job_page_names_the_speakers_assemblyai_heard(
-        broker: Broker, fake: FakeAssemblyAIRest, assemblyai_display, browser, real_audio: Path) -> None:
+        broker: Broker, fake: FakeAssemblyAIRest, assemblyai_display, browser, speech_dir: Path) -> None:
     display = assemblyai_display(webhook=True)
     fake.scripts.append(Script(utterances=SAID, complete_after_seconds=0.5))
-    accepted = upload(display, two_utterances(real_audio))
+    accepted = upload(display, two_utterances(speech_dir))
     assert accepted.status_code == 202, accepted.text
     page = browser.new_page(viewport={"width": 1280, "height": 800})
     page.goto(f"{display.url}/jobs/{accepted.json()['job_id']}")

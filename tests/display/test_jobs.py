@@ -28,9 +28,9 @@ from tests.display.conftest import DisplayProcess, png, publish
 from tests.support import Broker, stays, wait_for
 
 
-def two_utterances(real_audio: Path) -> bytes:
-    first, rate = soundfile.read(real_audio / "pocketsphinx_goforward.wav", dtype="int16")
-    second, _ = soundfile.read(real_audio / "speechbrain_spk1_snt1.wav", dtype="int16")
+def two_utterances(speech_dir: Path) -> bytes:
+    first, rate = soundfile.read(speech_dir / "pocketsphinx_goforward.wav", dtype="int16")
+    second, _ = soundfile.read(speech_dir / "speechbrain_spk1_snt1.wav", dtype="int16")
     out = io.BytesIO()
     soundfile.write(out, np.concatenate([first, np.zeros(2 * rate, dtype=np.int16), second]), rate, format="WAV")
     return out.getvalue()
@@ -55,10 +55,10 @@ def transcribe(segment: AudioSegment, text: str) -> Transcript:
                           audio_seconds=segment.duration_seconds, processing_seconds=0.1, sequence=segment.sequence)
 
 
-def test_an_upload_goes_through_every_step_to_done(broker: Broker, display: DisplayProcess, real_audio: Path) -> None:
+def test_an_upload_goes_through_every_step_to_done(broker: Broker, display: DisplayProcess, speech_dir: Path) -> None:
     texts = broker.tap("job.text.#")
     live = broker.tap("audio.#", "transcript.#", "control.#")
-    accepted = upload(display, two_utterances(real_audio), room="kitchen")
+    accepted = upload(display, two_utterances(speech_dir), room="kitchen")
     assert accepted.status_code == 202, accepted.text
     job_id = accepted.json()["job_id"]
     assert accepted.headers["location"] == f"/jobs/{job_id}"
@@ -103,8 +103,8 @@ def test_an_upload_goes_through_every_step_to_done(broker: Broker, display: Disp
 
 
 def test_a_finished_job_transcript_downloads_as_text_webvtt_and_srt(broker: Broker, display: DisplayProcess,
-                                                                     real_audio: Path) -> None:
-    job_id = upload(display, two_utterances(real_audio), name="harbour talk.wav").json()["job_id"]
+                                                                     speech_dir: Path) -> None:
+    job_id = upload(display, two_utterances(speech_dir), name="harbour talk.wav").json()["job_id"]
     segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
     publish(broker, *(transcribe(s, f"line {s.sequence} about the harbour") for s in segments))
     wait_for(lambda: job(display, job_id)["status"] == "choosing", timeout=5, message="all lines in")
@@ -122,9 +122,9 @@ def test_a_finished_job_transcript_downloads_as_text_webvtt_and_srt(broker: Brok
 
 
 def test_an_upload_where_nothing_was_recognised_ends_in_error(broker: Broker, display: DisplayProcess,
-                                                               real_audio: Path) -> None:
+                                                               speech_dir: Path) -> None:
     texts = broker.tap("job.text.#")
-    job_id = upload(display, two_utterances(real_audio)).json()["job_id"]
+    job_id = upload(display, two_utterances(speech_dir)).json()["job_id"]
     segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
     publish(broker, *(transcribe(s, "") for s in segments))
     failed = wait_for(lambda: (j := job(display, job_id))["status"] == "error" and j, timeout=5, message="error")
@@ -155,36 +155,36 @@ def test_an_upload_with_nothing_picturable_ends_done_with_its_transcript(broker:
 
 
 def test_an_upload_that_would_overfill_the_job_queue_is_refused_whole(broker: Broker, display_factory,
-                                                                       real_audio: Path) -> None:
+                                                                       speech_dir: Path) -> None:
     """Accepted whole or refused with 503 and Retry-After: never half-sent, never cut by a drop policy."""
     broker.channel.queue_delete(broker.topology.job_audio.name)  # declared again by the display, with its limit
     display = display_factory(VOXFRAME_JOB_AUDIO_QUEUE_MAX="3")
-    first = upload(display, two_utterances(real_audio))
+    first = upload(display, two_utterances(speech_dir))
     assert first.status_code == 202, first.text
     waiting = first.json()["segments"]
-    refused = upload(display, two_utterances(real_audio))
+    refused = upload(display, two_utterances(speech_dir))
     assert refused.status_code == 503 and "try again later" in refused.json()["error"], refused.text
     assert int(refused.headers["retry-after"]) > 0
     assert jobs_stored(display) == 1 and broker.depth(broker.topology.job_audio.name) == waiting
     segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
     publish(broker, *(transcribe(s, "the harbour") for s in segments))  # the first is transcribed: room again
     wait_for(lambda: job(display, first.json()["job_id"])["status"] == "choosing", timeout=5, message="first done")
-    assert upload(display, two_utterances(real_audio)).status_code == 202
+    assert upload(display, two_utterances(speech_dir)).status_code == 202
 
 
 def test_a_stalled_job_becomes_an_error_saying_where_it_stopped(broker: Broker, display_factory,
-                                                                real_audio: Path) -> None:
+                                                                speech_dir: Path) -> None:
     display = display_factory(VOXFRAME_JOB_STALL_SECONDS="1")
-    job_id = upload(display, two_utterances(real_audio)).json()["job_id"]
+    job_id = upload(display, two_utterances(speech_dir)).json()["job_id"]
     failed = wait_for(lambda: (j := job(display, job_id))["status"] == "error" and j, timeout=10, message="stall")
     assert "no transcriber picked up the audio" in failed["error"]
 
 
 def test_an_upload_waiting_behind_a_longer_one_is_not_a_stall(broker: Broker, display_factory,
-                                                              real_audio: Path) -> None:
+                                                              speech_dir: Path) -> None:
     """The job queue is served in order: a job whose audio waits behind a moving upload is waiting, not stalled."""
     display = display_factory(VOXFRAME_JOB_STALL_SECONDS="2")
-    one = two_utterances(real_audio)
+    one = two_utterances(speech_dir)
     samples, rate = soundfile.read(io.BytesIO(one), dtype="int16")
     longer = io.BytesIO()
     soundfile.write(longer, np.concatenate([samples, np.zeros(2 * rate, dtype=np.int16)] * 4), rate, format="WAV")
@@ -223,9 +223,9 @@ def test_silent_audio_is_refused_and_leaves_nothing(broker: Broker, display: Dis
     assert jobs_stored(display) == 0 and broker.depth(broker.topology.job_audio.name) == 0
 
 
-def test_oversized_uploads_are_refused_while_reading(broker: Broker, display_factory, real_audio: Path) -> None:
+def test_oversized_uploads_are_refused_while_reading(broker: Broker, display_factory, speech_dir: Path) -> None:
     display = display_factory(VOXFRAME_UPLOAD_MAX_MB="0.01")
-    refused = upload(display, two_utterances(real_audio))
+    refused = upload(display, two_utterances(speech_dir))
     assert refused.status_code == 413
     assert refused.json()["error"] == "the upload is larger than the 10 KB limit"
     assert jobs_stored(display) == 0 and broker.depth(broker.topology.job_audio.name) == 0

@@ -60,9 +60,9 @@ def stream(ws: ClientConnection, samples: np.ndarray, speed: float = 1.15) -> No
         ws.send(samples[begin:begin + FRAME].astype("<i2").tobytes())
 
 
-def utterances(real_audio: Path, *names: str) -> np.ndarray:
+def utterances(speech_dir: Path, *names: str) -> np.ndarray:
     pause = np.zeros(int(1.5 * SAMPLE_RATE_HZ), dtype=np.int16)
-    return np.concatenate([part for n in names for part in (decode_audio(real_audio / n), pause)])
+    return np.concatenate([part for n in names for part in (decode_audio(speech_dir / n), pause)])
 
 
 def messages(broker: Broker, queue: str, cls: type) -> list:
@@ -70,9 +70,9 @@ def messages(broker: Broker, queue: str, cls: type) -> list:
 
 
 def test_a_tabs_speech_becomes_the_rooms_segments_and_mute_from_the_bus_stops_it(
-        real_audio: Path, broker: Broker, display: DisplayProcess, tab: ClientConnection) -> None:
+        speech_dir: Path, broker: Broker, display: DisplayProcess, tab: ClientConnection) -> None:
     audio, statuses = broker.tap("audio.#"), broker.tap("status.kitchen.#")
-    stream(tab, utterances(real_audio, *SPEECH))
+    stream(tab, utterances(speech_dir, *SPEECH))
     segments: list[AudioSegment] = []
     wait_for(lambda: segments.extend(messages(broker, audio, AudioSegment)) or len(segments) >= 2, timeout=20,
              message="two segments from the tab")
@@ -85,10 +85,10 @@ def test_a_tabs_speech_becomes_the_rooms_segments_and_mute_from_the_bus_stops_it
 
     publish(broker, Control(room="kitchen", source="dashboard", command=Command.MUTE, mic="tablet"))
     assert json.loads(tab.recv(timeout=10)) == {"type": "muted", "muted": True}
-    stream(tab, utterances(real_audio, SPEECH[0]))  # muted: heard by the level meter only
+    stream(tab, utterances(speech_dir, SPEECH[0]))  # muted: heard by the level meter only
     publish(broker, Control(room="kitchen", source="dashboard", command=Command.UNMUTE))  # the whole room
     assert json.loads(tab.recv(timeout=10)) == {"type": "muted", "muted": False}
-    stream(tab, utterances(real_audio, SPEECH[1]))
+    stream(tab, utterances(speech_dir, SPEECH[1]))
     after = wait_for(lambda: messages(broker, audio, AudioSegment), timeout=20, message="the segment after unmute")
     assert [s.sequence for s in after] == [2]  # type: ignore[union-attr]  # nothing while muted
     assert after[0].duration_seconds < 4  # type: ignore[index]  # "go forward ten meters", not the muted speech
@@ -99,11 +99,11 @@ def test_the_tabs_own_mute_switch(display: DisplayProcess, tab: ClientConnection
     assert json.loads(tab.recv(timeout=10)) == {"type": "muted", "muted": True}
 
 
-def test_endless_speech_is_cut_by_the_segmenter_and_never_buffered(real_audio: Path, broker: Broker,
+def test_endless_speech_is_cut_by_the_segmenter_and_never_buffered(speech_dir: Path, broker: Broker,
                                                                     display: DisplayProcess,
                                                                     tab: ClientConnection) -> None:
     audio = broker.tap("audio.#")
-    talk = np.concatenate([decode_audio(real_audio / f"pocketsphinx_librivox_ss01_{n}.wav")
+    talk = np.concatenate([decode_audio(speech_dir / f"pocketsphinx_librivox_ss01_{n}.wav")
                            for n in ("0870", "0880", "0890", "0920", "0930")])
     stream(tab, talk, speed=1.2)  # 25 s of reading, its pauses all shorter than the 800 ms that end a segment
     first = wait_for(lambda: messages(broker, audio, AudioSegment), timeout=10, message="a max-length cut")

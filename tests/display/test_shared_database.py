@@ -61,13 +61,13 @@ def test_a_frame_paired_on_one_display_is_known_to_the_other(broker: Broker, dat
 
 @pytest.mark.slow
 def test_an_upload_accepted_by_one_display_is_followed_to_done_on_another(
-        broker: Broker, database_url: str, display_factory: Callable[..., DisplayProcess], real_audio) -> None:
+        broker: Broker, database_url: str, display_factory: Callable[..., DisplayProcess], speech_dir) -> None:
     """Job state lives in the shared database, so the display that took the upload may go away: the other
     follows the job to done, serves its picture, and the first answers the same when it is back."""
     texts = broker.tap("job.text.#")
     one = display_factory(VOXFRAME_DATABASE_URL=database_url)
     two = display_factory(VOXFRAME_DATABASE_URL=database_url)
-    accepted = upload(one, two_utterances(real_audio), room="kitchen")
+    accepted = upload(one, two_utterances(speech_dir), room="kitchen")
     assert accepted.status_code == 202, accepted.text
     job_id = accepted.json()["job_id"]
     assert job(two, job_id)["status"] == "queued"  # the other display knows it at once

@@ -19,8 +19,8 @@ def wav_bytes(samples: np.ndarray, rate: int = 16000) -> bytes:
     return out.getvalue()
 
 
-def test_content_decides_the_format_not_the_name(real_audio: Path) -> None:
-    assert sniff((real_audio / "pocketsphinx_goforward.wav").read_bytes()) == "WAV"
+def test_content_decides_the_format_not_the_name(speech_dir: Path) -> None:
+    assert sniff((speech_dir / "pocketsphinx_goforward.wav").read_bytes()) == "WAV"
     assert sniff(b"fLaC\x00\x00") == "FLAC"
     assert sniff(b"\xff\xfb\x90\x00") == "MP3"
     assert sniff(b"%PDF-1.7 pretending.wav") is None
@@ -37,9 +37,9 @@ def test_bad_files_are_refused_with_a_clear_reason(data: bytes, status: int, wor
     assert refused.value.status == status and words in str(refused.value)
 
 
-def test_audio_over_the_duration_limit_is_refused(real_audio: Path) -> None:
+def test_audio_over_the_duration_limit_is_refused(speech_dir: Path) -> None:
     with pytest.raises(UploadRejected) as refused:
-        prepare((real_audio / "pocketsphinx_goforward.wav").read_bytes(), max_seconds=0.5)
+        prepare((speech_dir / "pocketsphinx_goforward.wav").read_bytes(), max_seconds=0.5)
     assert refused.value.status == 413 and "limit is" in str(refused.value)
 
 
@@ -50,10 +50,10 @@ def test_silence_is_refused_as_having_no_speech() -> None:
     assert refused.value.status == 422 and "no speech" in str(refused.value)
 
 
-def test_speech_becomes_numbered_job_segments_ending_the_input(real_audio: Path) -> None:
+def test_speech_becomes_numbered_job_segments_ending_the_input(speech_dir: Path) -> None:
     rate = 16000
-    first, _ = soundfile.read(real_audio / "pocketsphinx_goforward.wav", dtype="int16")
-    second, _ = soundfile.read(real_audio / "speechbrain_spk1_snt1.wav", dtype="int16")
+    first, _ = soundfile.read(speech_dir / "pocketsphinx_goforward.wav", dtype="int16")
+    second, _ = soundfile.read(speech_dir / "speechbrain_spk1_snt1.wav", dtype="int16")
     two_utterances = np.concatenate([first, np.zeros(2 * rate, dtype=np.int16), second])
     upload = prepare(wav_bytes(two_utterances), max_seconds=600)
     segments = job_segments(upload, "job42", "kitchen")

