@@ -133,11 +133,11 @@ def test_an_upload_where_nothing_was_recognised_ends_in_error(broker: Broker, di
 
 
 def test_an_upload_with_nothing_picturable_ends_done_with_its_transcript(broker: Broker, display: DisplayProcess,
-                                                                        real_audio: Path) -> None:
+                                                                        speech_dir: Path) -> None:
     """The prompter's answer that nothing can be drawn ends the job `done`, with its words and the note, at once
     (it waited in `choosing` until the stall timer made it an error)."""
     texts = broker.tap("job.text.#")
-    job_id = upload(display, two_utterances(real_audio)).json()["job_id"]
+    job_id = upload(display, two_utterances(speech_dir)).json()["job_id"]
     segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
     publish(broker, *(transcribe(s, "he might even have been made amiable himself") for s in segments))
     _, body = wait_for(lambda: broker.get(texts), timeout=5, message="the job's text for the prompter")
