@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 
+import segno
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ValidationError
 from starlette.datastructures import UploadFile
@@ -274,7 +275,12 @@ async def create_pairing(request: Request) -> Response:
         return invalid("pairing", exc)
     pairing = await asyncio.to_thread(d.pairings.create, wanted.name, wanted.room)
     _LOGGER.info("Frame pairing %s (%s) made for room %s", pairing.id, pairing.name, pairing.room)
-    return ok(pairing, 201)
+    # The URL as the dashboard reached this display (its Host passed the Host check), so a tablet scanning it
+    # on the same network opens the same address.
+    scheme = "https" if request.url.scheme == "https" or request.headers.get("x-forwarded-proto") == "https" \
+        else "http"
+    url = f"{scheme}://{request.headers.get('host', request.url.netloc)}{pairing.link}"
+    return ok(pairing.model_copy(update={"qr": segno.make(url, error="m").svg_data_uri(scale=4, border=2)}), 201)
 
 
 @guarded

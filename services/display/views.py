@@ -174,6 +174,8 @@ class PairingView(View):
     paired_at: datetime | None = Field(None, description="when the frame opened its link; until then it is pending")
     seen_at: datetime | None = Field(None, description="when the frame last loaded its page")
     link: str | None = Field(None, description="one-time pairing link, valid for a few minutes")
+    qr: str | None = Field(None, description="the link's full URL as a QR code (an SVG data: URI), for a tablet to "
+                                             "scan; only in the answer that created it")
     link_expires_at: datetime | None = None
 
 

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import segno
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
@@ -208,10 +209,11 @@ def test_an_uploaded_recording_is_transcribed_and_painted_by_the_real_workers(
     page.close()
 
 
-def test_a_frame_paired_from_the_dashboard_shows_captions_that_others_do_not(broker: Broker, display_factory,
-                                                                              browser) -> None:
-    """With a token: an unpaired frame shows the picture alone; pairing it once from the dashboard brings the
-    caption. No page breaks its own Content-Security-Policy on the way (the console would say "Refused to")."""
+def test_a_frame_paired_from_the_dashboard_by_its_qr_code_shows_captions_that_others_do_not(
+        broker: Broker, display_factory, browser) -> None:
+    """With a token: an unpaired frame shows the picture alone; pairing it once from the dashboard (the link, also
+    as a QR code of it) brings the caption. No page breaks its own Content-Security-Policy on the way (the
+    console would say "Refused to")."""
     display = display_factory(VOXFRAME_DISPLAY_TOKEN="wall-token")
     image = make_image(excerpt="shall we fly the red kite")
     publish(broker, image)
@@ -232,6 +234,9 @@ def test_a_frame_paired_from_the_dashboard_shows_captions_that_others_do_not(bro
     link = board.locator("#pair-link code")
     link.wait_for()
     board.locator("#pairings li", has_text="hall").wait_for()
+    qr = board.locator("#pair-link img.pair-qr")  # one step for a tablet: scan the link
+    assert qr.evaluate("img => img.complete && img.naturalWidth > 0")  # drawn, within the page's CSP
+    assert qr.get_attribute("src") == segno.make(link.inner_text(), error="m").svg_data_uri(scale=4, border=2)
 
     frame.goto(link.inner_text())
     wait_until_shown(frame, str(image.id))

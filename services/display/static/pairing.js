@@ -26,7 +26,9 @@ $("pair-form").addEventListener("submit", async (event) => {
     method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name, room: currentRoom() }),
   });
   const link = `${location.origin}${made.link}`;
-  $("pair-link").replaceChildren("Open this once on the frame's browser (within 15 minutes, works once): ",
+  $("pair-link").replaceChildren(
+    el("img", { class: "pair-qr", src: made.qr, alt: "QR code of the pairing link", width: "180", height: "180" }),
+    "Scan this with the frame's camera, or open the link once in its browser (within 15 minutes, works once): ",
     el("code", {}, link));
   $("pair-link").hidden = false;
   await load();
