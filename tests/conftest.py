@@ -12,7 +12,7 @@ from shared.bus import Bus
 from shared.config import BusSettings
 from tests.speech import source as speech_source
 from tests.speech import speech
-from tests.support import AMQP_URL, Broker, sweep_namespace
+from tests.support import AMQP_URL, CONVERSATION_AUDIO, Broker, sweep_namespace
 
 pytest_plugins = ["tests.ci_skips", "pytester"]
 
@@ -53,6 +53,13 @@ def pytest_report_header() -> str:
 def speech_dir() -> Path:
     """16 kHz WAVs with their manifest.tsv: the real recordings, or stand-ins made for this clone (tests/speech.py)."""
     return speech().path
+
+
+@pytest.fixture(scope="session")
+def conversation_audio() -> Path:
+    if not (CONVERSATION_AUDIO / "manifest.tsv").exists():
+        pytest.skip(f"conversation recordings not found at {CONVERSATION_AUDIO}")
+    return CONVERSATION_AUDIO
 
 
 @pytest.fixture
