@@ -72,7 +72,8 @@ class GenerateHandler:
         width, height = self.size or (prompt.width, prompt.height)
         ranked = sorted(prompt.keywords, key=lambda k: -k.score)
         return ImageRequest(text=prompt.text, keywords=tuple(k.text for k in ranked), style=prompt.style,
-                            mood=prompt.mood, width=width, height=height, num_images=count, seed=prompt.seed)
+                            mood=prompt.mood, width=width, height=height, num_images=count, seed=prompt.seed,
+                            scene=prompt.scene)
 
 
 def subscribe(bus: Bus, handler: GenerateHandler) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 
 from services.prompter.scene import MAX_LIVING, update
-from shared.messages import ImagePrompt
+from shared.messages import Envelope, ImagePrompt
 from shared.messages.scene import Scene
 
 CAMPING = {"tent": 1.0, "campfire": 0.8, "owl": 0.5}
@@ -79,7 +79,7 @@ def test_a_living_room_paints_its_scene_heaviest_first_and_keeps_it_when_talk_re
     from services.prompter.policy import Policy
     from tests.prompter.test_handler import transcripts
 
-    published: list[ImagePrompt] = []
+    published: list[Envelope] = []
     now = [0.0]
     prompter = Prompter(LexicalSelector(), published.append, lambda: lambda: None, Policy(window_seconds=30),
                         clock=lambda: now[0])
@@ -90,7 +90,7 @@ def test_a_living_room_paints_its_scene_heaviest_first_and_keeps_it_when_talk_re
             prompter.on_transcript(transcript)
         now[0] += 31
         prompter.tick()
-    first, second = published
+    first, second = (p for p in published if isinstance(p, ImagePrompt))
     assert first.scene is not None and second.scene is not None
     assert [k.text for k in second.keywords] == [e.keyword for e in second.scene.ranked()]
     assert {e.id for e in first.scene.elements} <= {e.id for e in second.scene.elements}

@@ -9,6 +9,7 @@ from typing import Protocol
 from PIL import Image
 
 from shared.messages.image import MAX_IMAGE_BYTES
+from shared.messages.scene import Scene
 
 MIME_BY_FORMAT = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}  # Pillow format → MIME
 MAX_PIXELS = 4096 * 4096
@@ -29,6 +30,7 @@ class ImageRequest:
     height: int = 576
     num_images: int = 1
     seed: int = 0
+    scene: Scene | None = None  # a room's living scene: paint its elements where it places them
 
 
 @dataclass(frozen=True)

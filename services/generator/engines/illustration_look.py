@@ -60,8 +60,9 @@ def _mix(a: RGB, b: RGB, t: float) -> RGB:
     return (a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t)
 
 
-def treat(color: RGB, look: Look, warmth: int, night: bool) -> RGB:
-    """A background colour through the style's palette and the mood (warm moods golden, cool ones grey-blue)."""
+def treat(color: RGB, look: Look, warmth: int, night: bool, light: float = 1.0, chroma: float = 1.0) -> RGB:
+    """A background colour through the style's palette and the mood (warm moods golden, cool ones grey-blue),
+    then a living scene's light (lightness factor) and chroma (colourfulness factor)."""
     r, g, b = color
     lum = 0.3 * r + 0.59 * g + 0.11 * b
     if look.palette == "neon":
@@ -83,17 +84,20 @@ def treat(color: RGB, look: Look, warmth: int, night: bool) -> RGB:
             r, g, b = _mix((r, g, b), (lum * 0.85, lum * 0.88, lum * 0.95), 0.35)
     if night and look.palette != "neon":
         r, g, b = r * 0.55, g * 0.6, b * 0.8
+    if light != 1.0 or chroma != 1.0:
+        grey = (0.3 * r + 0.59 * g + 0.11 * b,) * 3
+        r, g, b = (c * light for c in _mix(grey, (r, g, b), chroma))
     return (min(max(r, 0), 255), min(max(g, 0), 255), min(max(b, 0), 255))
 
 
 def background(scene: Scene, width: int, height: int, look: Look, warmth: int,
-               rng: np.random.Generator) -> Image.Image:
+               rng: np.random.Generator, light: float = 1.0, chroma: float = 1.0) -> Image.Image:
     """Sky and ground (or wall and table) as row gradients, with hills or sea at the horizon and stars at night."""
     horizon = int(scene.horizon)
     indoor = scene.ground is Ground.INDOOR
     top, low = _WALL if indoor else _SKY[scene.night or look.palette == "neon"]
     far, near = _GROUND[scene.ground]
-    colors = [treat(c, look, warmth, scene.night and not indoor) for c in (top, low, far, near)]
+    colors = [treat(c, look, warmth, scene.night and not indoor, light, chroma) for c in (top, low, far, near)]
     rows = np.empty((height, 3), np.float32)
     t = np.linspace(0, 1, max(horizon, 1))[:, None]
     rows[:horizon] = np.array(colors[0]) * (1 - t) + np.array(colors[1]) * t
@@ -112,7 +116,8 @@ def background(scene: Scene, width: int, height: int, look: Look, warmth: int,
             draw.ellipse([x - r, y - r, x + r, y + r], fill=_ints(_mix(colors[1], (255, 250, 230), 0.8)))
     if scene.ground is Ground.SAND:
         band = height * 0.07
-        draw.rectangle([0, horizon - 1, width, horizon + band], fill=_ints(treat(_SEA, look, warmth, scene.night)))
+        sea = _ints(treat(_SEA, look, warmth, scene.night, light, chroma))
+        draw.rectangle([0, horizon - 1, width, horizon + band], fill=sea)
         return image
     hill = _ints(_mix(colors[1], colors[2], 0.55))
     phase, waves = rng.uniform(0, 6.3), rng.uniform(1.5, 3.5)

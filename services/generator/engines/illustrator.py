@@ -23,6 +23,7 @@ from services.generator.engines import (
     encode_image,
 )
 from services.generator.engines.illustration_catalog import ATTRIBUTION, glyphs
+from services.generator.engines.illustration_living import Tone, compose_living, tone
 from services.generator.engines.illustration_look import LOOKS, Look, background, finish, styled, treat
 from services.generator.engines.illustration_match import Matcher
 from services.generator.engines.illustration_scene import Item, Placement, compose
@@ -30,6 +31,7 @@ from services.generator.engines.poster import load_font
 from services.generator.engines.poster_look import stable_int, style_family, warmth
 from shared.embeddings import encoder
 from shared.messages.image import DEPICTED_CHARS, MAX_DEPICTED, MAX_REGIONS
+from shared.messages.scene import MAX_ELEMENTS
 
 NAME = "illustrator"
 MAX_THINGS = 7  # more becomes clutter on a frame seen from across the room
@@ -53,7 +55,7 @@ class IllustratorBackend:
             if len(keyword) > DEPICTED_CHARS:  # no everyday thing has a longer name; GeneratedImage refuses it
                 continue
             glyph = self.matcher.match(keyword)
-            if glyph is None or len(items) >= MAX_THINGS:
+            if glyph is None or len(items) >= (MAX_ELEMENTS if request.scene else MAX_THINGS):
                 continue
             if any(item.glyph == glyph for item in items):
                 continue
@@ -83,17 +85,24 @@ def render(request: ImageRequest, items: list[Item], index: int = 0,
     """The same request, items and index give the same pixels; another seed or index, another composition.
     Returned with where each thing was drawn (`Placement.box`)."""
     width, height = request.width, request.height
-    rng = np.random.default_rng(stable_int(NAME, request.text, *request.keywords, request.style, request.mood,
-                                           request.seed, index))
     family = style_family(request.style)
     look = LOOKS.get(family, LOOKS["default"])
-    scene = compose(items, width, height, rng)
     mood = warmth(request.mood)
-    image = background(scene, width, height, look, mood, rng)
-    sky = treat((206, 228, 246) if not scene.night else (44, 56, 108), look, mood, scene.night)
-    for placement in scene.placements:
-        _paste(image, placement, family, sky, rng)
-    image = finish(image, look, rng)
+    if request.scene is None:
+        rng = np.random.default_rng(stable_int(NAME, request.text, *request.keywords, request.style, request.mood,
+                                               request.seed, index))
+        scene, lit = compose(items, width, height, rng), Tone()
+    else:  # a living scene: the same hills, stars and texture every window, so only its change shows
+        rng = np.random.default_rng(stable_int(NAME, "living", request.style, width, height, index))
+        elements = {e.keyword: e for e in request.scene.elements}
+        scene = compose_living(items, elements, request.scene, width, height)
+        lit = tone(request.scene)
+    image = background(scene, width, height, look, mood, rng, lit.light, lit.chroma)
+    sky = treat((206, 228, 246) if not scene.night else (44, 56, 108), look, mood, scene.night, lit.light, lit.chroma)
+    for placement in scene.placements:  # in a living scene each thing faces the same way every window
+        _paste(image, placement, family, sky,
+               rng if request.scene is None else np.random.default_rng(stable_int(NAME, placement.glyph.hexcode)))
+    image = finish(image, look, rng if request.scene is None else np.random.default_rng(stable_int(NAME, "paper")))
     _words(image, request, depicted, look)
     return image, tuple(p.box(width, height) for p in scene.placements)[:MAX_REGIONS]
 

@@ -1,0 +1,83 @@
+"""The illustrator paints a room's living scene so that it persists: what stays keeps its place and size from
+window to window, a newcomer finds room without covering it, and a cheerful room is lighter and more colourful
+than a gloomy one; all from the prompt alone (the generator keeps no state)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from services.generator.engines import ImageRequest
+from services.generator.engines.illustration_catalog import Glyph
+from services.generator.engines.illustration_living import MAX_COVER, _box, _covered, compose_living
+from services.generator.engines.illustration_scene import Placement
+from services.generator.engines.illustrator import IllustratorBackend, render
+from services.prompter.scene import update
+from shared.messages.scene import Scene
+
+WIDTH, HEIGHT = 1920, 1080
+
+
+@pytest.fixture(scope="module")
+def illustrator() -> IllustratorBackend:
+    return IllustratorBackend("PNG")
+
+
+def _request(scene: Scene, mood: str = "neutral") -> ImageRequest:
+    keywords = tuple(e.keyword for e in scene.ranked())
+    return ImageRequest(" ".join(keywords), keywords, "watercolor", mood, WIDTH, HEIGHT, 1, 7, scene)
+
+
+def _layout(illustrator: IllustratorBackend, scene: Scene) -> dict[str, tuple[float, float, int]]:
+    """Each element's keyword → its main placement's centre, bottom and size."""
+    request = _request(scene)
+    items = illustrator.depict(request)
+    placed = compose_living(items, {e.keyword: e for e in scene.elements}, scene, WIDTH, HEIGHT)
+    by_glyph: dict[Glyph, Placement] = {}
+    for p in placed.placements:  # the main copy of a group is painted last and is the largest
+        if p.glyph not in by_glyph or p.size >= by_glyph[p.glyph].size:
+            by_glyph[p.glyph] = p
+    return {i.keyword: (by_glyph[i.glyph].x, by_glyph[i.glyph].bottom, by_glyph[i.glyph].size) for i in items}
+
+
+def test_persisting_elements_keep_their_place_and_size_and_newcomers_cover_little(
+        illustrator: IllustratorBackend) -> None:
+    camping = {"tent": 1.0, "campfire": 0.8, "owl": 0.6, "forest": 0.5}
+    first = update(None, camping, ["We sat by the campfire at night."], "den")
+    second = update(first, {**camping, "guitar": 0.9, "marshmallows": 0.7}, ["Then someone played guitar."], "den")
+    before, after = _layout(illustrator, first), _layout(illustrator, second)
+    stayed = before.keys() & after.keys()
+    assert stayed >= {"tent", "campfire"}
+    for keyword in stayed:
+        assert abs(after[keyword][0] - before[keyword][0]) <= 0.05 * WIDTH, keyword
+        assert after[keyword][1] == pytest.approx(before[keyword][1], rel=0.05), keyword
+        assert before[keyword][2] <= after[keyword][2] <= before[keyword][2] * 1.25, keyword  # grows a little
+    for keyword in after.keys() - stayed:
+        x, bottom, size = after[keyword]
+        for old in stayed:
+            ox, obottom, osize = after[old]
+            assert _covered(_box(x, bottom, size), _box(ox, obottom, osize)) <= MAX_COVER + 1e-9, (keyword, old)
+
+
+def test_the_same_scene_paints_the_same_pixels_whatever_else_the_prompt_says(
+        illustrator: IllustratorBackend) -> None:
+    scene = update(None, {"tent": 1.0, "owl": 0.5}, ["A tent and an owl."], "den")
+    one = _request(scene)
+    other = ImageRequest("something else entirely", one.keywords, one.style, one.mood, WIDTH, HEIGHT, 1, 999, scene)
+    assert render(one, illustrator.depict(one))[0].tobytes() == render(other, illustrator.depict(other))[0].tobytes()
+
+
+def _lightness_and_saturation(image: Image.Image) -> tuple[float, float]:
+    hls = np.asarray(image.convert("HSV"), dtype=np.float32)
+    rgb = np.asarray(image.convert("RGB"), dtype=np.float32)
+    return float((rgb.max(axis=2) + rgb.min(axis=2)).mean() / 2 / 255), float(hls[..., 1].mean() / 255)
+
+
+def test_a_cheerful_room_is_lighter_and_more_colourful_than_a_gloomy_one(illustrator: IllustratorBackend) -> None:
+    topics = {"garden": 1.0, "dog": 0.8, "flowers": 0.6}
+    happy = update(None, topics, ["What a wonderful, lovely sunny day in the garden!", "I love it, so great!"], "a")
+    gloomy = update(None, topics, ["The garden is awful and sad.", "I hate how dreary and terrible it is."], "a")
+    light = [_lightness_and_saturation(render(r, illustrator.depict(r))[0])
+             for r in (_request(happy, happy.mood), _request(gloomy, gloomy.mood))]
+    assert light[0][0] - light[1][0] >= 0.05 and light[0][1] - light[1][1] >= 0.05, light
