@@ -51,6 +51,7 @@ class Link:
         self._queues_lock = threading.Lock()  # other threads add and drop while the I/O thread takes
         self._nodes = Nodes(parameters(settings.amqp_url, stage, settings.heartbeat_seconds))
         self._connection: pika.BlockingConnection | None = None
+        self._publisher: BlockingChannel | None = None  # publishes, with confirms; renewed after a nack
         self._generation = 0
 
     def submit(self, *requests: Request) -> None:
@@ -130,8 +131,8 @@ class Link:
         declarer = Declarer(connection)
         names = declarer.topology(self.topology, [sub.spec for sub in self.subscriptions])
         self.waiting = None
-        channel = declarer.channel
-        channel.confirm_delivery()
+        channel = declarer.channel  # deliveries and their acks
+        self._publisher = _confirming(connection)
         generation = self._generation
         for sub, name in zip(self.subscriptions, names, strict=True):
             sub.queue_name = name
@@ -175,6 +176,16 @@ class Link:
                 if request.on_done is not None:
                     request.on_done(request)
 
+    def _renew_publisher(self) -> None:
+        """After a nack the next publishes go on a fresh channel. A RabbitMQ 3.10 channel keeps the quorum queue
+        leader it was opened with: opened just after that leader's node was lost (before the new leader is recorded),
+        it refuses every publish to the queue until the old node returns, while a new channel asks the record again
+        (seen in the cluster test: nacks for minutes, with a leader elected on the two nodes left)."""
+        assert self._publisher is not None
+        stale, self._publisher = self._publisher, _confirming(self._publisher.connection)
+        with contextlib.suppress(pika.exceptions.AMQPError):
+            stale.close()
+
     def _take(self, pending: collections.deque[Request]) -> Request | None:
         with self._queues_lock:
             while pending:
@@ -191,13 +202,15 @@ class Link:
                 else:
                     channel.basic_ack(request.ack_tag)
             return  # an ack from an older connection is void: the broker redelivers, and dedup skips it
+        assert self._publisher is not None, "publishes are sent only inside a session"
         try:
-            channel.basic_publish(request.exchange, request.routing_key, request.body, request.properties)
+            self._publisher.basic_publish(request.exchange, request.routing_key, request.body, request.properties)
         except pika.exceptions.NackError as exc:
             request.error = PublishRefused(
                 f"the broker refused a {request.properties.type} message for {request.routing_key!r} (nack): a queue "
                 "bound to it is full and refuses publishes, or the broker could not store it")
             request.error.__cause__ = exc
+            self._renew_publisher()
         except pika.exceptions.ChannelClosedByBroker as exc:
             if not _refused_size(exc):
                 raise
@@ -206,6 +219,12 @@ class Link:
                                           "(set VOXFRAME_MAX_MESSAGE_BYTES to the broker's max_message_size)")
             request.done.set()
             raise
+
+
+def _confirming(connection: pika.BlockingConnection) -> BlockingChannel:
+    channel = connection.channel()
+    channel.confirm_delivery()
+    return channel
 
 
 def _refused_size(exc: pika.exceptions.ChannelClosedByBroker) -> bool:

@@ -13,7 +13,7 @@ import uuid
 import pytest
 from prometheus_client import REGISTRY
 
-from shared.bus import REASON_HEADER, Bus
+from shared.bus import REASON_HEADER, Bus, PublishRefused
 from shared.bus.errors import MessageTooLarge, WorkerDied
 from shared.config import BusSettings
 from shared.messages import AudioSegment, Transcript
@@ -69,6 +69,26 @@ def test_a_nacked_output_costs_one_message_not_the_worker(broker: Broker, bus_se
         assert _health(base) == 200
     finally:
         server.shutdown()
+
+
+def test_after_a_nack_the_bus_publishes_on_a_fresh_channel(broker: Broker, bus_settings: BusSettings,
+                                                           running) -> None:
+    """A RabbitMQ 3.10 channel opened just after a quorum queue's leader was lost refuses every publish to that
+    queue until the old node returns; a new channel does not. So a nack moves the bus's publishing to a fresh
+    channel (on the same connection), and publishing goes on there."""
+    full = _full_queue(broker, "audio.#")
+    publisher = running(Bus("freshtest", bus_settings))
+    publisher.publish(audio(1))
+    first = publisher._link._publisher
+    assert first is not None and first.is_open
+    with pytest.raises(PublishRefused):
+        publisher.publish(audio(2))
+    second = publisher._link._publisher
+    assert second is not None and second.is_open and second.channel_number != first.channel_number
+    assert first.is_closed
+    broker.drain(full)
+    publisher.publish(audio(3))
+    assert publisher.connected
 
 
 def test_an_output_over_the_broker_limit_is_dead_lettered_before_sending(broker: Broker, bus_settings: BusSettings,
