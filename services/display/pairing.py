@@ -106,7 +106,7 @@ class Pairings:
             rows = conn.execute("SELECT * FROM frame_pairings ORDER BY created_at DESC").fetchall()
         return [PairingView(id=r["id"], name=r["name"], room=r["room"], created_at=_time(r["created_at"]),
                             paired_at=_time(r["paired_at"]), seen_at=_time(r["seen_at"]),
-                            link_expires_at=_time(r["code_expires_at"])) for r in rows]
+                            link_expires_at=_time(r["code_expires_at"]), kind=r["kind"]) for r in rows]
 
     def revoke(self, pairing_id: str) -> bool:
         with self.db.connection() as conn:

@@ -177,6 +177,8 @@ class PairingView(View):
     qr: str | None = Field(None, description="the link's full URL as a QR code (an SVG data: URI), for a tablet to "
                                              "scan; only in the answer that created it")
     link_expires_at: datetime | None = None
+    kind: str | None = Field(None, description="an e-ink frame's panel (eink.md); until paired_at, it waits for "
+                                               "approval")
 
 
 class UploadAccepted(View):

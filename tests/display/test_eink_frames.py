@@ -192,6 +192,23 @@ def test_a_trmnl_waits_for_the_dashboards_approval_when_a_token_is_set(
     assert "/eink-card/" in trmnl_display(guarded, again["api_key"]).json()["image_url"]
 
 
+@pytest.mark.browser
+def test_the_dashboard_approves_a_waiting_trmnl_for_the_room_it_shows(
+        broker: Broker, guarded: DisplayProcess, browser) -> None:
+    shown(broker, guarded, make_image(room="kitchen", color=(200, 200, 40)))
+    setup = requests.get(f"{guarded.url}/api/setup", headers={"ID": MAC}, timeout=5).json()
+    board = browser.new_page()
+    board.goto(f"{guarded.url}/?token={TOKEN}#kitchen")
+    row = board.locator("#pairings li", has_text=f"TRMNL {setup['friendly_id']}")
+    row.wait_for()
+    assert "waiting for approval" in row.inner_text()
+    row.get_by_role("button", name="Approve for kitchen").click()
+    wait_for(lambda: "/eink/kitchen/" in (trmnl_display(guarded, setup["api_key"]).json()["image_url"] or ""),
+             timeout=10, message="the TRMNL to show the kitchen")
+    board.locator("#pairings li", has_text="seen").wait_for()
+    board.close()
+
+
 def test_a_frame_sleeps_until_morning_at_night_and_wakes_sooner_while_the_room_talks() -> None:
     evening = datetime(2026, 12, 6, 23, 0).astimezone()
     assert trmnl.refresh_seconds(evening, evening) == 8 * 3600
