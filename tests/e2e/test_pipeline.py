@@ -117,6 +117,25 @@ def test_an_upload_goes_through_to_a_transcript_and_a_picture(pipeline: Pipeline
     assert job["images"] and job["images"][0]["job_id"] == job_id
 
 
+def test_an_upload_with_nothing_picturable_ends_done_with_its_transcript(pipeline: Pipeline, speech_dir: Path,
+                                                                        tmp_path: Path) -> None:
+    """Talk that names nothing to draw ("he was not an ill disposed young man", "he might even have been made
+    amiable himself"): the job ends `done`, with its words and the note, and no picture (it waited in `choosing`)."""
+    start_all(pipeline)
+    base = f"http://127.0.0.1:{pipeline.workers['display'].port}"
+    names = ("pocketsphinx_librivox_ss01_0880.wav", "pocketsphinx_librivox_ss01_0930.wav")
+    recording = joined_recording(speech_dir, names, tmp_path / "unpicturable.wav")
+    upload = subprocess.run(["curl", "-sf", "-F", f"audio=@{recording}", f"{base}/api/uploads"],
+                            capture_output=True, check=True, text=True)
+    job_id = json.loads(upload.stdout)["job_id"]
+    job = wait_for(lambda: (j := get_json(f"{base}/api/uploads/{job_id}"))["status"] in ("done", "error") and j,
+                   timeout=120, interval=0.5, message="upload job finished")
+    assert (job["status"], job["images"], job["error"]) == ("done", [], None), job
+    assert job["note"] and "nothing picturable" in job["note"].lower()
+    said = " ".join(reference(speech_dir, name) for name in names)
+    assert wer(said, job["transcript"]) <= 0.35, job  # its words, as any correct CPU hears them
+
+
 def test_killing_each_worker_mid_stream_loses_nothing_and_shows_nothing_twice(
         pipeline: Pipeline, broker: Broker, speech_dir: Path, tmp_path: Path) -> None:
     audio_tap, transcript_tap, prompt_tap = broker.tap("audio.#"), broker.tap("transcript.#"), broker.tap("prompt.#")
