@@ -19,7 +19,7 @@ from services.display.gallery import Gallery
 from services.display.views import JobLineView, JobView
 from shared.messages import NOTHING_TO_PAINT, JobLine, JobStage, Word
 
-_KEEP_JOBS = 500
+_KEEP_JOBS = 500  # finished jobs kept; those still in flight are never pruned (the stall check ends them)
 _EARLIER: dict[JobStage, tuple[str, ...]] = {  # the stages a job may enter each stage from
     JobStage.TRANSCRIBING: ("queued",),
     JobStage.CHOOSING: ("queued", "transcribing"),
@@ -65,8 +65,9 @@ class JobBook:
                          (job_id, room, filename, JobStage.QUEUED.value, engine, len(spans), audio_seconds, now, now))
             conn.executemany("INSERT INTO job_lines (job_id, sequence, start_seconds, end_seconds) VALUES (?,?,?,?)",
                              [(job_id, i, s.start_seconds, s.end_seconds) for i, s in enumerate(spans)])
-            conn.execute("DELETE FROM upload_jobs WHERE id NOT IN "  # the oldest go, with their lines
-                         "(SELECT id FROM upload_jobs ORDER BY created_at DESC LIMIT ?)", (_KEEP_JOBS,))
+            conn.execute("DELETE FROM upload_jobs WHERE status IN ('done', 'error') AND id NOT IN "  # the oldest
+                         "(SELECT id FROM upload_jobs WHERE status IN ('done', 'error') "  # finished go, with lines;
+                         "ORDER BY created_at DESC LIMIT ?)", (_KEEP_JOBS,))  # one in flight stays however old
             conn.execute("DELETE FROM job_lines WHERE job_id NOT IN (SELECT id FROM upload_jobs)")
 
     def discard(self, job_id: str) -> None:
