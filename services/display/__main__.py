@@ -30,7 +30,9 @@ _FLAGS = {
     "--gallery-max-images": "gallery_max_images", "--gallery-max-mb": "gallery_max_mb",
     "--upload-max-mb": "upload_max_mb", "--upload-max-seconds": "upload_max_seconds",
     "--upload-room": "upload_room", "--default-room": "default_room", "--job-stall-seconds": "job_stall_seconds",
-    "--mic-max-tabs": "display_mic_max_tabs", "--tls-cert": "display_tls_cert", "--tls-key": "display_tls_key",
+    "--ws-max-anonymous": "display_ws_max_anonymous", "--mic-max-tabs": "display_mic_max_tabs",
+    "--render-threads": "display_render_threads", "--render-queue": "display_render_queue",
+    "--tls-cert": "display_tls_cert", "--tls-key": "display_tls_key",
 }
 
 

@@ -19,6 +19,7 @@ from starlette.routing import Route
 
 from services.display import metrics, openapi, uploads, variants
 from services.display.access import pictures_only
+from services.display.gallery import Original
 from services.display.jobs import JobRefused, captions
 from services.display.jobs.assemblyai import BatchError, parse_webhook
 from services.display.limits import CONTROL_MAX_BYTES, capped
@@ -169,7 +170,8 @@ _PER_VIEWER_HEADERS = {"Cache-Control": "private, max-age=31536000", "Vary": "Ac
     "An image (immutable; cache forever): at `w` (the next of 640, 960, 1280, 1920, 2560, 3840 up, never wider than "
     "the original), WebP when Accept names image/webp; ETag, If-None-Match → 304. A picture with words typeset on it "
     "(poster, illustrator) comes wordless (blurred, at most 640 wide) without the token or a frame paired for its "
-    "room",
+    "room. While the display's renders are all taken, the nearest size already made (the original at worst), with "
+    "Cache-Control: no-cache",
     ok=(200, {"content": {m: {} for m in ("image/png", "image/jpeg", "image/webp")}}), description="the image",
     errors=[400, 404], query=[openapi.query("w", {"type": "integer", "minimum": 1, "maximum": 3840})],
     also={304: "the frame has these bytes already (If-None-Match)"})
@@ -192,13 +194,23 @@ async def image_file(request: Request) -> Response:
     width = original.width if width is None else min(width, original.width)
     mime = variants.WEBP if variants.accepts_webp(request.headers.get("accept", "")) else original.mime_type
     as_stored = width == original.width and mime == original.mime_type
-    etag = f'"{original.id}"' if as_stored else f'"{original.id}-{width}-{mime.removeprefix("image/")}"'
+    etag = _etag(original, width, mime)
     headers["ETag"] = etag
     if _has(request.headers.get("if-none-match", ""), etag):
         return Response(status_code=304, headers=headers)
-    if not as_stored:
-        return Response(await d.variants.get(original, width, mime), media_type=mime, headers=headers)
-    return Response(original.data, media_type=mime, headers=headers)
+    if as_stored:
+        return Response(original.data, media_type=mime, headers=headers)
+    served = await d.variants.get(original, width, mime)
+    if not served.exact:  # the render queue was full: the nearest size made, for now only (no-cache)
+        headers.update({"Cache-Control": "no-cache", "ETag": _etag(original, served.width, served.mime_type)})
+    return Response(served.data, media_type=served.mime_type, headers=headers)
+
+
+def _etag(original: Original, width: int, mime: str) -> str:
+    """The image's id as stored; with width and type for a variant."""
+    if width == original.width and mime == original.mime_type:
+        return f'"{original.id}"'
+    return f'"{original.id}-{width}-{mime.removeprefix("image/")}"'
 
 
 def _has(if_none_match: str, etag: str) -> bool:

@@ -78,12 +78,14 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
                       Jobs(JobBook(db, gallery), gallery, bus, settings.job_stall_seconds, _remote_engine(settings),
                            settings.assemblyai_safety_poll_seconds),
                       MicBoard(),
-                      Hub(SocketBudget(settings.display_ws_max_clients, settings.display_ws_max_per_address)),
+                      Hub(SocketBudget(settings.display_ws_max_clients, settings.display_ws_max_per_address,
+                                       settings.display_ws_max_anonymous)),
                       Access(settings.display_token, settings.allowed_origins, pairings), pairings,
                       Slots(settings.upload_max_concurrent),
                       BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs,
                                                     settings.display_ws_max_per_address)),
-                      Variants(), EinkFrames(db), PairedSockets(pairings), Wordless())
+                      Variants(settings.display_render_threads, settings.display_render_queue), EinkFrames(db),
+                      PairedSockets(pairings), Wordless())
     handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
     queue = display.bus.topology.display(settings.queue_id(port))
 
@@ -122,6 +124,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
             display.jobs.stop_polling()
             if bridge is not None:
                 await asyncio.to_thread(bridge.stop)
+            display.variants.close()
             await asyncio.to_thread(display.bus.stop, 10)
             db.close()
 

@@ -18,6 +18,8 @@ from typing import Literal
 import epaper_dithering as dithering
 from PIL import Image, ImageDraw, ImageFont
 
+from services.display import pixels
+
 Box = tuple[float, float, float, float]  # left, top, right, bottom as fractions of the picture
 
 _ACEP_INKS = ("black", "white", "green", "blue", "red", "yellow", "orange")
@@ -134,6 +136,7 @@ def _number(raw: str, name: str, low: float, high: float) -> float:
 def render(data: bytes, panel: Panel, look: Look, regions: tuple[Box, ...] = ()) -> bytes:
     """The picture at the panel's size in only the panel's canonical colours, encoded as `look.format`."""
     width, height = (panel.height, panel.width) if look.portrait else (panel.width, panel.height)
+    pixels.check(data)
     with Image.open(io.BytesIO(data)) as image:
         image.draft("RGB", (width, height))  # JPEG: decode at a fraction of the size when that is enough
         fitted = fit(image.convert("RGB"), width, height, look.fit, regions)

@@ -3,14 +3,14 @@
 
 from __future__ import annotations
 
-from services.display import metrics
+from services.display import metrics, pixels
 from services.display.access import pictures_only
 from services.display.gallery import Gallery
 from services.display.hub import DASHBOARD, Hub, job_topic, room_topic
 from services.display.jobs import Jobs
 from services.display.live import MicBoard
 from services.display.views import SpokenView, WordView
-from shared.bus import Handler
+from shared.bus import Handler, Unprocessable
 from shared.messages import Envelope, GeneratedImage, ImagePrompt, JobProgress, MicStatus, SpokenCommand, Transcript
 
 
@@ -24,6 +24,10 @@ class DisplayHandler:
         self.hub = hub
 
     def on_image(self, msg: GeneratedImage) -> None:
+        try:  # a picture the display would not decode is not stored, nor sent to frames to decode
+            pixels.check(msg.image)
+        except pixels.TooManyPixels as exc:
+            raise Unprocessable(str(exc)) from exc
         view = self.gallery.add_image(msg)
         if view is not None:
             metrics.IMAGES_RECEIVED.inc()

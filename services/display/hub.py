@@ -83,14 +83,16 @@ class Hub:
                     client.offer(None)
 
     async def serve(self, websocket: WebSocket, topic: str, kind: str,
-                    hello: Callable[[], Awaitable[dict[str, object]]], tag: str | None = None) -> None:
-        """Accept, send `hello()`, then forward the topic's events until the client goes away.
+                    hello: Callable[[], Awaitable[dict[str, object]]], tag: str | None = None,
+                    entitled: bool = True) -> None:
+        """Accept, send `hello()`, then forward the topic's events until the client goes away; `entitled`:
+        the client came with the token or a pairing (anonymous ones cannot take the sockets kept for these).
 
         The client is registered before `hello()` runs, so nothing published meanwhile is missed (it may
         arrive twice: clients drop repeats by id).
         """
         address = websocket.client.host if websocket.client else ""
-        refusal = self._budget.admit(address)
+        refusal = self._budget.admit(address, entitled)
         if refusal is not None:
             await websocket.accept()  # accepted only to say why: a refused handshake carries no reason
             await websocket.close(_TRY_AGAIN_LATER, reason=refusal)
@@ -99,7 +101,7 @@ class Hub:
             await websocket.accept()
             await self._serve(websocket, topic, _Client(kind, websocket, tag), hello)
         finally:
-            self._budget.leave(address)
+            self._budget.leave(address, entitled)
 
     async def _serve(self, websocket: WebSocket, topic: str, client: _Client,
                      hello: Callable[[], Awaitable[dict[str, object]]]) -> None:

@@ -52,23 +52,31 @@ class Slots:
 
 
 class SocketBudget:
-    """Websockets open at once, in total and per client address; lives on the event loop."""
+    """Websockets open at once, in total and per client address; lives on the event loop.
 
-    def __init__(self, total: int, per_address: int) -> None:
+    Sockets without the right to more than pictures (no token, no pairing) take at most `anonymous` of the
+    total, so the rest stays for the dashboard and paired frames; per address, each kind is counted apart, so
+    anonymous sockets from a shared address (a proxy) cannot lock out a paired frame behind it either."""
+
+    def __init__(self, total: int, per_address: int, anonymous: int | None = None) -> None:
         self.total = total
         self.per_address = per_address
-        self._open: Counter[str] = Counter()
+        self.anonymous = total if anonymous is None else min(anonymous, total)
+        self._open: Counter[tuple[bool, str]] = Counter()
 
-    def admit(self, address: str) -> str | None:
+    def admit(self, address: str, entitled: bool = True) -> str | None:
         """Count the socket in and return None, or return why it is refused (the close reason)."""
         if self._open.total() >= self.total:
             return f"this display has its limit of {self.total} live connections; try again later"
-        if self._open[address] >= self.per_address:
+        if not entitled and sum(n for (e, _), n in self._open.items() if not e) >= self.anonymous:
+            return (f"this display has its limit of {self.anonymous} live connections without the token or a "
+                    "pairing; try again later")
+        if self._open[(entitled, address)] >= self.per_address:
             return f"your address has {self.per_address} live connections, the most allowed"
-        self._open[address] += 1
+        self._open[(entitled, address)] += 1
         return None
 
-    def leave(self, address: str) -> None:
-        self._open[address] -= 1
-        if self._open[address] <= 0:
-            del self._open[address]
+    def leave(self, address: str, entitled: bool = True) -> None:
+        self._open[(entitled, address)] -= 1
+        if self._open[(entitled, address)] <= 0:
+            del self._open[(entitled, address)]

@@ -21,3 +21,5 @@ CONTROLS = Counter("voxframe_display_controls_total", "Control messages sent fro
 MQTT_COMMANDS = Counter("voxframe_display_mqtt_commands_total", "Home Assistant commands over MQTT by outcome "
                         "(sent, refused, failed)", ["outcome"])
 IMAGE_VARIANTS = Counter("voxframe_display_image_variants_total", "Image variants made (width and type)", ["type"])
+VARIANT_FALLBACKS = Counter("voxframe_display_image_variant_fallbacks_total",
+                            "Variant requests beyond the render queue, served the nearest size already made")

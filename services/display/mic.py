@@ -2,13 +2,17 @@
 arbitrated with the room's other mics (`shared.audio.outbox`), its segments published like a capture's.
 
 The registry answers the bus (Controls and other mics' notices, on the work thread) and feeds each tab's audio in
-a worker thread (`hear`), one block at a time per tab, so the event loop never runs the VAD.
+a worker thread (`hear`), one block at a time per tab, so the event loop never runs the VAD. Those threads are
+the mics' own: a storm of renders or database reads cannot hold a tab's audio up.
 """
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import numpy as np
 from prometheus_client import Counter
@@ -22,6 +26,9 @@ from shared.bus import Bus
 from shared.messages import Control, EndReason, Heard, MicStatus
 
 BUFFER_SECONDS = 600.0  # speech of all browser mics held while the broker is away; oldest dropped past it
+THREADS = 4  # each tab's blocks go in one at a time: these serve many tabs, on threads no render or read takes
+
+T = TypeVar("T")
 
 COUNTERS = OutboxCounters(
     published=Counter("voxframe_display_mic_segments_published_total",
@@ -69,6 +76,7 @@ class BrowserMics:
         self._publisher = SegmentOutbox(bus, BUFFER_SECONDS, COUNTERS)
         self._lock = threading.Lock()
         self._mics: dict[tuple[str, str], BrowserMic] = {}
+        self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="display-mic")
         bus.consume(bus.topology.browser_mics, {Control: self.on_control, Heard: self.on_heard})
         bus.every(1.0, self._publish_statuses)
         bus.every(0.05, self._release)
@@ -77,6 +85,10 @@ class BrowserMics:
         """Start publishing (a thread of its own, until the bus stops)."""
         threading.Thread(target=self._publisher.run, args=(threading.Event(),), name="display-mic-publish",
                          daemon=True).start()
+
+    async def run(self, work: Callable[..., T], *args: object) -> T:
+        """`work(*args)` on the mics' own threads (joining, hearing, leaving), awaited from the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
 
     def join(self, room: str, name: str, device: str, on_mute: Callable[[], None]) -> BrowserMic | None:
         """The new tab's mic, or None when a mic of that name is live in the room already."""

@@ -4,9 +4,14 @@ The tab sends binary frames of 16 kHz mono s16le (~100 ms each) and may send `{"
 the display sends `hello` ({room, mic, muted}) and `{"type": "muted", "muted": bool}` whenever the switch moves
 (the dashboard's or the tab's own). Whatever else arrives closes the socket with a code and a reason the page
 shows: text that is no mute command (1003), an odd byte count (1007), a frame over a second (1009; frames far
-larger are refused by the server before they are read), audio faster than real time beyond a margin, measured
-by a token bucket (1008). Frames are fed one at a time, so a tab holds at most the server's few frames in
-flight: never-ending speech is cut by the segmenter (max length), never buffered.
+larger are refused by the server before they are read), audio faster than real time (1008). Frames are fed one
+at a time, so a tab holds at most the server's few frames in flight: never-ending speech is cut by the segmenter
+(max length), never buffered.
+
+A tab's rate is judged by its own sample clock: the audio it has sent against the time since it connected. A
+server that stalls (a busy machine, a paused process) reads the frames that waited in the socket all at once,
+which is no fault of the tab: the stream is fed at most `BACKLOG_SECONDS` ahead of arrival (a token bucket) and
+the rest of such a burst is dropped and counted, never held, and the socket stays open.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from services.display import metrics
-from services.display.mic import BrowserMic
+from services.display.mic import BrowserMic, BrowserMics
 from services.display.views import NAME
 from shared.audio import SAMPLE_RATE_HZ
 from shared.messages import Command, Control
@@ -34,13 +39,16 @@ _LOGGER = logging.getLogger(__name__)
 BYTES_PER_SECOND = 2 * SAMPLE_RATE_HZ
 MAX_FRAME_BYTES = BYTES_PER_SECOND  # one second; the page sends 100 ms
 RATE_MARGIN = 1.25  # audio may arrive this much faster than real time, on average
-BURST_SECONDS = 3.0  # and this much at once (a network stall catching up)
+BURST_SECONDS = 3.0  # ahead of that, on the tab's own clock (its audio sent vs. the time it has been open)
+BACKLOG_SECONDS = 5.0  # audio fed at once after a stall (a token bucket); the rest of the burst is dropped
 RESYNC_SECONDS = 1.0  # a stream this far from arrival time is re-anchored to it (the tab paused, a stall)
 
 UNSUPPORTED, INVALID, POLICY, TOO_BIG, TRY_LATER = 1003, 1007, 1008, 1009, 1013
 
 CLOSES = Counter("voxframe_display_mic_closes_total", "Browser-mic sockets the display closed, by reason",
                  ["reason"])
+BACKLOG_DROPPED = Counter("voxframe_display_mic_backlog_dropped_seconds_total",
+                          "Browser-mic audio that waited out a server stall beyond what is fed at once, dropped")
 
 
 class TokenBucket:
@@ -86,8 +94,8 @@ async def mic_socket(websocket: WebSocket) -> None:
         return
     loop, switched, withdrawn = asyncio.get_running_loop(), asyncio.Event(), asyncio.Event()
     try:
-        mic = await asyncio.to_thread(d.browser_mics.join, room, name, f"browser tab at {address}",
-                                      lambda: loop.call_soon_threadsafe(switched.set))
+        mic = await d.browser_mics.run(d.browser_mics.join, room, name, f"browser tab at {address}",
+                                       lambda: loop.call_soon_threadsafe(switched.set))
         if mic is None:
             await _close(websocket, POLICY, "name_taken", f"a mic named {name!r} is live in room {room!r} already; "
                                                           "open this page with another ?name=")
@@ -95,19 +103,20 @@ async def mic_socket(websocket: WebSocket) -> None:
         metrics.CLIENTS.labels("mic").inc()
         try:
             with d.paired.hold(grant.pairing_id, withdrawn.set) if grant else contextlib.nullcontext():
-                await _serve(websocket, mic, switched, withdrawn)
+                await _serve(websocket, mic, switched, withdrawn, d.browser_mics)
         finally:
             metrics.CLIENTS.labels("mic").dec()
             d.browser_mics.leave(mic)
-            await asyncio.to_thread(mic.finish)
+            await d.browser_mics.run(mic.finish)
     finally:
         d.browser_mics.budget.leave(address)
 
 
-async def _serve(websocket: WebSocket, mic: BrowserMic, switched: asyncio.Event, withdrawn: asyncio.Event) -> None:
+async def _serve(websocket: WebSocket, mic: BrowserMic, switched: asyncio.Event, withdrawn: asyncio.Event,
+                 mics: BrowserMics) -> None:
     _LOGGER.info("Browser mic %s/%s connected (%s)", mic.room, mic.mic, mic.device)
     await websocket.send_text(json.dumps({"type": "hello", "room": mic.room, "mic": mic.mic, "muted": mic.muted}))
-    tasks = {asyncio.create_task(_receive(websocket, mic)),
+    tasks = {asyncio.create_task(_receive(websocket, mic, mics)),
              asyncio.create_task(_tell_switches(websocket, mic, switched)),
              asyncio.create_task(_until_withdrawn(withdrawn))}
     try:
@@ -127,8 +136,9 @@ async def _serve(websocket: WebSocket, mic: BrowserMic, switched: asyncio.Event,
     _LOGGER.info("Browser mic %s/%s gone", mic.room, mic.mic)
 
 
-async def _receive(websocket: WebSocket, mic: BrowserMic) -> None:
-    bucket = TokenBucket(RATE_MARGIN * BYTES_PER_SECOND, BURST_SECONDS * BYTES_PER_SECOND)
+async def _receive(websocket: WebSocket, mic: BrowserMic, mics: BrowserMics) -> None:
+    clock = _SampleClock()
+    backlog = TokenBucket(RATE_MARGIN * BYTES_PER_SECOND, BACKLOG_SECONDS * BYTES_PER_SECOND)
     next_at: float | None = None  # capture time of the next sample, if the stream runs on
     while True:
         message = await websocket.receive()
@@ -138,20 +148,37 @@ async def _receive(websocket: WebSocket, mic: BrowserMic) -> None:
         if data is None:
             _switch(mic, message.get("text") or "")
             continue
-        _check(data, bucket)
+        _check(data, clock)
         now, seconds = time.time(), len(data) / BYTES_PER_SECOND
         if next_at is None or abs(next_at - (now - seconds)) > RESYNC_SECONDS:
             next_at = now - seconds
-        await asyncio.to_thread(mic.take, np.frombuffer(data, dtype="<i2").astype(np.int16), next_at)
+        if backlog.take(len(data)):
+            await mics.run(mic.take, np.frombuffer(data, dtype="<i2").astype(np.int16), next_at)
+        else:
+            BACKLOG_DROPPED.inc(seconds)
         next_at += seconds
 
 
-def _check(data: bytes, bucket: TokenBucket) -> None:
+class _SampleClock:
+    """A tab's own clock: the audio it has sent, against the time since it connected."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._opened = clock()
+        self._sent = 0.0
+
+    def ahead(self, data: bytes) -> bool:
+        """Count `data` in; whether the tab has now sent more than real time allows (with the margins)."""
+        self._sent += len(data) / BYTES_PER_SECOND
+        return self._sent > RATE_MARGIN * (self._clock() - self._opened) + BURST_SECONDS
+
+
+def _check(data: bytes, clock: _SampleClock) -> None:
     if not data or len(data) % 2:
         raise _Refused(INVALID, "odd_bytes", f"a frame of {len(data)} bytes is no whole number of 16-bit samples")
     if len(data) > MAX_FRAME_BYTES:
         raise _Refused(TOO_BIG, "too_big", f"a frame of {len(data)} bytes is over {MAX_FRAME_BYTES} (one second)")
-    if not bucket.take(len(data)):
+    if clock.ahead(data):
         raise _Refused(POLICY, "too_fast", "audio is arriving faster than real time; send 16 kHz as it is heard")
 
 

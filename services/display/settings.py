@@ -34,7 +34,13 @@ class DisplaySettings(BaseSettings):
                                                        "(Host header); '*' allows any")
     display_ws_max_clients: int = Field(1000, ge=1, description="websockets open at once, all clients together")
     display_ws_max_per_address: int = Field(64, ge=1, description="websockets open at once from one IP address")
+    display_ws_max_anonymous: int = Field(750, ge=0, description="of those, open without the token or a pairing "
+                                                                 "(frames showing pictures only): the rest are "
+                                                                 "kept for the dashboard and paired frames")
     display_mic_max_tabs: int = Field(32, ge=1, description="browser tabs live as mics at once (/mic/ROOM)")
+    display_render_threads: int = Field(2, ge=1, description="threads that render image variants (?w=)")
+    display_render_queue: int = Field(16, ge=0, description="variant renders waiting at most; beyond, a request "
+                                                            "gets the nearest size already made")
     display_tls_cert: Path | None = Field(None, description="serve HTTPS with this PEM certificate (browser mics "
                                                             "beyond localhost need HTTPS)")
     display_tls_key: Path | None = Field(None, description="the certificate's PEM private key")

@@ -34,7 +34,7 @@ async def frame_socket(websocket: WebSocket) -> None:
                 "keep": FRAME_HELLO_IMAGES, "widths": list(variants.WIDTHS)}
 
     if grant is None:
-        await d.hub.serve(websocket, room_topic(room, captions), "frame", hello)
+        await d.hub.serve(websocket, room_topic(room, captions), "frame", hello, entitled=captions)
         return
     pairing_id = grant.pairing_id
     with d.paired.hold(pairing_id, lambda: d.hub.close_tagged(pairing_id)):  # closed when revoked, anywhere

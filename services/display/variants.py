@@ -2,8 +2,13 @@
 
 Every frame of a room asks for a new picture in the same instant, so bytes are what the fan-out costs: a 960 px
 tablet needs not the 1920 px original, and WebP is a third smaller than JPEG. Widths snap up to a few buckets so
-an image has few variants (never upscaled); each variant is made once in a worker thread however many frames ask
-at the same moment (the first request starts it, the rest await the same task) and kept in a bounded LRU.
+an image has few variants (never upscaled); each variant is made once however many frames ask at the same moment
+(the first request starts it, the rest await the same task) and kept in a bounded LRU.
+
+Renders are the display's costliest work and anyone may ask for one, so they run on their own few threads with a
+bounded queue: beyond it a request gets the nearest size already made (the original at worst), never a place in
+line, so a storm of distinct variants costs the display a fixed amount of CPU and delays no other request.
+Decoding is capped in pixels (`pixels.py`).
 """
 
 from __future__ import annotations
@@ -13,10 +18,12 @@ import functools
 import io
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import ThreadPoolExecutor
+from typing import NamedTuple
 
 from PIL import Image
 
-from services.display import metrics
+from services.display import metrics, pixels
 from services.display.gallery import Original
 
 WIDTHS = (640, 960, 1280, 1920, 2560, 3840)
@@ -31,6 +38,15 @@ Key = Hashable  # (image id, width, type) for a variant; e-ink pictures name the
 
 class BadWidth(ValueError):
     """`?w=` that is no width we serve."""
+
+
+class Served(NamedTuple):
+    """What a request gets: the variant it asked for, or (`exact` false) the nearest one there was."""
+
+    data: bytes
+    width: int
+    mime_type: str
+    exact: bool
 
 
 def bucket(raw: str | None) -> int | None:
@@ -62,6 +78,7 @@ def accepts_webp(accept: str) -> bool:
 
 def render(original: Original, width: int, mime_type: str) -> bytes:
     """The original scaled down to `width` (if narrower) and encoded as `mime_type`; the same bytes every time."""
+    pixels.check(original.data)
     with Image.open(io.BytesIO(original.data)) as image:
         height = max(1, round(image.height * width / image.width))
         image.draft("RGB", (width, height))  # JPEG: decode at a fraction of the size when that is enough
@@ -78,35 +95,56 @@ def render(original: Original, width: int, mime_type: str) -> bytes:
 
 class Variants:
     """Variants by (image id, width, type), or any key naming one picture made from an original (an e-ink
-    panel's), made once each and kept within a byte budget (oldest used go)."""
+    panel's), made once each and kept within a byte budget (oldest used go); at most `threads` render at once and
+    `queue` more wait, on threads of their own."""
 
-    def __init__(self, max_bytes: int = _CACHE_BYTES) -> None:
+    def __init__(self, threads: int, queue: int, max_bytes: int = _CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
+        self.room = threads + queue
+        self._pool = ThreadPoolExecutor(threads, thread_name_prefix="display-render")
         self._done: OrderedDict[Key, bytes] = OrderedDict()
         self._size = 0
-        self._making: dict[Key, asyncio.Task[bytes]] = {}
+        self._making: dict[Key, asyncio.Future[bytes]] = {}
 
-    async def get(self, original: Original, width: int, mime_type: str) -> bytes:
-        """The variant's bytes; runs on the event loop, so the dicts need no lock."""
-        return await self.made((original.id, width, mime_type), functools.partial(render, original, width, mime_type))
+    async def get(self, original: Original, width: int, mime_type: str) -> Served:
+        """The variant, or the nearest one made when the queue is full; runs on the event loop (no locks)."""
+        key = (original.id, width, mime_type)
+        if key not in self._done and key not in self._making and len(self._making) >= self.room:
+            metrics.VARIANT_FALLBACKS.inc()
+            return self.nearest(original, width, mime_type)
+        return Served(await self.made(key, functools.partial(render, original, width, mime_type)), width, mime_type,
+                      exact=True)
 
     async def made(self, key: Key, make: Callable[[], bytes]) -> bytes:
-        """The bytes `make` returns for `key`, made once in a worker thread however many ask at once."""
+        """The bytes `make` returns for `key`, made once on the render threads however many ask at once. Waits its
+        turn whatever the queue: callers with a right to the picture (e-ink frames) come here directly."""
         if (data := self._done.get(key)) is not None:
             self._done.move_to_end(key)
             return data
-        task = self._making.get(key)
-        if task is None:
-            task = asyncio.create_task(asyncio.to_thread(make))
-            self._making[key] = task
-            task.add_done_callback(lambda done: self._finish(key, done))
-        return await asyncio.shield(task)  # a frame that hangs up does not cancel the others' variant
+        making = self._making.get(key)
+        if making is None:
+            making = asyncio.get_running_loop().run_in_executor(self._pool, make)
+            self._making[key] = making
+            making.add_done_callback(lambda done: self._finish(key, done))
+        return await asyncio.shield(making)  # a frame that hangs up does not cancel the others' variant
 
-    def _finish(self, key: Key, task: asyncio.Task[bytes]) -> None:
+    def nearest(self, original: Original, width: int, mime_type: str) -> Served:
+        """The made variant closest to `width` (the narrowest at least as wide first) in the type asked for or
+        the original's, the original itself among them."""
+        made = [Served(data, key[1], key[2], exact=False) for key, data in self._done.items()
+                if isinstance(key, tuple) and len(key) == 3 and key[0] == original.id
+                and key[2] in (mime_type, original.mime_type)]
+        made.append(Served(original.data, original.width, original.mime_type, exact=False))
+        return min(made, key=lambda v: (v.width < width, abs(v.width - width), v.mime_type != mime_type))
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _finish(self, key: Key, made: asyncio.Future[bytes]) -> None:
         del self._making[key]
-        if task.cancelled() or task.exception() is not None:
+        if made.cancelled() or made.exception() is not None:
             return
-        self._done[key] = data = task.result()
+        self._done[key] = data = made.result()
         self._size += len(data)
         while self._size > self.max_bytes and len(self._done) > 1:
             self._size -= len(self._done.popitem(last=False)[1])

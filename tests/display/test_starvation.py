@@ -1,0 +1,208 @@
+"""Anonymous clients cannot starve authorised ones, against the real display process: a storm of requests for
+distinct image variants renders a bounded few (the rest get the nearest size already made) while the API stays
+quick and an authorised browser mic keeps streaming; a server stall of several seconds costs the mic a little
+backlog, never the socket; anonymous frames cannot take the websockets kept for the dashboard and paired frames."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import signal
+import statistics
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+import pytest
+import requests
+from PIL import Image
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import ClientConnection, connect
+
+from services.generator.engines import ImageRequest
+from services.generator.engines.illustrator import IllustratorBackend
+from shared.bus import REASON_HEADER
+from tests.display.conftest import DisplayProcess, make_image, publish
+from tests.support import Broker, wait_for
+
+TOKEN = "s3cret"
+FRAME_SAMPLES = 1600  # 100 ms, as the page sends
+WEBP = "image/avif,image/webp,image/*,*/*;q=0.8"
+JPEG = "image/png,image/jpeg,*/*;q=0.8"
+# The variants of a 1920 px JPEG: three narrower JPEGs, four WebPs (its own width re-encoded too).
+VARIANTS = [("?w=640", JPEG), ("?w=960", JPEG), ("?w=1280", JPEG),
+            ("?w=640", WEBP), ("?w=960", WEBP), ("?w=1280", WEBP), ("?w=1920", WEBP)]
+STORM = 150
+
+
+@pytest.fixture(scope="module")
+def painting() -> bytes:
+    """A 1920×1080 JPEG with the illustrator's detail, so a render costs what a real one does."""
+    request = ImageRequest("a camping trip", keywords=("tent", "campfire", "owl"), width=1920, height=1080, seed=2)
+    return IllustratorBackend().generate(request)[0].data
+
+
+def metric(display: DisplayProcess, name: str) -> float:
+    """The sum of a counter's samples over all its labels."""
+    text = requests.get(f"{display.url}/metrics", timeout=10).text
+    return sum(float(v) for v in re.findall(rf"^{name}(?:{{[^}}]*}})? (\S+)$", text, re.MULTILINE))
+
+
+class Tab:
+    """An authorised browser mic sending 100 ms of quiet room noise every 100 ms from a thread, as a tab does;
+    `closed` is the server's close frame, if it sent one."""
+
+    def __init__(self, ws: ClientConnection) -> None:
+        self.ws = ws
+        assert json.loads(ws.recv(timeout=10))["type"] == "hello"
+        self.closed: tuple[int, str] | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._stream, daemon=True)
+        self._thread.start()
+
+    def _stream(self) -> None:
+        noise = np.random.default_rng(0).normal(0, 30, FRAME_SAMPLES).astype("<i2").tobytes()
+        started, sent = time.monotonic(), 0
+        with contextlib.suppress(ConnectionClosed):
+            while not self._stop.is_set():
+                self.ws.send(noise)
+                sent += 1
+                self._stop.wait(max(0.0, started + sent * 0.1 - time.monotonic()))  # real-time pacing
+
+    def alive(self) -> bool:
+        """The socket answers a ping (the server never closed it)."""
+        try:
+            self.ws.ping().wait(10)
+            return True
+        except ConnectionClosed as exc:
+            self.closed = (exc.rcvd.code, exc.rcvd.reason) if exc.rcvd else (0, "no close frame")
+            return False
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(10)
+
+
+@contextlib.contextmanager
+def streaming_tab(display: DisplayProcess) -> Iterator[Tab]:
+    with connect(f"ws://127.0.0.1:{display.port}/ws/mic/study?name=tab&token={TOKEN}") as ws:
+        tab = Tab(ws)
+        try:
+            yield tab
+        finally:
+            tab.stop()
+
+
+def api_seconds(display: DisplayProcess) -> float:
+    started = time.perf_counter()
+    answer = requests.get(f"{display.url}/api/rooms", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=60)
+    assert answer.status_code == 200
+    return time.perf_counter() - started
+
+
+def percentiles(seconds: list[float]) -> str:
+    ordered = sorted(seconds)
+    return (f"p50 {1000 * statistics.median(ordered):.0f} ms, p99 {1000 * ordered[int(0.99 * (len(ordered) - 1))]:.0f} "
+            f"ms, max {1000 * ordered[-1]:.0f} ms over {len(ordered)}")
+
+
+def test_a_storm_of_anonymous_variant_requests_renders_a_bounded_few_and_starves_no_one(
+        broker: Broker, display_factory, painting: bytes) -> None:
+    display = display_factory(VOXFRAME_DISPLAY_TOKEN=TOKEN)
+    images = [make_image(image=painting, mime_type="image/jpeg", width=1920, height=1080, backend="illustrator")
+              for _ in range(-(-STORM // len(VARIANTS)))]
+    publish(broker, *images)
+    for image in images:
+        wait_for(lambda i=image: requests.get(f"{display.url}/images/{i.id}", timeout=10).status_code == 200,
+                 timeout=20, message="the images to be stored")
+    asks = [(image, query, accept) for image in images for query, accept in VARIANTS][:STORM]
+    idle = [api_seconds(display) for _ in range(30)]
+    renders_before = metric(display, "voxframe_display_image_variants_total")
+
+    def anonymous(ask: tuple) -> requests.Response:
+        image, query, accept = ask
+        return requests.get(f"{display.url}/images/{image.id}{query}", headers={"Accept": accept}, timeout=120)
+
+    with streaming_tab(display) as tab, ThreadPoolExecutor(STORM) as attackers:
+        assert tab.alive()
+        started = time.monotonic()
+        answers = [attackers.submit(anonymous, ask) for ask in asks]
+        with ThreadPoolExecutor(16) as probes:  # one authorised API call every 50 ms, each timed on its own
+            timed = []
+            while not all(a.done() for a in answers):
+                timed.append(probes.submit(api_seconds, display))
+                time.sleep(0.05)  # the probes' pace
+        during = [t.result() for t in timed]
+        storm_seconds = time.monotonic() - started
+        mic_alive = tab.alive()
+    renders = metric(display, "voxframe_display_image_variants_total") - renders_before
+    nearest = metric(display, "voxframe_display_image_variant_fallbacks_total")
+    print(f"\n{STORM} anonymous variant requests answered in {storm_seconds:.1f} s: {renders:.0f} rendered, "
+          f"{nearest:.0f} served the nearest size already made\n/api/rooms idle: {percentiles(idle)}\n"
+          f"/api/rooms during the storm: {percentiles(during)}")
+    assert mic_alive, f"the authorised mic was closed during the storm: {tab.closed}"
+    assert {a.result().status_code for a in answers} == {200}
+    assert all(a.result().headers["content-type"].startswith("image/") for a in answers)
+    assert renders < STORM and renders + nearest >= STORM
+    assert sorted(during)[int(0.99 * (len(during) - 1))] < 1.0, "the authorised API waited behind the renders"
+
+
+def test_a_mic_survives_a_server_stall_of_several_seconds(display_factory) -> None:
+    display = display_factory(VOXFRAME_DISPLAY_TOKEN=TOKEN)
+    assert display.process is not None
+    with streaming_tab(display) as tab:
+        assert tab.alive()
+        os.kill(display.process.pid, signal.SIGSTOP)  # the whole server stalls; the tab goes on sending
+        try:
+            time.sleep(7)  # the stall under test: longer than the backlog a mic is fed after one
+        finally:
+            os.kill(display.process.pid, signal.SIGCONT)
+        wait_for(lambda: not tab.alive() or metric(display, "voxframe_display_mic_backlog_dropped_seconds_total"),
+                 timeout=15, message="the server to read the backlog")  # a ping is answered before it is read
+        assert tab.alive(), f"the mic was closed after the stall: {tab.closed}"
+        dropped = metric(display, "voxframe_display_mic_backlog_dropped_seconds_total")
+        assert 0 < dropped < 7
+        print(f"\nafter a 7 s stall the mic stayed open; {dropped:.1f} s of its backlog dropped")
+
+
+def frame(display: DisplayProcess, *, token: bool = False) -> ClientConnection:
+    return connect(f"ws://127.0.0.1:{display.port}/ws/frame/kitchen" + (f"?token={TOKEN}" if token else ""),
+                   open_timeout=5)
+
+
+def closed_at_once(ws: ClientConnection) -> tuple[int, str]:
+    with ws, pytest.raises(ConnectionClosed) as closed:
+        ws.recv(5)
+    assert closed.value.rcvd is not None
+    return closed.value.rcvd.code, closed.value.rcvd.reason
+
+
+def test_anonymous_frames_cannot_take_the_sockets_kept_for_the_dashboard_and_paired_frames(display_factory) -> None:
+    display = display_factory(VOXFRAME_DISPLAY_TOKEN=TOKEN, VOXFRAME_DISPLAY_WS_MAX_CLIENTS="4",
+                              VOXFRAME_DISPLAY_WS_MAX_ANONYMOUS="2")
+    with contextlib.ExitStack() as open_sockets:
+        for _ in range(2):
+            assert '"hello"' in open_sockets.enter_context(frame(display)).recv(5)
+        code, reason = closed_at_once(frame(display))
+        assert code == 1013 and "without the token or a pairing" in reason
+        for _ in range(2):  # the two kept for those with the right
+            assert '"hello"' in open_sockets.enter_context(frame(display, token=True)).recv(5)
+        dashboard = connect(f"ws://127.0.0.1:{display.port}/ws/dashboard?token={TOKEN}", open_timeout=5)
+        assert closed_at_once(dashboard)[0] == 1013  # and no more than the total
+
+
+def test_a_picture_over_the_pixel_cap_is_dead_lettered_and_never_decoded(broker: Broker,
+                                                                        display: DisplayProcess) -> None:
+    bomb = io.BytesIO()
+    Image.new("1", (10_000, 10_000)).save(bomb, "PNG")  # 100 megapixels in 12 KB
+    image = make_image(image=bomb.getvalue(), width=10_000, height=10_000)
+    publish(broker, image)
+    props, _ = wait_for(lambda: broker.get(broker.topology.dead.name), timeout=10, message="a dead letter")
+    reason = props.headers[REASON_HEADER]
+    assert reason.startswith("unprocessable:") and "10000×10000 pixels is over the display's cap" in reason
+    assert requests.get(f"{display.url}/images/{image.id}?w=640", timeout=10).status_code == 404
