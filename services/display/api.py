@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.display import metrics, openapi, uploads, variants
+from services.display import metrics, openapi, uploads, variants, wordless
 from services.display.access import pictures_only
 from services.display.gallery import Original
 from services.display.jobs import JobRefused, captions
@@ -173,7 +173,7 @@ _PER_VIEWER_HEADERS = {"Cache-Control": "private, max-age=31536000", "Vary": "Ac
     "room. While the display's renders are all taken, the nearest size already made (the original at worst), with "
     "Cache-Control: no-cache",
     ok=(200, {"content": {m: {} for m in ("image/png", "image/jpeg", "image/webp")}}), description="the image",
-    errors=[400, 404], query=[openapi.query("w", {"type": "integer", "minimum": 1, "maximum": 3840})],
+    errors=[400, 404, 503], query=[openapi.query("w", {"type": "integer", "minimum": 1, "maximum": 3840})],
     also={304: "the frame has these bytes already (If-None-Match)"})
 async def image_file(request: Request) -> Response:
     """The picture at `?w=` (bucketed, never upscaled) as WebP where accepted; 304 when the frame has it."""
@@ -190,7 +190,12 @@ async def image_file(request: Request) -> Response:
     if original.typeset and d.access.required:  # its words: the token's or its room's paired frames'; two answers
         headers.update(_PER_VIEWER_HEADERS)
         if not await asyncio.to_thread(d.access.may_read_room, request, original.room):
-            original = await d.wordless.of(original)
+            try:
+                original = await wordless.of(d.variants, original)
+            except wordless.RendersBusy as exc:
+                busy = error(503, str(exc))
+                busy.headers["Retry-After"] = "5"
+                return busy
     width = original.width if width is None else min(width, original.width)
     mime = variants.WEBP if variants.accepts_webp(request.headers.get("accept", "")) else original.mime_type
     as_stored = width == original.width and mime == original.mime_type

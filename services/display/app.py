@@ -37,7 +37,6 @@ from services.display.pairing import Pairings
 from services.display.revocation import PairedSockets
 from services.display.settings import DisplaySettings
 from services.display.variants import Variants
-from services.display.wordless import Wordless
 from shared.bus import Bus
 from shared.config import BusSettings
 from shared.messages import MicStatus
@@ -65,7 +64,6 @@ class Display:
     variants: Variants
     eink_frames: EinkFrames
     paired: PairedSockets
-    wordless: Wordless
 
 
 def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) -> Starlette:
@@ -85,7 +83,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
                       BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs,
                                                     settings.display_ws_max_per_address)),
                       Variants(settings.display_render_threads, settings.display_render_queue), EinkFrames(db),
-                      PairedSockets(pairings), Wordless())
+                      PairedSockets(pairings))
     handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
     queue = display.bus.topology.display(settings.queue_id(port))
 

@@ -109,15 +109,20 @@ class Variants:
     async def get(self, original: Original, width: int, mime_type: str) -> Served:
         """The variant, or the nearest one made when the queue is full; runs on the event loop (no locks)."""
         key = (original.id, width, mime_type)
-        if key not in self._done and key not in self._making and len(self._making) >= self.room:
+        if self.busy(key):
             metrics.VARIANT_FALLBACKS.inc()
             return self.nearest(original, width, mime_type)
         return Served(await self.made(key, functools.partial(render, original, width, mime_type)), width, mime_type,
                       exact=True)
 
+    def busy(self, key: Key) -> bool:
+        """Whether making `key` would queue beyond the limit: not made, not being made, and the queue full."""
+        return key not in self._done and key not in self._making and len(self._making) >= self.room
+
     async def made(self, key: Key, make: Callable[[], bytes]) -> bytes:
         """The bytes `make` returns for `key`, made once on the render threads however many ask at once. Waits its
-        turn whatever the queue: callers with a right to the picture (e-ink frames) come here directly."""
+        turn whatever the queue: callers that may be refused ask `busy` first; those with a right to the picture
+        (e-ink frames) come here directly."""
         if (data := self._done.get(key)) is not None:
             self._done.move_to_end(key)
             return data
