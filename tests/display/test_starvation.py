@@ -152,7 +152,7 @@ def test_a_storm_of_anonymous_variant_requests_renders_a_bounded_few_and_starves
     assert {a.result().status_code for a in answers} == {200}
     assert all(a.result().headers["content-type"].startswith("image/") for a in answers)
     assert renders < STORM and renders + nearest >= STORM
-    # Before renders had threads of their own: p99 15 s. Now ~0.1-1.2 s on a loaded 2-core machine.
+    # Before renders had threads of their own: p99 15 s. Now 0.1-1.2 s on a loaded 2-core machine.
     assert sorted(during)[int(0.99 * (len(during) - 1))] < 2.0, "the authorised API waited behind the renders"
 
 
