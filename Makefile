@@ -6,7 +6,7 @@ RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 RUN_PACKAGES := python3-venv rabbitmq-server espeak-ng libportaudio2 libasound2-plugins libsndfile1 ffmpeg fonts-dejavu-core
 # The tests drive these real parts too: a PulseAudio virtual mic, headless Chromium, Prometheus and promtool.
-TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils chromium prometheus postgresql
+TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils chromium prometheus postgresql cage
 MIC ?=
 ROOM ?= living-room
 PORT ?= 8080
