@@ -8,12 +8,21 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
-from shared.messages import AudioSegment, GeneratedImage, ImagePrompt, Keyword, Transcript
+from shared.messages import (
+    NOTHING_TO_PAINT,
+    AudioSegment,
+    GeneratedImage,
+    ImagePrompt,
+    JobText,
+    JobUnpainted,
+    Keyword,
+    Transcript,
+)
 from tests.display import test_assemblyai_jobs
 from tests.display.conftest import DisplayProcess, png, publish
 from tests.display.test_jobs import two_utterances, upload
 from tests.fakes.assemblyai_rest import FakeAssemblyAIRest, Script
-from tests.support import Broker
+from tests.support import Broker, wait_for
 
 SAID = test_assemblyai_jobs.SAID
 fake = test_assemblyai_jobs.fake  # its fixtures: a display whose uploads go to the fake of AssemblyAI's REST API
@@ -114,6 +123,29 @@ def test_the_job_page_shows_timed_lines_downloads_and_links_each_picture_to_its_
     page.screenshot(path=str(tmp_path / "job-page.png"), full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=str(tmp_path / "job-page-narrow.png"), full_page=True)
+    page.close()
+
+
+def test_the_job_page_says_when_nothing_picturable_was_said(broker: Broker, display: DisplayProcess, browser,
+                                                           speech_dir: Path) -> None:
+    """Done, every step ticked, the words shown and the note where a picture would be: not an error, not waiting."""
+    texts = broker.tap("job.text.#")
+    job_id = upload(display, two_utterances(speech_dir)).json()["job_id"]
+    page = browser.new_page(viewport={"width": 1280, "height": 700})
+    page.goto(f"{display.url}/jobs/{job_id}")
+    page.wait_for_selector('#job[data-status="queued"]')
+    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
+    publish(broker, *(s.derive(Transcript, audio_id=str(s.id), text="he might even have been made amiable himself",
+                               sequence=s.sequence, engine="faster-whisper", model="tiny.en", audio_seconds=1,
+                               processing_seconds=0.1) for s in segments))
+    page.wait_for_selector('#job[data-status="choosing"]')
+    text = JobText.from_json(wait_for(lambda: broker.get(texts), timeout=5, message="the job's text")[1])
+    publish(broker, text.derive(JobUnpainted, key="unpainted", job_id=job_id, reason="nothing_usable"))
+    page.wait_for_selector('#job[data-status="done"]')
+    assert page.inner_text("#job-note") == NOTHING_TO_PAINT and page.is_hidden("#job-error")
+    assert page.locator("#steps li.done").count() == 5
+    assert "nothing picturable" in page.inner_text("#job-images").lower()
+    assert page.locator("#job-transcript .line.said").count() == len(segments)
     page.close()
 
 
