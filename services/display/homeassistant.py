@@ -15,6 +15,7 @@ from shared.messages import Command
 from shared.messages.control import STYLES, WINDOW_SECONDS
 
 PRESS = "PRESS"
+MIC_PREFIX = "listening_"  # `set/listening_<mic>`: one mic's switch
 
 
 @dataclass(frozen=True)
@@ -53,8 +54,8 @@ class Topics:
 _BUTTONS = {"paint_now": "Paint now", "regenerate": "Regenerate"}
 
 
-def discovery(topics: Topics, room: str) -> dict[str, dict[str, object]]:
-    """Every entity's discovery topic and config for one room (publish retained)."""
+def discovery(topics: Topics, room: str, mics: tuple[str, ...] = ()) -> dict[str, dict[str, object]]:
+    """Every entity's discovery topic and config for one room and its mics (publish retained)."""
     node = topics.node(room)
     device = {"identifiers": [node], "name": f"Voxframe {room}", "manufacturer": "Voxframe",
               "model": "Conversation picture frame (room)"}
@@ -84,33 +85,40 @@ def discovery(topics: Topics, room: str) -> dict[str, dict[str, object]]:
             "mics_live", "Mics live", icon="mdi:microphone-outline", state_topic=state, state_class="measurement",
             value_template="{{ value_json.mics_live }}"),
     }
+    for mic in mics:  # a listening switch per mic too: mute the kitchen's tablet, keep the ceiling mic
+        configs[topics.config("switch", room, f"listening_{mic}")] = entity(
+            f"listening_{mic}", f"Listening: {mic}", icon="mdi:microphone",
+            command_topic=topics.command(room, f"{MIC_PREFIX}{mic}"), state_topic=state,
+            value_template=f"{{{{ value_json.mics['{mic}'] | default('OFF') }}}}", payload_on="ON", payload_off="OFF")
     for what, name in _BUTTONS.items():
         configs[topics.config("button", room, what)] = entity(what, name, command_topic=topics.command(room, what),
                                                               payload_press=PRESS)
     return configs
 
 
-def command(what: str, payload: str) -> tuple[Command, str | float | None]:
-    """The Control command and value a command topic's payload means; ValueError for anything else."""
+def command(what: str, payload: str) -> tuple[Command, str | float | None, str | None]:
+    """The Control command, value and mic a command topic's payload means; ValueError for anything else."""
     if what in _BUTTONS:
         if payload != PRESS:
             raise ValueError(f"a button sends {PRESS}, not {payload[:20]!r}")
-        return Command(what), None
-    if what == "listening":
+        return Command(what), None, None
+    if what == "listening" or what.startswith(MIC_PREFIX):
         if payload not in ("ON", "OFF"):
             raise ValueError(f"listening is ON or OFF, not {payload[:20]!r}")
-        return (Command.UNMUTE if payload == "ON" else Command.MUTE), None
+        mic = what.removeprefix(MIC_PREFIX) if what != "listening" else None
+        return (Command.UNMUTE if payload == "ON" else Command.MUTE), None, mic
     if what == "style":
-        return Command.SET_STYLE, payload
+        return Command.SET_STYLE, payload, None
     if what == "window":
         try:
-            return Command.SET_WINDOW, float(payload)
+            return Command.SET_WINDOW, float(payload), None
         except ValueError:
             raise ValueError(f"the window is a number of seconds, not {payload[:20]!r}") from None
     raise ValueError(f"no such command topic: {what[:40]!r}")
 
 
-def state(last_picture: str | None, mics_live: int, listening: bool) -> bytes:
-    """A room's state document (retained on its state topic)."""
-    return json.dumps({"last_picture": last_picture, "mics_live": mics_live,
-                       "listening": "ON" if listening else "OFF"}).encode()
+def state(last_picture: str | None, mics: dict[str, bool]) -> bytes:
+    """A room's state document (retained on its state topic); `mics`: each live mic, and whether it listens."""
+    return json.dumps({"last_picture": last_picture, "mics_live": sum(mics.values()),
+                       "listening": "ON" if not mics or any(mics.values()) else "OFF",
+                       "mics": {mic: "ON" if on else "OFF" for mic, on in sorted(mics.items())}}).encode()

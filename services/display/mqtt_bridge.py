@@ -62,7 +62,7 @@ class MqttBridge:
         self._client.will_set(self.topics.status, "offline", qos=1, retain=True)
         self._client.on_connect = self._on_connect
         self._client.on_message = self._on_message
-        self._announced: set[str] = set()
+        self._announced: set[str] = set()  # discovery topics published in this session
         self._published: dict[str, object] = {}  # topic → what was last published there
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._poll, name="mqtt-bridge", daemon=True)
@@ -104,9 +104,10 @@ class MqttBridge:
         try:
             if not NAME.match(room):
                 raise ValueError(f"room names are 1-64 letters, digits, '-' or '_', not {room[:64]!r}")
-            command, value = ha.command(what, message.payload.decode("utf-8", "replace"))
-            wanted = ControlRequest(command=command, value=value)  # the dashboard's checks: ranges, presets
-            control = Control(room=room, source="homeassistant", command=wanted.command, value=wanted.value)
+            command, value, mic = ha.command(what, message.payload.decode("utf-8", "replace"))
+            wanted = ControlRequest(command=command, mic=mic, value=value)  # the dashboard's checks: ranges, presets
+            control = Control(room=room, source="homeassistant", command=wanted.command, mic=wanted.mic,
+                              value=wanted.value)
             self.send(control)
         except (ValueError, ValidationError) as exc:
             metrics.MQTT_COMMANDS.labels("refused").inc()
@@ -130,15 +131,14 @@ class MqttBridge:
                 _LOGGER.exception("Home Assistant bridge: publishing the rooms failed")
 
     def _publish_room(self, room: str) -> None:
-        if room not in self._announced:
-            for topic, config in ha.discovery(self.topics, room).items():
+        mics = {m.mic: not m.muted for m in self.mics.mics(room)}
+        for topic, config in ha.discovery(self.topics, room, tuple(sorted(mics))).items():
+            if topic not in self._announced:  # the room's entities once, each mic's when it first shows up
                 self._client.publish(topic, json.dumps(config), qos=1, retain=True)
-            self._announced.add(room)
+                self._announced.add(topic)
         newest = self.gallery.images(room, 1)
-        mics = self.mics.mics(room)
-        listening = not mics or any(not m.muted for m in mics)
         last = newest[0].received_at.isoformat() if newest else None
-        self._once(self.topics.state(room), ha.state(last, sum(not m.muted for m in mics), listening))
+        self._once(self.topics.state(room), ha.state(last, mics))
         if newest and self._published.get(self.topics.picture(room)) != newest[0].id:
             original = self.gallery.image_file(newest[0].id)
             if original is not None:

@@ -15,7 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 
 from services.display import homeassistant as ha
-from shared.messages import Command, Control
+from shared.messages import Command, Control, MicStatus
 from tests.display.conftest import DisplayProcess, make_image, publish
 from tests.support import Broker, stays, wait_for
 
@@ -104,7 +104,7 @@ def test_every_room_is_a_device_with_its_entities_retained(broker: Broker,
     assert shown.format == "JPEG" and shown.size == (320, 180)
     state = json.loads(home.get(topics.state("kitchen")).payload)  # type: ignore[union-attr]
     assert state["last_picture"] and state["listening"] == "ON" and state["mics_live"] == 0
-    assert set(state) == {"last_picture", "mics_live", "listening"}
+    assert set(state) == {"last_picture", "mics_live", "listening", "mics"}
 
     display.stop()
     wait_for(lambda: home.get(topics.status).payload == b"offline", timeout=10,  # type: ignore[union-attr]
@@ -144,3 +144,21 @@ def test_buttons_switch_select_and_number_send_the_dashboards_controls(
                            (f"{home.base}/no room/set/paint_now", "PRESS")):
         home.press(topic, payload)
     stays(lambda: broker.depth(controls) == 0, seconds=2, message="a refused command was sent")
+
+
+def test_each_live_mic_gets_its_own_listening_switch(broker: Broker,
+                                                     bridged: tuple[DisplayProcess, HomeAssistant]) -> None:
+    _display, home = bridged
+    controls = broker.tap("control.#")
+    topics = ha.Topics(home.base, home.prefix)
+    publish(broker, MicStatus(room="living-room", source="sofa", level_dbfs=-30, speech_ratio=0.2))
+    wait_for(lambda: config(home, "switch", "living-room", "listening_sofa"), timeout=20, message="the sofa's switch")
+    switch = config(home, "switch", "living-room", "listening_sofa")
+    assert switch is not None and switch["command_topic"] == topics.command("living-room", "listening_sofa")
+    wait_for(lambda: (m := home.get(topics.state("living-room"))) is not None
+             and json.loads(m.payload).get("mics") == {"sofa": "ON"}, timeout=10, message="the sofa listening")
+    home.press(topics.command("living-room", "listening_sofa"), "OFF")
+    got: list[Control] = []
+    wait_for(lambda: got.extend(Control.model_validate_json(b) for _, b in broker.drain(controls)) or got,
+             timeout=10, message="the sofa's mute")
+    assert [(c.command, c.mic) for c in got] == [(Command.MUTE, "sofa")]
