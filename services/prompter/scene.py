@@ -1,10 +1,13 @@
 """A room's living scene, updated once a window: what is still talked about stays where it is and grows, a new
 topic enters where there is room, what is forgotten fades and leaves within two windows.
 
-Weights: a talked-about element gains `GROW` × its keyword score (best 1.0), up to 1; one not talked about keeps
-`DECAY` of its weight and leaves below `LEAVE`, so even a full-weight element is gone two silent windows later
-(1 → 0.35 → 0.12). The setting is sticky (night stays night until the talk says otherwise); the mood is the
-window's VADER sentiment and energy, smoothed so one remark does not repaint the sky.
+Weights: a talked-about element gains `GROW` × its keyword score (best 1.0), up to 1. The talk has a current
+topic: it holds while at least `CONTINUES` of its elements' weight is still talked about, and a new one begins
+when not. An element of the current topic not talked about keeps `HOLD` of its weight (a topic's details come and
+go while it holds); one of a past topic keeps `DECAY`; under `LEAVE` it leaves, so even a full-weight element is
+gone two windows after the talk moved on (1 → 0.35 → 0.12). The setting is sticky (night stays night until the
+talk says otherwise); the mood is the window's VADER sentiment and energy, smoothed so one remark does not
+repaint the sky.
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ from shared.messages import derived_id
 from shared.messages.scene import MAX_ELEMENTS, Place, Scene, SceneElement, TimeOfDay, Weather
 
 GROW, DECAY, LEAVE = 0.35, 0.35, 0.15
+HOLD = 0.75  # what an element of the current topic keeps of its weight in a window that does not mention it
+CONTINUES = 0.2  # the topic holds while this share of its elements' weight is still talked about
 ENTER_BASE, ENTER_SCORE = 0.4, 0.4  # a new element's weight: ENTER_BASE + ENTER_SCORE × its score
 MAX_LIVING = 8  # elements on the wall at once; a new topic waits for room only when all are still talked about
 SMOOTHING = 0.5  # share of the previous mood kept each window
@@ -48,33 +53,52 @@ def update(scene: Scene | None, talked: Mapping[str, float], lines: Sequence[str
     previous = scene or Scene()
     window = previous.window + 1
     scores = {keyword.lower(): score for keyword, score in talked.items()}
+    related = {element.id: _related(element.keyword, scores) for element in previous.elements}
+    current = [e for e in previous.elements if e.topic == previous.topic]
+    still = sum(e.weight for e in current if related[e.id] is not None)
+    topic = previous.topic if still >= CONTINUES * sum(e.weight for e in current) > 0 else previous.topic + 1
     kept: list[SceneElement] = []
     left: list[str] = []
     for element in previous.elements:
-        score = scores.pop(element.keyword.lower(), None)
+        score = scores.pop(element.keyword.lower(), None) or related[element.id]
+        decay = HOLD if element.topic == topic else DECAY
         if score is not None:
             kept.append(element.model_copy(update={"weight": min(1.0, element.weight + GROW * score),
-                                                   "fading": False}))
-        elif element.weight * DECAY >= LEAVE:
-            kept.append(element.model_copy(update={"weight": element.weight * DECAY, "fading": True}))
+                                                   "fading": False, "topic": topic}))
+        elif element.weight * decay >= LEAVE:
+            kept.append(element.model_copy(update={"weight": element.weight * decay, "fading": True}))
         else:
             left.append(element.id)
     kept, crowded = _make_room(kept, len(scores))
     left += [e.id for e in crowded]
     for keyword, score in sorted(scores.items(), key=lambda ks: (-ks[1], ks[0]))[:MAX_LIVING - len(kept)]:
         kept.append(SceneElement(id=derived_id(room, keyword, window).hex[:12], keyword=keyword[:64],
-                                 weight=min(1.0, ENTER_BASE + ENTER_SCORE * score), x=_free_spot(kept),
-                                 entered=window))
+                                 weight=min(1.0, ENTER_BASE + ENTER_SCORE * score),
+                                 x=_free_spot([e for e in kept if not e.fading]),
+                                 entered=window, topic=topic))
     words = {w for line in lines for w in _WORD.findall(line.lower())} | {
         w for e in kept for w in _WORD.findall(e.keyword.lower())}
     valence, energy = _feeling(lines)
     valence = SMOOTHING * previous.valence + (1 - SMOOTHING) * valence if scene else valence
     energy = SMOOTHING * previous.energy + (1 - SMOOTHING) * energy if scene else energy
-    return Scene(window=window, elements=tuple(kept)[:MAX_ELEMENTS], left=tuple(left)[:MAX_ELEMENTS],
+    return Scene(window=window, topic=topic, elements=tuple(kept)[:MAX_ELEMENTS], left=tuple(left)[:MAX_ELEMENTS],
                  place=_place(words, previous.place), time_of_day=_time_of_day(words, previous.time_of_day),
                  weather=_weather(words, previous.weather),
                  mood=next(m.name for m in MOODS if valence >= m.from_compound),
                  valence=max(-1.0, min(1.0, valence)), energy=max(0.0, min(1.0, energy)))
+
+
+def _related(keyword: str, scores: Mapping[str, float]) -> float | None:
+    """The score a window gave `keyword`, or half the best score of a keyword sharing a word with it ("pie" and
+    "apple pie", "apples" and "apple pie": the selector names one thing differently from window to window)."""
+    if keyword.lower() in scores:
+        return scores[keyword.lower()]
+    stems = _stems(keyword)
+    return max((score / 2 for said, score in scores.items() if stems & _stems(said)), default=None)
+
+
+def _stems(keyword: str) -> set[str]:
+    return {word.rstrip("s") for word in _WORD.findall(keyword.lower()) if len(word) > 2}
 
 
 def _make_room(kept: list[SceneElement], arriving: int) -> tuple[list[SceneElement], list[SceneElement]]:
@@ -87,7 +111,8 @@ def _make_room(kept: list[SceneElement], arriving: int) -> tuple[list[SceneEleme
 
 
 def _free_spot(elements: Sequence[SceneElement]) -> float:
-    """The middle of the widest free stretch between the elements (the picture's margins count as walls)."""
+    """The middle of the widest free stretch between the elements that stay (the picture's margins count as
+    walls); what is fading out will be gone by the time the newcomer settles."""
     xs = sorted([MARGIN, 1 - MARGIN, *(e.x for e in elements)])
     if not elements:
         return 0.5

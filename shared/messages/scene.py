@@ -27,6 +27,7 @@ class SceneElement(BaseModel):
     weight: Fraction = Field(description="grows while talked about, decays when not; it leaves under a threshold")
     x: Fraction = Field(description="horizontal centre in the composition, as a fraction of the width")
     entered: int = Field(ge=0, description="the scene's window in which it entered")
+    topic: int = Field(0, ge=0, description="the scene's topic it entered with; a past topic's elements leave fast")
     fading: bool = Field(False, description="not talked about in the last window: on its way out")
 
 
@@ -36,6 +37,8 @@ class Scene(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     window: int = Field(0, ge=0, description="windows this room's scene has been updated by")
+    topic: int = Field(0, ge=0, description="topics the talk has moved through: a new one when little of the "
+                       "current topic's elements is still talked about")
     elements: tuple[SceneElement, ...] = Field((), max_length=MAX_ELEMENTS)
     left: tuple[Annotated[str, Field(max_length=32)], ...] = Field(
         (), max_length=MAX_ELEMENTS, description="ids of the elements that left in this window")

@@ -51,8 +51,9 @@ def test_new_elements_find_room_away_from_those_that_stay() -> None:
 
 
 def test_a_full_wall_lets_fading_elements_give_way_and_never_holds_more_than_it_may() -> None:
-    many = {f"thing{i}": 1.0 - i * 0.05 for i in range(MAX_LIVING)}
-    scenes = _run([many, {"thing0": 1.0}, {"dragon": 1.0, "thing0": 1.0}])
+    words = ["tent", "owl", "lake", "boat", "moon", "fox", "pine", "kite", "drum", "harp"][:MAX_LIVING]
+    many = {word: 1.0 - i * 0.05 for i, word in enumerate(words)}
+    scenes = _run([many, {"tent": 1.0, "owl": 1.0}, {"dragon": 1.0, "tent": 1.0, "owl": 1.0}])
     assert len(scenes[0].elements) == MAX_LIVING
     assert "dragon" in {e.keyword for e in scenes[2].elements}
     assert all(len(s.elements) <= MAX_LIVING for s in scenes)

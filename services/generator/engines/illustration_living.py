@@ -27,7 +27,7 @@ from services.generator.engines.poster_look import stable_int
 from shared.messages.scene import Scene as LivingScene
 from shared.messages.scene import SceneElement
 
-MAX_COVER = 0.25  # an entering element may cover at most this share of one that stays
+MAX_COVER = 0.4  # an entering element may cover at most this share of one that stays
 _STEP = 0.02  # of the width, per try when sliding an entering element aside
 
 
@@ -64,14 +64,17 @@ def compose_living(items: list[Item], elements: Mapping[str, SceneElement], livi
     unit = min(width, height * 1.2)
     oldest_first = sorted(items, key=lambda i: (elements[i.keyword].entered, elements[i.keyword].id))
     placements: list[Placement] = []
+    solid: list[Placement] = []  # what stays: a newcomer may stand over what is fading out, never over these
     for item in oldest_first:
         element = elements[item.keyword]
         zone = item.glyph.zone
         if ground is Ground.INDOOR and zone in (Zone.LAND, Zone.GROUND):
             zone = Zone.GROUND
-        spot = _clear(element, zone, width, height, horizon, unit, ground, placements)
+        spot = _clear(element, zone, width, height, horizon, unit, ground, solid)
         rng = np.random.default_rng(stable_int("living", element.id))
-        placements += _with_copies(item, zone, spot, width, rng)
+        drawn = _with_copies(item, zone, spot, width, rng)
+        placements += drawn
+        solid += [] if element.fading else drawn
     order = list(Zone)
     placements.sort(key=lambda p: (order.index(_zone_of(p, ground)), p.bottom))
     return Scene(living.time_of_day == "night", ground, horizon, tuple(placements))
