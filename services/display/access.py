@@ -74,4 +74,5 @@ def set_cookie(response: Response, conn: HTTPConnection, name: str, value: str, 
 
 def pictures_only(image: ImageView) -> ImageView:
     """The image without a word of the conversation: no prompt, keywords, excerpt, transcripts or captions."""
-    return image.model_copy(update={"prompt": "", "keywords": [], "excerpt": "", "transcripts": [], "depicted": []})
+    return image.model_copy(update={"prompt": "", "keywords": [], "excerpt": "", "transcripts": [], "depicted": [],
+                                     "scene": None})

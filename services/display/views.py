@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.messages import Command, JobStage
 from shared.messages.control import check_value
+from shared.messages.scene import Scene
 
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # rooms and mics: they end up in routing keys
 
@@ -84,6 +85,8 @@ class ImageView(View):
     depicted: list[str] = Field([], description="the keywords the picture shows (the illustrator says which)")
     regions: list[tuple[float, float, float, float]] = Field(
         [], description="where the depicted things are drawn: left, top, right, bottom as fractions of the picture")
+    scene: Scene | None = Field(None, description="the room's living scene it was painted from (element ids, "
+                                "weights, places, entered and left, setting, mood); null for a slideshow picture")
     width: int
     height: int
     mime_type: str

@@ -8,6 +8,7 @@ from pydantic import Field, StringConstraints
 
 from shared.messages.envelope import ID_CHARS, Envelope
 from shared.messages.prompt import MAX_EXCERPT_CHARS, MAX_KEYWORDS, Keyword
+from shared.messages.scene import Scene
 
 MAX_DEPICTED, DEPICTED_CHARS = 16, 64
 Depicted = Annotated[str, StringConstraints(max_length=DEPICTED_CHARS)]  # one depicted thing's name
@@ -39,3 +40,4 @@ class GeneratedImage(Envelope):
                                                         description="the keywords the picture shows")
     regions: tuple[Region, ...] = Field((), max_length=MAX_REGIONS,
                                         description="where the depicted things are drawn, so a crop keeps them")
+    scene: Scene | None = Field(None, description="the room's living scene the picture was painted from")

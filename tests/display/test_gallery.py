@@ -6,6 +6,7 @@ from pathlib import Path
 
 from services.display.db import Database
 from services.display.gallery import Gallery
+from services.display.views import ImageView
 from shared.messages import ImagePrompt, Keyword, Transcript
 from tests.display.conftest import make_image
 
@@ -76,3 +77,37 @@ def test_downloads_refuse_path_tricks(tmp_path: Path) -> None:
     (tmp_path / "secret.txt").write_text("secret")
     for trick in ("../secret.txt", "..%2Fsecret.txt", "/etc/passwd", "", "not-a-uuid"):
         assert gallery.image_file(trick) is None
+
+
+def test_an_image_keeps_what_it_depicts_and_the_scene_it_was_painted_from(tmp_path: Path) -> None:
+    """SQLite here; the same columns on PostgreSQL in test_image_scene_on_postgresql. Without a right to the
+    room's words, the scene (its keywords) goes with the other words."""
+    from services.display.access import pictures_only
+
+    view = _scene_round_trip(open_gallery(tmp_path))
+    assert pictures_only(view).scene is None
+
+
+def test_image_scene_on_postgresql() -> None:
+    from tests.support import postgres_database
+
+    with postgres_database() as url:
+        _scene_round_trip(Gallery(Database(url), 100, 10**9))
+
+
+def _scene_round_trip(gallery: Gallery) -> ImageView:
+    from services.prompter.scene import update
+
+    first = update(None, {"lighthouse": 1.0, "boat": 0.6}, ["We watched the lighthouse at night."], "den")
+    scene = update(first, {"lighthouse": 1.0, "gull": 0.8}, ["A gull sat on the lighthouse."], "den")
+    image = make_image(depicted=("lighthouse", "gull", "boat"), scene=scene)
+    gallery.add_image(image)
+    plain = make_image()
+    gallery.add_image(plain)
+    view = gallery.image(str(image.id))
+    assert view is not None and view.depicted == ["lighthouse", "gull", "boat"]
+    assert view.scene == scene and view.scene.window == 2 and view.scene.time_of_day == "night"
+    assert {e.keyword for e in view.scene.elements if e.fading} == {"boat"}
+    unscened = gallery.image(str(plain.id))
+    assert unscened is not None and unscened.scene is None
+    return view
