@@ -8,7 +8,7 @@ import re
 import requests
 from websockets.sync.client import connect
 
-from services.display import api
+from services.display import api, eink_api, trmnl
 from services.display.sockets import FRAME_HELLO_IMAGES
 from services.display.variants import WIDTHS
 from shared.bus import REASON_HEADER
@@ -136,7 +136,7 @@ def test_health_metrics_and_openapi_are_served(broker: Broker, display: DisplayP
     assert "voxframe_display_websocket_clients" in metrics and "voxframe_bus_connected" in metrics
     spec = requests.get(f"{display.url}/openapi.json", timeout=5).json()
     documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
-    served = {(r.path, m) for r in api.routes for m in r.methods - {"HEAD"}}
+    served = {(r.path, m) for r in [*api.routes, *eink_api.routes, *trmnl.routes] for m in r.methods - {"HEAD"}}
     assert documented == served  # generated from the routes: none missing, none made up
     assert spec["paths"]["/api/uploads/{job_id}"]["get"]["security"] == [{"token": []}]  # from @guarded
     assert "security" not in spec["paths"]["/api/rooms"]["get"]
