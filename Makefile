@@ -5,15 +5,16 @@ PY := $(VENV)/bin/python
 RUN_STAMP := $(VENV)/.installed-run
 TEST_STAMP := $(VENV)/.installed-test
 RUN_PACKAGES := python3-venv rabbitmq-server espeak-ng libportaudio2 libasound2-plugins libsndfile1 ffmpeg fonts-dejavu-core
-# The tests drive these real parts too: a PulseAudio virtual mic, headless Chromium, Prometheus and promtool.
-TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils chromium prometheus postgresql cage
+# The tests drive these real parts too: a PulseAudio virtual mic, headless Chromium, Prometheus and promtool, and
+# Docker (the compose stack; debootstrap makes its base image).
+TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils chromium prometheus postgresql cage docker.io debootstrap
 MIC ?=
 ROOM ?= living-room
 PORT ?= 8080
 # HOST=0.0.0.0 lets other screens in: the display then has an access token (made once, its link printed).
 HOST ?= 127.0.0.1
 
-.PHONY: install test test-cluster run bench lint clean
+.PHONY: install test test-cluster test-compose run bench lint clean
 
 $(RUN_STAMP): pyproject.toml deploy/no-deps-requirements.txt
 	deploy/local/ensure-packages.sh $(RUN_PACKAGES)
@@ -41,12 +42,20 @@ test: lint
 	deploy/local/ensure-packages.sh $(TEST_PACKAGES)
 	deploy/local/ensure-broker.sh
 	deploy/local/ensure-postgres.sh
+	deploy/local/ensure-docker.sh $(PY)
 	$(PY) -m pytest
 
 # The three-node RabbitMQ cluster test on its own (make test runs it too).
 test-cluster: $(TEST_STAMP)
 	deploy/local/ensure-packages.sh $(TEST_PACKAGES)
 	$(PY) -m pytest tests/cluster
+
+# docker-compose.yml run for real on a Docker engine (make test runs it too): tests/compose, images from
+# deploy/testing/build-images.sh.
+test-compose: $(TEST_STAMP)
+	deploy/local/ensure-packages.sh $(TEST_PACKAGES)
+	deploy/local/ensure-docker.sh $(PY)
+	$(PY) -m pytest tests/compose
 
 lint: $(TEST_STAMP)
 	$(VENV)/bin/ruff check shared services tests bench

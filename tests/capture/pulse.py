@@ -41,13 +41,13 @@ class VirtualMic:
         pulseaudio = shutil.which("pulseaudio")
         assert pulseaudio is not None
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        log = (self.directory / "pulseaudio.log").open("wb")
-        self._daemon = subprocess.Popen(
-            [pulseaudio, "-n", "--daemonize=no", "--exit-idle-time=-1", "--system=false", "--use-pid-file=false",
-             "--disallow-exit", "--log-target=stderr",
-             "-L", f"module-native-protocol-unix socket={self.directory}/native auth-anonymous=1",
-             "-L", "module-null-sink"],
-            env={**os.environ, **self.env, "HOME": str(self.directory)}, stdout=log, stderr=log)
+        with (self.directory / "pulseaudio.log").open("wb") as log:  # the daemon keeps its own copy of the file
+            self._daemon = subprocess.Popen(
+                [pulseaudio, "-n", "--daemonize=no", "--exit-idle-time=-1", "--system=false", "--use-pid-file=false",
+                 "--disallow-exit", "--log-target=stderr",
+                 "-L", f"module-native-protocol-unix socket={self.directory}/native auth-anonymous=1",
+                 "-L", "module-null-sink"],
+                env={**os.environ, **self.env, "HOME": str(self.directory)}, stdout=log, stderr=log)
         wait_for(lambda: self._pactl("info", check=False).returncode == 0, timeout=15,
                  message="the PulseAudio daemon")
 
