@@ -7,6 +7,7 @@ import re
 import shlex
 import shutil
 import sys
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -106,3 +107,41 @@ def test_the_installed_package_carries_every_file_the_workers_load(tmp_path: Pat
     entry_points = zipfile.ZipFile(wheel).read(next(n for n in packaged if n.endswith("entry_points.txt"))).decode()
     for stage in ("capture", "transcriber", "prompter", "generator", "display"):
         assert f"{stage} = services.{stage}.__main__:add_command" in entry_points
+
+
+LOCK = ROOT / "deploy" / "docker" / "requirements.lock"
+
+
+def test_dependencies_are_installed_from_the_lock_before_the_source_is_copied() -> None:
+    """A code edit must not reinstall every dependency: their layer comes before the first COPY of the code."""
+    steps = instructions(DOCKERFILE)
+    build = steps[:len(steps) - len(runtime_stage(DOCKERFILE))]
+    copies_code = next(i for i, (op, args) in enumerate(build)
+                       if op == "COPY" and re.search(r"\b(shared|services)\b", args))
+    installs_lock = next(i for i, (op, args) in enumerate(build) if op == "RUN" and "-r requirements.lock" in args)
+    assert installs_lock < copies_code
+
+
+def test_the_lock_pins_every_dependency_within_what_pyproject_admits() -> None:
+    from packaging.requirements import Requirement
+
+    declared = [Requirement(r) for r in tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]]
+    def normal(name: str) -> str:
+        return re.sub(r"[-_.]+", "-", name).lower()
+
+    pins = {normal(name): version for name, version in
+            (line.split("==") for line in LOCK.read_text().splitlines() if line and not line.startswith("#"))}
+    for requirement in declared:
+        name = normal(requirement.name)
+        assert name in pins, f"{requirement.name} is not in the lock: run sh deploy/docker/lock.sh"
+        assert requirement.specifier.contains(pins[name]), f"lock has {name}=={pins[name]}, pyproject {requirement}"
+
+
+def test_faster_whisper_is_pinned_to_releases_that_ship_the_silero_v6_model() -> None:
+    """shared/audio/vad.py loads assets/silero_vad_v6.onnx; 1.1.x and 1.2.0 ship only v5's encoder/decoder."""
+    from packaging.requirements import Requirement
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    whisper = next(Requirement(r) for r in deps if r.startswith("faster-whisper"))
+    assert not whisper.specifier.contains("1.2.0") and not whisper.specifier.contains("1.1.1")
+    assert whisper.specifier.contains("1.2.1")
