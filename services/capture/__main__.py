@@ -14,7 +14,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.capture.handler import CaptureHandler
-from services.capture.metrics import COUNTERS, DEVICE_UP, REOPENS
+from services.capture.metrics import COUNTERS, DEVICE_UP, REOPENS, label_mic
 from services.capture.sources import AudioSource, SourceError
 from shared.audio import Segmenter, SegmenterOptions
 from shared.audio.arbiter import Arbiter, ArbitrationOptions
@@ -168,6 +168,7 @@ def run(args: argparse.Namespace) -> int:
     bus.consume(bus.topology.control(settings.room),
                 {Control: handler.on_control, Heard: arbiter.on_heard, MicStatus: arbiter.on_status})
     bus.every(1.0, lambda: bus.publish_nowait(handler.status()) if bus.connected else None)
+    label_mic(settings.room, settings.mic)
     serve_metrics("capture", settings.metrics_port, ready=bus.health)
     stop, signalled = threading.Event(), threading.Event()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from shared.config import BusSettings
 from shared.messages import MESSAGE_TYPES, Envelope
@@ -32,13 +33,18 @@ class CaptureProcess:
     def output(self) -> str:
         return self.log.read_text(errors="replace")
 
-    def metric(self, name: str) -> float:
-        """A sample from the process's own /metrics (0 if not exported yet)."""
+    def metric(self, spec: str) -> float:
+        """A sample from the process's own /metrics (0 if not exported yet): `name` or `name{label="value",...}`,
+        matching a sample that has at least those labels (every capture sample also names its room and mic)."""
+        return next((value for labels, value in self.samples(spec.split("{")[0])
+                     if dict(re.findall(r'(\w+)="([^"]*)"', spec)).items() <= labels.items()), 0.0)
+
+    def samples(self, name: str) -> list[tuple[dict[str, str], float]]:
         port = wait_for(lambda: re.search(r"Metrics on http://[^:]+:(\d+)/metrics", self.output()),
                         message="the metrics server").group(1)  # type: ignore[union-attr]
         text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-        match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
-        return float(match.group(1)) if match else 0.0
+        return [(s.labels, s.value) for family in text_string_to_metric_families(text) for s in family.samples
+                if s.name == name]
 
     def wait(self, timeout: float) -> int:
         return self.process.wait(timeout)

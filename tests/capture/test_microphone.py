@@ -39,6 +39,14 @@ def _start_listening(start_capture, mic: VirtualMic) -> CaptureProcess:  # type:
     return capture
 
 
+def test_every_capture_metric_names_the_room_and_the_mic(start_capture, mic: VirtualMic) -> None:  # type: ignore[no-untyped-def]
+    """Dashboards and alerts tell mics apart by name, not by the container's address."""
+    capture = _start_listening(start_capture, mic)
+    for name in ("voxframe_capture_device_up", "voxframe_capture_input_level_dbfs", "voxframe_capture_muted"):
+        samples = wait_for(lambda n=name: capture.samples(n), timeout=10, message=name)  # type: ignore[misc]
+        assert [labels for labels, _ in samples] == [{"room": "den", "mic": "desk"}], name  # type: ignore[union-attr]
+
+
 def _assert_exactly_the_speech(segment: AudioSegment, clip: np.ndarray) -> None:
     """The segment is a slice of silence + clip + silence, bit for bit, cut within ~300 ms of the speech."""
     pcm = np.frombuffer(segment.pcm, dtype="<i2")

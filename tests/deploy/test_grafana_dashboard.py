@@ -17,10 +17,14 @@ RABBITMQ_DETAILED = {
                              "rabbitmq_detailed_queue_messages", "rabbitmq_detailed_process_reductions_total"},
     "queue_consumer_count": {"rabbitmq_detailed_queue_consumers"},
 }
-STANDARD = {"up", "process_start_time_seconds"}
+# What rabbitmq_prometheus serves on /metrics (the node's resource alarms, 0 or 1).
+RABBITMQ_NODE = {"rabbitmq_alarms_memory_used_watermark", "rabbitmq_alarms_free_disk_space_watermark",
+                 "rabbitmq_alarms_file_descriptor_limit"}
+STANDARD = {"up", "process_start_time_seconds"} | RABBITMQ_NODE
 SUFFIXES = ("_bucket", "_count", "_sum", "_total", "_info", "_created")
 PROMQL_WORDS = {"sum", "by", "rate", "increase", "histogram_quantile", "min", "max", "and", "on", "or", "unless",
-                "offset", "absent", "deriv", "time", "le", "bool", "without", "ignoring"}
+                "offset", "absent", "deriv", "time", "le", "bool", "without", "ignoring",
+                "label_replace"}
 
 
 def dashboard_exprs() -> list[str]:
@@ -75,8 +79,12 @@ def test_metric_name_check_catches_a_misspelt_metric() -> None:
 def test_dashboard_uses_the_provisioned_datasource_and_a_sound_layout() -> None:
     dashboard = json.loads(DASHBOARD.read_text())
     datasources = yaml.safe_load((GRAFANA / "provisioning" / "datasources" / "prometheus.yml").read_text())
-    uid = datasources["datasources"][0]["uid"]
     assert datasources["datasources"][0]["url"] == "http://prometheus:9090"
+    # No fixed uid: a variable of type datasource, so the file imports into a Grafana that has its own Prometheus.
+    (variable,) = [v for v in dashboard["templating"]["list"] if v["type"] == "datasource"]
+    assert variable["query"] == "prometheus"
+    uid = "${" + variable["name"] + "}"
+    assert "voxframe-prometheus" not in DASHBOARD.read_text()
     panels = dashboard["panels"]
     assert len({p["id"] for p in panels}) == len(panels)
     for panel in panels:
