@@ -136,13 +136,26 @@ class Stack:
         response.raise_for_status()
         return list(response.json()["data"]["activeTargets"])
 
-    def frame_images(self, room: str, seconds: float, until: int = 1) -> list[dict[str, Any]]:
+    def pair_frame(self, room: str) -> str:
+        """Pair a frame as the dashboard does (token), open its one-time link as the frame would; its cookie."""
+        link = self.api("POST", "/api/pairings", json={"name": "hall", "room": room})["link"]
+        response = requests.get(f"{self.display}{link}", allow_redirects=False, timeout=10)
+        assert response.status_code == 303, f"{link}: {response.status_code} {response.text}"
+        return f"voxframe_frame={response.cookies['voxframe_frame']}"
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        response = requests.get(f"{self.url('PROMETHEUS_HOST_PORT')}/api/v1/query", params={"query": promql},
+                                timeout=10)
+        response.raise_for_status()
+        return list(response.json()["data"]["result"])
+
+    def frame_images(self, room: str, seconds: float, until: int = 1, cookie: str = "") -> list[dict[str, Any]]:
         """The pictures a frame of `room` is sent (its hello's, then live ones) until `until` arrived, within
-        `seconds`; fails the test at the deadline."""
+        `seconds`; fails the test at the deadline. `cookie`: a paired frame's."""
         deadline = time.monotonic() + seconds
         url = f"ws://{LOOPBACK}:{self.env['VOXFRAME_DISPLAY_HOST_PORT']}/ws/frame/{room}"
         images: list[dict[str, Any]] = []
-        with connect(url, open_timeout=10) as frame:
+        with connect(url, open_timeout=10, additional_headers={"Cookie": cookie} if cookie else None) as frame:
             while len(images) < until:
                 left = deadline - time.monotonic()
                 assert left > 0, f"the {room} frame got {len(images)} of {until} pictures in {seconds:.0f} s"

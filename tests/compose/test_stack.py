@@ -70,6 +70,10 @@ def test_1_up_gets_every_service_healthy_and_a_picture_onto_a_frame(stack: Stack
     first = stack.frame_images("living-room", seconds=240)[0]
     print(f"\nhealthy {took:.0f} s after up; first picture on the frame {time.monotonic() - started:.0f} s after up")
     assert first["room"] == "living-room" and first["source"] == "demo"
+    # init-env.sh wrote a token: a frame without it gets pictures alone, a paired one its room's words too.
+    assert stack.env["VOXFRAME_DISPLAY_TOKEN"] and first["prompt"] == ""
+    paired = stack.frame_images("living-room", seconds=30, cookie=stack.pair_frame("living-room"))[0]
+    assert paired["id"] == first["id"] and paired["prompt"]
 
     def all_targets_up() -> bool:
         targets = stack.targets()
@@ -78,6 +82,10 @@ def test_1_up_gets_every_service_healthy_and_a_picture_onto_a_frame(stack: Stack
             all(t["health"] == "up" for t in targets)
 
     wait_for(all_targets_up, timeout=90, interval=2, message="every Prometheus target up")
+    # What the dashboard and the alert rules read: the mic by name, the broker's alarms.
+    mics = [r["metric"] for r in stack.query("voxframe_capture_device_up")]
+    assert [(m["room"], m["mic"]) for m in mics] == [("living-room", "demo")], mics
+    assert stack.query("rabbitmq_alarms_memory_used_watermark + rabbitmq_alarms_free_disk_space_watermark")
     # docs/deploy.md: on one node every durable queue is classic (quorum would refuse drop-head overflow).
     durable = {q["name"]: q["type"] for q in stack.queues() if q["durable"]}
     ns = stack.env["VOXFRAME_NAMESPACE"]
