@@ -47,6 +47,19 @@ def test_every_capture_metric_names_the_room_and_the_mic(start_capture, mic: Vir
         assert [labels for labels, _ in samples] == [{"room": "den", "mic": "desk"}], name  # type: ignore[union-attr]
 
 
+
+def test_only_a_capture_process_exports_capture_metrics() -> None:
+    """Every worker imports the capture's module (the CLI loads every subcommand): a transcriber exporting
+    `voxframe_capture_device_up 0` would be a dead mic to VoxframeMicDead."""
+    import subprocess
+    import sys
+
+    code = ("import shared.cli, services.capture.metrics; from prometheus_client import generate_latest, REGISTRY; "
+            "print(generate_latest(REGISTRY).decode())")
+    exported = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "voxframe_capture_" not in exported
+
+
 def _assert_exactly_the_speech(segment: AudioSegment, clip: np.ndarray) -> None:
     """The segment is a slice of silence + clip + silence, bit for bit, cut within ~300 ms of the speech."""
     pcm = np.frombuffer(segment.pcm, dtype="<i2")

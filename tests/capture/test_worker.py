@@ -8,9 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
-from prometheus_client import REGISTRY
 
-from services.capture.metrics import COUNTERS
+from services.capture.metrics import COUNTERS, MIC_METRICS
 from shared.audio import SAMPLE_RATE_HZ, decode_audio, segment_file
 from shared.audio.outbox import SegmentOutbox
 from shared.bus import Bus
@@ -118,7 +117,7 @@ def test_the_outbox_holds_a_bounded_amount_of_speech_while_the_broker_is_away() 
 
 
 def _dropped() -> float:
-    return REGISTRY.get_sample_value("voxframe_capture_segments_dropped_total") or 0.0
+    return MIC_METRICS.get_sample_value("voxframe_capture_segments_dropped_total") or 0.0
 
 
 @pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
