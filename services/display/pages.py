@@ -5,6 +5,7 @@ frames are open, and `/pair/<code>` turns a one-time link from the dashboard int
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
@@ -14,6 +15,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from services.display.access import COOKIE, FRAME_COOKIE, FRAME_COOKIE_SECONDS, set_cookie
+from shared.messages.envelope import NAME_CHARS, NAME_MAX
 
 STATIC_DIR = Path(str(resources.files("services.display").joinpath("static")))
 _NO_CACHE = {"Cache-Control": "no-cache"}
@@ -58,7 +60,20 @@ async def pair_page(request: Request) -> Response:
     return response
 
 
+def rules() -> dict[str, object]:
+    """The server's rules that page scripts apply too, stated once in Python and served, never restated in JS."""
+    return {"name": {"chars": NAME_CHARS, "max": NAME_MAX}}
+
+
+async def rules_script(_request: Request) -> Response:
+    """`/rules.js`: the rules as an ES module, so page scripts import them like any other module. Open to all:
+    they are facts about the API, no secrets."""
+    body = "".join(f"export const {key} = {json.dumps(value)};\n" for key, value in rules().items())
+    return Response(body, media_type="text/javascript", headers=_NO_CACHE)
+
+
 routes = [
+    Route("/rules.js", rules_script),
     Route("/", _page("dashboard.html", protected=True)),
     Route("/frame/{room}", frame_page),
     Route("/pair/{code}", pair_page),

@@ -11,6 +11,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from shared.messages.envelope import NAME_CHARS, NAME_MAX, NAME_PATTERN
+
 
 class DisplaySettings(BaseSettings):
     """Web server, gallery budget, upload limits and access control."""
@@ -49,9 +51,9 @@ class DisplaySettings(BaseSettings):
     upload_max_mb: float = Field(50.0, gt=0, description="largest accepted upload")
     upload_max_seconds: float = Field(600.0, gt=0, description="longest accepted upload audio")
     upload_max_concurrent: int = Field(2, ge=1, description="uploads read and decoded at once; more get 429")
-    upload_room: str = Field("upload", pattern=r"^[A-Za-z0-9_-]{1,64}$", description="room uploads go to by default")
+    upload_room: str = Field("upload", pattern=NAME_PATTERN, description="room uploads go to by default")
     job_stall_seconds: float = Field(300.0, gt=0, description="a job with no progress this long is an error")
-    default_room: str = Field("living-room", pattern=r"^[A-Za-z0-9_-]{1,64}$",
+    default_room: str = Field("living-room", pattern=NAME_PATTERN,
                               description="room the dashboard opens first")
     stt_engine: Literal["faster-whisper", "assemblyai"] = Field(
         "faster-whisper", description="speech-to-text engine; assemblyai sends uploads to its batch API")
@@ -60,7 +62,7 @@ class DisplaySettings(BaseSettings):
                                                                              "https://api.eu.assemblyai.com")
     mqtt_url: str = Field("", description="Home Assistant over MQTT discovery: mqtt://user:password@host:1883 "
                                          "(mqtts:// for TLS); empty: no bridge")
-    mqtt_discovery_prefix: str = Field("homeassistant", pattern=r"^[A-Za-z0-9_-]{1,64}$",
+    mqtt_discovery_prefix: str = Field("homeassistant", pattern=NAME_PATTERN,
                                        description="Home Assistant's MQTT discovery prefix")
     public_url: str = Field("", description="this display's URL as AssemblyAI reaches it, for webhooks; "
                                             "empty polls instead")
@@ -96,4 +98,4 @@ class DisplaySettings(BaseSettings):
     def queue_id(self, port: int) -> str:
         """This process's display id: explicit, or hostname-port so processes on one host differ."""
         raw = self.display_id or f"{socket.gethostname()}-{port}"
-        return re.sub(r"[^A-Za-z0-9_-]", "-", raw)[:64]
+        return re.sub(f"[^{NAME_CHARS}]", "-", raw)[:NAME_MAX]

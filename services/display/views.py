@@ -10,9 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.messages import Command, JobStage
 from shared.messages.control import check_value
+from shared.messages.envelope import NAME_PATTERN
 from shared.messages.scene import Scene
 
-NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")  # rooms and mics: they end up in routing keys
+NAME = re.compile(NAME_PATTERN)  # rooms and mics: they end up in routing keys
 
 
 

@@ -11,8 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 SCHEMA_MAJOR = 1
 SCHEMA_VERSION = f"{SCHEMA_MAJOR}.0"
 
-# Room and source names end up in routing keys (`<kind>.<room>.<source>`), so no dots or wildcards.
-Name = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+# Room and source names end up in routing keys (`<kind>.<room>.<source>`), so no dots or wildcards. The one
+# statement of the rule: the display checks URLs with it and hands it to its page scripts.
+NAME_CHARS = "A-Za-z0-9_-"
+NAME_MAX = 64
+NAME_PATTERN = f"^[{NAME_CHARS}]{{1,{NAME_MAX}}}$"
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 
 # Every field of every message is bounded so that any message that validates fits the broker's
 # max_message_size (16 MiB, as deploy/rabbitmq/rabbitmq.conf sets): what validates can always be published.

@@ -1,13 +1,16 @@
 // A browser tab as a mic of a room: getUserMedia → the worklet's 16 kHz frames → /ws/mic/<room>?name=<name>.
 // Used by the mic page and by the frame's "listen here" switch.
 
+import { name as NAME_RULE } from "/rules.js";
+
 const NAME_KEY = "voxframe.mic.name";
 const MAX_BUFFERED = 64000; // 2 s of audio waiting in the socket: frames are dropped, never burst later
 const REFUSALS = { 1003: true, 1007: true, 1008: true, 1009: true, 1013: true };
 
 /** The mic's name: ?name= (remembered on this device), else the remembered one, else a new random one. */
 export function micName(params = new URLSearchParams(location.search)) {
-  const clean = (s) => (s || "").replace(/[^A-Za-z0-9_-]+/g, "-").replace(/^-+|-+$/g, "").slice(0, 64);
+  const banned = new RegExp(`[^${NAME_RULE.chars}]+`, "g"); // the server's name rule, served by /rules.js
+  const clean = (s) => (s || "").replace(banned, "-").replace(/^-+|-+$/g, "").slice(0, NAME_RULE.max);
   const name = clean(params.get("name")) || clean(localStorage.getItem(NAME_KEY))
     || `browser-${Math.random().toString(36).slice(2, 6)}`;
   localStorage.setItem(NAME_KEY, name);

@@ -1,0 +1,28 @@
+"""The rules page scripts share with the server are stated once in Python and served by `/rules.js`:
+no static file restates them, and the scripts that use them apply the server's values in a real browser."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from services.display.pages import STATIC_DIR
+from shared.messages.envelope import NAME_CHARS, NAME_PATTERN
+from tests.display.conftest import DisplayProcess
+
+
+def test_no_page_script_restates_the_name_rule() -> None:
+    restating = [p.name for p in STATIC_DIR.iterdir() if NAME_CHARS in p.read_text(errors="replace")]
+    assert restating == [], "page scripts import the name rule from /rules.js"
+
+
+@pytest.mark.browser
+def test_a_browser_mic_cleans_its_name_by_the_servers_rule(display: DisplayProcess, browser) -> None:
+    page = browser.new_page()
+    page.goto(f"{display.url}/frame/living-room")
+    cleaned = page.evaluate("""async () => {
+      const { micName } = await import("/static/micstream.js");
+      return micName(new URLSearchParams({ name: "kitchen table.2!" + "x".repeat(80) }));
+    }""")
+    assert re.fullmatch(NAME_PATTERN, cleaned) and cleaned.startswith("kitchen-table-2-x")
