@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from services.display.jobs import assemblyai
 from services.display.jobs.assemblyai import (
     AssemblyAIBatch,
     BatchError,
@@ -213,7 +214,7 @@ def test_the_default_webhook_secret_is_shared_by_replicas_with_the_key(fake: Fak
 
 def test_a_webhook_body_that_names_no_transcript_is_refused() -> None:
     assert parse_webhook(b'{"transcript_id": "abc", "status": "error"}').status == "error"
-    for body in (b"not json", b"[]", b'{"status": "completed"}'):
+    for body in (b"not json", b"[]", b'{"status": "completed"}', b"[" * 2000 + b"]" * 2000):
         with pytest.raises(BatchError):
             parse_webhook(body)
 
@@ -241,3 +242,25 @@ def test_an_unknown_transcript_is_an_error(fake: FakeAssemblyAIRest) -> None:
         batch_for(fake).fetch("nosuchid")
     with pytest.raises(BatchError, match="not an AssemblyAI transcript id"):
         batch_for(fake).fetch("../v2/upload")
+
+
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize(("status", "body"), [(200, DEEP), (200, b"[1, 2]"), (200, b"\xff\xfe"),
+                                              (400, b'{"error": ' + DEEP + b"}"), (400, DEEP)],
+                         ids=["deep", "a-list", "not-text", "deep-error", "deep-error-body"])
+def test_a_hostile_answer_is_a_batch_error_not_a_crash(fake: FakeAssemblyAIRest, status: int, body: bytes) -> None:
+    fake.inject_body(body, status=status, route="upload")
+
+    with pytest.raises(BatchError, match="AssemblyAI"):
+        batch_for(fake).submit(AUDIO)
+
+
+def test_an_answer_declared_over_the_limit_is_refused_unread(fake: FakeAssemblyAIRest,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(assemblyai, "MAX_ANSWER_BYTES", 1024)
+    fake.inject_body(json.dumps({"upload_url": "x" * 4096}).encode(), route="upload")
+
+    with pytest.raises(BatchError, match="over the 1024-byte limit"):
+        batch_for(fake).submit(AUDIO)

@@ -127,6 +127,22 @@ def test_forged_and_unknown_webhooks_are_refused_and_change_nothing(broker: Brok
     assert (after["status"], after["lines"], after["updated_at"]) == ("transcribing", [], before["updated_at"])
 
 
+def test_hostile_webhook_bodies_are_400s_and_the_real_webhook_still_finishes_the_job(
+        broker: Broker, fake: FakeAssemblyAIRest, assemblyai_display, speech_dir: Path) -> None:
+    display = assemblyai_display(webhook=True)
+    fake.scripts.append(Script(utterances=SAID, complete_after_seconds=1.0))
+    job_id = upload(display, two_utterances(speech_dir)).json()["job_id"]
+    secret = fake.created[0]["webhook_auth_header_value"]
+
+    for body in (b"[" * 2000 + b"]" * 2000, b"[1]", b'"completed"', b"{", b"\xff"):
+        answer = requests.post(f"{display.url}{WEBHOOK_PATH}", data=body, timeout=5,
+                               headers={AssemblyAIBatch.WEBHOOK_HEADER: secret, "Content-Type": "application/json"})
+        assert answer.status_code == 400 and "webhook" in answer.json()["error"], (body[:20], answer.text[:200])
+
+    assert requests.get(f"{display.url}/healthz", timeout=5).status_code == 200
+    assert finished_stage(display, job_id, "choosing", timeout=20)["status"] == "choosing"
+
+
 def test_a_bad_key_ends_the_job_in_an_error_naming_the_setting(fake: FakeAssemblyAIRest, assemblyai_display,
                                                                 speech_dir: Path) -> None:
     display = assemblyai_display(webhook=False, key="wrong-key")

@@ -64,6 +64,7 @@ class _Injected:
     retry_after: str | None
     error: str
     route: str | None
+    body: bytes | None = None  # sent as it is instead of `{"error": error}`
 
 
 class FakeAssemblyAIRest:
@@ -108,6 +109,11 @@ class FakeAssemblyAIRest:
         """Answer the next `times` requests (of `route`, or any) with `status` and `{"error": error}`."""
         with self._lock:
             self._injected.extend(_Injected(status, retry_after, error, route) for _ in range(times))
+
+    def inject_body(self, body: bytes, status: int = 200, route: str | None = None) -> None:
+        """Answer the next request (of `route`, or any) with `status` and these bytes, as a broken server might."""
+        with self._lock:
+            self._injected.append(_Injected(status, None, "", route, body))
 
     # --- request handling (on the server's threads) ---
 
@@ -242,6 +248,8 @@ def _handler_for(fake: FakeAssemblyAIRest) -> type[BaseHTTPRequestHandler]:
             fake.requests[route] += 1
             if (injected := fake._take_injected(route)) is not None:
                 extra = {"Retry-After": injected.retry_after} if injected.retry_after is not None else {}
+                if injected.body is not None:
+                    return self._send(injected.status, injected.body, {})
                 return self._answer(injected.status, {"error": injected.error}, extra)
             if self.headers.get("authorization") != fake.api_key:
                 return self._answer(401, {"error": "Invalid API key"})
@@ -254,11 +262,13 @@ def _handler_for(fake: FakeAssemblyAIRest) -> type[BaseHTTPRequestHandler]:
             return self._answer(404, {"error": "Not found"})
 
         def _answer(self, status: int, data: dict[str, Any], headers: dict[str, str] | None = None) -> None:
-            raw = json.dumps(data).encode()
+            self._send(status, json.dumps(data).encode(), headers or {})
+
+        def _send(self, status: int, raw: bytes, headers: dict[str, str]) -> None:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(raw)))
-            for name, value in (headers or {}).items():
+            for name, value in headers.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(raw)

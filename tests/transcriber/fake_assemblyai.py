@@ -31,6 +31,7 @@ class Script:
     turns: list[str] = field(default_factory=lambda: ["hello world"])  # finished when Terminate arrives
     early_turn: tuple[str, float] | None = None  # a turn finished as soon as this much audio arrived
     drop: tuple[int | None, float] | None = None  # close with this code (None: cut the socket) at this time
+    after_begin: str | None = None  # a text message sent right after Begin, as a broken or hostile server would
 
 
 @dataclass
@@ -82,6 +83,8 @@ class FakeAssemblyAI:
         script = self.scripts.popleft() if self.scripts else Script()
         formatted = params.get("format_turns") == "true"
         ws.send(json.dumps({"type": "Begin", "id": session.id, "expires_at": int(time.time()) + 10800}))
+        if script.after_begin is not None:
+            ws.send(script.after_begin)
         turn_order, turn_start, first_frame_at = 0, 0.0, None
         try:
             for message in ws:

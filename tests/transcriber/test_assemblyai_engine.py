@@ -97,3 +97,15 @@ def test_the_fake_closes_with_3007_when_audio_comes_faster_than_real_time(fake_a
 def test_an_api_key_is_required() -> None:
     with pytest.raises(EngineFatalError, match="VOXFRAME_ASSEMBLYAI_API_KEY"):
         AssemblyAIEngine("")
+
+
+@pytest.mark.parametrize("hostile", ["[" * 100_000 + "]" * 100_000, "[1, 2]", '"Begin"', "{not json"],
+                         ids=["deep", "a-list", "a-string", "not-json"])
+def test_a_hostile_message_is_a_protocol_error_not_a_crash(fake_assemblyai: FakeAssemblyAI, hostile: str) -> None:
+    fake_assemblyai.scripts.append(Script(after_begin=hostile))
+
+    with pytest.raises(EngineError) as caught:
+        engine_for(fake_assemblyai).transcribe(ONE_SECOND)
+
+    assert caught.value.reason == "protocol"
+    assert len(fake_assemblyai.sessions) == 1

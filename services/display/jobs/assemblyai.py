@@ -22,6 +22,7 @@ from typing import Any, ClassVar
 import requests
 from prometheus_client import Counter
 
+from shared.json_limits import parse_json
 from shared.messages import Word
 
 _LOGGER = logging.getLogger(__name__)
@@ -32,6 +33,8 @@ MAX_KEYTERM_WORDS = 6
 _WORD_CHARS = 64  # Word.text's limit
 _SENTENCE_END = re.compile(r"[.?!…]['\")\]]*$")
 _KEY_HINT = "check VOXFRAME_ASSEMBLYAI_API_KEY"
+MAX_ANSWER_BYTES = 64 * 1024 * 1024  # a transcript's words take ~100 bytes each: ~2 MB for two hours of talk
+_READ_BYTES = 64 * 1024
 
 REQUESTS = Counter("voxframe_display_assemblyai_requests_total", "Requests to AssemblyAI's pre-recorded API",
                    ["route", "outcome"])
@@ -154,7 +157,8 @@ class AssemblyAIBatch:
         for attempt in range(1, self._max_attempts + 1):
             retry_after: float | None = None
             try:
-                response = self._session.request(method, self._api_url + path, **kwargs)
+                response = self._session.request(method, self._api_url + path, stream=True, **kwargs)
+                body = _read_answer(response)
             except retried as exc:
                 REQUESTS.labels(route, "network").inc()
                 why = f"cannot reach {self._api_url}: {type(exc).__name__}"
@@ -168,17 +172,17 @@ class AssemblyAIBatch:
                 status = response.status_code
                 REQUESTS.labels(route, f"{status // 100}xx").inc()
                 if status < 300:
-                    return _json_object(response)
+                    return _json_object(status, body)
                 if status in (401, 403):
-                    raise BatchError(f"AssemblyAI refused the API key ({status}: {_error_text(response)}): "
+                    raise BatchError(f"AssemblyAI refused the API key ({status}: {_error_text(response, body)}): "
                                      f"{_KEY_HINT}", status_code=status)
                 if status == 404 and route == "get":
-                    raise BatchError(f"AssemblyAI has no such transcript (404): {_error_text(response)}",
+                    raise BatchError(f"AssemblyAI has no such transcript (404): {_error_text(response, body)}",
                                      status_code=status)
                 if status != 429 and status < 500:
-                    raise BatchError(f"AssemblyAI rejected the request ({status}): {_error_text(response)}",
+                    raise BatchError(f"AssemblyAI rejected the request ({status}): {_error_text(response, body)}",
                                      status_code=status)
-                why = f"AssemblyAI answered {status}: {_error_text(response)}"
+                why = f"AssemblyAI answered {status}: {_error_text(response, body)}"
                 retry_after = _retry_after_seconds(response)
             delay = random.uniform(0.5, 1.0) * self._backoff_seconds * 2 ** (attempt - 1)
             delay = retry_after if retry_after is not None else delay
@@ -203,9 +207,9 @@ def clean_keyterms(keyterms: Sequence[str]) -> list[str]:
 def parse_webhook(body: bytes) -> WebhookDelivery:
     """The webhook's `{"transcript_id", "status"}`; BatchError when it is not that."""
     try:
-        data = json.loads(body)
+        data = parse_json(body)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BatchError("the AssemblyAI webhook's body is not JSON") from exc
+        raise BatchError(f"the AssemblyAI webhook's body is not usable JSON ({exc})") from exc
     if not isinstance(data, dict) or not isinstance(data.get("transcript_id"), str):
         raise BatchError(f"the AssemblyAI webhook names no transcript_id: {_short(data)}")
     return WebhookDelivery(transcript_id=data["transcript_id"], status=str(data.get("status", "")))
@@ -253,23 +257,39 @@ def _word(word: Mapping[str, Any]) -> Word:
                 confidence=confidence)
 
 
-def _json_object(response: requests.Response) -> dict[str, Any]:
+def _read_answer(response: requests.Response) -> bytes:
+    """The answer's body, refused past MAX_ANSWER_BYTES (declared or read) before it costs more memory."""
+    too_large = BatchError(f"AssemblyAI's answer is over the {MAX_ANSWER_BYTES}-byte limit")
+    declared = response.headers.get("Content-Length", "")
+    if declared.isdigit() and int(declared) > MAX_ANSWER_BYTES:
+        response.close()
+        raise too_large
+    data = bytearray()
+    for chunk in response.iter_content(_READ_BYTES):
+        data += chunk
+        if len(data) > MAX_ANSWER_BYTES:
+            response.close()
+            raise too_large
+    return bytes(data)
+
+
+def _json_object(status: int, body: bytes) -> dict[str, Any]:
     try:
-        data = response.json()
-    except ValueError as exc:
-        raise BatchError(f"AssemblyAI answered {response.status_code} with something that is not JSON: "
-                         f"{response.text[:200]!r}") from exc
+        data = parse_json(body)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BatchError(f"AssemblyAI answered {status} with something that is not usable JSON ({exc}): "
+                         f"{body[:200]!r}") from exc
     if not isinstance(data, dict):
-        raise BatchError(f"AssemblyAI answered {response.status_code} with {_short(data)}, not an object")
+        raise BatchError(f"AssemblyAI answered {status} with {_short(data)}, not an object")
     return data
 
 
-def _error_text(response: requests.Response) -> str:
+def _error_text(response: requests.Response, body: bytes) -> str:
     """AssemblyAI's `{"error": ...}` text, else the start of the body."""
     try:
-        data = response.json()
-    except ValueError:
-        return response.text[:200].strip() or response.reason or "no details"
+        data = parse_json(body)
+    except (ValueError, UnicodeDecodeError):
+        return body[:200].decode(errors="replace").strip() or response.reason or "no details"
     if isinstance(data, dict) and data.get("error"):
         return str(data["error"])[:300]
     return _short(data)

@@ -23,6 +23,7 @@ from websockets.sync.client import ClientConnection, connect
 from services.transcriber.engines import EngineError, EngineFatalError, Recognition
 from services.transcriber.metrics import RECONNECTS, SESSIONS, SESSIONS_OPEN
 from shared.audio import SAMPLE_RATE_HZ
+from shared.json_limits import parse_json
 from shared.messages import Word
 
 _LOGGER = logging.getLogger(__name__)
@@ -170,7 +171,12 @@ class AssemblyAIEngine:
             raw = ws.recv(timeout=max(0.0, deadline - time.monotonic()))
         except TimeoutError:
             return None
-        message: dict[str, Any] = json.loads(raw)
+        try:
+            message = parse_json(raw)
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise EngineError(f"AssemblyAI sent unusable JSON ({exc}): {raw[:120]!r}", reason="protocol") from exc
+        if not isinstance(message, dict):
+            raise EngineError(f"AssemblyAI sent {str(message)[:120]!r}, not a JSON object", reason="protocol")
         if message.get("type") == "Turn" and message.get("end_of_turn") and session_id is not None:
             utterance.add_turn(session_id, message)
         _LOGGER.debug("AssemblyAI: %s", message.get("type"))
