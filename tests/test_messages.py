@@ -233,3 +233,20 @@ def test_a_job_text_is_bounded_in_total_not_only_per_line() -> None:
 def test_job_messages_route_apart_from_live_ones() -> None:
     live, job = SAMPLES["audio"], SAMPLES["audio"].model_copy(update={"job_id": "j1"})
     assert live.routing_key == "audio.living.mic1" and job.routing_key == "job.audio.living.mic1"
+
+
+def test_the_default_picture_size_is_written_once() -> None:
+    """The prompter's policy, the prompt message and the generator's request all start from one default size."""
+    from pathlib import Path
+
+    from services.generator.engines import ImageRequest
+    from services.prompter.policy import Policy
+    from shared.messages.prompt import DEFAULT_HEIGHT, DEFAULT_WIDTH
+
+    root = Path(__file__).resolve().parent.parent
+    stating = [str(p.relative_to(root)) for folder in ("services", "shared") for p in (root / folder).rglob("*.py")
+               if re.search(rf"\b{DEFAULT_HEIGHT}\b", p.read_text())]
+    assert stating == ["shared/messages/prompt.py"]
+    prompt = ImagePrompt(room="r", source="s", text="a lake")
+    assert (Policy().width, Policy().height) == (ImageRequest(text="x").width, ImageRequest(text="x").height) \
+        == (prompt.width, prompt.height) == (DEFAULT_WIDTH, DEFAULT_HEIGHT)

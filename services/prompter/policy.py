@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.prompter.engines.commands import DEFAULT_WAKE_PHRASE
+from shared.messages.prompt import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from shared.messages.scene import SceneMode
 
 
@@ -18,8 +19,8 @@ class Policy:
     num_images: int = 1
     min_words: int = 5
     max_chars: int = 240
-    width: int = 1024
-    height: int = 576
+    width: int = DEFAULT_WIDTH
+    height: int = DEFAULT_HEIGHT
     novelty_half_life_seconds: float = 60.0
     room_idle_seconds: float = 3600.0  # a room silent this long is forgotten (its settings return to defaults)
     max_rooms: int = 1000  # past it, the longest-idle room without an open window is forgotten

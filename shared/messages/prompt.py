@@ -12,6 +12,10 @@ from shared.messages.scene import Scene
 MAX_KEYWORDS = 16
 MAX_EXCERPT_CHARS = 4000
 MAX_SOURCE_TRANSCRIPTS = 1000
+# A picture's size when nobody chose one (16:9, what most frames are); the prompter's policy and the generator's
+# requests start from it too.
+DEFAULT_WIDTH = 1024
+DEFAULT_HEIGHT = 576
 
 
 class Keyword(BaseModel):
@@ -36,8 +40,8 @@ class ImagePrompt(Envelope):
     excerpt: str = Field("", max_length=MAX_EXCERPT_CHARS,
                          description="the transcript lines behind the keywords, for provenance")
     num_images: int = Field(1, ge=1, le=8)
-    width: int = Field(1024, ge=64, le=4096)
-    height: int = Field(576, ge=64, le=4096)
+    width: int = Field(DEFAULT_WIDTH, ge=64, le=4096)
+    height: int = Field(DEFAULT_HEIGHT, ge=64, le=4096)
     seed: int = Field(0, ge=0, lt=2**64)
     scene: Scene | None = Field(None, description="the room's living scene this prompt paints (None: a slideshow "
                                 "picture of the keywords alone)")

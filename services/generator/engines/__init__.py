@@ -9,6 +9,7 @@ from typing import Protocol
 from PIL import Image
 
 from shared.messages.image import MAX_IMAGE_BYTES
+from shared.messages.prompt import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from shared.messages.scene import Scene
 
 MIME_BY_FORMAT = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}  # Pillow format → MIME
@@ -26,8 +27,8 @@ class ImageRequest:
     keywords: tuple[str, ...] = ()
     style: str = ""
     mood: str = "neutral"
-    width: int = 1024
-    height: int = 576
+    width: int = DEFAULT_WIDTH
+    height: int = DEFAULT_HEIGHT
     num_images: int = 1
     seed: int = 0
     scene: Scene | None = None  # a room's living scene: paint its elements where it places them
