@@ -15,6 +15,7 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from services.display.access import COOKIE, FRAME_COOKIE, FRAME_COOKIE_SECONDS, set_cookie
+from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS
 from shared.messages.envelope import NAME_CHARS, NAME_MAX
 
 STATIC_DIR = Path(str(resources.files("services.display").joinpath("static")))
@@ -62,7 +63,10 @@ async def pair_page(request: Request) -> Response:
 
 def rules() -> dict[str, object]:
     """The server's rules that page scripts apply too, stated once in Python and served, never restated in JS."""
-    return {"name": {"chars": NAME_CHARS, "max": NAME_MAX}}
+    return {"name": {"chars": NAME_CHARS, "max": NAME_MAX},
+            "controls": {"window_seconds": dict(zip(("min", "max"), WINDOW_SECONDS, strict=True)),
+                         "images_per_prompt": dict(zip(("min", "max"), IMAGES_PER_PROMPT, strict=True)),
+                         "styles": list(STYLES)}}
 
 
 async def rules_script(_request: Request) -> Response:

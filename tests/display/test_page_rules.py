@@ -8,6 +8,7 @@ import re
 import pytest
 
 from services.display.pages import STATIC_DIR
+from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS
 from shared.messages.envelope import NAME_CHARS, NAME_PATTERN
 from tests.display.conftest import DisplayProcess
 
@@ -26,3 +27,17 @@ def test_a_browser_mic_cleans_its_name_by_the_servers_rule(display: DisplayProce
       return micName(new URLSearchParams({ name: "kitchen table.2!" + "x".repeat(80) }));
     }""")
     assert re.fullmatch(NAME_PATTERN, cleaned) and cleaned.startswith("kitchen-table-2-x")
+
+
+@pytest.mark.browser
+def test_the_dashboards_controls_offer_what_the_server_accepts(display: DisplayProcess, browser) -> None:
+    page = browser.new_page()
+    page.goto(display.url)
+    page.wait_for_function("document.querySelectorAll('#images button').length > 0")
+    offered = page.evaluate("""() => ({
+      window: [Number(document.getElementById("window").min), Number(document.getElementById("window").max)],
+      styles: [...document.querySelectorAll("#style option")].map((o) => o.value),
+      images: [...document.querySelectorAll("#images button")].map((b) => Number(b.dataset.value)),
+    })""")
+    assert offered == {"window": list(WINDOW_SECONDS), "styles": list(STYLES),
+                       "images": list(range(IMAGES_PER_PROMPT[0], IMAGES_PER_PROMPT[1] + 1))}

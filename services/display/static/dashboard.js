@@ -1,6 +1,7 @@
 // The dashboard: rooms, live mics with mute switches, controls, conversation, prompts and the gallery.
 import { ago, api, clock, el, liveSocket } from "/static/live.js";
 import { showcase } from "/static/provenance.js";
+import { controls } from "/rules.js";
 
 const FEED_LENGTH = 30;
 const PAGE = 24;
@@ -101,6 +102,13 @@ async function send(command, extra = {}, done = `Sent: ${command.replace("_", " 
     toast(err.message, true);
   }
 }
+
+// The controls' ranges and presets are the server's (shared/messages/control.py), served by /rules.js.
+Object.assign($("window"), { min: controls.window_seconds.min, max: controls.window_seconds.max });
+$("style").replaceChildren(...controls.styles.map((style) => el("option", {}, style)));
+$("images").replaceChildren(...Array.from({ length: controls.images_per_prompt.max - controls.images_per_prompt.min + 1 },
+  (_, i) => String(controls.images_per_prompt.min + i)).map((n) =>
+  el("button", { type: "button", "data-value": n, "aria-pressed": String(n === "1") }, n)));
 
 $("window").addEventListener("input", (e) => { $("window-out").textContent = `${e.target.value} s`; });
 $("window").addEventListener("change", (e) => send("set_window", { value: Number(e.target.value) }, `Window: ${e.target.value} s`));
