@@ -254,9 +254,8 @@ class Prompter:
             return False
         text = compose([k.text for k in last.keywords], room.style, MOODS_BY_NAME[last.mood], self.policy.max_chars)
         self._publish(last.derive(ImagePrompt, key=key, **{
-            **last.model_dump(exclude={"id", "created_at", "room", "source", "trace_id", "origin_at", "job_id"}),
-            "text": text, "style": room.style, "num_images": room.num_images, "seed": _seed(last.id, key),
-        }))
+            **last.payload(), "text": text, "style": room.style, "num_images": room.num_images,
+            "seed": _seed(last.id, key)}))
         PROMPTS.labels("regenerate").inc()
         return True
 

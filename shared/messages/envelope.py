@@ -97,6 +97,11 @@ class Envelope(BaseModel):
         inherited.update(fields)
         return cls(**inherited)
 
+    def payload(self) -> dict[str, Any]:
+        """The fields this kind adds to the envelope: what a message says, apart from where it comes from, for
+        deriving a new message of the same kind (`derive` supplies the envelope afresh)."""
+        return self.model_dump(exclude=set(Envelope.model_fields))
+
     def to_json(self) -> bytes:
         return self.model_dump_json().encode()
 

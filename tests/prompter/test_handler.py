@@ -28,6 +28,7 @@ from shared.messages import (
     SpokenCommand,
     Transcript,
 )
+from shared.messages.envelope import SCHEMA_MAJOR, SCHEMA_VERSION
 from shared.messages.spoken import MAX_HEARD_CHARS
 
 DOG_TALK = ["We got a puppy, a golden retriever puppy!",
@@ -254,6 +255,21 @@ def test_room_count_is_bounded(selector: LexicalSelector, bus: Recorder, clock: 
         clock.now += 1
         control(prompter, Command.SET_IMAGES, 2, room=f"room-{i}")
     assert set(prompter.rooms) == {"room-7", "room-8", "room-9"}
+
+
+def test_a_repaint_keeps_the_prompt_and_takes_a_fresh_envelope(prompter: Prompter, bus: Recorder) -> None:
+    """The last prompt may come from a replica's saved state written by a newer build: its repaint says this
+    build's schema version, with the last prompt's words, and a new id and time of its own."""
+    say(prompter, bus, DOG_TALK)
+    control(prompter, Command.PAINT_NOW)
+    first = bus.prompts[0]
+    prompter.rooms[first.room].last_prompt = first.model_copy(update={"schema_version": f"{SCHEMA_MAJOR}.9"})
+    control(prompter, Command.REGENERATE)
+    again = bus.prompts[1]
+    assert again.schema_version == SCHEMA_VERSION
+    assert again.payload() == {**first.payload(), "seed": again.seed} and again.seed != first.seed
+    assert (again.room, again.source, again.trace_id, again.job_id) == (first.room, first.source, first.trace_id,
+                                                                       first.job_id)
 
 
 def test_regenerate_before_any_prompt_publishes_nothing(prompter: Prompter, bus: Recorder) -> None:
