@@ -203,11 +203,6 @@ class Gallery:
                                 "ORDER BY received_at DESC LIMIT ?", (room, limit)).fetchall()
         return [_transcript_view(r) for r in rows]
 
-    def job_transcripts(self, job_id: str) -> list[TranscriptView]:
-        with self.db.connection() as conn:
-            rows = conn.execute("SELECT * FROM transcripts WHERE job_id=? ORDER BY sequence", (job_id,)).fetchall()
-        return [_transcript_view(r) for r in rows]
-
     def prompts(self, room: str, limit: int) -> list[PromptView]:
         with self.db.connection() as conn:
             rows = conn.execute("SELECT * FROM prompts WHERE room=? ORDER BY received_at DESC LIMIT ?",
