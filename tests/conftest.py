@@ -10,9 +10,9 @@ import pytest
 
 from shared.bus import Bus
 from shared.config import BusSettings
+from tests.speech import conversation, conversation_source, speech
 from tests.speech import source as speech_source
-from tests.speech import speech
-from tests.support import AMQP_URL, CONVERSATION_AUDIO, Broker, sweep_namespace
+from tests.support import AMQP_URL, Broker, sweep_namespace
 
 pytest_plugins = ["tests.ci_skips", "pytester"]
 
@@ -46,7 +46,7 @@ def broker(bus_settings: BusSettings) -> Iterator[Broker]:
 
 
 def pytest_report_header() -> str:
-    return f"speech: {speech_source()}"
+    return f"speech: {speech_source()}\nconversation: {conversation_source()}"
 
 
 @pytest.fixture(scope="session")
@@ -57,9 +57,8 @@ def speech_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def conversation_audio() -> Path:
-    if not (CONVERSATION_AUDIO / "manifest.tsv").exists():
-        pytest.skip(f"conversation recordings not found at {CONVERSATION_AUDIO}")
-    return CONVERSATION_AUDIO
+    """Multi-speaker talk with its manifest.tsv: the real meetings and call, or stand-ins (tests/speech.py)."""
+    return conversation().path
 
 
 @pytest.fixture

@@ -7,6 +7,10 @@ name saying the same words (`tests/data/speech_stand_ins.tsv`, with the manifest
 espeak-ng voice (four of them, men's and women's, American and British) in a small room — a reverberant tail and
 pink noise 35 dB below the speech, seeded per file, so every machine makes the same samples. They are made once
 into the temp dir and reused.
+
+Conversation (`../shared/audio/conversation` beside it: meetings and a phone call) has stand-ins the same way: a few
+talks of espeak-ng voices taking turns, some quieter, some overlapping, in one room
+(`tests/data/conversation_stand_ins.tsv`, one row per turn).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import hashlib
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,10 +33,13 @@ from shared.demo import speak
 
 REPO = Path(__file__).resolve().parents[1]
 REAL = Path(os.environ.get("VOXFRAME_TEST_SPEECH_DIR") or REPO.parent / "shared" / "audio" / "real")
+CONVERSATION = REAL.parent / "conversation"  # meetings and a phone call; hidden with the read speech by the override
 STAND_INS = Path(__file__).resolve().parent / "data" / "speech_stand_ins.tsv"
+CONVERSATION_STAND_INS = Path(__file__).resolve().parent / "data" / "conversation_stand_ins.tsv"
 SPEED_WPM = 140
 REVERB_SECONDS = 0.25  # RT60 of a living room
 SNR_DB = 35.0
+LEAD_SAMPLES = int(0.5 * SAMPLE_RATE_HZ)  # a recording starts before anyone speaks
 TAIL_SAMPLES = int(0.15 * SAMPLE_RATE_HZ)  # silence after the last word, as a recording has; the reverb rings into it
 FRAME = SAMPLE_RATE_HZ // 100
 
@@ -59,29 +67,78 @@ def speech() -> Speech:
     return Speech(_stand_ins(), source())
 
 
-def _script() -> list[dict[str, str]]:
-    with open(STAND_INS, newline="") as f:
+def conversation_source() -> str:
+    """Which conversation this run hears, without making any."""
+    if (CONVERSATION / "manifest.tsv").exists():
+        return f"real conversation in {CONVERSATION}"
+    return (f"stand-in conversations: espeak-ng voices taking turns (some 6-12 dB quieter, some overlapping) in a "
+            f"room (reverb {REVERB_SECONDS} s, noise -{SNR_DB:.0f} dB), as no recordings are in {CONVERSATION}")
+
+
+@functools.cache
+def conversation() -> Speech:
+    """Multi-speaker talk with `manifest.tsv` (`file`, `reference_text`): the real set, else stand-ins."""
+    if (CONVERSATION / "manifest.tsv").exists():
+        return Speech(CONVERSATION, conversation_source())
+    return Speech(_made("conversation", CONVERSATION_STAND_INS, _write_conversations), conversation_source())
+
+
+def _script(table: Path = STAND_INS) -> list[dict[str, str]]:
+    with open(table, newline="") as f:
         return list(csv.DictReader(f, delimiter="\t"))
 
 
 def _stand_ins() -> Path:
-    recipe = STAND_INS.read_bytes() + Path(__file__).read_bytes()
-    folder = Path(tempfile.gettempdir()) / f"voxframe-test-speech-{hashlib.sha256(recipe).hexdigest()[:12]}"
+    return _made("speech", STAND_INS, _write_lines)
+
+
+def _made(kind: str, table: Path, write: Callable[[Path, Path], None]) -> Path:
+    """The folder `write` fills from `table`, made once per recipe into the temp dir and reused."""
+    recipe = table.read_bytes() + Path(__file__).read_bytes()
+    folder = Path(tempfile.gettempdir()) / f"voxframe-test-{kind}-{hashlib.sha256(recipe).hexdigest()[:12]}"
     if (folder / "manifest.tsv").exists():
         return folder
     making = Path(tempfile.mkdtemp(prefix=folder.name + "."))
-    rows = _script()
-    for seed, row in enumerate(rows):
-        said = trimmed(speak(row["reference_text"], row["voice"], SPEED_WPM))
-        lead = np.zeros(int(float(row["lead_seconds"]) * SAMPLE_RATE_HZ), np.int16)
-        spoken = in_a_room(np.concatenate([lead, said, np.zeros(TAIL_SAMPLES, np.int16)]), seed)
-        soundfile.write(making / row["file"], spoken, SAMPLE_RATE_HZ, subtype="PCM_16")
-    shutil.copyfile(STAND_INS, making / "manifest.tsv")
+    write(table, making)
     try:
         making.rename(folder)
     except OSError:  # another run made it first
         shutil.rmtree(making)
     return folder
+
+
+def _write_lines(table: Path, folder: Path) -> None:
+    for seed, row in enumerate(_script(table)):
+        said = trimmed(speak(row["reference_text"], row["voice"], SPEED_WPM))
+        lead = np.zeros(int(float(row["lead_seconds"]) * SAMPLE_RATE_HZ), np.int16)
+        spoken = in_a_room(np.concatenate([lead, said, np.zeros(TAIL_SAMPLES, np.int16)]), seed)
+        soundfile.write(folder / row["file"], spoken, SAMPLE_RATE_HZ, subtype="PCM_16")
+    shutil.copyfile(table, folder / "manifest.tsv")
+
+
+def _write_conversations(table: Path, folder: Path) -> None:
+    """Each file's turns after half a second of room tone, one after another (`gap_seconds` after the last
+    ended; negative overlaps it), each at its `gain_db`, the whole in one room; the manifest's reference is the
+    turns' words in order."""
+    turns: dict[str, list[dict[str, str]]] = {}
+    for row in _script(table):
+        turns.setdefault(row["file"], []).append(row)
+    with open(folder / "manifest.tsv", "w", newline="") as f:
+        manifest = csv.writer(f, delimiter="\t", lineterminator="\n")
+        manifest.writerow(["file", "reference_text"])
+        for seed, (name, rows) in enumerate(turns.items()):
+            placed, end = [], LEAD_SAMPLES
+            for row in rows:
+                said = trimmed(speak(row["text"], row["voice"], SPEED_WPM)).astype(np.float64)
+                start = max(0, end + int(float(row["gap_seconds"]) * SAMPLE_RATE_HZ))
+                placed.append((start, said * 10 ** (float(row["gain_db"]) / 20)))
+                end = start + said.size
+            mixed = np.zeros(end + TAIL_SAMPLES)
+            for start, said in placed:
+                mixed[start:start + said.size] += said
+            dry = np.clip(mixed * (0.5 * 32767 / np.max(np.abs(mixed))), -32768, 32767).astype(np.int16)
+            soundfile.write(folder / name, in_a_room(dry, seed), SAMPLE_RATE_HZ, subtype="PCM_16")
+            manifest.writerow([name, " ".join(row["text"] for row in rows)])
 
 
 def trimmed(said: np.ndarray) -> np.ndarray:

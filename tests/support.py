@@ -22,7 +22,6 @@ from shared.config import BusSettings
 AMQP_URL = os.environ.get("VOXFRAME_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 POSTGRES_URL = os.environ.get("VOXFRAME_TEST_POSTGRES_URL", "postgresql://postgres:postgres@127.0.0.1:5432/")
 REAL_AUDIO = Path(__file__).resolve().parents[1].parent / "shared" / "audio" / "real"
-CONVERSATION_AUDIO = REAL_AUDIO.parent / "conversation"  # AMI meetings (CC BY 4.0) and a phone call
 
 
 @contextmanager

@@ -1,7 +1,9 @@
 """Real conversation is heard whole: on meetings and a phone call (../shared/audio/conversation: AMI Meeting Corpus,
 AMI Consortium, CC BY 4.0, and pyannote-audio's sample call), people overlapping, hesitating, speaking quietly or
 down a phone line, the pipeline loses no more words than bare faster-whisper on the same CPU, whether a file is
-transcribed as `voxframe transcribe` does or cut at pauses as an upload and a live mic are."""
+transcribed as `voxframe transcribe` does or cut at pauses as an upload and a live mic are. Without those recordings
+(a fresh clone) the same property is checked on stand-ins: espeak-ng voices taking turns in a room, some quiet, some
+overlapping (tests/speech.py; pytest's header names which)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from services.transcriber.engines.whisper import FasterWhisperEngine
 from services.transcriber.long import transcribe_long
 from services.transcriber.wer import Errors, errors
 from shared.audio import decode_audio, segment_file, to_float32
+from tests.speech import conversation_source
 from tests.transcriber.test_accuracy import bare_engine
 
 UNORDERED = "ami_es2002a_"  # their references give one speaker's words, then the other's: scored as bags of words
@@ -46,13 +49,14 @@ def test_conversation_loses_no_more_words_than_bare_faster_whisper(whisper: Fast
         for path, text in heard.items():
             counted[path].append(errors(row["reference_text"], text, ordered=not row["file"].startswith(UNORDERED)))
 
-    assert len(rows) == 6
+    assert rows, f"no recordings in {conversation_audio}"
     bare_wer, bare_deleted = totals(counted["bare"])
     for path in ("transcribe", "segmented"):
         wer, deleted = totals(counted[path])
-        assert wer <= bare_wer + 0.01, (path, wer, bare_wer)
-        assert deleted <= bare_deleted * 1.05 + 1, (path, deleted, bare_deleted)
+        heard_on = conversation_source()
+        assert wer <= bare_wer + 0.01, (path, wer, bare_wer, heard_on)
+        assert deleted <= bare_deleted * 1.05 + 1, (path, deleted, bare_deleted, heard_on)
         worse = {row["file"]: (ours.total, theirs.total)
                  for row, ours, theirs in zip(rows, counted[path], counted["bare"], strict=True)
                  if ours.total > theirs.total + 1}
-        assert worse == {}, f"{path}: files with more word errors than bare faster-whisper (ours, bare)"
+        assert worse == {}, f"{path}: files with more word errors than bare faster-whisper (ours, bare) in {heard_on}"
