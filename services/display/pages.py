@@ -63,7 +63,9 @@ async def pair_page(request: Request) -> Response:
 
 def rules() -> dict[str, object]:
     """The server's rules that page scripts apply too, stated once in Python and served, never restated in JS."""
-    return {"name": {"chars": NAME_CHARS, "max": NAME_MAX},
+    # An input's `pattern` compiles with the v flag, where a class's closing "-" must be escaped.
+    input_pattern = f"[{NAME_CHARS.removesuffix('-')}\\-]{{1,{NAME_MAX}}}"
+    return {"name": {"chars": NAME_CHARS, "max": NAME_MAX, "input_pattern": input_pattern},
             "controls": {"window_seconds": dict(zip(("min", "max"), WINDOW_SECONDS, strict=True)),
                          "images_per_prompt": dict(zip(("min", "max"), IMAGES_PER_PROMPT, strict=True)),
                          "styles": list(STYLES)}}

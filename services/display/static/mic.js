@@ -1,6 +1,9 @@
 // The mic page: /mic/<room>?name=<name>&autostart=1. Start/stop, a level meter, mute (shared with the
 // dashboard's switch for this mic), and the mic's name, remembered on this device.
+import { name as NAME_RULE } from "/rules.js";
 import { BrowserMic, MicUnavailable, micName } from "/static/micstream.js";
+
+document.getElementById("name").pattern = NAME_RULE.input_pattern; // the server's rule, served
 
 const room = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
 const params = new URLSearchParams(location.search);

@@ -1,4 +1,7 @@
 // Upload: send the file without blocking anything, then follow the job on its own page.
+import { name as NAME_RULE } from "/rules.js";
+
+document.getElementById("room").pattern = NAME_RULE.input_pattern; // the server's rule, served
 const form = document.getElementById("upload-form");
 const input = document.getElementById("audio");
 const drop = document.getElementById("drop");
