@@ -6,30 +6,20 @@ needs only PyPI.
 
 from __future__ import annotations
 
-import fcntl
 import os
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
-from tests.support import wait_for
+from tests.support import package_venv, wait_for
 
 PACKAGE = "wyoming-satellite==1.0.0"
 VENV = Path(__file__).resolve().parents[2] / ".venv-wyoming"
 
 
 def satellite_python() -> Path:
-    """The satellite venv's interpreter, installed once per PACKAGE (a stamp file remembers which); a lock keeps
-    two test runs in one checkout from building it at once."""
-    python, stamp = VENV / "bin" / "python", VENV / ".installed"
-    with open(f"{VENV}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (stamp.exists() and stamp.read_text() == PACKAGE and python.exists()):
-            subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True, timeout=120)
-            subprocess.run([str(python), "-m", "pip", "install", "-q", PACKAGE], check=True, timeout=600)
-            stamp.write_text(PACKAGE)
-    return python
+    """The satellite venv's interpreter."""
+    return package_venv(VENV, PACKAGE, install_timeout=600)
 
 
 class Satellite:

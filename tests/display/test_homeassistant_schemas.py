@@ -7,15 +7,14 @@ its onboarding and integration setup flow; the schemas are what its MQTT integra
 
 from __future__ import annotations
 
-import fcntl
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from services.display import homeassistant as ha
+from tests.support import package_venv
 
 PACKAGE = "homeassistant==2024.1.6"
 VENV = Path(__file__).resolve().parents[2] / ".venv-homeassistant"
@@ -24,15 +23,8 @@ VALIDATOR = Path(__file__).with_name("ha_schemas.py")
 
 @pytest.fixture(scope="module")
 def ha_python() -> Path:
-    """The venv's interpreter, installed once per PACKAGE (a stamp remembers which), under a lock."""
-    python, stamp = VENV / "bin" / "python", VENV / ".installed"
-    with open(f"{VENV}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not (stamp.exists() and stamp.read_text() == PACKAGE and python.exists()):
-            subprocess.run([sys.executable, "-m", "venv", "--clear", str(VENV)], check=True, timeout=120)
-            subprocess.run([str(python), "-m", "pip", "install", "-q", PACKAGE], check=True, timeout=1800)
-            stamp.write_text(PACKAGE)
-    return python
+    """The Home Assistant venv's interpreter (its install takes minutes on a fresh machine)."""
+    return package_venv(VENV, PACKAGE, install_timeout=1800)
 
 
 def checked(python: Path, configs: dict[str, dict[str, object]]) -> dict[str, str | None]:
