@@ -1,6 +1,7 @@
-// The frame: shows each new picture of its room with a crossfade, cycles recent ones while the room is quiet,
+// The frame: shows each new picture of its room with a crossfade (a living scene's: its change, frame-change.js), cycles recent ones while the room is quiet,
 // and reconnects by itself. URL: /frame/<room>?caption=off&cycle=<seconds>
 import { liveSocket } from "/static/live.js";
+import { CHANGE_MS, animate, difference } from "/static/frame-change.js";
 
 const room = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
 const params = new URLSearchParams(location.search);
@@ -11,6 +12,8 @@ const stage = document.getElementById("stage");
 const slides = [document.getElementById("slide-a"), document.getElementById("slide-b")];
 const caption = document.getElementById("caption");
 const offline = document.getElementById("offline");
+const changeLayer = document.getElementById("change");
+const calm = window.matchMedia("(prefers-reduced-motion: reduce)");
 let captionOn = params.get("caption") !== "off";
 let front = 0;
 let ticket = 0;
@@ -46,11 +49,25 @@ async function show(image) {
   }
   if (mine !== ticket) return; // a newer picture arrived while this one loaded
   const next = slides[1 - front];
+  const last = slides[front];
+  const change = calm.matches ? null : difference(current, image);
   next.querySelector("img").src = url;
   next.querySelector("img").alt = image.prompt;
   next.querySelector(".backdrop").style.backgroundImage = `url("${url}")`;
+  if (change) { // the new picture fades in over the old one, which stays whole beneath: no dip in between
+    stage.insertBefore(next, last.nextSibling);
+    getComputedStyle(next).opacity; // styled where it now stands, so its fade-in runs rather than jumps
+    next.style.setProperty("--fade", `${CHANGE_MS}ms`);
+    last.classList.add("under");
+    stage.dataset.changing = image.id;
+    animate(changeLayer, next.querySelector("img"), last.querySelector("img").src, url, change).finally(() => {
+      last.classList.remove("under");
+      next.style.removeProperty("--fade");
+      if (stage.dataset.changing === image.id) delete stage.dataset.changing;
+    });
+  }
   next.classList.add("shown");
-  slides[front].classList.remove("shown");
+  last.classList.remove("shown");
   front = 1 - front;
   current = image;
   stage.dataset.imageId = image.id;
