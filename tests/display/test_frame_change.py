@@ -66,6 +66,8 @@ def test_a_living_scenes_change_grows_in_and_fades_out(broker: Broker, display: 
     page = browser.new_page(viewport={"width": SIZE[0], "height": SIZE[1]})
     after = show_first(broker, display, page, "change-room")
     first = screenshot(page)
+    # half speed, so even a loaded machine's slow screenshots catch the frames in between
+    page.context.new_cdp_session(page).send("Animation.setPlaybackRate", {"playbackRate": 0.5})
     publish(broker, after)
     page.wait_for_function("id => document.getElementById('stage').dataset.imageId === id", arg=str(after.id))
     frames, deadline = [], time.monotonic() + 20

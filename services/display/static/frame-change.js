@@ -47,7 +47,7 @@ export async function animate(layer, picture, oldUrl, newUrl, { entering, leavin
   for (const region of entering) {
     animations.push(patch(group, oldUrl, region).animate({ opacity: [1, 1, 0] }, timing));
     animations.push(patch(group, newUrl, region).animate(
-      { transform: ["scale(0.05)", "scale(1)"], opacity: [0, 1, 1] }, { ...timing, easing: "cubic-bezier(.3,1.4,.5,1)" }));
+      { transform: ["scale(0.05)", "scale(1)"], opacity: [0, 1, 1] }, { ...timing, easing: "ease-out" }));
   }
   try {
     await Promise.all(animations.map((a) => a.finished));
