@@ -64,6 +64,8 @@ def show_first(broker: Broker, display: DisplayProcess, page, room: str):
 
 def test_a_living_scenes_change_grows_in_and_fades_out(broker: Broker, display: DisplayProcess, browser) -> None:
     page = browser.new_page(viewport={"width": SIZE[0], "height": SIZE[1]})
+    refused: list[str] = []
+    page.on("console", lambda message: "Refused to" in message.text and refused.append(message.text))
     after = show_first(broker, display, page, "change-room")
     first = screenshot(page)
     # half speed, so even a loaded machine's slow screenshots catch the frames in between
@@ -83,6 +85,7 @@ def test_a_living_scenes_change_grows_in_and_fades_out(broker: Broker, display: 
     assert any(0.05 < share(f, ENTERS, YELLOW) < 0.9 for f in frames), [share(f, ENTERS, YELLOW) for f in frames]
     assert any(distance(at(f, LEAVES), RED) > 25 and distance(at(f, LEAVES), SKY) > 25 for f in frames), \
         [at(f, LEAVES) for f in frames]
+    assert refused == []  # the patches live within the page's Content-Security-Policy
     page.close()
 
 
