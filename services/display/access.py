@@ -46,6 +46,10 @@ class Access:
         """What a paired frame's cookie grants (blocking: a database read); None without a valid one."""
         return self.pairings.frame(conn.cookies.get(FRAME_COOKIE, ""), seen=seen)
 
+    def has_frame_cookie(self, conn: HTTPConnection) -> bool:
+        """A frame cookie came (unchecked: `paired_frame` reads whether it is valid)."""
+        return bool(conn.cookies.get(FRAME_COOKIE))
+
     def room_grant(self, conn: HTTPConnection, room: str) -> Grant | None:
         """The pairing that grants `room` to this connection's frame cookie, if any (blocking)."""
         grant = self.paired_frame(conn)

@@ -95,10 +95,10 @@ def _limit(request: Request, default: int = 30) -> int:
 
 
 @openapi.operation("Rooms seen, with image counts; live mics and the last picture's time only with the token (they "
-                   "tell who is home and talking)", ok=(200, [RoomView]))
+                   "tell who is home and talking)", ok=(200, [RoomView]), errors=[503])
 async def list_rooms(request: Request) -> Response:
     d = request.app.state.display
-    known = await asyncio.to_thread(d.gallery.rooms)
+    known = await d.readers.read(d.access.permits(request), d.gallery.rooms)
     mics = d.mics.mics()
     names = sorted(set(known) | {m.room for m in mics} | {d.settings.default_room})
     rooms = [RoomView(room=name, images=known.get(name, (0, None))[0], last_image_at=known.get(name, (0, None))[1],
@@ -110,7 +110,8 @@ async def list_rooms(request: Request) -> Response:
 
 @openapi.operation(
     "The room's gallery, newest first, with provenance (pictures only, no words, without the token or the "
-    "cookie of a frame paired for this room when a token is set)", ok=(200, [ImageView]), errors=[400],
+    "cookie of a frame paired for this room when a token is set; those get 503 with Retry-After while the "
+    "display is busy with such requests)", ok=(200, [ImageView]), errors=[400, 503],
     query=[_LIMIT, openapi.query("before", {"type": "string", "format": "date-time"}, "received_at to page back from")])
 async def room_images(request: Request) -> Response:
     d, room, limit = request.app.state.display, _room(request), _limit(request)
@@ -119,10 +120,14 @@ async def room_images(request: Request) -> Response:
         cursor = datetime.fromisoformat(before).timestamp() if before else None
     except ValueError as exc:
         raise HTTPException(400, "before must be an ISO 8601 time (an image's received_at)") from exc
-    images = await asyncio.to_thread(d.gallery.images, room, limit, cursor)
-    if not await asyncio.to_thread(d.access.may_read_room, request, room):
-        images = [pictures_only(i) for i in images]
-    return ok(images)
+    entitled = await d.readers.entitled(request, room)  # without the token or its pairing: the anonymous readers
+
+    def page() -> Response:  # the JSON too is made on the reader's thread: 200 images cost the event loop nothing
+        images = d.gallery.images(room, limit, cursor)
+        return ok(images if entitled else [pictures_only(i) for i in images])
+
+    response: Response = await d.readers.read(entitled, page)
+    return response
 
 
 @guarded
@@ -183,7 +188,8 @@ async def image_file(request: Request) -> Response:
     except variants.BadWidth as exc:
         return error(400, str(exc))
     image_id = request.path_params["image_id"]
-    original = d.gallery.hot_image(image_id) or await asyncio.to_thread(d.gallery.image_file, image_id)
+    original = d.gallery.hot_image(image_id) or await d.readers.read(await d.readers.entitled(request, None),
+                                                                     d.gallery.image_file, image_id)
     if original is None:
         return error(404, "no such image")
     headers = dict(_IMAGE_HEADERS)

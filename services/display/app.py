@@ -34,6 +34,7 @@ from services.display.live import MicBoard
 from services.display.mic import BrowserMics
 from services.display.mqtt_bridge import MqttBridge
 from services.display.pairing import Pairings
+from services.display.readers import Readers
 from services.display.revocation import PairedSockets
 from services.display.settings import DisplaySettings
 from services.display.variants import Variants
@@ -64,6 +65,7 @@ class Display:
     variants: Variants
     eink_frames: EinkFrames
     paired: PairedSockets
+    readers: Readers
 
 
 def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) -> Starlette:
@@ -71,6 +73,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
     db = Database.open(settings.database_url, settings.data_dir)
     gallery = Gallery(db, settings.gallery_max_images, settings.gallery_max_bytes)
     pairings = Pairings(db)
+    access = Access(settings.display_token, settings.allowed_origins, pairings)
     bus = Bus("display", bus_settings)
     display = Display(settings, bus, gallery,
                       Jobs(JobBook(db, gallery), gallery, bus, settings.job_stall_seconds, _remote_engine(settings),
@@ -78,12 +81,12 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
                       MicBoard(),
                       Hub(SocketBudget(settings.display_ws_max_clients, settings.display_ws_max_per_address,
                                        settings.display_ws_max_anonymous)),
-                      Access(settings.display_token, settings.allowed_origins, pairings), pairings,
+                      access, pairings,
                       Slots(settings.upload_max_concurrent),
                       BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs,
                                                     settings.display_ws_max_per_address)),
                       Variants(settings.display_render_threads, settings.display_render_queue), EinkFrames(db),
-                      PairedSockets(pairings))
+                      PairedSockets(pairings), Readers(access))
     handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
     queue = display.bus.topology.display(settings.queue_id(port))
 
@@ -123,6 +126,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
             if bridge is not None:
                 await asyncio.to_thread(bridge.stop)
             display.variants.close()
+            display.readers.close()
             await asyncio.to_thread(display.bus.stop, 10)
             db.close()
 

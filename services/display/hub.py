@@ -15,6 +15,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from services.display import metrics
 from services.display.limits import SocketBudget
+from services.display.readers import ReadersBusy
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -120,6 +121,9 @@ class Hub:
             for task in done:
                 if not task.cancelled() and task.exception() is not None:
                     _LOGGER.debug("%s websocket closed: %r", kind, task.exception())
+        except ReadersBusy as exc:  # an anonymous frame's hello found the anonymous readers full
+            with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
+                await websocket.close(_TRY_AGAIN_LATER, reason=str(exc.detail)[:120])
         except (WebSocketDisconnect, RuntimeError, OSError):
             pass  # gone before the hello: nothing to clean but the registration
         finally:

@@ -23,3 +23,5 @@ MQTT_COMMANDS = Counter("voxframe_display_mqtt_commands_total", "Home Assistant 
 IMAGE_VARIANTS = Counter("voxframe_display_image_variants_total", "Image variants made (width and type)", ["type"])
 VARIANT_FALLBACKS = Counter("voxframe_display_image_variant_fallbacks_total",
                             "Variant requests beyond the render queue, served the nearest size already made")
+ANONYMOUS_READS_REFUSED = Counter("voxframe_display_anonymous_reads_refused_total",
+                                  "Requests without the token refused (503) because the anonymous readers were full")

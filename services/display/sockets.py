@@ -28,7 +28,7 @@ async def frame_socket(websocket: WebSocket) -> None:
     captions = entitled or grant is not None
 
     async def hello() -> dict[str, object]:
-        images = await asyncio.to_thread(d.gallery.images, room, FRAME_HELLO_IMAGES)
+        images = await d.readers.read(captions, d.gallery.images, room, FRAME_HELLO_IMAGES)
         shown = images if captions else [pictures_only(i) for i in images]
         return {"type": "hello", "room": room, "images": [i.model_dump(mode="json") for i in shown],
                 "keep": FRAME_HELLO_IMAGES, "widths": list(variants.WIDTHS)}

@@ -41,6 +41,8 @@ JPEG = "image/png,image/jpeg,*/*;q=0.8"
 VARIANTS = [("?w=640", JPEG), ("?w=960", JPEG), ("?w=1280", JPEG),
             ("?w=640", WEBP), ("?w=960", WEBP), ("?w=1280", WEBP), ("?w=1920", WEBP)]
 STORM = 150
+GALLERY = 200  # a full page of /api/rooms/{room}/images: two queries per image
+FLOOD_CLIENTS, FLOOD_SECONDS = 128, 6.0
 
 
 @pytest.fixture(scope="module")
@@ -273,3 +275,41 @@ def test_an_upload_past_the_limit_is_refused_while_it_streams_in(display_factory
     assert answer.startswith(b"HTTP/1.1 413") and b"larger than the 1 MB limit" in answer
     assert sent < 20 * 2**20, f"{sent / 2**20:.0f} MB were taken before the refusal"
     assert _peak_rss_mb(display.process.pid) - before < 20
+
+
+def test_a_flood_of_anonymous_gallery_reads_takes_a_few_threads_and_queues_before_no_authorised_call(
+        broker: Broker, display_factory) -> None:
+    """Anonymous database reads run on a few threads of their own with a bounded queue: a flood of gallery pages
+    (200 images each) is answered or refused with 503 and Retry-After, and authorised /api/rooms stays quick."""
+    display = display_factory(VOXFRAME_DISPLAY_TOKEN=TOKEN)
+    images = [make_image(backend="openai") for _ in range(GALLERY)]
+    publish(broker, *images)
+    wait_for(lambda: any(r["images"] >= GALLERY for r in requests.get(f"{display.url}/api/rooms", timeout=10).json()),
+             timeout=60, message="the gallery to be stored")
+    idle = [api_seconds(display) for _ in range(30)]
+
+    def anonymous(until: float) -> list[requests.Response]:
+        """Gallery pages one after another, as fast as they are answered, until `until`."""
+        answers = []
+        while time.monotonic() < until:
+            answers.append(requests.get(f"{display.url}/api/rooms/living-room/images?limit=200", timeout=120))
+        return answers
+
+    with ThreadPoolExecutor(FLOOD_CLIENTS) as attackers:
+        started = time.monotonic()
+        flood = [attackers.submit(anonymous, started + FLOOD_SECONDS) for _ in range(FLOOD_CLIENTS)]
+        with ThreadPoolExecutor(16) as probes:  # one authorised API call every 50 ms, each timed on its own
+            timed = []
+            while not all(a.done() for a in flood):
+                timed.append(probes.submit(api_seconds, display))
+                time.sleep(0.05)  # the probes' pace
+        during = [t.result() for t in timed]
+        flood_seconds = time.monotonic() - started
+    answers = [a for client in flood for a in client.result()]
+    statuses = [a.status_code for a in answers]
+    print(f"\n{len(answers)} anonymous gallery pages ({FLOOD_CLIENTS} clients) in {flood_seconds:.1f} s: "
+          f"{statuses.count(200)} served, {statuses.count(503)} refused\n/api/rooms idle: {percentiles(idle)}\n"
+          f"/api/rooms during the flood: {percentiles(during)}")
+    assert set(statuses) <= {200, 503} and 200 in statuses
+    assert all(a.headers["retry-after"] == "5" for a in answers if a.status_code == 503)
+    assert sorted(during)[int(0.99 * (len(during) - 1))] < 1.0, "the authorised API waited behind anonymous reads"
