@@ -312,4 +312,7 @@ def test_a_flood_of_anonymous_gallery_reads_takes_a_few_threads_and_queues_befor
           f"/api/rooms during the flood: {percentiles(during)}")
     assert set(statuses) <= {200, 503} and 200 in statuses
     assert all(a.headers["retry-after"] == "5" for a in answers if a.status_code == 503)
-    assert sorted(during)[int(0.99 * (len(during) - 1))] < 1.0, "the authorised API waited behind anonymous reads"
+    # On the default pool: p50 0.6-1.2 s, p99 1.6-2.2 s. On their own thread: p50 0.3 s, p99 0.6-0.9 s (2 shared
+    # cores, other tests running).
+    assert statistics.median(during) < 0.6, "the authorised API waited behind anonymous reads"
+    assert sorted(during)[int(0.99 * (len(during) - 1))] < 1.5, "the authorised API waited behind anonymous reads"
