@@ -8,12 +8,11 @@ from pydantic import Field, StringConstraints
 
 from shared.messages.envelope import ID_CHARS, Envelope
 from shared.messages.prompt import MAX_EXCERPT_CHARS, MAX_KEYWORDS, Keyword
-from shared.messages.scene import Scene
+from shared.messages.scene import Fraction, Scene
 
 MAX_DEPICTED, DEPICTED_CHARS = 16, 64
 Depicted = Annotated[str, StringConstraints(max_length=DEPICTED_CHARS)]  # one depicted thing's name
 MAX_REGIONS = 32  # a plural thing is drawn as a group, each copy its own region
-Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Region = tuple[Fraction, Fraction, Fraction, Fraction]  # left, top, right, bottom as fractions of the picture
 MAX_IMAGE_BYTES = 11 * 1024 * 1024  # 14.7 MiB as base64: the message stays under WIRE_LIMIT_BYTES
 
