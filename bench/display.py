@@ -26,6 +26,8 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -194,41 +196,17 @@ def main() -> int:
     size = tuple(int(n) for n in args.size.split("x"))
     payloads = [picture(i, *size) for i in range(max(args.images, args.fetch_images))]
 
-    settings = BusSettings(namespace=f"vfbench-{uuid.uuid4().hex[:8]}")
-    port, display_id = free_port(), f"bench{uuid.uuid4().hex[:6]}"
-    data_dir = Path(tempfile.mkdtemp(prefix="voxframe-bench-display-"))
-    env = {**os.environ, "VOXFRAME_NAMESPACE": settings.namespace, "VOXFRAME_AMQP_URL": settings.amqp_url,
-           # every simulated frame comes from 127.0.0.1; real frames are one per device
-           "VOXFRAME_DISPLAY_WS_MAX_PER_ADDRESS": str(max(counts) + 10),
-           "VOXFRAME_DISPLAY_WS_MAX_CLIENTS": str(max(1000, max(counts) + 10))}
-    server = subprocess.Popen([sys.executable, "-m", "shared.cli", "display", "--host", "127.0.0.1", "--port",
-                               str(port), "--display-id", display_id, "--data-dir", str(data_dir)],
-                              cwd=ROOT, env=env)
-    bus = Bus("bench", settings)
+    # every simulated frame comes from 127.0.0.1; real frames are one per device
+    limits = {"VOXFRAME_DISPLAY_WS_MAX_PER_ADDRESS": str(max(counts) + 10),
+              "VOXFRAME_DISPLAY_WS_MAX_CLIENTS": str(max(1000, max(counts) + 10))}
     result: dict[str, object] = {}
-    try:
-        bus.start()
-        bus.wait_connected(30)
-        url = f"http://127.0.0.1:{port}"
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.1)
+    with running_display("display", limits) as (url, bus):
         for clients in counts:
             run = {"events": asyncio.run(phase(clients, payloads[:args.images], size, args.interval, "", url, bus))}
             for fetch in ("original", "sized") if args.fetch_images else ():
                 run[f"fetch_{fetch}"] = asyncio.run(phase(clients, payloads[:args.fetch_images], size,
                                                           args.fetch_interval, fetch, url, bus))
             result[f"frames_{clients}"] = run
-    finally:
-        bus.stop(10)
-        server.terminate()
-        server.wait(20)
-        _cleanup(settings, display_id)
-        shutil.rmtree(data_dir, ignore_errors=True)
     result.update({"target_event_p99_ms": TARGET_P99_MS, "target_bytes_p99_ms": TARGET_BYTES_P99_MS,
                    "picture": f"illustrator, {args.size} JPEG", "cpus": os.cpu_count(),
                    "python": platform.python_version(), "when": time.strftime("%Y-%m-%dT%H:%M:%S")})
@@ -266,6 +244,43 @@ def summary(result: dict[str, object]) -> str:
                          f"{bytes_.get('p50_ms', float('nan')):>7.0f} / {bytes_.get('p99_ms', float('nan')):<6.0f}   "
                          f"{p.get('mean_bytes_per_download', '')}")
     return "\n".join(lines)
+
+
+@contextmanager
+def running_display(name: str, env: dict[str, str] | None = None) -> Iterator[tuple[str, Bus]]:
+    """The real `voxframe display` as a subprocess on a private namespace, healthy, and a started bus to publish
+    on; yields (its URL, the bus), then stops both and deletes the namespace's queues and the display's data."""
+    settings = BusSettings(namespace=f"vfbench-{uuid.uuid4().hex[:8]}")
+    port, display_id = free_port(), f"bench{uuid.uuid4().hex[:6]}"
+    data_dir = Path(tempfile.mkdtemp(prefix=f"voxframe-bench-{name}-"))
+    env = {**os.environ, "VOXFRAME_NAMESPACE": settings.namespace, "VOXFRAME_AMQP_URL": settings.amqp_url,
+           **(env or {})}
+    server = subprocess.Popen([sys.executable, "-m", "shared.cli", "display", "--host", "127.0.0.1", "--port",
+                               str(port), "--display-id", display_id, "--data-dir", str(data_dir)], cwd=ROOT, env=env)
+    bus = Bus("bench", settings)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        bus.start()
+        bus.wait_connected(30)
+        deadline = time.monotonic() + 60
+        while not _answers(f"{url}/healthz"):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the display did not become healthy in 60 s")
+            time.sleep(0.1)
+        yield url, bus
+    finally:
+        bus.stop(10)
+        server.terminate()
+        server.wait(20)
+        _cleanup(settings, display_id)
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
 
 
 def _cleanup(settings: BusSettings, display_id: str) -> None:

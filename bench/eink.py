@@ -16,12 +16,8 @@ bench/results/eink.json.
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
 import sys
-import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import httpx
@@ -29,10 +25,8 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._results import percentile, save_results
-from bench.display import _cleanup, free_port, picture
+from bench.display import picture, running_display
 from services.display import eink
-from shared.bus import Bus
-from shared.config import BusSettings
 from shared.messages import GeneratedImage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -77,52 +71,23 @@ def measure(client: httpx.Client, base: str, kind: str, runs: int, data: bytes) 
 
 def main() -> int:
     runs = int(os.environ.get("BENCH_RUNS", "30"))
-    settings = BusSettings(namespace=f"vfbench-{uuid.uuid4().hex[:8]}")
-    port, display_id = free_port(), f"bench{uuid.uuid4().hex[:6]}"
-    data_dir = Path(tempfile.mkdtemp(prefix="voxframe-bench-eink-"))
-    env = {**os.environ, "VOXFRAME_NAMESPACE": settings.namespace, "VOXFRAME_AMQP_URL": settings.amqp_url}
-    server = subprocess.Popen([sys.executable, "-m", "shared.cli", "display", "--host", "127.0.0.1", "--port",
-                               str(port), "--display-id", display_id, "--data-dir", str(data_dir)], cwd=ROOT, env=env)
-    bus = Bus("bench", settings)
-    base = f"http://127.0.0.1:{port}"
     result: dict[str, object] = {"picture": "illustrator, 1920x1080 JPEG", "dither": "floyd-steinberg, measured inks",
                                  "runs_uncached": runs, "load_average_before": os.getloadavg()[0]}
-    try:
-        bus.start()
-        bus.wait_connected(30)
-        with httpx.Client(timeout=60) as client:
-            deadline = time.monotonic() + 60
-            while not _answers(client, f"{base}/healthz"):
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the display did not become healthy in 60 s")
-                time.sleep(0.1)
-            data = picture(0, 1920, 1080)
-            image = GeneratedImage(room=ROOM, source="bench", image=data, mime_type="image/jpeg",
-                                   width=1920, height=1080, backend="illustrator", prompt_id="bench",
-                                   prompt_text="a scene", generation_seconds=0.1)
-            bus.publish(image)
-            deadline = time.monotonic() + 30
-            while client.get(f"{base}/eink/{ROOM}/{KINDS[0]}.png?dither=none").status_code != 200:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the picture did not reach the display in 30 s")
-                time.sleep(0.1)
-            for kind in KINDS:
-                result[kind] = measure(client, base, kind, runs, data)
-    finally:
-        bus.stop(10)
-        server.terminate()
-        server.wait(20)
-        _cleanup(settings, display_id)
-        shutil.rmtree(data_dir, ignore_errors=True)
+    with running_display("eink") as (base, bus), httpx.Client(timeout=60) as client:
+        data = picture(0, 1920, 1080)
+        image = GeneratedImage(room=ROOM, source="bench", image=data, mime_type="image/jpeg",
+                               width=1920, height=1080, backend="illustrator", prompt_id="bench",
+                               prompt_text="a scene", generation_seconds=0.1)
+        bus.publish(image)
+        deadline = time.monotonic() + 30
+        while client.get(f"{base}/eink/{ROOM}/{KINDS[0]}.png?dither=none").status_code != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the picture did not reach the display in 30 s")
+            time.sleep(0.1)
+        for kind in KINDS:
+            result[kind] = measure(client, base, kind, runs, data)
     save_results("eink", result)
     return 0
-
-
-def _answers(client: httpx.Client, url: str) -> bool:
-    try:
-        return client.get(url, timeout=1).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 if __name__ == "__main__":
