@@ -17,7 +17,8 @@ import statistics
 import threading
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 import pytest
@@ -110,6 +111,16 @@ def api_seconds(display: DisplayProcess) -> float:
     return time.perf_counter() - started
 
 
+def api_seconds_while(display: DisplayProcess, work: list[Future[Any]]) -> list[float]:
+    """One authorised API call every 50 ms, each timed on its own, until all of `work` is done."""
+    with ThreadPoolExecutor(16) as probes:
+        timed = []
+        while not all(a.done() for a in work):
+            timed.append(probes.submit(api_seconds, display))
+            time.sleep(0.05)  # the probes' pace
+    return [t.result() for t in timed]
+
+
 def percentiles(seconds: list[float]) -> str:
     ordered = sorted(seconds)
     return (f"p50 {1000 * statistics.median(ordered):.0f} ms, p99 {1000 * ordered[int(0.99 * (len(ordered) - 1))]:.0f} "
@@ -137,12 +148,7 @@ def test_a_storm_of_anonymous_variant_requests_renders_a_bounded_few_and_starves
         assert tab.alive()
         started = time.monotonic()
         answers = [attackers.submit(anonymous, ask) for ask in asks]
-        with ThreadPoolExecutor(16) as probes:  # one authorised API call every 50 ms, each timed on its own
-            timed = []
-            while not all(a.done() for a in answers):
-                timed.append(probes.submit(api_seconds, display))
-                time.sleep(0.05)  # the probes' pace
-        during = [t.result() for t in timed]
+        during = api_seconds_while(display, answers)
         storm_seconds = time.monotonic() - started
         mic_alive = tab.alive()
     renders = metric(display, "voxframe_display_image_variants_total") - renders_before
@@ -298,12 +304,7 @@ def test_a_flood_of_anonymous_gallery_reads_takes_a_few_threads_and_queues_befor
     with ThreadPoolExecutor(FLOOD_CLIENTS) as attackers:
         started = time.monotonic()
         flood = [attackers.submit(anonymous, started + FLOOD_SECONDS) for _ in range(FLOOD_CLIENTS)]
-        with ThreadPoolExecutor(16) as probes:  # one authorised API call every 50 ms, each timed on its own
-            timed = []
-            while not all(a.done() for a in flood):
-                timed.append(probes.submit(api_seconds, display))
-                time.sleep(0.05)  # the probes' pace
-        during = [t.result() for t in timed]
+        during = api_seconds_while(display, flood)
         flood_seconds = time.monotonic() - started
     answers = [a for client in flood for a in client.result()]
     statuses = [a.status_code for a in answers]
