@@ -31,7 +31,7 @@ from services.generator.engines import ImageRequest
 from services.generator.engines.illustrator import IllustratorBackend
 from shared.bus import REASON_HEADER
 from tests.display.conftest import DisplayProcess, make_image, publish
-from tests.display.test_limits import _peak_rss_mb
+from tests.display.test_limits import _peak_rss_mb, _refusal
 from tests.support import Broker, wait_for
 
 TOKEN = "s3cret"
@@ -209,25 +209,18 @@ def frame(display: DisplayProcess, *, token: bool = False) -> ClientConnection:
                    open_timeout=5)
 
 
-def closed_at_once(ws: ClientConnection) -> tuple[int, str]:
-    with ws, pytest.raises(ConnectionClosed) as closed:
-        ws.recv(5)
-    assert closed.value.rcvd is not None
-    return closed.value.rcvd.code, closed.value.rcvd.reason
-
-
 def test_anonymous_frames_cannot_take_the_sockets_kept_for_the_dashboard_and_paired_frames(display_factory) -> None:
     display = display_factory(VOXFRAME_DISPLAY_TOKEN=TOKEN, VOXFRAME_DISPLAY_WS_MAX_CLIENTS="4",
                               VOXFRAME_DISPLAY_WS_MAX_ANONYMOUS="2")
     with contextlib.ExitStack() as open_sockets:
         for _ in range(2):
             assert '"hello"' in open_sockets.enter_context(frame(display)).recv(5)
-        code, reason = closed_at_once(frame(display))
+        code, reason = _refusal(frame(display))
         assert code == 1013 and "without the token or a pairing" in reason
         for _ in range(2):  # the two kept for those with the right
             assert '"hello"' in open_sockets.enter_context(frame(display, token=True)).recv(5)
         dashboard = connect(f"ws://127.0.0.1:{display.port}/ws/dashboard?token={TOKEN}", open_timeout=5)
-        assert closed_at_once(dashboard)[0] == 1013  # and no more than the total
+        assert _refusal(dashboard)[0] == 1013  # and no more than the total
 
 
 def test_a_picture_over_the_pixel_cap_is_dead_lettered_and_never_decoded(broker: Broker,
