@@ -16,9 +16,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-from services.prompter.engines.mood import MOODS
+from services.prompter.engines.mood import MOODS, SENTIMENT
 from shared.messages import derived_id
 from shared.messages.scene import MAX_ELEMENTS, Place, Scene, SceneElement, TimeOfDay, Weather
 
@@ -44,7 +42,6 @@ _WEATHER: dict[Weather, frozenset[str]] = {
     "clear": frozenset({"sunny", "sunshine", "sun", "clear"}),
 }
 _WORD = re.compile(r"[a-z']+")
-_ANALYZER = SentimentIntensityAnalyzer()
 
 
 def update(scene: Scene | None, talked: Mapping[str, float], lines: Sequence[str], room: str) -> Scene:
@@ -126,7 +123,7 @@ def _feeling(lines: Sequence[str]) -> tuple[float, float]:
     it is exclaimed), each of this window alone."""
     if not lines:
         return 0.0, 0.5
-    scores = [_ANALYZER.polarity_scores(line) for line in lines]
+    scores = [SENTIMENT.polarity_scores(line) for line in lines]
     valence = sum(s["compound"] for s in scores) / len(scores)
     exclaimed = sum(line.count("!") for line in lines) / len(lines)
     energy = sum(1 - s["neu"] for s in scores) / len(scores) * 1.5 + min(0.3, 0.15 * exclaimed) + 0.2

@@ -23,12 +23,12 @@ MOODS = (
 )
 MOODS_BY_NAME = {m.name: m for m in MOODS}
 
-_ANALYZER = SentimentIntensityAnalyzer()
+SENTIMENT = SentimentIntensityAnalyzer()  # one per process: building one loads VADER's lexicons
 
 
 def mood_of(lines: list[str]) -> Mood:
     """Average the per-line compound score, so one exclamation does not paint the whole window."""
     if not lines:
         return MOODS_BY_NAME["neutral"]
-    score = sum(_ANALYZER.polarity_scores(line)["compound"] for line in lines) / len(lines)
+    score = sum(SENTIMENT.polarity_scores(line)["compound"] for line in lines) / len(lines)
     return next(m for m in MOODS if score >= m.from_compound)
