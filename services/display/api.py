@@ -7,6 +7,7 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 import segno
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -40,6 +41,7 @@ from shared.messages import Control
 
 _LOGGER = logging.getLogger(__name__)
 
+Model = TypeVar("Model", bound=BaseModel)
 Endpoint = Callable[[Request], Awaitable[Response]]
 WEBHOOK_PATH = "/api/webhooks/assemblyai"
 
@@ -55,8 +57,21 @@ def ok(model: BaseModel | Sequence[BaseModel], status: int = 200, **headers: str
 
 def invalid(what: str, exc: ValidationError) -> JSONResponse:
     """400 naming the first few fields that are wrong and why (the allowed range or values)."""
-    return error(400, f"bad {what}: " + "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
-                                                 for e in exc.errors()[:3]))
+    return error(400, _wrong(what, exc))
+
+
+def _wrong(what: str, exc: ValidationError) -> str:
+    return f"bad {what}: " + "; ".join(f"{'.'.join(map(str, e['loc'])) or 'body'}: {e['msg']}"
+                                       for e in exc.errors()[:3])
+
+
+async def read_json(request: Request, model: type[Model], what: str, too_large: str, empty: bytes = b"") -> Model:
+    """A small JSON body as `model`: 413 before a big body is read, 400 naming what is wrong (as `invalid`)."""
+    body = await capped(request, CONTROL_MAX_BYTES, HTTPException(413, too_large)).body()
+    try:
+        return model.model_validate_json(body or empty)
+    except ValidationError as exc:
+        raise HTTPException(400, _wrong(what, exc)) from exc
 
 
 def guarded(endpoint: Endpoint) -> Endpoint:
@@ -151,10 +166,9 @@ async def room_prompts(request: Request) -> Response:
                    body=ControlRequest, errors=[400, 413, 503])
 async def send_control(request: Request) -> Response:
     d, room = request.app.state.display, _room(request)
-    too_large = HTTPException(413, f"a control is at most {CONTROL_MAX_BYTES} bytes of JSON")
-    body = await capped(request, CONTROL_MAX_BYTES, too_large).body()
+    wanted = await read_json(request, ControlRequest, "control",
+                             f"a control is at most {CONTROL_MAX_BYTES} bytes of JSON")
     try:
-        wanted = ControlRequest.model_validate_json(body)
         control = Control(room=room, source="dashboard", command=wanted.command, mic=wanted.mic, value=wanted.value)
     except ValidationError as exc:
         return invalid("control", exc)
@@ -291,11 +305,7 @@ async def _read_upload(request: Request, limit: int, default_room: str) -> tuple
                    errors=[400, 413])
 async def create_pairing(request: Request) -> Response:
     d = request.app.state.display
-    body = await capped(request, CONTROL_MAX_BYTES, HTTPException(413, "a pairing request is a few bytes")).body()
-    try:
-        wanted = PairingRequest.model_validate_json(body)
-    except ValidationError as exc:
-        return invalid("pairing", exc)
+    wanted = await read_json(request, PairingRequest, "pairing", "a pairing request is a few bytes")
     pairing = await asyncio.to_thread(d.pairings.create, wanted.name, wanted.room)
     _LOGGER.info("Frame pairing %s (%s) made for room %s", pairing.id, pairing.name, pairing.room)
     # The URL as the dashboard reached this display (its Host passed the Host check), so a tablet scanning it

@@ -13,16 +13,15 @@ import functools
 import logging
 from email.utils import formatdate, parsedate_to_datetime
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, field_validator
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from services.display import eink, openapi
-from services.display.api import error, guarded, invalid, ok
+from services.display.api import error, guarded, ok, read_json
 from services.display.eink_frames import EinkFrame
-from services.display.limits import CONTROL_MAX_BYTES, capped
 from services.display.views import NAME, View
 
 _LOGGER = logging.getLogger(__name__)
@@ -160,11 +159,7 @@ async def eink_card(request: Request) -> Response:
                    ok=(201, EinkFrameView), body=EinkFrameRequest, errors=[400, 413])
 async def create_eink_frame(request: Request) -> Response:
     d = request.app.state.display
-    body = await capped(request, CONTROL_MAX_BYTES, HTTPException(413, "an e-ink frame request is a few bytes")).body()
-    try:
-        wanted = EinkFrameRequest.model_validate_json(body)
-    except ValidationError as exc:
-        return invalid("e-ink frame", exc)
+    wanted = await read_json(request, EinkFrameRequest, "e-ink frame", "an e-ink frame request is a few bytes")
     issued = await asyncio.to_thread(d.eink_frames.create, wanted.name, wanted.room, wanted.kind)
     fmt = "bmp" if len(eink.PANELS[wanted.kind].palette) == 2 else "png"
     url = f"{str(request.base_url).rstrip('/')}/eink/{wanted.room}/{wanted.kind}.{fmt}?key={issued.key}"
@@ -179,11 +174,7 @@ async def create_eink_frame(request: Request) -> Response:
                    ok=(200, {"type": "object"}), body=EinkApproval, errors=[400, 404, 413])
 async def approve_eink_frame(request: Request) -> Response:
     d = request.app.state.display
-    body = await capped(request, CONTROL_MAX_BYTES, HTTPException(413, "an approval is a few bytes")).body()
-    try:
-        wanted = EinkApproval.model_validate_json(body or b"{}")
-    except ValidationError as exc:
-        return invalid("approval", exc)
+    wanted = await read_json(request, EinkApproval, "approval", "an approval is a few bytes", empty=b"{}")
     frame = await asyncio.to_thread(d.eink_frames.approve, request.path_params["pairing_id"], wanted.room, wanted.kind)
     if frame is None:
         return error(404, "no such e-ink frame")
