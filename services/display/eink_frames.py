@@ -17,12 +17,9 @@ import uuid
 from dataclasses import dataclass
 
 from services.display.db import Database
+from services.display.pairing import secret_hash
 
 TRMNL_KIND = "bw-800x480"  # the TRMNL OG's 7.5" black-and-white panel
-
-
-def _hash(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -58,12 +55,12 @@ class EinkFrames:
         paired_at = now if approved else None
         with self.db.connection() as conn:
             row = conn.execute("UPDATE frame_pairings SET key_hash=?, paired_at=?, seen_at=? WHERE device=? "
-                               "RETURNING id, name, room, kind", (_hash(key), paired_at, now, device)).fetchone()
+                               "RETURNING id, name, room, kind", (secret_hash(key), paired_at, now, device)).fetchone()
             if row is None:
                 pairing_id, name, kind = uuid.uuid4().hex, f"TRMNL {friendly}", TRMNL_KIND
                 conn.execute("INSERT INTO frame_pairings (id, name, room, code_hash, code_expires_at, key_hash, "
                              "created_at, paired_at, seen_at, device, kind) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                             (pairing_id, name, room, None, None, _hash(key), now, paired_at, now, device, kind))
+                             (pairing_id, name, room, None, None, secret_hash(key), now, paired_at, now, device, kind))
             else:
                 pairing_id, name, room, kind = row["id"], row["name"], row["room"], row["kind"]
         return Issued(EinkFrame(pairing_id, name, room, kind, approved), key, friendly)
@@ -75,7 +72,7 @@ class EinkFrames:
         with self.db.connection() as conn:
             conn.execute("INSERT INTO frame_pairings (id, name, room, code_hash, code_expires_at, key_hash, "
                          "created_at, paired_at, seen_at, device, kind) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                         (pairing_id, name, room, None, None, _hash(key), now, now, None, None, kind))
+                         (pairing_id, name, room, None, None, secret_hash(key), now, now, None, None, kind))
         return Issued(EinkFrame(pairing_id, name, room, kind, True), key, pairing_id[:6].upper())
 
     def frame(self, key: str, seen: bool = False) -> EinkFrame | None:
@@ -84,9 +81,9 @@ class EinkFrames:
             return None
         with self.db.connection() as conn:
             if seen:
-                conn.execute("UPDATE frame_pairings SET seen_at=? WHERE key_hash=?", (time.time(), _hash(key)))
+                conn.execute("UPDATE frame_pairings SET seen_at=? WHERE key_hash=?", (time.time(), secret_hash(key)))
             row = conn.execute("SELECT id, name, room, kind, paired_at FROM frame_pairings "
-                               "WHERE key_hash=? AND kind IS NOT NULL", (_hash(key),)).fetchone()
+                               "WHERE key_hash=? AND kind IS NOT NULL", (secret_hash(key),)).fetchone()
         return None if row is None else EinkFrame(row["id"], row["name"], row["room"], row["kind"],
                                                   row["paired_at"] is not None)
 

@@ -22,7 +22,8 @@ from services.display.views import PairingView
 CODE_SECONDS = 15 * 60  # a pairing link not opened by then is void
 
 
-def _hash(secret: str) -> str:
+def secret_hash(secret: str) -> str:
+    """How a pairing's code and every frame key (pairing or e-ink) are stored: never in the clear."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -64,7 +65,7 @@ class Pairings:
         with self.db.connection() as conn:
             conn.execute("INSERT INTO frame_pairings (id, name, room, code_hash, code_expires_at, key_hash, "
                          "created_at, paired_at, seen_at) VALUES (?,?,?,?,?,?,?,?,?)",
-                         (pairing_id, name, room, _hash(code), now + CODE_SECONDS, None, now, None, None))
+                         (pairing_id, name, room, secret_hash(code), now + CODE_SECONDS, None, now, None, None))
         return PairingView(id=pairing_id, name=name, room=room, created_at=_time(now), link=f"/pair/{code}",
                            link_expires_at=_time(now + CODE_SECONDS))
 
@@ -74,7 +75,7 @@ class Pairings:
         with self.db.connection() as conn:
             row = conn.execute("UPDATE frame_pairings SET code_hash=NULL, code_expires_at=NULL, key_hash=?, "
                                "paired_at=?, seen_at=? WHERE code_hash=? AND code_expires_at>=? RETURNING id, room",
-                               (_hash(key), now, now, _hash(code), now)).fetchone()
+                               (secret_hash(key), now, now, secret_hash(code), now)).fetchone()
         return None if row is None else Paired(row["id"], row["room"], key)
 
     def frame(self, key: str, seen: bool = False) -> Grant | None:
@@ -84,9 +85,9 @@ class Pairings:
             return None
         with self.db.connection() as conn:
             if seen:
-                conn.execute("UPDATE frame_pairings SET seen_at=? WHERE key_hash=?", (time.time(), _hash(key)))
+                conn.execute("UPDATE frame_pairings SET seen_at=? WHERE key_hash=?", (time.time(), secret_hash(key)))
             row = conn.execute("SELECT id, room FROM frame_pairings WHERE key_hash=? AND kind IS NULL",
-                               (_hash(key),)).fetchone()
+                               (secret_hash(key),)).fetchone()
         return None if row is None else Grant(str(row["id"]), str(row["room"]))
 
     def existing(self, pairing_ids: set[str]) -> set[str]:
