@@ -32,8 +32,8 @@ import numpy as np
 from bench._results import percentile, save_results
 from bench.generator import one_core
 from services.generator.engines import ImageRequest
-from services.generator.engines.illustration_living import compose_living
 from services.generator.engines.illustrator import IllustratorBackend, render
+from services.generator.engines.illustrator.living import compose_living
 from services.prompter.engines.lexical import LexicalSelector
 from services.prompter.handler import Prompter
 from services.prompter.policy import Policy

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.generator.engines.illustration_catalog import glyphs
-from services.generator.engines.illustration_match import Matcher
+from services.generator.engines.illustrator.catalog import glyphs
+from services.generator.engines.illustrator.match import Matcher
 from shared.embeddings import encoder
 
 TABLE = {

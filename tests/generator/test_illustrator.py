@@ -16,8 +16,8 @@ from pydantic import ValidationError
 
 from services.generator.engines import ImageRequest
 from services.generator.engines.fallback import ResilientBackend
-from services.generator.engines.illustration_catalog import ATTRIBUTION
 from services.generator.engines.illustrator import IllustratorBackend
+from services.generator.engines.illustrator.catalog import ATTRIBUTION
 from services.generator.engines.poster import PosterBackend, load_font
 from services.generator.engines.poster_look import FAMILIES
 from services.generator.handler import GenerateHandler

@@ -9,10 +9,10 @@ import pytest
 from PIL import Image
 
 from services.generator.engines import ImageRequest
-from services.generator.engines.illustration_catalog import Glyph
-from services.generator.engines.illustration_living import MAX_COVER, _box, _covered, compose_living
-from services.generator.engines.illustration_scene import Placement
 from services.generator.engines.illustrator import IllustratorBackend, render
+from services.generator.engines.illustrator.catalog import Glyph
+from services.generator.engines.illustrator.living import MAX_COVER, _box, _covered, compose_living
+from services.generator.engines.illustrator.scene import Placement
 from services.prompter.scene import update
 from shared.messages.scene import Scene
 

@@ -1,14 +1,13 @@
 """The `illustrator` backend: a picture of the conversation's things, composed from OpenMoji illustrations.
 
-No GPU and no downloaded weights: each keyword is matched to an illustration (`illustration_match`), the scene
-grammar places them (`illustration_scene`), and the style's finish is applied (`illustration_look`). When no
+No GPU and no downloaded weights: each keyword is matched to an illustration (`match`), the scene
+grammar places them (`scene`), and the style's finish is applied (`look`). When no
 keyword can be drawn it raises `BackendError(nothing_to_draw)`, so the resilient wrapper paints a poster.
 The same request and index give identical bytes.
 """
 
 from __future__ import annotations
 
-import logging
 import re
 
 import numpy as np
@@ -22,11 +21,11 @@ from services.generator.engines import (
     Picture,
     encode_image,
 )
-from services.generator.engines.illustration_catalog import ATTRIBUTION, glyphs
-from services.generator.engines.illustration_living import Tone, compose_living, tone
-from services.generator.engines.illustration_look import LOOKS, Look, background, finish, styled, treat
-from services.generator.engines.illustration_match import Matcher
-from services.generator.engines.illustration_scene import Item, Placement, compose
+from services.generator.engines.illustrator.catalog import ATTRIBUTION, glyphs
+from services.generator.engines.illustrator.living import Tone, compose_living, tone
+from services.generator.engines.illustrator.look import LOOKS, Look, background, finish, styled, treat
+from services.generator.engines.illustrator.match import Matcher
+from services.generator.engines.illustrator.scene import Item, Placement, compose
 from services.generator.engines.poster import load_font
 from services.generator.engines.poster_look import stable_int, style_family, warmth
 from shared.embeddings import encoder
@@ -152,8 +151,3 @@ def _words(image: Image.Image, request: ImageRequest, depicted: tuple[str, ...],
         cy = bottom - margin - int(unit * 0.026 * 1.3)
         draw.text((margin + 1, cy + 1), text, font=caption, fill=(0, 0, 0))
         draw.text((margin, cy), text, font=caption, fill=(250, 250, 250))
-
-
-if __name__ == "__main__":  # `python -m services.generator.engines.illustrator`: build the name index at install
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
-    IllustratorBackend()

@@ -13,7 +13,7 @@ from itertools import pairwise
 
 import numpy as np
 
-from services.generator.engines.illustration_catalog import Glyph, Zone
+from services.generator.engines.illustrator.catalog import Glyph, Zone
 
 
 class Ground(Enum):

@@ -11,8 +11,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from services.generator.engines.illustration_catalog import Zone
-from services.generator.engines.illustration_scene import (
+from services.generator.engines.illustrator.catalog import Zone
+from services.generator.engines.illustrator.scene import (
     _BASE_SIZE,
     Ground,
     Item,

@@ -13,7 +13,7 @@ from typing import Generic, TypeVar
 import resvg_py
 from PIL import Image
 
-from services.generator.engines.illustration_catalog import Glyph, svg_text
+from services.generator.engines.illustrator.catalog import Glyph, svg_text
 
 T = TypeVar("T")
 

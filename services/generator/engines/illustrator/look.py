@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
-from services.generator.engines.illustration_catalog import Glyph
-from services.generator.engines.illustration_raster import ImageCache, image_bytes, raster
-from services.generator.engines.illustration_scene import Ground, Scene
+from services.generator.engines.illustrator.catalog import Glyph
+from services.generator.engines.illustrator.raster import ImageCache, image_bytes, raster
+from services.generator.engines.illustrator.scene import Ground, Scene
 
 RGB = tuple[float, float, float]
 

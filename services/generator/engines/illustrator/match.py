@@ -18,7 +18,7 @@ from typing import cast
 
 import numpy as np
 
-from services.generator.engines.illustration_catalog import Glyph
+from services.generator.engines.illustrator.catalog import Glyph
 from shared.embeddings import SentenceEncoder
 
 _LOGGER = logging.getLogger(__name__)
