@@ -13,15 +13,16 @@ import numpy as np
 
 from services.generator.engines.illustrator.catalog import Zone
 from services.generator.engines.illustrator.scene import (
-    _BASE_SIZE,
+    BASE_SIZE,
     Ground,
     Item,
     Placement,
     Scene,
-    _Spot,
-    _with_copies,
-    _zone_of,
+    Spot,
+    back_to_front,
     setting,
+    standing_zone,
+    with_copies,
 )
 from services.generator.engines.poster_look import stable_int
 from shared.messages.scene import Scene as LivingScene
@@ -67,21 +68,17 @@ def compose_living(items: list[Item], elements: Mapping[str, SceneElement], livi
     solid: list[Placement] = []  # what stays: a newcomer may stand over what is fading out, never over these
     for item in oldest_first:
         element = elements[item.keyword]
-        zone = item.glyph.zone
-        if ground is Ground.INDOOR and zone in (Zone.LAND, Zone.GROUND):
-            zone = Zone.GROUND
+        zone = standing_zone(item.glyph.zone, ground)
         spot = _clear(element, zone, width, height, horizon, unit, ground, solid)
         rng = np.random.default_rng(stable_int("living", element.id))
-        drawn = _with_copies(item, zone, spot, width, rng)
+        drawn = with_copies(item, zone, spot, width, rng)
         placements += drawn
         solid += [] if element.fading else drawn
-    order = list(Zone)
-    placements.sort(key=lambda p: (order.index(_zone_of(p, ground)), p.bottom))
-    return Scene(living.time_of_day == "night", ground, horizon, tuple(placements))
+    return Scene(living.time_of_day == "night", ground, horizon, back_to_front(placements, ground))
 
 
 def _clear(element: SceneElement, zone: Zone, width: int, height: int, horizon: float, unit: float,
-           ground: Ground, placed: list[Placement]) -> _Spot:
+           ground: Ground, placed: list[Placement]) -> Spot:
     """The element's spot, moved as little as it takes to cover at most MAX_COVER of anything placed before it:
     first sideways at its own depth, then sideways at other depths; where nothing qualifies, the least cover."""
     best, best_cover = None, float("inf")
@@ -98,21 +95,21 @@ def _clear(element: SceneElement, zone: Zone, width: int, height: int, horizon: 
 
 
 def _spot(element: SceneElement, zone: Zone, width: int, height: int, horizon: float, unit: float,
-          ground: Ground, where: float) -> _Spot:
-    size = _BASE_SIZE[zone] * unit * (0.6 + 0.3 * element.weight)
+          ground: Ground, where: float) -> Spot:
+    size = BASE_SIZE[zone] * unit * (0.6 + 0.3 * element.weight)
     haze = 0.45 if element.fading else 0.0  # on its way out: it pales into the air
     x = element.x * width
     if zone is Zone.SKY:
-        return _Spot(size, height * (0.16 + 0.16 * where) + size * 0.5, 0.5 + haze, False, x)
+        return Spot(size, height * (0.16 + 0.16 * where) + size * 0.5, 0.5 + haze, False, x)
     if zone is Zone.LAND:
-        return _Spot(size, horizon + height * 0.03, 0.75 + haze / 2, False, x)
+        return Spot(size, horizon + height * 0.03, 0.75 + haze / 2, False, x)
     if zone is Zone.GROUND and ground is not Ground.INDOOR:
         near = 0.35 + 0.55 * where
-        return _Spot(size * (0.6 + 0.4 * near), horizon + (height * 0.94 - horizon) * near, 1.0 - near + haze, True, x)
+        return Spot(size * (0.6 + 0.4 * near), horizon + (height * 0.94 - horizon) * near, 1.0 - near + haze, True, x)
     if zone is Zone.GROUND:
-        return _Spot(size, horizon - height * (0.02 + 0.06 * where), 0.3 + haze, False, x)
+        return Spot(size, horizon - height * (0.02 + 0.06 * where), 0.3 + haze, False, x)
     front = height * 0.9 if ground is not Ground.INDOOR else horizon + (height - horizon) * (0.3 + 0.3 * where)
-    return _Spot(size, front, haze, True, x)
+    return Spot(size, front, haze, True, x)
 
 
 def _box(x: float, bottom: float, size: float) -> tuple[float, float, float, float]:
@@ -127,7 +124,7 @@ def _covered(box: tuple[float, float, float, float], other: tuple[float, float, 
     return max(0.0, w) * max(0.0, h) / area if area > 0 else 0.0
 
 
-def _clear_x(spot: _Spot, placed: list[Placement], width: int) -> tuple[float, float]:
+def _clear_x(spot: Spot, placed: list[Placement], width: int) -> tuple[float, float]:
     """The nearest centre to the scene's `x` at which the element covers at most MAX_COVER of each thing already
     placed (or, where none does, the one that covers least), and how much it covers there."""
     low, high = spot.size / 2, width - spot.size / 2

@@ -66,7 +66,7 @@ _SAND = {"beach", "sea", "ocean", "wave", "waves", "surf", "surfing", "sand", "i
          "sandcastle", "sunscreen", "tropical", "desert", "camel", "palm"}
 _INDOOR = {"kitchen", "room", "table", "dinner", "lunch", "breakfast", "party", "birthday", "office", "home",
            "living", "bedroom", "classroom", "restaurant", "cafe", "indoors", "sofa", "couch"}
-_BASE_SIZE = {Zone.SKY: 0.2, Zone.LAND: 0.42, Zone.GROUND: 0.36, Zone.TABLE: 0.3}
+BASE_SIZE = {Zone.SKY: 0.2, Zone.LAND: 0.42, Zone.GROUND: 0.36, Zone.TABLE: 0.3}
 _COMPOSITIONS = ("left", "centre", "right", "spread")
 
 
@@ -93,10 +93,7 @@ def compose(items: list[Item], width: int, height: int, rng: np.random.Generator
     horizon = height * (rng.uniform(0.6, 0.7) if ground is Ground.INDOOR else rng.uniform(0.52, 0.64))
     by_zone: dict[Zone, list[Item]] = {zone: [] for zone in Zone}
     for item in items:
-        zone = item.glyph.zone
-        if ground is Ground.INDOOR and zone in (Zone.LAND, Zone.GROUND):
-            zone = Zone.GROUND  # people and pets indoors stand behind the table
-        by_zone[zone].append(item)
+        by_zone[standing_zone(item.glyph.zone, ground)].append(item)
     zone_of = {item: zone for zone, members in by_zone.items() for item in members}
     placements: list[Placement] = []
     sky = by_zone[Zone.SKY]
@@ -108,15 +105,19 @@ def compose(items: list[Item], width: int, height: int, rng: np.random.Generator
         xs = _spread(xs, [spot.size * (1.7 if item.plural else 1.0) for item, spot in zip(group, spots, strict=True)],
                      width)
         for item, x, spot in zip(group, xs, spots, strict=True):
-            placements += _with_copies(item, zone_of[item], replace(spot, x=x), width, rng)
+            placements += with_copies(item, zone_of[item], replace(spot, x=x), width, rng)
+    return Scene(night, ground, horizon, back_to_front(placements, ground))
+
+
+def standing_zone(zone: Zone, ground: Ground) -> Zone:
+    """Where a thing of `zone` stands on this ground: indoors, people, pets and landscape stand behind the table."""
+    return Zone.GROUND if ground is Ground.INDOOR and zone in (Zone.LAND, Zone.GROUND) else zone
+
+
+def back_to_front(placements: list[Placement], ground: Ground) -> tuple[Placement, ...]:
+    """The painting order: by zone (sky first), then the farther (higher-standing) before the nearer."""
     order = list(Zone)
-    placements.sort(key=lambda p: (order.index(_zone_of(p, ground)), p.bottom))
-    return Scene(night, ground, horizon, tuple(placements))
-
-
-def _zone_of(placement: Placement, ground: Ground) -> Zone:
-    zone = placement.glyph.zone
-    return Zone.GROUND if ground is Ground.INDOOR and zone is Zone.LAND else zone
+    return tuple(sorted(placements, key=lambda p: (order.index(standing_zone(p.glyph.zone, ground)), p.bottom)))
 
 
 def _columns(count: int, width: int, layout: str, rng: np.random.Generator, mirror: bool) -> list[float]:
@@ -152,7 +153,9 @@ def _spread(xs: list[float], sizes: list[float], width: int) -> list[float]:
 
 
 @dataclass(frozen=True)
-class _Spot:
+class Spot:
+    """Where one thing stands before its copies are added: its size and foot in pixels, its depth and shadow."""
+
     size: float
     bottom: float
     depth: float
@@ -161,24 +164,24 @@ class _Spot:
 
 
 def _spot(item: Item, zone: Zone, height: int, horizon: float, unit: float, ground: Ground,
-          rng: np.random.Generator) -> _Spot:
+          rng: np.random.Generator) -> Spot:
     """How big, how far and standing where (by the zone and the keyword's importance)."""
     importance = 1.35 if item.rank == 0 else max(0.6, 1.0 - 0.09 * item.rank)
-    size = _BASE_SIZE[zone] * unit * importance
+    size = BASE_SIZE[zone] * unit * importance
     if zone is Zone.SKY:
-        return _Spot(size, height * rng.uniform(0.18, 0.36) + size * 0.5, 0.5, False)
+        return Spot(size, height * rng.uniform(0.18, 0.36) + size * 0.5, 0.5, False)
     if zone is Zone.LAND:
-        return _Spot(size, horizon + height * 0.03, 0.75, False)
+        return Spot(size, horizon + height * 0.03, 0.75, False)
     if zone is Zone.GROUND and ground is not Ground.INDOOR:
         near = 1.0 if item.rank == 0 else rng.uniform(0.35, 0.8)
-        return _Spot(size * (0.6 + 0.4 * near), horizon + (height * 0.94 - horizon) * near, 1.0 - near, True)
+        return Spot(size * (0.6 + 0.4 * near), horizon + (height * 0.94 - horizon) * near, 1.0 - near, True)
     if zone is Zone.GROUND:
-        return _Spot(size, horizon - height * rng.uniform(0.02, 0.08), 0.3, False)
+        return Spot(size, horizon - height * rng.uniform(0.02, 0.08), 0.3, False)
     front = height * 0.9 if ground is not Ground.INDOOR else horizon + (height - horizon) * rng.uniform(0.3, 0.6)
-    return _Spot(size, front, 0.0, True)
+    return Spot(size, front, 0.0, True)
 
 
-def _with_copies(item: Item, zone: Zone, spot: _Spot, width: int, rng: np.random.Generator) -> list[Placement]:
+def with_copies(item: Item, zone: Zone, spot: Spot, width: int, rng: np.random.Generator) -> list[Placement]:
     """A plural ("stars", "shells") is drawn as a small group around the main one."""
     main = Placement(item.glyph, spot.x, spot.bottom, _quantised(spot.size), spot.depth, spot.shadow)
     if not item.plural or zone is Zone.LAND:
