@@ -1,13 +1,22 @@
 """`make bench-prompts`: does the prompter pick what a person would say the conversation was about?
 
-Three labelled sets go through the real handler (the bus replaced by a recorder, the clock stepped 30 s per
-window), one room per conversation so novelty carries over from window to window as it would live:
+Labelled sets go through the real handler (the bus replaced by a recorder, the clock stepped 30 s per window, rooms
+in slideshow mode so what is scored is each window's own choice), one room per conversation so novelty carries over
+from window to window as it would live:
 - `dev`: tests/data/conversations.json, written as an ASR would transcribe, by the author of the lexical
   selector (not independent);
 - `heldout-clean`: bench/data/heldout_conversations.json, written for issue 13 and never tuned on, as written;
 - `heldout-heard`: the same conversations as faster-whisper tiny.en heard them from espeak-ng voices in room
   noise, with its word confidences (bench/data/heldout_heard.json, made by bench/heard_conversations.py);
 - `dev-heard`: the dev set heard the same way (bench/data/dev_heard.json), what the selector was tuned on.
+Issue 24 added talk as rooms have it, several voices at once, each with a dev part (may be tuned on) and a held-out
+part (never tuned on):
+- `scenes-*`: bench/data/room_scenes.json, multi-voice scenes with things said in passing, as written and as the
+  pipeline heard them mixed in one room and cut as a live mic is (`-heard`, bench/data/scenes_heard.json made by
+  bench/heard_scenes.py);
+- `conversation-*`: the real meetings and phone call of ../shared/audio/conversation with the topics of
+  bench/data/conversation_topics.json, as their human references have them and as the pipeline hears them now
+  (`-heard`); left out, and said so, where the recordings are absent.
 Reports per set:
 - topic recall: share of labelled topics named by the published prompt's keywords (a missing prompt misses them);
 - keyword precision: share of published keywords that name a topic or a `related` word of their window (the
@@ -58,6 +67,10 @@ HELDOUT = ROOT / "bench" / "data" / "heldout_conversations.json"
 HEARD = ROOT / "bench" / "data" / "heldout_heard.json"
 DEV_HEARD = ROOT / "bench" / "data" / "dev_heard.json"
 DEV_RELATED = ROOT / "bench" / "data" / "dev_related.json"  # the dev windows' fair keywords, for dev precision
+SCENES = ROOT / "bench" / "data" / "room_scenes.json"
+SCENES_HEARD = ROOT / "bench" / "data" / "scenes_heard.json"
+CONVERSATION = ROOT.parent / "shared" / "audio" / "conversation"
+CONVERSATION_TOPICS = ROOT / "bench" / "data" / "conversation_topics.json"
 
 
 _PUNCTUATION = re.compile(r"[^\w\s'-]")  # "Iceland?" was said as "Iceland"
@@ -90,8 +103,10 @@ class Replay:
         self.now = 0.0
         self.window_seconds = window_seconds
         self.published: list[ImagePrompt] = []
+        # A slideshow room publishes each window's own choice; a living one also keeps earlier windows' elements
+        # (bench/scenes.py measures those), which would be scored against topics of windows they were not chosen in.
         self.prompter = Prompter(selector, self.published.append, lambda: lambda: None,
-                                 Policy(window_seconds=window_seconds), clock=lambda: self.now)
+                                 Policy(window_seconds=window_seconds, scene_mode="slideshow"), clock=lambda: self.now)
 
     def window(self, room: str, lines: list[dict]) -> tuple[ImagePrompt | None, float]:
         before = len(self.published)
@@ -204,6 +219,53 @@ def _clean(written: list[dict]) -> list[dict]:
             for c in written]
 
 
+def scene_sets() -> dict[str, list[dict]]:
+    """The multi-voice room scenes, dev and held-out, as written (one line per turn) and as heard."""
+    scenes = json.loads(SCENES.read_text())
+    heard = json.loads(SCENES_HEARD.read_text())["conversations"]
+    sets = {}
+    for split in ("dev", "heldout"):
+        written = [{**c, "windows": [{**w, "lines": [turn[3] for turn in w["turns"]]} for w in c["windows"]]}
+                   for c in scenes[split]]
+        sets[f"scenes-{split}"] = _clean(written)
+        sets[f"scenes-{split}-heard"] = [
+            {**c, "windows": [{**w, "said": w["lines"], "lines": lines}
+                              for w, lines in zip(c["windows"], heard[c["name"]], strict=True)]}
+            for c in written]
+    return sets
+
+
+def _reference_lines(path: Path) -> list[str]:
+    """A reference's turns, one line each: `speaker: text` rows, or an STM's `file channel speaker start end text`."""
+    rows = [row for row in path.read_text().splitlines() if row.strip() and not row.startswith("#")]
+    return [row.split(maxsplit=5)[5] if path.suffix == ".stm" or row.startswith("sample ") else row.split(": ", 1)[1]
+            for row in rows]
+
+
+def conversation_sets() -> dict[str, list[dict]]:
+    """The real recordings, one window each, by split: as their human references have them and as heard now."""
+    if not (CONVERSATION / "manifest.tsv").exists():
+        print(f"conversation sets left out: no recordings in {CONVERSATION}", flush=True)
+        return {}
+    import soundfile
+
+    from bench.heard_scenes import hear
+    from services.transcriber.__main__ import TranscriberSettings, build_engine
+
+    engine = build_engine(TranscriberSettings())
+    labels = json.loads(CONVERSATION_TOPICS.read_text())["files"]
+    sets: dict[str, list[dict]] = {}
+    for name, label in tqdm(labels.items(), unit="recording", desc="hearing conversation"):
+        said = _reference_lines(CONVERSATION / "refs" / f"{Path(name).stem}.txt")
+        samples, _ = soundfile.read(CONVERSATION / name, dtype="int16")
+        window = {"topics": label["topics"], "related": label["related"], "names": label["names"]}
+        sets.setdefault(f"conversation-{label['split']}", []).append(
+            {"name": Path(name).stem, "windows": [{**window, "lines": [{"text": line} for line in said]}]})
+        sets.setdefault(f"conversation-{label['split']}-heard", []).append(
+            {"name": Path(name).stem, "windows": [{**window, "said": said, "lines": hear(engine, samples)}]})
+    return sets
+
+
 def load_sets() -> dict[str, list[dict]]:
     """The sets, each as conversations of windows whose lines are {text, words} dicts."""
     dev = json.loads(DEV.read_text())["conversations"]
@@ -212,7 +274,7 @@ def load_sets() -> dict[str, list[dict]]:
            for c in dev]
     heldout = json.loads(HELDOUT.read_text())["conversations"]
     return {"dev": _clean(dev), "dev-heard": _heard(dev, DEV_HEARD), "heldout-clean": _clean(heldout),
-            "heldout-heard": _heard(heldout, HEARD)}
+            "heldout-heard": _heard(heldout, HEARD), **scene_sets(), **conversation_sets()}
 
 
 def main() -> int:
@@ -234,6 +296,8 @@ def main() -> int:
         "load_average_at_end": os.getloadavg(),
         "targets": {"slip_rate": 0, "names_painted": 0, "dev_topic_recall_min": args.min_recall,
                     "heldout_heard_precision_min": 0.9, "heldout_heard_recall_min": 0.85,
+                    "scenes_and_conversation_heldout_heard_precision_min": 0.9,
+                    "scenes_and_conversation_heldout_heard_recall_min": 0.85,
                     "window_ms_p99_max_one_core": 50},
     }
     save_results(f"prompts-{args.selector}", results)

@@ -117,8 +117,7 @@ def _write_lines(table: Path, folder: Path) -> None:
 
 
 def _write_conversations(table: Path, folder: Path) -> None:
-    """Each file's turns after half a second of room tone, one after another (`gap_seconds` after the last
-    ended; negative overlaps it), each at its `gain_db`, the whole in one room; the manifest's reference is the
+    """Each file's turns taking turns (`taking_turns`), the whole in one room; the manifest's reference is the
     turns' words in order."""
     turns: dict[str, list[dict[str, str]]] = {}
     for row in _script(table):
@@ -127,18 +126,33 @@ def _write_conversations(table: Path, folder: Path) -> None:
         manifest = csv.writer(f, delimiter="\t", lineterminator="\n")
         manifest.writerow(["file", "reference_text"])
         for seed, (name, rows) in enumerate(turns.items()):
-            placed, end = [], LEAD_SAMPLES
-            for row in rows:
-                said = trimmed(speak(row["text"], row["voice"], SPEED_WPM)).astype(np.float64)
-                start = max(0, end + int(float(row["gap_seconds"]) * SAMPLE_RATE_HZ))
-                placed.append((start, said * 10 ** (float(row["gain_db"]) / 20)))
-                end = start + said.size
-            mixed = np.zeros(end + TAIL_SAMPLES)
-            for start, said in placed:
-                mixed[start:start + said.size] += said
-            dry = np.clip(mixed * (0.5 * 32767 / np.max(np.abs(mixed))), -32768, 32767).astype(np.int16)
-            soundfile.write(folder / name, in_a_room(dry, seed), SAMPLE_RATE_HZ, subtype="PCM_16")
+            said = [Turn(row["voice"], float(row["gap_seconds"]), float(row["gain_db"]), row["text"]) for row in rows]
+            soundfile.write(folder / name, in_a_room(taking_turns(said), seed), SAMPLE_RATE_HZ, subtype="PCM_16")
             manifest.writerow([name, " ".join(row["text"] for row in rows)])
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One speaker's turn: `gap_seconds` after the last turn ended (negative overlaps it), at `gain_db`."""
+
+    voice: str
+    gap_seconds: float
+    gain_db: float
+    text: str
+
+
+def taking_turns(turns: list[Turn]) -> np.ndarray:
+    """The turns spoken one after another after half a second of room tone, dry, peak at half scale (int16)."""
+    placed, end = [], LEAD_SAMPLES
+    for turn in turns:
+        said = trimmed(speak(turn.text, turn.voice, SPEED_WPM)).astype(np.float64)
+        start = max(0, end + int(turn.gap_seconds * SAMPLE_RATE_HZ))
+        placed.append((start, said * 10 ** (turn.gain_db / 20)))
+        end = start + said.size
+    mixed = np.zeros(end + TAIL_SAMPLES)
+    for start, said in placed:
+        mixed[start:start + said.size] += said
+    return np.clip(mixed * (0.5 * 32767 / np.max(np.abs(mixed))), -32768, 32767).astype(np.int16)
 
 
 def trimmed(said: np.ndarray) -> np.ndarray:
