@@ -230,9 +230,9 @@ class Prompter:
         chosen = selection.chosen()
         source_lines = sorted({i for choice in chosen for i in choice.lines})
         excerpt = "\n".join(selection.clean_lines[i] for i in source_lines)
-        keywords = [Keyword(text=c.text, score=c.score) for c in chosen]
-        mood = selection.mood
-        if scene is not None:
+        if scene is None:
+            keywords, mood = [Keyword(text=c.text, score=c.score) for c in chosen], selection.mood
+        else:
             keywords = [Keyword(text=e.keyword, score=e.weight) for e in scene.ranked()]
             mood = MOODS_BY_NAME[scene.mood]
         return cause.derive(
