@@ -32,6 +32,7 @@ from shared.messages import (
     Word,
     utc_now,
 )
+from shared.messages.language import language_code, room_language
 
 NOW = utc_now()
 SAMPLES: dict[str, Envelope] = {
@@ -184,9 +185,10 @@ def _largest() -> list[Envelope]:
     keywords = tuple(Keyword(text=_worst_text(100), score=1e300) for _ in range(MAX_KEYWORDS))
     word = Word(text=_worst_text(64), start_seconds=1e300, end_seconds=1e300, confidence=0.123456789)
     return [
-        AudioSegment(**room, pcm=b"\xff" * MAX_PCM_BYTES, start_at=NOW, end_at=NOW, end_reason="device_lost"),
+        AudioSegment(**room, pcm=b"\xff" * MAX_PCM_BYTES, start_at=NOW, end_at=NOW, end_reason="device_lost",
+                     language="auto"),
         Transcript(**room, audio_id=_worst_text(64), text=_worst_text(MAX_TEXT_CHARS), words=(word,) * MAX_WORDS,
-                   language=_worst_text(16), engine=_worst_text(64), model=_worst_text(128),
+                   language="yue", engine=_worst_text(64), model=_worst_text(128),
                    audio_seconds=1e300, processing_seconds=1e300),
         ImagePrompt(**room, text=_worst_text(1000), keywords=keywords, style=_worst_text(64), mood=_worst_text(64),
                     transcript_ids=(_worst_text(64),) * MAX_SOURCE_TRANSCRIPTS,
@@ -203,7 +205,8 @@ def _largest() -> list[Envelope]:
                       subject=_worst_text(MAX_HEARD_CHARS), heard=_worst_text(MAX_HEARD_CHARS)),
         JobText(**room, lines=(JobLine(transcript_id=_worst_text(64),
                                        text=_worst_text(MAX_JOB_TEXT_CHARS // MAX_JOB_LINES),
-                                       words=(word,) * (MAX_JOB_WORDS // MAX_JOB_LINES)),) * MAX_JOB_LINES),
+                                       words=(word,) * (MAX_JOB_WORDS // MAX_JOB_LINES), language="yue"),)
+                * MAX_JOB_LINES),
         JobProgress(**room, stage=JobStage.TRANSCRIBING),
         JobUnpainted(**room, reason=_worst_text(200)),
     ]
@@ -216,6 +219,39 @@ def test_the_largest_valid_message_of_every_type_fits_the_broker() -> None:
     assert {m.KIND for m in largest} == set(MESSAGE_TYPES)
     sizes = {m.KIND: len(m.to_json()) for m in largest}
     assert all(size <= WIRE_LIMIT_BYTES for size in sizes.values()), sizes
+
+
+@pytest.mark.parametrize("spoken", ["German", "DE", "de-AT", "d", "deut", "", "auto"])
+def test_a_spoken_language_is_written_as_its_iso_code_and_nothing_else(spoken: str) -> None:
+    """What travels is what the prompter and illustrator look up: a lower-case ISO 639 code; a tag is normalised
+    by its sender (language_code), and `auto` is a room's wish, never what was heard."""
+    with pytest.raises(ValidationError, match="language"):
+        SAMPLES["transcript"].model_validate({**SAMPLES["transcript"].model_dump(), "language": spoken})
+    with pytest.raises(ValidationError, match="language"):
+        JobLine(transcript_id="t1", text="Apfelkuchen", language=spoken)
+
+
+def test_a_segment_asks_for_a_language_or_auto_or_leaves_it_to_the_transcriber() -> None:
+    audio = SAMPLES["audio"]
+    assert audio.language is None
+    for wish in ("de", "auto", "yue"):
+        assert AudioSegment.from_json(audio.model_copy(update={"language": wish}).to_json()).language == wish
+    with pytest.raises(ValidationError, match="language"):
+        AudioSegment.model_validate({**audio.model_dump(), "language": "automatic"})
+
+
+@pytest.mark.parametrize(("tag", "code"), [("de", "de"), ("DE", "de"), ("de-AT", "de"), ("en_us", "en"),
+                                           (" fr-CA ", "fr"), ("yue", "yue"), ("zh-Hant-TW", "zh")])
+def test_language_tags_are_read_as_their_primary_subtag(tag: str, code: str) -> None:
+    assert language_code(tag) == code
+    assert room_language(tag) == code
+
+
+@pytest.mark.parametrize("bad", ["German", "d", "1de", "de--AT", "", "x" * 40, "de AT"])
+def test_what_is_no_language_tag_is_refused_by_name(bad: str) -> None:
+    with pytest.raises(ValueError, match="language code"):
+        language_code(bad)
+    assert room_language("Auto") == "auto"
 
 
 def test_a_job_text_is_bounded_in_total_not_only_per_line() -> None:

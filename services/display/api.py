@@ -38,6 +38,7 @@ from services.display.views import (
     UploadAccepted,
 )
 from shared.messages import Control
+from shared.messages.language import room_language
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -246,19 +247,22 @@ def _has(if_none_match: str, etag: str) -> bool:
 
 @guarded
 @openapi.operation(
-    "Upload speech audio (multipart field `audio`, optional `room`); it is painted as a job. Taken whole or "
+    "Upload speech audio (multipart field `audio`, optional `room` and `language`: an ISO 639 code such as de, or "
+    "auto; by default the transcriber's VOXFRAME_LANGUAGE); it is painted as a job. Taken whole or "
     "refused: 503 with Retry-After when the transcribers' job queue has no room for it",
     ok=(202, UploadAccepted), description="accepted; follow /api/uploads/{job_id}",
     errors=[400, 413, 415, 422, 429, 503],
     body={"multipart/form-data": {"schema": {"type": "object", "required": ["audio"], "properties": {
-        "audio": {"type": "string", "format": "binary"}, "room": {"type": "string"}}}}})
+        "audio": {"type": "string", "format": "binary"}, "room": {"type": "string"},
+        "language": {"type": "string"}}}}})
 async def create_upload(request: Request) -> Response:
     d = request.app.state.display
     if not d.upload_slots.take():
         metrics.UPLOADS.labels("busy").inc()
         return error(429, f"{d.upload_slots.size} upload(s) are being decoded already; try again in a minute")
     try:
-        data, filename, room = await _read_upload(request, d.settings.upload_max_bytes, d.settings.upload_room)
+        data, filename, room, language = await _read_upload(request, d.settings.upload_max_bytes,
+                                                            d.settings.upload_room)
         upload = await asyncio.to_thread(uploads.prepare, data, d.settings.upload_max_seconds)
     except uploads.UploadRejected as exc:
         metrics.UPLOADS.labels(exc.outcome).inc()
@@ -267,7 +271,7 @@ async def create_upload(request: Request) -> Response:
     finally:
         d.upload_slots.give_back()
     try:
-        job_id = await asyncio.to_thread(d.jobs.start, upload, data, filename, room)
+        job_id = await asyncio.to_thread(d.jobs.start, upload, data, filename, room, language)
     except JobRefused as exc:
         metrics.UPLOADS.labels("unavailable").inc()
         _LOGGER.info("Upload refused (%d): %s", exc.status, exc)
@@ -282,8 +286,19 @@ async def create_upload(request: Request) -> Response:
               Location=f"/jobs/{job_id}")
 
 
-async def _read_upload(request: Request, limit: int, default_room: str) -> tuple[bytes, str, str]:
-    """The `audio` field's bytes, its file name and the room; refuses oversize bodies while reading."""
+def _language(value: object) -> str | None:
+    """The form's `language` field as a room setting ('auto' or a code), None when absent or empty."""
+    if value is None or value == "":
+        return None
+    try:
+        return room_language(value)
+    except ValueError as exc:
+        raise uploads.UploadRejected(400, "bad_request", str(exc)) from exc
+
+
+async def _read_upload(request: Request, limit: int, default_room: str) -> tuple[bytes, str, str, str | None]:
+    """The `audio` field's bytes, its file name, the room and the language asked for (None: the transcriber's
+    default); refuses oversize bodies while reading."""
     size = f"{limit / 2**20:.0f} MB" if limit >= 2**20 else f"{limit / 2**10:.0f} KB"
     too_large = uploads.UploadRejected(413, "too_large", f"the upload is larger than the {size} limit")
     limited = capped(request, limit + 64 * 1024, too_large)  # a little room for the form's own fields
@@ -294,7 +309,7 @@ async def _read_upload(request: Request, limit: int, default_room: str) -> tuple
                 raise uploads.UploadRejected(400, "bad_request", "send the file as multipart/form-data field 'audio'")
             if not isinstance(room, str) or not NAME.match(room):
                 raise uploads.UploadRejected(400, "bad_request", "room names are 1-64 letters, digits, '-' or '_'")
-            return await audio.read(), audio.filename or "upload", room
+            return await audio.read(), audio.filename or "upload", room, _language(form.get("language"))
     except HTTPException as exc:
         raise uploads.UploadRejected(400, "bad_request", f"malformed form: {exc.detail}") from exc
 

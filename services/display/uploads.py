@@ -74,8 +74,9 @@ def prepare(data: bytes, max_seconds: float) -> PreparedUpload:
     return PreparedUpload(segments, seconds)
 
 
-def job_segments(upload: PreparedUpload, job_id: str, room: str) -> list[AudioSegment]:
-    """The job's messages: `source="upload"`, numbered 0..N-1, the last one ending the input."""
+def job_segments(upload: PreparedUpload, job_id: str, room: str, language: str | None = None) -> list[AudioSegment]:
+    """The job's messages: `source="upload"`, numbered 0..N-1, the last one ending the input, each asking for
+    `language` (None: the transcriber's default)."""
     now, trace = utc_now(), uuid.uuid4()
     last = len(upload.segments) - 1
     return [
@@ -84,7 +85,7 @@ def job_segments(upload: PreparedUpload, job_id: str, room: str) -> list[AudioSe
             origin_at=now, pcm=segment.pcm(), sample_rate_hz=SAMPLE_RATE_HZ, channels=1,
             start_at=now + timedelta(seconds=segment.start_sample / SAMPLE_RATE_HZ),
             end_at=now + timedelta(seconds=segment.end_sample / SAMPLE_RATE_HZ),
-            end_reason=EndReason.END_OF_INPUT if i == last else segment.end_reason, sequence=i,
+            end_reason=EndReason.END_OF_INPUT if i == last else segment.end_reason, sequence=i, language=language,
         )
         for i, segment in enumerate(upload.segments)
     ]

@@ -131,6 +131,8 @@ class Prompter:
                 self._regenerate(room, key=f"regenerate:{control.id}")
             case Command.SET_WAKE_PHRASE:
                 room.wake = tuple(wake_phrase(control.value).split())
+            case Command.SET_LANGUAGE:  # the room's mics act on it; a bad value is dead-lettered here, once
+                check_value(control.command, control.value)
 
     def tick(self) -> None:
         """Close every window whose time is up. A room that fails is that room's problem: the others are served

@@ -10,10 +10,11 @@ import time
 from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.transcriber.engines import EngineFatalError, SpeechEngine
+from shared.messages.language import DEFAULT_LANGUAGE, room_language
 from shared.service import ServiceSpec
 from shared.settings_cli import add_setting_flags, settings_from_args
 
@@ -26,7 +27,8 @@ class TranscriberSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
 
     stt_engine: Literal["faster-whisper", "assemblyai"] = Field("faster-whisper", description="speech-to-text engine")
-    language: str = Field("en", description="spoken language; 'auto' lets a multilingual Whisper model detect it")
+    language: str = Field(DEFAULT_LANGUAGE, description="spoken language (an ISO 639 code such as de) where the room "
+                          "or upload names none; 'auto' detects it per segment")
     whisper_model: str = Field("tiny.en", description="'tiny.en' (built in) or a CTranslate2 model folder")
     whisper_device: str = Field("cpu", description="cpu, cuda or auto")
     whisper_compute_type: str = Field("int8", description="CTranslate2 compute type: int8, int8_float16, float16, ...")
@@ -38,6 +40,11 @@ class TranscriberSettings(BaseSettings):
     transcriber_prefetch: int = Field(
         1, ge=1, le=10, description="segments one replica holds at a time; keep 1-2 so replicas share fairly")
     metrics_port: int = Field(9102, ge=0, le=65535, description="/metrics and /healthz port; 0 picks a free one")
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        return room_language(value)
 
 
 SERVICE = ServiceSpec.from_settings("transcriber", TranscriberSettings)
@@ -55,7 +62,7 @@ def build_engine(settings: TranscriberSettings) -> SpeechEngine:
     return FasterWhisperEngine(settings.whisper_model, device=settings.whisper_device,
                                compute_type=settings.whisper_compute_type, beam_size=settings.whisper_beam_size,
                                cpu_threads=settings.whisper_cpu_threads,
-                               language=None if settings.language == "auto" else settings.language)
+                               language=settings.language)
 
 
 _ENGINE_FLAGS = {
@@ -104,7 +111,7 @@ def run_worker(args: argparse.Namespace) -> int:
         return 2
     describe_engine(engine)
     bus = Bus("transcriber")
-    handler = TranscriptionHandler(engine)
+    handler = TranscriptionHandler(engine, settings.language)
     fatal: list[EngineFatalError] = []
 
     def handle(segment: AudioSegment) -> Transcript | None:

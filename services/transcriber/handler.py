@@ -19,6 +19,7 @@ from services.transcriber.metrics import (
 from shared.audio import SAMPLE_RATE_HZ
 from shared.bus import Unprocessable
 from shared.messages import AudioSegment, Transcript
+from shared.messages.language import DEFAULT_LANGUAGE
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,15 +46,16 @@ class TranscriptionHandler:
     """Publishes a Transcript per segment with words; upload-job segments get one even when empty,
     so the job can count them."""
 
-    def __init__(self, engine: SpeechEngine) -> None:
+    def __init__(self, engine: SpeechEngine, language: str = DEFAULT_LANGUAGE) -> None:
         self.engine = engine
+        self.language = language  # for segments whose room or upload names none (VOXFRAME_LANGUAGE)
 
     def __call__(self, segment: AudioSegment) -> Transcript | None:
         samples = samples_of(segment)
         engine = self.engine.name
         started = time.perf_counter()
         try:
-            heard = self.engine.transcribe(samples)
+            heard = self.engine.transcribe(samples, segment.language or self.language)
         except EngineError as exc:
             ENGINE_ERRORS.labels(engine, exc.reason).inc()
             raise

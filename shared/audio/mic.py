@@ -1,5 +1,6 @@
 """One mic's live state, wherever its sound comes from (a capture process's device, a browser tab served by the
-display): blocks → segmenter → AudioSegment; Control → mute; once a second → MicStatus.
+display): blocks → segmenter → AudioSegment; Control → mute, and the room's language each segment asks the
+transcriber for; once a second → MicStatus.
 
 `hear`/`end_stream` run on the audio thread, `on_control`/`status` on the bus's work thread, so the few fields
 both touch are guarded by a lock. A mute takes effect before the next block is fed: the utterance in progress is
@@ -18,6 +19,7 @@ import numpy as np
 from shared.audio.segmenter import Segmenter, SpeechSegment
 from shared.messages import AudioSegment, Command, Control, EndReason, MicStatus
 from shared.messages.audio import SAMPLE_RATE_HZ
+from shared.messages.language import room_language
 from shared.messages.status import MicKind
 
 _LOGGER = logging.getLogger(__name__)
@@ -37,6 +39,7 @@ class LiveMic:
         self._sequence = 0
         self._lock = threading.Lock()
         self._mute_wanted = False
+        self._language: str | None = None  # the room's language setting once one arrives; else the transcriber's
         self._muted = False
         self._sum_squares = 0.0
         self._samples = 0
@@ -72,11 +75,13 @@ class LiveMic:
 
     def _message(self, segment: SpeechSegment, anchor_time: float, anchor_sample: int) -> AudioSegment:
         """`anchor_time` is when stream sample `anchor_sample` was captured; segment times follow from it."""
+        with self._lock:
+            language = self._language
         end_at = datetime.fromtimestamp(anchor_time + (segment.end_sample - anchor_sample) / SAMPLE_RATE_HZ, UTC)
         message = AudioSegment(
             room=self.room, source=self.mic, pcm=segment.pcm(), sample_rate_hz=SAMPLE_RATE_HZ, channels=1,
             start_at=end_at - timedelta(seconds=segment.duration_seconds), end_at=end_at,
-            end_reason=segment.end_reason, sequence=self._sequence, origin_at=end_at,
+            end_reason=segment.end_reason, sequence=self._sequence, origin_at=end_at, language=language,
         )
         self._sequence += 1
         _LOGGER.info("Segment %d of %s/%s: %.1f s of speech, ended by %s", message.sequence, self.room, self.mic,
@@ -93,10 +98,24 @@ class LiveMic:
     # ---- bus work thread ---------------------------------------------------------------------------------
 
     def on_control(self, control: Control) -> None:
+        if control.command is Command.SET_LANGUAGE:
+            self._set_language(control.value)
+            return
         if control.command not in (Command.MUTE, Command.UNMUTE) or control.mic not in (None, self.mic):
             return  # another mic's switch, or a command for the prompter
         with self._lock:
             self._mute_wanted = control.command is Command.MUTE
+
+    def _set_language(self, value: object) -> None:
+        """The room's language for the segments cut from now on; a bad value is the prompter's to dead-letter."""
+        try:
+            language = room_language(value)
+        except ValueError as exc:
+            _LOGGER.warning("Mic %s/%s ignores set_language: %s", self.room, self.mic, exc)
+            return
+        with self._lock:
+            self._language = language
+        _LOGGER.info("Mic %s/%s: segments now ask for language %s", self.room, self.mic, language)
 
     @property
     def muted(self) -> bool:

@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.messages.envelope import ID_CHARS, Envelope
+from shared.messages.language import DEFAULT_LANGUAGE, Language
 
 MAX_TEXT_CHARS = 20_000  # far more than the longest segment (262 s) holds
 MAX_WORDS = 8_000
@@ -32,7 +33,7 @@ class Transcript(Envelope):
     text: str = Field(max_length=MAX_TEXT_CHARS,
                       description="may be empty only for upload jobs, which count every segment")
     words: tuple[Word, ...] = Field((), max_length=MAX_WORDS)
-    language: str = Field("en", max_length=16)
+    language: Language = Field(DEFAULT_LANGUAGE, description="what was spoken: its ISO 639 code, e.g. de")
     engine: str = Field(max_length=64, description="e.g. faster-whisper, assemblyai")
     model: str = Field(max_length=128, description="e.g. tiny.en")
     audio_seconds: float = Field(ge=0)

@@ -9,6 +9,7 @@ from typing import ClassVar
 from pydantic import Field, model_validator
 
 from shared.messages.envelope import Envelope
+from shared.messages.language import RoomLanguage
 
 SAMPLE_RATE_HZ = 16000  # the pipeline's audio is 16 kHz mono s16le: what Whisper and Silero VAD take
 MAX_PCM_BYTES = 8 * 1024 * 1024  # 262 s of 16 kHz mono; 10.7 MiB as base64
@@ -36,6 +37,9 @@ class AudioSegment(Envelope):
     end_at: datetime = Field(description="wall-clock time just after the last sample")
     end_reason: EndReason
     sequence: int = Field(0, ge=0, description="index of this segment within its source's stream or job")
+    language: RoomLanguage | None = Field(
+        None, description="the language its room or upload expects ('auto': detect it); None: the transcriber's "
+                          "VOXFRAME_LANGUAGE")
 
     @model_validator(mode="after")
     def _consistent(self) -> AudioSegment:

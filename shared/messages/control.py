@@ -9,6 +9,7 @@ from typing import Annotated, ClassVar
 from pydantic import Field, StringConstraints, model_validator
 
 from shared.messages.envelope import Envelope, Name
+from shared.messages.language import room_language
 
 
 class Command(StrEnum):
@@ -20,9 +21,11 @@ class Command(StrEnum):
     PAINT_NOW = "paint_now"  # prompter: publish a prompt from the current window now
     REGENERATE = "regenerate"  # prompter: paint the last prompt again with a new seed
     SET_WAKE_PHRASE = "set_wake_phrase"  # prompter: the words that start a spoken command (value; "" turns off)
+    SET_LANGUAGE = "set_language"  # the room's mics: the language their segments expect (value: "auto" or a code)
 
 
-_NEEDS_VALUE = {Command.SET_WINDOW, Command.SET_STYLE, Command.SET_IMAGES, Command.SET_WAKE_PHRASE}
+_NEEDS_VALUE = {Command.SET_WINDOW, Command.SET_STYLE, Command.SET_IMAGES, Command.SET_WAKE_PHRASE,
+                Command.SET_LANGUAGE}
 
 # What the prompter accepts, here so that every sender checks against the same facts.
 WINDOW_SECONDS = (5.0, 600.0)  # set_window: a room's listening window
@@ -55,6 +58,9 @@ def check_value(command: Command, value: object) -> None:
         return
     if command is Command.SET_WAKE_PHRASE:
         wake_phrase(value)
+        return
+    if command is Command.SET_LANGUAGE:
+        room_language(value)
         return
     bounds = {Command.SET_WINDOW: WINDOW_SECONDS, Command.SET_IMAGES: IMAGES_PER_PROMPT}.get(command)
     if bounds is None:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.messages.asr import MAX_TEXT_CHARS, MAX_WORDS, Word
 from shared.messages.envelope import ID_CHARS, Envelope, Name
+from shared.messages.language import DEFAULT_LANGUAGE, Language
 
 MAX_JOB_LINES = 5000
 MAX_JOB_TEXT_CHARS = 200_000  # about three hours of speech
@@ -38,6 +39,7 @@ class JobLine(BaseModel):
     transcript_id: str = Field(max_length=ID_CHARS)
     text: str = Field(max_length=MAX_TEXT_CHARS)
     words: tuple[Word, ...] = Field((), max_length=MAX_WORDS)
+    language: Language = Field(DEFAULT_LANGUAGE, description="what was spoken: its ISO 639 code, e.g. de")
 
 
 class JobText(Envelope):

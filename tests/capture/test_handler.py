@@ -81,6 +81,19 @@ def test_commands_for_other_mics_or_other_stages_are_ignored(speech: np.ndarray)
     assert len(_feed(handler, speech, time.time())) == 1
 
 
+def test_the_rooms_language_goes_on_every_segment_cut_after_it_was_set(speech: np.ndarray) -> None:
+    """Until a set_language arrives the segments name none (the transcriber's VOXFRAME_LANGUAGE applies); a tag
+    is written as its primary subtag, and a bad value changes nothing (the prompter dead-letters it)."""
+    handler = CaptureHandler("kitchen", "window", Segmenter())
+    now = time.time()
+    assert [m.language for m in _feed(handler, speech, now)] == [None]
+    handler.on_control(Control(room="kitchen", source="dashboard", command=Command.SET_LANGUAGE, value="de-AT"))
+    assert [m.language for m in _feed(handler, speech, now)] == ["de"]
+    handler.on_control(Control(room="kitchen", source="dashboard", command=Command.SET_LANGUAGE, value="Klingon!"))
+    handler.on_control(Control(room="kitchen", source="dashboard", command=Command.SET_LANGUAGE, value="AUTO"))
+    assert [m.language for m in _feed(handler, speech, now)] == ["auto"]
+
+
 def test_status_reports_level_and_speech_share_since_the_last_status(speech: np.ndarray) -> None:
     handler = CaptureHandler("kitchen", "window", Segmenter())
     t = np.arange(SAMPLE_RATE_HZ) / SAMPLE_RATE_HZ

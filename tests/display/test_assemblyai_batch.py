@@ -85,6 +85,23 @@ def test_without_a_webhook_or_keyterms_the_request_has_neither(fake: FakeAssembl
     assert not absent & set(body)
 
 
+def test_a_named_language_is_asked_for_and_otherwise_assemblyai_detects_it(fake: FakeAssemblyAIRest) -> None:
+    """Detection is what a room set to `auto` (or an upload naming nothing) gets; the utterances carry the language
+    AssemblyAI reports, as its primary subtag (the API writes regions such as `en_us`)."""
+    fake.scripts.extend([Script(spoken="es", queued_polls=0, processing_polls=0),
+                         Script(spoken="es", queued_polls=0, processing_polls=0)])
+    batch = batch_for(fake)
+    detected = poll(batch, batch.submit(AUDIO))
+    told = poll(batch, batch.submit(AUDIO, language="de"))
+    asked, named = fake.created
+    assert asked["language_detection"] is True and "language_code" not in asked
+    assert named["language_code"] == "de" and "language_detection" not in named
+    assert {u.language for u in detected} == {"es"} and {u.language for u in told} == {"de"}
+    assert {u.language for u in utterances_of({"language_code": "en_us", "text": "Hello."})} == {"en"}
+    with pytest.raises(BatchError, match="unknown language"):
+        utterances_of({"language_code": "Klingon, probably", "text": "Qapla'"})
+
+
 def test_an_error_status_raises_with_assemblyai_reason(fake: FakeAssemblyAIRest) -> None:
     fake.scripts.append(Script(error="File does not appear to contain audio.", queued_polls=0,
                                processing_polls=1))

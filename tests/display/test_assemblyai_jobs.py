@@ -60,8 +60,8 @@ def test_a_webhook_brings_the_transcript_with_speakers_and_a_repeat_changes_noth
         broker: Broker, fake: FakeAssemblyAIRest, assemblyai_display, speech_dir: Path) -> None:
     texts = broker.tap("job.text.#")
     display = assemblyai_display(webhook=True)  # safety poll at its 60 s default: only the webhook can be quick
-    fake.scripts.append(Script(utterances=SAID, complete_after_seconds=0.5, webhook="twice"))
-    accepted = upload(display, two_utterances(speech_dir), room="kitchen")
+    fake.scripts.append(Script(utterances=SAID, complete_after_seconds=0.5, webhook="twice", spoken="fr"))
+    accepted = upload(display, two_utterances(speech_dir), room="kitchen")  # naming no language: detected
     assert accepted.status_code == 202, accepted.text
     job_id = accepted.json()["job_id"]
     (created,) = fake.created
@@ -80,6 +80,7 @@ def test_a_webhook_brings_the_transcript_with_speakers_and_a_repeat_changes_noth
     text = JobText.from_json(body)
     assert (text.job_id, text.room, text.source) == (job_id, "kitchen", "upload")
     assert [line.text for line in text.lines] == [said for _, said in SAID]
+    assert created["language_detection"] is True and {line.language for line in text.lines} == {"fr"}
 
     wait_for(lambda: len(fake.deliveries) == 2, timeout=10, message="both webhook deliveries")
     assert [d.status_code for d in fake.deliveries] == [200, 200]  # the repeat is answered, and ignored

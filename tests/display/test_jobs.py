@@ -102,6 +102,26 @@ def test_an_upload_goes_through_every_step_to_done(broker: Broker, display: Disp
     assert starts == sorted(starts) and starts[1] > 2.0  # where each line sits in the file (two seconds apart)
 
 
+def test_an_upload_names_its_language_and_each_line_keeps_what_was_heard(broker: Broker, display: DisplayProcess,
+                                                                        speech_dir: Path) -> None:
+    """The form's `language` goes on every segment (the transcriber hears in it); the prompter gets each line's
+    heard language, kept in the job book in between. A language that is no code is a 400 and leaves no job."""
+    refused = upload(display, two_utterances(speech_dir), language="Deutsch")
+    assert refused.status_code == 400 and "language code" in refused.json()["error"]
+    assert jobs_stored(display) == 0 and broker.depth(broker.topology.job_audio.name) == 0
+
+    texts = broker.tap("job.text.#")
+    accepted = upload(display, two_utterances(speech_dir), language="de-AT")
+    assert accepted.status_code == 202, accepted.text
+    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
+    assert len(segments) >= 2 and {s.language for s in segments} == {"de"}
+    heard = ["de"] + ["fr"] * (len(segments) - 1)  # a mixed table: what each segment was heard in
+    publish(broker, *(transcribe(s, f"Zeile {s.sequence}").model_copy(update={"language": language})
+                      for s, language in zip(segments, heard, strict=True)))
+    _, body = wait_for(lambda: broker.get(texts), timeout=5, message="the job's text for the prompter")
+    assert [line.language for line in JobText.from_json(body).lines] == heard
+
+
 def test_a_finished_job_transcript_downloads_as_text_webvtt_and_srt(broker: Broker, display: DisplayProcess,
                                                                      speech_dir: Path) -> None:
     job_id = upload(display, two_utterances(speech_dir), name="harbour talk.wav").json()["job_id"]

@@ -2,8 +2,10 @@
 
 `POST /v2/upload` (raw bytes) → `{"upload_url"}`; `POST /v2/transcript` (JSON, `audio_url` required) →
 `{"id", "status": "queued"}`; `GET /v2/transcript/{id}` → queued → processing → completed (or error) after
-scripted polls or seconds; a wrong `authorization` header gets 401 `{"error": "Invalid API key"}`. A
-transcript created with `webhook_url` gets a POST `{"transcript_id", "status"}` and its auth header.
+scripted polls or seconds, in the `language_code` asked for, or the one spoken with `language_detection` (with its
+`language_confidence`), else `en_us`, the API's default; a wrong `authorization` header gets 401
+`{"error": "Invalid API key"}`. A transcript created with `webhook_url` gets a POST `{"transcript_id", "status"}`
+and its auth header.
 Protocol per github.com/AssemblyAI/assemblyai-api-spec (`openapi.yml`, `fern/pages/guides/webhooks.mdx`).
 """
 
@@ -36,6 +38,7 @@ class Script:
     processing_polls: int = 1
     complete_after_seconds: float | None = None  # instead of polls: finish this long after creation
     webhook: Literal["once", "twice", "drop"] = "once"
+    spoken: str = "en"  # the language the audio is in: what `language_detection` finds
 
 
 @dataclass
@@ -196,16 +199,21 @@ class FakeAssemblyAIRest:
     def _view(self, transcript: Transcript) -> dict[str, Any]:
         """The transcript as `GET /v2/transcript/{id}` shows it."""
         request, script = transcript.request, transcript.script
+        detect = bool(request.get("language_detection"))
         view: dict[str, Any] = {"id": transcript.id, "status": transcript.status,
                                 "audio_url": request["audio_url"],
                                 "speaker_labels": bool(request.get("speaker_labels")),
                                 "keyterms_prompt": request.get("keyterms_prompt"),
                                 "webhook_url": request.get("webhook_url"), "text": None, "words": None,
-                                "utterances": None, "error": None}
+                                "utterances": None, "error": None, "language_detection": detect,
+                                "language_code": request.get("language_code") or ("en_us" if not detect else None),
+                                "language_confidence": None}
         if transcript.status == "error":
             view["error"] = script.error
         elif transcript.status == "completed":
             view.update(_result(script, labelled=bool(request.get("speaker_labels"))))
+            if detect:
+                view.update(language_code=script.spoken, language_confidence=0.97)
         return view
 
 

@@ -225,6 +225,7 @@ def test_style_images_and_regenerate(prompter: Prompter, bus: Recorder) -> None:
     (Command.SET_WINDOW, 1, "from 5 to 600"),
     (Command.SET_WAKE_PHRASE, "hey frame 2000!", "wake phrase"),
     (Command.SET_WAKE_PHRASE, "one two three four five", "wake phrase"),
+    (Command.SET_LANGUAGE, "Deutsch", "language code"),
 ])
 def test_bad_control_values_raise_clear_errors(prompter: Prompter, command: Command, value: object,
                                                match: str) -> None:

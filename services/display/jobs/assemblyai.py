@@ -8,6 +8,7 @@ Protocol per github.com/AssemblyAI/assemblyai-api-spec (`openapi.yml`, `fern/pag
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -24,6 +25,7 @@ from prometheus_client import Counter
 
 from shared.json_limits import parse_json
 from shared.messages import Word
+from shared.messages.language import AUTO, DEFAULT_LANGUAGE, language_code
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ class Utterance:
     end_seconds: float
     speaker: str | None
     words: tuple[Word, ...]
+    language: str = DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -103,8 +106,9 @@ class AssemblyAIBatch:
         self._session = requests.Session()
         self._session.headers["authorization"] = api_key
 
-    def submit(self, audio: bytes, keyterms: Sequence[str] = ()) -> str:
-        """Upload `audio` and ask for a transcript with speaker labels; returns the transcript id."""
+    def submit(self, audio: bytes, keyterms: Sequence[str] = (), language: str | None = None) -> str:
+        """Upload `audio` and ask for a transcript with speaker labels in `language` (a code; 'auto' or None:
+        AssemblyAI detects it); returns the transcript id."""
         uploaded = self._call("upload", "POST", "/v2/upload", data=audio,
                               headers={"content-type": "application/octet-stream"},
                               timeout=self._upload_timeout_seconds)
@@ -112,6 +116,7 @@ class AssemblyAIBatch:
         if not isinstance(upload_url, str):
             raise BatchError(f"AssemblyAI's upload answer has no upload_url: {_short(uploaded)}")
         body: dict[str, Any] = {"audio_url": upload_url, "speaker_labels": True}
+        body |= {"language_detection": True} if language in (None, AUTO) else {"language_code": language}
         if terms := clean_keyterms(keyterms):
             body["keyterms_prompt"] = terms
         if self._speech_models:
@@ -216,7 +221,21 @@ def parse_webhook(body: bytes) -> WebhookDelivery:
 
 
 def utterances_of(transcript: Mapping[str, Any]) -> list[Utterance]:
-    """A completed transcript's speaker turns; else one per sentence of its `words`; else its whole text."""
+    """A completed transcript's speaker turns; else one per sentence of its `words`; else its whole text. Each
+    in the transcript's language (what AssemblyAI detected or was told; a tag it writes "en_us" reads as "en")."""
+    language = _language_of(transcript)
+    return [dataclasses.replace(u, language=language) for u in _utterances(transcript)]
+
+
+def _language_of(transcript: Mapping[str, Any]) -> str:
+    code = transcript.get("language_code")
+    try:
+        return language_code(code) if code else DEFAULT_LANGUAGE
+    except ValueError as exc:
+        raise BatchError(f"AssemblyAI named an unknown language: {exc}") from exc
+
+
+def _utterances(transcript: Mapping[str, Any]) -> list[Utterance]:
     turns = transcript.get("utterances") or []
     if turns:
         return [_utterance(str(t.get("text", "")), t.get("words") or [], t.get("speaker"),

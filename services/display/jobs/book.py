@@ -18,6 +18,7 @@ from services.display.db import Database
 from services.display.gallery import Gallery
 from services.display.views import JobLineView, JobView
 from shared.messages import NOTHING_TO_PAINT, JobLine, JobStage, Word
+from shared.messages.language import DEFAULT_LANGUAGE
 
 _KEEP_JOBS = 500  # finished jobs kept; those still in flight are never pruned (the stall check ends them)
 _EARLIER: dict[JobStage, tuple[str, ...]] = {  # the stages a job may enter each stage from
@@ -44,6 +45,7 @@ class HeardLine:
     text: str
     words: tuple[Word, ...] = ()
     speaker: str | None = None
+    language: str = DEFAULT_LANGUAGE
 
 
 class JobBook:
@@ -80,18 +82,21 @@ class JobBook:
         """Write what a segment said (a redelivery changes nothing); (lines filled, lines in all), None if
         the job is not in this database."""
         with self.db.connection() as conn:
-            conn.execute("UPDATE job_lines SET transcript_id=?, speaker=?, text=?, words=? "
+            conn.execute("UPDATE job_lines SET transcript_id=?, speaker=?, text=?, words=?, language=? "
                          "WHERE job_id=? AND sequence=? AND text IS NULL",
-                         (line.transcript_id, line.speaker, line.text, _words_json(line.words), job_id, sequence))
+                         (line.transcript_id, line.speaker, line.text, _words_json(line.words), line.language,
+                          job_id, sequence))
             row = conn.execute("SELECT COUNT(text), COUNT(*) FROM job_lines WHERE job_id=?", (job_id,)).fetchone()
         return (row[0], row[1]) if row[1] else None
 
     def add_lines(self, job_id: str, lines: Sequence[tuple[Span, HeardLine]]) -> None:
         """A remote engine's whole transcript at once (speaker turns with their times)."""
         with self.db.connection() as conn:
-            conn.executemany("INSERT INTO job_lines VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
+            conn.executemany("INSERT INTO job_lines (job_id, sequence, start_seconds, end_seconds, transcript_id, "
+                             "speaker, text, words, language) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                              [(job_id, i, span.start_seconds, span.end_seconds, line.transcript_id, line.speaker,
-                               line.text, _words_json(line.words)) for i, (span, line) in enumerate(lines)])
+                               line.text, _words_json(line.words), line.language)
+                              for i, (span, line) in enumerate(lines)])
             conn.execute("UPDATE upload_jobs SET segments=? WHERE id=?", (len(lines), job_id))
 
     def enter(self, job_id: str, stage: JobStage, error: str | None = None) -> bool:
@@ -179,9 +184,10 @@ class JobBook:
     def text(self, job_id: str) -> list[JobLine]:
         """The job's heard lines, for the prompter (empty ones left out)."""
         with self.db.connection() as conn:
-            rows = conn.execute("SELECT transcript_id, text, words FROM job_lines WHERE job_id=? AND text != '' "
-                                "ORDER BY sequence", (job_id,)).fetchall()
-        return [JobLine(transcript_id=r[0], text=r[1], words=tuple(Word(**w) for w in json.loads(r[2] or "[]")))
+            rows = conn.execute("SELECT transcript_id, text, words, language FROM job_lines WHERE job_id=? "
+                                "AND text != '' ORDER BY sequence", (job_id,)).fetchall()
+        return [JobLine(transcript_id=r[0], text=r[1], words=tuple(Word(**w) for w in json.loads(r[2] or "[]")),
+                        language=r[3] or DEFAULT_LANGUAGE)
                 for r in rows]
 
     def view(self, job_id: str) -> JobView | None:

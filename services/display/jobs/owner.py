@@ -80,15 +80,17 @@ class Jobs:
 
     # ---- accepting (web threads) ------------------------------------------------------------------------
 
-    def start(self, upload: PreparedUpload, data: bytes, filename: str, room: str) -> str:
-        """Take an upload whole and return its job id, or raise JobRefused having sent nothing."""
+    def start(self, upload: PreparedUpload, data: bytes, filename: str, room: str,
+              language: str | None = None) -> str:
+        """Take an upload whole and return its job id, or raise JobRefused having sent nothing. `language` is
+        what the uploader said was spoken ('auto' to detect), None for the transcriber's default."""
         if not self.bus.connected:
             raise JobRefused(503, "the message broker is not connected; try again shortly", retry_after=10)
         job_id = uuid.uuid4().hex
         if self.remote is not None:
-            self._start_remote(job_id, upload, data, filename, room)
+            self._start_remote(job_id, upload, data, filename, room, language)
             return job_id
-        segments = job_segments(upload, job_id, room)
+        segments = job_segments(upload, job_id, room, language)
         waiting = self.book.waiting_segments()
         if waiting + len(segments) > self.capacity:
             raise JobRefused(503, f"the transcribers have {waiting} segments of other uploads to do and this one "
@@ -105,12 +107,13 @@ class Jobs:
                              retry_after=10) from exc
         return job_id
 
-    def _start_remote(self, job_id: str, upload: PreparedUpload, data: bytes, filename: str, room: str) -> None:
+    def _start_remote(self, job_id: str, upload: PreparedUpload, data: bytes, filename: str, room: str,
+                      language: str | None) -> None:
         """Hand the file to AssemblyAI; its refusal (a bad key, say) becomes the job's error, not a lost upload."""
         assert self.remote is not None
         self.book.create(job_id, room, filename, ASSEMBLYAI, [], upload.audio_seconds)
         try:
-            remote_id = self.remote.submit(data)
+            remote_id = self.remote.submit(data, language=language)
         except BatchError as exc:
             self._fail(job_id, exc.reason)
             return
@@ -122,7 +125,8 @@ class Jobs:
 
     def on_transcript(self, msg: Transcript) -> list[Envelope]:
         assert msg.job_id is not None
-        filled = self.book.fill_line(msg.job_id, msg.sequence, HeardLine(str(msg.id), msg.text, msg.words))
+        line = HeardLine(str(msg.id), msg.text, msg.words, language=msg.language)
+        filled = self.book.fill_line(msg.job_id, msg.sequence, line)
         if filled is None:
             return []  # a job of another database: not ours to follow
         done, total = filled
@@ -268,7 +272,7 @@ class Jobs:
 
 def _lines(job_id: str, utterances: Sequence[Utterance]) -> list[tuple[Span, HeardLine]]:
     return [(Span(u.start_seconds, u.end_seconds),
-             HeardLine(str(derived_id(job_id, "line", i)), u.text, u.words, u.speaker))
+             HeardLine(str(derived_id(job_id, "line", i)), u.text, u.words, u.speaker, u.language))
             for i, u in enumerate(utterances)]
 
 

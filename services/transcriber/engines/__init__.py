@@ -20,12 +20,15 @@ class Recognition:
 
 
 class SpeechEngine(Protocol):
-    """Turns 16 kHz mono int16 samples into text. `name` and `model` label transcripts and metrics."""
+    """Turns 16 kHz mono int16 samples into text. `name` and `model` label transcripts and metrics.
+
+    `language` is the code to hear (`de`), `auto` to detect it, or None for the engine's configured default.
+    """
 
     name: str
     model: str
 
-    def transcribe(self, samples: np.ndarray) -> Recognition: ...
+    def transcribe(self, samples: np.ndarray, language: str | None = None) -> Recognition: ...
 
 
 class EngineError(RuntimeError):

@@ -25,6 +25,7 @@ from services.transcriber.metrics import RECONNECTS, SESSIONS, SESSIONS_OPEN
 from shared.audio import SAMPLE_RATE_HZ
 from shared.json_limits import parse_json
 from shared.messages import Word
+from shared.messages.language import AUTO, DEFAULT_LANGUAGE
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class _Utterance:
         if ends:
             self.covered_seconds = max(self.covered_seconds, self.offsets[session_id] + max(ends) / 1000)
 
-    def recognition(self) -> Recognition:
+    def recognition(self, language: str) -> Recognition:
         ordered = sorted(self.turns.items(), key=lambda item: (self.offsets[item[0][0]], item[0][1]))
         words = tuple(
             Word(text=w["text"], start_seconds=self.offsets[sid] + w["start"] / 1000,
@@ -62,7 +63,7 @@ class _Utterance:
             for (sid, _), turn in ordered for w in turn.get("words", ()) if w.get("text", "").strip()
         )
         text = " ".join(t["transcript"].strip() for _, t in ordered if t.get("transcript", "").strip())
-        return Recognition(text=text, words=words, language="en")
+        return Recognition(text=text, words=words, language=language)
 
 
 def _resumable_reason(exc: Exception) -> str:
@@ -109,14 +110,14 @@ class AssemblyAIEngine:
         self._finish_timeout_s = finish_timeout_s
         self._backoff_s = backoff_s
 
-    def transcribe(self, samples: np.ndarray) -> Recognition:
+    def transcribe(self, samples: np.ndarray, language: str | None = None) -> Recognition:
         pcm = samples.astype("<i2", copy=False).tobytes()
         utterance = _Utterance()
         for attempt in range(self._max_reconnects + 1):
             start = int(utterance.covered_seconds * SAMPLE_RATE_HZ) * 2
             try:
                 self._session(pcm[start:], start / _BYTES_PER_SECOND, utterance)
-                return utterance.recognition()
+                return utterance.recognition(DEFAULT_LANGUAGE if language in (None, AUTO) else language)
             except (OSError, TimeoutError, WebSocketException) as exc:
                 why = _resumable_reason(exc)
             if attempt == self._max_reconnects:

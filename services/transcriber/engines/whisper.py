@@ -17,6 +17,7 @@ from services.transcriber.engines import EngineError, EngineFatalError, Recognit
 from services.transcriber.engines.guards import heard_words, speech_spans
 from shared.audio import to_float32
 from shared.messages import Word
+from shared.messages.language import AUTO, DEFAULT_LANGUAGE
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,7 +79,7 @@ class FasterWhisperEngine:
     name = "faster-whisper"
 
     def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu", compute_type: str = "int8",
-                 beam_size: int = 5, cpu_threads: int = 0, language: str | None = "en") -> None:
+                 beam_size: int = 5, cpu_threads: int = 0, language: str = DEFAULT_LANGUAGE) -> None:
         folder = model_directory(model)
         self.model = model if model == DEFAULT_MODEL else folder.name
         self.language = language
@@ -95,16 +96,17 @@ class FasterWhisperEngine:
         _LOGGER.info("Whisper %s loaded from %s on %s/%s in %.2f s", self.model, folder, device, compute_type,
                      self.load_seconds)
 
-    def transcribe(self, samples: np.ndarray) -> Recognition:
+    def transcribe(self, samples: np.ndarray, language: str | None = None) -> Recognition:
         """What was said, keeping only the words that guards.py judges heard (no invented text)."""
+        wanted = language or self.language
         audio = to_float32(samples)
         speech = speech_spans(audio)
         if not speech:
-            return Recognition(text="", language=self.language or "en")
+            return Recognition(text="", language=DEFAULT_LANGUAGE if wanted == AUTO else wanted)
         self._whisper.guessed.clear()
         try:  # segments are decoded lazily, so failures (e.g. CUDA out of memory) surface while listing them
             segments, info = self._whisper.transcribe(
-                audio, language=self.language, beam_size=self.beam_size, vad_filter=True,
+                audio, language=None if wanted == AUTO else wanted, beam_size=self.beam_size, vad_filter=True,
                 condition_on_previous_text=False, temperature=0.0, word_timestamps=True)
             kept = heard_words(segments, speech, guessed=lambda s: tuple(s.tokens) in self._whisper.guessed)
         except RuntimeError as exc:
