@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -86,16 +87,23 @@ def scrub(line: str) -> Scrubbed:
     return result
 
 
-def _remove_profanity(text: str, removed: Counter[str]) -> str:
-    """Drop profane single words, then profane two- and three-word phrases ("blow job")."""
+def _remove_profanity(text: str, removed: Counter[str], profane: Callable[[str], bool] | None = None) -> str:
+    """Drop profane single words, then profane two- and three-word phrases ("blow job"); `profane` judges a
+    word or phrase (default: the English lists)."""
+    profane = profane or is_profane
     tokens = text.split()
     keep = [True] * len(tokens)
     for size in (1, 2, 3):
         for start in range(len(tokens) - size + 1):
-            if all(keep[start:start + size]) and is_profane(" ".join(tokens[start:start + size])):
+            if all(keep[start:start + size]) and profane(" ".join(tokens[start:start + size])):
                 keep[start:start + size] = [False] * size
                 removed["profanity"] += 1
     return " ".join(tok if ok else REMOVED for tok, ok in zip(tokens, keep, strict=True))
+
+
+def remove_profanity(text: str, removed: Counter[str], words: frozenset[str]) -> str:
+    """`text` without the words and phrases of another language's list (`words`, lower case)."""
+    return _remove_profanity(text, removed, lambda phrase: phrase.strip(".,;:!?¡¿\"'()«»").lower() in words)
 
 
 def is_clean(text: str) -> bool:

@@ -1,0 +1,159 @@
+"""Keywords in German, Spanish and French, and rooms that mix languages.
+
+A word in another language is judged by its English gloss (shared/language/bridge.py): the gloss says whether it
+can be drawn (people's concreteness ratings are English) and whether it is only background or too general
+("Mann" → man, "Hand" → hand), with the same English tables the English selector uses. Its rarity is its own
+language's (wordfreq). Stop words, fillers, profanity and first names are per language (shared/language/words.py).
+Without a tagger for these languages, nouns are what the gloss knows as a thing; German's capitalised nouns are
+not mistaken for names, but a capitalised word the gloss does not know in Spanish or French is (a name or a
+place: never painted).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+
+from wordfreq import zipf_frequency
+
+from services.prompter.engines import Choice, Heard, KeywordSelector, Novelty, Selection
+from services.prompter.engines.lexical import DOUBTFUL_RARITY, LexicalSelector, _Candidate
+from services.prompter.engines.mood import mood_of
+from services.prompter.engines.safety import remove_profanity, scrub
+from services.prompter.engines.vocabulary import concreteness, skip_reason
+from shared.language.bridge import GLOSSED, english, lemma
+from shared.language.words import first_names, profane_words, stop_words
+
+_WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
+_SENTENCE_END = re.compile(r"[.!?]")
+_UNGLOSSED = 2.0  # concreteness of a word the gloss does not know: rarely a thing the illustrator has
+
+
+class ForeignSelector(LexicalSelector):
+    """The English selector's weighing and choosing, on one language's lemmas judged through their gloss."""
+
+    def __init__(self, language: str, max_keywords: int = 4, stale_below: float = 0.35,
+                 keep_above: float = 0.25) -> None:
+        if language not in GLOSSED:
+            raise ValueError(f"no word lists for language {language!r}; known: {', '.join(GLOSSED)}")
+        super().__init__(max_keywords, stale_below, keep_above)
+        self.language = language
+
+    def select(self, lines: Sequence[str], novelty: Novelty | None = None,
+               heard: Sequence[Heard] | None = None) -> Selection:
+        removed: Counter[str] = Counter()
+        clean_lines = [self._scrub(line, removed) for line in lines]
+        candidates, content_words = self._words(clean_lines, heard or [{}] * len(lines), removed)
+        scored = self._weigh([(self._worth(c), c) for c in candidates])
+        keywords, stale = self._choose(sorted(scored, key=lambda sc: -sc[0]), novelty)
+        mood = mood_of([]) if self.language != "en" else mood_of(clean_lines)  # VADER reads English only
+        return Selection(keywords, stale, mood, clean_lines, content_words, removed)
+
+    def _scrub(self, line: str, removed: Counter[str]) -> str:
+        """Personal data as in English (digits, addresses, e-mail), then this language's profane words."""
+        scrubbed = scrub(line)
+        removed.update(scrubbed.removed)
+        return remove_profanity(scrubbed.text, removed, profane_words(self.language))
+
+    def _words(self, lines: list[str], heard: Sequence[Heard], removed: Counter[str]
+               ) -> tuple[list[_Candidate], int]:
+        found: dict[str, _Candidate] = {}
+        stops, names = stop_words(self.language), first_names(self.language)
+        content_words = 0
+        for index, line in enumerate(lines):
+            for sentence in _SENTENCE_END.split(line):
+                for position, token in enumerate(_WORD.findall(sentence)):
+                    reason = self._skip(token, position, stops, names)
+                    if reason is not None:
+                        removed[reason] += 1
+                        continue
+                    content_words += 1
+                    key = lemma(token, self.language)
+                    candidate = found.setdefault(key, _Candidate(key, (key,)))
+                    candidate.surfaces[token if self.language == "de" else token.lower()] += 1  # German nouns: capitals
+                    candidate.lines.add(index)
+                    candidate.sure = max(candidate.sure, heard[index].get(token.lower(), 1.0))
+                    candidate.nominal += 1
+        return list(found.values()), content_words
+
+    def _skip(self, token: str, position: int, stops: frozenset[str], names: frozenset[str]) -> str | None:
+        word = token.lower()
+        if word in stops or len(word) < 3:
+            return "stopword"
+        if token[0].isupper() and word in names:
+            return "name"
+        gloss = english(word, self.language)
+        if gloss is None:
+            # Spanish and French capitalise names and places only: one the gloss does not know is never painted.
+            return "name" if token[0].isupper() and position > 0 and self.language != "de" else None
+        return skip_reason(gloss.split()[-1])
+
+    def _worth(self, c: _Candidate) -> float:
+        gloss = english(c.key, self.language)
+        rated = (concreteness(gloss) if gloss else None) or _UNGLOSSED
+        picturable = ((rated - 1) / 4) ** 2
+        rare = min(1.0, max(0.0, (6.5 - zipf_frequency(c.key, self.language)) / 3.5))
+        if c.sure < self.doubtful and not c.repeated:
+            rare *= DOUBTFUL_RARITY
+        return float(c.count ** 0.7 * picturable * (0.4 + 0.6 * rare))
+
+
+class MultilingualSelector:
+    """Each line to the selector of its language; the keywords of all of them, best first, in one selection.
+
+    A room that mixes languages gets keywords from each, weighed by how much was said in it: each language's
+    scores are relative to its own best, times its share of the window's content words.
+    """
+
+    def __init__(self, english_selector: KeywordSelector, max_keywords: int = 4) -> None:
+        self.max_keywords = max_keywords
+        self._selectors: dict[str, KeywordSelector] = {"en": english_selector}
+
+    def selector(self, language: str) -> KeywordSelector:
+        if language not in self._selectors:
+            self._selectors[language] = ForeignSelector(language, max_keywords=self.max_keywords)
+        return self._selectors[language]
+
+    def select(self, lines: Sequence[str], novelty: Novelty | None = None,
+               heard: Sequence[Heard] | None = None, languages: Sequence[str] | None = None) -> Selection:
+        spoken = [_supported(code) for code in (languages or ["en"] * len(lines))]
+        groups: dict[str, list[int]] = {}
+        for index, code in enumerate(spoken):
+            groups.setdefault(code, []).append(index)
+        if len(groups) <= 1:
+            language = next(iter(groups), "en")
+            return self.selector(language).select(lines, novelty, heard)
+        return self._merge(lines, novelty, heard, groups)
+
+    def _merge(self, lines: Sequence[str], novelty: Novelty | None, heard: Sequence[Heard] | None,
+               groups: dict[str, list[int]]) -> Selection:
+        parts = {code: self.selector(code).select([lines[i] for i in rows], novelty,
+                                                  [heard[i] for i in rows] if heard else None)
+                 for code, rows in groups.items()}
+        total = sum(p.content_words for p in parts.values()) or 1
+        clean = [""] * len(lines)
+        keywords: list[Choice] = []
+        stale: list[Choice] = []
+        removed: Counter[str] = Counter()
+        for code, part in parts.items():
+            rows, share = groups[code], part.content_words / total
+            for local, line in enumerate(part.clean_lines):
+                clean[rows[local]] = line
+            keywords += [_moved(c, rows, share) for c in part.keywords]
+            stale += [_moved(c, rows, share) for c in part.stale]
+            removed.update(part.removed)
+        keywords.sort(key=lambda c: -c.score)
+        mood = parts["en"].mood if "en" in parts else mood_of([])
+        return Selection(keywords[:self.max_keywords], stale, mood, clean,
+                         sum(p.content_words for p in parts.values()), removed)
+
+
+def _supported(code: str) -> str:
+    """A line's language as a selector knows it: an unknown language is read as English (its nouns are often
+    borrowed; better a few English words than none)."""
+    return code if code in GLOSSED else "en"
+
+
+def _moved(choice: Choice, rows: list[int], share: float) -> Choice:
+    return Choice(choice.text, round(choice.score * share, 4), tuple(rows[i] for i in choice.lines))

@@ -1,0 +1,77 @@
+"""Keywords in German, Spanish and French: glossed through CLDR names, judged with the English tables, and never
+a name, a stop word or a profanity; a room that mixes languages gets keywords from each."""
+
+from __future__ import annotations
+
+import pytest
+
+from services.prompter.engines.lexical import LexicalSelector
+from services.prompter.engines.multilingual import ForeignSelector, MultilingualSelector
+from shared.language.bridge import english, lemma
+
+BEACH = {
+    "de": ["Wir waren am Wochenende mit dem Hund am Strand.",
+           "Der Hund ist die ganze Zeit ins Wasser gelaufen, und die Wellen waren riesig.",
+           "Anna hat eine Sandburg gebaut und wir haben Eis gegessen.",
+           "Am Abend gab es noch ein Feuer am Strand, so eine Scheiße, es hat geregnet."],
+    "es": ["El sábado fuimos a la playa con el perro.",
+           "El perro corría detrás de las olas todo el día.",
+           "Lucía hizo un castillo de arena y comimos helado.",
+           "Por la noche encendimos una hoguera en la playa, mierda, qué frío."],
+    "fr": ["Samedi on est allés à la plage avec le chien.",
+           "Le chien courait après les vagues toute la journée.",
+           "Camille a construit un château de sable et on a mangé une glace.",
+           "Le soir on a fait un feu sur la plage, putain qu'il faisait froid."],
+}
+NAMES = {"de": "anna", "es": "lucía", "fr": "camille"}
+PROFANE = {"de": "scheiße", "es": "mierda", "fr": "putain"}
+
+
+@pytest.mark.parametrize(("word", "language", "gloss"), [
+    ("Hunde", "de", "dog"), ("perros", "es", "dog"), ("chiens", "fr", "dog"),
+    ("Geburtstagskuchen", "de", "birthday cake"),
+    ("pomme", "fr", "apple"),  # of "pomme rouge", "pomme verte" and "pomme de terre", the apple
+    ("arbre", "fr", "tree"), ("playa", "es", "beach"),
+])
+def test_a_word_glosses_as_the_english_name_of_what_it_names(word: str, language: str, gloss: str) -> None:
+    assert english(word, language) == gloss
+
+
+def test_words_that_name_no_drawable_thing_have_no_gloss() -> None:
+    assert english("Zeit", "de") is None
+    assert english("temps", "fr") is None
+    assert english("dog", "xx") is None
+    assert lemma("perros", "es") == "perro"
+
+
+@pytest.mark.parametrize("language", sorted(BEACH))
+def test_the_topics_are_chosen_and_no_name_stop_word_or_profanity_is(language: str) -> None:
+    selection = ForeignSelector(language).select(BEACH[language])
+    glossed = {english(choice.text, language) for choice in selection.keywords}
+    assert {"dog", "beach"} <= glossed, selection.keywords
+    chosen = " ".join(choice.text.lower() for choice in selection.keywords)
+    assert NAMES[language] not in chosen
+    assert selection.removed["name"] >= 1 and selection.removed["profanity"] >= 1
+    assert not any(PROFANE[language] in line.lower() for line in selection.clean_lines)
+
+
+def test_german_nouns_keep_their_capital() -> None:
+    selection = ForeignSelector("de").select(BEACH["de"])
+    assert all(choice.text[0].isupper() for choice in selection.keywords)
+
+
+def test_a_language_without_word_lists_is_refused_at_construction() -> None:
+    with pytest.raises(ValueError, match="no word lists"):
+        ForeignSelector("xx")
+
+
+def test_a_mixed_room_gets_keywords_from_each_language() -> None:
+    lines = ["We took the guitar to the campfire and sang all night.",
+             "The guitar was out of tune but the campfire was lovely.",
+             *BEACH["es"][:2]]
+    selection = MultilingualSelector(LexicalSelector()).select(lines, languages=["en", "en", "es", "es"])
+    texts = {choice.text.lower() for choice in selection.keywords}
+    assert "guitar" in texts and {"perro", "playa"} & texts, texts
+    assert all(choice.lines for choice in selection.keywords)
+    for choice in selection.keywords:  # each keyword points at the lines of its own language
+        assert set(choice.lines) <= ({0, 1} if choice.text.lower() == "guitar" else {0, 1, 2, 3})
