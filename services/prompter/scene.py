@@ -71,7 +71,7 @@ def update(scene: Scene | None, talked: Mapping[str, float], lines: Sequence[str
     for keyword, score in sorted(scores.items(), key=lambda ks: (-ks[1], ks[0]))[:MAX_LIVING - len(kept)]:
         kept.append(SceneElement(id=derived_id(room, keyword, window).hex[:12], keyword=keyword[:64],
                                  weight=min(1.0, ENTER_BASE + ENTER_SCORE * score),
-                                 x=_free_spot([e for e in kept if not e.fading]),
+                                 x=_free_spot(kept),
                                  entered=window, topic=topic))
     words = {w for line in lines for w in _WORD.findall(line.lower())} | {
         w for e in kept for w in _WORD.findall(e.keyword.lower())}
@@ -108,8 +108,8 @@ def _make_room(kept: list[SceneElement], arriving: int) -> tuple[list[SceneEleme
 
 
 def _free_spot(elements: Sequence[SceneElement]) -> float:
-    """The middle of the widest free stretch between the elements that stay (the picture's margins count as
-    walls); what is fading out will be gone by the time the newcomer settles."""
+    """The middle of the widest free stretch between the elements (the picture's margins count as walls). Those
+    fading out count too: they are still on the wall while the newcomer enters, and may be talked about again."""
     xs = sorted([MARGIN, 1 - MARGIN, *(e.x for e in elements)])
     if not elements:
         return 0.5

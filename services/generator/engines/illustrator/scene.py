@@ -50,6 +50,15 @@ class Placement:
                 min(1.0, (self.x + half) / width), min(1.0, self.bottom / height))
 
 
+def covered(box: tuple[float, float, float, float], other: tuple[float, float, float, float]) -> float:
+    """The share of `other`'s area that `box` covers (boxes as `Placement.box` gives them): how much a living
+    scene's newcomer hides of what stays."""
+    w = min(box[2], other[2]) - max(box[0], other[0])
+    h = min(box[3], other[3]) - max(box[1], other[1])
+    area = (other[2] - other[0]) * (other[3] - other[1])
+    return max(0.0, w) * max(0.0, h) / area if area > 0 else 0.0
+
+
 @dataclass(frozen=True)
 class Scene:
     night: bool
