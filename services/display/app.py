@@ -20,6 +20,7 @@ from starlette.staticfiles import StaticFiles
 
 from services.display import api, eink_api, metrics, mic_socket, pages, sockets, trmnl
 from services.display.access import Access
+from services.display.backlog import Backlog
 from services.display.db import Database
 from services.display.eink_frames import EinkFrames
 from services.display.gallery import Gallery
@@ -32,15 +33,16 @@ from services.display.jobs.assemblyai import AssemblyAIBatch
 from services.display.limits import Slots, SocketBudget
 from services.display.live import MicBoard
 from services.display.mic import BrowserMics
-from services.display.mqtt_bridge import MqttBridge
+from services.display.mqtt_bridge import MqttBridge, Sources
 from services.display.pairing import Pairings
 from services.display.readers import Readers
 from services.display.revocation import PairedSockets
+from services.display.room_controls import RoomControls
 from services.display.settings import DisplaySettings
 from services.display.variants import Variants
 from shared.bus import Bus
 from shared.config import BusSettings
-from shared.messages import MicStatus
+from shared.messages import Control, Heard, MicStatus
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,6 +68,7 @@ class Display:
     eink_frames: EinkFrames
     paired: PairedSockets
     readers: Readers
+    rooms: RoomControls
 
 
 def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) -> Starlette:
@@ -75,18 +78,17 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
     pairings = Pairings(db)
     access = Access(settings.display_token, settings.allowed_origins, pairings)
     bus = Bus("display", bus_settings)
+    hub = Hub(SocketBudget(settings.display_ws_max_clients, settings.display_ws_max_per_address,
+                           settings.display_ws_max_anonymous))
     display = Display(settings, bus, gallery,
                       Jobs(JobBook(db, gallery), gallery, bus, settings.job_stall_seconds, _remote_engine(settings),
                            settings.assemblyai_safety_poll_seconds),
-                      MicBoard(),
-                      Hub(SocketBudget(settings.display_ws_max_clients, settings.display_ws_max_per_address,
-                                       settings.display_ws_max_anonymous)),
-                      access, pairings,
+                      MicBoard(), hub, access, pairings,
                       Slots(settings.upload_max_concurrent),
                       BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs,
                                                     settings.display_ws_max_per_address)),
                       Variants(settings.display_render_threads, settings.display_render_queue), EinkFrames(db),
-                      PairedSockets(pairings), Readers(access))
+                      PairedSockets(pairings), Readers(access), RoomControls(hub, gallery))
     handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
     queue = display.bus.topology.display(settings.queue_id(port))
 
@@ -94,14 +96,21 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
         handler.on_status(status)
         display.browser_mics.on_status(status)
 
+    def on_control(control: Control) -> None:  # the browser mics' mute switches, and the display's own commands
+        display.browser_mics.on_control(control)
+        display.rooms.on_control(control)
+
     display.bus.consume(queue, {**handler.handlers(), MicStatus: on_status}, prefetch=50)
+    display.bus.consume(display.bus.topology.browser_mics,
+                        {Control: on_control, Heard: display.browser_mics.on_heard})
     display.bus.consume(display.bus.topology.jobs, display.jobs.handlers(), prefetch=20)
     display.bus.every(min(JOB_CHECK_SECONDS, settings.job_stall_seconds / 2), display.jobs.expire_stalled)
     display.bus.every(TEXT_PRUNE_SECONDS, gallery.prune_text)
 
-    bridge = MqttBridge(settings.mqtt_url, settings.mqtt_discovery_prefix, bus_settings.namespace, gallery,
-                        display.mics, lambda: _rooms(display),
-                        lambda control: display.bus.publish(control, timeout=10)) if settings.mqtt_url else None
+    bridge = MqttBridge(settings.mqtt_url, settings.mqtt_discovery_prefix, bus_settings.namespace,
+                        Sources(gallery, display.mics, lambda: _rooms(display), display.rooms.settings,
+                                Backlog(bus_settings), lambda control: display.bus.publish(control, timeout=10)),
+                        settings.mqtt_conversation) if settings.mqtt_url else None
 
     @contextlib.asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:

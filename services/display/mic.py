@@ -77,7 +77,6 @@ class BrowserMics:
         self._lock = threading.Lock()
         self._mics: dict[tuple[str, str], BrowserMic] = {}
         self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="display-mic")
-        bus.consume(bus.topology.browser_mics, {Control: self.on_control, Heard: self.on_heard})
         bus.every(1.0, self._publish_statuses)
         bus.every(0.05, self._release)
 

@@ -19,6 +19,7 @@ import logging
 import threading
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 import paho.mqtt.client as mqtt
@@ -27,8 +28,10 @@ from pydantic import ValidationError
 
 from services.display import homeassistant as ha
 from services.display import metrics
+from services.display.backlog import Backlog
 from services.display.gallery import Gallery, Original
 from services.display.live import MicBoard
+from services.display.room_controls import RoomSettings
 from services.display.variants import render
 from services.display.views import NAME, ControlRequest
 from shared.messages import Control
@@ -42,16 +45,28 @@ SHARE_GROUP = "voxframe-display"
 Send = Callable[[Control], None]
 
 
-class MqttBridge:
-    """Connects to the MQTT broker in its own thread; `start` and `stop` from the display's lifespan."""
+@dataclass(frozen=True)
+class Sources:
+    """Where the bridge reads what it publishes, and how it sends what Home Assistant asks for."""
 
-    def __init__(self, url: str, prefix: str, base: str, gallery: Gallery, mics: MicBoard,
-                 rooms: Callable[[], set[str]], send: Send) -> None:
+    gallery: Gallery
+    mics: MicBoard
+    rooms: Callable[[], set[str]]
+    settings: Callable[[str], RoomSettings]
+    backlog: Backlog
+    send: Send
+
+
+class MqttBridge:
+    """Connects to the MQTT broker in its own thread; `start` and `stop` from the display's lifespan.
+    `conversation`: publish each room's last heard words too (VOXFRAME_MQTT_CONVERSATION, off by default)."""
+
+    def __init__(self, url: str, prefix: str, base: str, sources: Sources, conversation: bool = False) -> None:
         parts = urlsplit(url)
         if parts.scheme not in ("mqtt", "mqtts") or not parts.hostname:
             raise ValueError(f"VOXFRAME_MQTT_URL is mqtt://[user:password@]host[:port] (or mqtts://), not {url!r}")
         self.topics = ha.Topics(base, prefix)
-        self.gallery, self.mics, self.rooms, self.send = gallery, mics, rooms, send
+        self.sources, self.conversation = sources, conversation
         self._host, self._port = parts.hostname, parts.port or (8883 if parts.scheme == "mqtts" else 1883)
         self._client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"voxframe-{uuid.uuid4().hex[:8]}",
                                    protocol=mqtt.MQTTv5)
@@ -108,7 +123,7 @@ class MqttBridge:
             wanted = ControlRequest(command=command, mic=mic, value=value)  # the dashboard's checks: ranges, presets
             control = Control(room=room, source="homeassistant", command=wanted.command, mic=wanted.mic,
                               value=wanted.value)
-            self.send(control)
+            self.sources.send(control)
         except (ValueError, ValidationError) as exc:
             metrics.MQTT_COMMANDS.labels("refused").inc()
             _LOGGER.warning("Home Assistant command on %s refused: %s", message.topic, exc)
@@ -121,26 +136,43 @@ class MqttBridge:
         _LOGGER.info("Control %s for room %s from Home Assistant (value %s)", control.command, room, control.value)
 
     def _poll(self) -> None:
-        while not self._stop.wait(POLL_SECONDS):
-            if not self._client.is_connected():
-                continue
-            try:
-                for room in sorted(self.rooms()):
-                    self._publish_room(room)
-            except Exception:  # a database hiccup: the next round tries again
-                _LOGGER.exception("Home Assistant bridge: publishing the rooms failed")
+        try:
+            while not self._stop.wait(POLL_SECONDS):
+                if not self._client.is_connected():
+                    continue
+                try:
+                    self._publish_shared()
+                    for room in sorted(self.sources.rooms()):
+                        self._publish_room(room)
+                except Exception:  # a database hiccup: the next round tries again
+                    _LOGGER.exception("Home Assistant bridge: publishing the rooms failed")
+        finally:
+            self.sources.backlog.close()
 
-    def _publish_room(self, room: str) -> None:
-        mics = {m.mic: not m.muted for m in self.mics.mics(room)}
-        for topic, config in ha.discovery(self.topics, room, tuple(sorted(mics))).items():
-            if topic not in self._announced:  # the room's entities once, each mic's when it first shows up
+    def _announce(self, configs: dict[str, dict[str, object]]) -> None:
+        """Each config once a session (a mic's when it first shows up), and again when Home Assistant restarts."""
+        for topic, config in configs.items():
+            if topic not in self._announced:
                 self._client.publish(topic, json.dumps(config), qos=1, retain=True)
                 self._announced.add(topic)
-        newest = self.gallery.images(room, 1)
+
+    def _publish_shared(self) -> None:
+        self._announce(ha.shared_discovery(self.topics))
+        self._once(self.topics.shared_state, ha.shared_state(self.sources.backlog.segments()))
+
+    def _publish_room(self, room: str) -> None:
+        gallery = self.sources.gallery
+        mics = {m.mic: not m.muted for m in self.sources.mics.mics(room)}
+        self._announce(ha.discovery(self.topics, room, tuple(sorted(mics)), self.conversation))
+        newest = gallery.images(room, 1)
         last = newest[0].received_at.isoformat() if newest else None
-        self._once(self.topics.state(room), ha.state(last, mics))
+        settings = self.sources.settings(room)
+        heard = None
+        if self.conversation:  # the owner's explicit choice: the words go to Home Assistant (and its history)
+            heard = next((t.text for t in gallery.transcripts(room, 1)), "")
+        self._once(self.topics.state(room), ha.state(last, mics, settings.style, settings.window_seconds, heard))
         if newest and self._published.get(self.topics.picture(room)) != newest[0].id:
-            original = self.gallery.image_file(newest[0].id)
+            original = gallery.image_file(newest[0].id)
             if original is not None:
                 self._client.publish(self.topics.picture(room), _jpeg(original), qos=1, retain=True)
                 self._published[self.topics.picture(room)] = newest[0].id

@@ -64,6 +64,9 @@ class DisplaySettings(BaseSettings):
                                          "(mqtts:// for TLS); empty: no bridge")
     mqtt_discovery_prefix: str = Field("homeassistant", pattern=NAME_PATTERN,
                                        description="Home Assistant's MQTT discovery prefix")
+    mqtt_conversation: bool = Field(False, description="also give Home Assistant each room's last heard words (a "
+                                                       "sensor, so they stay in its history); off: no word of the "
+                                                       "conversation goes over MQTT")
     public_url: str = Field("", description="this display's URL as AssemblyAI reaches it, for webhooks; "
                                             "empty polls instead")
     assemblyai_safety_poll_seconds: float = Field(60.0, gt=0, description="with a webhook, a job is still polled "

@@ -139,7 +139,8 @@ class Topology:
     @property
     def browser_mics(self) -> QueueSpec:
         """Commands and other mics' notices for the browser mics a display serves, in any room (their statuses
-        reach it on its display queue); exclusive, as they only matter while it runs."""
+        reach it on its display queue), and commands for the display itself (next picture; the settings it shows
+        Home Assistant); exclusive, as they only matter while it runs."""
         return QueueSpec("", ("control.#", "heard.#"), {}, exclusive=True)
 
     def stage_queues(self) -> tuple[QueueSpec, ...]:

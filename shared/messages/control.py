@@ -22,6 +22,7 @@ class Command(StrEnum):
     REGENERATE = "regenerate"  # prompter: paint the last prompt again with a new seed
     SET_WAKE_PHRASE = "set_wake_phrase"  # prompter: the words that start a spoken command (value; "" turns off)
     SET_LANGUAGE = "set_language"  # the room's mics: the language their segments expect (value: "auto" or a code)
+    NEXT_PICTURE = "next_picture"  # display: the room's frames step to their next recent picture now
 
 
 _NEEDS_VALUE = {Command.SET_WINDOW, Command.SET_STYLE, Command.SET_IMAGES, Command.SET_WAKE_PHRASE,

@@ -112,6 +112,20 @@ def test_a_frame_reconnects_after_the_server_restarts(broker: Broker, display: D
     page.close()
 
 
+def test_next_picture_steps_a_frame_back_to_the_rooms_previous_picture(broker: Broker, display: DisplayProcess,
+                                                                         browser) -> None:
+    page = browser.new_page(viewport={"width": 800, "height": 450})
+    page.goto(f"{display.url}/frame/living-room?cycle=3600")  # no step of its own while the test runs
+    older, newer = make_image(color=(200, 60, 60)), make_image(color=(60, 60, 200))
+    publish(broker, older)
+    wait_until_shown(page, str(older.id))
+    publish(broker, newer)
+    wait_until_shown(page, str(newer.id))
+    publish(broker, Control(room="living-room", source="homeassistant", command=Command.NEXT_PICTURE))
+    wait_until_shown(page, str(older.id))
+    page.close()
+
+
 def test_the_dashboard_mute_switch_sends_a_control(broker: Broker, display: DisplayProcess, browser) -> None:
     controls = broker.tap("control.#")
     publish(broker, MicStatus(room="living-room", source="sofa-mic", level_dbfs=-20, speech_ratio=0.6,

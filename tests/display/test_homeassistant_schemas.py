@@ -36,7 +36,8 @@ def checked(python: Path, configs: dict[str, dict[str, object]]) -> dict[str, st
 
 def test_every_discovery_config_passes_home_assistants_schema(ha_python: Path) -> None:
     topics = ha.Topics("voxframe", "homeassistant")
-    configs = {**ha.discovery(topics, "living-room", ("sofa", "ceiling-2")), **ha.discovery(topics, "kid_s-room")}
+    configs = {**ha.discovery(topics, "living-room", ("sofa", "ceiling-2")), **ha.discovery(topics, "kid_s-room"),
+               **ha.discovery(topics, "kitchen", conversation=True), **ha.shared_discovery(topics)}
     assert checked(ha_python, configs) == dict.fromkeys(configs)
 
 

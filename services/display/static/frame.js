@@ -112,6 +112,8 @@ function onEvent(event) {
     lastChange = Date.now();
     cycled = 0;
     show(event.image);
+  } else if (event.type === "next") { // "next picture" (Home Assistant, the dashboard): the quiet room's step, now
+    step();
   }
 }
 
@@ -146,11 +148,14 @@ function onState(connected) {
 }
 
 // A quiet room: step through its recent pictures so the frame stays alive.
-setInterval(() => {
-  if (Date.now() - lastChange < cycleMs || recent.length < 2) return;
+function step() {
+  if (recent.length < 2) return;
   cycled = (cycled + 1) % recent.length;
   lastChange = Date.now();
   show(recent[cycled]);
+}
+setInterval(() => {
+  if (Date.now() - lastChange >= cycleMs) step();
 }, 1000);
 
 // Tap or "c" toggles the caption; the cursor hides when the mouse rests.
