@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 
 from services.prompter.engines import Choice, KeywordSelector, Selection
 from services.prompter.engines.commands import ParsedCommand, parse
 from services.prompter.engines.mood import MOODS_BY_NAME, mood_of
+from services.prompter.engines.multilingual import MultilingualSelector
 from services.prompter.engines.names import person_names
 from services.prompter.engines.novelty import NoveltyMemory
 from services.prompter.engines.safety import REMOVED, scrub
@@ -36,6 +38,7 @@ from services.prompter.policy import Policy
 from services.prompter.scene import update as update_scene
 from services.prompter.window import Ack, Room, Window, word_confidence
 from shared.bus.errors import BusStopped, PublishRefused, Unprocessable
+from shared.language.bridge import in_english
 from shared.messages import (
     Command,
     Control,
@@ -50,6 +53,7 @@ from shared.messages import (
     derived_id,
 )
 from shared.messages.control import check_value, style_name, wake_phrase
+from shared.messages.language import DEFAULT_LANGUAGE
 from shared.messages.prompt import MAX_KEYWORDS, MAX_SOURCE_TRANSCRIPTS
 from shared.messages.scene import Scene
 from shared.messages.spoken import MAX_HEARD_CHARS
@@ -70,7 +74,7 @@ class Prompter:
                  defer_ack: Callable[[], Ack], policy: Policy | None = None,
                  clock: Callable[[], float] = time.monotonic, store: RoomStore | None = None,
                  wall_clock: Callable[[], float] = time.time) -> None:
-        self.selector = selector
+        self.selector = MultilingualSelector(selector)  # each line read in its own language
         self.policy = policy or Policy()
         self._publish = publish
         self._defer_ack = defer_ack
@@ -95,7 +99,8 @@ class Prompter:
         (the job then ends with its transcript and no picture). No novelty: the upload is painted for what it is
         about."""
         lines = [line.text for line in job.lines]
-        selection = self._select(lines, [word_confidence(line) for line in job.lines], None)
+        selection = self._select(lines, [word_confidence(line) for line in job.lines], None,
+                                 [line.language for line in job.lines])
         WINDOWS_CLOSED.labels("job").inc()
         reason = selection.skip_reason(min_words=1, forced=True)
         if reason is not None:
@@ -186,8 +191,8 @@ class Prompter:
             return
         now = self._clock()
         living = room.mode == "living"  # a living scene keeps what is still talked about: no novelty to hold it back
-        selection = self._select(window.lines, window.heard,
-                                 None if living else lambda phrase: room.novelty.novelty(phrase, now))
+        novelty = None if living else lambda phrase: room.novelty.novelty(phrase, now)
+        selection = self._select(window.lines, window.heard, novelty, window.languages)
         reason = selection.skip_reason(self.policy.min_words, forced)
         if reason is not None and forced:
             WINDOWS_SKIPPED.labels(reason).inc()  # keep the window: nothing to paint yet, keep listening
@@ -209,9 +214,9 @@ class Prompter:
         room.window = None
 
     def _select(self, lines: list[str], heard: list[dict[str, float]] | None,
-                novelty: Callable[[str], float] | None) -> Selection:
+                novelty: Callable[[str], float] | None, languages: list[str] | None = None) -> Selection:
         started = time.perf_counter()
-        selection = self.selector.select(lines, novelty, heard)
+        selection = self.selector.select(lines, novelty, heard, languages)
         SELECTION_SECONDS.observe(time.perf_counter() - started)
         for reason, count in selection.removed.items():
             WORDS_FILTERED.labels(reason).inc(count)
@@ -232,6 +237,7 @@ class Prompter:
         chosen = selection.chosen()
         source_lines = sorted({i for choice in chosen for i in choice.lines})
         excerpt = "\n".join(selection.clean_lines[i] for i in source_lines)
+        language = Counter(c.language for c in chosen).most_common(1)[0][0] if chosen else DEFAULT_LANGUAGE
         if scene is None:
             keywords, mood = [Keyword(text=c.text, score=c.score) for c in chosen], selection.mood
         else:
@@ -239,8 +245,8 @@ class Prompter:
             mood = MOODS_BY_NAME[scene.mood]
         return cause.derive(
             ImagePrompt, key=key, origin_at=origin_at or cause.origin_at,
-            text=compose([k.text for k in keywords], room.style, mood, self.policy.max_chars),
-            keywords=tuple(keywords[:MAX_KEYWORDS]), scene=scene,
+            text=compose([in_english(k.text, language) for k in keywords], room.style, mood, self.policy.max_chars),
+            keywords=tuple(keywords[:MAX_KEYWORDS]), scene=scene, language=language,
             style=room.style, mood=mood.name,
             transcript_ids=tuple(line_ids[i] for i in source_lines[:MAX_SOURCE_TRANSCRIPTS]),
             excerpt=excerpt[:MAX_EXCERPT_CHARS], num_images=room.num_images,
@@ -254,7 +260,8 @@ class Prompter:
             WINDOWS_SKIPPED.labels("nothing_to_regenerate").inc()
             _LOGGER.warning("regenerate for a room that has painted nothing yet")
             return False
-        text = compose([k.text for k in last.keywords], room.style, MOODS_BY_NAME[last.mood], self.policy.max_chars)
+        text = compose([in_english(k.text, last.language) for k in last.keywords], room.style,
+                       MOODS_BY_NAME[last.mood], self.policy.max_chars)
         self._publish(last.derive(ImagePrompt, key=key, **{
             **last.payload(), "text": text, "style": room.style, "num_images": room.num_images,
             "seed": _seed(last.id, key)}))
@@ -281,7 +288,7 @@ class Prompter:
 
     def _paint_spoken(self, room: Room, transcript: Transcript, said: str) -> str:
         """Publish a prompt of what was named (scrubbed like any talk); the subject painted, or "" if none was."""
-        selection = self._select([said], [word_confidence(transcript)], None)
+        selection = self._select([said], [word_confidence(transcript)], None, [transcript.language])
         if not selection.chosen():
             return ""
         subject = _clip(_without_names(selection.clean_lines[0], selection.chosen()), MAX_HEARD_CHARS)

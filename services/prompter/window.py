@@ -42,6 +42,10 @@ class Window:
         return [t.text for t in self.transcripts]
 
     @property
+    def languages(self) -> list[str]:
+        return [t.language for t in self.transcripts]
+
+    @property
     def heard(self) -> list[dict[str, float]]:
         """Per line, each word's lowest confidence (engines that give none leave it empty: all words sure)."""
         return [word_confidence(t) for t in self.transcripts]

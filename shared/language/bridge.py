@@ -50,6 +50,12 @@ _ENGLISH_JOINERS = re.compile(r"\b(?:with|of|on|over|in|at|for|and|without)\b.*"
 MIN_DICE = 0.3  # how often a word and its gloss must name the same emoji (Dice, 0..1): "pomme" → apple, not potato
 
 
+def in_english(keyword: str, language: str) -> str:
+    """What a prompt for the diffusion and cloud backends says for `keyword`: its gloss, or the word itself where
+    it has none (English, a name of a place, a word the names do not know)."""
+    return keyword if language == "en" else english(keyword, language) or keyword
+
+
 @lru_cache(maxsize=len(GLOSSED))
 def _index(language: str) -> dict[str, str]:
     """Word (and its lemma) → English gloss. A one-word name glosses as the whole English name ("hund" → dog,

@@ -7,6 +7,7 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.messages.envelope import Envelope, MessageId
+from shared.messages.language import DEFAULT_LANGUAGE, Language
 from shared.messages.scene import Scene
 
 MAX_KEYWORDS = 16
@@ -43,5 +44,7 @@ class ImagePrompt(Envelope):
     width: int = Field(DEFAULT_WIDTH, ge=64, le=4096)
     height: int = Field(DEFAULT_HEIGHT, ge=64, le=4096)
     seed: int = Field(0, ge=0, lt=2**64)
+    language: Language = Field(DEFAULT_LANGUAGE, description="what the keywords were said in (most of them); `text` "
+                               "is English whatever it is, and a gloss of each keyword finds its picture")
     scene: Scene | None = Field(None, description="the room's living scene this prompt paints (None: a slideshow "
                                 "picture of the keywords alone)")

@@ -152,3 +152,16 @@ def test_the_gpu_server_serves_illustrations_and_posters_for_the_rest() -> None:
         output, _ = server.communicate(timeout=20)
     assert server.returncode in (0, -signal.SIGTERM), output  # uvicorn re-raises SIGTERM after a clean shutdown
     assert output.count("painting a poster instead") == 2, output  # its own warm-up and "honestly the ambience"
+
+
+def test_keywords_in_other_languages_are_drawn_through_their_gloss(illustrator: IllustratorBackend) -> None:
+    """A German room's prompt: its keywords stay German (the captions show them), the picture shows their things."""
+    english = {item.glyph for item in illustrator.depict(request(("tent", "owl", "campfire")))}
+    for language, words in {"de": ("Zelt", "Eule", "Lagerfeuer"), "es": ("tienda", "búho", "fogata"),
+                            "fr": ("tente", "chouette", "feu")}.items():
+        items = illustrator.depict(request(words, language=language))
+        assert len(items) >= 2 and {item.glyph for item in items} & english, (language, items)
+    prompt = ImagePrompt(room="living-room", source="mic", text="a tent and an owl", width=320, height=180,
+                         language="de", keywords=(Keyword(text="Zelt", score=2), Keyword(text="Eule", score=1)))
+    [image] = GenerateHandler(illustrator, max_prompt_age_seconds=120)(prompt)
+    assert image.depicted == ("Zelt", "Eule")

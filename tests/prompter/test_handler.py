@@ -484,3 +484,15 @@ def test_a_broker_refusing_a_prompt_keeps_the_window_and_the_rooms_settings(sele
     prompter.tick()
     assert [p.style for p in bus.prompts] == ["pixel art"]
     assert sorted(map(str, bus.acked)) == sorted(str(t.id) for t in said)
+
+
+def test_a_german_window_paints_its_things_with_an_english_prompt(prompter: Prompter, bus: Recorder) -> None:
+    """The keywords stay in the room's words (captions); the text for the diffusion and cloud backends is English."""
+    said = transcripts(["Wir waren am Wochenende mit dem Hund am Strand.",
+                        "Der Hund ist die ganze Zeit ins Wasser gelaufen, am Strand war es schön."])
+    feed(prompter, bus, [t.model_copy(update={"language": "de"}) for t in said])
+    control(prompter, Command.PAINT_NOW)
+    [prompt] = bus.prompts
+    assert prompt.language == "de"
+    assert {"Hund", "Strand"} <= {k.text for k in prompt.keywords}
+    assert "dog" in prompt.text and "beach" in prompt.text and "Hund" not in prompt.text

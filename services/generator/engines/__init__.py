@@ -32,6 +32,7 @@ class ImageRequest:
     num_images: int = 1
     seed: int = 0
     scene: Scene | None = None  # a room's living scene: paint its elements where it places them
+    language: str = "en"  # what the keywords are in (`text` is English): the illustrator draws their gloss
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ class Choice:
     text: str
     score: float
     lines: tuple[int, ...]
+    language: str = "en"  # what it was said in: a prompt glosses it in English for the generators
 
 
 @dataclass
@@ -50,6 +51,8 @@ class Selection:
 
 
 class KeywordSelector(Protocol):
+    max_keywords: int
+
     def select(self, lines: Sequence[str], novelty: Novelty | None = None,
                heard: Sequence[Heard] | None = None) -> Selection:
         """Pick the keywords of one window's transcript lines; `novelty` None means no memory (upload jobs);

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import replace
 
 from wordfreq import zipf_frequency
 
@@ -106,8 +107,8 @@ class MultilingualSelector:
     scores are relative to its own best, times its share of the window's content words.
     """
 
-    def __init__(self, english_selector: KeywordSelector, max_keywords: int = 4) -> None:
-        self.max_keywords = max_keywords
+    def __init__(self, english_selector: KeywordSelector) -> None:
+        self.max_keywords = english_selector.max_keywords
         self._selectors: dict[str, KeywordSelector] = {"en": english_selector}
 
     def selector(self, language: str) -> KeywordSelector:
@@ -123,7 +124,10 @@ class MultilingualSelector:
             groups.setdefault(code, []).append(index)
         if len(groups) <= 1:
             language = next(iter(groups), "en")
-            return self.selector(language).select(lines, novelty, heard)
+            selection = self.selector(language).select(lines, novelty, heard)
+            selection.keywords = [replace(c, language=language) for c in selection.keywords]
+            selection.stale = [replace(c, language=language) for c in selection.stale]
+            return selection
         return self._merge(lines, novelty, heard, groups)
 
     def _merge(self, lines: Sequence[str], novelty: Novelty | None, heard: Sequence[Heard] | None,
@@ -140,8 +144,8 @@ class MultilingualSelector:
             rows, share = groups[code], part.content_words / total
             for local, line in enumerate(part.clean_lines):
                 clean[rows[local]] = line
-            keywords += [_moved(c, rows, share) for c in part.keywords]
-            stale += [_moved(c, rows, share) for c in part.stale]
+            keywords += [_moved(c, rows, share, code) for c in part.keywords]
+            stale += [_moved(c, rows, share, code) for c in part.stale]
             removed.update(part.removed)
         keywords.sort(key=lambda c: -c.score)
         mood = parts["en"].mood if "en" in parts else mood_of([])
@@ -155,5 +159,6 @@ def _supported(code: str) -> str:
     return code if code in GLOSSED else "en"
 
 
-def _moved(choice: Choice, rows: list[int], share: float) -> Choice:
-    return Choice(choice.text, round(choice.score * share, 4), tuple(rows[i] for i in choice.lines))
+def _moved(choice: Choice, rows: list[int], share: float, language: str) -> Choice:
+    """A language group's choice in the whole window: its lines renumbered, its score weighed by its share."""
+    return Choice(choice.text, round(choice.score * share, 4), tuple(rows[i] for i in choice.lines), language)

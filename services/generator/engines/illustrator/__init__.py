@@ -29,6 +29,7 @@ from services.generator.engines.illustrator.scene import Item, Placement, compos
 from services.generator.engines.poster import load_font
 from services.generator.engines.poster_look import stable_int, style_family, warmth
 from shared.embeddings import encoder
+from shared.language.bridge import in_english, lemma
 from shared.messages.image import DEPICTED_CHARS, MAX_DEPICTED, MAX_REGIONS
 from shared.messages.scene import MAX_ELEMENTS
 
@@ -53,14 +54,12 @@ class IllustratorBackend:
         for keyword in keywords:
             if len(keyword) > DEPICTED_CHARS:  # no everyday thing has a longer name; GeneratedImage refuses it
                 continue
-            glyph = self.matcher.match(keyword)
+            glyph = self.matcher.match(in_english(keyword, request.language))
             if glyph is None or len(items) >= (MAX_ELEMENTS if request.scene else MAX_THINGS):
                 continue
             if any(item.glyph == glyph for item in items):
                 continue
-            plural = keyword.lower().endswith("s") and not keyword.lower().endswith("ss") \
-                and glyph.name != keyword.lower()
-            items.append(Item(keyword, glyph, len(items), plural))
+            items.append(Item(keyword, glyph, len(items), _plural(keyword, glyph.name, request.language)))
         return items
 
     def generate(self, request: ImageRequest) -> list[Picture]:
@@ -70,7 +69,8 @@ class IllustratorBackend:
                                reason=NOTHING_TO_DRAW)
         depicted = tuple(keyword for keyword in (request.keywords or (item.keyword for item in items))
                          if len(keyword) <= DEPICTED_CHARS
-                         and any(self.matcher.match(keyword) == item.glyph for item in items))[:MAX_DEPICTED]
+                         and any(self.matcher.match(in_english(keyword, request.language)) == item.glyph
+                                 for item in items))[:MAX_DEPICTED]
         pictures = []
         for index in range(request.num_images):
             image, regions = render(request, items, index, depicted)
@@ -151,3 +151,11 @@ def _words(image: Image.Image, request: ImageRequest, depicted: tuple[str, ...],
         cy = bottom - margin - int(unit * 0.026 * 1.3)
         draw.text((margin + 1, cy + 1), text, font=caption, fill=(0, 0, 0))
         draw.text((margin, cy), text, font=caption, fill=(250, 250, 250))
+
+
+def _plural(keyword: str, name: str, language: str) -> bool:
+    """Whether the keyword names several of the thing ("tents", "Hunde", "perros"): the picture shows a few."""
+    word = keyword.lower()
+    if language == "en":
+        return word.endswith("s") and not word.endswith("ss") and name != word
+    return lemma(word, language) != word
