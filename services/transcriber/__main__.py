@@ -14,6 +14,7 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.transcriber.engines import EngineFatalError, SpeechEngine
+from services.transcriber.engines.models import ENGLISH_MODEL, MULTILINGUAL_MODEL
 from shared.messages.language import DEFAULT_LANGUAGE, room_language
 from shared.service import ServiceSpec
 from shared.settings_cli import add_setting_flags, settings_from_args
@@ -29,7 +30,11 @@ class TranscriberSettings(BaseSettings):
     stt_engine: Literal["faster-whisper", "assemblyai"] = Field("faster-whisper", description="speech-to-text engine")
     language: str = Field(DEFAULT_LANGUAGE, description="spoken language (an ISO 639 code such as de) where the room "
                           "or upload names none; 'auto' detects it per segment")
-    whisper_model: str = Field("tiny.en", description="'tiny.en' (built in) or a CTranslate2 model folder")
+    whisper_model: str = Field(ENGLISH_MODEL, description="the model for English: 'tiny.en' or 'base' (built in) or a "
+                               "CTranslate2 model folder; a multilingual one hears every language")
+    whisper_multilingual_model: str = Field(
+        MULTILINGUAL_MODEL, description="the model for other languages and 'auto' while whisper_model is English-only "
+                                        "(*.en): 'base' (built in) or a CTranslate2 model folder")
     whisper_device: str = Field("cpu", description="cpu, cuda or auto")
     whisper_compute_type: str = Field("int8", description="CTranslate2 compute type: int8, int8_float16, float16, ...")
     whisper_beam_size: int = Field(5, ge=1, le=20, description="Whisper beam width; 1 is faster")
@@ -62,11 +67,12 @@ def build_engine(settings: TranscriberSettings) -> SpeechEngine:
     return FasterWhisperEngine(settings.whisper_model, device=settings.whisper_device,
                                compute_type=settings.whisper_compute_type, beam_size=settings.whisper_beam_size,
                                cpu_threads=settings.whisper_cpu_threads,
-                               language=settings.language)
+                               language=settings.language, multilingual_model=settings.whisper_multilingual_model)
 
 
 _ENGINE_FLAGS = {
     "--engine": "stt_engine", "--language": "language", "--model": "whisper_model",
+    "--multilingual-model": "whisper_multilingual_model",
     "--device": "whisper_device", "--compute-type": "whisper_compute_type",
     "--beam-size": "whisper_beam_size", "--cpu-threads": "whisper_cpu_threads",
 }

@@ -73,5 +73,5 @@ class TranscriptionHandler:
                 return None
         return segment.derive(
             Transcript, key="", audio_id=str(segment.id), text=heard.text, words=heard.words,
-            language=heard.language, engine=engine, model=self.engine.model, audio_seconds=audio_seconds,
-            processing_seconds=seconds, sequence=segment.sequence)
+            language=heard.language, engine=engine, model=heard.model or self.engine.model,
+            audio_seconds=audio_seconds, processing_seconds=seconds, sequence=segment.sequence)

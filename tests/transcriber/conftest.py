@@ -32,10 +32,10 @@ def fake_assemblyai() -> Iterator[FakeAssemblyAI]:
 
 
 def segment(samples: np.ndarray | bytes, rate_hz: int = 16000, job_id: str | None = None,
-            sequence: int = 0) -> AudioSegment:
+            sequence: int = 0, language: str | None = None, room: str = "lounge") -> AudioSegment:
     """An AudioSegment as the capture worker (or an upload job) would publish it."""
     pcm = samples if isinstance(samples, bytes) else samples.astype("<i2").tobytes()
     end = utc_now()
-    return AudioSegment(room="lounge", source="mic1", pcm=pcm, sample_rate_hz=rate_hz, job_id=job_id,
+    return AudioSegment(room=room, source="mic1", pcm=pcm, sample_rate_hz=rate_hz, job_id=job_id,
                         start_at=end - timedelta(seconds=len(pcm) / (2 * rate_hz)), end_at=end,
-                        end_reason=EndReason.SILENCE, sequence=sequence)
+                        end_reason=EndReason.SILENCE, sequence=sequence, language=language)

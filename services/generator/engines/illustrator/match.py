@@ -19,6 +19,7 @@ from typing import cast
 import numpy as np
 
 from services.generator.engines.illustrator.catalog import Glyph
+from shared.cache import cache_dir as shared_cache_dir
 from shared.embeddings import SentenceEncoder
 
 _LOGGER = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ def _name_vectors(glyphs: tuple[Glyph, ...], encoder: SentenceEncoder, cache_dir
     """The names' embeddings, computed once (seconds) and kept in `cache_dir` keyed by the names themselves."""
     names = [glyph.name for glyph in glyphs]
     digest = hashlib.sha256("\n".join(names).encode()).hexdigest()[:16]
-    path = (cache_dir or default_cache_dir()) / f"illustration-names-{digest}.npy"
+    path = (cache_dir or shared_cache_dir()) / f"illustration-names-{digest}.npy"
     if path.exists():
         vectors: np.ndarray = np.load(path)
         if vectors.shape == (len(names), encoder.dimensions):
@@ -125,10 +126,3 @@ def _name_vectors(glyphs: tuple[Glyph, ...], encoder: SentenceEncoder, cache_dir
     except OSError as exc:
         _LOGGER.warning("Cannot cache the illustration index in %s (%s); it stays in memory", path, exc)
     return vectors
-
-
-def default_cache_dir() -> Path:
-    """VOXFRAME_CACHE_DIR, else $XDG_CACHE_HOME/voxframe, else ~/.cache/voxframe."""
-    if os.environ.get("VOXFRAME_CACHE_DIR"):
-        return Path(os.environ["VOXFRAME_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "voxframe"

@@ -1,0 +1,46 @@
+"""Rooms in other languages: the multilingual model hears them, in the language asked for or the one detected.
+
+The speech is espeak-ng's (its German and Spanish voices), padded with the pauses a mic cut leaves around it;
+the bounds are loose (a robot voice, another CPU's int8 kernels) but fail when the wrong language or model hears it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from services.transcriber.engines.whisper import FasterWhisperEngine
+from services.transcriber.handler import TranscriptionHandler
+from services.transcriber.wer import wer
+from shared.audio import SAMPLE_RATE_HZ
+from shared.demo import speak
+from shared.messages import Transcript
+from tests.transcriber.conftest import segment
+
+SAID = {
+    "de": ("de", "Wir haben gestern im Garten mit den Kindern gespielt."),
+    "es": ("es", "Mañana vamos a la playa con los niños y un perro grande."),
+}
+
+
+def spoken(language: str) -> np.ndarray:
+    voice, line = SAID[language]
+    pause = np.zeros(SAMPLE_RATE_HZ // 2, dtype=np.int16)
+    return np.concatenate([pause, speak(line, voice), pause])
+
+
+@pytest.mark.parametrize("language", sorted(SAID))
+def test_a_room_that_names_its_language_is_heard_in_it_by_the_multilingual_model(
+        whisper: FasterWhisperEngine, language: str) -> None:
+    transcript = TranscriptionHandler(whisper)(segment(spoken(language), language=language))
+    assert isinstance(transcript, Transcript)
+    assert (transcript.language, transcript.model) == (language, "base")
+    assert wer(SAID[language][1], transcript.text) <= 0.6, transcript.text
+
+
+def test_auto_detects_the_language_and_english_keeps_the_english_model(whisper: FasterWhisperEngine) -> None:
+    handler = TranscriptionHandler(whisper, language="auto")  # VOXFRAME_LANGUAGE=auto; the segments name none
+    heard = handler(segment(spoken("es")))
+    assert heard is not None and (heard.language, heard.model) == ("es", "base")
+    english = TranscriptionHandler(whisper)(segment(spoken("es"), language="en"))
+    assert english is None or english.model == "tiny.en"  # told English, the English model hears (what it can)
