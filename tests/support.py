@@ -51,14 +51,15 @@ def postgres_database() -> Iterator[str]:
 
 def package_venv(venv: Path, package: str, install_timeout: float) -> Path:
     """A venv of its own for a peer that pins what ours cannot hold (the Wyoming satellite, Home Assistant): made on
-    first use, installed once per `package` (a stamp file remembers which), under a lock so two test runs in one
-    checkout do not build it at once. Returns its interpreter."""
+    first use, installed once per `package` (one or more requirements, space-separated; a stamp file remembers
+    which), under a lock so two test runs in one checkout do not build it at once. Returns its interpreter."""
     python, stamp = venv / "bin" / "python", venv / ".installed"
     with open(f"{venv}.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (stamp.exists() and stamp.read_text() == package and python.exists()):
             subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, timeout=120)
-            subprocess.run([str(python), "-m", "pip", "install", "-q", package], check=True, timeout=install_timeout)
+            subprocess.run([str(python), "-m", "pip", "install", "-q", *package.split()], check=True,
+                           timeout=install_timeout)
             stamp.write_text(package)
     return python
 

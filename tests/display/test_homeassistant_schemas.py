@@ -1,9 +1,6 @@
 """The discovery configs against Home Assistant's own MQTT discovery schemas, from the `homeassistant` package in a
-venv of its own (`.venv-homeassistant/`, made on first use like the satellite's; gitignored).
-
-Home Assistant 2024.1 is the last release that runs on Python 3.11, this project's; its MQTT discovery schemas for
-these six platforms are those of today's releases in what we use. Running Home Assistant itself here would need
-its onboarding and integration setup flow; the schemas are what its MQTT integration checks a config against."""
+venv of its own (tests/display/home_assistant_core.py): its MQTT integration checks each config against these when it
+arrives. tests/display/test_homeassistant_core.py runs Home Assistant itself too."""
 
 from __future__ import annotations
 
@@ -14,17 +11,15 @@ from pathlib import Path
 import pytest
 
 from services.display import homeassistant as ha
-from tests.support import package_venv
+from tests.display.home_assistant_core import VENV
+from tests.display.home_assistant_core import ha_python as made_venv
 
-PACKAGE = "homeassistant==2024.1.6"
-VENV = Path(__file__).resolve().parents[2] / ".venv-homeassistant"
 VALIDATOR = Path(__file__).with_name("ha_schemas.py")
 
 
 @pytest.fixture(scope="module")
 def ha_python() -> Path:
-    """The Home Assistant venv's interpreter (its install takes minutes on a fresh machine)."""
-    return package_venv(VENV, PACKAGE, install_timeout=1800)
+    return made_venv()
 
 
 def checked(python: Path, configs: dict[str, dict[str, object]]) -> dict[str, str | None]:
