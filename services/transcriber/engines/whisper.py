@@ -5,55 +5,20 @@ from __future__ import annotations
 import logging
 import os
 import time
-from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before faster_whisper imports huggingface_hub: never download
 
 import numpy as np
-from faster_whisper import WhisperModel
 
 from services.transcriber.engines import EngineError, EngineFatalError, Recognition
 from services.transcriber.engines.guards import heard_words, speech_spans
 from services.transcriber.engines.models import ENGLISH_MODEL, MULTILINGUAL_MODEL, is_multilingual, model_directory
+from services.transcriber.engines.word_timing import WordTimedWhisper
 from shared.audio import to_float32
 from shared.messages import Word
 from shared.messages.language import AUTO, DEFAULT_LANGUAGE
 
 _LOGGER = logging.getLogger(__name__)
-
-class _WordTimedWhisper(WhisperModel):  # type: ignore[misc]  # faster_whisper ships no type hints
-    """WhisperModel that keeps a segment whose words its alignment squeezes into no time.
-
-    With word timestamps on, faster-whisper moves a segment's bounds to its first and last word and then skips a
-    segment whose bounds meet (transcribe.py: `segment["start"] == segment["end"]`). A short segment between two
-    pauses ("one," of "one, two, three") can align to a single instant and vanish, though Whisper's own timestamp
-    tokens gave it a span and the engine without word timestamps keeps it. Here such a segment gets back its
-    timestamp span (clipped to its neighbours), its words spread evenly across it, and its tokens go into
-    `guessed`, so that guards.py judges its words by those estimated times, more strictly.
-    """
-
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)
-        self.guessed: set[tuple[int, ...]] = set()
-
-    def add_word_timestamps(self, segments: list[list[dict[str, Any]]], *args: object, **kwargs: object) -> float:
-        spans = [[(sub["start"], sub["end"]) for sub in window] for window in segments]
-        last_speech: float = super().add_word_timestamps(segments, *args, **kwargs)
-        for window, own in zip(segments, spans, strict=True):
-            for i, (sub, (start, end)) in enumerate(zip(window, own, strict=True)):
-                words = sub.get("words") or []
-                if not words or sub["start"] < sub["end"]:
-                    continue
-                low = max(start, window[i - 1]["end"]) if i else start
-                high = min(end, window[i + 1]["start"]) if i + 1 < len(window) else end
-                if high <= low:
-                    continue
-                step = (high - low) / len(words)
-                for k, word in enumerate(words):
-                    word["start"], word["end"] = round(low + k * step, 2), round(low + (k + 1) * step, 2)
-                sub["start"], sub["end"] = words[0]["start"], words[-1]["end"]
-                self.guessed.add(tuple(sub["tokens"]))
-        return last_speech
 
 
 class FasterWhisperEngine:
@@ -75,7 +40,7 @@ class FasterWhisperEngine:
         self.language = language
         self.beam_size = beam_size
         self._options = {"device": device, "compute_type": compute_type, "cpu_threads": cpu_threads}
-        self._loaded: dict[str, _WordTimedWhisper] = {}
+        self._loaded: dict[str, WordTimedWhisper] = {}
         self.load_seconds = 0.0
         self._whisper(language)
         logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every call at INFO
@@ -84,13 +49,13 @@ class FasterWhisperEngine:
         """The model that hears `language` (a code, or `auto`)."""
         return self._english if language == DEFAULT_LANGUAGE else self._other
 
-    def _whisper(self, language: str) -> _WordTimedWhisper:
+    def _whisper(self, language: str) -> WordTimedWhisper:
         name = self.model_for(language)
         if name not in self._loaded:
             folder = model_directory(name)
             started = time.perf_counter()
             try:
-                self._loaded[name] = _WordTimedWhisper(str(folder), local_files_only=True, **self._options)
+                self._loaded[name] = WordTimedWhisper(str(folder), local_files_only=True, **self._options)
             except (RuntimeError, ValueError, OSError) as exc:
                 raise EngineFatalError(f"cannot load whisper model from {folder} with {self._options}: {exc}",
                                        reason="config") from exc
