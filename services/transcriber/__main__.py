@@ -94,7 +94,8 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     worker.set_defaults(run=run_worker)
     files = commands.add_parser("transcribe", parents=[common], help="transcribe audio files and print the text",
                                 description="Transcribe files with the worker's engine code; files longer than "
-                                            "one segment are cut at pauses exactly as live audio is.",
+                                            "one segment are cut at the pauses live audio is cut at, each "
+                                            "piece heard with some of its neighbours' audio.",
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     files.add_argument("files", nargs="+", metavar="FILE", help="audio files (WAV, FLAC, MP3, OGG; more with ffmpeg)")
     files.add_argument("--json", action="store_true",
@@ -142,8 +143,8 @@ def run_worker(args: argparse.Namespace) -> int:
 def run_files(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from services.transcriber.long import transcribe_long
-    from shared.audio import SAMPLE_RATE_HZ, AudioDecodeError, SpeechSegment, decode_audio
+    from services.transcriber.long import Span, transcribe_long
+    from shared.audio import SAMPLE_RATE_HZ, AudioDecodeError, decode_audio
 
     try:
         engine = build_engine(settings_from_args(TranscriberSettings, args))
@@ -160,8 +161,8 @@ def run_files(args: argparse.Namespace) -> int:
             continue
         started = time.perf_counter()
 
-        def progress(segments: list[SpeechSegment], name: str = str(path)) -> Iterable[SpeechSegment]:
-            return tqdm(segments, desc=name, unit="segment", leave=False, disable=len(segments) < 2, file=sys.stderr)
+        def progress(pieces: list[Span], name: str = str(path)) -> Iterable[Span]:
+            return tqdm(pieces, desc=name, unit="piece", leave=False, disable=len(pieces) < 2, file=sys.stderr)
 
         heard, pieces = transcribe_long(engine, samples, progress)
         seconds = time.perf_counter() - started
