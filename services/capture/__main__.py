@@ -23,6 +23,7 @@ from shared.bus import Bus
 from shared.config import BusSettings
 from shared.messages import Control, EndReason, Heard, MicStatus
 from shared.messages.envelope import Name
+from shared.retry import Backoff, Interrupted, Retry
 from shared.service import ServiceSpec
 from shared.settings_cli import add_setting_flag, add_setting_flags, kebab_flags, settings_from_args
 
@@ -81,35 +82,43 @@ SERVICE = ServiceSpec.from_settings("capture", CaptureSettings)
 
 def capture(source: AudioSource, handler: CaptureHandler, outbox: ArbitratedOutbox, stop: threading.Event,
             loop: bool = False) -> None:
-    """Feed the handler from the source until `stop` (or the file ends); reopen a failing device with backoff."""
-    delay, failing = _FIRST_RETRY_SECONDS, False
+    """Feed the handler from the source until `stop` (or the file ends); reopen a failing device with backoff,
+    from the first delay again once audio flows."""
     handler.kind = source.kind
+    reopen = Retry(SourceError, Backoff(_FIRST_RETRY_SECONDS, _MAX_RETRY_SECONDS), stop=stop, on_retry=_reopening)
+    with contextlib.suppress(Interrupted):
+        reopen(_feed, source, handler, outbox, stop, loop, reopen)
+    outbox.put(handler.end_stream(EndReason.END_OF_INPUT))
+
+
+def _feed(source: AudioSource, handler: CaptureHandler, outbox: ArbitratedOutbox, stop: threading.Event,
+          loop: bool, reopen: Retry) -> None:
+    """Until `stop` or the end of the input; a SourceError ends this stream and is raised to be retried."""
     while not stop.is_set():
         try:
             with contextlib.closing(source.blocks()) as blocks:
                 for block in blocks:
-                    if failing:
+                    if reopen.tries:
                         _LOGGER.info("Audio from %s again", source.name)
-                        delay, failing = _FIRST_RETRY_SECONDS, False
+                        reopen.healthy()
                     handler.device = source.name
                     DEVICE_UP.set(1)
                     outbox.put(handler.on_audio(block))
                     if stop.is_set():
-                        break
-        except SourceError as exc:
+                        return
+        except SourceError:
             DEVICE_UP.set(0)
             outbox.put(handler.end_stream(EndReason.DEVICE_LOST))
-            if not failing:
-                _LOGGER.warning("Input failed (%s); reopening with backoff until it is back", exc)
-            failing = True
-            stop.wait(delay)
-            delay = min(2 * delay, _MAX_RETRY_SECONDS)
-            REOPENS.inc()
-            continue
+            raise
         if stop.is_set() or not loop:
-            break
+            return
         outbox.put(handler.end_stream(EndReason.END_OF_INPUT))
-    outbox.put(handler.end_stream(EndReason.END_OF_INPUT))
+
+
+def _reopening(exc: BaseException, tries: int, _delay: float) -> None:
+    if tries == 1:
+        _LOGGER.warning("Input failed (%s); reopening with backoff until it is back", exc)
+    REOPENS.inc()
 
 
 def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],

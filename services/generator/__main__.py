@@ -39,7 +39,8 @@ class GeneratorSettings(DiffusersSettings):
     generator_timeout_seconds: float = Field(120.0, gt=0, description="HTTP backends: wait this long for an answer")
     generator_attempts: int = Field(3, ge=1, le=10, description="tries per prompt on timeouts, 429 and 5xx (the "
                                     "only retries of a backend: the bus does not run a failed prompt again)")
-    generator_retry_backoff_seconds: float = Field(2.0, ge=0, description="first retry delay; doubles each try")
+    generator_retry_backoff_seconds: float = Field(
+        2.0, ge=0, description="first retry delay; doubles each try (a server's Retry-After instead)")
     generator_breaker_failures: int = Field(3, ge=1, description="failed prompts in a row that open the breaker")
     generator_breaker_cooldown_seconds: float = Field(60.0, gt=0, description="poster only for this long, then probe")
     generator_num_images: int = Field(0, ge=0, le=8, description="images per live prompt; 0 = the prompt's count")
@@ -107,12 +108,12 @@ def run_generator(args: argparse.Namespace) -> int:
     name = settings.generator_backend
     fallback = (PosterBackend(settings.poster_format.upper())
                 if settings.generator_fallback and name != "poster" else None)
+    bus = Bus("generator")
     backend = ResilientBackend(primary, name, fallback, settings.generator_attempts,
                                settings.generator_retry_backoff_seconds,
                                CircuitBreaker(name, settings.generator_breaker_failures,
-                                              settings.generator_breaker_cooldown_seconds))
+                                              settings.generator_breaker_cooldown_seconds), stop=bus.stopping)
     size = tuple(int(p) for p in settings.generator_size.split("x")) if settings.generator_size else None
-    bus = Bus("generator")
     handler = GenerateHandler(backend, bus.settings.prompt_ttl_seconds, settings.generator_num_images,
                               size)  # type: ignore[arg-type]
     subscribe(bus, handler)

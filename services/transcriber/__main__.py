@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import sys
+import threading
 import time
 from collections.abc import Iterable
 from typing import Literal
@@ -55,13 +56,14 @@ class TranscriberSettings(BaseSettings):
 SERVICE = ServiceSpec.from_settings("transcriber", TranscriberSettings)
 
 
-def build_engine(settings: TranscriberSettings) -> SpeechEngine:
-    """Load the configured engine once (imports stay lazy so `voxframe --help` stays fast)."""
+def build_engine(settings: TranscriberSettings, stop: threading.Event | None = None) -> SpeechEngine:
+    """Load the configured engine once (imports stay lazy so `voxframe --help` stays fast); `stop` cuts a remote
+    engine's wait to reconnect short at shutdown."""
     if settings.stt_engine == "assemblyai":
         from services.transcriber.engines.assemblyai import AssemblyAIEngine
 
         return AssemblyAIEngine(settings.assemblyai_api_key.get_secret_value(), url=settings.assemblyai_url,
-                                speech_model=settings.assemblyai_speech_model)
+                                speech_model=settings.assemblyai_speech_model, stop=stop)
     from services.transcriber.engines.whisper import FasterWhisperEngine
 
     return FasterWhisperEngine(settings.whisper_model, device=settings.whisper_device,
@@ -111,13 +113,13 @@ def run_worker(args: argparse.Namespace) -> int:
     from shared.metrics import serve_metrics
 
     settings = settings_from_args(TranscriberSettings, args)
+    bus = Bus("transcriber")
     try:
-        engine = build_engine(settings)
+        engine = build_engine(settings, bus.stopping)
     except EngineFatalError as exc:
         print(f"voxframe transcriber: error: {exc}", file=sys.stderr)
         return 2
     describe_engine(engine)
-    bus = Bus("transcriber")
     handler = TranscriptionHandler(engine, settings.language)
     fatal: list[EngineFatalError] = []
 

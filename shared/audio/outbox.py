@@ -13,10 +13,11 @@ from prometheus_client import Counter
 
 from shared.audio.arbiter import Arbiter
 from shared.bus import Bus, BusStopped, PublishRefused
-from shared.bus.connection import Backoff
 from shared.messages import AudioSegment
+from shared.retry import Backoff, Interrupted, Retry
 
 _LOGGER = logging.getLogger(__name__)
+_NACKED = Backoff(0.2, max_seconds=5.0)  # a nacked segment is offered again, as long as it takes
 
 
 @dataclass(frozen=True)
@@ -72,19 +73,16 @@ class SegmentOutbox:
     def _publish(self, message: AudioSegment, stop: threading.Event) -> bool:
         """Publish with confirms, again after a nack (a quorum queue electing its new leader after a node is lost
         nacks for a moment), in order; false once the bus stops for good."""
-        backoff = Backoff()
-        while True:
-            try:
-                self._bus.publish(message)
-                return True
-            except BusStopped:
-                stop.set()
-                return False
-            except PublishRefused as exc:
-                delay = backoff.next_delay()
-                _LOGGER.warning("Segment %d not taken (%s); again in %.1f s", message.sequence, exc, delay)
-                if stop.wait(delay):
-                    return False
+        retry = Retry(PublishRefused, _NACKED, stop=stop, on_retry=lambda exc, _tries, delay: _LOGGER.warning(
+            "Segment %d not taken (%s); again in %.1f s", message.sequence, exc, delay))
+        try:
+            retry(self._bus.publish, message)
+        except BusStopped:
+            stop.set()
+            return False
+        except Interrupted:
+            return False
+        return True
 
     def wait_empty(self, timeout: float) -> bool:
         with self._changed:

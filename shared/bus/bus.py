@@ -37,6 +37,7 @@ from shared.config import BusSettings
 from shared.errors import describe_validation_error
 from shared.logs import trace_id
 from shared.messages import Envelope
+from shared.retry import Backoff, Interrupted, Retry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,6 +83,11 @@ class Bus:
         self._local = threading.local()
         self._worker: threading.Thread | None = None
         self._io: threading.Thread | None = None
+
+    @property
+    def stopping(self) -> threading.Event:
+        """Set once shutdown begins: a handler's own waits (retries) watch it, so they end at once."""
+        return self._stopping
 
     # ---- configuration (before start) -------------------------------------------------------------
 
@@ -356,33 +362,38 @@ class Bus:
             trace_id.reset(token)
 
     def _call_with_retries(self, handler: Handler, message: Envelope, delivery: Delivery, kind: str) -> Any:
+        """The handler's outputs, tried again on errors with backoff; `_DEAD` once it was dead-lettered."""
         attempts = self.settings.max_attempts
-        for attempt in range(1, attempts + 1):
-            self._local.delivery, self._local.key, self._local.deferred = delivery, _dedup_key(delivery, message), False
-            started = time.perf_counter()
-            try:
-                return handler(message)
-            except BusStopped:
-                raise
-            except Unprocessable as exc:
-                metrics.FAILED.labels(self.stage, kind).inc()
-                self._dead_letter(delivery, kind, "unprocessable", str(exc))
-                return _DEAD
-            except Exception as exc:
-                metrics.FAILED.labels(self.stage, kind).inc()
-                if attempt == attempts:
-                    _LOGGER.error("%s: %s %s failed %d times, dead-lettering: %r",
-                                  self.stage, kind, message.id, attempts, exc)
-                    self._dead_letter(delivery, kind, "handler_error", f"{type(exc).__name__}: {exc}")
-                    return _DEAD
-                delay = self.settings.retry_backoff_seconds * 2 ** (attempt - 1)
-                _LOGGER.warning("%s: %s %s failed (try %d/%d, again in %.1f s): %r",
-                                self.stage, kind, message.id, attempt, attempts, delay, exc)
-                if self._stopping.wait(delay):
-                    raise BusStopped() from exc
-            finally:
-                metrics.HANDLING_SECONDS.labels(self.stage, kind).observe(time.perf_counter() - started)
-        raise AssertionError("unreachable")
+        retry = Retry(_handler_may_recover,
+                      Backoff(self.settings.retry_backoff_seconds, jitter=False), attempts, stop=self._stopping,
+                      on_retry=lambda exc, tried, delay: _LOGGER.warning(
+                          "%s: %s %s failed (try %d/%d, again in %.1f s): %r", self.stage, kind, message.id, tried,
+                          attempts, delay, exc))
+        try:
+            return retry(self._call_once, handler, message, delivery, kind)
+        except BusStopped:
+            raise
+        except Interrupted as exc:  # shutdown cut a retry's wait, the bus's or the handler's own: stays unacked
+            raise BusStopped(str(exc)) from exc
+        except Unprocessable as exc:
+            self._dead_letter(delivery, kind, "unprocessable", str(exc))
+        except Exception as exc:
+            _LOGGER.exception("%s: %s %s failed %d times, dead-lettering", self.stage, kind, message.id, attempts)
+            self._dead_letter(delivery, kind, "handler_error", f"{type(exc).__name__}: {exc}")
+        return _DEAD
+
+    def _call_once(self, handler: Handler, message: Envelope, delivery: Delivery, kind: str) -> Any:
+        self._local.delivery, self._local.key, self._local.deferred = delivery, _dedup_key(delivery, message), False
+        started = time.perf_counter()
+        try:
+            return handler(message)
+        except BusStopped:
+            raise
+        except Exception:
+            metrics.FAILED.labels(self.stage, kind).inc()
+            raise
+        finally:
+            metrics.HANDLING_SECONDS.labels(self.stage, kind).observe(time.perf_counter() - started)
 
     def _publish_outputs(self, outputs: Outputs) -> None:
         if outputs is None:
@@ -391,24 +402,22 @@ class Bus:
 
     def _deliver_outputs(self, outputs: Outputs, delivery: Delivery, kind: str) -> bool:
         """Publish a handler's outputs, retrying nacks; false if the input was dead-lettered instead."""
-        messages = _as_list(outputs)
-        attempts = self.settings.max_attempts
-        for message in messages:
-            for attempt in range(1, attempts + 1):
-                try:
-                    self.publish(message)
-                    break
-                except Unprocessable as exc:  # MessageTooLarge: this output can never be published
-                    self._dead_letter(delivery, kind, "unprocessable", str(exc))
-                    return False
-                except PublishRefused as exc:
-                    if attempt == attempts:
-                        self._dead_letter(delivery, kind, "publish_refused", str(exc))
-                        return False
-                    delay = self.settings.retry_backoff_seconds * 2 ** (attempt - 1)
-                    _LOGGER.warning("%s: %s (try %d/%d, again in %.1f s)", self.stage, exc, attempt, attempts, delay)
-                    if self._stopping.wait(delay):
-                        raise BusStopped() from exc
+        retry = Retry(PublishRefused, Backoff(self.settings.retry_backoff_seconds, jitter=False),
+                      self.settings.max_attempts, stop=self._stopping,
+                      on_retry=lambda exc, tried, delay: _LOGGER.warning(
+                          "%s: %s (try %d/%d, again in %.1f s)", self.stage, exc, tried, self.settings.max_attempts,
+                          delay))
+        for message in _as_list(outputs):
+            try:
+                retry(self.publish, message)
+            except Unprocessable as exc:  # MessageTooLarge: this output can never be published
+                self._dead_letter(delivery, kind, "unprocessable", str(exc))
+                return False
+            except PublishRefused as exc:
+                self._dead_letter(delivery, kind, "publish_refused", str(exc))
+                return False
+            except Interrupted as exc:
+                raise BusStopped(str(exc)) from exc
         return True
 
     def _dead_letter(self, delivery: Delivery, kind: str, reason: str, detail: str) -> None:
@@ -454,6 +463,12 @@ def _as_list(outputs: Outputs) -> list[Envelope]:
 
 
 _DEAD: Any = object()
+
+
+def _handler_may_recover(exc: BaseException) -> bool:
+    """Worth another try: any error but the input's own fault and a shutdown (the bus's, or one that cut a wait
+    in the handler's own retries)."""
+    return isinstance(exc, Exception) and not isinstance(exc, BusStopped | Unprocessable | Interrupted)
 
 
 def _dedup_key(delivery: Delivery, message: Envelope) -> str:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import random
 import socket
 import threading
 import time
@@ -12,6 +11,7 @@ import time
 import pika
 import pika.exceptions
 
+from shared import retry
 from shared.bus.errors import BusConfigError
 
 _LOGGER = logging.getLogger(__name__)
@@ -57,17 +57,15 @@ def _redact(url: str) -> str:
 
 
 class Backoff:
-    """Exponential backoff with full jitter, reset after a healthy connection."""
+    """Reconnecting's count of waits (`shared.retry.Backoff`'s delays), reset after a healthy connection."""
 
     def __init__(self, first_seconds: float = 0.2, max_seconds: float = 5.0) -> None:
-        self.first_seconds = first_seconds
-        self.max_seconds = max_seconds
+        self.delays = retry.Backoff(first_seconds, max_seconds)
         self.attempt = 0
 
     def next_delay(self) -> float:
-        ceiling = min(self.max_seconds, self.first_seconds * 2**self.attempt)
         self.attempt += 1
-        return random.uniform(ceiling / 2, ceiling)
+        return self.delays.delay(self.attempt)
 
     def reset(self) -> None:
         self.attempt = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 
@@ -176,6 +177,28 @@ def test_retries_are_bounded_in_tries_and_time(fake: FakeAssemblyAIRest) -> None
         batch_for(fake, max_retry_seconds=2.0).submit(AUDIO)
     assert time.monotonic() - started < 2.0  # a Retry-After beyond the budget gives up at once
     assert caught.value.transient and "429" in caught.value.reason
+
+
+def test_stop_ends_a_wait_for_retry_after_at_once(fake: FakeAssemblyAIRest) -> None:
+    fake.inject(429, retry_after="30", route="upload")
+    batch = batch_for(fake, max_retry_seconds=60.0)
+    failures: list[BatchError] = []
+
+    def submit() -> None:
+        try:
+            batch.submit(AUDIO)
+        except BatchError as exc:
+            failures.append(exc)
+
+    waiting = threading.Thread(target=submit)
+    waiting.start()
+    wait_for(lambda: fake.requests["upload"] == 1, message="the first try")
+    stopped_at = time.monotonic()
+    batch.stop()
+    waiting.join(5)
+    assert time.monotonic() - stopped_at < 1.0  # not the 30 s AssemblyAI asked for
+    [failure] = failures
+    assert failure.transient and "shutting down" in failure.reason and fake.requests["upload"] == 1
 
 
 def test_an_unreachable_api_is_transient() -> None:

@@ -18,7 +18,7 @@ from PIL import Image
 
 from tests.support import wait_for
 
-Reply = tuple[int, Any]  # status, JSON body (bytes are sent as they are)
+Reply = tuple[int, Any] | tuple[int, Any, dict[str, str]]  # status, JSON body (bytes as they are), extra headers
 Route = Callable[[dict[str, Any]], Reply]
 Download = Callable[[BaseHTTPRequestHandler], None]  # answers a GET by writing to the handler itself
 
@@ -54,9 +54,11 @@ class StandIn:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 outer.requests.append((self.path, body, dict(self.headers)))
                 route = outer.routes.get(self.path)
-                status, reply = route(body) if route else (404, {"error": "no such route"})
+                status, reply, *extra = route(body) if route else (404, {"error": "no such route"})
                 data = reply if isinstance(reply, bytes) else json.dumps(reply).encode()
                 self.send_response(status)
+                for name, value in (extra[0] if extra else {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()

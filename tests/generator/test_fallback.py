@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from prometheus_client import REGISTRY
 
@@ -47,6 +49,16 @@ def test_server_answering_500_is_tried_again_then_replaced_by_a_poster() -> None
         pictures = resilient(server.url).generate(REQUEST)
     assert len(server.requests) == 3
     assert all(p.fallback and p.backend == "poster" for p in pictures)
+
+
+def test_a_busy_server_is_asked_again_after_its_retry_after_not_the_backoff() -> None:
+    answers = iter([(503, {"error": "queue full"}, {"Retry-After": "1"})])
+    with StandIn({"/generate": lambda body: next(answers, images(2))}) as server:
+        started = time.monotonic()
+        pictures = resilient(server.url, backoff_seconds=0.001).generate(REQUEST)
+        waited = time.monotonic() - started
+    assert len(server.requests) == 2 and not any(p.fallback for p in pictures)
+    assert waited >= 0.95  # as the server asked; the 1 ms backoff alone took a few ms (and 503s again)
 
 
 def test_client_errors_are_not_retried() -> None:

@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from datetime import timedelta
 
@@ -200,3 +201,25 @@ def test_cli_worker_drops_prompts_at_the_prompts_queue_ttl(broker: Broker, bus_s
     assert sorted(i.prompt_id for i in images) == sorted(str(m.id) for m in sent[1:])
     assert broker.depth(tap) == 0
     assert process.returncode == 0, output
+
+
+def test_shutdown_cuts_a_retry_waiting_on_retry_after_short_and_keeps_the_prompt(
+        broker: Broker, bus_settings: BusSettings, running: Callable[[Bus], Bus]) -> None:
+    """A GPU host asking for a minute's patience does not hold up a shutdown: the wait ends at once, and the
+    prompt goes back to its queue, neither painted as a poster nor dead-lettered."""
+    with StandIn({"/generate": lambda body: (503, {"error": "queue full"}, {"Retry-After": "60"})}) as server:
+        bus = Bus("generator", bus_settings)
+        backend = ResilientBackend(DallePlaygroundBackend(server.url, timeout_seconds=5, connect_timeout_seconds=1),
+                                   "dalle-playground", PosterBackend("JPEG"), attempts=3, backoff_seconds=5,
+                                   stop=bus.stopping)
+        subscribe(bus, GenerateHandler(backend, bus.settings.prompt_ttl_seconds))
+        running(bus)
+        publish(broker, prompt())
+        wait_for(lambda: server.requests, message="the first try")
+        started = time.monotonic()
+        bus.stop(10)
+        stopped_in = time.monotonic() - started
+    assert stopped_in < 3.0, f"shutdown took {stopped_in:.1f} s"
+    assert len(server.requests) == 1
+    assert broker.depth(broker.topology.prompts.name) == 1  # redelivered to the next generator
+    assert broker.depth(broker.topology.dead.name) == 0

@@ -13,9 +13,8 @@ import hashlib
 import hmac
 import json
 import logging
-import random
 import re
-import time
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -26,6 +25,7 @@ from prometheus_client import Counter
 from shared.json_limits import parse_json
 from shared.messages import Word
 from shared.messages.language import AUTO, DEFAULT_LANGUAGE, language_code
+from shared.retry import Backoff, Interrupted, Retry, retry_after_seconds
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -103,6 +103,7 @@ class AssemblyAIBatch:
         self._backoff_seconds = backoff_seconds
         self._max_retry_seconds = max_retry_seconds
         self._speech_models = list(speech_models)
+        self._stopping = threading.Event()
         self._session = requests.Session()
         self._session.headers["authorization"] = api_key
 
@@ -153,50 +154,71 @@ class AssemblyAIBatch:
         given = next((v for k, v in headers.items() if k.lower() == wanted), None)
         return given is not None and hmac.compare_digest(given.encode(), self._webhook_secret.encode())
 
+    def stop(self) -> None:
+        """Shutdown: a call waiting to retry gives up at once (a transient BatchError)."""
+        self._stopping.set()
+
     def _call(self, route: str, method: str, path: str, idempotent: bool = True,
               **kwargs: Any) -> dict[str, Any]:
         """One API call with retries; the JSON object it answers, or BatchError."""
         kwargs.setdefault("timeout", self._timeout_seconds)
         retried = (requests.ConnectionError, requests.Timeout) if idempotent else (requests.ConnectionError,)
-        give_up_at = time.monotonic() + self._max_retry_seconds
-        for attempt in range(1, self._max_attempts + 1):
-            retry_after: float | None = None
-            try:
-                response = self._session.request(method, self._api_url + path, stream=True, **kwargs)
-                body = _read_answer(response)
-            except retried as exc:
-                REQUESTS.labels(route, "network").inc()
-                why = f"cannot reach {self._api_url}: {type(exc).__name__}"
-            except requests.Timeout as exc:
-                REQUESTS.labels(route, "network").inc()
-                raise BatchError(f"AssemblyAI did not answer in time ({type(exc).__name__}); the request may "
-                                 "still have arrived", transient=True) from exc
-            except requests.RequestException as exc:
-                raise BatchError(f"cannot call AssemblyAI at {self._api_url!r}: {exc}") from exc
-            else:
-                status = response.status_code
-                REQUESTS.labels(route, f"{status // 100}xx").inc()
-                if status < 300:
-                    return _json_object(status, body)
-                if status in (401, 403):
-                    raise BatchError(f"AssemblyAI refused the API key ({status}: {_error_text(response, body)}): "
-                                     f"{_KEY_HINT}", status_code=status)
-                if status == 404 and route == "get":
-                    raise BatchError(f"AssemblyAI has no such transcript (404): {_error_text(response, body)}",
-                                     status_code=status)
-                if status != 429 and status < 500:
-                    raise BatchError(f"AssemblyAI rejected the request ({status}): {_error_text(response, body)}",
-                                     status_code=status)
-                why = f"AssemblyAI answered {status}: {_error_text(response, body)}"
-                retry_after = _retry_after_seconds(response)
-            delay = random.uniform(0.5, 1.0) * self._backoff_seconds * 2 ** (attempt - 1)
-            delay = retry_after if retry_after is not None else delay
-            if attempt == self._max_attempts or time.monotonic() + delay > give_up_at:
-                break
-            _LOGGER.warning("AssemblyAI %s failed (%s); try %d of %d in %.1f s", route, why, attempt + 1,
-                            self._max_attempts, delay)
-            time.sleep(delay)
-        raise BatchError(f"AssemblyAI is unavailable ({why}) after {attempt} tries", transient=True)
+        policy = Retry(_Unavailable, Backoff(self._backoff_seconds, max_seconds=self._max_retry_seconds),
+                       self._max_attempts, self._max_retry_seconds, self._stopping,
+                       on_retry=lambda exc, tried, delay: _LOGGER.warning(
+                           "AssemblyAI %s failed (%s); try %d of %d in %.1f s", route, exc, tried + 1,
+                           self._max_attempts, delay))
+        tries = 0
+        try:
+            for attempt in policy:
+                with attempt:
+                    tries = attempt.retry_state.attempt_number
+                    return self._request(route, method, path, retried, kwargs)
+        except _Unavailable as exc:
+            raise BatchError(f"AssemblyAI is unavailable ({exc}) after {tries} tries", transient=True) from exc
+        except Interrupted as exc:
+            raise BatchError("the display is shutting down; AssemblyAI was not asked again",
+                             transient=True) from exc
+        raise AssertionError("tenacity ends a run by returning or raising")
+
+    def _request(self, route: str, method: str, path: str, retried: tuple[type[Exception], ...],
+                 kwargs: dict[str, Any]) -> dict[str, Any]:
+        """One try: the JSON object answered, `_Unavailable` when another try may work, or BatchError."""
+        try:
+            response = self._session.request(method, self._api_url + path, stream=True, **kwargs)
+            body = _read_answer(response)
+        except retried as exc:
+            REQUESTS.labels(route, "network").inc()
+            raise _Unavailable(f"cannot reach {self._api_url}: {type(exc).__name__}") from exc
+        except requests.Timeout as exc:
+            REQUESTS.labels(route, "network").inc()
+            raise BatchError(f"AssemblyAI did not answer in time ({type(exc).__name__}); the request may "
+                             "still have arrived", transient=True) from exc
+        except requests.RequestException as exc:
+            raise BatchError(f"cannot call AssemblyAI at {self._api_url!r}: {exc}") from exc
+        status = response.status_code
+        REQUESTS.labels(route, f"{status // 100}xx").inc()
+        if status < 300:
+            return _json_object(status, body)
+        if status in (401, 403):
+            raise BatchError(f"AssemblyAI refused the API key ({status}: {_error_text(response, body)}): "
+                             f"{_KEY_HINT}", status_code=status)
+        if status == 404 and route == "get":
+            raise BatchError(f"AssemblyAI has no such transcript (404): {_error_text(response, body)}",
+                             status_code=status)
+        if status != 429 and status < 500:
+            raise BatchError(f"AssemblyAI rejected the request ({status}): {_error_text(response, body)}",
+                             status_code=status)
+        raise _Unavailable(f"AssemblyAI answered {status}: {_error_text(response, body)}",
+                           retry_after_seconds(response.headers.get("Retry-After")))
+
+
+class _Unavailable(Exception):
+    """AssemblyAI busy (429, 5xx) or unreachable: worth another try, after Retry-After when it names one."""
+
+    def __init__(self, why: str, retry_after: float | None = None) -> None:
+        super().__init__(why)
+        self.retry_after_seconds = retry_after
 
 
 def clean_keyterms(keyterms: Sequence[str]) -> list[str]:
@@ -312,13 +334,6 @@ def _error_text(response: requests.Response, body: bytes) -> str:
     if isinstance(data, dict) and data.get("error"):
         return str(data["error"])[:300]
     return _short(data)
-
-
-def _retry_after_seconds(response: requests.Response) -> float | None:
-    try:
-        return max(0.0, float(response.headers.get("Retry-After", "")))
-    except ValueError:
-        return None  # absent, or an HTTP date: the usual backoff instead
 
 
 def _short(data: object) -> str:

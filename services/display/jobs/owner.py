@@ -203,6 +203,8 @@ class Jobs:
     def stop_polling(self) -> None:
         self._stopping.set()
         self._wake.set()
+        if self.remote is not None:
+            self.remote.stop()
 
     def _poll_loop(self) -> None:
         while not self._stopping.is_set():

@@ -56,12 +56,15 @@ class ImageBackend(Protocol):
 
 
 class BackendError(Exception):
-    """A backend could not paint; `reason` is a metric label, `retryable` says whether trying again may help."""
+    """A backend could not paint; `reason` is a metric label, `retryable` says whether trying again may help,
+    `retry_after_seconds` when (the server's Retry-After)."""
 
-    def __init__(self, message: str, reason: str = "error", retryable: bool = False) -> None:
+    def __init__(self, message: str, reason: str = "error", retryable: bool = False,
+                 retry_after_seconds: float | None = None) -> None:
         super().__init__(message)
         self.reason = reason
         self.retryable = retryable
+        self.retry_after_seconds = retry_after_seconds
 
 
 def checked_picture(data: bytes, backend: str, max_bytes: int = MAX_IMAGE_BYTES) -> Picture:

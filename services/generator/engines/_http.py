@@ -15,6 +15,7 @@ import urllib3.exceptions
 from services.generator.engines import BackendError
 from shared.json_limits import parse_json
 from shared.messages.image import MAX_IMAGE_BYTES
+from shared.retry import retry_after_seconds
 
 _READ_BYTES = 64 * 1024
 
@@ -102,13 +103,15 @@ def http_errors(backend: str, url: str, timeout_seconds: float) -> Iterator[None
 
 
 def check_status(backend: str, response: requests.Response, excerpt: str = "") -> None:
-    """4xx and 5xx as `BackendError`s: 429 and 5xx may pass if tried again, the rest will not."""
+    """4xx and 5xx as `BackendError`s: 429 and 5xx may pass if tried again (after the server's Retry-After), the
+    rest will not."""
     status = response.status_code
     if status < 400:
         return
     detail = f"{backend}: {response.url} answered {status}: {excerpt!r}"
     if status == 429 or status >= 500:
-        raise BackendError(detail, reason="busy" if status in (429, 503) else "http_5xx", retryable=True)
+        raise BackendError(detail, reason="busy" if status in (429, 503) else "http_5xx", retryable=True,
+                           retry_after_seconds=retry_after_seconds(response.headers.get("Retry-After")))
     raise BackendError(detail, reason="auth" if status in (401, 403) else "http_4xx")
 
 

@@ -4,14 +4,17 @@ breaker, and the poster paints instead, so frames never starve while a GPU host 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
 
 from services.generator.engines import NOTHING_TO_DRAW, BackendError, ImageBackend, ImageRequest, Picture
 from services.generator.metrics import CIRCUIT_OPEN, FAILURES, FALLBACKS, GENERATION_SECONDS, RETRIES
+from shared.retry import Backoff, Retry
 
 _LOGGER = logging.getLogger(__name__)
+RETRY_BUDGET_SECONDS = 120.0  # waits between one prompt's tries, at most
 
 
 class CircuitBreaker:
@@ -51,10 +54,15 @@ class ResilientBackend:
     """
 
     def __init__(self, primary: ImageBackend, name: str, fallback: ImageBackend | None = None, attempts: int = 3,
-                 backoff_seconds: float = 1.0, breaker: CircuitBreaker | None = None) -> None:
+                 backoff_seconds: float = 1.0, breaker: CircuitBreaker | None = None,
+                 stop: threading.Event | None = None) -> None:
         self.primary, self.name, self.fallback = primary, name, fallback
-        self.attempts, self.backoff_seconds = attempts, backoff_seconds
+        self.attempts = attempts
         self.breaker = breaker or CircuitBreaker(name)
+        # Retry-After beyond the budget gives up at once: the poster paints rather than a prompt going stale
+        self._retry = Retry(lambda exc: isinstance(exc, BackendError) and exc.retryable,
+                            Backoff(backoff_seconds, max_seconds=RETRY_BUDGET_SECONDS), attempts,
+                            RETRY_BUDGET_SECONDS, stop, on_retry=self._on_retry)
 
     def generate(self, request: ImageRequest) -> list[Picture]:
         if self.fallback is None:
@@ -72,25 +80,34 @@ class ResilientBackend:
         return pictures
 
     def _with_retries(self, request: ImageRequest) -> list[Picture]:
-        for attempt in range(1, self.attempts + 1):
-            started = time.perf_counter()
-            try:
-                pictures = self._call(request)
-            except BackendError as exc:
-                FAILURES.labels(self.name, exc.reason).inc()
-                if not exc.retryable or attempt == self.attempts:
-                    tries = f"{attempt} tr{'y' if attempt == 1 else 'ies'}"
-                    raise BackendError(f"{self.name} failed after {tries}: {exc}", exc.reason) from exc
-                delay = self.backoff_seconds * 2 ** (attempt - 1)
-                _LOGGER.info("%s: %s (try %d/%d, again in %.1f s)", self.name, exc, attempt, self.attempts, delay)
-                RETRIES.labels(self.name).inc()
-                time.sleep(delay)
-                continue
-            GENERATION_SECONDS.labels(self.name).observe(time.perf_counter() - started)
-            return pictures[: request.num_images]
-        raise AssertionError("unreachable")
+        """The primary's pictures, or its last error (made final) once the tries or the budget are spent; a
+        shutdown while waiting raises `Interrupted` (the prompt is redelivered, neither a poster nor lost)."""
+        tries = 0
+        try:
+            for attempt in self._retry:
+                with attempt:
+                    tries = attempt.retry_state.attempt_number
+                    started = time.perf_counter()
+                    pictures = self._call(request)
+                    GENERATION_SECONDS.labels(self.name).observe(time.perf_counter() - started)
+                    return pictures[: request.num_images]
+        except BackendError as exc:
+            raise BackendError(f"{self.name} failed after {tries} tr{'y' if tries == 1 else 'ies'}: {exc}",
+                               exc.reason) from exc
+        raise AssertionError("tenacity ends a run by returning or raising")
+
+    def _on_retry(self, exc: BaseException, tried: int, delay: float) -> None:
+        _LOGGER.info("%s: %s (try %d/%d, again in %.1f s)", self.name, exc, tried, self.attempts, delay)
+        RETRIES.labels(self.name).inc()
 
     def _call(self, request: ImageRequest) -> list[Picture]:
+        try:
+            return self._checked_call(request)
+        except BackendError as exc:
+            FAILURES.labels(self.name, exc.reason).inc()
+            raise
+
+    def _checked_call(self, request: ImageRequest) -> list[Picture]:
         """One call; whatever goes wrong in it is a `BackendError`, so the poster steps in even for a bug."""
         try:
             pictures = self.primary.generate(request)

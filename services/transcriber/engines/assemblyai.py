@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
-import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +26,7 @@ from shared.audio import SAMPLE_RATE_HZ
 from shared.json_limits import parse_json
 from shared.messages import Word
 from shared.messages.language import AUTO, DEFAULT_LANGUAGE
+from shared.retry import Backoff, Retry
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -88,6 +89,20 @@ def _resumable_reason(exc: Exception) -> str:
     return "network"  # no close frame: the network or the server went away
 
 
+class _Dropped(Exception):
+    """A session ended before its audio did, in a way a new session may get past."""
+
+    def __init__(self, reason: str, covered_seconds: float) -> None:
+        super().__init__(f"{reason} at {covered_seconds:.2f} s")
+        self.reason = reason
+
+
+def _reconnecting(exc: BaseException, _tries: int, delay: float) -> None:
+    assert isinstance(exc, _Dropped)
+    RECONNECTS.labels(exc.reason).inc()
+    _LOGGER.warning("AssemblyAI session dropped (%s); resuming in %.1f s", exc, delay)
+
+
 class AssemblyAIEngine:
     """Streams each segment through its own v3 session; blocks for about the segment's duration."""
 
@@ -95,7 +110,7 @@ class AssemblyAIEngine:
 
     def __init__(self, api_key: str, url: str = DEFAULT_URL, speech_model: str = DEFAULT_SPEECH_MODEL,
                  chunk_ms: int = 50, max_reconnects: int = 5, finish_timeout_s: float = 10.0,
-                 backoff_s: float = 0.5) -> None:
+                 backoff_s: float = 0.5, stop: threading.Event | None = None) -> None:
         if not api_key:
             raise EngineFatalError("AssemblyAI needs an API key: set VOXFRAME_ASSEMBLYAI_API_KEY", reason="config")
         if not 50 <= chunk_ms <= 1000:
@@ -108,27 +123,26 @@ class AssemblyAIEngine:
         self._chunk_bytes = _BYTES_PER_SECOND * chunk_ms // 1000
         self._max_reconnects = max_reconnects
         self._finish_timeout_s = finish_timeout_s
-        self._backoff_s = backoff_s
+        self._reconnect = Retry(_Dropped, Backoff(backoff_s, max_seconds=8.0), max_reconnects + 1, stop=stop,
+                                on_retry=_reconnecting)
 
     def transcribe(self, samples: np.ndarray, language: str | None = None) -> Recognition:
         pcm = samples.astype("<i2", copy=False).tobytes()
         utterance = _Utterance()
-        for attempt in range(self._max_reconnects + 1):
-            start = int(utterance.covered_seconds * SAMPLE_RATE_HZ) * 2
-            try:
-                self._session(pcm[start:], start / _BYTES_PER_SECOND, utterance)
-                return utterance.recognition(DEFAULT_LANGUAGE if language in (None, AUTO) else language)
-            except (OSError, TimeoutError, WebSocketException) as exc:
-                why = _resumable_reason(exc)
-            if attempt == self._max_reconnects:
-                break
-            RECONNECTS.labels(why).inc()
-            delay = random.uniform(0.5, 1.0) * min(8.0, self._backoff_s * 2**attempt)
-            _LOGGER.warning("AssemblyAI session dropped (%s); resuming at %.2f s in %.1f s",
-                            why, utterance.covered_seconds, delay)
-            time.sleep(delay)
-        raise EngineError(f"AssemblyAI session kept failing ({why}) after {self._max_reconnects} reconnects",
-                          reason=why)
+        try:
+            self._reconnect(self._resume, pcm, utterance)
+        except _Dropped as exc:
+            raise EngineError(f"AssemblyAI session kept failing ({exc.reason}) after {self._max_reconnects} "
+                              "reconnects", reason=exc.reason) from exc
+        return utterance.recognition(DEFAULT_LANGUAGE if language in (None, AUTO) else language)
+
+    def _resume(self, pcm: bytes, utterance: _Utterance) -> None:
+        """One session from the end of the last finished turn; `_Dropped` when a new one may finish the job."""
+        start = int(utterance.covered_seconds * SAMPLE_RATE_HZ) * 2
+        try:
+            self._session(pcm[start:], start / _BYTES_PER_SECOND, utterance)
+        except (OSError, TimeoutError, WebSocketException) as exc:
+            raise _Dropped(_resumable_reason(exc), utterance.covered_seconds) from exc
 
     def _session(self, pcm: bytes, offset_seconds: float, utterance: _Utterance) -> None:
         """Open a session, stream `pcm` at real-time pace, terminate, and gather its finished turns."""
