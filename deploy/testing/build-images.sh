@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Builds the images `make test-compose` runs, from Debian packages only (nothing is pulled from a registry).
 # They are STAND-INS FOR THE TEST, not what a home runs: a Python base (debootstrap + docker import) for the
-# project's Dockerfile, RabbitMQ 3.10 and Prometheus 2.42 from Debian instead of the compose file's rabbitmq:4.x
-# and prom/prometheus:v3.x. Grafana has no Debian package: the test leaves it out.
+# project's Dockerfile, RabbitMQ 3.10, Prometheus 2.42 and Mosquitto 2.0.11 from Debian instead of the compose file's
+# rabbitmq:4.x, prom/prometheus:v3.x and eclipse-mosquitto:2.0.x. Grafana has no Debian package: the test leaves it
+# out.
 # Cached between runs: the base is made only when its tag is missing, the rest by Docker's layer cache.
 # Usage: build-images.sh   (prints the image names as KEY=VALUE lines for the test's .env)
 set -euo pipefail
@@ -27,8 +28,10 @@ fi
 build() { docker build -q --network host --build-arg "BASE=$base" "$@" >/dev/null; }
 build -t voxframe-testing/rabbitmq:3.10 "$here/rabbitmq"
 build -t voxframe-testing/prometheus:2.42 "$here/prometheus"
+build -t voxframe-testing/mosquitto:2.0 "$here/mosquitto"
 docker build -q --network host --build-arg "PYTHON_IMAGE=$base" -f "$root/deploy/docker/Dockerfile" \
   -t voxframe-testing/voxframe:local "$root" >/dev/null
 echo "VOXFRAME_IMAGE=voxframe-testing/voxframe:local"
 echo "RABBITMQ_IMAGE=voxframe-testing/rabbitmq:3.10"
 echo "PROMETHEUS_IMAGE=voxframe-testing/prometheus:2.42"
+echo "MOSQUITTO_IMAGE=voxframe-testing/mosquitto:2.0"

@@ -11,12 +11,16 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 import time
+import uuid
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+import paho.mqtt.client as mqtt
 import requests
+from paho.mqtt.enums import CallbackAPIVersion
 from websockets.sync.client import connect
 
 from tests.support import free_port, wait_for
@@ -67,9 +71,10 @@ class Stack:
     def write_env(self, images: dict[str, str]) -> None:
         """`init-env.sh` as a user runs it, then this run's images and free loopback ports in its place."""
         sh("sh", str(ROOT / "deploy" / "docker" / "init-env.sh"), str(self.env_file))
-        wanted = {**images, "VOXFRAME_DISPLAY_BIND": LOOPBACK, "VOXFRAME_AMQP_BIND": LOOPBACK, "GRAFANA_BIND": LOOPBACK}
+        wanted = {**images, "VOXFRAME_DISPLAY_BIND": LOOPBACK, "VOXFRAME_AMQP_BIND": LOOPBACK, "GRAFANA_BIND": LOOPBACK,
+                  "VOXFRAME_MQTT_BIND": LOOPBACK}
         for key in ("VOXFRAME_DISPLAY_HOST_PORT", "VOXFRAME_AMQP_HOST_PORT", "RABBITMQ_MANAGEMENT_HOST_PORT",
-                    "PROMETHEUS_HOST_PORT", "GRAFANA_HOST_PORT"):
+                    "PROMETHEUS_HOST_PORT", "GRAFANA_HOST_PORT", "VOXFRAME_MQTT_HOST_PORT"):
             wanted[key] = str(free_port())
         lines = self.env_file.read_text().splitlines()
         kept = [line for line in lines if line.split("=", 1)[0] not in wanted]
@@ -176,3 +181,29 @@ class Stack:
             return next((p for p in self.api("GET", f"/api/rooms/{room}/prompts") if p["id"] not in seen), None)
 
         return wait_for(fresh, timeout=timeout, interval=5, message=f"a new prompt for {room}")  # type: ignore[return-value]
+
+
+class MqttClient:
+    """A real MQTT client on the stack's Mosquitto, connecting as Home Assistant would: the broker's answer, and the
+    last payload of every topic it subscribed to."""
+
+    def __init__(self, port: int, username: str | None = None, password: str | None = None) -> None:
+        self.answered = threading.Event()
+        self.refusal: str | None = None
+        self.messages: dict[str, bytes] = {}
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"compose-test-{uuid.uuid4().hex[:6]}")
+        if username is not None:
+            self.client.username_pw_set(username, password)
+        self.client.on_connect = self._connected
+        self.client.on_message = lambda _c, _u, message: self.messages.__setitem__(message.topic, message.payload)
+        self.client.connect(LOOPBACK, port)
+        self.client.loop_start()
+
+    def _connected(self, _client: mqtt.Client, _userdata: object, _flags: object, reason: Any,
+                   _properties: object) -> None:
+        self.refusal = str(reason) if reason.is_failure else None
+        self.answered.set()
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()

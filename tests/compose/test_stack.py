@@ -16,9 +16,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from services.display import homeassistant as ha
 from shared.demo import speak
 from tests.capture.pulse import VirtualMic
-from tests.compose.stack import OVERRIDES, Stack, build_images, docker_answers, sh
+from tests.compose.stack import OVERRIDES, MqttClient, Stack, build_images, docker_answers, sh
 from tests.support import wait_for
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # a clean machine builds the images first
@@ -91,6 +92,34 @@ def test_1_up_gets_every_service_healthy_and_a_picture_onto_a_frame(stack: Stack
     ns = stack.env["VOXFRAME_NAMESPACE"]
     assert {f"{ns}.{q}" for q in ("audio", "prompter", "prompts", "display.display", *HOLDING)} <= set(durable)
     assert set(durable.values()) == {"classic"}, durable
+
+
+def test_1b_home_assistant_finds_every_room_on_the_stacks_mosquitto_and_steers_it(stack: Stack) -> None:
+    """Mosquitto is on by default: no anonymous client, Home Assistant's user with init-env.sh's password sees the
+    rooms' retained configs and sets a style that the prompter keeps and the display echoes."""
+    env, port = stack.env, int(stack.env["VOXFRAME_MQTT_HOST_PORT"])
+    anonymous = MqttClient(port)
+    try:
+        assert anonymous.answered.wait(10) and anonymous.refusal, "Mosquitto let an anonymous client in"
+    finally:
+        anonymous.close()
+    home = MqttClient(port, "homeassistant", env["VOXFRAME_MQTT_HOMEASSISTANT_PASSWORD"])
+    try:
+        assert home.answered.wait(10) and home.refusal is None, home.refusal
+        topics = ha.Topics(env["VOXFRAME_NAMESPACE"], "homeassistant")
+        home.client.subscribe([("homeassistant/#", 1), (f"{topics.base}/#", 1)])
+        wanted = [topics.config("select", "living-room", "style"), topics.config("button", "living-room", "paint_now"),
+                  topics.config("sensor", None, "transcriber_backlog")]
+        wait_for(lambda: all(t in home.messages for t in wanted) and home.messages.get(topics.status) == b"online",
+                 timeout=60, interval=0.5, message="the living room's device announced, the display online")
+        style = json.loads(home.messages[wanted[0]])
+        home.client.publish(style["command_topic"], "pencil sketch", qos=1).wait_for_publish(10)
+        wait_for(lambda: prompter_state(stack).get("style") == "pencil sketch", timeout=30, interval=1,
+                 message="the prompter to take Home Assistant's style")
+        wait_for(lambda: json.loads(home.messages.get(topics.state("living-room"), b"{}")).get("style")
+                 == "pencil sketch", timeout=15, interval=0.5, message="the style echoed to Home Assistant")
+    finally:
+        home.close()
 
 
 def test_2_a_real_mic_is_heard_and_the_demo_mic_is_gone(stack: Stack, tmp_path: Path) -> None:

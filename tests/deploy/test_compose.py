@@ -68,10 +68,11 @@ def test_third_party_images_are_pinned_and_rabbitmq_is_4x_with_management() -> N
     services = yaml.safe_load(COMPOSE_FILE.read_text())["services"]
     # `${RABBITMQ_IMAGE:-rabbitmq:…}`: the default is what a home runs (make test-compose names Debian stand-ins).
     images = {name: re.sub(r"^\$\{\w+:-(.*)\}$", r"\1", s["image"]) for name, s in services.items() if "build" not in s}
-    assert set(images) == {"rabbitmq", "prometheus", "grafana"}
+    assert set(images) == {"rabbitmq", "prometheus", "grafana", "mosquitto"}
     for name, image in images.items():
         assert re.fullmatch(r"[\w./-]+:v?\d+\.\d+\.\d+[\w.-]*", image), f"{name}: pin an exact version, not {image}"
     assert re.fullmatch(r"rabbitmq:4\.\d+\.\d+-management", images["rabbitmq"])
+    assert re.fullmatch(r"eclipse-mosquitto:2\.\d+\.\d+", images["mosquitto"])
 
 
 def test_workers_share_one_image_and_reach_the_broker_each_as_its_roles_user(compose: str) -> None:
@@ -87,7 +88,8 @@ def test_workers_share_one_image_and_reach_the_broker_each_as_its_roles_user(com
         user, password = f"{env['VOXFRAME_RABBITMQ_USER']}-{role}", env[f"VOXFRAME_RABBITMQ_{role.upper()}_PASSWORD"]
         url = service["environment"]["VOXFRAME_AMQP_URL"]
         assert url == f"amqp://{user}:{password}@rabbitmq:5672/{env['VOXFRAME_RABBITMQ_VHOST']}", name
-        others = [v for k, v in env.items() if k.endswith("_PASSWORD") and v != password]
+        own = {password} | ({env["VOXFRAME_MQTT_DISPLAY_PASSWORD"]} if role == "display" else set())
+        others = [v for k, v in env.items() if k.endswith("_PASSWORD") and v not in own]
         assert not [p for p in others if p in json.dumps(service)], f"{name} holds another user's password"
     assert "guest" not in json.dumps(services)
 
@@ -106,7 +108,7 @@ def test_prometheus_scrapes_each_worker_service_on_its_metrics_port(compose: str
     jobs = {job["job_name"]: job["dns_sd_configs"][0] for job in scrape if "dns_sd_configs" in job}
     assert set(jobs) == {f"voxframe-{w}" for w in WORKERS}
     for service_name, service in services.items():
-        if service.get("image", "").startswith(("rabbitmq", "prom/", "grafana/")):
+        if service.get("image", "").startswith(("rabbitmq", "prom/", "grafana/", "eclipse-mosquitto")):
             continue
         env = service["environment"]
         names = {service_name, *((service.get("networks") or {}).get("default") or {}).get("aliases", [])}
@@ -122,7 +124,7 @@ def test_init_env_writes_random_passwords_that_compose_and_the_broker_accept(com
     assert run("sh", str(script), str(out)).returncode == 0
     values = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line and line[0] != "#")
     passwords = [v for k, v in values.items() if k.endswith("_PASSWORD")]
-    assert len(passwords) == 7 and len(set(passwords)) == 7  # admin, a user per role, Grafana
+    assert len(passwords) == 9 and len(set(passwords)) == 9  # admin, a user per role, Grafana, two MQTT users
     assert all(re.fullmatch(r"[A-Za-z0-9]{24}", p) for p in passwords), passwords
     assert "change-me" not in out.read_text() and out.stat().st_mode & 0o077 == 0
     rabbitmq_env = config(compose, env_file=out)["services"]["rabbitmq"]["environment"]
@@ -149,3 +151,31 @@ def test_init_env_adds_the_passwords_an_older_env_lacks_and_changes_nothing_else
     assert "RABBITMQ_ADMIN_PASSWORD" not in added
     assert all(re.fullmatch(r"[A-Za-z0-9]{24}", value) for value in added.values()), added
     assert "VOXFRAME_RABBITMQ_CAPTURE_PASSWORD" in result.stderr
+
+
+def test_the_display_reaches_home_assistant_through_compose_mosquitto_with_passwords_from_init_env(
+        compose: str, tmp_path: Path) -> None:
+    """On by default: Mosquitto with a password file written from .env's random passwords at start (no password in
+    the repository, no anonymous client), and the display's bridge pointed at it as its own user."""
+    out = tmp_path / ".env"
+    assert run("sh", str(ROOT / "deploy" / "docker" / "init-env.sh"), str(out)).returncode == 0
+    env = dict(line.split("=", 1) for line in out.read_text().splitlines() if "=" in line and line[0] != "#")
+    services = config(compose, env_file=out)["services"]
+    display = services["display"]["environment"]
+    own = env["VOXFRAME_MQTT_DISPLAY_PASSWORD"]
+    assert display["VOXFRAME_MQTT_URL"] == f"mqtt://voxframe-display:{own}@mosquitto:1883"
+    assert env["VOXFRAME_MQTT_HOMEASSISTANT_PASSWORD"] not in json.dumps(services["display"])
+    broker = services["mosquitto"]["environment"]
+    rendered = run("sh", str(ROOT / "deploy" / "mosquitto" / "start.sh"), "--render-only", str(tmp_path),
+                   env={"PATH": os.environ["PATH"], **broker})
+    assert rendered.returncode == 0 and "WARNING" not in rendered.stderr, rendered.stderr
+    passwd = (tmp_path / "voxframe-passwd").read_text()
+    assert [line.split(":")[0] for line in passwd.splitlines()] == ["voxframe-display", "homeassistant"]
+    assert own not in passwd and "$7$" in passwd  # hashed
+    conf = (ROOT / "deploy" / "mosquitto" / "mosquitto.conf").read_text()
+    assert "allow_anonymous false" in conf and "password_file /mosquitto/data/voxframe-passwd" in conf
+
+    out.write_text(out.read_text() + "VOXFRAME_MQTT_URL=\nVOXFRAME_MOSQUITTO=0\n")  # a home without Home Assistant
+    services = config(compose, env_file=out)["services"]
+    assert services["display"]["environment"]["VOXFRAME_MQTT_URL"] == ""
+    assert services["mosquitto"]["deploy"]["replicas"] == 0
