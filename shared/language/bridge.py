@@ -23,7 +23,9 @@ _NAMES = Path(emoji.__file__).parent / "unicode_codes"
 # Words that join the parts of a CLDR name and never name the thing: "plage avec parasol", "tarta de cumpleaños".
 _JOINERS = frozenset({"de", "del", "la", "el", "los", "las", "le", "les", "du", "des", "d", "l", "avec", "con",
                       "et", "y", "und", "mit", "en", "au", "aux", "a", "à", "por", "pour", "sur", "sin", "sans",
-                      "im", "in", "am", "an", "auf", "vom", "von", "zum", "zur"})
+                      "im", "in", "am", "an", "auf", "vom", "von", "zum", "zur", "über", "unter", "vor", "hinter",
+                      "dem", "der", "die", "das", "den", "ohne", "sobre", "sous", "bajo"})
+_FLAG_LETTERS = ("\U0001F1E6", "\U0001F1FF")  # the regional indicators that spell a country's flag
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
 
@@ -50,6 +52,12 @@ _ENGLISH_JOINERS = re.compile(r"\b(?:with|of|on|over|in|at|for|and|without)\b.*"
 MIN_DICE = 0.3  # how often a word and its gloss must name the same emoji (Dice, 0..1): "pomme" → apple, not potato
 
 
+def head_noun(gloss: str) -> str:
+    """The thing an English name names: "beach with umbrella" → beach, "birthday cake" → cake."""
+    words = _WORD.findall(_ENGLISH_JOINERS.sub("", gloss.lower()))
+    return words[-1] if words else gloss.lower()
+
+
 def in_english(keyword: str, language: str) -> str:
     """What a prompt for the diffusion and cloud backends says for `keyword`: its gloss, or the word itself where
     it has none (English, a name of a place, a word the names do not know)."""
@@ -61,10 +69,12 @@ def _index(language: str) -> dict[str, str]:
     """Word (and its lemma) → English gloss. A one-word name glosses as the whole English name ("hund" → dog,
     "geburtstagskuchen" → birthday cake). A word inside longer names glosses as the English head noun that
     names the same emoji most often, relative to how often each occurs (Dice): "arbre" of "arbre de Noël", "arbre à
-    feuilles caduques"… → tree; "pomme" of "pomme rouge", "pomme verte", "pomme de terre" → apple."""
+    feuilles caduques"… → tree; "pomme" of "pomme rouge", "pomme verte", "pomme de terre" → apple. A word met
+    once must be its name's noun (the first word in Spanish and French, the last in German)."""
     local = json.loads((_NAMES / f"emoji_{language}.json").read_text(encoding="utf-8"))
     whole: dict[str, str] = {}
     together: Counter[tuple[str, str]] = Counter()
+    headed: set[tuple[str, str]] = set()
     local_count: Counter[str] = Counter()
     english_count: Counter[str] = Counter()
     for char, name in local.items():
@@ -72,19 +82,27 @@ def _index(language: str) -> dict[str, str]:
         if data is None or data.get("status") != emoji.STATUS["fully_qualified"]:
             continue
         gloss = data["en"].strip(":").replace("_", " ").lower()
-        words = {lemma(w, language) for w in _WORD.findall(name.strip(":").replace("_", " ").lower())
-                 if w not in _JOINERS}
-        if len(words) == 1:
-            (word,) = words
-            if word not in whole or len(gloss) < len(whole[word]):
-                whole[word] = gloss  # the plainest of several one-word names
-        head_words = _WORD.findall(_ENGLISH_JOINERS.sub("", gloss))
-        glosses = set(head_words[-1:])  # the head noun: "leafless tree" → tree, "beach with umbrella" → beach
-        local_count.update(words)
-        english_count.update(glosses)
-        together.update((w, g) for w in words for g in glosses)
+        if gloss.startswith("flag") or any(_FLAG_LETTERS[0] <= ch <= _FLAG_LETTERS[1] for ch in char):
+            continue  # "drapeau : Chine" (🇨🇳, named "China" in English): a country names the country, not a flag
+        spelled = _WORD.findall(name.strip(":").replace("_", " ").lower())
+        words = [lemma(w, language) for w in spelled if w not in _JOINERS]
+        if not words:
+            continue
+        # The name's noun: German's is the last word before a joiner ("Strand mit Sonnenschirm", "roter Apfel"),
+        # Spanish and French put it first ("playa y sombrilla", "pomme rouge").
+        before = spelled[:next((i for i, w in enumerate(spelled) if w in _JOINERS), len(spelled))] or spelled
+        noun = lemma(before[-1], language) if language == "de" else words[0]
+        if len(set(words)) == 1 and (words[0] not in whole or len(gloss) < len(whole[words[0]])):
+            whole[words[0]] = gloss  # the plainest of several one-word names
+        english_word = head_noun(gloss)  # "leafless tree" → tree, "beach with umbrella" → beach
+        local_count.update(set(words))
+        english_count[english_word] += 1
+        together.update((w, english_word) for w in set(words))
+        headed.add((noun, english_word))
     best: dict[str, tuple[float, str]] = {}
     for (word, gloss), both in together.items():
+        if both < 2 and (word, gloss) not in headed:
+            continue  # once, and not the noun of its name: "cuisine" of "couteau de cuisine" is no knife
         dice = 2 * both / (local_count[word] + english_count[gloss])
         if dice >= MIN_DICE and dice > best.get(word, (0.0, ""))[0]:
             best[word] = (dice, gloss)

@@ -22,13 +22,14 @@ from services.prompter.engines import Choice, Heard, KeywordSelector, Novelty, S
 from services.prompter.engines.lexical import DOUBTFUL_RARITY, LexicalSelector, _Candidate
 from services.prompter.engines.mood import mood_of
 from services.prompter.engines.safety import remove_profanity, scrub
-from services.prompter.engines.vocabulary import concreteness, skip_reason
-from shared.language.bridge import GLOSSED, english, lemma
+from services.prompter.engines.vocabulary import BACKGROUND, concreteness, skip_reason
+from shared.language.bridge import GLOSSED, english, head_noun, lemma
 from shared.language.words import first_names, profane_words, stop_words
 
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 _SENTENCE_END = re.compile(r"[.!?]")
 _UNGLOSSED = 2.0  # concreteness of a word the gloss does not know: rarely a thing the illustrator has
+_GLOSSED_UNRATED = 4.0  # a gloss nobody rated ("shallow pan of food"): still an emoji's name, so a thing
 
 
 class ForeignSelector(LexicalSelector):
@@ -46,7 +47,7 @@ class ForeignSelector(LexicalSelector):
         removed: Counter[str] = Counter()
         clean_lines = [self._scrub(line, removed) for line in lines]
         candidates, content_words = self._words(clean_lines, heard or [{}] * len(lines), removed)
-        scored = self._weigh([(self._worth(c), c) for c in candidates])
+        scored = self._weigh([(self._worth(c) if c.nominal or c.repeated else 0.0, c) for c in candidates])
         keywords, stale = self._choose(sorted(scored, key=lambda sc: -sc[0]), novelty)
         mood = mood_of([]) if self.language != "en" else mood_of(clean_lines)  # VADER reads English only
         return Selection(keywords, stale, mood, clean_lines, content_words, removed)
@@ -75,24 +76,30 @@ class ForeignSelector(LexicalSelector):
                     candidate.surfaces[token if self.language == "de" else token.lower()] += 1  # German nouns: capitals
                     candidate.lines.add(index)
                     candidate.sure = max(candidate.sure, heard[index].get(token.lower(), 1.0))
-                    candidate.nominal += 1
+                    # Without a tagger, a thing is what the gloss names, or a German capitalised word (German
+                    # writes every noun so), or a word said in two lines; else only its weighing counts.
+                    candidate.nominal += english(token, self.language) is not None or (
+                        self.language == "de" and token[0].isupper())
         return list(found.values()), content_words
 
     def _skip(self, token: str, position: int, stops: frozenset[str], names: frozenset[str]) -> str | None:
         word = token.lower()
-        if word in stops or len(word) < 3:
-            return "stopword"
+        if word in stops or len(word) < 3 or lemma(word, self.language) in stops:
+            return "stopword"  # "avez" is "avoir", a stop word
         if token[0].isupper() and word in names:
             return "name"
         gloss = english(word, self.language)
         if gloss is None:
             # Spanish and French capitalise names and places only: one the gloss does not know is never painted.
             return "name" if token[0].isupper() and position > 0 and self.language != "de" else None
-        return skip_reason(gloss.split()[-1])
+        return skip_reason(head_noun(gloss))
 
     def _worth(self, c: _Candidate) -> float:
         gloss = english(c.key, self.language)
-        rated = (concreteness(gloss) if gloss else None) or _UNGLOSSED
+        if gloss is not None and head_noun(gloss) in BACKGROUND:
+            return 0.0  # "Nacht", "noche": what the talk is about, never a picture alone (as in English)
+        rated = _UNGLOSSED if gloss is None else (
+            concreteness(gloss) or concreteness(head_noun(gloss)) or _GLOSSED_UNRATED)
         picturable = ((rated - 1) / 4) ** 2
         rare = min(1.0, max(0.0, (6.5 - zipf_frequency(c.key, self.language)) / 3.5))
         if c.sure < self.doubtful and not c.repeated:
