@@ -42,7 +42,10 @@ class TranscriberSettings(BaseSettings):
     whisper_cpu_threads: int = Field(0, ge=0, description="0 lets CTranslate2 choose")
     assemblyai_api_key: SecretStr = Field(SecretStr(""), description="AssemblyAI API key (streaming engine)")
     assemblyai_url: str = Field("wss://streaming.assemblyai.com/v3/ws", description="AssemblyAI v3 streaming URL")
-    assemblyai_speech_model: str = Field("universal-streaming-english", description="v3 speech_model")
+    assemblyai_speech_model: str = Field("universal-streaming-english", description="v3 speech_model for English")
+    assemblyai_multilingual_model: str = Field(
+        "universal-streaming-multilingual", description="v3 speech_model for other languages and 'auto' (it detects "
+                                                        "each turn's language); whisper-rt hears 99 languages")
     transcriber_prefetch: int = Field(
         1, ge=1, le=10, description="segments one replica holds at a time; keep 1-2 so replicas share fairly")
     metrics_port: int = Field(9102, ge=0, le=65535, description="/metrics and /healthz port; 0 picks a free one")
@@ -63,7 +66,9 @@ def build_engine(settings: TranscriberSettings, stop: threading.Event | None = N
         from services.transcriber.engines.assemblyai import AssemblyAIEngine
 
         return AssemblyAIEngine(settings.assemblyai_api_key.get_secret_value(), url=settings.assemblyai_url,
-                                speech_model=settings.assemblyai_speech_model, stop=stop)
+                                speech_model=settings.assemblyai_speech_model,
+                                multilingual_model=settings.assemblyai_multilingual_model, language=settings.language,
+                                stop=stop)
     from services.transcriber.engines.whisper import FasterWhisperEngine
 
     return FasterWhisperEngine(settings.whisper_model, device=settings.whisper_device,

@@ -8,6 +8,7 @@ import time
 import numpy as np
 
 from services.transcriber.engines import EngineError, SpeechEngine
+from services.transcriber.languages import RoomLanguages
 from services.transcriber.metrics import (
     AUDIO_SECONDS,
     ENGINE_ERRORS,
@@ -49,18 +50,21 @@ class TranscriptionHandler:
     def __init__(self, engine: SpeechEngine, language: str = DEFAULT_LANGUAGE) -> None:
         self.engine = engine
         self.language = language  # for segments whose room or upload names none (VOXFRAME_LANGUAGE)
+        self.rooms = RoomLanguages()  # what each room set to auto has been speaking
 
     def __call__(self, segment: AudioSegment) -> Transcript | None:
         samples = samples_of(segment)
+        talk = segment.room if segment.job_id is None else f"job:{segment.job_id}"  # an upload is a talk of its own
         engine = self.engine.name
         started = time.perf_counter()
         try:
-            heard = self.engine.transcribe(samples, segment.language or self.language)
+            heard = self.engine.transcribe(samples, segment.language or self.language, self.rooms.prior(talk))
         except EngineError as exc:
             ENGINE_ERRORS.labels(engine, exc.reason).inc()
             raise
         seconds = time.perf_counter() - started
         audio_seconds = segment.duration_seconds
+        self.rooms.heard(talk, heard.detected, audio_seconds)
         TRANSCRIPTION_SECONDS.labels(engine).observe(seconds)
         REAL_TIME_FACTOR.labels(engine).observe(seconds / audio_seconds)
         AUDIO_SECONDS.labels(engine).inc(audio_seconds)

@@ -29,13 +29,14 @@ def _number_words(n: int) -> str:
     return " ".join(_ONES[int(d)] for d in str(n))
 
 
-def normalise(text: str) -> list[str]:
-    """Words for WER: lower case, no punctuation or fillers, numbers and common abbreviations spelt out."""
-    text = re.sub(r"[-/]", " ", text.lower().replace("_", ""))
-    text = re.sub(r"[^a-z0-9' ]", " ", text).replace("'", "")
+def normalise(text: str, language: str = "en") -> list[str]:
+    """Words for WER: lower case, no punctuation or fillers, letters of any alphabet kept ("für", "niño"); in
+    English, numbers and common abbreviations spelt out (other languages keep their digits)."""
+    text = re.sub(r"[-/]", " ", text.lower().replace("_", "").replace("\u2019", "'"))
+    text = re.sub(r"[^\w' ]", " ", text).replace("'", "")
     words = []
     for word in text.split():
-        if word.isdigit():
+        if word.isdigit() and word.isascii() and language == "en":
             words += _number_words(int(word)).split()
         elif word not in _FILLERS:
             words.append(_ABBREVIATIONS.get(word, word))
@@ -52,10 +53,10 @@ def edit_distance(ref: list[str], hyp: list[str]) -> int:
     return row[-1]
 
 
-def wer(reference: str, heard: str) -> float:
+def wer(reference: str, heard: str, language: str = "en") -> float:
     """Word errors per reference word (invented words count: WER can exceed 1)."""
-    ref = normalise(reference)
-    return edit_distance(ref, normalise(heard)) / max(1, len(ref))
+    ref = normalise(reference, language)
+    return edit_distance(ref, normalise(heard, language)) / max(1, len(ref))
 
 
 class Errors(NamedTuple):

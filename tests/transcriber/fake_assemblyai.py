@@ -2,7 +2,9 @@
 
 Begin on connect; binary PCM frames of 50-1000 ms, no faster than real time (else close 3007);
 `{"type":"Terminate"}` flushes the finished turns, then Termination and close 1000; a wrong
-`Authorization` header closes with 1008. What it "hears" is scripted per session, as are drops.
+`Authorization` header closes with 1008; a `speech_model` the API does not offer closes with 3006. With
+`language_detection=true` a finished turn carries `language_code` and `language_confidence`. What it "hears" is
+scripted per session, as are drops.
 Protocol per github.com/AssemblyAI/assemblyai-api-spec (`usm-streaming.yml`, `common-errors.mdx`).
 """
 
@@ -22,6 +24,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.server import ServerConnection, serve
 
 BYTES_PER_SECOND = 32000
+SPEECH_MODELS = ("universal-streaming-english", "universal-streaming-multilingual", "u3-rt-pro", "whisper-rt")
 
 
 @dataclass
@@ -32,6 +35,7 @@ class Script:
     early_turn: tuple[str, float] | None = None  # a turn finished as soon as this much audio arrived
     drop: tuple[int | None, float] | None = None  # close with this code (None: cut the socket) at this time
     after_begin: str | None = None  # a text message sent right after Begin, as a broken or hostile server would
+    language: str = "en"  # what is spoken: each finished turn's language_code when language_detection=true
 
 
 @dataclass
@@ -78,10 +82,13 @@ class FakeAssemblyAI:
         self.sessions.append(session)
         if request.path != "/v3/ws" or session.authorization != self.api_key:
             return self._close(ws, session, 1008, "Unauthorized connection: Invalid API key")
-        if "speech_model" not in params or params.get("encoding") != "pcm_s16le":
-            return self._close(ws, session, 3006, "speech_model and encoding=pcm_s16le are required")
+        if params.get("speech_model") not in SPEECH_MODELS or params.get("encoding") != "pcm_s16le":
+            return self._close(ws, session, 3006, "speech_model (one of the offered) and encoding=pcm_s16le are "
+                                                  "required")
         script = self.scripts.popleft() if self.scripts else Script()
         formatted = params.get("format_turns") == "true"
+        language = {"language_code": script.language, "language_confidence": 0.93} \
+            if params.get("language_detection") == "true" else {}
         ws.send(json.dumps({"type": "Begin", "id": session.id, "expires_at": int(time.time()) + 10800}))
         if script.after_begin is not None:
             ws.send(script.after_begin)
@@ -105,7 +112,7 @@ class FakeAssemblyAI:
                 if heard > now - first_frame_at + frame_ms / 1000 + self.burst_seconds:
                     return self._close(ws, session, 3007, "Audio Transmission Rate Exceeded")
                 if script.early_turn and heard >= script.early_turn[1]:
-                    self._turn(ws, turn_order, script.early_turn[0], turn_start, heard, formatted)
+                    self._turn(ws, turn_order, script.early_turn[0], turn_start, heard, formatted, language)
                     turn_order, turn_start, script.early_turn = turn_order + 1, heard, None
                 if script.drop and heard >= script.drop[1]:
                     code = script.drop[0]
@@ -117,7 +124,7 @@ class FakeAssemblyAI:
             share = (heard - turn_start) / max(1, len(script.turns))
             for index, text in enumerate(script.turns):
                 start = turn_start + index * share
-                self._turn(ws, turn_order + index, text, start, start + share, formatted)
+                self._turn(ws, turn_order + index, text, start, start + share, formatted, language)
             session.terminated = True
             ws.send(json.dumps({"type": "Termination", "audio_duration_seconds": round(heard, 3),
                                 "session_duration_seconds": round(heard + 0.2, 3)}))
@@ -126,8 +133,9 @@ class FakeAssemblyAI:
             return None
 
     @staticmethod
-    def _turn(ws: ServerConnection, order: int, text: str, start_s: float, end_s: float, formatted: bool) -> None:
-        """A partial, then the finished turn (twice when formatting: plain, then formatted)."""
+    def _turn(ws: ServerConnection, order: int, text: str, start_s: float, end_s: float, formatted: bool,
+              language: dict[str, object]) -> None:
+        """A partial, then the finished turn (twice when formatting: plain, then formatted), with its language."""
         words = text.split()
         step = (end_s - start_s) / len(words)
         entries = [{"text": w, "start": int((start_s + i * step) * 1000), "end": int((start_s + (i + 1) * step) * 1000),
@@ -135,9 +143,9 @@ class FakeAssemblyAI:
         base = {"type": "Turn", "turn_order": order, "end_of_turn_confidence": 0.8, "words": entries}
         ws.send(json.dumps({**base, "turn_is_formatted": False, "end_of_turn": False,
                             "transcript": " ".join(words[:-1])}))
-        ws.send(json.dumps({**base, "turn_is_formatted": False, "end_of_turn": True, "transcript": text}))
+        ws.send(json.dumps({**base, **language, "turn_is_formatted": False, "end_of_turn": True, "transcript": text}))
         if formatted:
-            ws.send(json.dumps({**base, "turn_is_formatted": True, "end_of_turn": True,
+            ws.send(json.dumps({**base, **language, "turn_is_formatted": True, "end_of_turn": True,
                                 "transcript": text.capitalize() + "."}))
 
     @staticmethod

@@ -12,7 +12,10 @@ from pathlib import Path
 from services.transcriber.wer import normalise
 
 # Phrases Whisper invents from its training captions, written out independently of the engine's own list.
-STOCK_PHRASES = ("thank you for watching", "thanks for watching", "thank you very much for watching",
+STOCK_PHRASES = ("untertitel im auftrag des zdf", "untertitel der amara org community", "vielen dank fürs zuschauen",
+                 "subtítulos realizados por la comunidad de amara org", "gracias por ver",
+                 "sous titres réalisés par la communauté damara org", "merci davoir regardé",
+                 "thank you for watching", "thanks for watching", "thank you very much for watching",
                  "see you in the next video", "please subscribe", "subtitles by", "thank you for your time")
 
 

@@ -44,6 +44,29 @@ def test_segment_streams_in_real_time_frames_and_each_finished_turn_counts_once(
     assert (session.params["sample_rate"], session.params["encoding"]) == ("16000", "pcm_s16le")
 
 
+@pytest.mark.parametrize(("asked", "spoken", "heard_as"), [("de", "de", "de"), ("auto", "es", "es"),
+                                                          ("de", "fr", "fr"), ("en", "en", "en")])
+def test_other_languages_stream_to_the_multilingual_model_which_says_what_each_turn_was(
+        fake_assemblyai: FakeAssemblyAI, asked: str, spoken: str, heard_as: str) -> None:
+    """English keeps the English model (no detection asked); any other language, and auto, goes to the
+    multilingual one with language_detection on, and the transcript is in the language its turns were heard in."""
+    fake_assemblyai.scripts.append(Script(turns=["hola amigos", "vamos a la playa"], language=spoken))
+    heard = engine_for(fake_assemblyai).transcribe(ONE_SECOND[:8000], asked)
+    (session,) = fake_assemblyai.sessions
+    english = asked == "en"
+    assert session.params["speech_model"] == ("universal-streaming-english" if english
+                                              else "universal-streaming-multilingual")
+    assert session.params.get("language_detection") == (None if english else "true")
+    assert (heard.language, heard.model) == (heard_as, session.params["speech_model"])
+
+
+def test_a_turn_in_no_language_is_a_protocol_error(fake_assemblyai: FakeAssemblyAI) -> None:
+    fake_assemblyai.scripts.append(Script(turns=["qapla"], language="Klingon, probably"))
+    with pytest.raises(EngineError, match="unknown language") as caught:
+        engine_for(fake_assemblyai).transcribe(ONE_SECOND[:8000], "auto")
+    assert caught.value.reason == "protocol"
+
+
 @pytest.mark.parametrize("code", [3005, 3008, None], ids=["server-error", "session-expired", "network-lost"])
 def test_a_dropped_session_resumes_after_the_last_finished_turn(fake_assemblyai: FakeAssemblyAI,
                                                                code: int | None) -> None:

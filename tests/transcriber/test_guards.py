@@ -110,6 +110,25 @@ def test_a_looping_or_silent_segment_is_dropped() -> None:
     assert texts(heard_words([unsure], [(0.0, 1.0)])) == ["so", "yes"]  # confident text in a noisy window stays
 
 
+def test_stock_phrases_of_every_language_whisper_hears_are_doubted_alike() -> None:
+    """Whisper base invents subtitle credits and sign-offs in the language it decodes: a German credit with an
+    improbable word, a Spanish one crammed into no time, go, though inside speech; a French thank-you said at a
+    speaking pace stays."""
+    german = segment([(" Wir", 0.0, 0.3, 0.9), (" backen", 0.3, 0.7, 0.9), (" Kuchen.", 0.7, 1.2, 0.9),
+                      (" Untertitel", 1.6, 2.0, 0.1), (" im", 2.0, 2.1, 0.8), (" Auftrag", 2.1, 2.5, 0.8),
+                      (" des", 2.5, 2.6, 0.9), (" ZDF", 2.6, 2.9, 0.9)])
+    spanish = segment([(" Vamos", 0.0, 0.4, 0.9), (" a", 0.4, 0.5, 0.9), (" la", 0.5, 0.6, 0.9),
+                       (" playa.", 0.6, 1.0, 0.9), (" Subtítulos", 1.0, 1.0, 0.1), (" realizados", 1.0, 1.0, 0.3),
+                       (" por", 1.0, 1.02, 0.5), (" la", 1.02, 1.02, 0.5), (" comunidad", 1.02, 1.04, 0.4),
+                       (" de", 1.04, 1.04, 0.5), (" Amara.org", 1.04, 1.06, 0.4)])
+    french = segment([(" Merci", 0.2, 0.6, 0.9), (" beaucoup", 0.6, 1.1, 0.9), (" pour", 1.1, 1.3, 0.9),
+                      (" le", 1.3, 1.4, 0.9), (" gâteau.", 1.4, 1.9, 0.9)])
+
+    assert texts(heard_words([german], [(0.0, 3.0)])) == ["Wir", "backen", "Kuchen."]
+    assert texts(heard_words([spanish], [(0.0, 1.2)])) == ["Vamos", "a", "la", "playa."]
+    assert texts(heard_words([french], [(0.0, 2.1)])) == ["Merci", "beaucoup", "pour", "le", "gâteau."]
+
+
 # The streamed "one, two, three" on an AMD EPYC: "1." aligned to no time (4.68-4.68), so whisper.py spread it over
 # Whisper's own timestamps, 4.00-5.00 s; the VAD's speech (padded) around it.
 COUNT_SPEECH = [(0.088, 4.712), (4.952, 5.704), (5.944, 11.88)]

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
@@ -19,18 +20,22 @@ class Recognition:
     words: tuple[Word, ...] = ()
     language: str = DEFAULT_LANGUAGE
     model: str = ""  # which of the engine's models heard it, when it has several
+    detected: Mapping[str, float] = field(default_factory=dict)  # auto: the languages detected, by probability
 
 
 class SpeechEngine(Protocol):
     """Turns 16 kHz mono int16 samples into text. `name` and `model` label transcripts and metrics.
 
     `language` is the code to hear (`de`), `auto` to detect it, or None for the engine's configured default.
+    With `auto`, an engine that detects before it decodes weighs its detection against `prior`, the room's recent
+    languages as shares (services/transcriber/languages.py), and reports the detection in `Recognition.detected`.
     """
 
     name: str
     model: str
 
-    def transcribe(self, samples: np.ndarray, language: str | None = None) -> Recognition: ...
+    def transcribe(self, samples: np.ndarray, language: str | None = None,
+                   prior: Mapping[str, float] | None = None) -> Recognition: ...
 
 
 class EngineError(RuntimeError):

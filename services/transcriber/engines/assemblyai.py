@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -25,13 +26,14 @@ from services.transcriber.metrics import RECONNECTS, SESSIONS, SESSIONS_OPEN
 from shared.audio import SAMPLE_RATE_HZ
 from shared.json_limits import parse_json
 from shared.messages import Word
-from shared.messages.language import AUTO, DEFAULT_LANGUAGE
+from shared.messages.language import AUTO, DEFAULT_LANGUAGE, language_code
 from shared.retry import Backoff, Retry
 
 _LOGGER = logging.getLogger(__name__)
 
 DEFAULT_URL = "wss://streaming.assemblyai.com/v3/ws"
 DEFAULT_SPEECH_MODEL = "universal-streaming-english"
+MULTILINGUAL_SPEECH_MODEL = "universal-streaming-multilingual"  # en, es, fr, de, it, pt; whisper-rt has 99
 _BYTES_PER_SECOND = 2 * SAMPLE_RATE_HZ
 _RESUMABLE_CLOSE_CODES = {1001, 1006, 1011, 3005, 3008, 3009}  # going away, network, server error, expiry, busy
 _CLOSE_MEANINGS = {1008: "the API key was refused or the account cannot stream", 3006: "invalid message",
@@ -55,7 +57,7 @@ class _Utterance:
         if ends:
             self.covered_seconds = max(self.covered_seconds, self.offsets[session_id] + max(ends) / 1000)
 
-    def recognition(self, language: str) -> Recognition:
+    def recognition(self, language: str, model: str) -> Recognition:
         ordered = sorted(self.turns.items(), key=lambda item: (self.offsets[item[0][0]], item[0][1]))
         words = tuple(
             Word(text=w["text"], start_seconds=self.offsets[sid] + w["start"] / 1000,
@@ -64,7 +66,20 @@ class _Utterance:
             for (sid, _), turn in ordered for w in turn.get("words", ()) if w.get("text", "").strip()
         )
         text = " ".join(t["transcript"].strip() for _, t in ordered if t.get("transcript", "").strip())
-        return Recognition(text=text, words=words, language=language)
+        return Recognition(text=text, words=words, language=_most_spoken(ordered, language), model=model)
+
+
+def _most_spoken(turns: list[tuple[tuple[str, int], dict[str, Any]]], otherwise: str) -> str:
+    """The language most of the turns' words were detected in (`language_code`, with language_detection on)."""
+    words: dict[str, int] = {}
+    for _, turn in turns:
+        if code := turn.get("language_code"):
+            try:
+                spoken = language_code(code)
+            except ValueError as exc:
+                raise EngineError(f"AssemblyAI named an unknown language: {exc}", reason="protocol") from exc
+            words[spoken] = words.get(spoken, 0) + len(turn.get("words", ())) + 1
+    return max(words, key=lambda code: words[code]) if words else otherwise
 
 
 def _resumable_reason(exc: Exception) -> str:
@@ -109,6 +124,7 @@ class AssemblyAIEngine:
     name = "assemblyai"
 
     def __init__(self, api_key: str, url: str = DEFAULT_URL, speech_model: str = DEFAULT_SPEECH_MODEL,
+                 multilingual_model: str = MULTILINGUAL_SPEECH_MODEL, language: str = DEFAULT_LANGUAGE,
                  chunk_ms: int = 50, max_reconnects: int = 5, finish_timeout_s: float = 10.0,
                  backoff_s: float = 0.5, stop: threading.Event | None = None) -> None:
         if not api_key:
@@ -116,37 +132,50 @@ class AssemblyAIEngine:
         if not 50 <= chunk_ms <= 1000:
             raise EngineFatalError(f"chunk_ms must be 50..1000 (AssemblyAI's frame limits), got {chunk_ms}",
                                    reason="config")
-        self.model = speech_model
+        self.model = f"{speech_model}+{multilingual_model}"
+        self.language = language
+        self._models = (speech_model, multilingual_model)
         self._api_key = api_key
-        self._url = f"{url}?" + urlencode({"sample_rate": SAMPLE_RATE_HZ, "encoding": "pcm_s16le",
-                                           "speech_model": speech_model, "format_turns": "true"})
+        self._base_url = url
         self._chunk_bytes = _BYTES_PER_SECOND * chunk_ms // 1000
         self._max_reconnects = max_reconnects
         self._finish_timeout_s = finish_timeout_s
         self._reconnect = Retry(_Dropped, Backoff(backoff_s, max_seconds=8.0), max_reconnects + 1, stop=stop,
                                 on_retry=_reconnecting)
 
-    def transcribe(self, samples: np.ndarray, language: str | None = None) -> Recognition:
+    def transcribe(self, samples: np.ndarray, language: str | None = None,
+                   prior: Mapping[str, float] | None = None) -> Recognition:
+        """English goes to the English model; any other language, and `auto`, to the multilingual one, which
+        detects each turn's language itself (so `prior` has nothing to weigh in on here)."""
+        wanted = language or self.language
+        model = self._models[0] if wanted == DEFAULT_LANGUAGE else self._models[1]
+        url = self._url(model)
         pcm = samples.astype("<i2", copy=False).tobytes()
         utterance = _Utterance()
         try:
-            self._reconnect(self._resume, pcm, utterance)
+            self._reconnect(self._resume, url, pcm, utterance)
         except _Dropped as exc:
             raise EngineError(f"AssemblyAI session kept failing ({exc.reason}) after {self._max_reconnects} "
                               "reconnects", reason=exc.reason) from exc
-        return utterance.recognition(DEFAULT_LANGUAGE if language in (None, AUTO) else language)
+        return utterance.recognition(DEFAULT_LANGUAGE if wanted == AUTO else wanted, model)
 
-    def _resume(self, pcm: bytes, utterance: _Utterance) -> None:
+    def _resume(self, url: str, pcm: bytes, utterance: _Utterance) -> None:
         """One session from the end of the last finished turn; `_Dropped` when a new one may finish the job."""
         start = int(utterance.covered_seconds * SAMPLE_RATE_HZ) * 2
         try:
-            self._session(pcm[start:], start / _BYTES_PER_SECOND, utterance)
+            self._session(url, pcm[start:], start / _BYTES_PER_SECOND, utterance)
         except (OSError, TimeoutError, WebSocketException) as exc:
             raise _Dropped(_resumable_reason(exc), utterance.covered_seconds) from exc
 
-    def _session(self, pcm: bytes, offset_seconds: float, utterance: _Utterance) -> None:
+    def _url(self, model: str) -> str:
+        query = {"sample_rate": SAMPLE_RATE_HZ, "encoding": "pcm_s16le", "speech_model": model, "format_turns": "true"}
+        if model != self._models[0]:
+            query["language_detection"] = "true"  # each turn then says its language_code
+        return f"{self._base_url}?{urlencode(query)}"
+
+    def _session(self, url: str, pcm: bytes, offset_seconds: float, utterance: _Utterance) -> None:
         """Open a session, stream `pcm` at real-time pace, terminate, and gather its finished turns."""
-        with connect(self._url, additional_headers={"Authorization": self._api_key},
+        with connect(url, additional_headers={"Authorization": self._api_key},
                      open_timeout=self._finish_timeout_s, close_timeout=self._finish_timeout_s) as ws:
             SESSIONS.inc()
             SESSIONS_OPEN.inc()

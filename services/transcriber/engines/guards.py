@@ -13,7 +13,8 @@ another. These rules test what makes such text invented, each with a wide margin
   probability with a low log-probability). A single word has no pace: the alignment often gives a short real
   word ("in", "Hello.") no time, so faster-whisper's per-word anomaly score, summed over a segment, dropped whole
   sentences of real conversation (86 of 409 words on ../shared/audio/conversation);
-- a run of Whisper's stock phrases is dropped unless all of it lies in detected speech at a speaking pace;
+- a run of Whisper's stock phrases (in any language it hears) is dropped unless all of it lies in detected speech
+  at a speaking pace;
 - a segment whose word times are estimated (whisper.py: its alignment took no time, so its words were spread
   over Whisper's own timestamps) keeps a word only if the word's middle lies in speech, and no stock phrase.
 """
@@ -38,12 +39,25 @@ COMPRESSION_RATIO_MAX = 2.4  # text that gzips this well repeats itself: a decod
 CRAMMED_SECONDS_PER_WORD = 0.07  # over 14 words a second: no one speaks that fast
 IMPROBABLE_MEAN = 0.15  # faster-whisper's bound for an improbable word, here for a segment's words on average
 STOCK_ANOMALY_MAX = 1.0  # a stock phrase with one crammed or improbable word is not trusted
-# Phrases from the captions Whisper was trained on, which it produces on audio that has none of them.
-STOCK_PHRASES = tuple(p.split() for p in (
-    "thank you for watching", "thanks for watching", "thank you very much", "thank you so much", "thank you",
-    "please subscribe", "like and subscribe", "subscribe to my channel", "subscribe",
-    "see you in the next video", "see you next time", "subtitles by", "captions by", "transcribed by",
-))
+# Phrases from the captions Whisper was trained on, which it produces on audio that has none of them, in each
+# language it hears (subtitle credits of German, Spanish and French broadcasters and Amara's volunteers, sign-offs
+# of videos). All are checked in every language: Whisper may invent them in another language than the room's.
+STOCK_PHRASES: dict[str, tuple[str, ...]] = {
+    "en": ("thank you for watching", "thanks for watching", "thank you very much", "thank you so much", "thank you",
+           "please subscribe", "like and subscribe", "subscribe to my channel", "subscribe",
+           "see you in the next video", "see you next time", "subtitles by", "captions by", "transcribed by"),
+    "de": ("untertitel im auftrag des zdf für funk", "untertitel im auftrag des zdf", "untertitelung des zdf",
+           "untertitel der amara.org-community", "untertitel von", "untertitelung im auftrag des zdf",
+           "vielen dank fürs zuschauen", "danke fürs zuschauen", "abonniert den kanal", "bis zum nächsten mal",
+           "vielen dank", "danke schön", "tschüss"),
+    "es": ("subtítulos realizados por la comunidad de amara.org", "subtítulos por la comunidad de amara.org",
+           "subtítulos en español", "gracias por ver el video", "gracias por ver", "suscríbete al canal",
+           "suscríbete", "nos vemos en el próximo video", "hasta la próxima", "muchas gracias", "gracias"),
+    "fr": ("sous-titres réalisés para la communauté d'amara.org", "sous-titres réalisés par la communauté d'amara.org",
+           "sous-titrage st' 501", "sous-titrage société radio-canada", "sous-titres par", "merci d'avoir regardé",
+           "merci d'avoir regardé cette vidéo", "abonnez-vous", "à la prochaine", "merci beaucoup", "merci"),
+}
+_STOCK = tuple(normalise(phrase) for phrases in STOCK_PHRASES.values() for phrase in phrases)
 
 
 def speech_spans(audio: np.ndarray) -> list[tuple[float, float]]:
@@ -103,7 +117,7 @@ def _stock_runs(words: list[Word]) -> list[list[int]]:
     """Runs of consecutive word indices that spell stock phrases."""
     tokens = [(i, token) for i, w in enumerate(words) for token in normalise(w.word)]
     marked: set[int] = set()
-    for phrase in STOCK_PHRASES:
+    for phrase in _STOCK:
         for k in range(len(tokens) - len(phrase) + 1):
             if [t for _, t in tokens[k:k + len(phrase)]] == phrase:
                 marked.update(i for i, _ in tokens[k:k + len(phrase)])

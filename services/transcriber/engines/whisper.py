@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import time
+from collections.abc import Mapping
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before faster_whisper imports huggingface_hub: never download
 
@@ -14,11 +15,14 @@ from services.transcriber.engines import EngineError, EngineFatalError, Recognit
 from services.transcriber.engines.guards import heard_words, speech_spans
 from services.transcriber.engines.models import ENGLISH_MODEL, MULTILINGUAL_MODEL, is_multilingual, model_directory
 from services.transcriber.engines.word_timing import WordTimedWhisper
-from shared.audio import to_float32
+from services.transcriber.languages import choose_language
+from shared.audio import SAMPLE_RATE_HZ, to_float32
 from shared.messages import Word
 from shared.messages.language import AUTO, DEFAULT_LANGUAGE
 
 _LOGGER = logging.getLogger(__name__)
+
+MAX_DETECTED, MIN_DETECTED = 8, 0.01  # the languages a detection reports: the likeliest, none below 1 %
 
 
 class FasterWhisperEngine:
@@ -64,14 +68,21 @@ class FasterWhisperEngine:
                          time.perf_counter() - started)
         return self._loaded[name]
 
-    def transcribe(self, samples: np.ndarray, language: str | None = None) -> Recognition:
-        """What was said, keeping only the words that guards.py judges heard (no invented text)."""
+    def transcribe(self, samples: np.ndarray, language: str | None = None,
+                   prior: Mapping[str, float] | None = None) -> Recognition:
+        """What was said, keeping only the words that guards.py judges heard (no invented text). With `auto` the
+        multilingual model detects the language of the speech, `prior` weighs in, and the chosen language's
+        model hears it."""
         wanted = language or self.language
-        model = self.model_for(wanted)
         audio = to_float32(samples)
         speech = speech_spans(audio)
         if not speech:
-            return Recognition(text="", language=DEFAULT_LANGUAGE if wanted == AUTO else wanted, model=model)
+            return Recognition(text="", language=DEFAULT_LANGUAGE if wanted == AUTO else wanted,
+                               model=self.model_for(wanted))
+        detected = self._detect(audio, speech) if wanted == AUTO else {}
+        if detected:
+            wanted = choose_language(detected, prior or {})
+        model = self.model_for(wanted)
         whisper = self._whisper(wanted)
         whisper.guessed.clear()
         try:  # segments are decoded lazily, so failures (e.g. CUDA out of memory) surface while listing them
@@ -87,4 +98,13 @@ class FasterWhisperEngine:
             for w in kept
         )
         return Recognition(text="".join(w.word for w in kept).strip(), words=words, language=info.language,
-                           model=model)
+                           model=model, detected=detected)
+
+    def _detect(self, audio: np.ndarray, speech: list[tuple[float, float]]) -> dict[str, float]:
+        """The likeliest languages of the speech (its first 30 s, pauses left out), by probability."""
+        voiced = np.concatenate([audio[int(start * SAMPLE_RATE_HZ):int(end * SAMPLE_RATE_HZ)] for start, end in speech])
+        try:
+            _, _, ranked = self._whisper(AUTO).detect_language(audio=voiced)
+        except RuntimeError as exc:
+            raise EngineError(f"whisper failed to detect the language: {exc}", reason="runtime") from exc
+        return {code: float(p) for code, p in ranked[:MAX_DETECTED] if p >= MIN_DETECTED}
