@@ -19,55 +19,43 @@ import epaper_dithering as dithering
 from PIL import Image, ImageDraw, ImageFont
 
 from services.display import pixels
+from shared.inks import INKS
+from shared.messages.prompt import Finish
 
 Box = tuple[float, float, float, float]  # left, top, right, bottom as fractions of the picture
 
-_ACEP_INKS = ("black", "white", "green", "blue", "red", "yellow", "orange")
-
-
-def _palette(names: tuple[str, ...], rgb: tuple[tuple[int, int, int], ...], accent: str) -> dithering.ColorPalette:
-    return dithering.ColorPalette(colors=dict(zip(names, rgb, strict=True)), accent=accent)
-
-
-# Pimoroni's inky_uc8159.py: DESATURATED_PALETTE is what the controller takes, SATURATED_PALETTE what it shows.
-ACEP_7 = _palette(_ACEP_INKS, ((0, 0, 0), (255, 255, 255), (0, 255, 0), (0, 0, 255), (255, 0, 0), (255, 255, 0),
-                               (255, 140, 0)), "red")
-ACEP_7_MEASURED = _palette(_ACEP_INKS, ((57, 48, 57), (255, 255, 255), (58, 91, 70), (61, 59, 94), (156, 72, 75),
-                                        (208, 190, 71), (177, 106, 73)), "red")
-
-
 @dataclass(frozen=True)
 class Panel:
-    """A frame kind: the panel's pixels and inks (canonical, and measured where known)."""
+    """A frame kind: the panel's pixels and its inks (`finish` names them, and the illustrator draws in them)."""
 
     name: str
     width: int
     height: int
-    inks: dithering.ColorPalette
-    measured: dithering.ColorPalette | None
+    finish: Finish
     about: str
+
+    @property
+    def inks(self) -> dithering.ColorPalette:
+        return INKS[self.finish].canonical
+
+    @property
+    def measured(self) -> dithering.ColorPalette | None:
+        return INKS[self.finish].measured
 
     @property
     def palette(self) -> list[tuple[int, int, int]]:
         """The canonical colours, in ink order: every pixel of what we serve is one of them."""
-        return list(self.inks.colors.values())
+        return INKS[self.finish].colors
 
 
-_SPECTRA = dithering.ColorScheme.BWGBRY.palette
 PANELS = {p.name: p for p in (
-    Panel("spectra6-800x480", 800, 480, _SPECTRA, dithering.SPECTRA_7_3_6COLOR,
-          "Spectra 6, 7.3\" (Inky Impression 7.3\" 2025, Waveshare 7.3\" E)"),
-    Panel("spectra6-1600x1200", 1600, 1200, _SPECTRA, dithering.SPECTRA_7_3_6COLOR,
-          "Spectra 6, 13.3\" (Inky Impression 13.3\")"),
-    Panel("spectra6-600x400", 600, 400, _SPECTRA, dithering.SPECTRA_7_3_6COLOR,
-          "Spectra 6, 4\" (Inky Impression 4\" 2025)"),
-    Panel("acep7-800x480", 800, 480, ACEP_7, ACEP_7_MEASURED, "ACeP 7-colour, 7.3\" (Inky Impression 7.3\", "
-          "Waveshare 7.3\" F)"),
-    Panel("acep7-600x448", 600, 448, ACEP_7, ACEP_7_MEASURED, "ACeP 7-colour, 5.7\" (Inky Impression 5.7\")"),
-    Panel("grey4-800x480", 800, 480, dithering.ColorScheme.GRAYSCALE_4.palette, None,
-          "4 greys, 7.5\" (Waveshare 7.5\" V2 in 4-grey mode)"),
-    Panel("bw-800x480", 800, 480, dithering.ColorScheme.MONO.palette, dithering.MONO_4_26,
-          "black and white, 7.5\" (TRMNL, Waveshare 7.5\" V2)"),
+    Panel("spectra6-800x480", 800, 480, "spectra6", "Spectra 6, 7.3\" (Inky Impression 7.3\" 2025, Waveshare 7.3\" E)"),
+    Panel("spectra6-1600x1200", 1600, 1200, "spectra6", "Spectra 6, 13.3\" (Inky Impression 13.3\")"),
+    Panel("spectra6-600x400", 600, 400, "spectra6", "Spectra 6, 4\" (Inky Impression 4\" 2025)"),
+    Panel("acep7-800x480", 800, 480, "acep7", "ACeP 7-colour, 7.3\" (Inky Impression 7.3\", Waveshare 7.3\" F)"),
+    Panel("acep7-600x448", 600, 448, "acep7", "ACeP 7-colour, 5.7\" (Inky Impression 5.7\")"),
+    Panel("grey4-800x480", 800, 480, "grey4", "4 greys, 7.5\" (Waveshare 7.5\" V2 in 4-grey mode)"),
+    Panel("bw-800x480", 800, 480, "bw", "black and white, 7.5\" (TRMNL, Waveshare 7.5\" V2)"),
 )}
 
 DITHERS = {"floyd-steinberg": dithering.DitherMode.FLOYD_STEINBERG, "atkinson": dithering.DitherMode.ATKINSON,
@@ -134,15 +122,20 @@ def _number(raw: str, name: str, low: float, high: float) -> float:
 
 
 def render(data: bytes, panel: Panel, look: Look, regions: tuple[Box, ...] = ()) -> bytes:
-    """The picture at the panel's size in only the panel's canonical colours, encoded as `look.format`."""
+    """The picture at the panel's size in only the panel's canonical colours, encoded as `look.format`.
+
+    A picture drawn in this panel's inks already (the illustrator's e-paper finish) is mapped ink for ink, not
+    dithered: it has no colour to mix, and dots would only fray its outlines."""
     width, height = (panel.height, panel.width) if look.portrait else (panel.width, panel.height)
     pixels.check(data)
     with Image.open(io.BytesIO(data)) as image:
         image.draft("RGB", (width, height))  # JPEG: decode at a fraction of the size when that is enough
-        fitted = fit(image.convert("RGB"), width, height, look.fit, regions)
-    measured = panel.measured if look.measured and panel.measured is not None else None
+        rgb = image.convert("RGB")
+    inked = drawn_in(rgb, panel)
+    fitted = fit(rgb, width, height, look.fit, regions)
+    measured = panel.measured if look.measured and panel.measured is not None and not inked else None
     dithered = dithering.dither_image(
-        fitted, measured or panel.inks, mode=DITHERS[look.dither], saturation=look.saturation,
+        fitted, measured or panel.inks, mode=DITHERS["none" if inked else look.dither], saturation=look.saturation,
         tone=("auto" if look.tone is None else look.tone) if measured else 0.0)  # gamut compression: 1.6× the time
     dithered.putpalette([c for rgb in panel.palette for c in rgb])  # same ink order: write the canonical colours
     if look.format == "bmp" and len(panel.palette) == 2:
@@ -152,6 +145,12 @@ def render(data: bytes, panel: Panel, look: Look, regions: tuple[Box, ...] = ())
     dithered.save(out, "PNG" if look.format == "png" else "BMP", **({"compress_level": 1} if look.format == "png"
                                                                      else {}))
     return out.getvalue()
+
+
+def drawn_in(image: Image.Image, panel: Panel) -> bool:
+    """Whether every pixel of `image` is one of the panel's canonical inks (Pillow stops counting past them)."""
+    used = image.getcolors(len(panel.palette))
+    return used is not None and {rgb for _, rgb in used} <= set(panel.palette)
 
 
 def fit(image: Image.Image, width: int, height: int, how: Fit, regions: tuple[Box, ...] = ()) -> Image.Image:

@@ -74,7 +74,7 @@ class GenerateHandler:
         ranked = sorted(prompt.keywords, key=lambda k: -k.score)
         return ImageRequest(text=prompt.text, keywords=tuple(k.text for k in ranked), style=prompt.style,
                             mood=prompt.mood, width=width, height=height, num_images=count, seed=prompt.seed,
-                            scene=prompt.scene, language=prompt.language)
+                            scene=prompt.scene, language=prompt.language, finish=prompt.finish)
 
 
 def subscribe(bus: Bus, handler: GenerateHandler) -> None:

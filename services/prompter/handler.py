@@ -52,7 +52,7 @@ from shared.messages import (
     Transcript,
     derived_id,
 )
-from shared.messages.control import check_value, style_name, wake_phrase
+from shared.messages.control import check_value, finish_name, style_name, wake_phrase
 from shared.messages.language import DEFAULT_LANGUAGE
 from shared.messages.prompt import MAX_KEYWORDS, MAX_SOURCE_TRANSCRIPTS
 from shared.messages.scene import Scene
@@ -138,6 +138,8 @@ class Prompter:
                 room.wake = tuple(wake_phrase(control.value).split())
             case Command.SET_LANGUAGE:  # the room's mics act on it; a bad value is dead-lettered here, once
                 check_value(control.command, control.value)
+            case Command.SET_FINISH:
+                room.finish = finish_name(control.value)
 
     def tick(self) -> None:
         """Close every window whose time is up. A room that fails is that room's problem: the others are served
@@ -247,7 +249,7 @@ class Prompter:
             ImagePrompt, key=key, origin_at=origin_at or cause.origin_at,
             text=compose([in_english(k.text, language) for k in keywords], room.style, mood, self.policy.max_chars),
             keywords=tuple(keywords[:MAX_KEYWORDS]), scene=scene, language=language,
-            style=room.style, mood=mood.name,
+            style=room.style, mood=mood.name, finish=room.finish,
             transcript_ids=tuple(line_ids[i] for i in source_lines[:MAX_SOURCE_TRANSCRIPTS]),
             excerpt=excerpt[:MAX_EXCERPT_CHARS], num_images=room.num_images,
             width=self.policy.width, height=self.policy.height, seed=_seed(cause.id, key),
@@ -263,8 +265,8 @@ class Prompter:
         text = compose([in_english(k.text, last.language) for k in last.keywords], room.style,
                        MOODS_BY_NAME[last.mood], self.policy.max_chars)
         self._publish(last.derive(ImagePrompt, key=key, **{
-            **last.payload(), "text": text, "style": room.style, "num_images": room.num_images,
-            "seed": _seed(last.id, key)}))
+            **last.payload(), "text": text, "style": room.style, "finish": room.finish,
+            "num_images": room.num_images, "seed": _seed(last.id, key)}))
         PROMPTS.labels("regenerate").inc()
         return True
 
@@ -297,7 +299,7 @@ class Prompter:
         prompt = transcript.derive(
             ImagePrompt, key=key, text=compose([subject], room.style, mood, self.policy.max_chars),
             keywords=tuple(Keyword(text=c.text, score=c.score) for c in selection.chosen()),
-            style=room.style, mood=mood.name, transcript_ids=(str(transcript.id),), excerpt=subject,
+            style=room.style, mood=mood.name, finish=room.finish, transcript_ids=(str(transcript.id),), excerpt=subject,
             num_images=room.num_images, width=self.policy.width, height=self.policy.height,
             seed=_seed(transcript.id, key))
         self._publish(prompt)

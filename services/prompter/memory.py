@@ -21,6 +21,7 @@ from shared import migrations
 from shared.database import Database
 from shared.messages import ImagePrompt
 from shared.messages.control import IMAGES_PER_PROMPT, WINDOW_SECONDS, style_name, wake_phrase
+from shared.messages.prompt import Finish
 from shared.messages.scene import Scene, SceneMode
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,7 +71,7 @@ def open_store(database_url: str, data_dir: Path, namespace: str) -> RoomStore:
 def snapshot(room: Room, now: float, wall_now: float) -> dict[str, Any]:
     """A room's settings, novelty memory (as wall-clock times) and last prompt, as JSON-ready values."""
     return {"window_seconds": room.window_seconds, "style": room.style, "num_images": room.num_images,
-            "wake": list(room.wake),
+            "wake": list(room.wake), "finish": room.finish,
             "painted": {head: wall_now - (now - at) for head, at in room.novelty.painted().items()},
             "last_prompt": room.last_prompt.model_dump(mode="json") if room.last_prompt else None,
             "mode": room.mode, "scene": room.scene.model_dump(mode="json") if room.scene else None}
@@ -94,6 +95,7 @@ class SavedRoom(BaseModel):
     last_prompt: ImagePrompt | None
     mode: SceneMode = "living"  # rows saved before scenes existed restore as living rooms with no scene yet
     scene: Scene | None = None
+    finish: Finish = "screen"  # rows saved before finishes existed
 
 
 def restore(name: str, room: Room, state: dict[str, Any], now: float, wall_now: float) -> None:
@@ -109,4 +111,4 @@ def restore(name: str, room: Room, state: dict[str, Any], now: float, wall_now: 
         saved.window_seconds, saved.style, saved.num_images, saved.wake)
     room.novelty.restore({head: now - (wall_now - at) for head, at in saved.painted.items()})
     room.last_prompt = saved.last_prompt
-    room.mode, room.scene = saved.mode, saved.scene
+    room.mode, room.scene, room.finish = saved.mode, saved.scene, saved.finish

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from services.prompter.engines.novelty import NoveltyMemory
 from shared.messages import ImagePrompt, JobLine, Transcript
+from shared.messages.prompt import Finish
 from shared.messages.scene import Scene, SceneMode
 
 Ack = Callable[[], None]
@@ -72,6 +73,7 @@ class Room:
     failures: int = 0  # ticks in a row that failed closing its window
     mode: SceneMode = "living"  # living: one scene that evolves with the talk; slideshow: a new picture a window
     scene: Scene | None = None  # the living scene as last painted
+    finish: Finish = "screen"  # or the inks of the room's e-paper panel (set by the display when one joins)
 
     def window_due(self, now: float) -> bool:
         return self.window is not None and now >= self.window.opened_at + self.window_seconds

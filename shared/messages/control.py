@@ -10,6 +10,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from shared.messages.envelope import Envelope, Name
 from shared.messages.language import room_language
+from shared.messages.prompt import FINISHES, Finish
 
 
 class Command(StrEnum):
@@ -23,10 +24,11 @@ class Command(StrEnum):
     SET_WAKE_PHRASE = "set_wake_phrase"  # prompter: the words that start a spoken command (value; "" turns off)
     SET_LANGUAGE = "set_language"  # the room's mics: the language their segments expect (value: "auto" or a code)
     NEXT_PICTURE = "next_picture"  # display: the room's frames step to their next recent picture now
+    SET_FINISH = "set_finish"  # prompter: screen, or the e-paper inks the room's pictures are drawn in (value)
 
 
 _NEEDS_VALUE = {Command.SET_WINDOW, Command.SET_STYLE, Command.SET_IMAGES, Command.SET_WAKE_PHRASE,
-                Command.SET_LANGUAGE}
+                Command.SET_LANGUAGE, Command.SET_FINISH}
 
 # What the prompter accepts, here so that every sender checks against the same facts.
 WINDOW_SECONDS = (5.0, 600.0)  # set_window: a room's listening window
@@ -40,6 +42,14 @@ def style_name(value: object) -> str:
     if name not in STYLES:
         raise ValueError(f"unknown style {value!r}; choose one of: {', '.join(STYLES)}")
     return name
+
+
+def finish_name(value: object) -> Finish:
+    """The finish a value names; ValueError listing the finishes if none."""
+    for finish in FINISHES:
+        if value == finish:
+            return finish
+    raise ValueError(f"unknown finish {value!r}; choose one of: {', '.join(FINISHES)}")
 
 
 def wake_phrase(value: object) -> str:
@@ -62,6 +72,8 @@ def check_value(command: Command, value: object) -> None:
         return
     if command is Command.SET_LANGUAGE:
         room_language(value)
+    if command is Command.SET_FINISH:
+        finish_name(value)
         return
     bounds = {Command.SET_WINDOW: WINDOW_SECONDS, Command.SET_IMAGES: IMAGES_PER_PROMPT}.get(command)
     if bounds is None:

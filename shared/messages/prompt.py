@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -17,6 +17,10 @@ MAX_SOURCE_TRANSCRIPTS = 1000
 # requests start from it too.
 DEFAULT_WIDTH = 1024
 DEFAULT_HEIGHT = 576
+# How a picture is finished: "screen" is its style's own finish; the others name an e-paper panel's inks
+# (shared/inks.py), drawn in with bold outlines and flat fills so that dithering has little to destroy.
+Finish = Literal["screen", "spectra6", "acep7", "grey4", "bw"]
+FINISHES: tuple[Finish, ...] = get_args(Finish)
 
 
 class Keyword(BaseModel):
@@ -46,5 +50,6 @@ class ImagePrompt(Envelope):
     seed: int = Field(0, ge=0, lt=2**64)
     language: Language = Field(DEFAULT_LANGUAGE, description="what the keywords were said in (most of them); `text` "
                                "is English whatever it is, and a gloss of each keyword finds its picture")
+    finish: Finish = Field("screen", description="screen, or the inks of the room's e-paper panel to draw in")
     scene: Scene | None = Field(None, description="the room's living scene this prompt paints (None: a slideshow "
                                 "picture of the keywords alone)")

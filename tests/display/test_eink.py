@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import numpy as np
@@ -154,3 +155,52 @@ def test_more_saturation_puts_more_colour_inks_on_the_panel(pictures: list[Pictu
         return sum(n for n, rgb in image.getcolors(8) or [] if rgb in coloured) / (800 * 480)
 
     assert share(0.0) < share(1.0) - 0.05 < share(2.0) - 0.1
+
+
+def _inks_as_seen(image: Image.Image, panel: eink.Panel) -> Image.Image:
+    """A picture drawn in the panel's canonical inks, each pixel replaced by what that ink measures."""
+    seen = np.asarray(image.convert("RGB")).copy()
+    drawn = seen.copy()
+    for canonical, measured in zip(panel.palette, (panel.measured or panel.inks).colors.values(), strict=True):
+        seen[(drawn == canonical).all(axis=2)] = measured
+    return Image.fromarray(seen, "RGB")
+
+
+def _worst_region(data: bytes, regions: tuple[tuple[float, float, float, float], ...], panel: eink.Panel,
+                  blur: float) -> float:
+    """The least correlation, over the depicted regions, between the original as the panel would show it and what
+    the endpoint's picture looks like on the panel (luminance blurred by `blur`: 0 is a look from up close)."""
+    original = decoded(data).convert("RGB")
+    shown = decoded(eink.render(data, panel, eink.Look(), regions))
+    if eink.drawn_in(original, panel):  # drawn in the inks: what it means is how those inks look
+        original = _inks_as_seen(original, panel)
+    size = shown.size
+    reference = eink.fit(original, *size, "keep", regions).convert("L")
+    seen = _as_the_panel_shows(shown, panel).convert("L")
+    if blur:
+        reference, seen = reference.filter(ImageFilter.GaussianBlur(blur)), seen.filter(ImageFilter.GaussianBlur(blur))
+    ref, got = np.asarray(reference, dtype=float), np.asarray(seen, dtype=float)
+    crop = eink.crop_box(original.width, original.height, size[0] / size[1], regions)
+    worst = 1.0
+    for region in regions:
+        x0, y0, x1, y1 = _placed(region, original.size, size, crop)
+        assert ref[y0:y1, x0:x1].std() > 10, "the region has something to see"
+        worst = min(worst, float(np.corrcoef(ref[y0:y1, x0:x1].ravel(), got[y0:y1, x0:x1].ravel())[0, 1]))
+    return worst
+
+
+@pytest.mark.parametrize("kind", ["spectra6-800x480", "acep7-800x480", "grey4-800x480", "bw-800x480"])
+def test_the_e_paper_finish_keeps_depicted_things_clearer_than_the_screen_finish(kind: str) -> None:
+    """The same scenes drawn for screens and for this panel's inks, each served for the panel: every depicted
+    thing of the e-paper picture follows its original more closely, from a metre away and up close, where the
+    screen picture's dither dots show."""
+    panel = eink.PANELS[kind]
+    backend = IllustratorBackend()
+    for keywords in (("tent", "campfire", "owl"), ("cat", "piano", "moon"), ("bicycle", "dog", "tree")):
+        wanted = ImageRequest("x", keywords=keywords, width=1920, height=1080, seed=2, style="watercolor")
+        screen = backend.generate(wanted)[0]
+        paper = backend.generate(dataclasses.replace(wanted, finish=panel.finish))[0]
+        assert paper.regions == screen.regions, "the same things in the same places"
+        for blur, margin in ((2, 0.0), (0, 0.1)):
+            on_screen, on_paper = (_worst_region(p.data, p.regions, panel, blur) for p in (screen, paper))
+            assert on_paper > on_screen + margin, f"{keywords}, blur {blur}: {on_paper:.3f} vs {on_screen:.3f}"

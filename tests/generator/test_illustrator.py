@@ -18,11 +18,15 @@ from services.generator.engines import ImageRequest
 from services.generator.engines.fallback import ResilientBackend
 from services.generator.engines.illustrator import IllustratorBackend
 from services.generator.engines.illustrator.catalog import ATTRIBUTION
+from services.generator.engines.illustrator.look import PAPER_OUTLINE, styled
+from services.generator.engines.illustrator.raster import raster
 from services.generator.engines.poster import PosterBackend, load_font
 from services.generator.engines.poster_look import FAMILIES
 from services.generator.handler import GenerateHandler
 from services.prompter.engines.scene import STYLES
+from shared.inks import INKS
 from shared.messages import GeneratedImage, ImagePrompt, Keyword
+from shared.messages.prompt import Finish
 from tests.support import free_port, wait_for
 
 CAMPING = ("tent", "campfire", "owl", "marshmallows", "stars", "forest")
@@ -165,3 +169,38 @@ def test_keywords_in_other_languages_are_drawn_through_their_gloss(illustrator: 
                          language="de", keywords=(Keyword(text="Zelt", score=2), Keyword(text="Eule", score=1)))
     [image] = GenerateHandler(illustrator, max_prompt_age_seconds=120)(prompt)
     assert image.depicted == ("Zelt", "Eule")
+
+
+@pytest.mark.parametrize("finish", sorted(INKS))
+def test_the_e_paper_finish_draws_the_same_scene_in_the_panels_inks(finish: Finish) -> None:
+    """Every pixel one of the inks (PNG even from a JPEG backend), the same things in the same places, and the
+    attribution still on it in black and white ink."""
+    backend = IllustratorBackend("JPEG")
+    [screen] = backend.generate(request(style="default", width=1280, height=720))
+    [paper] = backend.generate(request(style="default", width=1280, height=720, finish=finish))
+    assert (paper.mime_type, screen.mime_type) == ("image/png", "image/jpeg")
+    assert paper.regions == screen.regions and paper.depicted == screen.depicted, "the same scene, finished"
+    with Image.open(io.BytesIO(paper.data)) as image:
+        used = {rgb for _, rgb in image.convert("RGB").getcolors(len(INKS[finish].colors)) or []}
+    assert used and used <= set(INKS[finish].colors) and len(used) >= 2
+    corner = pixels(paper.data)[690:716, 1100:1270]
+    assert (corner == 255).all(axis=2).sum() > 50 and (corner == 0).all(axis=2).sum() > 50, "the attribution"
+
+
+@pytest.mark.parametrize("style", ["default", "watercolor", "pop", "neon"])
+def test_on_e_paper_each_thing_is_ringed_by_a_bold_dark_outline(illustrator: IllustratorBackend,
+                                                                 style: str) -> None:
+    """The e-paper finish rings a glyph in a dark line some pixels wide, whatever the style does on screens."""
+    glyph = illustrator.matcher.match("owl")
+    assert glyph is not None
+    size = 300
+    bare = raster(glyph, size)
+    on_paper, pad = styled(glyph, size, style, on_paper=True)
+    alpha = np.asarray(on_paper.getchannel("A")) > 128
+    inside = np.zeros_like(alpha)
+    inside[pad:pad + bare.height, pad:pad + bare.width] = np.asarray(bare.getchannel("A")) > 0
+    ring = alpha & ~inside
+    width = ring.sum() / (bare.width + bare.height) / 2  # the ring's area over (roughly) its length
+    assert width >= size * PAPER_OUTLINE / 3, f"a ring {width:.1f} px wide"
+    ring_rgb = np.asarray(on_paper.convert("RGB"))[ring]
+    assert np.median(ring_rgb.max(axis=1)) < 100, "the ring is dark"

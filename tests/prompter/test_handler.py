@@ -218,6 +218,17 @@ def test_style_images_and_regenerate(prompter: Prompter, bus: Recorder) -> None:
     assert bus.prompts[2].id == second.id
 
 
+def test_a_rooms_finish_goes_on_its_prompts_until_changed(prompter: Prompter, bus: Recorder) -> None:
+    """The stateless generator learns from each prompt which inks to draw in: windows and repaints alike."""
+    say(prompter, bus, DOG_TALK)
+    control(prompter, Command.PAINT_NOW)
+    control(prompter, Command.SET_FINISH, "acep7")
+    control(prompter, Command.REGENERATE)
+    control(prompter, Command.SET_FINISH, "screen")
+    control(prompter, Command.REGENERATE)
+    assert [p.finish for p in bus.prompts] == ["screen", "acep7", "screen"]
+
+
 @pytest.mark.parametrize(("command", "value", "match"), [
     (Command.SET_STYLE, "cubism", "unknown style"),
     (Command.SET_IMAGES, 9, "from 1 to 8"),
@@ -226,6 +237,7 @@ def test_style_images_and_regenerate(prompter: Prompter, bus: Recorder) -> None:
     (Command.SET_WAKE_PHRASE, "hey frame 2000!", "wake phrase"),
     (Command.SET_WAKE_PHRASE, "one two three four five", "wake phrase"),
     (Command.SET_LANGUAGE, "Deutsch", "language code"),
+    (Command.SET_FINISH, "spectra7", "unknown finish"),
 ])
 def test_bad_control_values_raise_clear_errors(prompter: Prompter, command: Command, value: object,
                                                match: str) -> None:

@@ -100,6 +100,7 @@ def test_a_restarted_prompter_finds_its_rooms_in_the_sqlite_default(tmp_path: Pa
     before = Prompter(LexicalSelector(), published.append, lambda: lambda: None,
                       store=open_store("", tmp_path, "ns"), clock=lambda: 1000.0, wall_clock=lambda: 50_000.0)
     before.on_control(Control(room="den", source="dashboard", command=Command.SET_IMAGES, value=3))
+    before.on_control(Control(room="den", source="display", command=Command.SET_FINISH, value="bw"))
     for t in _lines(SKI_TRIP):
         before.on_transcript(t)
     before.on_control(Control(room="den", source="dashboard", command=Command.PAINT_NOW))
@@ -107,7 +108,7 @@ def test_a_restarted_prompter_finds_its_rooms_in_the_sqlite_default(tmp_path: Pa
     after = Prompter(LexicalSelector(), published.append, lambda: lambda: None,
                      store=open_store("", tmp_path, "ns"), clock=lambda: 7.0, wall_clock=lambda: 50_030.0)
     room = after._room("den")
-    assert room.num_images == 3 and room.last_prompt == painted
+    assert room.num_images == 3 and room.last_prompt == painted and room.finish == painted.finish == "bw"
     head = painted.keywords[0].text
     assert 0.0 < room.novelty.novelty(head, 7.0) < 0.5, "painted 30 s ago (half-life 60 s): still mostly stale"
     assert open_store("", tmp_path, "other-namespace").load("den") is None

@@ -9,7 +9,7 @@ from typing import Protocol
 from PIL import Image
 
 from shared.messages.image import MAX_IMAGE_BYTES
-from shared.messages.prompt import DEFAULT_HEIGHT, DEFAULT_WIDTH
+from shared.messages.prompt import DEFAULT_HEIGHT, DEFAULT_WIDTH, Finish
 from shared.messages.scene import Scene
 
 MIME_BY_FORMAT = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp"}  # Pillow format → MIME
@@ -33,6 +33,7 @@ class ImageRequest:
     seed: int = 0
     scene: Scene | None = None  # a room's living scene: paint its elements where it places them
     language: str = "en"  # what the keywords are in (`text` is English): the illustrator draws their gloss
+    finish: Finish = "screen"  # or an e-paper panel's inks (shared/inks.py) to draw in
 
 
 @dataclass(frozen=True)

@@ -23,12 +23,13 @@ from services.generator.engines import (
 )
 from services.generator.engines.illustrator.catalog import ATTRIBUTION, glyphs
 from services.generator.engines.illustrator.living import Tone, compose_living, tone
-from services.generator.engines.illustrator.look import LOOKS, Look, background, finish, styled, treat
+from services.generator.engines.illustrator.look import LOOKS, Look, background, finish, in_inks, paper, styled, treat
 from services.generator.engines.illustrator.match import Matcher
 from services.generator.engines.illustrator.scene import Item, Placement, compose
 from services.generator.engines.poster import load_font
 from services.generator.engines.poster_look import stable_int, style_family, warmth
 from shared.embeddings import encoder
+from shared.inks import INKS
 from shared.language.bridge import in_english, lemma
 from shared.messages.image import DEPICTED_CHARS, MAX_DEPICTED, MAX_REGIONS
 from shared.messages.scene import MAX_ELEMENTS
@@ -72,9 +73,10 @@ class IllustratorBackend:
                          and any(self.matcher.match(in_english(keyword, request.language)) == item.glyph
                                  for item in items))[:MAX_DEPICTED]
         pictures = []
+        image_format = self.image_format if request.finish == "screen" else "PNG"  # JPEG would blur the inks
         for index in range(request.num_images):
             image, regions = render(request, items, index, depicted)
-            pictures.append(Picture(encode_image(image, self.image_format), MIME_BY_FORMAT[self.image_format],
+            pictures.append(Picture(encode_image(image, image_format), MIME_BY_FORMAT[image_format],
                                     image.width, image.height, NAME, depicted=depicted, regions=regions))
         return pictures
 
@@ -82,10 +84,12 @@ class IllustratorBackend:
 def render(request: ImageRequest, items: list[Item], index: int = 0,
            depicted: tuple[str, ...] = ()) -> tuple[Image.Image, tuple[tuple[float, float, float, float], ...]]:
     """The same request, items and index give the same pixels; another seed or index, another composition.
-    Returned with where each thing was drawn (`Placement.box`)."""
+    Returned with where each thing was drawn (`Placement.box`). An e-paper finish draws in the panel's inks."""
     width, height = request.width, request.height
     family = style_family(request.style)
+    on_paper = request.finish != "screen"
     look = LOOKS.get(family, LOOKS["default"])
+    look = paper(look) if on_paper else look
     mood = warmth(request.mood)
     if request.scene is None:
         rng = np.random.default_rng(stable_int(NAME, request.text, *request.keywords, request.style, request.mood,
@@ -96,24 +100,26 @@ def render(request: ImageRequest, items: list[Item], index: int = 0,
         elements = {e.keyword: e for e in request.scene.elements}
         scene = compose_living(items, elements, request.scene, width, height)
         lit = tone(request.scene)
-    image = background(scene, width, height, look, mood, rng, lit.light, lit.chroma)
+    image = background(scene, width, height, look, mood, rng, lit.light, lit.chroma, flat=on_paper)
     sky = treat((206, 228, 246) if not scene.night else (44, 56, 108), look, mood, scene.night, lit.light, lit.chroma)
     for placement in scene.placements:  # in a living scene each thing faces the same way every window
-        _paste(image, placement, family, sky,
+        _paste(image, placement, family, on_paper, sky,
                rng if request.scene is None else np.random.default_rng(stable_int(NAME, placement.glyph.hexcode)))
     image = finish(image, look, rng if request.scene is None else np.random.default_rng(stable_int(NAME, "paper")))
-    _words(image, request, depicted, look)
+    if on_paper:
+        image = in_inks(image, INKS[request.finish])
+    _words(image, request, depicted, look, on_paper)
     return image, tuple(p.box(width, height) for p in scene.placements)[:MAX_REGIONS]
 
 
-def _paste(image: Image.Image, placement: Placement, family: str, sky: tuple[float, float, float],
+def _paste(image: Image.Image, placement: Placement, family: str, on_paper: bool, sky: tuple[float, float, float],
            rng: np.random.Generator) -> None:
-    glyph, pad = styled(placement.glyph, placement.size, family)
+    glyph, pad = styled(placement.glyph, placement.size, family, on_paper)
     w, h = glyph.size
     left, top = int(placement.x - w / 2), int(placement.bottom - h + pad)
-    if placement.shadow:
+    if placement.shadow and not on_paper:  # on e-paper a soft shadow would be a hard blot
         _shadow(image, placement, w - 2 * pad)
-    if placement.depth > 0.2:  # aerial perspective: far things take on the colour of the air
+    if placement.depth > 0.2 and not on_paper:  # aerial perspective: far things take on the colour of the air
         haze = Image.new("RGBA", glyph.size, (*(int(c) for c in sky), 255))
         hazy = Image.blend(glyph, haze, min(0.45, placement.depth * 0.35))
         hazy.putalpha(glyph.getchannel("A"))
@@ -132,25 +138,29 @@ def _shadow(image: Image.Image, placement: Placement, width: int) -> None:
     image.paste((20, 20, 30), (int(placement.x - mask.width / 2), int(placement.bottom - mask.height / 2)), mask)
 
 
-def _words(image: Image.Image, request: ImageRequest, depicted: tuple[str, ...], look: Look) -> None:
-    """The attribution the licence asks for, and (small) the keywords the picture could not show."""
+def _words(image: Image.Image, request: ImageRequest, depicted: tuple[str, ...], look: Look, on_paper: bool) -> None:
+    """The attribution the licence asks for, and (small) the keywords the picture could not show; on e-paper in
+    black and white ink without anti-aliasing, so every pixel stays an ink."""
     width, height = image.size
     unit = min(width, height)
     draw = ImageDraw.Draw(image)
+    light = (255, 255, 255) if on_paper else (245, 245, 245)
+    if on_paper:
+        draw.fontmode = "1"
     bottom = height - (int(height * 0.07) if look.letterbox and width > height else 0)
     margin = max(2, int(unit * 0.015))
     small = load_font("body-sans", max(6, unit * 0.018))
     box = draw.textbbox((0, 0), ATTRIBUTION, font=small)
     x, y = width - margin - (box[2] - box[0]), bottom - margin - (box[3] - box[1]) - box[1]
     draw.text((x + 1, y + 1), ATTRIBUTION, font=small, fill=(0, 0, 0))
-    draw.text((x, y), ATTRIBUTION, font=small, fill=(245, 245, 245))
+    draw.text((x, y), ATTRIBUTION, font=small, fill=light)
     rest = [k for k in request.keywords if k not in depicted][:4]
     if rest:
         caption = load_font("caption-sans", max(6, unit * 0.026))
         text = " · ".join(rest)
         cy = bottom - margin - int(unit * 0.026 * 1.3)
         draw.text((margin + 1, cy + 1), text, font=caption, fill=(0, 0, 0))
-        draw.text((margin, cy), text, font=caption, fill=(250, 250, 250))
+        draw.text((margin, cy), text, font=caption, fill=light)
 
 
 def _plural(keyword: str, name: str, language: str) -> bool:

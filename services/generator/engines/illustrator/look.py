@@ -2,12 +2,13 @@
 
 Everything full-frame is done with Pillow's C routines (row gradients, polygons, look-up tables, multiply),
 and the per-glyph treatments (outline, glow, soft edges, monochrome) are cached with the raster, which keeps a
-1080p picture within a few hundred milliseconds on one core.
+1080p picture within a few hundred milliseconds on one core. The e-paper finish (`paper`, `in_inks`) draws for a
+panel of a few inks: bold outlines, and flat fills in the inks themselves, so a dither has nothing to break up.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageOps
@@ -15,6 +16,7 @@ from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageOp
 from services.generator.engines.illustrator.catalog import Glyph
 from services.generator.engines.illustrator.raster import ImageCache, image_bytes, raster
 from services.generator.engines.illustrator.scene import Ground, Scene
+from shared.inks import Inks
 
 RGB = tuple[float, float, float]
 
@@ -48,6 +50,10 @@ LOOKS = {
     "storybook": Look(palette="warm", outline=0.015, saturation=1.1, texture=0.05),
     "pixel": Look(palette="vivid", pixel=True, saturation=1.2),
 }
+
+PAPER_OUTLINE = 0.03  # the e-paper finish's outline, as a fraction of the glyph: a line a dither cannot fray
+_CHROMA_BOOST = 2.0  # a picture's colourfulness, raised before its colours are matched to the inks
+_LIGHTNESS_WEIGHT = 0.5  # lightness against hue when matching them
 
 _SKY = {False: ((105, 165, 228), (206, 228, 246)), True: ((10, 16, 46), (44, 56, 108))}
 _GROUND = {Ground.GRASS: ((132, 178, 96), (72, 132, 62)), Ground.SNOW: ((222, 230, 242), (248, 250, 253)),
@@ -90,18 +96,19 @@ def treat(color: RGB, look: Look, warmth: int, night: bool, light: float = 1.0, 
     return (min(max(r, 0), 255), min(max(g, 0), 255), min(max(b, 0), 255))
 
 
-def background(scene: Scene, width: int, height: int, look: Look, warmth: int,
-               rng: np.random.Generator, light: float = 1.0, chroma: float = 1.0) -> Image.Image:
-    """Sky and ground (or wall and table) as row gradients, with hills or sea at the horizon and stars at night."""
+def background(scene: Scene, width: int, height: int, look: Look, warmth: int, rng: np.random.Generator,
+               light: float = 1.0, chroma: float = 1.0, flat: bool = False) -> Image.Image:
+    """Sky and ground (or wall and table) as row gradients (`flat`: each one colour, for a panel of few inks),
+    with hills or sea at the horizon and stars at night."""
     horizon = int(scene.horizon)
     indoor = scene.ground is Ground.INDOOR
     top, low = _WALL if indoor else _SKY[scene.night or look.palette == "neon"]
     far, near = _GROUND[scene.ground]
     colors = [treat(c, look, warmth, scene.night and not indoor, light, chroma) for c in (top, low, far, near)]
     rows = np.empty((height, 3), np.float32)
-    t = np.linspace(0, 1, max(horizon, 1))[:, None]
+    t = _ramp(horizon, flat)
     rows[:horizon] = np.array(colors[0]) * (1 - t) + np.array(colors[1]) * t
-    t = np.linspace(0, 1, max(height - horizon, 1))[:, None] ** 0.8
+    t = _ramp(height - horizon, flat) ** 0.8
     rows[horizon:] = np.array(colors[2]) * (1 - t) + np.array(colors[3]) * t
     image = Image.fromarray(np.repeat(rows.astype(np.uint8)[:, None, :], width, axis=1), "RGB")
     draw = ImageDraw.Draw(image)
@@ -127,6 +134,11 @@ def background(scene: Scene, width: int, height: int, look: Look, warmth: int,
     return image
 
 
+def _ramp(rows: int, flat: bool) -> np.ndarray:
+    """0 to 1 down `rows` rows, as a column; all ½ when `flat`."""
+    return np.full((max(rows, 1), 1), 0.5) if flat else np.linspace(0, 1, max(rows, 1))[:, None]
+
+
 def _ints(color: RGB) -> tuple[int, int, int]:
     return int(color[0]), int(color[1]), int(color[2])
 
@@ -134,13 +146,22 @@ def _ints(color: RGB) -> tuple[int, int, int]:
 _STYLED: ImageCache[tuple[Image.Image, int]] = ImageCache(32 * 2**20, lambda entry: image_bytes(entry[0]))
 
 
-def styled(glyph: Glyph, size: int, family: str) -> tuple[Image.Image, int]:
-    """The glyph with its style's treatment, and the padding added around it (for outline or glow); cached."""
-    return _STYLED.get_or_make((glyph.hexcode, size, family), lambda: _style(glyph, size, family))
+def paper(look: Look) -> Look:
+    """A style's e-paper finish: its palette with bold outlines, and nothing a dither would turn into dots (soft
+    edges, glow, paper texture, grain, vignette)."""
+    return replace(look, outline=max(look.outline, PAPER_OUTLINE), glow=False, soften=0.0, texture=0.0, grain=0.0,
+                   vignette=0.0)
 
 
-def _style(glyph: Glyph, size: int, family: str) -> tuple[Image.Image, int]:
+def styled(glyph: Glyph, size: int, family: str, on_paper: bool = False) -> tuple[Image.Image, int]:
+    """The glyph with its style's treatment (its e-paper finish when `on_paper`), and the padding added around it
+    (for outline or glow); cached."""
+    return _STYLED.get_or_make((glyph.hexcode, size, family, on_paper), lambda: _style(glyph, size, family, on_paper))
+
+
+def _style(glyph: Glyph, size: int, family: str, on_paper: bool) -> tuple[Image.Image, int]:
     look = LOOKS.get(family, LOOKS["default"])
+    look = paper(look) if on_paper else look
     image = raster(glyph, size)
     pad = int(size * max(look.outline * 1.5, 0.12 if look.glow else 0, look.soften * 2)) + 1
     if look.mono:
@@ -195,6 +216,42 @@ def finish(image: Image.Image, look: Look, rng: np.random.Generator) -> Image.Im
         small = image.resize((max(1, width // block), max(1, height // block)), Image.Resampling.BOX)
         image = small.resize((width, height), Image.Resampling.NEAREST)
     return image
+
+
+def in_inks(image: Image.Image, inks: Inks) -> Image.Image:
+    """Each colour as the ink it is most like, in the inks' canonical colours (what the panel's driver takes),
+    with specks of a pixel or two folded into what surrounds them.
+
+    Colours are matched in OKLab, where distance follows what an eye tells apart, against the canonical inks:
+    what they are called (the sky is the blue ink, the outline the black), not how dull a panel shows them. The
+    picture's colourfulness is raised first, since a screen's pastels are nearer white than any coloured ink, and
+    lightness counts half, so a dark green field is the green ink and not the black."""
+    palette_image = image.convert("RGB").quantize(256, Image.Quantize.FASTOCTREE, dither=Image.Dither.NONE)
+    colors = _oklab(np.array(palette_image.getpalette() or [0, 0, 0], np.float32).reshape(-1, 3))
+    colors[:, 0] *= _LIGHTNESS_WEIGHT
+    colors[:, 1:] *= _CHROMA_BOOST
+    targets = _oklab(np.array(inks.colors, np.float32))
+    targets[:, 0] *= _LIGHTNESS_WEIGHT
+    nearest = ((colors[:, None, :] - targets[None]) ** 2).sum(-1).argmin(1)
+    lut = [int(nearest[i]) if i < len(nearest) else 0 for i in range(256)]
+    indices = Image.frombytes("L", image.size, palette_image.tobytes()).point(lut).filter(ImageFilter.ModeFilter(3))
+    inked = Image.frombytes("P", image.size, indices.tobytes())
+    inked.putpalette([c for rgb in inks.colors for c in rgb])
+    return inked.convert("RGB")
+
+
+def _oklab(rgb: np.ndarray) -> np.ndarray:
+    """sRGB rows (0-255) in OKLab (Björn Ottosson's matrices): distances there follow what an eye tells apart."""
+    c = rgb / 255.0
+    linear = np.where(c <= 0.04045, c / 12.92, ((c + 0.055) / 1.055) ** 2.4)
+    lms = np.cbrt(linear @ _TO_LMS.T)
+    return lms @ _TO_OKLAB.T
+
+
+_TO_LMS = np.array([[0.4122214708, 0.5363325363, 0.0514459929], [0.2119034982, 0.6806995451, 0.1073969566],
+                    [0.0883024619, 0.2817188376, 0.6299787005]], np.float32)
+_TO_OKLAB = np.array([[0.2104542553, 0.7936177850, -0.0040720468], [1.9779984951, -2.4285922050, 0.4505937099],
+                      [0.0259040371, 0.7827717662, -0.8086757660]], np.float32)
 
 
 def _noise(width: int, height: int, cell: int, strength: float, rng: np.random.Generator) -> Image.Image:
