@@ -7,6 +7,10 @@ dithers and encodes it; cached: the same URL again; 304: If-None-Match. One requ
 127.0.0.1, so each time is the whole serve as a frame waits for it. On a shared machine the wall time also counts
 waiting for a core, so the render's CPU time in this process (what one core of its own takes) is measured too.
 
+The e-paper finish (docs/services/eink.md) against the screen finish as the baseline, in this process: the
+illustrator's CPU time to draw a 1920×1080 picture each way, and the render's CPU time for a picture drawn in the
+panel's inks (mapped ink for ink) against a screen picture (dithered).
+
     make bench-eink            # BENCH_RUNS uncached per size (default 30), 5× as many cached and 304s
 
 Runs the real `voxframe display` as a subprocess on a private namespace of the local RabbitMQ; results go to
@@ -15,9 +19,12 @@ bench/results/eink.json.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -25,8 +32,10 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._results import percentile, save_results
-from bench.display import picture, running_display
+from bench.display import SCENES, picture, running_display
 from services.display import eink
+from services.generator.engines import ImageRequest
+from services.generator.engines.illustrator import IllustratorBackend
 from shared.messages import GeneratedImage
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,6 +78,29 @@ def measure(client: httpx.Client, base: str, kind: str, runs: int, data: bytes) 
             "render_cpu": stats(render_cpu(data, kind, runs)), "png_bytes": len(first.content)}
 
 
+def cpu_ms(make: Callable[[], object], runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        started = time.process_time()
+        make()
+        times.append((time.process_time() - started) * 1000)
+    return times
+
+
+def finishes(runs: int) -> dict[str, object]:
+    """Screen (the baseline) and e-paper finish, Spectra 6: drawing 1920×1080 and serving it at 800×480 (CPU)."""
+    backend, panel = IllustratorBackend(), eink.PANELS[KINDS[0]]
+    wanted = ImageRequest("a scene", keywords=SCENES[0], width=1920, height=1080, seed=0)
+    out: dict[str, object] = {}
+    for finish in ("screen", panel.finish):
+        request = dataclasses.replace(wanted, finish=finish)
+        data = backend.generate(request)[0].data
+        out[finish] = {"draw_cpu": stats(cpu_ms(functools.partial(backend.generate, request), runs)),
+                       "render_cpu": stats(cpu_ms(functools.partial(eink.render, data, panel, eink.Look()), runs)),
+                       "picture_bytes": len(data)}
+    return out
+
+
 def main() -> int:
     runs = int(os.environ.get("BENCH_RUNS", "30"))
     result: dict[str, object] = {"picture": "illustrator, 1920x1080 JPEG", "dither": "floyd-steinberg, measured inks",
@@ -86,6 +118,7 @@ def main() -> int:
             time.sleep(0.1)
         for kind in KINDS:
             result[kind] = measure(client, base, kind, runs, data)
+    result["finish"] = finishes(max(5, runs // 3))
     save_results("eink", result)
     return 0
 

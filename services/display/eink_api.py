@@ -23,6 +23,7 @@ from services.display import eink, openapi
 from services.display.api import error, guarded, ok, read_json
 from services.display.eink_frames import EinkFrame
 from services.display.views import NAME, View
+from shared.messages import Command, Control
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -68,6 +69,20 @@ def _panel_kind(kind: str) -> str:
 
 def key_of(request: Request) -> str:
     return request.query_params.get("key", "") or request.headers.get(KEY_HEADER, "")
+
+
+async def ask_for_inks(request: Request, frame: EinkFrame) -> None:
+    """Tell the prompter that the frame's room is drawn in the frame's inks from now on (`set_finish`): the
+    generator is stateless, so the finish must travel on the room's prompts, and the prompter keeps each room's
+    settings. A broker that is down costs only the finish: the frame is served a dithered picture meanwhile."""
+    d = request.app.state.display
+    control = Control(room=frame.room, source="display", command=Command.SET_FINISH,
+                      value=eink.PANELS[frame.kind].finish)
+    if not d.bus.connected:
+        _LOGGER.warning("room %s: the broker is down, so its pictures are not drawn in %s's inks", frame.room,
+                        frame.kind)
+        return
+    await asyncio.to_thread(d.bus.publish, control, timeout=10)
 
 
 async def frame_of(request: Request) -> EinkFrame | None:
@@ -165,6 +180,7 @@ async def create_eink_frame(request: Request) -> Response:
     url = f"{str(request.base_url).rstrip('/')}/eink/{wanted.room}/{wanted.kind}.{fmt}?key={issued.key}"
     _LOGGER.info("E-ink frame %s (%s, %s) made for room %s", issued.frame.pairing_id, wanted.name, wanted.kind,
                  wanted.room)
+    await ask_for_inks(request, issued.frame)
     return ok(EinkFrameView(id=issued.frame.pairing_id, name=wanted.name, room=wanted.room, kind=wanted.kind,
                             url=url), 201)
 
@@ -179,6 +195,7 @@ async def approve_eink_frame(request: Request) -> Response:
     if frame is None:
         return error(404, "no such e-ink frame")
     _LOGGER.info("E-ink frame %s approved for room %s (%s)", frame.pairing_id, frame.room, frame.kind)
+    await ask_for_inks(request, frame)
     return ok(EinkFrameView(id=frame.pairing_id, name=frame.name, room=frame.room, kind=frame.kind))
 
 

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from services.display import eink, openapi
-from services.display.eink_api import frame_of
+from services.display.eink_api import ask_for_inks, frame_of
 from services.display.eink_frames import EinkFrame
 from services.display.limits import capped
 
@@ -69,6 +69,8 @@ async def setup(request: Request) -> Response:
     issued = await asyncio.to_thread(d.eink_frames.setup, device.upper(), d.settings.default_room, approved)
     _LOGGER.info("TRMNL %s set up (%s)", issued.frame.name, "approved for " + issued.frame.room if approved
                  else "waiting for approval")
+    if approved:
+        await ask_for_inks(request, issued.frame)
     panel = eink.PANELS[issued.frame.kind]
     return JSONResponse({"status": 200, "api_key": issued.key, "friendly_id": issued.friendly_id,
                          "image_url": _card_url(request, panel, issued.key), "filename": "setup",

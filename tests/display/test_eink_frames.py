@@ -15,7 +15,7 @@ from services.display import eink, trmnl
 from services.display.logscrub import ScrubSecrets
 from services.generator.engines import ImageRequest
 from services.generator.engines.illustrator import IllustratorBackend
-from shared.messages import GeneratedImage
+from shared.messages import Command, Control, GeneratedImage
 from tests.display.conftest import DisplayProcess, make_image, publish
 from tests.support import Broker, wait_for
 
@@ -44,6 +44,14 @@ def shown(broker: Broker, display: DisplayProcess, image: GeneratedImage) -> Gen
     wait_for(lambda: newest(display, image.room) == str(image.id), timeout=15,
              message="the picture to be the room's newest")
     return image
+
+
+def finish_asked(broker: Broker, tap: str) -> Control:
+    """The set_finish the display sent when a frame joined a room: the room is drawn in the frame's inks."""
+    _, body = wait_for(lambda: broker.get(tap), timeout=10, message="the display's set_finish on the broker")
+    control = Control.from_json(body)
+    assert (control.command, control.source) == (Command.SET_FINISH, "display")
+    return control
 
 
 def only_inks(response: requests.Response, kind: str) -> Image.Image:
@@ -97,6 +105,7 @@ def guarded(display_factory: Callable[..., DisplayProcess]) -> DisplayProcess:
 def test_with_a_token_the_url_needs_it_or_the_key_of_a_frame_of_that_room(
         broker: Broker, guarded: DisplayProcess, painted: GeneratedImage) -> None:
     shown(broker, guarded, painted)
+    controls = broker.tap("control.#")
     url = f"{guarded.url}/eink/living-room/acep7-800x480.png"
     assert requests.get(url, timeout=5).status_code == 401  # the LAN does not see the room
     assert requests.get(f"{url}?token={TOKEN}", timeout=30).status_code == 200
@@ -109,6 +118,8 @@ def test_with_a_token_the_url_needs_it_or_the_key_of_a_frame_of_that_room(
     made = requests.post(f"{guarded.url}/api/eink/frames", json={"name": "hall", "room": "living-room",
                                                                  "kind": "acep7-800x480"}, headers=auth, timeout=5)
     assert made.status_code == 201
+    asked = finish_asked(broker, controls)
+    assert (asked.room, asked.value) == ("living-room", "acep7"), "the room is drawn in the frame's inks"
     frame = made.json()
     assert frame["url"].startswith(f"{guarded.url}/eink/living-room/acep7-800x480.png?key=")
     only_inks(requests.get(frame["url"], timeout=30), "acep7-800x480")
@@ -129,9 +140,12 @@ def trmnl_display(display: DisplayProcess, key: str) -> requests.Response:
 
 def test_a_trmnl_on_a_display_without_a_token_shows_the_default_room_at_once(
         broker: Broker, display: DisplayProcess, painted: GeneratedImage) -> None:
+    controls = broker.tap("control.#")
     assert requests.get(f"{display.url}/api/setup", timeout=5).status_code == 400  # no ID header
     setup = requests.get(f"{display.url}/api/setup", headers={"ID": MAC}, timeout=5).json()
     assert setup["status"] == 200 and len(setup["api_key"]) >= 20 and len(setup["friendly_id"]) == 6
+    asked = finish_asked(broker, controls)
+    assert (asked.room, asked.value) == ("living-room", "bw")
     assert setup["image_url"].startswith("http://") and setup["filename"]
 
     waiting = trmnl_display(display, setup["api_key"]).json()
@@ -166,6 +180,7 @@ def test_a_trmnl_waits_for_the_dashboards_approval_when_a_token_is_set(
         broker: Broker, guarded: DisplayProcess, painted: GeneratedImage) -> None:
     shown(broker, guarded, painted)
     shown(broker, guarded, make_image(room="kitchen", color=(200, 200, 40)))
+    controls = broker.tap("control.#")
     setup = requests.get(f"{guarded.url}/api/setup", headers={"ID": MAC}, timeout=5).json()
     key = setup["api_key"]
     pending = trmnl_display(guarded, key).json()
@@ -182,6 +197,8 @@ def test_a_trmnl_waits_for_the_dashboards_approval_when_a_token_is_set(
     assert requests.post(approve, json={"room": "no room"}, headers=auth, timeout=5).status_code == 400
     approved = requests.post(approve, json={"room": "kitchen"}, headers=auth, timeout=5)
     assert approved.status_code == 200 and approved.json()["room"] == "kitchen"
+    asked = finish_asked(broker, controls)  # only once approved: a waiting frame changes no room
+    assert (asked.room, asked.value) == ("kitchen", "bw")
 
     answer = trmnl_display(guarded, key).json()
     assert "/eink/kitchen/bw-800x480.bmp?key=" in answer["image_url"]
