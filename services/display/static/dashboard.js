@@ -1,4 +1,5 @@
 // The dashboard: rooms, live mics with mute switches, controls, conversation, prompts and the gallery.
+import { t } from "/static/i18n.js";
 import { ago, api, clock, el, liveSocket } from "/static/live.js";
 import { showcase } from "/static/provenance.js";
 import { controls } from "/rules.js";
@@ -130,7 +131,7 @@ function renderImages() {
     : el("p", { class: "empty" }, "Nothing painted in this room yet. Talk, or press “Paint now”."));
   $("now-when").textContent = latest ? ago(latest.received_at) : "";
   $("gallery").replaceChildren(...state.images.map(tile));
-  $("gallery-count").textContent = state.rooms.get(state.room)?.images ? `${state.rooms.get(state.room).images} pictures` : "";
+  $("gallery-count").textContent = state.rooms.get(state.room)?.images ? t("dash.pictures", { count: state.rooms.get(state.room).images }) : "";
   $("more").hidden = !state.more;
 }
 
@@ -218,7 +219,7 @@ function onEvent(event) {
 let wasDown = false;
 function onState(connected) {
   $("link").className = `pill ${connected ? "ok" : "down"}`;
-  $("link").lastElementChild.textContent = connected ? "live" : "reconnecting";
+  $("link").lastElementChild.textContent = t(connected ? "link.live" : "link.reconnecting");
   if (connected && wasDown && state.room) selectRoom(state.room); // catch up on what happened while away
   wasDown = !connected;
 }

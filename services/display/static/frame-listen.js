@@ -1,5 +1,6 @@
 // The frame's "listen here" switch: the screen's own microphone becomes a mic of the frame's room, so one
 // tablet is both frame and mic. On with ?listen=1 or a tap on the switch; remembered on this device.
+import { t } from "/static/i18n.js";
 import { BrowserMic, MicUnavailable, micName } from "/static/micstream.js";
 
 const KEY = "voxframe.frame.listen";
@@ -18,11 +19,11 @@ async function listen(gesture) {
   const name = micName(params);
   mic = new BrowserMic(room, name, {
     onState: ({ state, reason }) => {
-      if (state === "live") show(mic.muted ? `muted · ${name}` : `listening · ${name}`, mic.muted ? "muted" : "live");
-      else if (state === "refused") show(`not listening: ${reason}`, "problem");
-      else if (state === "offline") show("reconnecting", "problem");
+      if (state === "live") show(t(mic.muted ? "frame.mic_muted" : "frame.mic_listening", { name }), mic.muted ? "muted" : "live");
+      else if (state === "refused") show(t("frame.mic_refused", { reason }), "problem");
+      else if (state === "offline") show(t("frame.reconnecting"), "problem");
     },
-    onMuted: (muted) => show(muted ? `muted · ${name}` : `listening · ${name}`, muted ? "muted" : "live"),
+    onMuted: (muted) => show(t(muted ? "frame.mic_muted" : "frame.mic_listening", { name }), muted ? "muted" : "live"),
   });
   try {
     await mic.start({ gesture });
@@ -30,7 +31,7 @@ async function listen(gesture) {
   } catch (err) {
     if (!(err instanceof MicUnavailable)) throw err;
     mic = null;
-    show(err.message === "needs a tap" ? "tap to listen here" : err.message, "problem");
+    show(err.message === "needs a tap" ? t("frame.tap_to_listen") : err.message, "problem");
   }
 }
 
@@ -40,7 +41,7 @@ button.addEventListener("click", (event) => {
     mic.stop();
     mic = null;
     localStorage.removeItem(KEY);
-    show("listen here", "off");
+    show(t("frame.listen_here"), "off");
   } else {
     listen(true);
   }

@@ -1,5 +1,6 @@
 // The frame: shows each new picture of its room with a crossfade (a living scene's: its change, frame-change.js), cycles recent ones while the room is quiet,
 // and reconnects by itself. URL: /frame/<room>?caption=off&cycle=<seconds>
+import { t } from "/static/i18n.js";
 import { liveSocket } from "/static/live.js";
 import { CHANGE_MS, animate, difference } from "/static/frame-change.js";
 
@@ -24,7 +25,7 @@ let lastChange = Date.now();
 let cycled = 0;
 
 document.title = `Voxframe · ${room}`;
-document.getElementById("waiting-room").textContent = room ? ` in ${room}` : "";
+document.getElementById("waiting-room").textContent = room ? t("frame.in_room", { room }) : "";
 
 // The picture at this screen's width (device pixels), bucketed as the server does (its hello names the widths)
 // so frames share variants; the browser's Accept header gets WebP where it reads it.
@@ -119,7 +120,8 @@ function onEvent(event) {
 
 // Spoken commands ("hey frame, …"): a small toast confirms one; "what is this?" shows the picture's words and
 // where they came from for a few seconds, even with the caption off.
-const CONFIRM = { paint: "Painting", regenerate: "Painting it again", mute: "Stopped listening", describe: "This picture" };
+const CONFIRM = { paint: t("frame.painting"), regenerate: t("frame.painting_again"), mute: t("frame.stopped"),
+  describe: t("frame.this_picture") };
 let toastTimer = null;
 function heardCommand(c) {
   if (!CONFIRM[c.action]) return; // not understood: ignored

@@ -1,5 +1,6 @@
 // A job page: its status moves live (queued → transcribing → choosing → painting → done, or error and why);
 // the transcript as timed lines, and each picture linked both ways with the lines it was chosen from.
+import { t } from "/static/i18n.js";
 import { api, el, liveSocket } from "/static/live.js";
 import { provenance } from "/static/provenance.js";
 
@@ -154,7 +155,7 @@ function clock(seconds) {
 
 function onState(connected) {
   $("link").className = `pill ${connected ? "ok" : "down"}`;
-  $("link").lastElementChild.textContent = connected ? "live" : "reconnecting";
+  $("link").lastElementChild.textContent = t(connected ? "link.live" : "link.reconnecting");
 }
 
 try {

@@ -1,6 +1,7 @@
 // The mic page: /mic/<room>?name=<name>&autostart=1. Start/stop, a level meter, mute (shared with the
 // dashboard's switch for this mic), and the mic's name, remembered on this device.
 import { name as NAME_RULE } from "/rules.js";
+import { t } from "/static/i18n.js";
 import { BrowserMic, MicUnavailable, micName } from "/static/micstream.js";
 
 document.getElementById("name").pattern = NAME_RULE.input_pattern; // the server's rule, served
@@ -26,11 +27,11 @@ function showName() {
 }
 
 const STATES = {
-  starting: () => say("Starting the microphone…"),
-  live: () => say(mic.muted ? "Muted." : "Listening: what is said here is painted on the room's frames."),
-  offline: ({ reason }) => say(reason ? `Reconnecting: ${reason}` : "Reconnecting to the display…", true),
-  refused: ({ reason }) => say(`The display refused this mic: ${reason}`, true),
-  stopped: () => say("Stopped. Nothing is heard."),
+  starting: () => say(t("mic.starting")),
+  live: () => say(t(mic.muted ? "mic.muted" : "mic.listening")),
+  offline: ({ reason }) => say(reason ? t("mic.reconnecting_because", { reason }) : t("mic.reconnecting"), true),
+  refused: ({ reason }) => say(t("mic.refused", { reason }), true),
+  stopped: () => say(t("mic.stopped")),
 };
 
 const mic = new BrowserMic(room, name, {
@@ -41,7 +42,7 @@ const mic = new BrowserMic(room, name, {
   onLevel: (rms) => { level.style.width = `${Math.min(100, Math.sqrt(rms) * 180)}%`; },
   onMuted: (muted) => {
     muteButton.setAttribute("aria-pressed", String(muted));
-    muteButton.textContent = muted ? "Unmute" : "Mute";
+    muteButton.textContent = t(muted ? "mic.unmute" : "mic.mute");
     document.body.dataset.muted = String(muted);
     STATES.live();
   },
@@ -50,7 +51,7 @@ const mic = new BrowserMic(room, name, {
 async function start(gesture) {
   try {
     await mic.start({ gesture });
-    toggle.textContent = "Stop";
+    toggle.textContent = t("mic.stop");
     toggle.setAttribute("aria-pressed", "true");
     muteButton.disabled = false;
   } catch (err) {
@@ -63,7 +64,7 @@ async function start(gesture) {
 toggle.addEventListener("click", () => {
   if (mic.running) {
     mic.stop();
-    toggle.textContent = "Start";
+    toggle.textContent = t("mic.start");
     toggle.setAttribute("aria-pressed", "false");
     muteButton.disabled = true;
   } else {

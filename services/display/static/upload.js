@@ -1,5 +1,6 @@
 // Upload: send the file without blocking anything, then follow the job on its own page.
 import { name as NAME_RULE } from "/rules.js";
+import { t } from "/static/i18n.js";
 
 document.getElementById("room").pattern = NAME_RULE.input_pattern; // the server's rule, served
 const form = document.getElementById("upload-form");
@@ -10,8 +11,8 @@ const sendButton = document.getElementById("send");
 
 function chosen() {
   const file = input.files[0];
-  document.getElementById("drop-title").textContent = file ? file.name : "Choose an audio file";
-  document.getElementById("drop-hint").textContent = file ? `${(file.size / 1048576).toFixed(1)} MB` : "or drop it here";
+  document.getElementById("drop-title").textContent = file ? file.name : t("upload.choose");
+  document.getElementById("drop-hint").textContent = file ? `${(file.size / 1048576).toFixed(1)} MB` : t("upload.drop");
 }
 input.addEventListener("change", chosen);
 for (const name of ["dragenter", "dragover"]) drop.addEventListener(name, (e) => { e.preventDefault(); drop.classList.add("over"); });
@@ -22,7 +23,7 @@ form.addEventListener("submit", async (e) => {
   e.preventDefault();
   problem.hidden = true;
   sendButton.disabled = true;
-  sendButton.textContent = "Uploading…";
+  sendButton.textContent = t("upload.sending");
   const body = new FormData();
   body.append("audio", input.files[0]);
   const room = document.getElementById("room").value.trim();
@@ -36,6 +37,6 @@ form.addEventListener("submit", async (e) => {
     problem.textContent = err.message;
     problem.hidden = false;
     sendButton.disabled = false;
-    sendButton.textContent = "Upload and paint";
+    sendButton.textContent = t("upload.send");
   }
 });
