@@ -152,10 +152,12 @@ def test_the_upload_page_follows_a_job_to_its_picture(broker: Broker, display: D
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     page.goto(f"{display.url}/upload")
     page.set_input_files("#audio", str(recording))
+    page.select_option("#language", "de")  # the form names the recording's language: its segments carry it
     page.click("#send")
     page.wait_for_url("**/jobs/*")
     page.wait_for_selector('#job[data-status="queued"]')
     segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
+    assert segments and {s.language for s in segments} == {"de"}
     publish(broker, *(s.derive(Transcript, audio_id=str(s.id), text=f"part {s.sequence} of the story",
                                sequence=s.sequence, engine="faster-whisper", model="tiny.en", audio_seconds=1,
                                processing_seconds=0.1)

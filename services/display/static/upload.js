@@ -28,6 +28,8 @@ form.addEventListener("submit", async (e) => {
   body.append("audio", input.files[0]);
   const room = document.getElementById("room").value.trim();
   if (room) body.append("room", room);
+  const language = document.getElementById("language").value; // "": the room's; "auto": detect it
+  if (language) body.append("language", language);
   try {
     const response = await fetch("/api/uploads", { method: "POST", body, credentials: "same-origin" });
     const answer = await response.json().catch(() => ({}));
