@@ -37,7 +37,7 @@ import websockets
 from tqdm import tqdm
 
 ROOT = Path(__file__).resolve().parents[1]
-from services.display.variants import WIDTHS
+from services.display.gallery.variants import WIDTHS
 from services.generator.engines import ImageRequest
 from services.generator.engines.illustrator import IllustratorBackend
 from shared.bus import Bus

@@ -33,7 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._results import percentile, save_results
 from bench.display import SCENES, picture, running_display
-from services.display import eink
+from services.display.frames import eink
 from services.generator.engines import ImageRequest
 from services.generator.engines.illustrator import IllustratorBackend
 from shared.messages import GeneratedImage

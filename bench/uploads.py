@@ -6,7 +6,7 @@ beside what a legal upload costs.
 Inputs, made fresh each run: a FLAC of 60 minutes of 48 kHz stereo silence (a few hundred KB that decode to
 ~1.3 GB of float samples), the same FLAC with its length field zeroed (so only the streamed decode's stop can
 refuse it), the silence as a piped WebM/Opus (the ffmpeg path) and a legal 10-minute 48 kHz stereo FLAC of speech.
-Each case runs `services.display.uploads.prepare` — what `POST /api/uploads` runs — in a fresh child process
+Each case runs `services.display.jobs.uploads.prepare` — what `POST /api/uploads` runs — in a fresh child process
 that reads its peak RSS (`ru_maxrss`) just before the call (the baseline: interpreter, imports, the file's
 bytes) and after it (VmHWM); the parent samples the RSS of the child's whole tree, ffmpeg included, every 5 ms. \
 Targets: the bomb refused in
@@ -97,7 +97,7 @@ def _tree_rss_mb(pid: int) -> float:
 
 def child(path: str) -> None:
     """In a fresh process: peak RSS before and after one `prepare`, its outcome and its wall time."""
-    from services.display.uploads import UploadRejected, prepare
+    from services.display.jobs.uploads import UploadRejected, prepare
 
     data = Path(path).read_bytes()
     before = _peak_rss_mb()

@@ -108,8 +108,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _display_token(args: argparse.Namespace) -> str:
     """Beyond loopback without a token set: the display's stored token (made now if none), for its dashboard link."""
-    from services.display.access_token import is_loopback, stored_token
     from services.display.settings import DisplaySettings
+    from services.display.web.access_token import is_loopback, stored_token
 
     settings = DisplaySettings()
     if settings.display_token or args.insecure or is_loopback(args.host):

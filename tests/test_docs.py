@@ -25,7 +25,8 @@ def _envelopes(cls: type[Envelope] = Envelope) -> list[type[Envelope]]:
 
 
 def test_the_readme_api_table_names_every_route_of_the_display() -> None:
-    from services.display import api, mic_socket, sockets
+    from services.display.mics import mic_socket
+    from services.display.web import api, sockets
 
     routes = {_shape(r.path) for module in (api, sockets, mic_socket) for r in module.routes}
     readme = (REPO / "README.md").read_text()

@@ -8,10 +8,10 @@ import socket
 
 import uvicorn
 
-from services.display.access_token import TOKEN_FILE, dashboard_links, is_loopback, stored_token
 from services.display.app import create_app
-from services.display.logscrub import scrub_web_logs
 from services.display.settings import DisplaySettings
+from services.display.web.access_token import TOKEN_FILE, dashboard_links, is_loopback, stored_token
+from services.display.web.logscrub import scrub_web_logs
 from shared.bus import check_broker
 from shared.config import BusSettings
 from shared.service import ServiceSpec

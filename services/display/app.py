@@ -18,28 +18,31 @@ from starlette.responses import JSONResponse
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 
-from services.display import api, eink_api, metrics, mic_socket, pages, sockets, trmnl
-from services.display.access import Access
-from services.display.backlog import Backlog
-from services.display.db import Database
-from services.display.eink_frames import EinkFrames
-from services.display.gallery import Gallery
-from services.display.handler import DisplayHandler
-from services.display.headers import SecurityHeaders
-from services.display.hosts import HostCheck
-from services.display.hub import Hub
+from services.display import metrics
+from services.display.frames import eink_api, trmnl
+from services.display.frames.eink_frames import EinkFrames
+from services.display.gallery.db import Database
+from services.display.gallery.store import Gallery
+from services.display.gallery.variants import Variants
+from services.display.homeassistant.backlog import Backlog
+from services.display.homeassistant.bridge import MqttBridge, Sources
 from services.display.jobs import JobBook, Jobs
 from services.display.jobs.assemblyai import AssemblyAIBatch
-from services.display.limits import Slots, SocketBudget
-from services.display.live import MicBoard
-from services.display.mic import BrowserMics
-from services.display.mqtt_bridge import MqttBridge, Sources
-from services.display.pairing import Pairings
-from services.display.readers import Readers
-from services.display.revocation import PairedSockets
-from services.display.room_controls import RoomControls
+from services.display.mics import mic_socket
+from services.display.mics.board import MicBoard
+from services.display.mics.browser import BrowserMics
+from services.display.push.handler import DisplayHandler
+from services.display.push.hub import Hub
+from services.display.push.room_controls import RoomControls
 from services.display.settings import DisplaySettings
-from services.display.variants import Variants
+from services.display.web import api, pages, sockets
+from services.display.web.access import Access
+from services.display.web.headers import SecurityHeaders
+from services.display.web.hosts import HostCheck
+from services.display.web.limits import Slots, SocketBudget
+from services.display.web.pairing import Pairings
+from services.display.web.readers import Readers
+from services.display.web.revocation import PairedSockets
 from shared.bus import Bus
 from shared.config import BusSettings
 from shared.messages import Control, Heard, MicStatus

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from services.display import homeassistant as ha
+from services.display.homeassistant import discovery as ha
 from shared.demo import speak
 from tests.capture.pulse import VirtualMic
 from tests.compose.stack import OVERRIDES, MqttClient, Stack, build_images, docker_answers, sh

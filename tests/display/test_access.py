@@ -271,7 +271,7 @@ def test_a_picture_with_typeset_words_is_served_wordless_without_its_rooms_right
 
 
 def test_the_typesetting_backends_are_named_as_the_generator_names_them() -> None:
-    from services.display.wordless import TYPESETTING_BACKENDS
+    from services.display.gallery.wordless import TYPESETTING_BACKENDS
     from services.generator.engines import illustrator, poster
 
     assert {poster.NAME, illustrator.NAME} == TYPESETTING_BACKENDS

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import requests
 
-from services.display.api import WEBHOOK_PATH
 from services.display.jobs.assemblyai import AssemblyAIBatch
+from services.display.web.api import WEBHOOK_PATH
 from shared.messages import GeneratedImage, ImagePrompt, JobText, Keyword
 from tests.display.conftest import DisplayProcess, png, publish
 from tests.display.test_jobs import job, two_utterances, upload

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
-from services.display import eink
+from services.display.frames import eink
 from services.generator.engines import ImageRequest, Picture
 from services.generator.engines.illustrator import IllustratorBackend
 

@@ -11,8 +11,8 @@ import pytest
 import requests
 from PIL import Image
 
-from services.display import eink, trmnl
-from services.display.logscrub import ScrubSecrets
+from services.display.frames import eink, trmnl
+from services.display.web.logscrub import ScrubSecrets
 from services.generator.engines import ImageRequest
 from services.generator.engines.illustrator import IllustratorBackend
 from shared.messages import Command, Control, GeneratedImage

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from services.display.db import Database
-from services.display.gallery import Gallery
+from services.display.gallery.db import Database
+from services.display.gallery.store import Gallery
 from services.display.views import ImageView
 from shared.messages import ImagePrompt, Keyword, Transcript
 from tests.display.conftest import make_image
@@ -82,7 +82,7 @@ def test_downloads_refuse_path_tricks(tmp_path: Path) -> None:
 def test_an_image_keeps_what_it_depicts_and_the_scene_it_was_painted_from(tmp_path: Path) -> None:
     """SQLite here; the same columns on PostgreSQL in test_image_scene_on_postgresql. Without a right to the
     room's words, the scene (its keywords) goes with the other words."""
-    from services.display.access import pictures_only
+    from services.display.web.access import pictures_only
 
     view = _scene_round_trip(open_gallery(tmp_path))
     assert pictures_only(view).scene is None

@@ -15,7 +15,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from PIL import Image
 from websockets.sync.client import connect
 
-from services.display import homeassistant as ha
+from services.display.homeassistant import discovery as ha
 from shared.messages import Command, Control, ImagePrompt, MicStatus, Transcript
 from tests.display.conftest import DisplayProcess, make_image, publish
 from tests.support import Broker, stays, wait_for

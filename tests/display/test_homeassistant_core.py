@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from services.display import homeassistant as ha
+from services.display.homeassistant import discovery as ha
 from shared.messages import Command, Control
 from tests.display.conftest import DisplayProcess, make_image, publish
 from tests.display.home_assistant_core import HomeAssistantCore, ha_python

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from services.display import homeassistant as ha
+from services.display.homeassistant import discovery as ha
 from tests.display.home_assistant_core import VENV
 from tests.display.home_assistant_core import ha_python as made_venv
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from services.display.db import Database
-from services.display.gallery import Gallery
+from services.display.gallery.db import Database
+from services.display.gallery.store import Gallery
 from services.display.jobs.book import _KEEP_JOBS, JobBook, Span
 from shared.messages import JobStage
 from tests.support import postgres_database

@@ -12,8 +12,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from services.display.db import MIGRATIONS, VERSION_TABLE, Database
-from services.display.gallery import Gallery
+from services.display.gallery.db import MIGRATIONS, VERSION_TABLE, Database
+from services.display.gallery.store import Gallery
 from shared import database
 from tests.display.conftest import REPO, make_image
 from tests.support import postgres_database, wait_for
@@ -98,7 +98,7 @@ def test_the_gallery_works_the_same_on_both(target: Path | str) -> None:
 def test_displays_migrating_one_postgresql_at_once_all_start() -> None:
     with postgres_database() as url, psycopg.connect(url, autocommit=True) as holder:
         holder.execute("SELECT pg_advisory_lock(%s)", (zlib.crc32(VERSION_TABLE.encode()),))
-        code = f"from services.display.db import Database; print(','.join(Database({url!r}).applied))"
+        code = f"from services.display.gallery.db import Database; print(','.join(Database({url!r}).applied))"
         starts = [subprocess.Popen([sys.executable, "-c", code], cwd=REPO, stdout=subprocess.PIPE, text=True)
                   for _ in range(3)]
         wait_for(lambda: holder.execute("SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' "

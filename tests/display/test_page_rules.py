@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from services.display.pages import STATIC_DIR
+from services.display.web.pages import STATIC_DIR
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS
 from shared.messages.envelope import NAME_CHARS, NAME_PATTERN
 from tests.display.conftest import DisplayProcess

@@ -8,9 +8,10 @@ import re
 import requests
 from websockets.sync.client import connect
 
-from services.display import api, eink_api, trmnl
-from services.display.sockets import FRAME_HELLO_IMAGES
-from services.display.variants import WIDTHS
+from services.display.frames import eink_api, trmnl
+from services.display.gallery.variants import WIDTHS
+from services.display.web import api
+from services.display.web.sockets import FRAME_HELLO_IMAGES
 from shared.bus import REASON_HEADER
 from shared.messages import Command, Control, ImagePrompt, Keyword, MicStatus, Transcript
 from tests.display.conftest import DisplayProcess, make_image, publish

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from services.display.uploads import UploadRejected, job_segments, prepare, sniff
+from services.display.jobs.uploads import UploadRejected, job_segments, prepare, sniff
 from shared.messages import EndReason
 
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from services.display.db import Database
-from services.display.gallery import Gallery
+from services.display.gallery.db import Database
+from services.display.gallery.store import Gallery
 from services.display.views import JobLineView, JobView
 from shared.messages import NOTHING_TO_PAINT, JobLine, JobStage, Word
 from shared.messages.language import DEFAULT_LANGUAGE

@@ -23,10 +23,10 @@ import uuid
 from collections.abc import Sequence
 
 from services.display import metrics
-from services.display.gallery import Gallery
+from services.display.gallery.store import Gallery
 from services.display.jobs.assemblyai import AssemblyAIBatch, BatchError, Utterance
 from services.display.jobs.book import HeardLine, JobBook, Span
-from services.display.uploads import PreparedUpload, job_segments
+from services.display.jobs.uploads import PreparedUpload, job_segments
 from services.display.views import JobView
 from shared.audio import SAMPLE_RATE_HZ
 from shared.bus import Bus, Handler

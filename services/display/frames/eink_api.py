@@ -19,10 +19,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services.display import eink, openapi
-from services.display.api import error, guarded, ok, read_json
-from services.display.eink_frames import EinkFrame
+from services.display.frames import eink
+from services.display.frames.eink_frames import EinkFrame
 from services.display.views import NAME, View
+from services.display.web import openapi
+from services.display.web.api import error, guarded, ok, read_json
 from shared.messages import Command, Control
 
 _LOGGER = logging.getLogger(__name__)

@@ -23,8 +23,9 @@ from typing import NamedTuple
 
 from PIL import Image
 
-from services.display import metrics, pixels
-from services.display.gallery import Original
+from services.display import metrics
+from services.display.gallery import pixels
+from services.display.gallery.store import Original
 
 WIDTHS = (640, 960, 1280, 1920, 2560, 3840)
 WEBP = "image/webp"

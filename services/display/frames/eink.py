@@ -18,7 +18,7 @@ from typing import Literal
 import epaper_dithering as dithering
 from PIL import Image, ImageDraw, ImageFont
 
-from services.display import pixels
+from services.display.gallery import pixels
 from shared.inks import INKS
 from shared.messages.prompt import Finish
 

@@ -16,8 +16,8 @@ from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
-from services.display import wordless
-from services.display.db import Database
+from services.display.gallery import wordless
+from services.display.gallery.db import Database
 from services.display.views import ImageView, KeywordView, PromptView, TranscriptView
 from shared.database import Connection
 from shared.messages import GeneratedImage, ImagePrompt, Keyword, Transcript

@@ -17,7 +17,7 @@ from typing import TypeVar
 import numpy as np
 from prometheus_client import Counter
 
-from services.display.limits import SocketBudget
+from services.display.web.limits import SocketBudget
 from shared.audio import Segmenter
 from shared.audio.arbiter import Arbiter
 from shared.audio.mic import LiveMic

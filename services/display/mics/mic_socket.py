@@ -29,7 +29,7 @@ from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from services.display import metrics
-from services.display.mic import BrowserMic, BrowserMics
+from services.display.mics.browser import BrowserMic, BrowserMics
 from services.display.views import NAME
 from shared.audio import SAMPLE_RATE_HZ
 from shared.messages import Command, Control

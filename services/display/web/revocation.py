@@ -11,7 +11,7 @@ import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 
-from services.display.pairing import Pairings
+from services.display.web.pairing import Pairings
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 from PIL import Image, ImageFilter
 
 if TYPE_CHECKING:
-    from services.display.gallery import Original
-    from services.display.variants import Variants
+    from services.display.gallery.store import Original
+    from services.display.gallery.variants import Variants
 
 TYPESETTING_BACKENDS = frozenset({"poster", "illustrator"})  # the generator's engines that set words in pixels
 SAMPLE_WIDTH = 16  # pixels across the picture is reduced to: no glyph survives, the colours do

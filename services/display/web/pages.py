@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from services.display.access import COOKIE, FRAME_COOKIE, FRAME_COOKIE_SECONDS, set_cookie
+from services.display.web.access import COOKIE, FRAME_COOKIE, FRAME_COOKIE_SECONDS, set_cookie
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS
 from shared.messages.envelope import NAME_CHARS, NAME_MAX
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 
-from services.display.gallery import Gallery
-from services.display.hub import Hub, room_topic
+from services.display.gallery.store import Gallery
+from services.display.push.hub import Hub, room_topic
 from shared.messages import Command, Control
 from shared.messages.control import STYLES, check_value, style_name
 

@@ -16,8 +16,8 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from services.display.db import Database
-from services.display.pairing import secret_hash
+from services.display.gallery.db import Database
+from services.display.web.pairing import secret_hash
 
 TRMNL_KIND = "bw-800x480"  # the TRMNL OG's 7.5" black-and-white panel
 

@@ -20,7 +20,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import HTTPConnection
 
 from services.display import metrics
-from services.display.access import Access
+from services.display.web.access import Access
 
 T = TypeVar("T")
 THREADS = 1

@@ -18,12 +18,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.display import metrics, openapi, uploads, variants, wordless
-from services.display.access import pictures_only
-from services.display.gallery import Original
-from services.display.jobs import JobRefused, captions
+from services.display import metrics
+from services.display.gallery import variants, wordless
+from services.display.gallery.store import Original
+from services.display.jobs import JobRefused, captions, uploads
 from services.display.jobs.assemblyai import BatchError, parse_webhook
-from services.display.limits import CONTROL_MAX_BYTES, capped
 from services.display.views import (
     NAME,
     ControlRequest,
@@ -37,6 +36,9 @@ from services.display.views import (
     TranscriptView,
     UploadAccepted,
 )
+from services.display.web import openapi
+from services.display.web.access import pictures_only
+from services.display.web.limits import CONTROL_MAX_BYTES, capped
 from shared.messages import Control
 from shared.messages.language import room_language
 

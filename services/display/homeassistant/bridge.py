@@ -26,13 +26,13 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import ValidationError
 
-from services.display import homeassistant as ha
 from services.display import metrics
-from services.display.backlog import Backlog
-from services.display.gallery import Gallery, Original
-from services.display.live import MicBoard
-from services.display.room_controls import RoomSettings
-from services.display.variants import render
+from services.display.gallery.store import Gallery, Original
+from services.display.gallery.variants import render
+from services.display.homeassistant import discovery as ha
+from services.display.homeassistant.backlog import Backlog
+from services.display.mics.board import MicBoard
+from services.display.push.room_controls import RoomSettings
 from services.display.views import NAME, ControlRequest
 from shared.messages import Control
 

@@ -19,10 +19,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from services.display import eink, openapi
-from services.display.eink_api import ask_for_inks, frame_of
-from services.display.eink_frames import EinkFrame
-from services.display.limits import capped
+from services.display.frames import eink
+from services.display.frames.eink_api import ask_for_inks, frame_of
+from services.display.frames.eink_frames import EinkFrame
+from services.display.web import openapi
+from services.display.web.limits import capped
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -7,10 +7,10 @@ import asyncio
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
-from services.display import variants
-from services.display.access import pictures_only
-from services.display.hub import DASHBOARD, job_topic, room_topic
+from services.display.gallery import variants
+from services.display.push.hub import DASHBOARD, job_topic, room_topic
 from services.display.views import NAME
+from services.display.web.access import pictures_only
 
 _POLICY_VIOLATION = 1008
 FRAME_HELLO_IMAGES = 20  # recent images a frame gets on (re)connect, to show at once and cycle through

@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
-from services.display.pairing import Grant, Pairings
 from services.display.views import ImageView
+from services.display.web.pairing import Grant, Pairings
 
 COOKIE = "voxframe_token"
 FRAME_COOKIE = "voxframe_frame"

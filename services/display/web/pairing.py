@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import overload
 
-from services.display.db import Database
+from services.display.gallery.db import Database
 from services.display.views import PairingView
 
 CODE_SECONDS = 15 * 60  # a pairing link not opened by then is void

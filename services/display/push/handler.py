@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
-from services.display import metrics, pixels
-from services.display.access import pictures_only
-from services.display.gallery import Gallery
-from services.display.hub import DASHBOARD, Hub, job_topic, room_topic
+from services.display import metrics
+from services.display.gallery import pixels
+from services.display.gallery.store import Gallery
 from services.display.jobs import Jobs
-from services.display.live import MicBoard
+from services.display.mics.board import MicBoard
+from services.display.push.hub import DASHBOARD, Hub, job_topic, room_topic
 from services.display.views import SpokenView, WordView
+from services.display.web.access import pictures_only
 from shared.bus import Handler, Unprocessable
 from shared.messages import Envelope, GeneratedImage, ImagePrompt, JobProgress, MicStatus, SpokenCommand, Transcript
 

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from services.display import metrics
-from services.display.limits import SocketBudget
-from services.display.readers import ReadersBusy
+from services.display.web.limits import SocketBudget
+from services.display.web.readers import ReadersBusy
 
 _LOGGER = logging.getLogger(__name__)
 

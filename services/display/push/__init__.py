@@ -1,0 +1,1 @@
+"""Live push: messages from the bus into the gallery and out to every open websocket."""
