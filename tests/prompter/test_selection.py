@@ -191,3 +191,18 @@ def test_a_doubtful_word_repeated_in_one_line_is_not_vouched_for(selector: Lexic
 
 def keywords_heard(selector: LexicalSelector, lines: list[str], heard: list[dict[str, float]]) -> list[str]:
     return [c.text.lower() for c in selector.select(lines, None, heard).keywords]
+
+
+def test_a_possessive_names_its_owner(selector: LexicalSelector) -> None:
+    """ "bike's" is the bike ("my bike's got a flat", "the owl's face"), not a word to skip; "it's" stays nothing."""
+    lines = ["My bike's got a flat tyre again, the back one.", "The bike's chain is rusty as well, it's old."]
+    assert "bike" in keywords(selector, lines)
+    assert not {"it", "it's"} & set(keywords(selector, lines))
+
+
+def test_a_phone_is_a_thing_to_paint(selector: LexicalSelector) -> None:
+    """ "phone" was skipped as a verb of talking; the tagger already keeps "I'll phone you" from being a topic."""
+    assert "mobile phone" in keywords(selector, ["On a mobile phone you press a key and it shows a menu.",
+                                                 "A remote control could work like a mobile phone."])
+    assert "phone" not in " ".join(keywords(selector, ["I'll phone you about the garden tomorrow.",
+                                                       "The garden needs new roses."]))

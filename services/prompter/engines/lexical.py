@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
 import yake
@@ -31,6 +31,7 @@ from services.prompter.engines.vocabulary import (
     skip_reason,
 )
 
+_SENTENCE_END = re.compile(r"[.!?]+(?:\s|$)")  # not the dot of "Mr." mid-name: a stop, then a space or the end
 _CLAUSE_BREAK = re.compile(rf"[.,;:!?()\"\u2014{REMOVED}]+")
 _FILLER_PHRASE = re.compile(r"\b(?:" + "|".join(re.escape(p) for p in FILLER_PHRASES) + r")\b", re.IGNORECASE)
 _UNRATED_NAME = 3.8  # a capitalised word the norms do not know is usually a place or a name: fairly picturable
@@ -61,6 +62,7 @@ class _Candidate:
     words: tuple[str, ...]
     surfaces: Counter[str] = field(default_factory=Counter)
     lines: set[int] = field(default_factory=set)
+    utterances: set[tuple[int, int]] = field(default_factory=set)  # (line, sentence) pairs it was said in
     capitalised: bool = False
     sure: float = 0.0  # the engine's confidence in its surest hearing of it (its least sure word each time)
     verbal: int = 0  # hearings right after a verb cue ("we roast", "can't reach"): a verb there
@@ -72,9 +74,10 @@ class _Candidate:
 
     @property
     def repeated(self) -> bool:
-        """Said in two lines or more. One garbled line repeats its mishearing ("we grow milk and make the milk"),
-        so only separate utterances vouch for a doubtful hearing."""
-        return len(self.lines) >= 2
+        """Said in two utterances or more. One garbled sentence repeats its mishearing ("we grow milk and make the
+        milk"), so only separate utterances vouch for a doubtful hearing. An utterance is a sentence, not a line: a
+        live mic's segment of a busy room holds several speakers' turns, and the engine ends each with a stop."""
+        return len(self.utterances) >= 2
 
 
 class LexicalSelector:
@@ -115,18 +118,19 @@ class LexicalSelector:
         for index, line in enumerate(lines):
             line, fillers = _FILLER_PHRASE.subn(" , ", line)
             removed["filler"] += fillers
-            for clause in _CLAUSE_BREAK.split(line):
+            for said, clause in _clauses(index, line):
                 run: list[str] = []
                 nouns: list[bool] = []
                 cued = after_cue = False
                 tokens, line_heard = _join_compounds(WORD.findall(clause), heard[index])
                 flags = noun_like(tuple(tokens))
                 for position, token in enumerate(tokens):
+                    token = _without_possessive(token)
                     word = token.lower()
                     reason = "name" if word.removesuffix("'s") in people else skip_reason(word)
                     if reason is not None:
                         removed[reason] += 1
-                        self._add_runs(run, nouns, index, line_heard, found, cued)
+                        self._add_runs(run, nouns, said, line_heard, found, cued)
                         run, nouns = [], []
                         after_cue = word in VERB_CUES or (after_cue and word in _ADVERBS)
                         continue
@@ -137,15 +141,16 @@ class LexicalSelector:
                         names.add(singular(word))
                     run.append(token)
                     nouns.append(flags[position])
-                self._add_runs(run, nouns, index, line_heard, found, cued)
+                self._add_runs(run, nouns, said, line_heard, found, cued)
         for key in names & found.keys():
             found[key].capitalised = True
         return list(found.values()), content_words
 
     @staticmethod
-    def _add_runs(run: list[str], nouns: list[bool], line: int, heard: Heard, found: dict[str, _Candidate],
-                  cued: bool = False) -> None:
-        """Count every word of a run of content words, and every 2-3 word phrase inside it; `nouns`: which words
+    def _add_runs(run: list[str], nouns: list[bool], said: tuple[int, int], heard: Heard,
+                  found: dict[str, _Candidate], cued: bool = False) -> None:
+        """Count every word of a run of content words, and every 2-3 word phrase inside it; `said`: the (line,
+        sentence) it was said in; `nouns`: which words
         of the run the tagger read as nouns; `cued`: the run follows a verb cue, so what starts it is heard where
         a verb goes."""
         for size in (1, 2, 3):
@@ -154,7 +159,8 @@ class LexicalSelector:
                 key = " ".join((*words[:-1], singular(words[-1])))
                 candidate = found.setdefault(key, _Candidate(key, words))
                 candidate.surfaces[" ".join(run[start:start + size])] += 1
-                candidate.lines.add(line)
+                candidate.lines.add(said[0])
+                candidate.utterances.add(said)
                 candidate.sure = max(candidate.sure, min(heard.get(w, 1.0) for w in words))
                 candidate.verbal += cued and start == 0
                 candidate.nominal += nouns[start + size - 1]
@@ -203,6 +209,22 @@ class LexicalSelector:
             taken |= words
         keywords.sort(key=lambda ch: -ch.score)
         return keywords, stale
+
+
+def _clauses(line_number: int, line: str) -> Iterator[tuple[tuple[int, int], str]]:
+    """The line's clauses, each with the (line, sentence) it belongs to."""
+    for sentence, text in enumerate(_SENTENCE_END.split(line)):
+        for clause in _CLAUSE_BREAK.split(text):
+            yield (line_number, sentence), clause
+
+
+def _without_possessive(token: str) -> str:
+    """ "bike's" is the bike: a possessive names its owner ("the owl's face"), and speech engines also write "is"
+    that way ("my bike's got a flat"). Contractions of words that never count stay whole ("it's", "that's")."""
+    stem = token[:-2]
+    if token.lower().endswith("'s") and skip_reason(stem.lower()) is None:
+        return stem
+    return token
 
 
 def _background(c: _Candidate) -> bool:

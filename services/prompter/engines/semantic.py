@@ -5,7 +5,8 @@ A misheard word ("mallet" for "a meter" in talk of a ski trip) is usually concre
 lexically, but it fits nothing else that was said; the theme ("skiing", "cabin", "snow") fits itself. Each of the
 best lexical candidates is compared with the centroid of the others (leave-one-out, weighted by their scores and
 by how sure the speech engine was of them) and its score is multiplied by its fit relative to the best fit. A
-doubtful hearing said once survives only when it fits the window well (support, instead of repetition).
+doubtful hearing said once survives only when it fits the window well (support, instead of repetition); a sure
+hearing said in two utterances needs no support and is never punished for its fit.
 Vectors are cached per phrase, so a conversation's recurring words cost nothing after their first window.
 """
 
@@ -46,7 +47,7 @@ class SemanticSelector(LexicalSelector):
         others /= np.maximum(np.linalg.norm(others, axis=1, keepdims=True), 1e-9)
         fit = np.clip((vectors * others).sum(1), 0.01, None)
         fit /= fit.max()
-        weighed = {id(c): score * (1.0 if f >= OUTLIER else float(f) ** FIT_POWER)
+        weighed = {id(c): score * (1.0 if f >= OUTLIER or _vouched(c, self.doubtful) else float(f) ** FIT_POWER)
                    for (score, c), f in zip(best, fit, strict=True)
                    if c.sure >= self.doubtful or c.repeated or f >= SUPPORTED}
         return [(weighed.get(id(c), 0.0), c) for _, c in scored]
@@ -61,3 +62,9 @@ class SemanticSelector(LexicalSelector):
         for phrase in phrases:
             self._cache.move_to_end(phrase)
         return np.stack([self._cache[p] for p in phrases])
+
+
+def _vouched(c: _Candidate, doubtful: float) -> bool:
+    """Heard surely and said in two utterances: fit is evidence where those are missing, not a veto over them. In a
+    window of mishearings ("parents", "hair" for "heron", "canoe") the sure, repeated "island" is the outlier."""
+    return c.sure >= doubtful and c.repeated

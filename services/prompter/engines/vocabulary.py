@@ -36,7 +36,7 @@ mentions mentioned ask asks asked asking think thinks thought thinking guess gue
 knows knew knowing remember remembered reckon suppose supposed wonder wondered chat chatting discuss
 discussed explain explained reply replied answer answered hear heard listen listening sound sounds sounded
 feel feels felt want wanted need needed love loved hate liked seem seems seemed agree text texted email
-emailed message call called phone
+emailed message call called
 """)
 
 # Everyday nouns and adjectives so general that painting them says nothing about this conversation.
