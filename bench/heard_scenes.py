@@ -20,10 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from services.transcriber.engines import SpeechEngine
 from shared.audio import SegmenterOptions, segment_file
 from tests.speech import Turn, in_a_room, taking_turns
-
-DATA = Path(__file__).resolve().parent / "data"
-SCENES = DATA / "room_scenes.json"
-HEARD = DATA / "scenes_heard.json"
+from tests.topics import SCENES, SCENES_HEARD
 
 
 def hear(engine: SpeechEngine, samples: np.ndarray) -> list[dict]:
@@ -53,9 +50,9 @@ def main() -> int:
                 windows.append(lines)
                 print(f"{conversation['name']}: {' | '.join(line['text'] for line in lines)}", flush=True)
             heard[conversation["name"]] = windows
-    HEARD.write_text(json.dumps({"engine": engine.name, "model": engine.model, "conversations": heard},
+    SCENES_HEARD.write_text(json.dumps({"engine": engine.name, "model": engine.model, "conversations": heard},
                                 indent=1) + "\n")
-    print(f"saved {HEARD}")
+    print(f"saved {SCENES_HEARD}")
     return 0
 
 

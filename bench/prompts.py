@@ -1,8 +1,7 @@
 """`make bench-prompts`: does the prompter pick what a person would say the conversation was about?
 
-Labelled sets go through the real handler (the bus replaced by a recorder, the clock stepped 30 s per window, rooms
-in slideshow mode so what is scored is each window's own choice), one room per conversation so novelty carries over
-from window to window as it would live:
+Labelled sets go through the real handler (the bus replaced by a recorder, the clock stepped 30 s per window), one
+room per conversation as it would live; what is scored is each window's own choice of keywords (see `Replay`):
 - `dev`: tests/data/conversations.json, written as an ASR would transcribe, by the author of the lexical
   selector (not independent);
 - `heldout-clean`: bench/data/heldout_conversations.json, written for issue 13 and never tuned on, as written;
@@ -11,17 +10,17 @@ from window to window as it would live:
 - `dev-heard`: the dev set heard the same way (bench/data/dev_heard.json), what the selector was tuned on.
 Issue 24 added talk as rooms have it, several voices at once, each with a dev part (may be tuned on) and a held-out
 part (never tuned on):
-- `scenes-*`: bench/data/room_scenes.json, multi-voice scenes with things said in passing, as written and as the
-  pipeline heard them mixed in one room and cut as a live mic is (`-heard`, bench/data/scenes_heard.json made by
-  bench/heard_scenes.py);
+- `scenes-*`: bench/data/room_scenes.json (loaded by tests/topics.py, which the prompter's tests score with too),
+  multi-voice scenes with things said in passing, as written and as the pipeline heard them mixed in one room
+  and cut as a live mic is (`-heard`, bench/data/scenes_heard.json made by bench/heard_scenes.py);
 - `conversation-*`: the real meetings and phone call of ../shared/audio/conversation with the topics of
   bench/data/conversation_topics.json, as their human references have them and as the pipeline hears them now
   (`-heard`); left out, and said so, where the recordings are absent.
 Reports per set:
-- topic recall: share of labelled topics named by the published prompt's keywords (a missing prompt misses them);
-- keyword precision: share of published keywords that name a topic or a `related` word of their window (the
+- topic recall: share of labelled topics named by the window's chosen keywords (a missing prompt misses them);
+- keyword precision: share of chosen keywords that name a topic or a `related` word of their window (the
   dev sets' related words are in bench/data/dev_related.json, written by the selector's tuner: not independent);
-- keywords said (heard sets): share of published keywords whose every word was really said in the window,
+- keywords said (heard sets): share of chosen keywords whose every word was really said in the window,
   i.e. not painted from a mishearing (needs no labels);
 - names painted: planted person names found in any keyword (target 0);
 - filtered-term slips (dev): planted profanity and personal data in any prompt's text, keywords or excerpt;
@@ -43,7 +42,9 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core, as the target says: before numpy loads BLAS
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -54,12 +55,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._results import percentile, save_results
 from services.prompter.__main__ import load_selector
-from services.prompter.engines import KeywordSelector
+from services.prompter.engines import Heard, KeywordSelector, Novelty, Selection
 from services.prompter.engines.grammar import noun_like
-from services.prompter.engines.vocabulary import singular
 from services.prompter.handler import Prompter
 from services.prompter.policy import Policy
 from shared.messages import ImagePrompt, Transcript, Word
+from shared.messages.scene import SceneMode
+from tests.topics import fair, names, room_scenes, words
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "tests" / "data" / "conversations.json"
@@ -67,8 +69,6 @@ HELDOUT = ROOT / "bench" / "data" / "heldout_conversations.json"
 HEARD = ROOT / "bench" / "data" / "heldout_heard.json"
 DEV_HEARD = ROOT / "bench" / "data" / "dev_heard.json"
 DEV_RELATED = ROOT / "bench" / "data" / "dev_related.json"  # the dev windows' fair keywords, for dev precision
-SCENES = ROOT / "bench" / "data" / "room_scenes.json"
-SCENES_HEARD = ROOT / "bench" / "data" / "scenes_heard.json"
 CONVERSATION = ROOT.parent / "shared" / "audio" / "conversation"
 CONVERSATION_TOPICS = ROOT / "bench" / "data" / "conversation_topics.json"
 
@@ -76,39 +76,37 @@ CONVERSATION_TOPICS = ROOT / "bench" / "data" / "conversation_topics.json"
 _PUNCTUATION = re.compile(r"[^\w\s'-]")  # "Iceland?" was said as "Iceland"
 
 
-def words(phrase: str) -> list[str]:
-    return [singular(w) for w in phrase.lower().replace("'", "").replace("-", " ").split()]
+class Recording:
+    """The selector, keeping its last selection: what the window chose, whatever the room then paints."""
 
+    def __init__(self, selector: KeywordSelector) -> None:
+        self.selector = selector
+        self.last: Selection | None = None
 
-def names(keyword: str, variant: str) -> bool:
-    """A keyword names a topic variant when it is the variant, contains it ("cherry tomatoes" ~ "tomato"),
-    or is the variant's head word ("retriever" ~ "golden retriever")."""
-    k, v = words(keyword), words(variant)
-    if any(k[i:i + len(v)] == v for i in range(len(k) - len(v) + 1)):
-        return True
-    return k == v[-1:]
-
-
-def fair(keyword: str, window: dict) -> bool:
-    """A keyword is precise when it names a topic or a related word of its window, or is part of one
-    ("lift" of "chair lift")."""
-    variants = [v for topic in window["topics"] for v in topic] + window.get("related", [])
-    return any(names(keyword, v) or names(v, keyword) for v in variants)
+    def select(self, lines: Sequence[str], novelty: Novelty | None = None,
+               heard: Sequence[Heard] | None = None) -> Selection:
+        self.last = self.selector.select(lines, novelty, heard)
+        return self.last
 
 
 class Replay:
-    """Feeds one conversation's windows to a Prompter and keeps what it published per window."""
+    """Feeds one conversation's windows to a Prompter and keeps what it published and chose per window.
 
-    def __init__(self, selector: KeywordSelector, window_seconds: float) -> None:
+    What is scored is each window's own choice, not the prompt's keywords: a living room (the default) paints its
+    scene, which keeps earlier windows' elements (bench/scenes.py measures those) and would be scored against topics
+    of windows they were not chosen in. A living room chooses without novelty; a slideshow room (`--scene-mode
+    slideshow`) holds back what it just painted, so a topic that goes on is not chosen again for a while."""
+
+    def __init__(self, selector: KeywordSelector, window_seconds: float, mode: SceneMode) -> None:
         self.now = 0.0
         self.window_seconds = window_seconds
         self.published: list[ImagePrompt] = []
-        # A slideshow room publishes each window's own choice; a living one also keeps earlier windows' elements
-        # (bench/scenes.py measures those), which would be scored against topics of windows they were not chosen in.
-        self.prompter = Prompter(selector, self.published.append, lambda: lambda: None,
-                                 Policy(window_seconds=window_seconds, scene_mode="slideshow"), clock=lambda: self.now)
+        self.recording = Recording(selector)
+        self.prompter = Prompter(self.recording, self.published.append, lambda: lambda: None,
+                                 Policy(window_seconds=window_seconds, scene_mode=mode), clock=lambda: self.now)
 
-    def window(self, room: str, lines: list[dict]) -> tuple[ImagePrompt | None, float]:
+    def window(self, room: str, lines: list[dict]) -> tuple[ImagePrompt | None, list[str], float]:
+        """The window's prompt (None if it published none), the keywords it chose, and the seconds it took."""
         before = len(self.published)
         for line in lines:
             self.prompter.on_transcript(Transcript(
@@ -119,10 +117,13 @@ class Replay:
         started = time.perf_counter()
         self.prompter.tick()
         elapsed = time.perf_counter() - started
-        return (self.published[-1] if len(self.published) > before else None), elapsed
+        prompt = self.published[-1] if len(self.published) > before else None
+        chosen = [c.text for c in self.recording.last.chosen()] if prompt and self.recording.last else []
+        return prompt, chosen, elapsed
 
 
-def score_set(selector: KeywordSelector, conversations: list[dict], verbose: bool, label: str) -> dict:
+def score_set(selector: KeywordSelector, conversations: list[dict], verbose: bool, label: str,
+              mode: SceneMode = "living") -> dict:
     """Replay one labelled set; `conversations` windows carry `lines` as {text, words} dicts."""
     topics = recalled = kept = fair_kept = planted = slipped = quiet = quiet_ok = prompts = 0
     painted = painted_said = 0
@@ -130,11 +131,10 @@ def score_set(selector: KeywordSelector, conversations: list[dict], verbose: boo
     slips: list[str] = []
     seconds: list[float] = []
     for conversation in tqdm(conversations, unit="conversation", desc=label):
-        replay = Replay(selector, window_seconds=30)
+        replay = Replay(selector, window_seconds=30, mode=mode)
         for number, window in enumerate(conversation["windows"]):
-            prompt, elapsed = replay.window(conversation["name"], window["lines"])
+            prompt, keywords, elapsed = replay.window(conversation["name"], window["lines"])
             seconds.append(elapsed)
-            keywords = [k.text for k in prompt.keywords] if prompt else []
             prompts += prompt is not None
             if window.get("quiet"):
                 quiet += 1
@@ -219,22 +219,6 @@ def _clean(written: list[dict]) -> list[dict]:
             for c in written]
 
 
-def scene_sets() -> dict[str, list[dict]]:
-    """The multi-voice room scenes, dev and held-out, as written (one line per turn) and as heard."""
-    scenes = json.loads(SCENES.read_text())
-    heard = json.loads(SCENES_HEARD.read_text())["conversations"]
-    sets = {}
-    for split in ("dev", "heldout"):
-        written = [{**c, "windows": [{**w, "lines": [turn[3] for turn in w["turns"]]} for w in c["windows"]]}
-                   for c in scenes[split]]
-        sets[f"scenes-{split}"] = _clean(written)
-        sets[f"scenes-{split}-heard"] = [
-            {**c, "windows": [{**w, "said": w["lines"], "lines": lines}
-                              for w, lines in zip(c["windows"], heard[c["name"]], strict=True)]}
-            for c in written]
-    return sets
-
-
 def _reference_lines(path: Path) -> list[str]:
     """A reference's turns, one line each: `speaker: text` rows, or an STM's `file channel speaker start end text`."""
     rows = [row for row in path.read_text().splitlines() if row.strip() and not row.startswith("#")]
@@ -274,7 +258,7 @@ def load_sets() -> dict[str, list[dict]]:
            for c in dev]
     heldout = json.loads(HELDOUT.read_text())["conversations"]
     return {"dev": _clean(dev), "dev-heard": _heard(dev, DEV_HEARD), "heldout-clean": _clean(heldout),
-            "heldout-heard": _heard(heldout, HEARD), **scene_sets(), **conversation_sets()}
+            "heldout-heard": _heard(heldout, HEARD), **room_scenes(), **conversation_sets()}
 
 
 def main() -> int:
@@ -283,14 +267,18 @@ def main() -> int:
                         help="semantic (the default when the embedding model is installed) or the lexical fallback")
     parser.add_argument("--min-recall", type=float, default=0.8, help="fail under this topic recall on dev")
     parser.add_argument("--verbose", action="store_true", help="print every window's keywords")
+    parser.add_argument("--scene-mode", choices=get_args(SceneMode), default="living",
+                        help="the rooms' mode: living (the default; chooses without novelty) or slideshow")
     args = parser.parse_args()
 
     os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     selector = load_selector(4, semantic=args.selector == "semantic")  # warmed up, as the prompter runs it
     labelled = load_sets()
-    sets = {name: score_set(selector, conversations, args.verbose, name) for name, conversations in labelled.items()}
+    sets = {name: score_set(selector, conversations, args.verbose, name, args.scene_mode)
+            for name, conversations in labelled.items()}
     results = {
         "selector": type(selector).__name__,
+        "scene_mode": args.scene_mode,
         "sets": sets,
         "selection_one_core": cold_selection_ms(selector, labelled),
         "load_average_at_end": os.getloadavg(),
@@ -300,7 +288,7 @@ def main() -> int:
                     "scenes_and_conversation_heldout_heard_recall_min": 0.85,
                     "window_ms_p99_max_one_core": 50},
     }
-    save_results(f"prompts-{args.selector}", results)
+    save_results(f"prompts-{args.selector}" + ("" if args.scene_mode == "living" else f"-{args.scene_mode}"), results)
     failed = any(s["filtered_terms_slipped"] or s["names_painted"] for s in sets.values())
     return 1 if failed or sets["dev"]["topic_recall"] < args.min_recall else 0
 
