@@ -3,6 +3,7 @@
 import { t } from "/static/i18n.js";
 import { liveSocket } from "/static/live.js";
 import { CHANGE_MS, animate, difference } from "/static/frame-change.js";
+import { showPairing, stayAwake } from "/static/frame-status.js";
 
 const room = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
 const params = new URLSearchParams(location.search);
@@ -97,6 +98,7 @@ function remember(images) {
 
 function onEvent(event) {
   if (event.type === "hello") { // first connect, or back after a restart: show what arrived meanwhile
+    showPairing(event);
     keep = event.keep;
     widths = event.widths;
     remember(event.images);
@@ -174,11 +176,6 @@ document.addEventListener("mousemove", () => {
   idleTimer = setTimeout(() => document.body.classList.add("idle"), 3000);
 });
 
-// Keep a tablet's screen on while the frame is visible (where the browser allows it).
-async function stayAwake() {
-  try { await navigator.wakeLock?.request("screen"); } catch { /* not allowed here: fine */ }
-}
-document.addEventListener("visibilitychange", () => { if (!document.hidden) stayAwake(); });
 stayAwake();
 
 liveSocket(`/ws/frame/${encodeURIComponent(room)}`, onEvent, onState);

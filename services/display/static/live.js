@@ -1,12 +1,16 @@
 // Shared by every page: a websocket that reconnects by itself, and small DOM helpers.
 
 /** Open `path` as a websocket; call onEvent(json) per message and onState(true|false) on (dis)connect.
- *  Reconnects with capped, jittered backoff after network loss or a server restart. */
+ *  Reconnects with capped, jittered backoff after network loss or a server restart. A dropped Wi-Fi can leave a
+ *  socket open but dead for minutes: the browser's `offline` closes it, and its `online` connects afresh at once
+ *  instead of waiting out the backoff. */
 export function liveSocket(path, onEvent, onState = () => {}) {
   let delay = 500;
   let socket = null;
+  let retry = null;
   let stopped = false;
   const open = () => {
+    retry = null;
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     socket = new WebSocket(`${scheme}//${location.host}${path}`);
     socket.onopen = () => { delay = 500; onState(true); };
@@ -15,13 +19,23 @@ export function liveSocket(path, onEvent, onState = () => {}) {
     };
     socket.onclose = () => {
       onState(false);
-      if (stopped) return;
-      setTimeout(open, delay * (0.5 + Math.random() / 2));
+      if (stopped || retry) return;
+      retry = setTimeout(open, delay * (0.5 + Math.random() / 2));
       delay = Math.min(delay * 2, 10000);
     };
   };
+  window.addEventListener("offline", () => socket?.close());
+  window.addEventListener("online", () => {
+    if (stopped) return;
+    clearTimeout(retry);
+    delay = 500;
+    const old = socket;
+    if (old) old.onclose = null;
+    old?.close();
+    open();
+  });
   open();
-  return { close() { stopped = true; socket?.close(); } };
+  return { close() { stopped = true; clearTimeout(retry); socket?.close(); } };
 }
 
 export async function api(path, options = {}) {
