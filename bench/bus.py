@@ -19,6 +19,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._results import percentile, save_results
 from shared.bus import Bus
+from shared.bus.teardown import delete_namespace
 from shared.config import BusSettings
 from shared.messages import AudioSegment, utc_now
 
@@ -108,12 +109,7 @@ def through_bus(n: int, paced: bool) -> tuple[float, list[float]]:
     for bus in (consumer, publisher):
         bus.stop(10)
     cleanup = pika.BlockingConnection(pika.URLParameters(URL))
-    channel = cleanup.channel()
-    t = consumer.topology
-    for q in (t.audio, t.prompter, t.prompts, t.dead, t.dropped):
-        channel.queue_delete(q.name)
-    for ex in (t.exchange, t.dead_letter_exchange):
-        channel.exchange_delete(ex)
+    delete_namespace(cleanup.channel(), consumer.topology)
     cleanup.close()
     return elapsed, latencies
 

@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 from services.display.gallery.variants import WIDTHS
 from services.generator.engines import ImageRequest
 from services.generator.engines.illustrator import IllustratorBackend
-from shared.bus import Bus
+from shared.bus import Bus, Topology
+from shared.bus.teardown import delete_namespace
 from shared.config import BusSettings
 from shared.messages import GeneratedImage, Keyword
 
@@ -284,15 +285,10 @@ def _answers(url: str) -> bool:
 
 
 def _cleanup(settings: BusSettings, display_id: str) -> None:
-    bus = Bus("cleanup", settings)
-    t = bus.topology
-    channel = pika.BlockingConnection(pika.URLParameters(settings.amqp_url)).channel()
-    for queue in (t.dead.name, t.dropped.name, t.audio.name, t.prompter.name, t.prompts.name,
-                  t.display(display_id).name):
-        channel.queue_delete(queue)
-    for exchange in (t.exchange, t.dead_letter_exchange):
-        channel.exchange_delete(exchange)
-    channel.connection.close()
+    topology = Topology.from_settings(settings)
+    connection = pika.BlockingConnection(pika.URLParameters(settings.amqp_url))
+    delete_namespace(connection.channel(), topology, [topology.display(display_id).name])
+    connection.close()
 
 
 if __name__ == "__main__":

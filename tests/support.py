@@ -19,6 +19,7 @@ import pika
 import pika.exceptions
 
 from shared.bus import Topology
+from shared.bus.teardown import delete_namespace
 from shared.config import BusSettings
 
 AMQP_URL = os.environ.get("VOXFRAME_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
@@ -138,11 +139,7 @@ class Broker:
         except pika.exceptions.AMQPError:  # the test restarted the broker under us
             self.connection = pika.BlockingConnection(pika.URLParameters(self.settings.amqp_url))
             self.channel = self.connection.channel()
-        t = self.topology
-        for q in {q.name for q in t.stage_queues()} | self.extra_queues:  # the job queues too
-            self.channel.queue_delete(q)
-        for ex in (t.exchange, t.dead_letter_exchange):
-            self.channel.exchange_delete(ex)
+        delete_namespace(self.channel, self.topology, self.extra_queues)
         self.connection.close()
 
 

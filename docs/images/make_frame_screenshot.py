@@ -28,6 +28,7 @@ sys.path.insert(0, str(REPO))
 from services.generator.engines import ImageRequest
 from services.generator.engines.illustrator import IllustratorBackend
 from shared.bus import Bus, Topology
+from shared.bus.teardown import delete_namespace
 from shared.config import BusSettings
 from shared.messages import GeneratedImage, Keyword
 
@@ -81,14 +82,10 @@ def screenshot(url: str, image: GeneratedImage) -> bytes:
         return shot
 
 
-def delete_namespace() -> None:
+def remove_namespace() -> None:
     topology = Topology.from_settings(BUS)
     connection = pika.BlockingConnection(pika.URLParameters(BUS.amqp_url))
-    channel = connection.channel()
-    for queue in {q.name for q in topology.stage_queues()} | {topology.display("screenshot").name}:
-        channel.queue_delete(queue)
-    for exchange in (topology.exchange, topology.dead_letter_exchange):
-        channel.exchange_delete(exchange)
+    delete_namespace(connection.channel(), topology, [topology.display("screenshot").name])
     connection.close()
 
 
@@ -105,7 +102,7 @@ def main() -> None:
         finally:
             display.terminate()
             display.wait(15)
-            delete_namespace()
+            remove_namespace()
     path = HERE / "frame.png"
     Image.open(io.BytesIO(shot)).resize((960, 540), Image.Resampling.LANCZOS).save(path, "PNG", optimize=True)
     print(f"{path.relative_to(REPO)}: {path.stat().st_size // 1024} KB")

@@ -18,6 +18,7 @@ import soundfile
 from pika.adapters.blocking_connection import BlockingChannel
 
 from shared.bus import Bus, Topology
+from shared.bus.teardown import delete_namespace
 from shared.config import BusSettings
 from shared.messages import MESSAGE_TYPES, Command, Control, GeneratedImage, ImagePrompt, Transcript
 from shared.messages.audio import AudioSegment
@@ -58,12 +59,7 @@ def topology(imported: dict[str, str]) -> Iterator[dict[str, str]]:
 def remove_topology(env: dict[str, str]) -> None:
     connection = pika.BlockingConnection(pika.URLParameters(
         amqp_url(env["RABBITMQ_ADMIN_USER"], env["RABBITMQ_ADMIN_PASSWORD"], env["VOXFRAME_RABBITMQ_VHOST"])))
-    channel = connection.channel()
-    topology = Topology(env["VOXFRAME_NAMESPACE"])
-    for spec in topology.stage_queues():
-        channel.queue_delete(spec.name)
-    for exchange in (topology.exchange, topology.dead_letter_exchange):
-        channel.exchange_delete(exchange)
+    delete_namespace(connection.channel(), Topology(env["VOXFRAME_NAMESPACE"]))
     connection.close()
 
 
