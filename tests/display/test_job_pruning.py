@@ -40,6 +40,6 @@ def test_pruning_keeps_every_job_in_flight_and_drops_the_oldest_finished(book: J
     for _ in range(_KEEP_JOBS):
         assert book.enter(new_job(book), JobStage.ERROR)
     new_job(book)  # the next upload prunes: _KEEP_JOBS + 1 finished jobs, one in flight before them all
-    assert book.row(in_flight) is not None, "a job still being transcribed was pruned"
+    assert book.job(in_flight) is not None, "a job still being transcribed was pruned"
     assert book.lines(in_flight), "its lines went with the pruned ones"
-    assert book.row(oldest_done) is None and book.lines(oldest_done) == []
+    assert book.job(oldest_done) is None and book.lines(oldest_done) == []

@@ -13,6 +13,7 @@ import threading
 import time
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -42,6 +43,17 @@ class Original(NamedTuple):
     data: bytes
     room: str = ""
     typeset: bool = False
+
+
+@dataclass(frozen=True)
+class RoomTally:
+    """What the gallery knows of a room: how many pictures, and when the last one arrived."""
+
+    images: int
+    last_image_at: datetime | None
+
+
+NOTHING_SEEN = RoomTally(0, None)
 
 
 class _Seen:
@@ -209,7 +221,7 @@ class Gallery:
                                 (room, limit)).fetchall()
         return [_prompt_view(r) for r in rows]
 
-    def rooms(self) -> dict[str, tuple[int, datetime | None]]:
+    def rooms(self) -> dict[str, RoomTally]:
         """Every room anything was heard or shown in: image count and when the last image arrived."""
         with self.db.connection() as conn:
             rows = conn.execute(
@@ -218,8 +230,8 @@ class Gallery:
                 " UNION ALL SELECT room, 0, NULL FROM transcripts GROUP BY room"
                 " UNION ALL SELECT room, 0, NULL FROM prompts GROUP BY room) AS heard GROUP BY room ORDER BY room"
             ).fetchall()
-        return {r["room"]: (int(r["n"]), None if r["last"] is None else datetime.fromtimestamp(r["last"], UTC))
-                for r in rows}
+        return {str(r["room"]): RoomTally(int(r["n"]), None if r["last"] is None
+                                          else datetime.fromtimestamp(r["last"], UTC)) for r in rows}
 
     def totals(self) -> tuple[int, int]:
         """(images, bytes) stored, for the gauges."""

@@ -10,9 +10,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
-from typing import Any
 
 from services.display.gallery.db import Database
 from services.display.gallery.store import Gallery
@@ -28,6 +27,27 @@ _EARLIER: dict[JobStage, tuple[str, ...]] = {  # the stages a job may enter each
     JobStage.DONE: ("queued", "transcribing", "choosing", "painting"),
     JobStage.ERROR: ("queued", "transcribing", "choosing", "painting"),
 }
+
+@dataclass(frozen=True)
+class Job:
+    """An upload job as its row says: read at the book's edge, so nothing past it reads columns by name."""
+
+    id: str
+    room: str
+    filename: str
+    status: JobStage
+    engine: str
+    segments: int
+    audio_seconds: float
+    num_images: int | None  # None until its prompt says how many
+    prompt_id: str | None
+    error: str | None
+    created_at: float  # seconds since the epoch
+    updated_at: float
+
+
+_JOB_COLUMNS = ", ".join(f.name for f in fields(Job))
+
 
 @dataclass(frozen=True)
 class Span:
@@ -127,11 +147,15 @@ class JobBook:
 
     # ---- reading ------------------------------------------------------------------------------------------
 
-    def row(self, job_id: str | None) -> Any:
-        if job_id is None:
-            return None
+    def job(self, job_id: str) -> Job | None:
         with self.db.connection() as conn:
-            return conn.execute("SELECT * FROM upload_jobs WHERE id=?", (job_id,)).fetchone()
+            row = conn.execute(f"SELECT {_JOB_COLUMNS} FROM upload_jobs WHERE id=?", (job_id,)).fetchone()
+        if row is None:
+            return None
+        return Job(str(row["id"]), str(row["room"]), str(row["filename"]), JobStage(row["status"]), str(row["engine"]),
+                   int(row["segments"]), float(row["audio_seconds"]),
+                   None if row["num_images"] is None else int(row["num_images"]), row["prompt_id"], row["error"],
+                   float(row["created_at"]), float(row["updated_at"]))
 
     def by_remote(self, remote_id: str) -> str | None:
         with self.db.connection() as conn:
@@ -191,22 +215,22 @@ class JobBook:
                 for r in rows]
 
     def view(self, job_id: str) -> JobView | None:
-        row = self.row(job_id)
-        if row is None:
+        job = self.job(job_id)
+        if job is None:
             return None
         lines = self.lines(job_id)
         line_of = self._line_numbers(job_id)
         images = self.gallery.job_images(job_id)
-        unpainted = row["status"] == JobStage.DONE and row["prompt_id"] is None and not images
+        unpainted = job.status is JobStage.DONE and job.prompt_id is None and not images
         return JobView(
-            job_id=row["id"], room=row["room"], filename=row["filename"], status=row["status"],
-            engine=row["engine"], segments=row["segments"], transcribed=sum(line.transcribed for line in lines),
-            num_images=row["num_images"], audio_seconds=row["audio_seconds"], error=row["error"],
+            job_id=job.id, room=job.room, filename=job.filename, status=job.status,
+            engine=job.engine, segments=job.segments, transcribed=sum(line.transcribed for line in lines),
+            num_images=job.num_images, audio_seconds=job.audio_seconds, error=job.error,
             note=NOTHING_TO_PAINT if unpainted else None,
             transcript=" ".join(line.text.strip() for line in lines if line.text.strip()),
             lines=lines, images=images, image_lines={i.id: line_of.get(i.prompt_id, []) for i in images},
-            created_at=datetime.fromtimestamp(row["created_at"], UTC),
-            updated_at=datetime.fromtimestamp(row["updated_at"], UTC),
+            created_at=datetime.fromtimestamp(job.created_at, UTC),
+            updated_at=datetime.fromtimestamp(job.updated_at, UTC),
         )
 
     def _line_numbers(self, job_id: str) -> dict[str, list[int]]:

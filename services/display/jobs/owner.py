@@ -138,7 +138,7 @@ class Jobs:
 
     def on_prompt(self, msg: ImagePrompt) -> list[Envelope]:
         assert msg.job_id is not None
-        if self.book.row(msg.job_id) is None:
+        if self.book.job(msg.job_id) is None:
             return []
         self.gallery.add_prompt(msg)
         self.book.set_prompt(msg.job_id, str(msg.id), msg.num_images)
@@ -147,7 +147,7 @@ class Jobs:
 
     def on_unpainted(self, msg: JobUnpainted) -> list[Envelope]:
         """The prompter found nothing to draw: the job is done, with its transcript and no picture."""
-        if self.book.row(msg.job_id) is None:
+        if self.book.job(msg.job_id) is None:
             return []
         if self.book.enter(msg.job_id, JobStage.DONE):
             metrics.JOBS_FINISHED.labels("done").inc()
@@ -156,11 +156,11 @@ class Jobs:
 
     def on_image(self, msg: GeneratedImage) -> list[Envelope]:
         assert msg.job_id is not None
-        row = self.book.row(msg.job_id)
-        if row is None:
+        job = self.book.job(msg.job_id)
+        if job is None:
             return []
         self.gallery.add_image(msg)  # the display queue brings it too, for the frames; stored once either way
-        wanted = row["num_images"] or 1  # the prompt may have been missed: one image then counts as done
+        wanted = job.num_images or 1  # the prompt may have been missed: one image then counts as done
         if len(self.gallery.job_images(msg.job_id)) < wanted:
             self.book.touch(msg.job_id)
             return [self._progress(msg, JobStage.PAINTING)]
@@ -219,22 +219,24 @@ class Jobs:
 
     def _poll(self, job_id: str, remote_id: str) -> None:
         assert self.remote is not None
-        row = self.book.row(job_id)
+        job = self.book.job(job_id)
+        if job is None:  # pruned since its look was claimed
+            return
         try:
             utterances = self.remote.fetch(remote_id)
         except BatchError as exc:
             if exc.transient:  # AssemblyAI busy or away: look again later
-                self.book.poll_at(job_id, time.time() + self._poll_delay(time.time() - row["created_at"]))
+                self.book.poll_at(job_id, time.time() + self._poll_delay(time.time() - job.created_at))
                 return
             if self._fail(job_id, exc.reason):
-                self.bus.publish(JobProgress(room=row["room"], source="upload", job_id=job_id, stage=JobStage.ERROR))
+                self.bus.publish(JobProgress(room=job.room, source="upload", job_id=job_id, stage=JobStage.ERROR))
             return
         if utterances is None:  # queued or processing: AssemblyAI at work is progress
             self.book.touch(job_id)
-            self.book.poll_at(job_id, time.time() + self._poll_delay(time.time() - row["created_at"]))
+            self.book.poll_at(job_id, time.time() + self._poll_delay(time.time() - job.created_at))
             return
         self.book.add_lines(job_id, _lines(job_id, utterances))
-        cause = JobProgress(room=row["room"], source="upload", job_id=job_id, stage=JobStage.TRANSCRIBING)
+        cause = JobProgress(room=job.room, source="upload", job_id=job_id, stage=JobStage.TRANSCRIBING)
         self.bus.publish(*self._transcribed(job_id, cause))
 
     def _poll_delay(self, age_seconds: float) -> float:
@@ -253,8 +255,8 @@ class Jobs:
                 return [self._progress(cause, JobStage.ERROR)]
             return []
         self.book.enter(job_id, JobStage.CHOOSING)
-        row = self.book.row(job_id)
-        if row["status"] != JobStage.CHOOSING:
+        job = self.book.job(job_id)
+        if job is None or job.status is not JobStage.CHOOSING:
             return []  # already painting, done or failed: the text went before
         text = cause.derive(JobText, key="text", id=derived_id(job_id, "text"), job_id=job_id, source="upload",
                             lines=_within_limits(lines))

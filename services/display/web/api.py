@@ -20,7 +20,7 @@ from starlette.routing import Route
 
 from services.display import metrics
 from services.display.gallery import variants, wordless
-from services.display.gallery.store import Original
+from services.display.gallery.store import NOTHING_SEEN, Original
 from services.display.jobs import JobRefused, captions, uploads
 from services.display.jobs.assemblyai import BatchError, parse_webhook
 from services.display.views import (
@@ -119,7 +119,8 @@ async def list_rooms(request: Request) -> Response:
     known = await d.readers.read(d.access.permits(request), d.gallery.rooms)
     mics = d.mics.mics()
     names = sorted(set(known) | {m.room for m in mics} | {d.settings.default_room})
-    rooms = [RoomView(room=name, images=known.get(name, (0, None))[0], last_image_at=known.get(name, (0, None))[1],
+    rooms = [RoomView(room=name, images=known.get(name, NOTHING_SEEN).images,
+                      last_image_at=known.get(name, NOTHING_SEEN).last_image_at,
                       mics=[m for m in mics if m.room == name]) for name in names]
     if not d.access.permits(request):
         rooms = [RoomView(room=r.room, images=r.images, last_image_at=None, mics=[]) for r in rooms]
