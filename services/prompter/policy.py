@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.prompter.engines.commands import DEFAULT_WAKE_PHRASE
+from services.prompter.window import WINDOW_SECONDS
 from shared.messages.prompt import DEFAULT_HEIGHT, DEFAULT_WIDTH
 from shared.messages.scene import SceneMode
 
@@ -14,7 +15,7 @@ from shared.messages.scene import SceneMode
 class Policy:
     """Defaults for new rooms, and the limits every prompt keeps."""
 
-    window_seconds: float = 30.0
+    window_seconds: float = WINDOW_SECONDS  # the window itself is decided in window.py
     style: str = "watercolor"
     num_images: int = 1
     min_words: int = 5

@@ -15,6 +15,7 @@ from shared.messages.prompt import Finish
 from shared.messages.scene import Scene, SceneMode
 
 Ack = Callable[[], None]
+WINDOW_SECONDS = 30.0  # a new room's window: long enough for a topic to show, short enough to follow the talk
 
 
 def word_confidence(line: Transcript | JobLine) -> dict[str, float]:
@@ -76,4 +77,5 @@ class Room:
     finish: Finish = "screen"  # or the inks of the room's e-paper panel (set by the display when one joins)
 
     def window_due(self, now: float) -> bool:
+        """The window closes (and its prompt is made) `window_seconds` after its first transcript."""
         return self.window is not None and now >= self.window.opened_at + self.window_seconds
