@@ -3,6 +3,7 @@ transient message, and nothing cites a file the repository does not have or spea
 
 from __future__ import annotations
 
+import ast
 import re
 import subprocess
 from pathlib import Path
@@ -56,3 +57,51 @@ def test_the_docs_speak_to_the_reader_not_of_the_projects_history() -> None:
                          re.IGNORECASE)
     found = [f"{doc.relative_to(REPO)}: {m.group(0)}" for doc in DOCS for m in history.finditer(doc.read_text())]
     assert not found
+
+
+def _defines(tree: ast.Module, dotted: str) -> bool:
+    """Whether a module defines `dotted` at its top level: a function, class or assignment, or `Class.member`."""
+    body: list[ast.stmt] = tree.body
+    for part in dotted.split("."):
+        found = [node for node in body if part in _names(node)]
+        if not found:
+            return False
+        body = found[0].body if isinstance(found[0], ast.ClassDef) else []
+    return True
+
+
+def _names(node: ast.stmt) -> set[str]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+        return {node.name}
+    targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+    return {t.id for t in targets if isinstance(t, ast.Name)}
+
+
+def _where_things_are() -> list[tuple[str, list[str]]]:
+    """The architecture's "where things are" table: (question, the backticked paths and names that answer it)."""
+    text = (REPO / "docs" / "ARCHITECTURE.md").read_text()
+    section = text[text.index("## Where things are"):]
+    section = section[:section.index("\n## ", 1)]
+    rows = [line.split("|")[1:3] for line in section.splitlines() if line.startswith("| ") and "`" in line]
+    return [(question.strip(), re.findall(r"`([^`]+)`", answer)) for question, answer in rows]
+
+
+def test_where_things_are_names_files_and_symbols_that_exist() -> None:
+    rows = _where_things_are()
+    questions = " ".join(question for question, _ in rows).lower()
+    for asked in ("window decided", "upload refused", "frame get its size", "room's scene kept"):
+        assert asked in questions, f"the table does not answer {asked!r}"
+    missing = []
+    for question, answer in rows:
+        module: ast.Module | None = None
+        for token in answer:
+            if token.startswith("/"):  # a route the display serves, not a file
+                continue
+            if "/" in token:
+                path = REPO / token
+                if not path.exists():
+                    missing.append(f"{question} {token}")
+                module = ast.parse(path.read_text()) if path.suffix == ".py" and path.exists() else None
+            elif module is not None and not _defines(module, token):
+                missing.append(f"{question} {token}")
+    assert not missing, missing
