@@ -42,9 +42,8 @@ import statistics
 import sys
 import time
 import uuid
-from collections.abc import Sequence
 from pathlib import Path
-from typing import get_args
+from typing import Any, get_args
 
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # one core, as the target says: before numpy loads BLAS
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -55,7 +54,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._results import percentile, save_results
 from services.prompter.__main__ import load_selector
-from services.prompter.engines import Heard, KeywordSelector, Novelty, Selection
+from services.prompter.engines import KeywordSelector, Selection
 from services.prompter.engines.grammar import noun_like
 from services.prompter.handler import Prompter
 from services.prompter.policy import Policy
@@ -77,15 +76,14 @@ _PUNCTUATION = re.compile(r"[^\w\s'-]")  # "Iceland?" was said as "Iceland"
 
 
 class Recording:
-    """The selector, keeping its last selection: what the window chose, whatever the room then paints."""
+    """The prompter's selector, keeping its last selection: what the window chose, whatever the room then paints."""
 
-    def __init__(self, selector: KeywordSelector) -> None:
+    def __init__(self, selector: Any) -> None:
         self.selector = selector
         self.last: Selection | None = None
 
-    def select(self, lines: Sequence[str], novelty: Novelty | None = None,
-               heard: Sequence[Heard] | None = None) -> Selection:
-        self.last = self.selector.select(lines, novelty, heard)
+    def select(self, *args: Any, **kwargs: Any) -> Selection:
+        self.last = self.selector.select(*args, **kwargs)
         return self.last
 
 
@@ -101,9 +99,10 @@ class Replay:
         self.now = 0.0
         self.window_seconds = window_seconds
         self.published: list[ImagePrompt] = []
-        self.recording = Recording(selector)
-        self.prompter = Prompter(self.recording, self.published.append, lambda: lambda: None,
+        self.prompter = Prompter(selector, self.published.append, lambda: lambda: None,
                                  Policy(window_seconds=window_seconds, scene_mode=mode), clock=lambda: self.now)
+        self.recording = Recording(self.prompter.selector)
+        self.prompter.selector = self.recording
 
     def window(self, room: str, lines: list[dict]) -> tuple[ImagePrompt | None, list[str], float]:
         """The window's prompt (None if it published none), the keywords it chose, and the seconds it took."""
