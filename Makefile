@@ -13,6 +13,10 @@ ROOM ?= living-room
 PORT ?= 8080
 # HOST=0.0.0.0 lets other screens in: the display then has an access token (made once, its link printed).
 HOST ?= 127.0.0.1
+# `make run LANG=de` (de, es, fr, en or auto): what the room speaks, and the demo talks in it. LANG is read only from
+# make's command line, where it names the spoken language; the locale of the same name in the environment is not
+# taken for one, and the workers keep a UTF-8 locale.
+SPOKEN := $(if $(filter command line,$(origin LANG)),$(LANG))
 
 .PHONY: install test test-cluster test-compose run bench lint clean
 
@@ -35,7 +39,8 @@ $(TEST_STAMP): pyproject.toml $(RUN_STAMP)
 install: $(RUN_STAMP)
 
 run: $(RUN_STAMP)
-	$(VENV)/bin/voxframe run --room $(ROOM) --port $(PORT) --host $(HOST) $(if $(MIC),--mic "$(MIC)",--demo)
+	$(if $(SPOKEN),LANG=C.UTF-8 )$(VENV)/bin/voxframe run --room $(ROOM) --port $(PORT) --host $(HOST) \
+		$(if $(MIC),--mic "$(MIC)",--demo) $(if $(SPOKEN),--language $(SPOKEN))
 
 # Packages are checked on every run (a quick dpkg query), so a venv made before a package was added still gets it.
 # The lint (ruff, mypy --strict) runs first: a type or style error fails the tests as any test would.

@@ -17,7 +17,9 @@ from dataclasses import dataclass, field
 from urllib.parse import urlparse
 
 from shared.config import BusSettings
+from shared.demo import LANGUAGES as DEMO_LANGUAGES
 from shared.demo import demo_recording
+from shared.messages.language import room_language
 from shared.service import service_spec
 
 _LOGGER = logging.getLogger(__name__)
@@ -66,6 +68,9 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                    help="list the Wyoming satellites and mic services found on the LAN (zeroconf); only those named "
                         "with --wyoming are heard")
     p.add_argument("--room", default="living-room", help="room name for the source and the frame URL")
+    p.add_argument("--language", type=room_language, default=None,
+                   help="what the room speaks: a code such as de, or auto (VOXFRAME_LANGUAGE for every worker); "
+                        f"--demo then talks in it ({', '.join(DEMO_LANGUAGES)}; English otherwise)")
     p.add_argument("--port", type=int, default=service_spec("display").port, help="the display's HTTP port")
     p.add_argument("--host", default="127.0.0.1", help="the display's bind address (0.0.0.0 for other screens: "
                                                        "an access token is made, or VOXFRAME_DISPLAY_TOKEN used)")
@@ -132,7 +137,9 @@ def plan(args: argparse.Namespace) -> list[Worker]:
                 for i in range(args.transcribers)]
     mic = [capture.command, "--room", args.room, *capture.port_args()]
     if args.demo:
-        workers.append(Worker("capture", [*mic, "--mic", "demo", "--file", str(demo_recording()), "--loop"]))
+        spoken = args.language if args.language in DEMO_LANGUAGES else "en"
+        workers.append(Worker("capture", [*mic, "--mic", "demo", "--file", str(demo_recording(language=spoken)),
+                                          "--loop"]))
     elif args.file:
         workers.append(Worker("capture", [*mic, "--mic", "file", "--file", args.file, "--loop"]))
     elif args.mic:
@@ -141,6 +148,8 @@ def plan(args: argparse.Namespace) -> list[Worker]:
                                               *capture.port_args(SATELLITES_PORT + i),
                                               "--mic", f"satellite-{i + 1}", "--wyoming", uri])
                 for i, uri in enumerate(args.wyoming)]
+    for worker in workers if args.language else ():
+        worker.env["VOXFRAME_LANGUAGE"] = args.language  # the transcriber hears it; the others may read it
     return workers
 
 

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import argparse
 import logging
+import shutil
 import threading
 from pathlib import Path
 
 import pytest
+import soundfile
 
+from shared.demo import script_lines
 from shared.launcher import RESTARTS, Worker, _display_token, plan, shutdown, supervise
 from tests.support import wait_for
 
 
 def test_the_plan_starts_each_service_on_its_own_default_port() -> None:
     args = argparse.Namespace(demo=False, file="talk.wav", mic=None, room="den", port=8080, host="127.0.0.1",
-                              insecure=False, transcribers=2, wyoming=["tcp://porch.local:10700"])
+                              insecure=False, transcribers=2, wyoming=["tcp://porch.local:10700"], language=None)
     assert [(w.name, w.argv) for w in plan(args)] == [
         ("display", ["display", "--port", "8080", "--host", "127.0.0.1", "--default-room", "den"]),
         ("generator", ["generator", "--metrics-port", "9104"]),
@@ -41,8 +44,27 @@ def test_beyond_loopback_the_display_gets_the_data_dirs_token_and_only_the_displ
     monkeypatch.setenv("VOXFRAME_DISPLAY_TOKEN", "set-by-the-operator")  # the display reads it itself
     assert _display_token(lan) == ""
     shown = argparse.Namespace(demo=True, file=None, mic=None, room="den", port=8080, host="0.0.0.0", insecure=True,
-                               transcribers=1, wyoming=[])
+                               transcribers=1, wyoming=[], language=None)
     assert plan(shown)[0].argv[-1] == "--insecure"
+
+
+@pytest.mark.skipif(shutil.which("espeak-ng") is None, reason="espeak-ng is not installed")
+def test_a_room_language_reaches_every_worker_and_the_demo_talks_in_it(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run LANG=de` is `voxframe run --demo --language de`: a German demo conversation, VOXFRAME_LANGUAGE=de
+    for every worker; a language the demo has no script for (or auto) gets the English demo."""
+    monkeypatch.setenv("VOXFRAME_DATA_DIR", str(tmp_path))
+    args = argparse.Namespace(demo=True, file=None, mic=None, room="den", port=8080, host="127.0.0.1",
+                              insecure=False, transcribers=1, wyoming=[], language="de")
+    workers = plan(args)
+    assert {w.env.get("VOXFRAME_LANGUAGE") for w in workers} == {"de"}
+    demo = Path(workers[-1].argv[workers[-1].argv.index("--file") + 1])
+    assert demo == tmp_path / "demo" / "living-room.de.wav"
+    samples, rate = soundfile.read(demo, dtype="int16")
+    assert rate == 16000 and len(samples) / rate > 2.5 * len(script_lines("de"))  # every line said, with pauses
+    assert script_lines("de") != script_lines("en") and len(script_lines("de")) == len(script_lines("en"))
+    args.language = "auto"
+    assert plan(args)[-1].argv[plan(args)[-1].argv.index("--file") + 1].endswith("living-room.wav")
 
 
 def test_a_worker_that_was_up_a_while_is_restarted_however_often_it_died_before(

@@ -72,10 +72,10 @@ class Errors(NamedTuple):
         return self.substitutions + self.deletions + self.insertions
 
 
-def errors(reference: str, heard: str, ordered: bool = True) -> Errors:
+def errors(reference: str, heard: str, ordered: bool = True, language: str = "en") -> Errors:
     """Substitutions, deletions (reference words not heard) and insertions of one alignment. `ordered=False`
     compares bags of words, for references whose speakers are written one after the other, not interleaved."""
-    ref, hyp = normalise(reference), normalise(heard)
+    ref, hyp = normalise(reference, language), normalise(heard, language)
     if not ordered:
         missing, extra = sum((Counter(ref) - Counter(hyp)).values()), sum((Counter(hyp) - Counter(ref)).values())
         paired = min(missing, extra)

@@ -1,0 +1,165 @@
+"""`make bench-languages`: hearing, choosing and painting in German, Spanish, French and English (the control).
+
+Hearing: each scene of bench/data/language_scenes.json (family talk, several espeak-ng voices of its language
+taking turns, `dev` to tune on, `heldout` never) is spoken with pauses between turns, mixed with pink room noise
+(SNR_DB), and cut at pauses as a live mic is. Every segment is heard twice in the same run: by the pipeline's
+engine with the room set to `auto` (the multilingual model detects, the room's prior weighs in, the chosen
+language's model decodes, the guards drop invented text) and by bare faster-whisper on the multilingual model
+(its own language detection, beam 5, its VAD filter, nothing of Voxframe's). Reported per language and split:
+WER of both, language detection accuracy per segment (both) and per room (the language most of a scene's words
+were heard in), and the real-time factor. The pipeline's lines (text, language) then go to
+bench/language_choice.py: topic recall, keyword precision and the share of keywords the illustrator depicts.
+
+English models: tiny.en and the multilingual base, both told the language is English, on ../shared/audio/real
+(read speech) and ../shared/audio/conversation (meetings, a phone call) file by file as `voxframe transcribe`
+runs: WER (dev and held-out where the folder has both) and real-time factor, with the load average beside it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._results import save_results
+from bench.language_choice import load_scenes, score_language_scenes
+from bench.stt import CONVERSATION, REAL_AUDIO, cpu_model, load_folder, run_pass, with_noise
+from services.transcriber.engines.whisper import FasterWhisperEngine
+from services.transcriber.languages import RoomLanguages
+from services.transcriber.wer import errors
+from shared.audio import SAMPLE_RATE_HZ, segment_file, to_float32
+from shared.demo import speak
+
+SNR_DB = 15.0  # a quiet living room: a fridge, a street outside
+PAUSE_SECONDS = 1.0  # between turns: longer than the live cutter's end of utterance
+SPEED_WPM = 150
+
+
+def spoken_scene(scene: dict, voices: list[str], rng: np.random.Generator) -> np.ndarray:
+    """The scene's turns, each in its speaker's voice, with pauses, in room noise."""
+    pause = np.zeros(int(PAUSE_SECONDS * SAMPLE_RATE_HZ), np.int16)
+    pieces = [pause]
+    for speaker, text in scene["turns"]:
+        pieces += [speak(text, voices[speaker], SPEED_WPM), pause]
+    return with_noise(np.concatenate(pieces), SNR_DB, rng)
+
+
+class BareMultilingual:
+    """faster-whisper on the multilingual model as its README uses it: its own language detection, beam 5, its
+    VAD filter, none of Voxframe's guards or priors."""
+
+    def __init__(self) -> None:
+        from faster_whisper import WhisperModel
+
+        from services.transcriber.engines.models import MULTILINGUAL_MODEL, model_directory
+
+        self._whisper = WhisperModel(str(model_directory(MULTILINGUAL_MODEL)), device="cpu", compute_type="int8",
+                                     local_files_only=True)
+
+    def transcribe(self, samples: np.ndarray) -> tuple[str, str]:
+        segments, info = self._whisper.transcribe(to_float32(samples), beam_size=5, vad_filter=True)
+        return " ".join(s.text.strip() for s in segments), info.language
+
+
+def hear_scenes(language: str, scenes: list[dict], voices: list[str], engine: FasterWhisperEngine,
+                bare: BareMultilingual) -> tuple[dict, dict[str, list[tuple[str, str]]]]:
+    """Hearing figures of one language's split, and the pipeline's lines per scene for the choosing scores."""
+    rng = np.random.default_rng(28)
+    lines_by_scene: dict[str, list[tuple[str, str]]] = {}
+    counts = Counter[str]()
+    pipeline_errors, bare_errors, words = 0, 0, 0
+    audio_s = engine_s = bare_s = 0.0
+    rooms_right = 0
+    for scene in scenes:
+        rooms = RoomLanguages()  # each scene is a room of its own, heard from its first line
+        heard, bare_heard, spoken_words = [], [], Counter[str]()
+        for segment in segment_file(spoken_scene(scene, voices, rng)):
+            started = time.perf_counter()
+            got = engine.transcribe(segment.samples, "auto", rooms.prior(scene["name"]))
+            engine_s += time.perf_counter() - started
+            rooms.heard(scene["name"], got.detected, segment.duration_seconds)
+            started = time.perf_counter()
+            text, bare_language = bare.transcribe(segment.samples)
+            bare_s += time.perf_counter() - started
+            audio_s += segment.duration_seconds
+            counts.update(segments=1, pipeline_right=got.language == language, bare_right=bare_language == language)
+            if got.text:
+                heard.append((got.text, got.language))
+                spoken_words[got.language] += len(got.words)
+            bare_heard.append(text)
+        reference = " ".join(text for _, text in scene["turns"])
+        ours, theirs = (errors(reference, " ".join(t for t, _ in heard), language=language),
+                        errors(reference, " ".join(bare_heard), language=language))
+        pipeline_errors, bare_errors, words = pipeline_errors + ours.total, bare_errors + theirs.total, \
+            words + ours.words
+        rooms_right += bool(spoken_words) and spoken_words.most_common(1)[0][0] == language
+        lines_by_scene[scene["name"]] = heard
+        print(f"[{language}] {scene['name']}: {heard}", flush=True)
+    return {"scenes": len(scenes), "segments": counts["segments"], "reference_words": words,
+            "wer_pipeline": round(pipeline_errors / words, 4), "wer_bare": round(bare_errors / words, 4),
+            "detection_segment_pipeline": round(counts["pipeline_right"] / counts["segments"], 3),
+            "detection_segment_bare": round(counts["bare_right"] / counts["segments"], 3),
+            "detection_room_pipeline": round(rooms_right / len(scenes), 3),
+            "audio_seconds": round(audio_s, 1), "rtf_pipeline": round(engine_s / audio_s, 3),
+            "rtf_bare": round(bare_s / audio_s, 3)}, lines_by_scene
+
+
+def english_models(folders: list[Path]) -> dict:
+    """tiny.en and base, told it is English, file by file on the real recordings and conversation."""
+    from services.transcriber.long import transcribe_long
+
+    results: dict[str, dict] = {}
+    for model in ("tiny.en", "base"):
+        engine = FasterWhisperEngine(model, language="en")
+        results[model] = {}
+        for folder in folders:
+            passed = run_pass(lambda samples, e=engine: transcribe_long(e, samples)[0].text, load_folder(folder))
+            passed.pop("per_file")
+            results[model][folder.name] = {**passed, "load_average_1m": round(os.getloadavg()[0], 1)}
+            print(f"[{model}] {folder.name}: {results[model][folder.name]}", flush=True)
+    return results
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--languages", nargs="*", default=["de", "es", "fr", "en"])
+    parser.add_argument("--part", choices=("all", "scenes", "english-models"), default="all",
+                        help="one part only, saved as languages-PART.json (the two can run side by side)")
+    args = parser.parse_args()
+    results: dict[str, object] = {"cpu": cpu_model(), "load_average_1m_at_start": round(os.getloadavg()[0], 1),
+                                  "snr_db": SNR_DB}
+    if args.part != "english-models":
+        results.update(scenes(args.languages))
+    if args.part != "scenes":
+        folders = [f for f in (REAL_AUDIO, CONVERSATION) if (f / "manifest.tsv").exists()]
+        results["english_models"] = english_models(folders) if folders else {"skipped": "no ../shared/audio"}
+    results["load_average_1m_at_end"] = round(os.getloadavg()[0], 1)
+    save_results("languages" if args.part == "all" else f"languages-{args.part}", results)
+    return 0
+
+
+def scenes(languages: list[str]) -> dict[str, dict]:
+    """Hearing and choosing figures of every language's scenes, dev and held-out."""
+    data = load_scenes()
+    engine, bare = FasterWhisperEngine(language="auto"), BareMultilingual()
+    results: dict[str, dict] = {"hearing": {}, "choosing": {}}
+    for language in languages:
+        hearing, choosing = {}, {}
+        for split, scenes in data["languages"][language].items():
+            hearing[split], lines = hear_scenes(language, scenes, data["voices"][language], engine, bare)
+            choosing[split] = score_language_scenes(lines, language)
+        results["hearing"][language], results["choosing"][language] = hearing, choosing
+        print(json.dumps({language: hearing}), flush=True)
+    return results
+
+
+if __name__ == "__main__":
+    sys.exit(main())
