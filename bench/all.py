@@ -10,8 +10,8 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-BENCHMARKS = ("bus", "capture", "arbitration", "stt", "prompts", "generator", "illustrator", "scenes", "display",
-              "eink", "uploads", "jobs", "e2e")
+BENCHMARKS = ("bus", "capture", "arbitration", "stt", "prompts", "generator", "illustrator", "scenes", "ambient",
+              "display", "eink", "uploads", "jobs", "e2e")
 
 
 def flatten(value: object, prefix: str = "") -> dict[str, object]:

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from shared.messages import Command, JobStage
 from shared.messages.control import check_value
 from shared.messages.envelope import NAME_PATTERN
+from shared.messages.image import Layout
 from shared.messages.scene import Scene
 
 NAME = re.compile(NAME_PATTERN)  # rooms and mics: they end up in routing keys
@@ -88,6 +89,9 @@ class ImageView(View):
         [], description="where the depicted things are drawn: left, top, right, bottom as fractions of the picture")
     scene: Scene | None = Field(None, description="the room's living scene it was painted from (element ids, "
                                 "weights, places, entered and left, setting, mood); null for a slideshow picture")
+    layout: Layout | None = Field(None, description="a living scene as drawn: each element's box by id and its "
+                                  "motion, the horizon, the setting's motion (stars, snow or rain, sea); null for "
+                                  "any other picture")
     width: int
     height: int
     mime_type: str

@@ -58,8 +58,7 @@ class GenerateHandler:
                 width=picture.width, height=picture.height, backend=picture.backend, prompt_id=str(prompt.id),
                 prompt_text=prompt.text, keywords=prompt.keywords, style=prompt.style, excerpt=prompt.excerpt,
                 index=index, generation_seconds=seconds, fallback=picture.fallback, depicted=picture.depicted,
-                scene=prompt.scene,
-                regions=picture.regions,
+                scene=prompt.scene, regions=picture.regions, layout=picture.layout,
             )
             for index, picture in enumerate(pictures)
         ]

@@ -4,17 +4,42 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.messages.envelope import ID_CHARS, Envelope
 from shared.messages.prompt import MAX_EXCERPT_CHARS, MAX_KEYWORDS, Keyword
-from shared.messages.scene import Fraction, Scene
+from shared.messages.scene import MAX_ELEMENTS, Fraction, Scene
 
 MAX_DEPICTED, DEPICTED_CHARS = 16, 64
 Depicted = Annotated[str, StringConstraints(max_length=DEPICTED_CHARS)]  # one depicted thing's name
 MAX_REGIONS = 32  # a plural thing is drawn as a group, each copy its own region
 Region = tuple[Fraction, Fraction, Fraction, Fraction]  # left, top, right, bottom as fractions of the picture
+Motion = Literal["still", "flicker", "twinkle"]  # flames flicker, stars and sparkles twinkle; the rest keeps still
+Falling = Literal["none", "snow", "rain"]
 MAX_IMAGE_BYTES = 11 * 1024 * 1024  # 14.7 MiB as base64: the message stays under WIRE_LIMIT_BYTES
+
+
+class DrawnElement(BaseModel):
+    """Where one element of a living scene is drawn (its main copy) and how it may move while it hangs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    id: str = Field(min_length=1, max_length=32, description="the scene element's id")
+    box: Region
+    motion: Motion = "still"
+
+
+class Layout(BaseModel):
+    """A living scene as drawn: each element's box by id, so a frame can follow it from picture to picture, and
+    the gentle motion the picture may have between windows (none of it says what was talked about)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    elements: tuple[DrawnElement, ...] = Field((), max_length=MAX_ELEMENTS)
+    horizon: Fraction = Field(description="where the sky ends, as a fraction of the height")
+    stars: bool = Field(False, description="a night sky: stars twinkle above the horizon")
+    falling: Falling = Field("none", description="snow or rain falls over the picture")
+    sea: Region | None = Field(None, description="the band of sea at the horizon: it shimmers")
 
 
 class GeneratedImage(Envelope):
@@ -40,3 +65,4 @@ class GeneratedImage(Envelope):
     regions: tuple[Region, ...] = Field((), max_length=MAX_REGIONS,
                                         description="where the depicted things are drawn, so a crop keeps them")
     scene: Scene | None = Field(None, description="the room's living scene the picture was painted from")
+    layout: Layout | None = Field(None, description="the living scene as drawn (illustrator pictures of one)")

@@ -8,6 +8,7 @@ from services.display.gallery.db import Database
 from services.display.gallery.store import Gallery
 from services.display.views import ImageView
 from shared.messages import ImagePrompt, Keyword, Transcript
+from shared.messages.image import DrawnElement, Layout
 from tests.display.conftest import make_image
 
 
@@ -81,11 +82,12 @@ def test_downloads_refuse_path_tricks(tmp_path: Path) -> None:
 
 def test_an_image_keeps_what_it_depicts_and_the_scene_it_was_painted_from(tmp_path: Path) -> None:
     """SQLite here; the same columns on PostgreSQL in test_image_scene_on_postgresql. Without a right to the
-    room's words, the scene (its keywords) goes with the other words."""
+    room's words, the scene (its keywords) goes with the other words; the layout (boxes and motion, no words)
+    stays, so a frame paired for pictures only moves them too."""
     from services.display.web.access import pictures_only
 
     view = _scene_round_trip(open_gallery(tmp_path))
-    assert pictures_only(view).scene is None
+    assert pictures_only(view).scene is None and pictures_only(view).layout == view.layout
 
 
 def test_image_scene_on_postgresql() -> None:
@@ -100,14 +102,17 @@ def _scene_round_trip(gallery: Gallery) -> ImageView:
 
     first = update(None, {"lighthouse": 1.0, "boat": 0.6}, ["We watched the lighthouse at night."], "den")
     scene = update(first, {"lighthouse": 1.0, "gull": 0.8}, ["A gull sat on the lighthouse."], "den")
-    image = make_image(depicted=("lighthouse", "gull", "boat"), scene=scene)
+    boxes = {e.id: (e.x * 0.8, 0.4, e.x * 0.8 + 0.2, 0.8) for e in scene.elements}
+    layout = Layout(elements=tuple(DrawnElement(id=id, box=box) for id, box in boxes.items()), horizon=0.58, stars=True)
+    image = make_image(depicted=("lighthouse", "gull", "boat"), scene=scene, layout=layout)
     gallery.add_image(image)
     plain = make_image()
     gallery.add_image(plain)
     view = gallery.image(str(image.id))
     assert view is not None and view.depicted == ["lighthouse", "gull", "boat"]
     assert view.scene == scene and view.scene.window == 2 and view.scene.time_of_day == "night"
+    assert view.layout == layout
     assert {e.keyword for e in view.scene.elements if e.fading} == {"boat"}
     unscened = gallery.image(str(plain.id))
-    assert unscened is not None and unscened.scene is None
+    assert unscened is not None and unscened.scene is None and unscened.layout is None
     return view

@@ -96,3 +96,25 @@ def test_a_cheerful_room_is_lighter_and_more_colourful_than_a_gloomy_one(illustr
     light = [_lightness_and_saturation(render(r, illustrator.depict(r))[0])
              for r in (_request(happy, happy.mood), _request(gloomy, gloomy.mood))]
     assert light[0][0] - light[1][0] >= 0.05 and light[0][1] - light[1][1] >= 0.05, light
+
+
+def test_the_picture_says_where_each_element_is_and_what_moves(illustrator: IllustratorBackend) -> None:
+    """The frame's ambient motion follows the layout: each element's box by id (its main copy, one of the
+    regions), flames flicker, a night sky's stars twinkle, snow falls outdoors, the sea shimmers at a beach."""
+    night = update(None, {"campfire": 1.0, "tent": 0.8, "stars": 0.6}, ["A night by the campfire under the stars."],
+                   "den")
+    picture = illustrator.generate(_request(night))[0]
+    layout = picture.layout
+    assert layout is not None and layout.stars and layout.falling == "none" and layout.sea is None
+    by_keyword = {e.keyword: e.id for e in night.elements}
+    motion = {e.id: e.motion for e in layout.elements}
+    assert motion == {by_keyword["campfire"]: "flicker", by_keyword["tent"]: "still",
+                      by_keyword["stars"]: "twinkle"}
+    assert {e.box for e in layout.elements} <= set(picture.regions)
+    snowy = update(None, {"snowman": 1.0, "sled": 0.8}, ["It is snowing on the hill."], "den")
+    assert snowy.weather == "snow" and illustrator.generate(_request(snowy))[0].layout.falling == "snow"
+    beach = update(None, {"beach": 1.0, "crab": 0.8}, ["A sunny day at the beach."], "den")
+    sea = illustrator.generate(_request(beach))[0].layout.sea
+    assert sea is not None and sea[0] == 0 and sea[2] == 1 and 0.5 < sea[1] < sea[3] < 0.7
+    assert illustrator.generate(ImageRequest("a tent", ("tent",), width=320, height=180))[0].layout \
+        is None  # a slideshow picture has no scene to follow

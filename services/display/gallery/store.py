@@ -22,6 +22,7 @@ from services.display.gallery.db import Database
 from services.display.views import ImageView, KeywordView, PromptView, TranscriptView
 from shared.database import Connection
 from shared.messages import GeneratedImage, ImagePrompt, Keyword, Transcript
+from shared.messages.image import Layout
 from shared.messages.scene import Scene
 
 _LOGGER = logging.getLogger(__name__)
@@ -31,7 +32,7 @@ _HOT_BYTES = 64 * 2**20  # the newest images are served from memory: every frame
 _SEEN_IDS = 20_000  # ids this process has passed on, so a redelivery is not shown twice
 _IMAGE_COLUMNS = ("id, room, source, job_id, trace_id, prompt_id, prompt_text, keywords, style, excerpt, backend, "
                   "fallback, width, height, mime_type, bytes, generation_seconds, origin_at, created_at, "
-                  "received_at, depicted, regions, scene")
+                  "received_at, depicted, regions, scene, layout")
 
 
 class Original(NamedTuple):
@@ -93,7 +94,8 @@ class Gallery:
                _keywords_json(msg.keywords), msg.style, msg.excerpt, msg.backend, int(msg.fallback), msg.width,
                msg.height, msg.mime_type, len(msg.image), msg.generation_seconds, msg.origin_at.isoformat(),
                msg.created_at.isoformat(), time.time(), json.dumps(list(msg.depicted)),
-               json.dumps([list(r) for r in msg.regions]), msg.scene.model_dump_json() if msg.scene else None)
+               json.dumps([list(r) for r in msg.regions]), msg.scene.model_dump_json() if msg.scene else None,
+               msg.layout.model_dump_json() if msg.layout else None)
         with self.db.connection() as conn:
             cur = conn.execute(f"INSERT INTO images ({_IMAGE_COLUMNS}) VALUES ({','.join('?' * len(row))}) "
                                "ON CONFLICT DO NOTHING", row)
@@ -250,6 +252,7 @@ class Gallery:
             style=row["style"], excerpt=row["excerpt"], transcripts=[_transcript_view(r) for r in lines],
             backend=row["backend"], fallback=bool(row["fallback"]), depicted=json.loads(row["depicted"]),
             regions=json.loads(row["regions"]), scene=Scene.model_validate_json(row["scene"]) if row["scene"] else None,
+            layout=Layout.model_validate_json(row["layout"]) if row["layout"] else None,
             width=row["width"], height=row["height"],
             mime_type=row["mime_type"], bytes=row["bytes"], generation_seconds=row["generation_seconds"],
             origin_at=row["origin_at"], created_at=row["created_at"],

@@ -19,7 +19,7 @@ export function difference(before, after) {
 }
 
 // A copy of `url` over the picture's area, clipped to `box` (fractions: left, top, right, bottom).
-function patch(group, url, [left, top, right, bottom]) {
+export function patch(group, url, [left, top, right, bottom]) {
   const div = document.createElement("div");
   div.className = "change";
   div.style.backgroundImage = `url("${url}")`;
@@ -28,17 +28,23 @@ function patch(group, url, [left, top, right, bottom]) {
   return group.appendChild(div);
 }
 
-// Over the new picture (already in front): the old picture's patches hide where things enter until they have
-// grown, and hold what leaves while it fades. Resolves when done, its patches gone (a newer change keeps its own).
-export async function animate(layer, picture, oldUrl, newUrl, { entering, leaving }) {
-  const box = picture.getBoundingClientRect(); // the picture's drawn area inside its contain-fitted <img>
+// A layer exactly over the picture's drawn area inside its contain-fitted <img>, for patches placed by fractions.
+export function overPicture(layer, picture, className) {
+  const box = picture.getBoundingClientRect();
   const scale = Math.min(box.width / picture.naturalWidth, box.height / picture.naturalHeight);
   const w = picture.naturalWidth * scale;
   const h = picture.naturalHeight * scale;
   const group = layer.appendChild(document.createElement("div"));
-  group.className = "changes";
+  group.className = className;
   Object.assign(group.style, { left: `${box.left + (box.width - w) / 2}px`, top: `${box.top + (box.height - h) / 2}px`,
     width: `${w}px`, height: `${h}px` });
+  return group;
+}
+
+// Over the new picture (already in front): the old picture's patches hide where things enter until they have
+// grown, and hold what leaves while it fades. Resolves when done, its patches gone (a newer change keeps its own).
+export async function animate(layer, picture, oldUrl, newUrl, { entering, leaving }) {
+  const group = overPicture(layer, picture, "changes");
   const timing = { duration: CHANGE_MS, easing: "ease-in-out", fill: "both" };
   const animations = [];
   for (const region of leaving) {

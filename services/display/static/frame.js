@@ -4,6 +4,7 @@ import { t } from "/static/i18n.js";
 import { liveSocket } from "/static/live.js";
 import { CHANGE_MS, animate, difference } from "/static/frame-change.js";
 import { showPairing, stayAwake } from "/static/frame-status.js";
+import { ambient, still } from "/static/frame-ambient.js";
 
 const room = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
 const params = new URLSearchParams(location.search);
@@ -15,6 +16,7 @@ const slides = [document.getElementById("slide-a"), document.getElementById("sli
 const caption = document.getElementById("caption");
 const offline = document.getElementById("offline");
 const changeLayer = document.getElementById("change");
+const ambientLayer = document.getElementById("ambient");
 const calm = window.matchMedia("(prefers-reduced-motion: reduce)");
 let captionOn = params.get("caption") !== "off";
 let front = 0;
@@ -53,6 +55,7 @@ async function show(image) {
   const next = slides[1 - front];
   const last = slides[front];
   const change = calm.matches ? null : difference(current, image);
+  ambientLayer.replaceChildren(); // the old picture's motion stops as the next one comes
   next.querySelector("img").src = url;
   next.querySelector("img").alt = image.prompt;
   next.querySelector(".backdrop").style.backgroundImage = `url("${url}")`;
@@ -65,8 +68,14 @@ async function show(image) {
     animate(changeLayer, next.querySelector("img"), last.querySelector("img").src, url, change).finally(() => {
       last.classList.remove("under");
       next.style.removeProperty("--fade");
-      if (stage.dataset.changing === image.id) delete stage.dataset.changing;
+      if (stage.dataset.changing === image.id) {
+        delete stage.dataset.changing;
+        moveGently();
+      }
     });
+  } else {
+    const fade = parseFloat(getComputedStyle(next).transitionDuration) * 1000;
+    setTimeout(() => { if (current?.id === image.id) moveGently(); }, fade);
   }
   next.classList.add("shown");
   last.classList.remove("shown");
@@ -77,6 +86,15 @@ async function show(image) {
   document.getElementById("waiting").classList.add("gone");
   setCaption(image);
 }
+
+// The shown picture's ambient motion (stars, snow, sea, flames), laid over it afresh: after its change or fade
+// has settled, when the screen's size or the motion preference changes.
+function moveGently() {
+  ambientLayer.replaceChildren();
+  if (current && !stage.dataset.changing) ambient(ambientLayer, slides[front].querySelector("img"), current);
+}
+window.addEventListener("resize", moveGently);
+still.addEventListener("change", moveGently);
 
 function setCaption(image) {
   const words = image.keywords.slice(0, 4).map((k) => k.text).join("  ·  ");

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from PIL import Image
 
-from shared.messages.image import MAX_IMAGE_BYTES
+from shared.messages.image import MAX_IMAGE_BYTES, Layout
 from shared.messages.prompt import DEFAULT_HEIGHT, DEFAULT_WIDTH, Finish
 from shared.messages.scene import Scene
 
@@ -48,6 +48,7 @@ class Picture:
     fallback: bool = False
     depicted: tuple[str, ...] = ()  # the keywords the picture shows (the illustrator knows; others leave it empty)
     regions: tuple[tuple[float, float, float, float], ...] = ()  # where they are: fractions, left top right bottom
+    layout: Layout | None = None  # a living scene as drawn (the illustrator's), for the frame's motion
 
 
 class ImageBackend(Protocol):

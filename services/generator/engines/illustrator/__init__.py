@@ -9,6 +9,7 @@ The same request and index give identical bytes.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFilter
@@ -22,7 +23,7 @@ from services.generator.engines import (
     encode_image,
 )
 from services.generator.engines.illustrator.catalog import ATTRIBUTION, glyphs
-from services.generator.engines.illustrator.living import Tone, compose_living, tone
+from services.generator.engines.illustrator.living import Tone, compose_living, drawn, tone
 from services.generator.engines.illustrator.look import LOOKS, Look, background, finish, in_inks, paper, styled, treat
 from services.generator.engines.illustrator.match import Matcher
 from services.generator.engines.illustrator.scene import Item, Placement, compose
@@ -31,7 +32,7 @@ from services.generator.engines.poster_look import stable_int, style_family, war
 from shared.embeddings import encoder
 from shared.inks import INKS
 from shared.language.bridge import in_english, lemma
-from shared.messages.image import DEPICTED_CHARS, MAX_DEPICTED, MAX_REGIONS
+from shared.messages.image import DEPICTED_CHARS, MAX_DEPICTED, MAX_REGIONS, Layout, Region
 from shared.messages.scene import MAX_ELEMENTS
 
 NAME = "illustrator"
@@ -75,16 +76,22 @@ class IllustratorBackend:
         pictures = []
         image_format = self.image_format if request.finish == "screen" else "PNG"  # JPEG would blur the inks
         for index in range(request.num_images):
-            image, regions = render(request, items, index, depicted)
+            image, regions, layout = render(request, items, index, depicted)
             pictures.append(Picture(encode_image(image, image_format), MIME_BY_FORMAT[image_format],
-                                    image.width, image.height, NAME, depicted=depicted, regions=regions))
+                                    image.width, image.height, NAME, depicted=depicted, regions=regions,
+                                    layout=layout))
         return pictures
 
 
-def render(request: ImageRequest, items: list[Item], index: int = 0,
-           depicted: tuple[str, ...] = ()) -> tuple[Image.Image, tuple[tuple[float, float, float, float], ...]]:
+class Rendered(NamedTuple):
+    image: Image.Image
+    regions: tuple[Region, ...]  # where each thing was drawn (`Placement.box`)
+    layout: Layout | None  # a living scene as drawn, for the frame
+
+
+def render(request: ImageRequest, items: list[Item], index: int = 0, depicted: tuple[str, ...] = ()) -> Rendered:
     """The same request, items and index give the same pixels; another seed or index, another composition.
-    Returned with where each thing was drawn (`Placement.box`). An e-paper finish draws in the panel's inks."""
+    An e-paper finish draws in the panel's inks."""
     width, height = request.width, request.height
     family = style_family(request.style)
     on_paper = request.finish != "screen"
@@ -94,12 +101,12 @@ def render(request: ImageRequest, items: list[Item], index: int = 0,
     if request.scene is None:
         rng = np.random.default_rng(stable_int(NAME, request.text, *request.keywords, request.style, request.mood,
                                                request.seed, index))
-        scene, lit = compose(items, width, height, rng), Tone()
+        scene, lit, layout = compose(items, width, height, rng), Tone(), None
     else:  # a living scene: the same hills, stars and texture every window, so only its change shows
         rng = np.random.default_rng(stable_int(NAME, "living", request.style, width, height, index))
         elements = {e.keyword: e for e in request.scene.elements}
         scene = compose_living(items, elements, request.scene, width, height)
-        lit = tone(request.scene)
+        lit, layout = tone(request.scene), drawn(items, elements, request.scene, scene, width, height)
     image = background(scene, width, height, look, mood, rng, lit.light, lit.chroma, flat=on_paper)
     sky = treat((206, 228, 246) if not scene.night else (44, 56, 108), look, mood, scene.night, lit.light, lit.chroma)
     for placement in scene.placements:  # in a living scene each thing faces the same way every window
@@ -109,7 +116,7 @@ def render(request: ImageRequest, items: list[Item], index: int = 0,
     if on_paper:
         image = in_inks(image, INKS[request.finish])
     _words(image, request, depicted, look, on_paper)
-    return image, tuple(p.box(width, height) for p in scene.placements)[:MAX_REGIONS]
+    return Rendered(image, tuple(p.box(width, height) for p in scene.placements)[:MAX_REGIONS], layout)
 
 
 def _paste(image: Image.Image, placement: Placement, family: str, on_paper: bool, sky: tuple[float, float, float],

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from services.generator.engines.illustrator.catalog import Zone
+from services.generator.engines.illustrator.catalog import Glyph, Zone
+from services.generator.engines.illustrator.look import SEA_BAND
 from services.generator.engines.illustrator.scene import (
     BASE_SIZE,
     Ground,
@@ -25,8 +26,13 @@ from services.generator.engines.illustrator.scene import (
     with_copies,
 )
 from services.generator.engines.poster_look import stable_int
+from shared.messages.image import DrawnElement, Falling, Layout, Motion
 from shared.messages.scene import Scene as LivingScene
 from shared.messages.scene import SceneElement
+
+_MOTION: dict[str, Motion] = {  # by illustration name; whatever else is drawn keeps still
+    "fire": "flicker", "candle": "flicker", "diya lamp": "flicker", "sparkler": "flicker", "star": "twinkle",
+    "glowing star": "twinkle", "shooting star": "twinkle", "sparkles": "twinkle", "fireworks": "twinkle"}
 
 
 @dataclass(frozen=True)
@@ -87,3 +93,27 @@ def _spot(element: SceneElement, zone: Zone, width: int, height: int, horizon: f
         return Spot(size, horizon - height * (0.02 + 0.06 * where), 0.3 + haze, False, x)
     front = height * 0.9 if ground is not Ground.INDOOR else horizon + (height - horizon) * (0.3 + 0.3 * where)
     return Spot(size, front, haze, True, x)
+
+
+def drawn(items: list[Item], elements: Mapping[str, SceneElement], living: LivingScene, scene: Scene, width: int,
+          height: int) -> Layout:
+    """The scene as `compose_living` laid it out, for a frame: each element's box (its main copy, the largest)
+    by id with its motion (flames flicker, stars twinkle), the horizon, and the setting's motion (a night sky's
+    stars, falling snow or rain, the sea at a beach)."""
+    main: dict[Glyph, Placement] = {}
+    for placement in scene.placements:
+        if placement.glyph not in main or placement.size > main[placement.glyph].size:
+            main[placement.glyph] = placement
+    horizon = scene.horizon / height
+    return Layout(
+        elements=tuple(DrawnElement(id=elements[item.keyword].id, box=main[item.glyph].box(width, height),
+                                    motion=_MOTION.get(item.glyph.name, "still")) for item in items),
+        horizon=horizon, stars=scene.night and scene.ground is not Ground.INDOOR,
+        falling=_falling(living),
+        sea=(0.0, horizon, 1.0, min(1.0, horizon + SEA_BAND)) if scene.ground is Ground.SAND else None)
+
+
+def _falling(living: LivingScene) -> Falling:
+    if living.place == "indoors":
+        return "none"
+    return "snow" if living.weather == "snow" else "rain" if living.weather == "rain" else "none"

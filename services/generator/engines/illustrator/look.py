@@ -96,6 +96,9 @@ def treat(color: RGB, look: Look, warmth: int, night: bool, light: float = 1.0, 
     return (min(max(r, 0), 255), min(max(g, 0), 255), min(max(b, 0), 255))
 
 
+SEA_BAND = 0.07  # of the height: the sea below a beach's horizon
+
+
 def background(scene: Scene, width: int, height: int, look: Look, warmth: int, rng: np.random.Generator,
                light: float = 1.0, chroma: float = 1.0, flat: bool = False) -> Image.Image:
     """Sky and ground (or wall and table) as row gradients (`flat`: each one colour, for a panel of few inks),
@@ -122,7 +125,7 @@ def background(scene: Scene, width: int, height: int, look: Look, warmth: int, r
             x, y, r = rng.uniform(0, width), rng.uniform(0, horizon * 0.9), rng.uniform(0.4, 1.3) * unit / 700
             draw.ellipse([x - r, y - r, x + r, y + r], fill=_ints(_mix(colors[1], (255, 250, 230), 0.8)))
     if scene.ground is Ground.SAND:
-        band = height * 0.07
+        band = height * SEA_BAND
         sea = _ints(treat(_SEA, look, warmth, scene.night, light, chroma))
         draw.rectangle([0, horizon - 1, width, horizon + band], fill=sea)
         return image
