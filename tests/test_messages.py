@@ -178,7 +178,7 @@ def _largest() -> list[Envelope]:
     from shared.messages.heard import MAX_ENVELOPE_FRAMES
     from shared.messages.image import MAX_IMAGE_BYTES
     from shared.messages.job import MAX_JOB_LINES, MAX_JOB_TEXT_CHARS, MAX_JOB_WORDS
-    from shared.messages.prompt import MAX_EXCERPT_CHARS, MAX_KEYWORDS, MAX_SOURCE_TRANSCRIPTS
+    from shared.messages.prompt import MAX_EXCERPT_CHARS, MAX_KEYWORDS, MAX_SOURCE_TRANSCRIPTS, Evolve
     from shared.messages.spoken import MAX_HEARD_CHARS
 
     room = {"room": "r" * 64, "source": "s" * 64, "job_id": "j" * 64}
@@ -192,7 +192,8 @@ def _largest() -> list[Envelope]:
                    audio_seconds=1e300, processing_seconds=1e300),
         ImagePrompt(**room, text=_worst_text(1000), keywords=keywords, style=_worst_text(64), mood=_worst_text(64),
                     transcript_ids=(_worst_text(64),) * MAX_SOURCE_TRANSCRIPTS,
-                    excerpt=_worst_text(MAX_EXCERPT_CHARS), seed=2**64 - 1),
+                    excerpt=_worst_text(MAX_EXCERPT_CHARS), seed=2**64 - 1,
+                    evolve=Evolve(image_id=_worst_text(64), strength=0.55)),
         GeneratedImage(**room, image=b"\xff" * MAX_IMAGE_BYTES, mime_type="image/jpeg", width=2**62, height=2**62,
                        backend=_worst_text(64), prompt_id=_worst_text(64), prompt_text=_worst_text(1000),
                        keywords=keywords, style=_worst_text(64), excerpt=_worst_text(MAX_EXCERPT_CHARS),

@@ -18,6 +18,7 @@ from shared.settings_cli import add_setting_flags, kebab_flags, settings_from_ar
 
 _LOGGER = logging.getLogger(__name__)
 Backend = Literal["illustrator", "poster", "diffusers", "dalle-playground", "openai"]
+EVOLVING_BACKENDS: tuple[Backend, ...] = ("diffusers", "openai")  # paint a living room's next picture over its last
 
 
 class DiffusersSettings(BaseSettings):
@@ -45,6 +46,9 @@ class GeneratorSettings(DiffusersSettings):
     generator_breaker_cooldown_seconds: float = Field(60.0, gt=0, description="poster only for this long, then probe")
     generator_num_images: int = Field(0, ge=0, le=8, description="images per live prompt; 0 = the prompt's count")
     generator_size: str = Field("", pattern=r"^(\d{2,4}x\d{2,4})?$", description="WIDTHxHEIGHT; empty = the prompt's")
+    generator_gallery_url: str = Field("http://127.0.0.1:8080", description="the display to fetch a living room's "
+                                       "last picture from, to paint the next one over it (diffusers, openai); "
+                                       "empty = every picture afresh")
     poster_format: Literal["png", "jpeg", "webp"] = Field("jpeg", description="poster and illustrator encoding")
     dalle_url: str = Field("http://localhost:8000", description="dalle-playground backend: server URL")
     dalle_api_key: SecretStr | None = Field(None, description="dalle-playground backend: bearer token of a "
@@ -98,6 +102,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
 def run_generator(args: argparse.Namespace) -> int:
     from services.generator.engines.fallback import CircuitBreaker, ResilientBackend
     from services.generator.engines.poster import PosterBackend
+    from services.generator.gallery import GalleryClient
     from services.generator.handler import GenerateHandler, subscribe
     from shared.bus import Bus
     from shared.metrics import serve_metrics
@@ -114,8 +119,10 @@ def run_generator(args: argparse.Namespace) -> int:
                                CircuitBreaker(name, settings.generator_breaker_failures,
                                               settings.generator_breaker_cooldown_seconds), stop=bus.stopping)
     size = tuple(int(p) for p in settings.generator_size.split("x")) if settings.generator_size else None
+    evolves = bool(settings.generator_gallery_url) and name in EVOLVING_BACKENDS
+    gallery = GalleryClient(settings.generator_gallery_url) if evolves else None
     handler = GenerateHandler(backend, bus.settings.prompt_ttl_seconds, settings.generator_num_images,
-                              size)  # type: ignore[arg-type]
+                              size, gallery=gallery)  # type: ignore[arg-type]
     subscribe(bus, handler)
     serve_metrics("generator", settings.metrics_port, ready=bus.health)
     _LOGGER.info("Ready: painting with %s%s", name, " (poster fallback)" if fallback else "")

@@ -8,8 +8,9 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 
-from services.generator.engines import BackendError, ImageBackend, ImageRequest
-from services.generator.metrics import DROPPED, IMAGES
+from services.generator.engines import BackendError, ImageBackend, ImageRequest, StartImage
+from services.generator.gallery import GalleryClient
+from services.generator.metrics import DROPPED, EVOLUTIONS, IMAGES
 from shared.bus import Bus, Unprocessable
 from shared.messages import GeneratedImage, ImagePrompt, utc_now
 
@@ -25,8 +26,10 @@ class GenerateHandler:
     """
 
     def __init__(self, backend: ImageBackend, max_prompt_age_seconds: float, num_images: int = 0,
-                 size: tuple[int, int] | None = None, clock: Callable[[], datetime] = utc_now) -> None:
+                 size: tuple[int, int] | None = None, clock: Callable[[], datetime] = utc_now,
+                 gallery: GalleryClient | None = None) -> None:
         self.backend = backend
+        self.gallery = gallery  # where an evolving prompt's last picture is fetched from; None: always afresh
         self.max_prompt_age_seconds = max_prompt_age_seconds
         self.num_images = num_images
         self.size = size
@@ -73,7 +76,18 @@ class GenerateHandler:
         ranked = sorted(prompt.keywords, key=lambda k: -k.score)
         return ImageRequest(text=prompt.text, keywords=tuple(k.text for k in ranked), style=prompt.style,
                             mood=prompt.mood, width=width, height=height, num_images=count, seed=prompt.seed,
-                            scene=prompt.scene, language=prompt.language, finish=prompt.finish)
+                            scene=prompt.scene, language=prompt.language, finish=prompt.finish,
+                            start=self._start(prompt))
+
+    def _start(self, prompt: ImagePrompt) -> StartImage | None:
+        """The picture an evolving prompt is painted over, when the gallery has it."""
+        if prompt.evolve is None or self.gallery is None:
+            return None
+        picture = self.gallery.fetch(prompt.evolve.image_id)
+        if picture is None:
+            return None
+        EVOLUTIONS.labels("evolved").inc()
+        return StartImage(picture.data, picture.mime_type, prompt.evolve.strength)
 
 
 def subscribe(bus: Bus, handler: GenerateHandler) -> None:

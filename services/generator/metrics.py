@@ -9,6 +9,9 @@ from shared.metrics import SECONDS_BUCKETS
 # prompts and images (handler.py)
 IMAGES = Counter("voxframe_generator_images_total", "Images published", ["backend", "fallback"])
 DROPPED = Counter("voxframe_generator_prompts_dropped_total", "Prompts not painted", ["reason"])
+EVOLUTIONS = Counter("voxframe_generator_evolutions_total", "Prompts asking to be painted over the room's last "
+                     "picture, by what became of it: evolved, not_found or unavailable (both painted afresh)",
+                     ["outcome"])
 
 # the backend's retries, breaker and fallback (engines/fallback.py)
 GENERATION_SECONDS = Histogram("voxframe_generator_generation_seconds",

@@ -35,6 +35,7 @@ from services.prompter.metrics import (
     WORDS_FILTERED,
 )
 from services.prompter.policy import Policy
+from services.prompter.scene import repaint_strength
 from services.prompter.scene import update as update_scene
 from services.prompter.window import Ack, Room, Window, word_confidence
 from shared.bus.errors import BusStopped, PublishRefused, Unprocessable
@@ -43,6 +44,7 @@ from shared.messages import (
     Command,
     Control,
     Envelope,
+    GeneratedImage,
     ImagePrompt,
     JobText,
     JobUnpainted,
@@ -54,7 +56,7 @@ from shared.messages import (
 )
 from shared.messages.control import check_value, finish_name, style_name, wake_phrase
 from shared.messages.language import DEFAULT_LANGUAGE
-from shared.messages.prompt import MAX_KEYWORDS, MAX_SOURCE_TRANSCRIPTS
+from shared.messages.prompt import MAX_KEYWORDS, MAX_SOURCE_TRANSCRIPTS, Evolve
 from shared.messages.scene import Scene
 from shared.messages.spoken import MAX_HEARD_CHARS
 
@@ -204,7 +206,7 @@ class Prompter:
             scene = self._next_scene(room, first.room, selection) if living else None
             prompt = self._prompt(first, [str(t.id) for t in window.transcripts], selection, room,
                                   key=f"window:{last.id}", origin_at=max(t.origin_at for t in window.transcripts),
-                                  scene=scene)
+                                  scene=scene, evolve=_evolution(room.last_prompt, scene))
             self._publish(prompt)
             PROMPTS.labels(trigger).inc()
             self._painted(room, prompt)
@@ -232,7 +234,8 @@ class Prompter:
         return update_scene(room.scene, {c.text: c.score / best for c in chosen}, selection.clean_lines, name)
 
     def _prompt(self, cause: Envelope, line_ids: list[str], selection: Selection, room: Room, key: str,
-                origin_at: datetime | None = None, scene: Scene | None = None) -> ImagePrompt:
+                origin_at: datetime | None = None, scene: Scene | None = None,
+                evolve: Evolve | None = None) -> ImagePrompt:
         """The prompt for a window or a job (`line_ids` name its lines); its id comes from `cause` and `key`, so
         a redelivered window or job yields the same id and downstream dedup drops the repeat. With a scene, the
         prompt paints the scene's elements (heaviest first), not only this window's keywords."""
@@ -248,7 +251,7 @@ class Prompter:
         return cause.derive(
             ImagePrompt, key=key, origin_at=origin_at or cause.origin_at,
             text=compose([in_english(k.text, language) for k in keywords], room.style, mood, self.policy.max_chars),
-            keywords=tuple(keywords[:MAX_KEYWORDS]), scene=scene, language=language,
+            keywords=tuple(keywords[:MAX_KEYWORDS]), scene=scene, language=language, evolve=evolve,
             style=room.style, mood=mood.name, finish=room.finish,
             transcript_ids=tuple(line_ids[i] for i in source_lines[:MAX_SOURCE_TRANSCRIPTS]),
             excerpt=excerpt[:MAX_EXCERPT_CHARS], num_images=room.num_images,
@@ -351,6 +354,17 @@ class Prompter:
         if self._store is not None and now - self._pruned_at > 60:  # the saved rooms are forgotten alike
             self._pruned_at = now
             self._store.forget_before(self._wall_clock() - self.policy.room_idle_seconds)
+
+
+def _evolution(last: ImagePrompt | None, scene: Scene | None) -> Evolve | None:
+    """Paint `scene` over the picture the room's last prompt became, when that painted a scene of the same topic
+    (a spoken paint, a slideshow picture or a new topic are painted afresh)."""
+    if last is None or scene is None or last.scene is None:
+        return None
+    strength = repaint_strength(last.scene, scene)
+    if strength is None:
+        return None
+    return Evolve(image_id=str(last.derived_id(GeneratedImage.KIND, "0")), strength=strength)
 
 
 def _without_names(subject: str, chosen: list[Choice]) -> str:

@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 
 from services.prompter.engines.mood import MOODS, SENTIMENT
 from shared.messages import derived_id
+from shared.messages.prompt import MAX_STRENGTH, MIN_STRENGTH
 from shared.messages.scene import MAX_ELEMENTS, Place, Scene, SceneElement, TimeOfDay, Weather
 
 GROW, DECAY, LEAVE = 0.35, 0.35, 0.15
@@ -83,6 +84,23 @@ def update(scene: Scene | None, talked: Mapping[str, float], lines: Sequence[str
                  weather=_weather(words, previous.weather),
                  mood=next(m.name for m in MOODS if valence >= m.from_compound),
                  valence=max(-1.0, min(1.0, valence)), energy=max(0.0, min(1.0, energy)))
+
+
+def repaint_strength(painted: Scene, scene: Scene) -> float | None:
+    """How much of the picture of `painted` to repaint for `scene`: MIN_STRENGTH when nothing but weights moved, up
+    to MAX_STRENGTH as elements enter and leave and the setting changes; None (paint afresh) on a new topic or
+    when nothing of the painted scene stays."""
+    if scene.topic != painted.topic:
+        return None
+    before = {e.id for e in painted.elements}
+    staying = sum(e.weight for e in scene.elements if e.id in before)
+    if staying == 0:
+        return None
+    gone = sum(e.weight for e in painted.elements if e.id not in {s.id for s in scene.elements})
+    changed = 1 - staying / (sum(e.weight for e in scene.elements) + gone)
+    setting = [(painted.place, scene.place), (painted.time_of_day, scene.time_of_day), (painted.weather, scene.weather)]
+    resets = sum(before != after for before, after in setting) / 3
+    return round(min(MAX_STRENGTH, MIN_STRENGTH + (MAX_STRENGTH - MIN_STRENGTH) * min(1.0, changed + resets)), 3)
 
 
 def _related(keyword: str, scores: Mapping[str, float]) -> float | None:

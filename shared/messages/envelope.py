@@ -92,10 +92,15 @@ class Envelope(BaseModel):
             "trace_id": self.trace_id,
             "origin_at": self.origin_at,
             "job_id": self.job_id,
-            "id": uuid.uuid5(_ID_NAMESPACE, f"{self.id}:{cls.KIND}:{key}"),
+            "id": self.derived_id(cls.KIND, key),
         }
         inherited.update(fields)
         return cls(**inherited)
+
+    def derived_id(self, kind: str, key: str = "") -> uuid.UUID:
+        """The id `derive` gives a message of `kind` made from this one with `key`: known before it is made (the
+        prompter names the picture its last prompt became)."""
+        return uuid.uuid5(_ID_NAMESPACE, f"{self.id}:{kind}:{key}")
 
     def payload(self) -> dict[str, Any]:
         """The fields this kind adds to the envelope: what a message says, apart from where it comes from, for

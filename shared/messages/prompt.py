@@ -21,6 +21,9 @@ DEFAULT_HEIGHT = 576
 # (shared/inks.py), drawn in with bold outlines and flat fills so that dithering has little to destroy.
 Finish = Literal["screen", "spectra6", "acep7", "grey4", "bw"]
 FINISHES: tuple[Finish, ...] = get_args(Finish)
+# How much of the last picture an evolving one repaints: a little for a small change of scene, more for a larger
+# one; a new topic is painted afresh (no `evolve` at all).
+MIN_STRENGTH, MAX_STRENGTH = 0.3, 0.55
 
 
 class Keyword(BaseModel):
@@ -30,6 +33,17 @@ class Keyword(BaseModel):
 
     text: str = Field(max_length=100)
     score: float = Field(ge=0, description="higher is more central to the window")
+
+
+class Evolve(BaseModel):
+    """Paint over the room's last picture instead of afresh, so what stays in the scene stays on the wall."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    image_id: MessageId = Field(description="the room's last picture, as the display's gallery serves it "
+                                "(/images/{id}); when it cannot be had, the picture is painted afresh")
+    strength: float = Field(ge=MIN_STRENGTH, le=MAX_STRENGTH, allow_inf_nan=False,
+                            description="how much of it is repainted (img2img strength)")
 
 
 class ImagePrompt(Envelope):
@@ -53,3 +67,5 @@ class ImagePrompt(Envelope):
     finish: Finish = Field("screen", description="screen, or the inks of the room's e-paper panel to draw in")
     scene: Scene | None = Field(None, description="the room's living scene this prompt paints (None: a slideshow "
                                 "picture of the keywords alone)")
+    evolve: Evolve | None = Field(None, description="paint over the room's last picture (a living scene that "
+                                  "moved a little); None: paint afresh")

@@ -4,6 +4,8 @@ shapes, and the real gpu-server app under uvicorn on a free port."""
 from __future__ import annotations
 
 import base64
+import email.parser
+import email.policy
 import io
 import json
 import socket
@@ -30,8 +32,9 @@ def image_b64(image_format: str = "JPEG", size: tuple[int, int] = (96, 64), colo
 
 
 class StandIn:
-    """A threaded HTTP server answering JSON routes; `requests` records (path, body, headers) of each POST,
-    `downloads` (path, headers) of each GET served by `gets` (image hosts, redirects, slow or endless bodies)."""
+    """A threaded HTTP server answering JSON routes (asked in JSON or multipart form); `requests` records (path,
+    body, headers) of each POST, `downloads` (path, headers) of each GET served by `gets` (image hosts, redirects,
+    slow or endless bodies)."""
 
     def __init__(self, routes: dict[str, Route], gets: dict[str, Download] | None = None) -> None:
         self.routes = routes
@@ -51,7 +54,8 @@ class StandIn:
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length", 0))
-                body = json.loads(self.rfile.read(length) or b"{}")
+                raw, content_type = self.rfile.read(length), self.headers.get("Content-Type", "")
+                body = form(content_type, raw) if content_type.startswith("multipart/") else json.loads(raw or b"{}")
                 outer.requests.append((self.path, body, dict(self.headers)))
                 route = outer.routes.get(self.path)
                 status, reply, *extra = route(body) if route else (404, {"error": "no such route"})
@@ -78,6 +82,19 @@ class StandIn:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+def form(content_type: str, raw: bytes) -> dict[str, Any]:
+    """A multipart/form-data body as a server reads it: each field's text, each file as (filename, type, bytes)."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + raw)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        filename = part.get_filename()
+        fields[str(name)] = part.get_content() if filename is None else (
+            filename, part.get_content_type(), part.get_payload(decode=True))
+    return fields
 
 
 def closed_port_url() -> str:

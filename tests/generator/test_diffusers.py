@@ -4,6 +4,7 @@ through the same code as a real model; also served by gpu-server to the official
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ import pytest
 import requests
 from PIL import Image
 
-from services.generator.engines import ImageRequest, checked_picture
+from services.generator.engines import ImageRequest, StartImage, checked_picture
 
 pytest.importorskip("torch", reason="the diffusers backend needs torch: pip install -e '.[diffusers]'")
 pytest.importorskip("diffusers", reason="the diffusers backend needs diffusers: pip install -e '.[diffusers]'")
@@ -101,3 +102,24 @@ def test_gpu_server_answers_a_seed_past_64_bits_with_400_not_500(gpu_server: str
     reply = requests.post(gpu_server + "/generate", json={"text": "a harbour", "num_images": 1, "width": 64,
                                                            "height": 64, "seed": 2**64}, timeout=60)
     assert reply.status_code == 400 and "'seed'" in reply.json()["error"]
+
+
+def _png(color: str, size: tuple[int, int] = (64, 48)) -> StartImage:
+    buffer = io.BytesIO()
+    Image.new("RGB", size, color).save(buffer, "PNG")
+    return StartImage(buffer.getvalue(), "image/png", 0.3)
+
+
+def test_a_start_picture_is_painted_over_at_the_requests_strength(backend: DiffusersBackend) -> None:
+    """img2img on the model loaded once: a random tiny model paints nothing recognisable, so its properties are
+    what is asserted: the start picture and the strength both change the result, the same inputs repeat it, and
+    a start picture of another size still gives the size asked for."""
+    def paint(start: StartImage | None) -> bytes:
+        return backend.generate(ImageRequest("a red kite", width=64, height=48, seed=3, start=start))[0].data
+
+    red, blue = _png("red"), _png("blue")
+    over_red = paint(red)
+    assert over_red == paint(red)
+    assert len({over_red, paint(blue), paint(dataclasses.replace(red, strength=0.55)), paint(None)}) == 4
+    [bigger] = backend.generate(ImageRequest("a red kite", width=64, height=48, seed=3, start=_png("red", (640, 360))))
+    assert (bigger.width, bigger.height) == (64, 48)

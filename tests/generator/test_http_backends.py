@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import dataclasses
+
 import pytest
 
-from services.generator.engines import BackendError, ImageRequest
+from services.generator.engines import BackendError, ImageRequest, StartImage
 from services.generator.engines.dalle_playground import DallePlaygroundBackend
 from services.generator.engines.openai_images import OpenAIImagesBackend
 from tests.generator.servers import StandIn, closed_port_url, image_b64
@@ -137,3 +140,35 @@ def test_openai_answers_are_bounded_in_size_and_depth(answer: bytes, reason: str
             pytest.raises(BackendError, match=match) as caught:
         OpenAIImagesBackend(server.url + "/v1", "m").generate(REQUEST)
     assert caught.value.reason == reason
+
+
+def openai_edit(body: dict) -> tuple[int, object]:
+    """POST /v1/images/edits, multipart: `image` a file, `prompt`, `model`, `n`, `size`; answers as generations."""
+    if not isinstance(body.get("image"), tuple) or not body.get("prompt"):
+        return 400, {"error": {"message": "image and prompt are required", "type": "invalid_request_error"}}
+    return 200, {"created": 1700000000, "data": [{"b64_json": image_b64("PNG")} for _ in range(int(body["n"]))]}
+
+
+def test_openai_backend_paints_over_a_start_picture_with_the_edits_endpoint() -> None:
+    start = base64.b64decode(image_b64("PNG", (96, 64), "navy"))
+    request = dataclasses.replace(REQUEST, start=StartImage(start, "image/png", 0.4))
+    with StandIn({"/v1/images/edits": openai_edit}) as server:
+        pictures = OpenAIImagesBackend(server.url + "/v1", "gpt-image-1", api_key="sk-test").generate(request)
+    assert [(p.mime_type, p.backend) for p in pictures] == [("image/png", "openai")] * 2
+    path, form, headers = server.requests[0]
+    assert path == "/v1/images/edits" and headers["Content-Type"].startswith("multipart/form-data; boundary=")
+    assert form["image"] == ("previous.png", "image/png", start)
+    assert {k: v for k, v in form.items() if k != "image"} == {
+        "model": "gpt-image-1", "prompt": REQUEST.text, "n": "2", "size": "96x64", "response_format": "b64_json"}
+    assert headers["Authorization"] == "Bearer sk-test"
+
+
+def test_a_server_without_image_edits_paints_afresh_and_is_not_asked_again() -> None:
+    """gpu-server and some local servers speak generations only: a 404 from edits is not a failed picture."""
+    start = StartImage(base64.b64decode(image_b64("PNG")), "image/png", 0.4)
+    with StandIn({"/v1/images/generations": openai_images}) as server:
+        backend = OpenAIImagesBackend(server.url + "/v1", "sd-turbo")
+        for _ in range(2):
+            assert len(backend.generate(dataclasses.replace(REQUEST, start=start))) == 2
+    assert [path for path, _, _ in server.requests] == ["/v1/images/edits", "/v1/images/generations",
+                                                        "/v1/images/generations"]

@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import itertools
 
-from services.prompter.scene import MAX_LIVING, update
+from services.prompter.scene import MAX_LIVING, repaint_strength, update
 from shared.messages import Envelope, ImagePrompt
+from shared.messages.prompt import MAX_STRENGTH, MIN_STRENGTH
 from shared.messages.scene import Scene
 
 CAMPING = {"tent": 1.0, "campfire": 0.8, "owl": 0.5}
@@ -75,6 +76,8 @@ def test_the_same_talk_gives_the_same_scene() -> None:
 
 
 def test_a_living_room_paints_its_scene_heaviest_first_and_keeps_it_when_talk_repeats() -> None:
+    from services.generator.engines.poster import PosterBackend
+    from services.generator.handler import GenerateHandler
     from services.prompter.engines.lexical import LexicalSelector
     from services.prompter.handler import Prompter
     from services.prompter.policy import Policy
@@ -97,3 +100,18 @@ def test_a_living_room_paints_its_scene_heaviest_first_and_keeps_it_when_talk_re
     assert {e.id for e in first.scene.elements} <= {e.id for e in second.scene.elements}
     assert second.scene.time_of_day == "night" and "tent" in second.text
     assert prompter.rooms["den"].scene == second.scene
+    # the second picture is painted over the first: the picture the generator makes of the first prompt
+    assert first.evolve is None and second.evolve is not None
+    painted = GenerateHandler(PosterBackend("PNG"), max_prompt_age_seconds=3600).paint_job(first)
+    assert second.evolve.image_id == str(painted[0].id)
+    assert MIN_STRENGTH <= second.evolve.strength <= MAX_STRENGTH
+
+
+def test_the_scene_change_decides_how_much_is_repainted() -> None:
+    same, grows, newcomer, new_topic = _run([CAMPING, CAMPING, {**CAMPING, "lake": 1.0, "canoe": 0.9},
+                                             {"cake": 1.0, "balloons": 0.7}])
+    assert repaint_strength(same, grows) == MIN_STRENGTH  # nothing entered or left: a touch
+    assert MIN_STRENGTH < repaint_strength(grows, newcomer) <= MAX_STRENGTH  # elements entered: more
+    assert repaint_strength(newcomer, new_topic) is None  # the talk moved on: painted afresh
+    night = update(grows, CAMPING, ["We sat out in the snow this morning."], "den")
+    assert night.weather == "snow" and repaint_strength(grows, night) > MIN_STRENGTH  # the setting changed

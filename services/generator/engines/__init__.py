@@ -20,6 +20,16 @@ _SAVE_OPTIONS: dict[str, dict[str, int]] = {"PNG": {"compress_level": 3}, "JPEG"
 
 
 @dataclass(frozen=True)
+class StartImage:
+    """The room's last picture (encoded, decoded cleanly once), to paint the next one over: `strength` is how
+    much of it to repaint (img2img's strength; an image edit keeps what the prompt does not change)."""
+
+    data: bytes
+    mime_type: str
+    strength: float
+
+
+@dataclass(frozen=True)
 class ImageRequest:
     """What to paint: the prompt's words plus the size, count and seed the generator settled on."""
 
@@ -34,6 +44,7 @@ class ImageRequest:
     scene: Scene | None = None  # a room's living scene: paint its elements where it places them
     language: str = "en"  # what the keywords are in (`text` is English): the illustrator draws their gloss
     finish: Finish = "screen"  # or an e-paper panel's inks (shared/inks.py) to draw in
+    start: StartImage | None = None  # paint over this picture (the backends that can: diffusers, openai)
 
 
 @dataclass(frozen=True)

@@ -46,9 +46,17 @@ class JsonClient:
 
     def post(self, url: str, body: dict[str, Any], max_bytes: int = answer_limit(1)) -> tuple[int, Any]:
         """POST `body`; return (status, parsed JSON) for 2xx and 404/405 (the caller may try another route)."""
+        return self._post(url, max_bytes, json=body)
+
+    def post_form(self, url: str, fields: dict[str, object], files: dict[str, tuple[str, bytes, str]],
+                  max_bytes: int = answer_limit(1)) -> tuple[int, Any]:
+        """`post`, with a multipart/form-data body: `fields` as text, `files` as (filename, bytes, type)."""
+        return self._post(url, max_bytes, data={k: str(v) for k, v in fields.items()}, files=files)
+
+    def _post(self, url: str, max_bytes: int, **body: Any) -> tuple[int, Any]:
         deadline = time.monotonic() + self.timeout[1]
         with http_errors(self.backend, url, self.timeout[1]):
-            response = self.session.post(url, json=body, timeout=self.timeout, stream=True)
+            response = self.session.post(url, timeout=self.timeout, stream=True, **body)
         with response:
             if response.status_code in (404, 405):
                 return response.status_code, None
