@@ -16,6 +16,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from shared.config import BusSettings
 from shared.messages import MESSAGE_TYPES, Envelope
+from tests.capture.pulse import VirtualMic
 from tests.support import Broker, wait_for
 
 
@@ -69,6 +70,33 @@ def start_capture(bus_settings: BusSettings, tmp_path: Path) -> Iterator:
         if proc.process.poll() is None:
             proc.process.kill()
             proc.process.wait(10)
+
+
+@pytest.fixture
+def mic(tmp_path: Path) -> Iterator[VirtualMic]:
+    """A private PulseAudio daemon with one plugged pipe-source microphone."""
+    virtual = VirtualMic(tmp_path / "pulse")
+    virtual.start()
+    virtual.plug()
+    yield virtual
+    virtual.close()
+
+
+# `voxframe capture` on a VirtualMic: its 16 kHz mono as it is, room den, mic desk
+PULSE_MIC_ARGS = ("--device", "pulse", "--input-rate-hz", "16000", "--input-channels", "1", "--room", "den",
+                  "--mic", "desk")
+
+
+def listening(start_capture, mic: VirtualMic) -> CaptureProcess:  # type: ignore[no-untyped-def]
+    """`voxframe capture` on `mic`, once the mic is open."""
+    return opened(start_capture(*PULSE_MIC_ARGS, env=mic.env))
+
+
+def opened(capture: CaptureProcess) -> CaptureProcess:
+    """`capture` once its mic is open (a loaded machine may take a while to start the process)."""
+    wait_for(lambda: "Metrics on" in capture.output(), timeout=60, message="the capture process to start")
+    wait_for(lambda: capture.metric("voxframe_capture_device_up") == 1, timeout=20, message="the mic to open")
+    return capture
 
 
 def messages(broker: Broker, queue: str) -> list[Envelope]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +10,7 @@ import pytest
 
 from shared.audio import SAMPLE_RATE_HZ, decode_audio
 from shared.messages import AudioSegment, EndReason, MicStatus
-from tests.capture.conftest import CaptureProcess, messages
+from tests.capture.conftest import listening, messages
 from tests.capture.pulse import VirtualMic
 from tests.capture.reference import speech_bounds
 from tests.support import Broker, wait_for
@@ -23,25 +22,9 @@ SPEECH = "pocketsphinx_librivox_ss01_0880.wav"
 MS = SAMPLE_RATE_HZ // 1000
 
 
-@pytest.fixture
-def mic(tmp_path: Path) -> Iterator[VirtualMic]:
-    virtual = VirtualMic(tmp_path / "pulse")
-    virtual.start()
-    virtual.plug()
-    yield virtual
-    virtual.close()
-
-
-def _start_listening(start_capture, mic: VirtualMic) -> CaptureProcess:  # type: ignore[no-untyped-def]
-    capture: CaptureProcess = start_capture("--device", "pulse", "--input-rate-hz", "16000", "--input-channels", "1",
-                                            "--room", "den", "--mic", "desk", env=mic.env)
-    wait_for(lambda: capture.metric("voxframe_capture_device_up") == 1, timeout=20, message="the mic to open")
-    return capture
-
-
 def test_every_capture_metric_names_the_room_and_the_mic(start_capture, mic: VirtualMic) -> None:  # type: ignore[no-untyped-def]
     """Dashboards and alerts tell mics apart by name, not by the container's address."""
-    capture = _start_listening(start_capture, mic)
+    capture = listening(start_capture, mic)
     for name in ("voxframe_capture_device_up", "voxframe_capture_input_level_dbfs", "voxframe_capture_muted"):
         samples = wait_for(lambda n=name: capture.samples(n), timeout=10, message=name)  # type: ignore[misc]
         assert [labels for labels, _ in samples] == [{"room": "den", "mic": "desk"}], name  # type: ignore[union-attr]
@@ -88,7 +71,7 @@ class _Tap:
 def test_speech_into_a_real_microphone_is_published_bit_exact_and_silence_is_not(
         speech_dir: Path, broker: Broker, start_capture, mic: VirtualMic) -> None:
     tap = _Tap(broker, "audio.#", "status.#")
-    capture = _start_listening(start_capture, mic)
+    capture = listening(start_capture, mic)
     wait_for(lambda: len(tap.of(MicStatus)) >= 2, timeout=10, message="two statuses of silence")
     clip = decode_audio(speech_dir / SPEECH)
     mic.play(clip)
@@ -107,7 +90,7 @@ def test_speech_into_a_real_microphone_is_published_bit_exact_and_silence_is_not
 def test_an_unplugged_microphone_is_reopened_when_it_comes_back(
         speech_dir: Path, broker: Broker, start_capture, mic: VirtualMic) -> None:
     tap = _Tap(broker, "audio.#")
-    capture = _start_listening(start_capture, mic)
+    capture = listening(start_capture, mic)
     mic.unplug()
     wait_for(lambda: capture.metric("voxframe_capture_device_up") == 0, timeout=15, message="the loss noticed")
     wait_for(lambda: capture.metric("voxframe_capture_device_reopens_total") >= 2, timeout=15,
