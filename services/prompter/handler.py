@@ -54,7 +54,7 @@ from shared.messages import (
     Transcript,
     derived_id,
 )
-from shared.messages.control import check_value, finish_name, style_name, wake_phrase
+from shared.messages.control import check_value, finish_name, scene_mode, style_name, wake_phrase
 from shared.messages.language import DEFAULT_LANGUAGE
 from shared.messages.prompt import MAX_KEYWORDS, MAX_SOURCE_TRANSCRIPTS, Evolve
 from shared.messages.scene import Scene
@@ -142,6 +142,10 @@ class Prompter:
                 check_value(control.command, control.value)
             case Command.SET_FINISH:
                 room.finish = finish_name(control.value)
+            case Command.SET_SCENE_MODE:
+                mode = scene_mode(control.value)
+                if mode != room.mode:  # back to living, the room starts a scene afresh from what is said next
+                    room.mode, room.scene = mode, None
 
     def tick(self) -> None:
         """Close every window whose time is up. A room that fails is that room's problem: the others are served

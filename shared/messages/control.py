@@ -11,6 +11,7 @@ from pydantic import Field, StringConstraints, model_validator
 from shared.messages.envelope import Envelope, Name
 from shared.messages.language import room_language
 from shared.messages.prompt import FINISHES, Finish
+from shared.messages.scene import SCENE_MODES, SceneMode
 
 
 class Command(StrEnum):
@@ -25,10 +26,11 @@ class Command(StrEnum):
     SET_LANGUAGE = "set_language"  # the room's mics: the language their segments expect (value: "auto" or a code)
     NEXT_PICTURE = "next_picture"  # display: the room's frames step to their next recent picture now
     SET_FINISH = "set_finish"  # prompter: screen, or the e-paper inks the room's pictures are drawn in (value)
+    SET_SCENE_MODE = "set_scene_mode"  # prompter: living (one scene that changes with the talk) or slideshow (value)
 
 
 _NEEDS_VALUE = {Command.SET_WINDOW, Command.SET_STYLE, Command.SET_IMAGES, Command.SET_WAKE_PHRASE,
-                Command.SET_LANGUAGE, Command.SET_FINISH}
+                Command.SET_LANGUAGE, Command.SET_FINISH, Command.SET_SCENE_MODE}
 
 # What the prompter accepts, here so that every sender checks against the same facts.
 WINDOW_SECONDS = (5.0, 600.0)  # set_window: a room's listening window
@@ -50,6 +52,14 @@ def finish_name(value: object) -> Finish:
         if value == finish:
             return finish
     raise ValueError(f"unknown finish {value!r}; choose one of: {', '.join(FINISHES)}")
+
+
+def scene_mode(value: object) -> SceneMode:
+    """The scene mode a value names; ValueError listing the modes if none."""
+    for mode in SCENE_MODES:
+        if value == mode:
+            return mode
+    raise ValueError(f"unknown scene mode {value!r}; choose one of: {', '.join(SCENE_MODES)}")
 
 
 def wake_phrase(value: object) -> str:
@@ -74,6 +84,9 @@ def check_value(command: Command, value: object) -> None:
         room_language(value)
     if command is Command.SET_FINISH:
         finish_name(value)
+        return
+    if command is Command.SET_SCENE_MODE:
+        scene_mode(value)
         return
     bounds = {Command.SET_WINDOW: WINDOW_SECONDS, Command.SET_IMAGES: IMAGES_PER_PROMPT}.get(command)
     if bounds is None:

@@ -111,6 +111,7 @@ def test_a_huge_control_body_is_refused_before_it_is_read(display: DisplayProces
     ({"command": "set_style", "value": "nonsense"}, "watercolor, oil painting"),
     ({"command": "set_images", "value": 0}, "from 1 to 8"),
     ({"command": "set_images", "value": 2.5}, "whole number from 1 to 8"),
+    ({"command": "set_scene_mode", "value": "film"}, "living, slideshow"),
 ])
 def test_control_values_outside_what_the_prompter_takes_are_400(display: DisplayProcess, control: dict,
                                                                 says: str) -> None:
@@ -120,7 +121,7 @@ def test_control_values_outside_what_the_prompter_takes_are_400(display: Display
 
 def test_control_values_within_range_are_sent(display: DisplayProcess) -> None:
     for control in ({"command": "set_window", "value": 600}, {"command": "set_style", "value": "Oil-Painting"},
-                    {"command": "set_images", "value": 8}):
+                    {"command": "set_images", "value": 8}, {"command": "set_scene_mode", "value": "slideshow"}):
         assert requests.post(f"{display.url}/api/rooms/kitchen/controls", json=control, timeout=5).status_code == 202
 
 

@@ -10,6 +10,7 @@ import pytest
 from services.display.web.pages import STATIC_DIR
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS
 from shared.messages.envelope import NAME_CHARS, NAME_PATTERN
+from shared.messages.scene import SCENE_MODES
 from tests.display.conftest import DisplayProcess
 
 
@@ -38,8 +39,9 @@ def test_the_dashboards_controls_offer_what_the_server_accepts(display: DisplayP
       window: [Number(document.getElementById("window").min), Number(document.getElementById("window").max)],
       styles: [...document.querySelectorAll("#style option")].map((o) => o.value),
       images: [...document.querySelectorAll("#images button")].map((b) => Number(b.dataset.value)),
+      scene_modes: [...document.querySelectorAll("#scene-mode option")].map((o) => o.value),
     })""")
-    assert offered == {"window": list(WINDOW_SECONDS), "styles": list(STYLES),
+    assert offered == {"window": list(WINDOW_SECONDS), "styles": list(STYLES), "scene_modes": list(SCENE_MODES),
                        "images": list(range(IMAGES_PER_PROMPT[0], IMAGES_PER_PROMPT[1] + 1))}
 
 

@@ -229,6 +229,30 @@ def test_a_rooms_finish_goes_on_its_prompts_until_changed(prompter: Prompter, bu
     assert [p.finish for p in bus.prompts] == ["screen", "acep7", "screen"]
 
 
+def test_a_room_chooses_a_living_scene_or_a_slideshow_and_paint_now_and_regenerate_work_in_both(
+        prompter: Prompter, bus: Recorder) -> None:
+    """A room setting (Control set_scene_mode), saved with the room: in a slideshow each prompt paints its own
+    window with no scene; back to living, the room starts a scene afresh. (This fixture's rooms start as
+    slideshows: the policy's default for new rooms.)"""
+    control(prompter, Command.SET_SCENE_MODE, "living")
+    say(prompter, bus, DOG_TALK)
+    control(prompter, Command.PAINT_NOW)
+    control(prompter, Command.SET_SCENE_MODE, "slideshow")
+    say(prompter, bus, DOG_TALK[1:])
+    control(prompter, Command.PAINT_NOW)
+    control(prompter, Command.REGENERATE)
+    control(prompter, Command.SET_SCENE_MODE, "living")
+    say(prompter, bus, DOG_TALK[:1])
+    control(prompter, Command.PAINT_NOW)
+    control(prompter, Command.REGENERATE)
+    living, slideshow, repainted, fresh, fresh_again = bus.prompts
+    assert living.scene is not None and living.scene.window == 1
+    assert slideshow.scene is None and repainted.scene is None and repainted.keywords == slideshow.keywords
+    assert fresh.scene is not None and fresh.scene.window == 1  # not the old scene's window 2
+    assert fresh_again.scene == fresh.scene and fresh_again.id != fresh.id
+    assert prompter.rooms["lounge"].mode == "living"
+
+
 @pytest.mark.parametrize(("command", "value", "match"), [
     (Command.SET_STYLE, "cubism", "unknown style"),
     (Command.SET_IMAGES, 9, "from 1 to 8"),
@@ -238,6 +262,7 @@ def test_a_rooms_finish_goes_on_its_prompts_until_changed(prompter: Prompter, bu
     (Command.SET_WAKE_PHRASE, "one two three four five", "wake phrase"),
     (Command.SET_LANGUAGE, "Deutsch", "language code"),
     (Command.SET_FINISH, "spectra7", "unknown finish"),
+    (Command.SET_SCENE_MODE, "film", "unknown scene mode"),
 ])
 def test_bad_control_values_raise_clear_errors(prompter: Prompter, command: Command, value: object,
                                                match: str) -> None:

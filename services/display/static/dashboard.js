@@ -107,6 +107,7 @@ async function send(command, extra = {}, done = `Sent: ${command.replace("_", " 
 // The controls' ranges and presets are the server's (shared/messages/control.py), served by /rules.js.
 Object.assign($("window"), { min: controls.window_seconds.min, max: controls.window_seconds.max });
 $("style").replaceChildren(...controls.styles.map((style) => el("option", {}, style)));
+$("scene-mode").replaceChildren(...controls.scene_modes.map((mode) => el("option", {}, mode)));
 $("images").replaceChildren(...Array.from({ length: controls.images_per_prompt.max - controls.images_per_prompt.min + 1 },
   (_, i) => String(controls.images_per_prompt.min + i)).map((n) =>
   el("button", { type: "button", "data-value": n, "aria-pressed": String(n === "1") }, n)));
@@ -114,6 +115,7 @@ $("images").replaceChildren(...Array.from({ length: controls.images_per_prompt.m
 $("window").addEventListener("input", (e) => { $("window-out").textContent = `${e.target.value} s`; });
 $("window").addEventListener("change", (e) => send("set_window", { value: Number(e.target.value) }, `Window: ${e.target.value} s`));
 $("style").addEventListener("change", (e) => send("set_style", { value: e.target.value }, `Style: ${e.target.value}`));
+$("scene-mode").addEventListener("change", (e) => send("set_scene_mode", { value: e.target.value }, `Pictures: ${e.target.value}`));
 $("images").addEventListener("click", (e) => {
   const value = e.target.dataset?.value;
   if (!value) return;

@@ -17,6 +17,7 @@ from starlette.routing import Route
 from services.display.web.access import COOKIE, FRAME_COOKIE, FRAME_COOKIE_SECONDS, set_cookie
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS
 from shared.messages.envelope import NAME_CHARS, NAME_MAX
+from shared.messages.scene import SCENE_MODES
 
 STATIC_DIR = Path(str(resources.files("services.display").joinpath("static")))
 _NO_CACHE = {"Cache-Control": "no-cache"}
@@ -68,7 +69,7 @@ def rules() -> dict[str, object]:
     return {"name": {"chars": NAME_CHARS, "max": NAME_MAX, "input_pattern": input_pattern},
             "controls": {"window_seconds": dict(zip(("min", "max"), WINDOW_SECONDS, strict=True)),
                          "images_per_prompt": dict(zip(("min", "max"), IMAGES_PER_PROMPT, strict=True)),
-                         "styles": list(STYLES)}}
+                         "styles": list(STYLES), "scene_modes": list(SCENE_MODES)}}
 
 
 async def rules_script(_request: Request) -> Response:
