@@ -39,8 +39,14 @@ def test_a_room_that_names_its_language_is_heard_in_it_by_the_multilingual_model
 
 
 def test_auto_detects_the_language_and_english_keeps_the_english_model(whisper: FasterWhisperEngine) -> None:
+    """A room set to auto is heard by the multilingual model in the language it detects, English too; a room set
+    to English keeps the English model."""
     handler = TranscriptionHandler(whisper, language="auto")  # VOXFRAME_LANGUAGE=auto; the segments name none
     heard = handler(segment(spoken("es")))
     assert heard is not None and (heard.language, heard.model) == ("es", "base")
+    pause = np.zeros(SAMPLE_RATE_HZ // 2, dtype=np.int16)
+    english = np.concatenate([pause, speak("We went camping by the lake and saw an owl.", "en-us"), pause])
+    auto_english = handler(segment(english, room="den"))
+    assert auto_english is not None and (auto_english.language, auto_english.model) == ("en", "base")
     english = TranscriptionHandler(whisper)(segment(spoken("es"), language="en"))
     assert english is None or english.model == "tiny.en"  # told English, the English model hears (what it can)

@@ -71,19 +71,17 @@ class FasterWhisperEngine:
     def transcribe(self, samples: np.ndarray, language: str | None = None,
                    prior: Mapping[str, float] | None = None) -> Recognition:
         """What was said, keeping only the words that guards.py judges heard (no invented text). With `auto` the
-        multilingual model detects the language of the speech, `prior` weighs in, and the chosen language's
-        model hears it."""
-        wanted = language or self.language
+        multilingual model detects the language of the speech, `prior` weighs in, and the same model hears it in
+        the chosen language (English too: a room that may speak anything gets the model that hears anything)."""
+        asked = language or self.language
+        model = self.model_for(asked)
         audio = to_float32(samples)
         speech = speech_spans(audio)
         if not speech:
-            return Recognition(text="", language=DEFAULT_LANGUAGE if wanted == AUTO else wanted,
-                               model=self.model_for(wanted))
-        detected = self._detect(audio, speech) if wanted == AUTO else {}
-        if detected:
-            wanted = choose_language(detected, prior or {})
-        model = self.model_for(wanted)
-        whisper = self._whisper(wanted)
+            return Recognition(text="", language=DEFAULT_LANGUAGE if asked == AUTO else asked, model=model)
+        detected = self._detect(audio, speech) if asked == AUTO else {}
+        wanted = choose_language(detected, prior or {}) if detected else asked
+        whisper = self._whisper(asked)
         whisper.guessed.clear()
         try:  # segments are decoded lazily, so failures (e.g. CUDA out of memory) surface while listing them
             segments, info = whisper.transcribe(
