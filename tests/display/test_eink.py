@@ -10,6 +10,7 @@ import pytest
 from PIL import Image, ImageDraw, ImageFilter
 
 from services.display.frames import eink
+from services.display.frames.tiles import Tile
 from services.generator.engines import ImageRequest, Picture
 from services.generator.engines.illustrator import IllustratorBackend
 
@@ -204,3 +205,26 @@ def test_the_e_paper_finish_keeps_depicted_things_clearer_than_the_screen_finish
         for blur, margin in ((2, 0.0), (0, 0.1)):
             on_screen, on_paper = (_worst_region(p.data, p.regions, panel, blur) for p in (screen, paper))
             assert on_paper > on_screen + margin, f"{keywords}, blur {blur}: {on_paper:.3f} vs {on_screen:.3f}"
+
+
+def test_tiles_side_by_side_are_the_picture_fitted_to_the_whole_wall(pictures: list[Picture]) -> None:
+    """Two and four panels: each tile is its part of the picture fitted to the wall, pixel for pixel (no dither),
+    so the panels side by side show one scene; the depicted things are kept whole across the wall."""
+    panel = eink.PANELS["spectra6-800x480"]
+    for columns, rows in ((2, 1), (2, 2)):
+        wall = eink.Panel("wall", 800 * columns, 480 * rows, "spectra6", "a wall of Spectra 6 panels")
+        look = eink.Look(dither="none", measured=False)
+        whole = np.asarray(decoded(eink.render(pictures[1].data, wall, look, pictures[1].regions)).convert("RGB"))
+        for index in range(columns * rows):
+            tile = Tile.parse(f"{columns}x{rows}:{index}")
+            shown = decoded(eink.render(pictures[1].data, panel, dataclasses.replace(look, tile=tile),
+                                        pictures[1].regions))
+            assert shown.size == (800, 480)
+            left, top, right, bottom = tile.box(800, 480)
+            assert np.array_equal(np.asarray(shown.convert("RGB")), whole[top:bottom, left:right]), tile
+
+
+@pytest.mark.parametrize("raw", ["2x1", "0x1:0", "5x1:0", "2x1:2", "2x2:-1", "twoxone:0", "2x1:0:0"])
+def test_a_tile_that_is_not_one_names_what_is(raw: str) -> None:
+    with pytest.raises(eink.BadLook, match="tile is COLUMNSxROWS:INDEX"):
+        eink.Look.parse({"tile": raw})

@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import io
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import epaper_dithering as dithering
 from PIL import Image, ImageDraw, ImageFont
 
+from services.display.frames.tiles import Tile
 from services.display.gallery import pixels
 from shared.inks import INKS
 from shared.messages.prompt import Finish
@@ -80,10 +81,11 @@ class Look:
     tone: float | None = None  # dynamic-range compression 0-1; None: fitted to the measured inks ("auto")
     measured: bool = True
     format: str = "png"
+    tile: Tile = field(default_factory=Tile)
 
     @classmethod
     def parse(cls, query: dict[str, str], format: str = "png") -> Look:
-        """From `?orientation=&fit=&dither=&saturation=&tone=&inks=`; BadLook naming what is allowed."""
+        """From `?orientation=&fit=&dither=&saturation=&tone=&inks=&tile=`; BadLook naming what is allowed."""
         orientation = query.get("orientation", "landscape")
         if orientation not in ("landscape", "portrait"):
             raise BadLook(f"orientation is landscape or portrait, not {orientation[:20]!r}")
@@ -101,14 +103,28 @@ class Look:
         saturation = _number(query.get("saturation", "1"), "saturation", 0.0, _MAX_SATURATION)
         raw_tone = query.get("tone", "auto")
         tone = None if raw_tone == "auto" else _number(raw_tone, "tone", 0.0, 1.0)
-        return cls(orientation == "portrait", fit, dither, saturation, tone, inks == "measured", format)  # type: ignore[arg-type]
+        try:
+            tile = Tile.parse(query.get("tile"))
+        except ValueError as exc:
+            raise BadLook(str(exc)) from exc
+        return cls(orientation == "portrait", fit, dither, saturation, tone, inks == "measured", format,  # type: ignore[arg-type]
+                   tile)
+
+    def size(self, panel: Panel) -> tuple[int, int]:
+        """One panel's pixels, turned for portrait."""
+        return (panel.height, panel.width) if self.portrait else (panel.width, panel.height)
+
+    def wall(self, panel: Panel) -> tuple[int, int]:
+        """The pixels of the whole wall of panels the picture is fitted to (one panel's unless tiled)."""
+        width, height = self.size(panel)
+        return width * self.tile.columns, height * self.tile.rows
 
     @property
     def key(self) -> str:
         """Names this look in a cache key and an ETag."""
         tone = "auto" if self.tone is None else f"{self.tone:g}"
         return (f"{'p' if self.portrait else 'l'}.{self.fit}.{self.dither}.s{self.saturation:g}.t{tone}"
-                f".{'m' if self.measured else 'n'}.{self.format}")
+                f".{'m' if self.measured else 'n'}.{self.format}.{self.tile.key}")
 
 
 def _number(raw: str, name: str, low: float, high: float) -> float:
@@ -122,17 +138,18 @@ def _number(raw: str, name: str, low: float, high: float) -> float:
 
 
 def render(data: bytes, panel: Panel, look: Look, regions: tuple[Box, ...] = ()) -> bytes:
-    """The picture at the panel's size in only the panel's canonical colours, encoded as `look.format`.
+    """The picture at the panel's size (fitted to the whole wall and cut to the panel's tile, when `look.tile` is
+    one) in only the panel's canonical colours, encoded as `look.format`.
 
     A picture drawn in this panel's inks already (the illustrator's e-paper finish) is mapped ink for ink, not
     dithered: it has no colour to mix, and dots would only fray its outlines."""
-    width, height = (panel.height, panel.width) if look.portrait else (panel.width, panel.height)
+    wall = look.wall(panel)
     pixels.check(data)
     with Image.open(io.BytesIO(data)) as image:
-        image.draft("RGB", (width, height))  # JPEG: decode at a fraction of the size when that is enough
+        image.draft("RGB", wall)  # JPEG: decode at a fraction of the size when that is enough
         rgb = image.convert("RGB")
     inked = drawn_in(rgb, panel)
-    fitted = fit(rgb, width, height, look.fit, regions)
+    fitted = fit(rgb, *wall, look.fit, regions).crop(look.tile.box(*look.size(panel)))
     measured = panel.measured if look.measured and panel.measured is not None and not inked else None
     dithered = dithering.dither_image(
         fitted, measured or panel.inks, mode=DITHERS["none" if inked else look.dither], saturation=look.saturation,
@@ -191,7 +208,7 @@ def crop_box(image_width: int, image_height: int, aspect: float,
 
 def card(panel: Panel, look: Look, lines: tuple[str, ...]) -> bytes:
     """A few lines of black text on white at the panel's size (what a frame shows before it has a picture)."""
-    width, height = (panel.height, panel.width) if look.portrait else (panel.width, panel.height)
+    width, height = look.size(panel)
     image = Image.new("RGB", (width, height), (255, 255, 255))
     draw = ImageDraw.Draw(image)
     size = max(12, min(width, height) // 12)

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from services.display.frames import eink
+from services.display.frames import eink, tiles
 from services.display.frames.eink_frames import EinkFrame
 from services.display.views import NAME, View
 from services.display.web import openapi
@@ -28,6 +28,7 @@ from shared.messages import Command, Control
 
 _LOGGER = logging.getLogger(__name__)
 
+MAX_WALL_PIXELS = 4096 * 4096  # a tiled wall's picture, drawn whole before its tile is cut: 48 MiB of RGB
 KEY_HEADER = "access-token"  # what TRMNL's firmware sends its key in; a plain URL carries it as ?key=
 
 
@@ -97,9 +98,14 @@ def _panel_and_look(request: Request) -> tuple[eink.Panel, eink.Look]:
     if panel is None:
         raise HTTPException(404, f"no such panel; kinds: {', '.join(eink.PANELS)}")
     try:
-        return panel, eink.Look.parse(dict(request.query_params), request.path_params["format"])
+        look = eink.Look.parse(dict(request.query_params), request.path_params["format"])
     except eink.BadLook as exc:
         raise HTTPException(400, str(exc)) from exc
+    width, height = look.wall(panel)
+    if width * height > MAX_WALL_PIXELS:  # refused before a wall that size is ever drawn
+        raise HTTPException(400, f"a wall of {look.tile.columns}x{look.tile.rows} {panel.name} panels is "
+                                 f"{width}x{height} pixels, over the {MAX_WALL_PIXELS} this display draws")
+    return panel, look
 
 
 @openapi.operation(
@@ -115,6 +121,8 @@ def _panel_and_look(request: Request) -> tuple[eink.Panel, eink.Look]:
            openapi.query("saturation", {"type": "number", "minimum": 0, "maximum": 2}),
            openapi.query("tone", {"type": "string"}, "auto, or 0-1: compression into the measured inks' range"),
            openapi.query("inks", {"enum": ["measured", "nominal"]}, "dither against measured panel colours"),
+           openapi.query("tile", {"type": "string", "pattern": f"^{tiles.PATTERN}$"}, "COLUMNSxROWS:INDEX: this "
+                         "panel's part of one picture across a wall of panels (row by row from the top left)"),
            openapi.query("key", {"type": "string"}, "an e-ink frame's key")])
 async def eink_picture(request: Request) -> Response:
     d, room = request.app.state.display, request.path_params["room"]

@@ -5,6 +5,7 @@ import { liveSocket } from "/static/live.js";
 import { CHANGE_MS, animate, difference } from "/static/frame-change.js";
 import { showPairing, stayAwake } from "/static/frame-status.js";
 import { ambient, still } from "/static/frame-ambient.js";
+import { tile } from "/static/frame-tile.js";
 
 const room = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] ?? "");
 const params = new URLSearchParams(location.search);
@@ -35,7 +36,7 @@ document.getElementById("waiting-room").textContent = room ? t("frame.in_room", 
 let widths = [];
 function sized(url) {
   if (!widths.length) return url;
-  const need = Math.ceil(window.innerWidth * (window.devicePixelRatio || 1));
+  const need = Math.ceil(window.innerWidth * (window.devicePixelRatio || 1) * (tile?.columns ?? 1)); // a tile: the wall's
   return `${url}?w=${widths.find((w) => w >= need) ?? widths[widths.length - 1]}`;
 }
 
@@ -54,7 +55,7 @@ async function show(image) {
   if (mine !== ticket) return; // a newer picture arrived while this one loaded
   const next = slides[1 - front];
   const last = slides[front];
-  const change = calm.matches ? null : difference(current, image);
+  const change = calm.matches || tile ? null : difference(current, image); // a tile: its patches would miss
   ambientLayer.replaceChildren(); // the old picture's motion stops as the next one comes
   next.querySelector("img").src = url;
   next.querySelector("img").alt = image.prompt;
@@ -91,7 +92,7 @@ async function show(image) {
 // has settled, when the screen's size or the motion preference changes.
 function moveGently() {
   ambientLayer.replaceChildren();
-  if (current && !stage.dataset.changing) ambient(ambientLayer, slides[front].querySelector("img"), current);
+  if (current && !tile && !stage.dataset.changing) ambient(ambientLayer, slides[front].querySelector("img"), current); // a tile: misplaced
 }
 window.addEventListener("resize", moveGently);
 still.addEventListener("change", moveGently);

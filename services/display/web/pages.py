@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from services.display.frames import tiles
 from services.display.web.access import COOKIE, FRAME_COOKIE, FRAME_COOKIE_SECONDS, set_cookie
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS
 from shared.messages.envelope import NAME_CHARS, NAME_MAX
@@ -69,7 +70,8 @@ def rules() -> dict[str, object]:
     return {"name": {"chars": NAME_CHARS, "max": NAME_MAX, "input_pattern": input_pattern},
             "controls": {"window_seconds": dict(zip(("min", "max"), WINDOW_SECONDS, strict=True)),
                          "images_per_prompt": dict(zip(("min", "max"), IMAGES_PER_PROMPT, strict=True)),
-                         "styles": list(STYLES), "scene_modes": list(SCENE_MODES)}}
+                         "styles": list(STYLES), "scene_modes": list(SCENE_MODES)},
+            "tiles": {"pattern": tiles.PATTERN, "max_side": tiles.MAX_SIDE}}
 
 
 async def rules_script(_request: Request) -> Response:
