@@ -23,14 +23,19 @@ from pika.spec import Basic
 from shared import metrics
 from shared.bus._declare import Declarer
 from shared.bus._wire import Delivery, Request, Subscription
-from shared.bus.connection import Backoff, Nodes, connect, parameters, where
+from shared.bus.connection import RECONNECT, Nodes, connect, parameters, where
 from shared.bus.errors import BusConfigError, PublishRefused, TopologyMissing, Unprocessable
 from shared.bus.topology import Topology
 from shared.config import BusSettings
+from shared.retry import Interrupted, Retry
 
 _LOGGER = logging.getLogger(__name__)
 
 WAIT_SLICE_SECONDS = 0.1
+
+
+class _Lost(Exception):
+    """The connection was lost (or the topology is not there yet): reconnect after a backoff."""
 
 
 class Link:
@@ -53,6 +58,8 @@ class Link:
         self._connection: pika.BlockingConnection | None = None
         self._publisher: BlockingChannel | None = None  # publishes, with confirms; renewed after a nack
         self._generation = 0
+        self._deadline: float | None = None  # the first connect's; outages after it are waited out forever
+        self._reconnect = Retry(_Lost, RECONNECT, stop=stopping)
 
     def submit(self, *requests: Request) -> None:
         with self._queues_lock:
@@ -83,33 +90,37 @@ class Link:
 
         `finishing()` is true while the work thread still has a message in hand at shutdown.
         """
-        backoff = Backoff()
-        deadline: float | None = time.monotonic() + self.settings.connect_timeout_seconds
-        while not self.stopping.is_set():
-            connection = connect(self._nodes, self.stopping, deadline, backoff)
-            if connection is None:
-                break
-            deadline = None  # once we have been up, outages are waited out forever
-            try:
-                self._session(connection, backoff, finishing)
-            except TopologyMissing as exc:
-                self._wait_for_topology(str(exc))
-            except pika.exceptions.ChannelClosedByBroker as exc:
-                if exc.reply_code in (403, 404, 406) and not _refused_size(exc):
-                    raise BusConfigError(_explain_channel_error(exc)) from exc
-                self._lost(exc)
-            except (pika.exceptions.AMQPError, OSError) as exc:
-                self._lost(exc)
-            finally:
-                self.connected.clear()
-                metrics.CONNECTED.labels(self.stage).set(0)
-                self._connection = None
-                self._generation += 1
-                if connection.is_open:
-                    with contextlib.suppress(pika.exceptions.AMQPError, OSError):
-                        connection.close()
-            if not self.stopping.is_set():
-                self.stopping.wait(backoff.next_delay())
+        self._deadline = time.monotonic() + self.settings.connect_timeout_seconds
+        with contextlib.suppress(Interrupted):
+            self._reconnect(self._connection_once, finishing)
+
+    def _connection_once(self, finishing: Callable[[], bool]) -> None:
+        """One connection, served until stopped (returns) or lost (`_Lost`, to reconnect after a backoff)."""
+        connection = connect(self._nodes, self.stopping, self._deadline)
+        if connection is None:
+            return
+        self._deadline = None  # once we have been up, outages are waited out forever
+        try:
+            self._session(connection, finishing)
+        except TopologyMissing as exc:
+            self._wait_for_topology(str(exc))
+            raise _Lost() from exc
+        except pika.exceptions.ChannelClosedByBroker as exc:
+            if exc.reply_code in (403, 404, 406) and not _refused_size(exc):
+                raise BusConfigError(_explain_channel_error(exc)) from exc
+            self._lost(exc)
+            raise _Lost() from exc
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            self._lost(exc)
+            raise _Lost() from exc
+        finally:
+            self.connected.clear()
+            metrics.CONNECTED.labels(self.stage).set(0)
+            self._connection = None
+            self._generation += 1
+            if connection.is_open:
+                with contextlib.suppress(pika.exceptions.AMQPError, OSError):
+                    connection.close()
 
     def _wait_for_topology(self, missing: str) -> None:
         if missing != self.waiting:
@@ -127,7 +138,7 @@ class Link:
         assert method.delivery_tag is not None, "a broker's Basic.Deliver always carries its delivery tag"
         self.deliver(Delivery(sub, generation, method.delivery_tag, props, body))
 
-    def _session(self, connection: pika.BlockingConnection, backoff: Backoff, finishing: Callable[[], bool]) -> None:
+    def _session(self, connection: pika.BlockingConnection, finishing: Callable[[], bool]) -> None:
         declarer = Declarer(connection)
         names = declarer.topology(self.topology, [sub.spec for sub in self.subscriptions])
         self.waiting = None
@@ -149,8 +160,8 @@ class Link:
         while not self.stopping.is_set():
             self._drain(channel, generation)
             connection.process_data_events(time_limit=0.25)
-            if backoff.attempt and time.monotonic() - healthy_since > 10:
-                backoff.reset()
+            if self._reconnect.tries and time.monotonic() - healthy_since > 10:
+                self._reconnect.healthy()
         # Shutdown: no new deliveries; the message in hand finishes (its publishes and ack still flow); close.
         for tag in list(channel.consumer_tags):
             channel.basic_cancel(tag)

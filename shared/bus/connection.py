@@ -16,6 +16,8 @@ from shared.bus.errors import BusConfigError
 
 _LOGGER = logging.getLogger(__name__)
 
+RECONNECT = retry.Backoff(0.2, max_seconds=5.0)  # waits between tries to reach the broker
+
 _FATAL = (
     pika.exceptions.ProbableAuthenticationError,
     pika.exceptions.AuthenticationError,
@@ -56,21 +58,6 @@ def _redact(url: str) -> str:
     return scheme + sep + rest
 
 
-class Backoff:
-    """Reconnecting's count of waits (`shared.retry.Backoff`'s delays), reset after a healthy connection."""
-
-    def __init__(self, first_seconds: float = 0.2, max_seconds: float = 5.0) -> None:
-        self.delays = retry.Backoff(first_seconds, max_seconds)
-        self.attempt = 0
-
-    def next_delay(self) -> float:
-        self.attempt += 1
-        return self.delays.delay(self.attempt)
-
-    def reset(self) -> None:
-        self.attempt = 0
-
-
 class Nodes:
     """The broker's addresses, tried in turn: after a node is lost, the next one is tried first."""
 
@@ -88,33 +75,45 @@ def where(params: pika.URLParameters) -> str:
     return f"{params.host}:{params.port}{params.virtual_host and '/' + params.virtual_host}"
 
 
-def connect(nodes: Nodes, stop: threading.Event, deadline: float | None,
-            backoff: Backoff) -> pika.BlockingConnection | None:
+def connect(nodes: Nodes, stop: threading.Event, deadline: float | None) -> pika.BlockingConnection | None:
     """Connect to any answering node, retrying outages until `deadline` (monotonic; None = forever).
     None if stopped meanwhile."""
-    logged = False
-    while not stop.is_set():
-        failure: BaseException | None = None
-        for params in nodes.rotation():
-            try:
-                return pika.BlockingConnection(params)
-            except _FATAL as exc:
-                raise BusConfigError(f"broker at {where(params)} refused the credentials or vhost: {exc!r}") from exc
-            except (pika.exceptions.AMQPError, OSError) as exc:
-                failure = exc
-        addresses = ", ".join(where(p) for p in nodes.params)
-        if deadline is not None and time.monotonic() > deadline:
-            raise BusConfigError(f"broker at {addresses} not reachable: {failure!r}") from failure
-        if not logged:
-            _LOGGER.warning("Broker at %s not reachable (%r); retrying with backoff", addresses, failure)
-            logged = True
-        stop.wait(backoff.next_delay())
-    return None
+    if stop.is_set():
+        return None
+    addresses = ", ".join(where(p) for p in nodes.params)
+    budget = None if deadline is None else max(0.0, deadline - time.monotonic())
+
+    def unreachable(exc: BaseException, tries: int, _delay: float) -> None:
+        if tries == 1:
+            _LOGGER.warning("Broker at %s not reachable (%r); retrying with backoff", addresses, exc.__cause__)
+
+    policy = retry.Retry(_Unreachable, RECONNECT, within_seconds=budget, stop=stop, on_retry=unreachable)
+    try:
+        return policy(_any_node, nodes)
+    except retry.Interrupted:
+        return None
+    except _Unreachable as exc:
+        raise BusConfigError(f"broker at {addresses} not reachable: {exc.__cause__!r}") from exc.__cause__
+
+
+class _Unreachable(Exception):
+    """No node answered this round; the last failure is the cause."""
+
+
+def _any_node(nodes: Nodes) -> pika.BlockingConnection:
+    failure: BaseException | None = None
+    for params in nodes.rotation():
+        try:
+            return pika.BlockingConnection(params)
+        except _FATAL as exc:
+            raise BusConfigError(f"broker at {where(params)} refused the credentials or vhost: {exc!r}") from exc
+        except (pika.exceptions.AMQPError, OSError) as exc:
+            failure = exc
+    raise _Unreachable() from failure
 
 
 def check_broker(url: str, stage: str, timeout_seconds: float) -> None:
     """Connect once and close: lets a service that serves something else fail fast, before it starts serving."""
-    connection = connect(Nodes(parameters(url, stage, 0)), threading.Event(), time.monotonic() + timeout_seconds,
-                         Backoff())
+    connection = connect(Nodes(parameters(url, stage, 0)), threading.Event(), time.monotonic() + timeout_seconds)
     if connection is not None:
         connection.close()
