@@ -2,20 +2,22 @@
 
 Each engine runs in its own process (so its peak RSS is its own) over every folder given (default
 ../shared/audio/real, read speech, and ../shared/audio/conversation, real meetings and a phone call; a folder
-needs a manifest.tsv with `file` and `reference_text` columns), these ways: file by file (the pipeline as
-`voxframe transcribe` runs it, cutting a file over 20 s at pauses; the bare engine whole); each file cut at pauses
-as an upload or a live mic is, its pieces transcribed (`segmented`, pipeline only); all files joined into one
-stream and cut at pauses exactly as a live mic is; and, on the first folder, file by file with pink noise at
-10 dB SNR. Every pass counts deletions and insertions beside WER, and a folder holding HELD_OUT files is also
-totalled as dev and held-out. `lost_at_segment_edges` counts the words the pipeline hears in a whole file whose
-middle lies outside every segment the cutter makes of it. It also feeds silence, white and pink noise, which must
-produce no words.
+needs a manifest.tsv with `file` and `reference_text` columns). The pipeline is run file by file along its three
+ways in: `transcribe` (as `voxframe transcribe` runs: a file over 20 s cut at pauses, each piece heard with
+context), `upload` (the display's job path: `prepare` cuts the uploaded WAV, `job_segments` makes its
+AudioSegments, each goes through the transcriber's handler) and `live` (the files played in real time into a real
+PulseAudio microphone that a `voxframe capture` process cuts, each segment it publishes through the handler;
+skipped where there is no PulseAudio). Every engine also hears all files joined into one stream, cut at pauses
+as a live mic is, and, on the first folder, each file with pink noise at 10 dB SNR. Every pass counts deletions
+and insertions beside WER, and a folder holding HELD_OUT files is also totalled as dev and held-out.
+`lost_at_segment_edges` counts the words the pipeline hears in a whole file whose middle lies outside every
+segment the live cutter made of it. It also feeds silence, white and pink noise, which must produce no words.
 Capacity is the number of continuously talking mics one replica keeps up with: N mics replay the joined
 stream at random phases into one FIFO worker whose per-segment times are the measured ones; the largest N
 whose p95 wait stays under LATENCY_BOUND_S counts.
 The same passes run over bare faster-whisper tiny.en (beam 5, its own `vad_filter`, its default decoding, none of
 Voxframe's guards), and `pipeline_vs_bare` compares the two on the same files in the same run: each of the
-pipeline's paths (file by file, segmented) against the bare engine on the whole file, file by file, and streamed
+pipeline's paths (transcribe, upload, live) against the bare engine on the whole file, file by file, and streamed
 against streamed: the pipeline must never be worse than the engine it wraps (WER within 0.01, deletions within
 5 %, no file with more errors).
 Targets (default engine, 2 cores): WER <= 5 % (<= 4 % and <= bare on ../shared/audio/real), RTF <= 0.1,
@@ -30,6 +32,7 @@ import os
 import platform
 import random
 import resource
+import shutil
 import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
@@ -55,6 +58,7 @@ LATENCY_BOUND_S = 5.0
 STREAM_REPEATS = 5
 TARGETS = {"wer": 0.05, "wer_real": 0.04, "real_time_factor": 0.1, "peak_rss_mb": 400, "capacity_mics": 8}
 DEFAULT = "faster-whisper tiny.en"
+PATHS = ("transcribe", "upload", "live")  # the pipeline's ways in, each set against the bare engine on whole files
 BARE = "bare faster-whisper tiny.en"
 
 def load_folder(folder: Path) -> list[tuple[str, np.ndarray, str]]:
@@ -110,22 +114,66 @@ def run_pass(transcribe: object, clips: list[tuple[str, np.ndarray, str]]) -> di
     return result
 
 
-def lost_at_segment_edges(engine: object, clips: list[tuple[str, np.ndarray, str]]) -> dict[str, object]:
-    """Words the engine hears in each whole file whose middle lies outside every segment the live cutter makes
-    of it: speech the VAD cutter loses at segment edges (word times are Whisper's, within about 0.2 s)."""
-    from shared.audio import segment_file
-
+def lost_at_segment_edges(engine: object, clips: list[tuple[str, np.ndarray, str]],
+                          spans: list[list[tuple[float, float]]]) -> dict[str, object]:
+    """Words the engine hears in each whole file whose middle lies outside every one of that file's `spans`
+    (seconds; the live cutter's segments): speech lost at segment edges (Whisper's word times are within ~0.2 s)."""
     heard = lost = 0
     examples: dict[str, list[str]] = {}
-    for name, samples, _ in clips:
-        spans = [(s.start_sample / RATE, s.end_sample / RATE) for s in segment_file(samples)]
+    for (name, samples, _), cut in zip(clips, spans, strict=True):
         words = engine.transcribe(samples).words  # type: ignore[attr-defined]
-        outside = [w.text for w in words
-                   if not any(a <= (w.start_seconds + w.end_seconds) / 2 <= b for a, b in spans)]
+        outside = [w.text for w in words if not any(a <= (w.start_seconds + w.end_seconds) / 2 <= b for a, b in cut)]
         heard, lost = heard + len(words), lost + len(outside)
         if outside:
             examples[name] = outside
     return {"words_heard": heard, "words_outside_segments": lost, "per_file": examples}
+
+
+def pipeline_paths(engine: object, clips: list[tuple[str, np.ndarray, str]]) -> dict[str, object]:
+    """The pipeline's three paths over one folder, file by file: `transcribe` (as `voxframe transcribe` runs),
+    `upload` (the display's job path: its `prepare` and `job_segments`, each AudioSegment through the
+    transcriber's handler) and `live` (played into a real PulseAudio mic that `voxframe capture` cuts, each
+    segment through the handler; skipped without PulseAudio), with the words heard in whole files that fall
+    outside the live segments (or, without a mic, outside `segment_file`'s)."""
+    import io
+    import uuid
+
+    import soundfile
+
+    from services.display.jobs.uploads import UploadRejected, job_segments, prepare
+    from services.transcriber.handler import TranscriptionHandler
+    from services.transcriber.long import transcribe_long
+    from shared.audio import segment_file
+
+    handler = TranscriptionHandler(engine)  # type: ignore[arg-type]
+
+    def heard(segments: list) -> str:  # type: ignore[type-arg]
+        return " ".join(t.text for t in map(handler, segments) if t is not None)
+
+    def uploaded(samples: np.ndarray) -> str:
+        wav = io.BytesIO()
+        soundfile.write(wav, samples, RATE, format="WAV", subtype="PCM_16")
+        try:
+            return heard(job_segments(prepare(wav.getvalue(), max_seconds=3600), str(uuid.uuid4()), "bench"))
+        except UploadRejected:  # no speech found: nothing heard
+            return ""
+
+    paths: dict[str, object] = {"transcribe": run_pass(lambda s: transcribe_long(engine, s)[0].text, clips),  # type: ignore[arg-type]
+                                "upload": run_pass(uploaded, clips)}
+    if shutil.which("pulseaudio") is None or shutil.which("pactl") is None:
+        paths["live"] = {"skipped": "no PulseAudio here (apt-get install pulseaudio libasound2-plugins)"}
+        spans = [[(g.start_sample / RATE, g.end_sample / RATE) for g in segment_file(s)] for _, s, _ in clips]
+    else:
+        marker = (clips[0][1] * 0.7).astype(np.int16)  # speech unlike any clip's samples, played last
+        from tests.capture.live_hearing import cuts_on_a_fresh_mic
+
+        cuts = cuts_on_a_fresh_mic([s for _, s, _ in clips], marker)
+        by_clip = {id(s): c for (_, s, _), c in zip(clips, cuts, strict=True)}
+        paths["live"] = run_pass(lambda s: heard([c.segment for c in by_clip[id(s)]]), clips)
+        paths["live"]["segments"] = sum(map(len, cuts))  # type: ignore[index]
+        spans = [[c.seconds() for c in cut] for cut in cuts]
+    paths["lost_at_segment_edges"] = lost_at_segment_edges(engine, clips, spans)
+    return paths
 
 
 class BareWhisper:
@@ -170,12 +218,37 @@ def simulate_capacity(segments: list[tuple[float, float]], stream_s: float, seed
             "latency_bound_seconds": LATENCY_BOUND_S}
 
 
+def stream_pass(engine: object, data: list[tuple[str, np.ndarray, str]]) -> dict[str, object]:
+    """All files joined into one stream, cut at pauses exactly as a live mic is, each segment timed: WER, speed
+    and the capacity those times give."""
+    from shared.audio import SegmenterOptions, segment_file
+
+    stream = np.concatenate([s for _, s, _ in data])
+    cut = segment_file(stream, SegmenterOptions())
+    timed = []
+    text = []
+    for segment in cut:
+        t0 = time.perf_counter()
+        text.append(engine.transcribe(segment.samples).text)  # type: ignore[attr-defined]
+        timed.append((segment.end_sample / RATE, time.perf_counter() - t0))
+    streamed = errors(" ".join(r for _, _, r in data), " ".join(text))
+    engine_s = sum(cost for _, cost in timed)
+    return {
+        "wer": round(streamed.total / streamed.words, 4), "deletions": streamed.deletions,
+        "insertions": streamed.insertions,
+        "segments": len(cut), "audio_seconds": round(len(stream) / RATE, 2),
+        "segment_seconds_mean": round(float(np.mean([s.duration_seconds for s in cut])), 2),
+        "segment_seconds_max": round(max(s.duration_seconds for s in cut), 2),
+        "engine_seconds": round(engine_s, 2), "real_time_factor": round(engine_s / (len(stream) / RATE), 4),
+        "mics_at_full_load": round(len(stream) / RATE / engine_s, 1),
+        **simulate_capacity(timed, len(stream) / RATE),
+    }
+
+
 def bench_engine(name: str, env: dict[str, str], folders: list[str], noise: bool) -> dict[str, object]:
     """In a child process: load the engine, run every pass, report with this process's peak RSS."""
     os.environ.update(env)
     from services.transcriber.__main__ import TranscriberSettings, build_engine
-    from services.transcriber.long import transcribe_long
-    from shared.audio import SegmenterOptions, segment_file
 
     rss_before_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     started = time.perf_counter()
@@ -186,42 +259,17 @@ def bench_engine(name: str, env: dict[str, str], folders: list[str], noise: bool
     def whole(samples: np.ndarray) -> str:
         return str(engine.transcribe(samples).text)  # type: ignore[attr-defined]
 
-    def as_transcribe_runs(samples: np.ndarray) -> str:
-        return transcribe_long(engine, samples)[0].text  # type: ignore[arg-type]
-
-    def segmented(samples: np.ndarray) -> str:
-        return " ".join(whole(s.samples) for s in segment_file(samples, SegmenterOptions()))
-
     result: dict[str, object] = {"engine": engine.name, "model": engine.model, "load_seconds": round(load_s, 3)}
     rng = np.random.default_rng(0)
     for folder in folders:
         data = load_folder(Path(folder))
         print(f"[{name}] {folder}: {len(data)} files", flush=True)
         per_folder: dict[str, object] = {"files": len(data)}
-        per_folder["file_by_file"] = run_pass(whole if bare else as_transcribe_runs, data)
-        if not bare:
-            per_folder["segmented"] = run_pass(segmented, data)
-            per_folder["lost_at_segment_edges"] = lost_at_segment_edges(engine, data)
-        stream = np.concatenate([s for _, s, _ in data])
-        cut = segment_file(stream, SegmenterOptions())
-        timed = []
-        text = []
-        for segment in cut:
-            t0 = time.perf_counter()
-            text.append(engine.transcribe(segment.samples).text)  # type: ignore[attr-defined]
-            timed.append((segment.end_sample / RATE, time.perf_counter() - t0))
-        streamed = errors(" ".join(r for _, _, r in data), " ".join(text))
-        engine_s = sum(cost for _, cost in timed)
-        per_folder["stream"] = {
-            "wer": round(streamed.total / streamed.words, 4), "deletions": streamed.deletions,
-            "insertions": streamed.insertions,
-            "segments": len(cut), "audio_seconds": round(len(stream) / RATE, 2),
-            "segment_seconds_mean": round(float(np.mean([s.duration_seconds for s in cut])), 2),
-            "segment_seconds_max": round(max(s.duration_seconds for s in cut), 2),
-            "engine_seconds": round(engine_s, 2), "real_time_factor": round(engine_s / (len(stream) / RATE), 4),
-            "mics_at_full_load": round(len(stream) / RATE / engine_s, 1),
-            **simulate_capacity(timed, len(stream) / RATE),
-        }
+        if bare:
+            per_folder["file_by_file"] = run_pass(whole, data)
+        else:
+            per_folder.update(pipeline_paths(engine, data))
+        per_folder["stream"] = stream_pass(engine, data)
         if noise and folder == folders[0]:
             clips = [(f, with_noise(s, NOISE_SNR_DB, rng), r) for f, s, r in data]
             per_folder[f"pink_noise_{NOISE_SNR_DB:g}db"] = run_pass(whole, clips)
@@ -259,12 +307,11 @@ def cpu_model() -> str:
 
 
 def compare(pipeline: dict, bare: dict) -> dict[str, object]:
-    """Pipeline against the bare engine on one folder: each of the pipeline's paths (file by file as `voxframe
-    transcribe` runs, segmented as uploads and live mics are) against the bare engine on whole files, streamed
-    against streamed, noisy against noisy. `ok`: on every path no file has more errors, WER is within 0.01 and
-    deletions within 5 % of the bare engine's."""
+    """Pipeline against the bare engine on one folder: each of the pipeline's paths (`transcribe`, `upload`,
+    `live`) against the bare engine on whole files, streamed against streamed, noisy against noisy. `ok`: on every
+    path no file has more errors, WER is within 0.01 and deletions within 5 % of the bare engine's."""
     whole = bare["file_by_file"]
-    paths = {p: (pipeline[p], whole) for p in ("file_by_file", "segmented") if p in pipeline}
+    paths = {p: (pipeline[p], whole) for p in PATHS if "wer" in pipeline.get(p, {})}
     paths.update({p: (pipeline[p], bare[p]) for p in ("stream", f"pink_noise_{NOISE_SNR_DB:g}db")
                   if p in pipeline and p in bare})
     result: dict[str, object] = {}
@@ -277,7 +324,7 @@ def compare(pipeline: dict, bare: dict) -> dict[str, object]:
                      for name, e in ours["per_file"].items() if e["errors"] > theirs["per_file"][name]["errors"]}
             entry["files_worse_than_bare"] = worse
             ok = ok and not worse
-        if path in ("file_by_file", "segmented", "stream"):
+        if path in (*PATHS, "stream"):
             ok = ok and ours["wer"] <= theirs["wer"] + 0.01 and ("deletions" not in ours
                                                                   or ours["deletions"] <= theirs["deletions"] * 1.05)
         result[path] = entry
@@ -307,8 +354,8 @@ def main() -> int:
     results["pipeline_vs_bare"] = {folder: compare(default[folder], results["engines"][BARE][folder])  # type: ignore[index]
                                    for folder in args.folders}
     results["default_engine_vs_targets"] = {
-        "wer": real["file_by_file"]["wer"], "wer_ok": real["file_by_file"]["wer"] <= TARGETS["wer"],
-        "wer_real_ok": real["file_by_file"]["wer"] <= TARGETS["wer_real"],
+        "wer": real["transcribe"]["wer"], "wer_ok": real["transcribe"]["wer"] <= TARGETS["wer"],
+        "wer_real_ok": real["transcribe"]["wer"] <= TARGETS["wer_real"],
         "never_worse_than_bare": all(c["ok"] for c in results["pipeline_vs_bare"].values()),  # type: ignore[attr-defined]
         "real_time_factor": real["stream"]["real_time_factor"],
         "real_time_factor_ok": real["stream"]["real_time_factor"] <= TARGETS["real_time_factor"],
