@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime
 
 from services.generator.engines import BackendError, ImageBackend, ImageRequest, StartImage
@@ -50,10 +51,13 @@ class GenerateHandler:
     def _paint(self, prompt: ImagePrompt, count: int) -> list[GeneratedImage]:
         request = self._request(prompt, count)
         started = time.perf_counter()
-        try:
-            pictures = self.backend.generate(request)
+        try:  # an upload's sequence: one picture of each scene, in the order of its recording
+            pictures = [self.backend.generate(replace(request, num_images=1, scene=scene,
+                                                      keywords=tuple(e.keyword for e in scene.ranked())))[0]
+                        for scene in prompt.sequence] or self.backend.generate(request)
         except BackendError as exc:  # the backend's retries are spent; the bus retrying would repeat them all
             raise Unprocessable(f"{exc} ({exc.reason})") from exc
+        scenes = prompt.sequence or (prompt.scene,) * len(pictures)
         seconds = time.perf_counter() - started
         images = [
             prompt.derive(
@@ -61,9 +65,9 @@ class GenerateHandler:
                 width=picture.width, height=picture.height, backend=picture.backend, prompt_id=str(prompt.id),
                 prompt_text=prompt.text, keywords=prompt.keywords, style=prompt.style, excerpt=prompt.excerpt,
                 index=index, generation_seconds=seconds, fallback=picture.fallback, depicted=picture.depicted,
-                scene=prompt.scene, regions=picture.regions, layout=picture.layout,
+                scene=scene, regions=picture.regions, layout=picture.layout,
             )
-            for index, picture in enumerate(pictures)
+            for index, (picture, scene) in enumerate(zip(pictures, scenes, strict=True))
         ]
         for picture in pictures:
             IMAGES.labels(picture.backend, str(picture.fallback).lower()).inc()

@@ -56,7 +56,7 @@ from shared.messages import (
 )
 from shared.messages.control import check_value, finish_name, scene_mode, style_name, wake_phrase
 from shared.messages.language import DEFAULT_LANGUAGE
-from shared.messages.prompt import MAX_KEYWORDS, MAX_SOURCE_TRANSCRIPTS, Evolve
+from shared.messages.prompt import MAX_KEYWORDS, MAX_SEQUENCE, MAX_SOURCE_TRANSCRIPTS, Evolve
 from shared.messages.scene import Scene
 from shared.messages.spoken import MAX_HEARD_CHARS
 
@@ -64,6 +64,9 @@ _LOGGER = logging.getLogger(__name__)
 
 MAX_EXCERPT_CHARS = 600
 MAX_ROOM_FAILURES = 3  # ticks in a row a room may fail before its window is given up and it starts afresh
+
+
+WORDS_PER_SCENE = 60  # of an upload: about half a minute of talk, a live window's worth, per picture
 
 
 class RoomsFailed(RuntimeError):
@@ -111,7 +114,29 @@ class Prompter:
             return job.derive(JobUnpainted, key="unpainted", job_id=job.job_id, reason=reason)
         PROMPTS.labels("job").inc()
         ids = [line.transcript_id for line in job.lines]
-        return self._prompt(job, ids, selection, self._room(job.room), key="job")
+        room = self._room(job.room)
+        prompt = self._prompt(job, ids, selection, room, key="job")
+        sequence = self._job_scenes(job) if room.mode == "living" else []
+        if len(sequence) < 2:
+            return prompt
+        return prompt.model_copy(update={"sequence": tuple(sequence), "num_images": len(sequence)})
+
+    def _job_scenes(self, job: JobText) -> list[Scene]:
+        """An upload's living scenes in the order of its recording: its lines cut into parts of about
+        `WORDS_PER_SCENE` words (at most MAX_SEQUENCE), the scene moved on by each part that has something to draw.
+        Its own scene, not the room's: an upload is painted for what it is about."""
+        words = [len(line.text.split()) for line in job.lines]
+        parts = max(1, min(MAX_SEQUENCE, round(sum(words) / WORDS_PER_SCENE)))
+        scenes: list[Scene] = []
+        scene: Scene | None = None
+        for part in range(parts):
+            lines = job.lines[part * len(job.lines) // parts:(part + 1) * len(job.lines) // parts]
+            selection = self._select([line.text for line in lines], [word_confidence(line) for line in lines], None,
+                                     [line.language for line in lines])
+            if selection.chosen():
+                scene = _advance(scene, selection, job.room)
+                scenes.append(scene)
+        return scenes
 
     def on_control(self, control: Control) -> None:
         try:
@@ -233,9 +258,7 @@ class Prompter:
     @staticmethod
     def _next_scene(room: Room, name: str, selection: Selection) -> Scene:
         """The room's scene moved on by this window (kept on the room once its prompt is out)."""
-        chosen = selection.chosen()
-        best = max((c.score for c in chosen), default=1.0) or 1.0
-        return update_scene(room.scene, {c.text: c.score / best for c in chosen}, selection.clean_lines, name)
+        return _advance(room.scene, selection, name)
 
     def _prompt(self, cause: Envelope, line_ids: list[str], selection: Selection, room: Room, key: str,
                 origin_at: datetime | None = None, scene: Scene | None = None,
@@ -358,6 +381,13 @@ class Prompter:
         if self._store is not None and now - self._pruned_at > 60:  # the saved rooms are forgotten alike
             self._pruned_at = now
             self._store.forget_before(self._wall_clock() - self.policy.room_idle_seconds)
+
+
+def _advance(scene: Scene | None, selection: Selection, room: str) -> Scene:
+    """`scene` moved on by a window's (or an upload part's) choice, each keyword scored against the best."""
+    chosen = selection.chosen()
+    best = max((c.score for c in chosen), default=1.0) or 1.0
+    return update_scene(scene, {c.text: c.score / best for c in chosen}, selection.clean_lines, room)
 
 
 def _evolution(last: ImagePrompt | None, scene: Scene | None) -> Evolve | None:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal, get_args
+from typing import ClassVar, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.messages.envelope import Envelope, MessageId
 from shared.messages.language import DEFAULT_LANGUAGE, Language
@@ -34,6 +34,8 @@ class Keyword(BaseModel):
     text: str = Field(max_length=100)
     score: float = Field(ge=0, description="higher is more central to the window")
 
+
+MAX_SEQUENCE = 6  # an upload's scenes: a filmstrip of its recording, each about a minute of talk
 
 class Evolve(BaseModel):
     """Paint over the room's last picture instead of afresh, so what stays in the scene stays on the wall."""
@@ -69,3 +71,12 @@ class ImagePrompt(Envelope):
                                 "picture of the keywords alone)")
     evolve: Evolve | None = Field(None, description="paint over the room's last picture (a living scene that "
                                   "moved a little); None: paint afresh")
+    sequence: tuple[Scene, ...] = Field((), max_length=MAX_SEQUENCE, description="an upload's scenes in the order "
+                                        "of its recording: picture i paints sequence[i] (num_images is their count)")
+
+    @model_validator(mode="after")
+    def _a_picture_per_scene(self) -> Self:
+        if self.sequence and self.num_images != len(self.sequence):
+            raise ValueError(f"a sequence of {len(self.sequence)} scenes is painted as as many pictures, "
+                             f"not {self.num_images}")
+        return self

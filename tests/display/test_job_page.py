@@ -163,3 +163,44 @@ def test_the_job_page_names_the_speakers_assemblyai_heard(
     assert page.locator("#job-transcript .line-time").first.inner_text() == "00:00"
     assert page.is_visible("#job-downloads")
     page.close()
+
+
+def test_a_living_uploads_scenes_show_as_a_filmstrip_in_the_order_of_the_recording(
+        broker: Broker, display: DisplayProcess, browser, speech_dir: Path, tmp_path: Path) -> None:
+    """A prompt with a sequence of scenes gets a picture of each (index i paints scene i); the job page lays
+    them side by side in that order, scrolling along when the screen is narrow."""
+    from services.prompter.scene import update
+
+    recording = tmp_path / "two-lines.wav"
+    recording.write_bytes(two_utterances(speech_dir))
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.goto(f"{display.url}/upload")
+    page.set_input_files("#audio", str(recording))
+    page.click("#send")
+    page.wait_for_url("**/jobs/*")
+    page.wait_for_selector('#job[data-status="queued"]')
+    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
+    publish(broker, *[s.derive(Transcript, audio_id=str(s.id), text=f"part {s.sequence}", sequence=s.sequence,
+                               engine="faster-whisper", model="tiny.en", audio_seconds=1, processing_seconds=0.1)
+                      for s in segments])
+    page.wait_for_selector('#job[data-status="choosing"]')
+    scenes = [update(None, {"tent": 1.0}, [], "den")]
+    scenes += [update(scenes[-1], talked, [], "den") for talked in ({"campfire": 1.0}, {"cake": 1.0})]
+    prompt = segments[0].derive(ImagePrompt, text="a camping trip, then a birthday", num_images=3,
+                                sequence=tuple(scenes))
+    colours = ((40, 120, 60), (220, 120, 30), (200, 60, 140))
+    images = [prompt.derive(GeneratedImage, key=str(i), image=png(colours[i]), mime_type="image/png", width=320,
+                            height=180, backend="illustrator", prompt_id=str(prompt.id), prompt_text=prompt.text,
+                            index=i, generation_seconds=0.1, scene=scenes[i]) for i in range(3)]
+    publish(broker, prompt, *images)
+    page.wait_for_selector('#job[data-status="done"]')
+    page.wait_for_function("() => [...document.querySelectorAll('#job-images img')].every((i) => i.naturalWidth)"
+                           " && document.querySelectorAll('#job-images img').length === 3")
+    assert "filmstrip" in page.get_attribute("#job-images", "class")
+    boxes = [page.locator(f"#picture-{image.id}").bounding_box() for image in images]
+    assert [round(b["y"]) for b in boxes] == [round(boxes[0]["y"])] * 3  # one row
+    assert boxes[0]["x"] < boxes[1]["x"] < boxes[2]["x"]  # in the order of the recording
+    page.set_viewport_size({"width": 390, "height": 844})
+    assert page.evaluate("() => { const s = document.getElementById('job-images');"
+                         " return s.scrollWidth > s.clientWidth; }")  # narrow: the strip scrolls along
+    page.close()

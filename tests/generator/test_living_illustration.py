@@ -118,3 +118,23 @@ def test_the_picture_says_where_each_element_is_and_what_moves(illustrator: Illu
     assert sea is not None and sea[0] == 0 and sea[2] == 1 and 0.5 < sea[1] < sea[3] < 0.7
     assert illustrator.generate(ImageRequest("a tent", ("tent",), width=320, height=180))[0].layout \
         is None  # a slideshow picture has no scene to follow
+
+
+def test_an_uploads_sequence_is_painted_one_picture_per_scene_in_order(illustrator: IllustratorBackend) -> None:
+    """The generator's handler paints picture i of a job's prompt from its sequence's scene i (each picture
+    carries that scene, and its layout that scene's ids), so the job page can show the recording as a film."""
+    from services.generator.handler import GenerateHandler
+    from shared.messages import ImagePrompt
+
+    first = update(None, {"tent": 1.0, "campfire": 0.8}, ["We camped by the campfire."], "den")
+    second = update(first, {"cake": 1.0, "balloons": 0.9}, ["Then grandma's birthday cake."], "den")
+    prompt = ImagePrompt(room="den", source="upload", job_id="job-1", text="camping, then a birthday",
+                         num_images=2, width=320, height=180, sequence=(first, second))
+    images = GenerateHandler(illustrator, max_prompt_age_seconds=60).paint_job(prompt)
+    assert [image.index for image in images] == [0, 1]
+    assert [image.scene for image in images] == [first, second]
+    for image, scene in zip(images, (first, second), strict=True):
+        assert image.layout is not None
+        assert {e.id for e in image.layout.elements} <= {e.id for e in scene.elements}
+        assert set(image.depicted) <= {e.keyword for e in scene.elements}
+    assert "cake" in images[1].depicted and "cake" not in images[0].depicted

@@ -339,6 +339,23 @@ def test_an_upload_job_is_painted_at_once_and_holds_nothing(prompter: Prompter, 
     assert set(map(str, bus.acked)) == {str(t.id) for t in room_said}
 
 
+def test_a_living_rooms_upload_gets_a_sequence_of_scenes_that_follows_the_recording(prompter: Prompter) -> None:
+    """About a minute of talk per picture (at most six): the camping part's scene first, then the birthday's,
+    each moved on from the one before; in a slideshow room an upload is one picture of it all."""
+    camping = ["We went camping by the lake and pitched the tent near the water's edge that evening."] * 6
+    birthday = ["Then grandma's birthday party had a huge chocolate cake with candles and balloons."] * 6
+    text = job_text(camping + birthday, job="job-film")
+    assert isinstance(still := prompter.on_job_text(text), ImagePrompt) and still.sequence == ()  # slideshow
+    control(prompter, Command.SET_SCENE_MODE, "living")
+    prompt = prompter.on_job_text(text)
+    assert isinstance(prompt, ImagePrompt) and prompt.num_images == len(prompt.sequence) == 3
+    kept = [{e.keyword for e in scene.elements if not e.fading} for scene in prompt.sequence]
+    assert "tent" in kept[0] and not any("cake" in k or "balloon" in k for k in kept[0])
+    assert "balloons" in kept[-1] and any("cake" in k for k in kept[-1]) and "tent" not in kept[-1]
+    assert [scene.window for scene in prompt.sequence] == [1, 2, 3]
+    assert prompter.rooms["lounge"].scene is None  # the room's own scene is not the upload's
+
+
 def test_a_redelivered_job_text_yields_the_same_prompt(prompter: Prompter) -> None:
     text = job_text(DOG_TALK, job="job-11")
     first, again = prompter.on_job_text(text), prompter.on_job_text(text)

@@ -43,6 +43,7 @@ function render(next) {
   if (images !== shownImages) {
     shownImages = images;
     $("job-images").replaceChildren(...(job.images.length ? job.images.map(picture) : [el("p", { class: "empty" }, job.note ? "No picture: nothing picturable was said." : "Not painted yet.")]));
+    $("job-images").classList.toggle("filmstrip", job.images.length > 1); // a living upload: its scenes in the order of the recording
   }
   highlight();
   if (!arrived && location.hash) arrived = arrive(location.hash);
