@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
-from typing import Annotated, ClassVar
+from typing import Annotated, ClassVar, TypeVar
 
 from pydantic import Field, StringConstraints, model_validator
 
@@ -12,6 +13,8 @@ from shared.messages.envelope import Envelope, Name
 from shared.messages.language import room_language
 from shared.messages.prompt import FINISHES, Finish
 from shared.messages.scene import SCENE_MODES, SceneMode
+
+_Choice = TypeVar("_Choice", bound=str)
 
 
 class Command(StrEnum):
@@ -46,20 +49,22 @@ def style_name(value: object) -> str:
     return name
 
 
+def _one_of(value: object, choices: tuple[_Choice, ...], what: str) -> _Choice:
+    """The choice `value` names; ValueError listing the choices if none."""
+    for choice in choices:
+        if value == choice:
+            return choice
+    raise ValueError(f"unknown {what} {value!r}; choose one of: {', '.join(choices)}")
+
+
 def finish_name(value: object) -> Finish:
     """The finish a value names; ValueError listing the finishes if none."""
-    for finish in FINISHES:
-        if value == finish:
-            return finish
-    raise ValueError(f"unknown finish {value!r}; choose one of: {', '.join(FINISHES)}")
+    return _one_of(value, FINISHES, "finish")
 
 
 def scene_mode(value: object) -> SceneMode:
     """The scene mode a value names; ValueError listing the modes if none."""
-    for mode in SCENE_MODES:
-        if value == mode:
-            return mode
-    raise ValueError(f"unknown scene mode {value!r}; choose one of: {', '.join(SCENE_MODES)}")
+    return _one_of(value, SCENE_MODES, "scene mode")
 
 
 def wake_phrase(value: object) -> str:
@@ -72,21 +77,21 @@ def wake_phrase(value: object) -> str:
     return words
 
 
+# The commands whose value names a choice or a phrase, each with the function that reads it.
+_NAMED_VALUES: dict[Command, Callable[[object], object]] = {
+    Command.SET_STYLE: style_name,
+    Command.SET_WAKE_PHRASE: wake_phrase,
+    Command.SET_LANGUAGE: room_language,
+    Command.SET_FINISH: finish_name,
+    Command.SET_SCENE_MODE: scene_mode,
+}
+
+
 def check_value(command: Command, value: object) -> None:
     """ValueError, naming the allowed range or presets, when `value` is not one `command` accepts."""
-    if command is Command.SET_STYLE:
-        style_name(value)
-        return
-    if command is Command.SET_WAKE_PHRASE:
-        wake_phrase(value)
-        return
-    if command is Command.SET_LANGUAGE:
-        room_language(value)
-    if command is Command.SET_FINISH:
-        finish_name(value)
-        return
-    if command is Command.SET_SCENE_MODE:
-        scene_mode(value)
+    named = _NAMED_VALUES.get(command)
+    if named is not None:
+        named(value)
         return
     bounds = {Command.SET_WINDOW: WINDOW_SECONDS, Command.SET_IMAGES: IMAGES_PER_PROMPT}.get(command)
     if bounds is None:
