@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,12 @@ def build_images() -> dict[str, str]:
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
 
 
+def seconds(check: dict[str, Any]) -> str:
+    """How long one of Docker's health checks ran, from its RFC 3339 nanosecond times."""
+    start, end = (datetime.fromisoformat(check[key][:26].rstrip("Z")) for key in ("Start", "End"))
+    return f"{(end - start).total_seconds():.1f} s"
+
+
 class Stack:
     """A compose project of its own (`-p`), from the repository's compose file and an .env in `directory`."""
 
@@ -99,8 +106,31 @@ class Stack:
         """`up -d` of `services` (default: every one that runs here), waiting until each is healthy; the seconds
         it took."""
         started = time.monotonic()
-        self.compose("up", "-d", "--wait", "--wait-timeout", "300", *args, *(services or self.services()))
+        try:
+            self.compose("up", "-d", "--wait", "--wait-timeout", "300", *args, *(services or self.services()))
+        except AssertionError as exc:  # compose gives up at the first unhealthy check and says no more
+            raise AssertionError(f"{exc}\n{self.health_report()}") from None
         return time.monotonic() - started
+
+    def health_report(self) -> str:
+        """Each container that is not running and healthy: its state, its last health checks (when, how long, what
+        they said) and its last log lines; and the machine's load, so that a slow machine and a broken service read
+        differently."""
+        lines = [f"load average {' '.join(Path('/proc/loadavg').read_text().split()[:3])}"]
+        for container in self.containers():
+            if (container["State"], container["Health"]) in (("running", "healthy"), ("running", "")):
+                continue
+            state = json.loads(sh("docker", "inspect", "--format", "{{json .State}}", container["Name"]))
+            health = state.get("Health") or {}
+            lines.append(f"{container['Name']}: {state['Status']} since {state['StartedAt']}, health "
+                         f"{container['Health'] or 'none'} ({health.get('FailingStreak', 0)} "
+                         "failing in a row)")
+            lines += [f"  check {check['Start']} exit {check['ExitCode']} after {seconds(check)}: "
+                      f"{check['Output'].strip()[:300]}" for check in health.get("Log") or []]
+            logs = subprocess.run(("docker", "logs", "--tail", "15", "--timestamps", container["Name"]),
+                                  capture_output=True, text=True, timeout=60, check=False)
+            lines += [f"  | {line}" for line in (logs.stdout + logs.stderr).splitlines()]
+        return "\n".join(lines)
 
     def containers(self) -> list[dict[str, Any]]:
         out = self.compose("ps", "--all", "--format", "json")
