@@ -54,9 +54,14 @@ def docker_answers() -> str | None:
 
 
 def build_images() -> dict[str, str]:
-    """The images' names, as the lines the build script prints (cached: quick when nothing changed)."""
+    """The images, each by its ID (the build is cached: quick when nothing changed).
+
+    Not by the names the build script prints: every run on this engine shares them, and a run from another tree that
+    builds while this one runs moved `voxframe:local` under it, so that step 4's recreate started that tree's code
+    (a display that could not find its database's newest migration)."""
     out = sh("bash", str(BUILD_IMAGES), timeout=1800)
-    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    names = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+    return {key: sh("docker", "image", "inspect", "--format", "{{.Id}}", name).strip() for key, name in names.items()}
 
 
 def seconds(check: dict[str, Any]) -> str:

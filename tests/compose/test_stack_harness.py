@@ -1,4 +1,5 @@
-"""When `up --wait` fails, the failure says why: compose itself names only the unhealthy container."""
+"""The compose test's own harness on the real Docker engine: the images a run uses stay its own, and a failed
+`up --wait` says why (compose itself names only the unhealthy container)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.compose.stack import Stack, build_images, docker_answers
+from tests.compose.stack import Stack, build_images, docker_answers, sh
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # a clean machine builds the images first
 
@@ -24,11 +25,27 @@ services:
 """
 
 
-def test_an_unhealthy_container_fails_up_with_its_health_checks_its_logs_and_the_load(tmp_path: Path) -> None:
+@pytest.fixture(scope="module")
+def images() -> dict[str, str]:
     why = docker_answers()
     if why:
         pytest.skip(why)
-    (tmp_path / "compose.yml").write_text(REFUSING.format(image=build_images()["MOSQUITTO_IMAGE"]))
+    return build_images()
+
+
+def test_a_run_names_its_images_by_id_so_another_runs_build_cannot_swap_them(images: dict[str, str],
+                                                                             tmp_path: Path) -> None:
+    stack = Stack(tmp_path, "unused")
+    stack.write_env(images)
+    for key in ("VOXFRAME_IMAGE", "RABBITMQ_IMAGE", "PROMETHEUS_IMAGE", "MOSQUITTO_IMAGE"):
+        image = stack.env[key]
+        assert image.startswith("sha256:"), f"{key}={image}: a name another run's build can move"
+        assert sh("docker", "image", "inspect", "--format", "{{.Id}}", image).strip() == image
+
+
+def test_an_unhealthy_container_fails_up_with_its_health_checks_its_logs_and_the_load(images: dict[str, str],
+                                                                                     tmp_path: Path) -> None:
+    (tmp_path / "compose.yml").write_text(REFUSING.format(image=images["MOSQUITTO_IMAGE"]))
     (tmp_path / ".env").write_text("")
     stack = Stack(tmp_path, f"vftest-{uuid.uuid4().hex[:8]}")
     stack.files = [tmp_path / "compose.yml"]
