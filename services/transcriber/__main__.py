@@ -16,7 +16,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.transcriber.engines import EngineFatalError, SpeechEngine
 from services.transcriber.engines.models import ENGLISH_MODEL, MULTILINGUAL_MODEL
-from shared.messages.language import DEFAULT_LANGUAGE, room_language
+from shared.language.bridge import GLOSSED
+from shared.messages.language import DEFAULT_LANGUAGE, language_code, room_language
 from shared.service import ServiceSpec
 from shared.settings_cli import add_setting_flags, settings_from_args
 
@@ -31,6 +32,9 @@ class TranscriberSettings(BaseSettings):
     stt_engine: Literal["faster-whisper", "assemblyai"] = Field("faster-whisper", description="speech-to-text engine")
     language: str = Field(DEFAULT_LANGUAGE, description="spoken language (an ISO 639 code such as de) where the room "
                           "or upload names none; 'auto' detects it per segment")
+    auto_languages: str = Field(
+        ",".join((DEFAULT_LANGUAGE, *GLOSSED)), description="the languages 'auto' chooses among (comma-separated "
+        "codes; by default those the prompter and illustrator read); empty: any of Whisper's 99")
     whisper_model: str = Field(ENGLISH_MODEL, description="the model for English: 'tiny.en' or 'base' (built in) or a "
                                "CTranslate2 model folder; a multilingual one hears every language")
     whisper_multilingual_model: str = Field(
@@ -55,6 +59,11 @@ class TranscriberSettings(BaseSettings):
     def _language(cls, value: str) -> str:
         return room_language(value)
 
+    @field_validator("auto_languages")
+    @classmethod
+    def _auto_languages(cls, value: str) -> str:
+        return ",".join(dict.fromkeys(language_code(code) for code in value.split(",") if code.strip()))
+
 
 SERVICE = ServiceSpec.from_settings("transcriber", TranscriberSettings)
 
@@ -74,12 +83,13 @@ def build_engine(settings: TranscriberSettings, stop: threading.Event | None = N
     return FasterWhisperEngine(settings.whisper_model, device=settings.whisper_device,
                                compute_type=settings.whisper_compute_type, beam_size=settings.whisper_beam_size,
                                cpu_threads=settings.whisper_cpu_threads,
-                               language=settings.language, multilingual_model=settings.whisper_multilingual_model)
+                               language=settings.language, multilingual_model=settings.whisper_multilingual_model,
+                               auto_languages=tuple(filter(None, settings.auto_languages.split(","))))
 
 
 _ENGINE_FLAGS = {
     "--engine": "stt_engine", "--language": "language", "--model": "whisper_model",
-    "--multilingual-model": "whisper_multilingual_model",
+    "--multilingual-model": "whisper_multilingual_model", "--auto-languages": "auto_languages",
     "--device": "whisper_device", "--compute-type": "whisper_compute_type",
     "--beam-size": "whisper_beam_size", "--cpu-threads": "whisper_cpu_threads",
 }

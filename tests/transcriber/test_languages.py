@@ -50,3 +50,11 @@ def test_auto_detects_the_language_and_english_keeps_the_english_model(whisper: 
     assert auto_english is not None and (auto_english.language, auto_english.model) == ("en", "base")
     english = TranscriptionHandler(whisper)(segment(spoken("es"), language="en"))
     assert english is None or english.model == "tiny.en"  # told English, the English model hears (what it can)
+
+
+def test_auto_chooses_only_among_the_languages_it_is_given() -> None:
+    """VOXFRAME_AUTO_LANGUAGES=en,de: Spanish speech is heard as one of those two, never as Spanish."""
+    narrow = FasterWhisperEngine(language="auto", auto_languages=("en", "de"))
+    heard = narrow.transcribe(spoken("es"))
+    assert heard.language in {"en", "de"} and set(heard.detected) <= {"en", "de"}
+    assert abs(sum(heard.detected.values()) - 1) < 1e-6

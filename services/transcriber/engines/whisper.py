@@ -37,12 +37,13 @@ class FasterWhisperEngine:
 
     def __init__(self, model: str = ENGLISH_MODEL, device: str = "cpu", compute_type: str = "int8",
                  beam_size: int = 5, cpu_threads: int = 0, language: str = DEFAULT_LANGUAGE,
-                 multilingual_model: str = MULTILINGUAL_MODEL) -> None:
+                 multilingual_model: str = MULTILINGUAL_MODEL, auto_languages: tuple[str, ...] = ()) -> None:
         self._english = model
         self._other = model if is_multilingual(model) else multilingual_model
         self.model = model if self._other == model else f"{model}+{multilingual_model}"
         self.language = language
         self.beam_size = beam_size
+        self.auto_languages = frozenset(auto_languages)  # what `auto` chooses among; empty: any Whisper knows
         self._options = {"device": device, "compute_type": compute_type, "cpu_threads": cpu_threads}
         self._loaded: dict[str, WordTimedWhisper] = {}
         self.load_seconds = 0.0
@@ -99,10 +100,13 @@ class FasterWhisperEngine:
                            model=model, detected=detected)
 
     def _detect(self, audio: np.ndarray, speech: list[tuple[float, float]]) -> dict[str, float]:
-        """The likeliest languages of the speech (its first 30 s, pauses left out), by probability."""
+        """The likeliest languages of the speech (its first 30 s, pauses left out) among `auto_languages`, by
+        probability (shares of theirs, summing to one)."""
         voiced = np.concatenate([audio[int(start * SAMPLE_RATE_HZ):int(end * SAMPLE_RATE_HZ)] for start, end in speech])
         try:
             _, _, ranked = self._whisper(AUTO).detect_language(audio=voiced)
         except RuntimeError as exc:
             raise EngineError(f"whisper failed to detect the language: {exc}", reason="runtime") from exc
-        return {code: float(p) for code, p in ranked[:MAX_DETECTED] if p >= MIN_DETECTED}
+        allowed = [(code, float(p)) for code, p in ranked if not self.auto_languages or code in self.auto_languages]
+        total = sum(p for _, p in allowed) or 1.0
+        return {code: p / total for code, p in allowed[:MAX_DETECTED] if p / total >= MIN_DETECTED}
