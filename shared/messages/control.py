@@ -32,9 +32,6 @@ class Command(StrEnum):
     SET_SCENE_MODE = "set_scene_mode"  # prompter: living (one scene that changes with the talk) or slideshow (value)
 
 
-_NEEDS_VALUE = {Command.SET_WINDOW, Command.SET_STYLE, Command.SET_IMAGES, Command.SET_WAKE_PHRASE,
-                Command.SET_LANGUAGE, Command.SET_FINISH, Command.SET_SCENE_MODE}
-
 # What the prompter accepts, here so that every sender checks against the same facts.
 WINDOW_SECONDS = (5.0, 600.0)  # set_window: a room's listening window
 IMAGES_PER_PROMPT = (1, 8)  # set_images
@@ -86,6 +83,13 @@ _NAMED_VALUES: dict[Command, Callable[[object], object]] = {
     Command.SET_SCENE_MODE: scene_mode,
 }
 
+# The commands whose value is a number, each with the range the prompter takes.
+_NUMBERS: dict[Command, tuple[float, float]] = {
+    Command.SET_WINDOW: WINDOW_SECONDS,
+    Command.SET_IMAGES: IMAGES_PER_PROMPT,
+}
+_NEEDS_VALUE = _NAMED_VALUES.keys() | _NUMBERS.keys()  # a control with one of these commands must carry a value
+
 
 def check_value(command: Command, value: object) -> None:
     """ValueError, naming the allowed range or presets, when `value` is not one `command` accepts."""
@@ -93,7 +97,7 @@ def check_value(command: Command, value: object) -> None:
     if named is not None:
         named(value)
         return
-    bounds = {Command.SET_WINDOW: WINDOW_SECONDS, Command.SET_IMAGES: IMAGES_PER_PROMPT}.get(command)
+    bounds = _NUMBERS.get(command)
     if bounds is None:
         return
     whole = command is Command.SET_IMAGES
