@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import os
 import selectors
 import socket
@@ -14,9 +15,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import ModuleType
 
 import pika
 import pika.exceptions
+from starlette.routing import BaseRoute
 
 from shared.bus import Topology
 from shared.bus.teardown import delete_namespace
@@ -232,3 +235,21 @@ class PausableProxy:
                     peer[key.fileobj].sendall(data)  # type: ignore[index]
         a.close()
         b.close()
+
+
+def display_routes(data_dir: Path, *modules: ModuleType) -> list[BaseRoute]:
+    """The routes a display serves, from its app as made (not started: no broker is touched); only those whose
+    endpoints the named modules define, when any are named."""
+    from services.display.app import create_app
+    from services.display.settings import DisplaySettings
+
+    app = create_app(DisplaySettings(data_dir=data_dir), BusSettings(namespace=f"routes{uuid.uuid4().hex[:6]}"), 0)
+    names = {module.__name__ for module in modules}
+    return [route for route in app.routes if not names or _endpoint_module(route) in names]
+
+
+def _endpoint_module(route: BaseRoute) -> str | None:
+    endpoint = getattr(route, "endpoint", None)
+    while isinstance(endpoint, functools.partial):
+        endpoint = endpoint.func
+    return getattr(endpoint, "__module__", None)

@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         _LOGGER.warning("NO ACCESS TOKEN (--insecure) while listening on %s beyond this machine: anyone on the "
                         "network can read the conversation, send controls and upload audio.", settings.display_host)
     server.run(sockets=[listener])
-    return 0 if server.started and app.state.display.bus.failed is None else 1
+    return 0 if server.started and app.state.bus.failed is None else 1
 
 
 def _with_token(settings: DisplaySettings, port: int) -> DisplaySettings:

@@ -15,7 +15,7 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Mount
+from starlette.routing import BaseRoute, Mount
 from starlette.staticfiles import StaticFiles
 
 from services.display import metrics
@@ -55,7 +55,7 @@ TEXT_PRUNE_SECONDS = 60.0
 
 @dataclass(frozen=True)
 class Display:
-    """Everything a request handler may need, reachable as `request.app.state.display`."""
+    """What the display is made of, wired once here: each wing's routes get only the part they need (`_routes`)."""
 
     settings: DisplaySettings
     bus: Bus
@@ -143,14 +143,32 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
             db.close()
 
     app = Starlette(
-        routes=[*pages.routes, *api.routes, *eink_api.routes, *trmnl.routes, *sockets.routes, *mic_socket.routes,
-                Mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static")],
+        routes=_routes(display),
         lifespan=lifespan,
         exception_handlers={HTTPException: _json_error},
         middleware=[Middleware(SecurityHeaders), Middleware(HostCheck, allowed=settings.allowed_hosts)],
     )
-    app.state.display = display
+    app.state.bus = display.bus  # the CLI's exit status says whether the bus failed
     return app
+
+
+def _routes(display: Display) -> list[BaseRoute]:
+    """Every route, each module's bound to the object its routes need."""
+    d, s = display, display.settings
+    frames = eink_api.FrameDesk(d.access, d.eink_frames, d.gallery, d.variants, d.bus, s.default_room)
+    return [
+        *pages.routes(d.access, d.pairings),
+        *api.routes(api.RoomReads(d.access, d.gallery, d.readers, d.mics, d.variants, s.default_room),
+                    api.Controls(d.access, d.bus),
+                    api.UploadDesk(d.access, d.jobs, d.upload_slots, s.upload_max_bytes, s.upload_max_seconds,
+                                   s.upload_room),
+                    api.PairingDesk(d.access, d.pairings, d.paired)),
+        *eink_api.routes(frames),
+        *trmnl.routes(frames),
+        *sockets.routes(sockets.SocketDesk(d.access, d.hub, d.gallery, d.readers, d.paired, d.mics, d.jobs)),
+        *mic_socket.routes(mic_socket.MicDesk(d.access, d.browser_mics, d.paired)),
+        Mount("/static", StaticFiles(directory=pages.STATIC_DIR), name="static"),
+    ]
 
 
 def _rooms(display: Display) -> set[str]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import requests
+from starlette.routing import Route
 from websockets.sync.client import connect
 
 from services.display.frames import eink_api, trmnl
@@ -15,7 +17,7 @@ from services.display.web.sockets import FRAME_HELLO_IMAGES
 from shared.bus import REASON_HEADER
 from shared.messages import Command, Control, ImagePrompt, Keyword, MicStatus, Transcript
 from tests.display.conftest import DisplayProcess, make_image, publish
-from tests.support import Broker, wait_for
+from tests.support import Broker, display_routes, wait_for
 
 
 def images(display: DisplayProcess, room: str = "living-room") -> list[dict]:
@@ -131,13 +133,14 @@ def test_a_malformed_image_is_dead_lettered_with_the_reason(broker: Broker, disp
     assert images(display) == []
 
 
-def test_health_metrics_and_openapi_are_served(broker: Broker, display: DisplayProcess) -> None:
+def test_health_metrics_and_openapi_are_served(broker: Broker, display: DisplayProcess, tmp_path: Path) -> None:
     assert requests.get(f"{display.url}/healthz", timeout=5).json() == {"status": "ok"}
     metrics = requests.get(f"{display.url}/metrics", timeout=5).text
     assert "voxframe_display_websocket_clients" in metrics and "voxframe_bus_connected" in metrics
     spec = requests.get(f"{display.url}/openapi.json", timeout=5).json()
     documented = {(path, method.upper()) for path, ops in spec["paths"].items() for method in ops}
-    served = {(r.path, m) for r in [*api.routes, *eink_api.routes, *trmnl.routes] for m in r.methods - {"HEAD"}}
+    served = {(r.path, m) for r in display_routes(tmp_path, api, eink_api, trmnl) if isinstance(r, Route)
+              for m in (r.methods or set()) - {"HEAD"}}
     assert documented == served  # generated from the routes: none missing, none made up
     assert spec["paths"]["/api/uploads/{job_id}"]["get"]["security"] == [{"token": []}]  # from @guarded
     assert "security" not in spec["paths"]["/api/rooms"]["get"]

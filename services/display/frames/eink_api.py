@@ -11,25 +11,43 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from dataclasses import dataclass
 from email.utils import formatdate, parsedate_to_datetime
 
 from pydantic import Field, field_validator
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from services.display.frames import eink, tiles
-from services.display.frames.eink_frames import EinkFrame
+from services.display.frames.eink_frames import EinkFrame, EinkFrames
+from services.display.gallery.store import Gallery
+from services.display.gallery.variants import Variants
 from services.display.views import NAME, View
 from services.display.web import openapi
+from services.display.web.access import Access
 from services.display.web.api import error, guarded, ok, read_json
+from shared.bus import Bus
 from shared.messages import Command, Control
 
 _LOGGER = logging.getLogger(__name__)
 
 MAX_WALL_PIXELS = 4096 * 4096  # a tiled wall's picture, drawn whole before its tile is cut: 48 MiB of RGB
 KEY_HEADER = "access-token"  # what TRMNL's firmware sends its key in; a plain URL carries it as ?key=
+
+
+@dataclass(frozen=True)
+class FrameDesk:
+    """What the e-ink and TRMNL routes need: the frames' keys, the room's newest picture, renders and the bus (to
+    ask for a frame's inks)."""
+
+    access: Access
+    eink_frames: EinkFrames
+    gallery: Gallery
+    variants: Variants
+    bus: Bus
+    default_room: str
 
 
 class EinkFrameRequest(View):
@@ -73,24 +91,23 @@ def key_of(request: Request) -> str:
     return request.query_params.get("key", "") or request.headers.get(KEY_HEADER, "")
 
 
-async def ask_for_inks(request: Request, frame: EinkFrame) -> None:
+async def ask_for_inks(frames: FrameDesk, frame: EinkFrame) -> None:
     """Tell the prompter that the frame's room is drawn in the frame's inks from now on (`set_finish`): the
     generator is stateless, so the finish must travel on the room's prompts, and the prompter keeps each room's
     settings. A broker that is down costs only the finish: the frame is served a dithered picture meanwhile."""
-    d = request.app.state.display
     control = Control(room=frame.room, source="display", command=Command.SET_FINISH,
                       value=eink.PANELS[frame.kind].finish)
-    if not d.bus.connected:
+    if not frames.bus.connected:
         _LOGGER.warning("room %s: the broker is down, so its pictures are not drawn in %s's inks", frame.room,
                         frame.kind)
         return
-    await asyncio.to_thread(d.bus.publish, control, timeout=10)
+    await asyncio.to_thread(frames.bus.publish, control, timeout=10)
 
 
-async def frame_of(request: Request) -> EinkFrame | None:
+async def frame_of(frames: FrameDesk, request: Request) -> EinkFrame | None:
     """The e-ink frame whose key came with the request (its visit recorded), if any."""
     key = key_of(request)
-    return await asyncio.to_thread(request.app.state.display.eink_frames.frame, key, True) if key else None
+    return await asyncio.to_thread(frames.eink_frames.frame, key, True) if key else None
 
 
 def _panel_and_look(request: Request) -> tuple[eink.Panel, eink.Look]:
@@ -124,16 +141,16 @@ def _panel_and_look(request: Request) -> tuple[eink.Panel, eink.Look]:
            openapi.query("tile", {"type": "string", "pattern": f"^{tiles.PATTERN}$"}, "COLUMNSxROWS:INDEX: this "
                          "panel's part of one picture across a wall of panels (row by row from the top left)"),
            openapi.query("key", {"type": "string"}, "an e-ink frame's key")])
-async def eink_picture(request: Request) -> Response:
-    d, room = request.app.state.display, request.path_params["room"]
+async def eink_picture(frames: FrameDesk, request: Request) -> Response:
+    room = request.path_params["room"]
     if not NAME.match(room):
         return error(400, "room names are 1-64 letters, digits, '-' or '_'")
     panel, look = _panel_and_look(request)
-    if not d.access.permits(request):
-        frame = await frame_of(request)
+    if not frames.access.permits(request):
+        frame = await frame_of(frames, request)
         if frame is None or not frame.approved or frame.room != room:
             return error(401, "this needs the display's token or the key of an e-ink frame approved for this room")
-    newest = await asyncio.to_thread(d.gallery.images, room, 1)
+    newest = await asyncio.to_thread(frames.gallery.images, room, 1)
     if not newest:
         return error(404, f"no picture in {room} yet")
     image = newest[0]
@@ -142,10 +159,10 @@ async def eink_picture(request: Request) -> Response:
                "Last-Modified": formatdate(received, usegmt=True), "X-Content-Type-Options": "nosniff"}
     if _unchanged(request, headers["ETag"], received):
         return Response(status_code=304, headers=headers)
-    original = d.gallery.hot_image(image.id) or await asyncio.to_thread(d.gallery.image_file, image.id)
+    original = frames.gallery.hot_image(image.id) or await asyncio.to_thread(frames.gallery.image_file, image.id)
     if original is None:  # pruned between the two reads
         return error(404, f"no picture in {room} yet")
-    data = await d.variants.made(("eink", image.id, panel.name, look.key),
+    data = await frames.variants.made(("eink", image.id, panel.name, look.key),
                                  functools.partial(eink.render, original.data, panel, look, tuple(image.regions)))
     return Response(data, media_type=eink.FORMATS[look.format], headers=headers)
 
@@ -167,9 +184,9 @@ def _unchanged(request: Request, etag: str, modified: float) -> bool:
 @openapi.operation("What an e-ink frame shows before it may show its room: its id to approve on the dashboard",
                    ok=(200, {"content": {m: {} for m in eink.FORMATS.values()}}), errors=[400, 401, 404],
                    query=[openapi.query("key", {"type": "string"}, "the frame's key")])
-async def eink_card(request: Request) -> Response:
+async def eink_card(frames: FrameDesk, request: Request) -> Response:
     panel, look = _panel_and_look(request)
-    frame = await frame_of(request)
+    frame = await frame_of(frames, request)
     if frame is None:
         return error(401, "this needs an e-ink frame's key")
     lines = (("Waiting for the first picture",) if frame.approved
@@ -181,15 +198,14 @@ async def eink_card(request: Request) -> Response:
 @guarded
 @openapi.operation("An e-ink frame that fetches a plain URL (ESPHome online_image): its URL, with its key, once",
                    ok=(201, EinkFrameView), body=EinkFrameRequest, errors=[400, 413])
-async def create_eink_frame(request: Request) -> Response:
-    d = request.app.state.display
+async def create_eink_frame(frames: FrameDesk, request: Request) -> Response:
     wanted = await read_json(request, EinkFrameRequest, "e-ink frame", "an e-ink frame request is a few bytes")
-    issued = await asyncio.to_thread(d.eink_frames.create, wanted.name, wanted.room, wanted.kind)
+    issued = await asyncio.to_thread(frames.eink_frames.create, wanted.name, wanted.room, wanted.kind)
     fmt = "bmp" if len(eink.PANELS[wanted.kind].palette) == 2 else "png"
     url = f"{str(request.base_url).rstrip('/')}/eink/{wanted.room}/{wanted.kind}.{fmt}?key={issued.key}"
     _LOGGER.info("E-ink frame %s (%s, %s) made for room %s", issued.frame.pairing_id, wanted.name, wanted.kind,
                  wanted.room)
-    await ask_for_inks(request, issued.frame)
+    await ask_for_inks(frames, issued.frame)
     return ok(EinkFrameView(id=issued.frame.pairing_id, name=wanted.name, room=wanted.room, kind=wanted.kind,
                             url=url), 201)
 
@@ -197,20 +213,23 @@ async def create_eink_frame(request: Request) -> Response:
 @guarded
 @openapi.operation("Approve an e-ink frame (a TRMNL that called /api/setup), or move it to another room or panel",
                    ok=(200, {"type": "object"}), body=EinkApproval, errors=[400, 404, 413])
-async def approve_eink_frame(request: Request) -> Response:
-    d = request.app.state.display
+async def approve_eink_frame(frames: FrameDesk, request: Request) -> Response:
     wanted = await read_json(request, EinkApproval, "approval", "an approval is a few bytes", empty=b"{}")
-    frame = await asyncio.to_thread(d.eink_frames.approve, request.path_params["pairing_id"], wanted.room, wanted.kind)
+    frame = await asyncio.to_thread(frames.eink_frames.approve, request.path_params["pairing_id"], wanted.room,
+                                    wanted.kind)
     if frame is None:
         return error(404, "no such e-ink frame")
     _LOGGER.info("E-ink frame %s approved for room %s (%s)", frame.pairing_id, frame.room, frame.kind)
-    await ask_for_inks(request, frame)
+    await ask_for_inks(frames, frame)
     return ok(EinkFrameView(id=frame.pairing_id, name=frame.name, room=frame.room, kind=frame.kind))
 
 
-routes = [
-    Route("/eink/{room}/{kind}.{format}", eink_picture),
-    Route("/eink-card/{kind}.{format}", eink_card),
-    Route("/api/eink/frames", create_eink_frame, methods=["POST"]),
-    Route("/api/eink/frames/{pairing_id}/approve", approve_eink_frame, methods=["POST"]),
-]
+
+def routes(frames: FrameDesk) -> list[BaseRoute]:
+    on = functools.partial
+    return [
+        Route("/eink/{room}/{kind}.{format}", on(eink_picture, frames)),
+        Route("/eink-card/{kind}.{format}", on(eink_card, frames)),
+        Route("/api/eink/frames", on(create_eink_frame, frames), methods=["POST"]),
+        Route("/api/eink/frames/{pairing_id}/approve", on(approve_eink_frame, frames), methods=["POST"]),
+    ]

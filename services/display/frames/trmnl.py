@@ -9,6 +9,7 @@ Shapes as usetrmnl/firmware's README documents them.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import re
@@ -17,10 +18,10 @@ from datetime import datetime, timedelta
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from services.display.frames import eink
-from services.display.frames.eink_api import ask_for_inks, frame_of
+from services.display.frames.eink_api import FrameDesk, ask_for_inks, frame_of
 from services.display.frames.eink_frames import EinkFrame
 from services.display.web import openapi
 from services.display.web.limits import capped
@@ -57,21 +58,20 @@ def _format(panel: eink.Panel) -> str:
 
 @openapi.operation("TRMNL: swap the device's MAC (header ID) for a key; with a token set the frame then waits for "
                    "approval on the dashboard", ok=(200, {"type": "object"}), errors=[400, 429])
-async def setup(request: Request) -> Response:
-    d = request.app.state.display
+async def setup(frames: FrameDesk, request: Request) -> Response:
     device = request.headers.get("id", "")
     if not MAC.match(device):
         return JSONResponse({"status": 400, "api_key": None, "friendly_id": None, "image_url": None,
                              "message": "send the device's MAC address in the ID header"}, status_code=400)
-    approved = not d.access.required  # no token: everything is open anyway, so the default room at once
-    if not approved and await asyncio.to_thread(d.eink_frames.pending) >= MAX_PENDING:
+    approved = not frames.access.required  # no token: everything is open anyway, so the default room at once
+    if not approved and await asyncio.to_thread(frames.eink_frames.pending) >= MAX_PENDING:
         return JSONResponse({"status": 429, "api_key": None, "friendly_id": None, "image_url": None,
                              "message": "too many frames wait for approval; approve or remove some"}, 429)
-    issued = await asyncio.to_thread(d.eink_frames.setup, device.upper(), d.settings.default_room, approved)
+    issued = await asyncio.to_thread(frames.eink_frames.setup, device.upper(), frames.default_room, approved)
     _LOGGER.info("TRMNL %s set up (%s)", issued.frame.name, "approved for " + issued.frame.room if approved
                  else "waiting for approval")
     if approved:
-        await ask_for_inks(request, issued.frame)
+        await ask_for_inks(frames, issued.frame)
     panel = eink.PANELS[issued.frame.kind]
     return JSONResponse({"status": 200, "api_key": issued.key, "friendly_id": issued.friendly_id,
                          "image_url": _card_url(request, panel, issued.key), "filename": "setup",
@@ -80,24 +80,24 @@ async def setup(request: Request) -> Response:
 
 @openapi.operation("TRMNL: what to show now (`image_url`, `filename`: download only when it changed) and how "
                    "long to sleep (`refresh_rate`, seconds)", ok=(200, {"type": "object"}))
-async def display(request: Request) -> Response:
-    frame = await frame_of(request)
+async def display(frames: FrameDesk, request: Request) -> Response:
+    frame = await frame_of(frames, request)
     if frame is None:  # unknown or revoked: the firmware sets itself up again
         return JSONResponse({"status": 500, "image_url": None, "filename": None, "refresh_rate": PENDING_SECONDS,
                              "reset_firmware": True, "update_firmware": False, "firmware_url": None})
     key, panel = request.headers.get("access-token", ""), eink.PANELS[frame.kind]
-    image_url, filename, refresh = await _showing(request, frame, key, panel)
+    image_url, filename, refresh = await _showing(frames, request, frame, key, panel)
     return JSONResponse({"status": 0, "image_url": image_url, "filename": filename, "refresh_rate": refresh,
                          "reset_firmware": False, "update_firmware": False, "firmware_url": None})
 
 
-async def _showing(request: Request, frame: EinkFrame, key: str, panel: eink.Panel) -> tuple[str, str, int]:
+async def _showing(frames: FrameDesk, request: Request, frame: EinkFrame, key: str,
+                   panel: eink.Panel) -> tuple[str, str, int]:
     """(image_url, filename, refresh_rate) for a frame: its room's picture, or a card until there is one."""
-    d = request.app.state.display
     if not frame.approved:
         return _card_url(request, panel, key), f"pending-{frame.pairing_id[:8]}", PENDING_SECONDS
-    newest, heard = await asyncio.gather(asyncio.to_thread(d.gallery.images, frame.room, 1),
-                                         asyncio.to_thread(d.gallery.transcripts, frame.room, 1))
+    newest, heard = await asyncio.gather(asyncio.to_thread(frames.gallery.images, frame.room, 1),
+                                         asyncio.to_thread(frames.gallery.transcripts, frame.room, 1))
     refresh = refresh_seconds(datetime.now().astimezone(), heard[0].created_at if heard else None)
     if not newest:
         return _card_url(request, panel, key), "waiting", refresh
@@ -108,8 +108,8 @@ async def _showing(request: Request, frame: EinkFrame, key: str, panel: eink.Pan
 
 @openapi.operation("TRMNL: the device's log lines (kept in the display's log, not stored)", ok=(204, "taken"),
                    errors=[400, 401, 413])
-async def log(request: Request) -> Response:
-    frame = await frame_of(request)
+async def log(frames: FrameDesk, request: Request) -> Response:
+    frame = await frame_of(frames, request)
     if frame is None:
         return JSONResponse({"status": 401, "message": "unknown Access-Token"}, status_code=401)
     body = await capped(request, LOG_MAX_BYTES, HTTPException(413, f"a log is at most {LOG_MAX_BYTES} bytes")).body()
@@ -129,8 +129,11 @@ def _card_url(request: Request, panel: eink.Panel, key: str) -> str:
     return f"{_base(request)}/eink-card/{panel.name}.{_format(panel)}?key={key}"
 
 
-routes = [
-    Route("/api/setup", setup),
-    Route("/api/display", display),
-    Route("/api/log", log, methods=["POST"]),
-]
+
+def routes(frames: FrameDesk) -> list[BaseRoute]:
+    on = functools.partial
+    return [
+        Route("/api/setup", on(setup, frames)),
+        Route("/api/display", on(display, frames)),
+        Route("/api/log", on(log, frames), methods=["POST"]),
+    ]

@@ -18,19 +18,23 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from prometheus_client import Counter
-from starlette.routing import WebSocketRoute
+from starlette.routing import BaseRoute, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from services.display import metrics
 from services.display.mics.browser import BrowserMic, BrowserMics
 from services.display.views import NAME
+from services.display.web.access import Access
+from services.display.web.revocation import PairedSockets
 from shared.audio import SAMPLE_RATE_HZ
 from shared.messages import Command, Control
 
@@ -68,19 +72,27 @@ class TokenBucket:
         return True
 
 
+@dataclass(frozen=True)
+class MicDesk:
+    """What the mic socket needs: who may speak in a room, the browser mics, and the pairings' open sockets."""
+
+    access: Access
+    browser_mics: BrowserMics
+    paired: PairedSockets
+
+
 class _Refused(Exception):
     def __init__(self, code: int, label: str, reason: str) -> None:
         super().__init__(reason)
         self.code, self.label, self.reason = code, label, reason
 
 
-async def mic_socket(websocket: WebSocket) -> None:
-    d = websocket.app.state.display
+async def mic_socket(mics: MicDesk, websocket: WebSocket) -> None:
     room, name = websocket.path_params["room"], websocket.query_params.get("name", "")
     # The token, or the cookie of a frame paired for this room: audio steers the room (spoken commands too).
-    token = d.access.permits(websocket)
-    grant = None if token else await asyncio.to_thread(d.access.room_grant, websocket, room)
-    if not (token or grant) or not d.access.same_origin(websocket):
+    token = mics.access.permits(websocket)
+    grant = None if token else await asyncio.to_thread(mics.access.room_grant, websocket, room)
+    if not (token or grant) or not mics.access.same_origin(websocket):
         await websocket.close(POLICY)
         return
     address = websocket.client.host if websocket.client else ""
@@ -88,13 +100,13 @@ async def mic_socket(websocket: WebSocket) -> None:
     if not NAME.match(room) or not NAME.match(name):
         await _close(websocket, POLICY, "bad_name", "room and ?name= must be 1-64 letters, digits, - or _")
         return
-    refusal = d.browser_mics.budget.admit(address)
+    refusal = mics.browser_mics.budget.admit(address)
     if refusal is not None:
         await _close(websocket, TRY_LATER, "busy", refusal)
         return
     loop, switched, withdrawn = asyncio.get_running_loop(), asyncio.Event(), asyncio.Event()
     try:
-        mic = await d.browser_mics.run(d.browser_mics.join, room, name, f"browser tab at {address}",
+        mic = await mics.browser_mics.run(mics.browser_mics.join, room, name, f"browser tab at {address}",
                                        lambda: loop.call_soon_threadsafe(switched.set))
         if mic is None:
             await _close(websocket, POLICY, "name_taken", f"a mic named {name!r} is live in room {room!r} already; "
@@ -102,14 +114,14 @@ async def mic_socket(websocket: WebSocket) -> None:
             return
         metrics.CLIENTS.labels("mic").inc()
         try:
-            with d.paired.hold(grant.pairing_id, withdrawn.set) if grant else contextlib.nullcontext():
-                await _serve(websocket, mic, switched, withdrawn, d.browser_mics)
+            with mics.paired.hold(grant.pairing_id, withdrawn.set) if grant else contextlib.nullcontext():
+                await _serve(websocket, mic, switched, withdrawn, mics.browser_mics)
         finally:
             metrics.CLIENTS.labels("mic").dec()
-            d.browser_mics.leave(mic)
-            await d.browser_mics.run(mic.finish)
+            mics.browser_mics.leave(mic)
+            await mics.browser_mics.run(mic.finish)
     finally:
-        d.browser_mics.budget.leave(address)
+        mics.browser_mics.budget.leave(address)
 
 
 async def _serve(websocket: WebSocket, mic: BrowserMic, switched: asyncio.Event, withdrawn: asyncio.Event,
@@ -213,4 +225,5 @@ async def _close(websocket: WebSocket, code: int, label: str, reason: str) -> No
         await websocket.close(code, reason=reason)
 
 
-routes = [WebSocketRoute("/ws/mic/{room}", mic_socket)]
+def routes(mics: MicDesk) -> list[BaseRoute]:
+    return [WebSocketRoute("/ws/mic/{room}", functools.partial(mic_socket, mics))]

@@ -6,8 +6,9 @@ import asyncio
 import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TypeVar
+from typing import Protocol, TypeVar
 
 import segno
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -16,13 +17,15 @@ from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from services.display import metrics
 from services.display.gallery import variants, wordless
-from services.display.gallery.store import NOTHING_SEEN, Original
-from services.display.jobs import JobRefused, captions, uploads
+from services.display.gallery.store import NOTHING_SEEN, Gallery, Original
+from services.display.gallery.variants import Variants
+from services.display.jobs import JobRefused, Jobs, captions, uploads
 from services.display.jobs.assemblyai import BatchError, parse_webhook
+from services.display.mics.board import MicBoard
 from services.display.views import (
     NAME,
     ControlRequest,
@@ -37,16 +40,71 @@ from services.display.views import (
     UploadAccepted,
 )
 from services.display.web import openapi
-from services.display.web.access import pictures_only
-from services.display.web.limits import CONTROL_MAX_BYTES, capped
+from services.display.web.access import Access, pictures_only
+from services.display.web.limits import CONTROL_MAX_BYTES, Slots, capped
+from services.display.web.pairing import Pairings
+from services.display.web.readers import Readers
+from services.display.web.revocation import PairedSockets
+from shared.bus import Bus
 from shared.messages import Control
 from shared.messages.language import room_language
 
 _LOGGER = logging.getLogger(__name__)
 
 Model = TypeVar("Model", bound=BaseModel)
-Endpoint = Callable[[Request], Awaitable[Response]]
 WEBHOOK_PATH = "/api/webhooks/assemblyai"
+
+
+class Guarded(Protocol):
+    """What a guarded route's object holds: who may do what."""
+
+    @property
+    def access(self) -> Access: ...
+
+
+Needs = TypeVar("Needs", bound=Guarded)
+Endpoint = Callable[[Needs, Request], Awaitable[Response]]
+
+
+@dataclass(frozen=True)
+class RoomReads:
+    """What the rooms' and pictures' routes need: the gallery and its readers, the mics heard, the variants."""
+
+    access: Access
+    gallery: Gallery
+    readers: Readers
+    mics: MicBoard
+    variants: Variants
+    default_room: str
+
+
+@dataclass(frozen=True)
+class Controls:
+    """What the control and health routes need: the bus."""
+
+    access: Access
+    bus: Bus
+
+
+@dataclass(frozen=True)
+class UploadDesk:
+    """What the upload routes need: the job owner, the decoding slots and the upload limits."""
+
+    access: Access
+    jobs: Jobs
+    slots: Slots
+    max_bytes: int
+    max_seconds: float
+    default_room: str
+
+
+@dataclass(frozen=True)
+class PairingDesk:
+    """What the pairing routes need: the pairings and the sockets open on them."""
+
+    access: Access
+    pairings: Pairings
+    paired: PairedSockets
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -77,17 +135,16 @@ async def read_json(request: Request, model: type[Model], what: str, too_large: 
         raise HTTPException(400, _wrong(what, exc)) from exc
 
 
-def guarded(endpoint: Endpoint) -> Endpoint:
+def guarded(endpoint: Endpoint[Needs]) -> Endpoint[Needs]:
     """Needs the access token (if set); requests that change things must come from our own pages."""
 
     @functools.wraps(endpoint)
-    async def check(request: Request) -> Response:
-        access = request.app.state.display.access
-        if not access.permits(request):
+    async def check(needs: Needs, request: Request) -> Response:
+        if not needs.access.permits(request):
             return error(401, "this needs the display's access token (Authorization: Bearer <token>)")
-        if request.method != "GET" and not access.same_origin(request):
+        if request.method != "GET" and not needs.access.same_origin(request):
             return error(403, "cross-site request refused: origin does not match this host")
-        return await endpoint(request)
+        return await endpoint(needs, request)
 
     # A mark on the function (functions declare no attributes): the OpenAPI document asks for the token here.
     check.guarded = True  # type: ignore[attr-defined]
@@ -114,15 +171,14 @@ def _limit(request: Request, default: int = 30) -> int:
 
 @openapi.operation("Rooms seen, with image counts; live mics and the last picture's time only with the token (they "
                    "tell who is home and talking)", ok=(200, [RoomView]), errors=[503])
-async def list_rooms(request: Request) -> Response:
-    d = request.app.state.display
-    known = await d.readers.read(d.access.permits(request), d.gallery.rooms)
-    mics = d.mics.mics()
-    names = sorted(set(known) | {m.room for m in mics} | {d.settings.default_room})
+async def list_rooms(reads: RoomReads, request: Request) -> Response:
+    known = await reads.readers.read(reads.access.permits(request), reads.gallery.rooms)
+    mics = reads.mics.mics()
+    names = sorted(set(known) | {m.room for m in mics} | {reads.default_room})
     rooms = [RoomView(room=name, images=known.get(name, NOTHING_SEEN).images,
                       last_image_at=known.get(name, NOTHING_SEEN).last_image_at,
                       mics=[m for m in mics if m.room == name]) for name in names]
-    if not d.access.permits(request):
+    if not reads.access.permits(request):
         rooms = [RoomView(room=r.room, images=r.images, last_image_at=None, mics=[]) for r in rooms]
     return ok(rooms)
 
@@ -132,53 +188,51 @@ async def list_rooms(request: Request) -> Response:
     "cookie of a frame paired for this room when a token is set; those get 503 with Retry-After while the "
     "display is busy with such requests)", ok=(200, [ImageView]), errors=[400, 503],
     query=[_LIMIT, openapi.query("before", {"type": "string", "format": "date-time"}, "received_at to page back from")])
-async def room_images(request: Request) -> Response:
-    d, room, limit = request.app.state.display, _room(request), _limit(request)
+async def room_images(reads: RoomReads, request: Request) -> Response:
+    room, limit = _room(request), _limit(request)
     before = request.query_params.get("before")
     try:
         cursor = datetime.fromisoformat(before).timestamp() if before else None
     except ValueError as exc:
         raise HTTPException(400, "before must be an ISO 8601 time (an image's received_at)") from exc
-    entitled = await d.readers.entitled(request, room)  # without the token or its pairing: the anonymous readers
+    entitled = await reads.readers.entitled(request, room)  # without the token or its pairing: the anonymous readers
 
     def page() -> Response:  # the JSON too is made on the reader's thread: 200 images cost the event loop nothing
-        images = d.gallery.images(room, limit, cursor)
+        images = reads.gallery.images(room, limit, cursor)
         return ok(images if entitled else [pictures_only(i) for i in images])
 
-    response: Response = await d.readers.read(entitled, page)
+    response: Response = await reads.readers.read(entitled, page)
     return response
 
 
 @guarded
 @openapi.operation("Latest non-empty transcripts, newest first", ok=(200, [TranscriptView]),
                    errors=[400], query=[_LIMIT])
-async def room_transcripts(request: Request) -> Response:
-    d = request.app.state.display
-    return ok(await asyncio.to_thread(d.gallery.transcripts, _room(request), _limit(request)))
+async def room_transcripts(reads: RoomReads, request: Request) -> Response:
+    return ok(await asyncio.to_thread(reads.gallery.transcripts, _room(request), _limit(request)))
 
 
 @guarded
 @openapi.operation("Latest prompts, newest first", ok=(200, [PromptView]), errors=[400], query=[_LIMIT])
-async def room_prompts(request: Request) -> Response:
-    d = request.app.state.display
-    return ok(await asyncio.to_thread(d.gallery.prompts, _room(request), _limit(request, default=10)))
+async def room_prompts(reads: RoomReads, request: Request) -> Response:
+    return ok(await asyncio.to_thread(reads.gallery.prompts, _room(request), _limit(request, default=10)))
 
 
 @guarded
 @openapi.operation("Send a command (mute, window length, style, images per prompt, paint now, regenerate)",
                    ok=(202, {"type": "object", "properties": {"id": {"type": "string"}}}), description="sent",
                    body=ControlRequest, errors=[400, 413, 503])
-async def send_control(request: Request) -> Response:
-    d, room = request.app.state.display, _room(request)
+async def send_control(controls: Controls, request: Request) -> Response:
+    room = _room(request)
     wanted = await read_json(request, ControlRequest, "control",
                              f"a control is at most {CONTROL_MAX_BYTES} bytes of JSON")
     try:
         control = Control(room=room, source="dashboard", command=wanted.command, mic=wanted.mic, value=wanted.value)
     except ValidationError as exc:
         return invalid("control", exc)
-    if not d.bus.connected:
+    if not controls.bus.connected:
         return error(503, "the message broker is not connected; try again shortly")
-    await asyncio.to_thread(d.bus.publish, control, timeout=10)
+    await asyncio.to_thread(controls.bus.publish, control, timeout=10)
     metrics.CONTROLS.labels(control.command.value).inc()
     _LOGGER.info("Control %s for room %s (mic %s, value %s)", control.command, room, control.mic, control.value)
     return JSONResponse({"id": str(control.id)}, status_code=202)
@@ -198,24 +252,23 @@ _PER_VIEWER_HEADERS = {"Cache-Control": "private, max-age=31536000", "Vary": "Ac
     ok=(200, {"content": {m: {} for m in ("image/png", "image/jpeg", "image/webp")}}), description="the image",
     errors=[400, 404, 503], query=[openapi.query("w", {"type": "integer", "minimum": 1, "maximum": 3840})],
     also={304: "the frame has these bytes already (If-None-Match)"})
-async def image_file(request: Request) -> Response:
+async def image_file(reads: RoomReads, request: Request) -> Response:
     """The picture at `?w=` (bucketed, never upscaled) as WebP where accepted; 304 when the frame has it."""
-    d = request.app.state.display
     try:
         width = variants.bucket(request.query_params.get("w"))
     except variants.BadWidth as exc:
         return error(400, str(exc))
     image_id = request.path_params["image_id"]
-    original = d.gallery.hot_image(image_id) or await d.readers.read(await d.readers.entitled(request, None),
-                                                                     d.gallery.image_file, image_id)
+    original = reads.gallery.hot_image(image_id) or await reads.readers.read(
+        await reads.readers.entitled(request, None), reads.gallery.image_file, image_id)
     if original is None:
         return error(404, "no such image")
     headers = dict(_IMAGE_HEADERS)
-    if original.typeset and d.access.required:  # its words: the token's or its room's paired frames'; two answers
+    if original.typeset and reads.access.required:  # its words: the token's or its room's paired frames'; two answers
         headers.update(_PER_VIEWER_HEADERS)
-        if not await asyncio.to_thread(d.access.may_read_room, request, original.room):
+        if not await asyncio.to_thread(reads.access.may_read_room, request, original.room):
             try:
-                original = await wordless.of(d.variants, original)
+                original = await wordless.of(reads.variants, original)
             except wordless.RendersBusy as exc:
                 busy = error(503, str(exc))
                 busy.headers["Retry-After"] = "5"
@@ -229,7 +282,7 @@ async def image_file(request: Request) -> Response:
         return Response(status_code=304, headers=headers)
     if as_stored:
         return Response(original.data, media_type=mime, headers=headers)
-    served = await d.variants.get(original, width, mime)
+    served = await reads.variants.get(original, width, mime)
     if not served.exact:  # the render queue was full: the nearest size made, for now only (no-cache)
         headers.update({"Cache-Control": "no-cache", "ETag": _etag(original, served.width, served.mime_type)})
     return Response(served.data, media_type=served.mime_type, headers=headers)
@@ -258,23 +311,22 @@ def _has(if_none_match: str, etag: str) -> bool:
     body={"multipart/form-data": {"schema": {"type": "object", "required": ["audio"], "properties": {
         "audio": {"type": "string", "format": "binary"}, "room": {"type": "string"},
         "language": {"type": "string"}}}}})
-async def create_upload(request: Request) -> Response:
-    d = request.app.state.display
-    if not d.upload_slots.take():
+async def create_upload(desk: UploadDesk, request: Request) -> Response:
+    if not desk.slots.take():
         metrics.UPLOADS.labels("busy").inc()
-        return error(429, f"{d.upload_slots.size} upload(s) are being decoded already; try again in a minute")
+        return error(429, f"{desk.slots.size} upload(s) are being decoded already; try again in a minute")
     try:
-        data, filename, room, language = await _read_upload(request, d.settings.upload_max_bytes,
-                                                            d.settings.upload_room)
-        upload = await asyncio.to_thread(uploads.prepare, data, d.settings.upload_max_seconds)
+        data, filename, room, language = await _read_upload(request, desk.max_bytes,
+                                                            desk.default_room)
+        upload = await asyncio.to_thread(uploads.prepare, data, desk.max_seconds)
     except uploads.UploadRejected as exc:
         metrics.UPLOADS.labels(exc.outcome).inc()
         _LOGGER.info("Upload refused (%d): %s", exc.status, exc)
         return error(exc.status, str(exc))
     finally:
-        d.upload_slots.give_back()
+        desk.slots.give_back()
     try:
-        job_id = await asyncio.to_thread(d.jobs.start, upload, data, filename, room, language)
+        job_id = await asyncio.to_thread(desk.jobs.start, upload, data, filename, room, language)
     except JobRefused as exc:
         metrics.UPLOADS.labels("unavailable").inc()
         _LOGGER.info("Upload refused (%d): %s", exc.status, exc)
@@ -321,10 +373,9 @@ async def _read_upload(request: Request, limit: int, default_room: str) -> tuple
 @openapi.operation("A one-time pairing link (valid 15 minutes) to open once on a wall screen",
                    ok=(201, PairingView), description="made; open `link` on the frame", body=PairingRequest,
                    errors=[400, 413])
-async def create_pairing(request: Request) -> Response:
-    d = request.app.state.display
+async def create_pairing(pairs: PairingDesk, request: Request) -> Response:
     wanted = await read_json(request, PairingRequest, "pairing", "a pairing request is a few bytes")
-    pairing = await asyncio.to_thread(d.pairings.create, wanted.name, wanted.room)
+    pairing = await asyncio.to_thread(pairs.pairings.create, wanted.name, wanted.room)
     _LOGGER.info("Frame pairing %s (%s) made for room %s", pairing.id, pairing.name, pairing.room)
     # The URL as the dashboard reached this display (its Host passed the Host check), so a tablet scanning it
     # on the same network opens the same address.
@@ -336,18 +387,18 @@ async def create_pairing(request: Request) -> Response:
 
 @guarded
 @openapi.operation("Paired frames (allowed to show captions when a token is set)", ok=(200, [PairingView]))
-async def list_pairings(request: Request) -> Response:
-    return ok(await asyncio.to_thread(request.app.state.display.pairings.all))
+async def list_pairings(pairs: PairingDesk, request: Request) -> Response:
+    return ok(await asyncio.to_thread(pairs.pairings.all))
 
 
 @guarded
 @openapi.operation("Revoke a paired frame; its open sockets are closed and come back without captions",
                    ok=(204, "revoked"), errors=[404])
-async def revoke_pairing(request: Request) -> Response:
-    d, pairing_id = request.app.state.display, request.path_params["pairing_id"]
-    if not await asyncio.to_thread(d.pairings.revoke, pairing_id):
+async def revoke_pairing(pairs: PairingDesk, request: Request) -> Response:
+    pairing_id = request.path_params["pairing_id"]
+    if not await asyncio.to_thread(pairs.pairings.revoke, pairing_id):
         return error(404, "no such pairing")
-    d.paired.revoke(pairing_id)  # its open sockets here go now (other displays' within seconds); they come back
+    pairs.paired.revoke(pairing_id)  # its open sockets here go now (other displays' within seconds); they come back
     # without captions
     _LOGGER.info("Frame pairing %s revoked", pairing_id)
     return Response(status_code=204)
@@ -356,8 +407,8 @@ async def revoke_pairing(request: Request) -> Response:
 @guarded
 @openapi.operation("An upload job: status queued/transcribing/choosing/painting/done/error, its lines (times, "
                    "speakers), images and the lines each was chosen from", ok=(200, JobView), errors=[404])
-async def upload_status(request: Request) -> Response:
-    job = await asyncio.to_thread(request.app.state.display.jobs.view, request.path_params["job_id"])
+async def upload_status(desk: UploadDesk, request: Request) -> Response:
+    job = await asyncio.to_thread(desk.jobs.view, request.path_params["job_id"])
     return error(404, "no such upload job") if job is None else ok(job)
 
 
@@ -365,12 +416,12 @@ async def upload_status(request: Request) -> Response:
 @openapi.operation("The job's transcript to keep: format txt, vtt (WebVTT) or srt",
                    ok=(200, {"content": {m.split(";")[0]: {} for m in captions.FORMATS.values()}}),
                    description="the transcript, as an attachment", errors=[404])
-async def upload_transcript(request: Request) -> Response:
+async def upload_transcript(desk: UploadDesk, request: Request) -> Response:
     """The job's transcript to keep: `.txt`, `.vtt` (WebVTT) or `.srt`, with speakers when the engine gave them."""
     fmt = request.path_params["format"]
     if fmt not in captions.FORMATS:
         return error(404, f"transcripts come as {', '.join('.' + f for f in captions.FORMATS)}")
-    job = await asyncio.to_thread(request.app.state.display.jobs.view, request.path_params["job_id"])
+    job = await asyncio.to_thread(desk.jobs.view, request.path_params["job_id"])
     if job is None:
         return error(404, "no such upload job")
     stem = job.filename.rsplit(".", 1)[0] or "transcript"
@@ -384,11 +435,10 @@ async def upload_transcript(request: Request) -> Response:
                    body={"application/json": {"schema": {"type": "object", "required": ["transcript_id", "status"],
                                                          "properties": {"transcript_id": {"type": "string"},
                                                                         "status": {"type": "string"}}}}})
-async def assemblyai_webhook(request: Request) -> Response:
+async def assemblyai_webhook(desk: UploadDesk, request: Request) -> Response:
     """AssemblyAI's "transcript ready" call: checked by its secret header, answered at once; the job owner then
     fetches the transcript. A repeat is harmless; an id that is no job of ours is a 404 and changes nothing."""
-    d = request.app.state.display
-    remote = d.jobs.remote
+    remote = desk.jobs.remote
     if remote is None:
         return error(404, "this display does not use AssemblyAI")
     if not remote.webhook_authentic(request.headers):
@@ -398,16 +448,15 @@ async def assemblyai_webhook(request: Request) -> Response:
         delivery = parse_webhook(body)
     except BatchError as exc:
         return error(400, exc.reason)
-    if not await asyncio.to_thread(d.jobs.on_webhook, delivery.transcript_id):
+    if not await asyncio.to_thread(desk.jobs.on_webhook, delivery.transcript_id):
         return error(404, "no upload job has this transcript")
     return JSONResponse({"status": "ok"})
 
 
 @openapi.operation("200 when connected to the broker, else 503 with the reason", ok=(200, {"type": "object"}),
                    also={503: {"type": "object"}})
-async def healthz(request: Request) -> Response:
-    d = request.app.state.display
-    problem = d.bus.health()
+async def healthz(controls: Controls, request: Request) -> Response:
+    problem = controls.bus.health()
     body = {"status": "ok" if problem is None else "unavailable", **(problem or {})}
     return JSONResponse(body, status_code=200 if problem is None else 503)
 
@@ -422,21 +471,25 @@ async def openapi_document(request: Request) -> Response:
     return JSONResponse(openapi.document(request.app.routes))
 
 
-routes = [
-    Route("/api/rooms", list_rooms),
-    Route("/api/rooms/{room}/images", room_images),
-    Route("/api/rooms/{room}/transcripts", room_transcripts),
-    Route("/api/rooms/{room}/prompts", room_prompts),
-    Route("/api/rooms/{room}/controls", send_control, methods=["POST"]),
-    Route("/api/uploads", create_upload, methods=["POST"]),
-    Route("/api/uploads/{job_id}", upload_status),
-    Route("/api/uploads/{job_id}/transcript.{format}", upload_transcript),
-    Route(WEBHOOK_PATH, assemblyai_webhook, methods=["POST"]),
-    Route("/api/pairings", list_pairings),
-    Route("/api/pairings", create_pairing, methods=["POST"]),
-    Route("/api/pairings/{pairing_id}", revoke_pairing, methods=["DELETE"]),
-    Route("/images/{image_id}", image_file),
-    Route("/healthz", healthz),
-    Route("/metrics", prometheus),
-    Route("/openapi.json", openapi_document),
-]
+
+def routes(reads: RoomReads, controls: Controls, desk: UploadDesk, pairs: PairingDesk) -> list[BaseRoute]:
+    """The API's routes, each bound to the object it needs (`functools.partial`; Starlette unwraps it)."""
+    on = functools.partial
+    return [
+        Route("/api/rooms", on(list_rooms, reads)),
+        Route("/api/rooms/{room}/images", on(room_images, reads)),
+        Route("/api/rooms/{room}/transcripts", on(room_transcripts, reads)),
+        Route("/api/rooms/{room}/prompts", on(room_prompts, reads)),
+        Route("/api/rooms/{room}/controls", on(send_control, controls), methods=["POST"]),
+        Route("/api/uploads", on(create_upload, desk), methods=["POST"]),
+        Route("/api/uploads/{job_id}", on(upload_status, desk)),
+        Route("/api/uploads/{job_id}/transcript.{format}", on(upload_transcript, desk)),
+        Route(WEBHOOK_PATH, on(assemblyai_webhook, desk), methods=["POST"]),
+        Route("/api/pairings", on(list_pairings, pairs)),
+        Route("/api/pairings", on(create_pairing, pairs), methods=["POST"]),
+        Route("/api/pairings/{pairing_id}", on(revoke_pairing, pairs), methods=["DELETE"]),
+        Route("/images/{image_id}", on(image_file, reads)),
+        Route("/healthz", on(healthz, controls)),
+        Route("/metrics", prometheus),
+        Route("/openapi.json", openapi_document),
+    ]

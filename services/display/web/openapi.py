@@ -4,6 +4,7 @@ and the schemas from the views the endpoints take and return."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -47,10 +48,13 @@ def document(routes: Iterable[BaseRoute]) -> dict[str, Any]:
     models: set[type[BaseModel]] = {ErrorView}
     bodies: set[type[BaseModel]] = set()
     for route in routes:
-        spec = getattr(getattr(route, "endpoint", None), "openapi", None)
+        endpoint = getattr(route, "endpoint", None)
+        while isinstance(endpoint, functools.partial):  # a route bound to its wing's object
+            endpoint = endpoint.func
+        spec = getattr(endpoint, "openapi", None)
         if not isinstance(route, Route) or spec is None:
             continue
-        guarded = getattr(route.endpoint, "guarded", False)
+        guarded = getattr(endpoint, "guarded", False)
         op: dict[str, Any] = {"summary": spec["summary"]}
         parameters = [{"name": name, "in": "path", "required": True,
                        "schema": _PARAMETER_SCHEMAS.get(name, {"type": "string"})} for name in route.param_convertors]

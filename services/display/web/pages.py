@@ -5,6 +5,7 @@ frames are open, and `/pair/<code>` turns a one-time link from the dashboard int
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import Awaitable, Callable
 from importlib import resources
@@ -12,10 +13,11 @@ from pathlib import Path
 
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from services.display.frames import tiles
-from services.display.web.access import COOKIE, FRAME_COOKIE, FRAME_COOKIE_SECONDS, set_cookie
+from services.display.web.access import COOKIE, FRAME_COOKIE, FRAME_COOKIE_SECONDS, Access, set_cookie
+from services.display.web.pairing import Pairings
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS
 from shared.messages.envelope import NAME_CHARS, NAME_MAX
 from shared.messages.scene import SCENE_MODES
@@ -25,14 +27,14 @@ _NO_CACHE = {"Cache-Control": "no-cache"}
 _COOKIE_SECONDS = 90 * 24 * 3600
 
 
-def _page(name: str, protected: bool, paired_room: bool = False) -> Callable[[Request], Awaitable[Response]]:
+def _page(access: Access, name: str, protected: bool,
+          paired_room: bool = False) -> Callable[[Request], Awaitable[Response]]:
     """A static page; `protected`: behind the token, or (`paired_room`) a frame paired for the page's room."""
 
     async def endpoint(request: Request) -> Response:
-        access = request.app.state.display.access
         if protected and access.required:
-            if not access.permits(request) and not (
-                    paired_room and await asyncio.to_thread(access.room_grant, request, request.path_params["room"])):
+            if not access.permits(request) and not (paired_room and await asyncio.to_thread(
+                    access.room_grant, request, request.path_params["room"]) is not None):
                 return FileResponse(STATIC_DIR / "login.html", status_code=401, headers=_NO_CACHE)
             if "token" in request.query_params:  # keep it in a cookie, not in the address bar or history
                 response = RedirectResponse(str(request.url.remove_query_params("token")), status_code=303)
@@ -44,18 +46,17 @@ def _page(name: str, protected: bool, paired_room: bool = False) -> Callable[[Re
     return endpoint
 
 
-async def frame_page(request: Request) -> Response:
+async def frame_page(access: Access, request: Request) -> Response:
     """Open to every screen; a paired one's cookie is renewed on each visit, so it never lapses while in use."""
-    access = request.app.state.display.access
     response = FileResponse(STATIC_DIR / "frame.html", headers=_NO_CACHE)
     if access.required and await asyncio.to_thread(access.paired_frame, request, True) is not None:
         set_cookie(response, request, FRAME_COOKIE, request.cookies[FRAME_COOKIE], FRAME_COOKIE_SECONDS)
     return response
 
 
-async def pair_page(request: Request) -> Response:
+async def pair_page(pairings: Pairings, request: Request) -> Response:
     """A pairing link opened on the frame: its code becomes this screen's frame cookie, then the frame shows."""
-    paired = await asyncio.to_thread(request.app.state.display.pairings.redeem, request.path_params["code"])
+    paired = await asyncio.to_thread(pairings.redeem, request.path_params["code"])
     if paired is None:
         return FileResponse(STATIC_DIR / "pair-invalid.html", status_code=404, headers=_NO_CACHE)
     response = RedirectResponse(f"/frame/{paired.room}", status_code=303)
@@ -81,12 +82,14 @@ async def rules_script(_request: Request) -> Response:
     return Response(body, media_type="text/javascript", headers=_NO_CACHE)
 
 
-routes = [
-    Route("/rules.js", rules_script),
-    Route("/", _page("dashboard.html", protected=True)),
-    Route("/frame/{room}", frame_page),
-    Route("/pair/{code}", pair_page),
-    Route("/mic/{room}", _page("mic.html", protected=True, paired_room=True)),
-    Route("/upload", _page("upload.html", protected=True)),
-    Route("/jobs/{job_id}", _page("job.html", protected=True)),
-]
+
+def routes(access: Access, pairings: Pairings) -> list[BaseRoute]:
+    return [
+        Route("/rules.js", rules_script),
+        Route("/", _page(access, "dashboard.html", protected=True)),
+        Route("/frame/{room}", functools.partial(frame_page, access)),
+        Route("/pair/{code}", functools.partial(pair_page, pairings)),
+        Route("/mic/{room}", _page(access, "mic.html", protected=True, paired_room=True)),
+        Route("/upload", _page(access, "upload.html", protected=True)),
+        Route("/jobs/{job_id}", _page(access, "job.html", protected=True)),
+    ]
