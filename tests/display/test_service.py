@@ -27,7 +27,8 @@ def images(display: DisplayProcess, room: str = "living-room") -> list[dict]:
 def test_a_published_image_is_stored_pushed_and_served(broker: Broker, display: DisplayProcess) -> None:
     with connect(f"ws://127.0.0.1:{display.port}/ws/frame/living-room", open_timeout=5) as frame:
         assert json.loads(frame.recv(5)) == {"type": "hello", "room": "living-room", "images": [],
-                                             "keep": FRAME_HELLO_IMAGES, "widths": list(WIDTHS)}
+                                             "keep": FRAME_HELLO_IMAGES, "widths": list(WIDTHS),
+                                             "pairing": "open", "paired_room": None}  # no token: nothing to pair
         image = make_image()
         publish(broker, image)
         event = json.loads(frame.recv(5))
