@@ -189,7 +189,8 @@ def run_files(args: argparse.Namespace) -> int:
             continue
         print(json.dumps({
             "file": str(path), "text": heard.text, "words": [w.model_dump() for w in heard.words],
-            "language": heard.language, "engine": engine.name, "model": engine.model, "segments": pieces,
+            "language": heard.language, "engine": engine.name, "model": heard.model or engine.model,
+            "segments": pieces,
             "audio_seconds": round(audio_seconds, 3), "processing_seconds": round(seconds, 3),
             "real_time_factor": round(seconds / audio_seconds, 4) if audio_seconds else None,
         }), flush=True)

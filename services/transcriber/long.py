@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from services.transcriber.engines import Recognition, SpeechEngine
 from shared.audio import SAMPLE_RATE_HZ, SegmenterOptions, segment_file
 from shared.messages import Word
+from shared.messages.language import DEFAULT_LANGUAGE
 
 if TYPE_CHECKING:
     import numpy as np
@@ -42,7 +43,7 @@ def transcribe_long(engine: SpeechEngine, samples: np.ndarray,
     cuts = [(end + start) / 2 / SAMPLE_RATE_HZ for (_, end), (start, _) in pairwise(pieces)]
     owned = zip([0.0, *cuts], [*cuts, len(samples) / SAMPLE_RATE_HZ], strict=True)
     words: list[Word] = []
-    language = "en"
+    language, model = DEFAULT_LANGUAGE, ""
     context = int(CONTEXT_SECONDS * SAMPLE_RATE_HZ)
     for (start, end), (own_from, own_to) in zip(progress(pieces), owned, strict=True):
         begin = max(0, start - context)
@@ -51,5 +52,5 @@ def transcribe_long(engine: SpeechEngine, samples: np.ndarray,
         shifted = (w.model_copy(update={"start_seconds": w.start_seconds + offset,
                                         "end_seconds": w.end_seconds + offset}) for w in heard.words)
         words += [w for w in shifted if own_from <= (w.start_seconds + w.end_seconds) / 2 < own_to]
-        language = heard.language
-    return Recognition(" ".join(w.text for w in words), tuple(words), language), len(pieces)
+        language, model = heard.language, heard.model
+    return Recognition(" ".join(w.text for w in words), tuple(words), language, model), len(pieces)
