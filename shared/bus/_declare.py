@@ -56,11 +56,15 @@ class Declarer:
         dead_letters = (topology.dead, topology.dropped)
         for spec in topology.stage_queues():
             self.queue(spec, topology.dead_letter_exchange if spec in dead_letters else topology.exchange)
+        self._raise_if_missing()  # before the consumed queues: an exclusive one's bind to a missing exchange is a 404
         names = [self.queue(spec, topology.exchange) for spec in consumed]
+        self._raise_if_missing()
+        return names
+
+    def _raise_if_missing(self) -> None:
         if self.missing:
             raise TopologyMissing(f"waiting for {', '.join(self.missing)}: this broker user may not declare them "
                                   "(with one user per role the display's user declares the topology)")
-        return names
 
     def exchange(self, name: str) -> None:
         self._declare(f"exchange {name}",

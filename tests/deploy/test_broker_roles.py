@@ -115,26 +115,32 @@ def test_roles_are_refused_outside_their_queues(topology: dict[str, str], role: 
     assert refusal(topology, role, step(topology["VOXFRAME_NAMESPACE"])) == 403, f"{role} may {what}"
 
 
-def test_a_worker_waits_for_the_topology_its_user_may_not_declare_then_works(topology: dict[str, str]) -> None:
-    """Without the topology (a fresh broker) the generator's user may declare nothing shared: its worker says what
-    it waits for, and runs once the display's user has declared it (nothing is published into the void)."""
+@pytest.mark.parametrize("role", ["generator", "capture"])
+def test_a_worker_waits_for_the_topology_its_user_may_not_declare_then_works(topology: dict[str, str],
+                                                                            role: str) -> None:
+    """Without the topology (a fresh broker) a worker's user may declare nothing shared: the worker says what it
+    waits for, and runs once the display's user has declared it (nothing is published into the void). The capture
+    consumes an exclusive queue of its own, bound to the exchange it waits for (make test-compose saw it exit)."""
     env = topology
     remove_topology(env)
-    generator = Bus("roles-generator", settings(env, "generator"))
-    generator.consume(generator.topology.prompts, {ImagePrompt: lambda _: None}, prefetch=1)
+    worker = Bus(f"roles-{role}", settings(env, role))
+    if role == "capture":
+        worker.consume(worker.topology.control("room"), {Control: lambda _: None})
+    else:
+        worker.consume(worker.topology.prompts, {ImagePrompt: lambda _: None}, prefetch=1)
     display = Bus("roles-display", settings(env, "display"))
-    generator.start()
+    worker.start()
     try:
-        reason = wait_for(lambda: (h := generator.health()) and "waiting for" in h["reason"] and h["reason"],
-                          timeout=20, message="the generator to say what it waits for")
+        reason = wait_for(lambda: (h := worker.health()) and "waiting for" in h["reason"] and h["reason"],
+                          timeout=20, message=f"the {role} to say what it waits for")
         assert "exchange " in reason and "may not declare" in reason, reason
-        assert generator.failed is None
+        assert worker.failed is None
         display.start()
         display.wait_connected(20)
-        generator.wait_connected(30)
-        assert generator.health() is None
+        worker.wait_connected(30)
+        assert worker.health() is None
     finally:
-        generator.stop(10)
+        worker.stop(10)
         display.stop(10)
 
 
