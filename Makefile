@@ -43,13 +43,14 @@ run: $(RUN_STAMP)
 		$(if $(MIC),--mic "$(MIC)",--demo) $(if $(SPOKEN),--language $(SPOKEN))
 
 # Packages are checked on every run (a quick dpkg query), so a venv made before a package was added still gets it.
-# The lint (ruff, mypy --strict) runs first: a type or style error fails the tests as any test would.
+# The lint (ruff, mypy --strict) runs first: a type or style error fails the tests as any test would. The peers'
+# venvs (tests/peers.py) are built beside pytest, so their downloads overlap the first tests.
 test: lint
 	deploy/local/ensure-packages.sh $(TEST_PACKAGES)
 	deploy/local/ensure-broker.sh
 	deploy/local/ensure-postgres.sh
 	deploy/local/ensure-docker.sh $(PY)
-	$(PY) -m pytest
+	$(PY) -m tests.peers >.venv-peers.log 2>&1 & $(PY) -m pytest; status=$$?; wait; exit $$status
 
 # The three-node RabbitMQ cluster test on its own (make test runs it too).
 test-cluster: $(TEST_STAMP)

@@ -220,7 +220,7 @@ def test_discover_finds_a_satellite_by_zeroconf(satellite_venv: Path, conversati
 
 def test_voxframe_run_starts_one_capture_per_wyoming_uri() -> None:
     args = argparse.Namespace(demo=True, file=None, mic=None, room="den", port=8080, host="127.0.0.1", insecure=False,
-                              transcribers=1,
+                              transcribers=1, language=None,
                               wyoming=["tcp://porch.local:10700", "tcp://10.0.0.7:10700"])
     satellites = [w.argv for w in plan(args) if "--wyoming" in w.argv]
     assert [(a[a.index("--mic") + 1], a[a.index("--wyoming") + 1], a[a.index("--room") + 1]) for a in satellites] == [
