@@ -66,29 +66,29 @@ class ForeignSelector(LexicalSelector):
         for index, line in enumerate(lines):
             for sentence in _SENTENCE_END.split(line):
                 for position, token in enumerate(_WORD.findall(sentence)):
-                    reason = self._skip(token, position, stops, names)
+                    key, gloss = lemma(token, self.language), english(token, self.language)
+                    reason = self._skip(token, key, gloss, position, stops, names)
                     if reason is not None:
                         removed[reason] += 1
                         continue
                     content_words += 1
-                    key = lemma(token, self.language)
                     candidate = found.setdefault(key, _Candidate(key, (key,)))
                     candidate.surfaces[token if self.language == "de" else token.lower()] += 1  # German nouns: capitals
                     candidate.lines.add(index)
                     candidate.sure = max(candidate.sure, heard[index].get(token.lower(), 1.0))
                     # Without a tagger, a thing is what the gloss names, or a German capitalised word (German
                     # writes every noun so), or a word said in two lines; else only its weighing counts.
-                    candidate.nominal += english(token, self.language) is not None or (
-                        self.language == "de" and token[0].isupper())
+                    candidate.nominal += gloss is not None or (self.language == "de" and token[0].isupper())
         return list(found.values()), content_words
 
-    def _skip(self, token: str, position: int, stops: frozenset[str], names: frozenset[str]) -> str | None:
+    def _skip(self, token: str, key: str, gloss: str | None, position: int, stops: frozenset[str],
+              names: frozenset[str]) -> str | None:
+        """Why `token` (its lemma `key`, its English `gloss`) is no candidate, or None."""
         word = token.lower()
-        if word in stops or len(word) < 3 or lemma(word, self.language) in stops:
+        if word in stops or len(word) < 3 or key in stops:
             return "stopword"  # "avez" is "avoir", a stop word
         if token[0].isupper() and word in names:
             return "name"
-        gloss = english(word, self.language)
         if gloss is None:
             # Spanish and French capitalise names and places only: one the gloss does not know is never painted.
             return "name" if token[0].isupper() and position > 0 and self.language != "de" else None
