@@ -4,11 +4,13 @@ spoken by espeak-ng voices taking turns (some quieter, some overlapping) in one 
 
 `bench/prompts.py` scores the written turns and these. The results are cached in bench/data/scenes_heard.json
 (with the engine and model they came from), because transcribing takes minutes: `python bench/heard_scenes.py`
-rebuilds it. `hear` is also how bench/prompts.py hears the real recordings of ../shared/audio/conversation.
+rebuilds it (`--split heldout2` hears one split and keeps the others' lines as cached).
+`hear` is also how bench/prompts.py hears the real recordings of ../shared/audio/conversation.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import sys
 from pathlib import Path
@@ -20,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from services.transcriber.engines import SpeechEngine
 from shared.audio import SegmenterOptions, segment_file
 from tests.speech import Turn, in_a_room, taking_turns
-from tests.topics import SCENES, SCENES_HEARD
+from tests.topics import SCENES, SCENES_HEARD, SPLITS
 
 
 def hear(engine: SpeechEngine, samples: np.ndarray) -> list[dict]:
@@ -34,13 +36,19 @@ def hear(engine: SpeechEngine, samples: np.ndarray) -> list[dict]:
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--split", choices=SPLITS, action="append", help="hear only these (default: all)")
+    args = parser.parse_args()
     from services.transcriber.__main__ import TranscriberSettings, build_engine
 
     engine = build_engine(TranscriberSettings())
     scenes = json.loads(SCENES.read_text())
-    heard: dict[str, list[list[dict]]] = {}
-    seed = 0
-    for split in ("dev", "heldout"):
+    heard: dict[str, list[list[dict]]] = json.loads(SCENES_HEARD.read_text())["conversations"] if args.split else {}
+    seed = 0  # one room-noise seed per window, in the order of SPLITS, whichever splits are heard
+    for split in SPLITS:
+        if args.split and split not in args.split:
+            seed += sum(len(c["windows"]) for c in scenes[split])
+            continue
         for conversation in scenes[split]:
             windows = []
             for window in conversation["windows"]:

@@ -16,6 +16,8 @@ from services.prompter.engines.vocabulary import singular
 DATA = Path(__file__).resolve().parents[1] / "bench" / "data"
 SCENES = DATA / "room_scenes.json"  # written for issue 24 before the selector was changed; dev and held-out
 SCENES_HEARD = DATA / "scenes_heard.json"  # what the pipeline heard of them (bench/heard_scenes.py)
+# dev may be tuned on; heldout was scored and looked at by issue 24's second session; heldout2 was written after it
+SPLITS = ("dev", "heldout", "heldout2")
 
 
 def words(phrase: str) -> list[str]:
@@ -39,13 +41,13 @@ def fair(keyword: str, window: dict) -> bool:
 
 
 def room_scenes() -> dict[str, list[dict]]:
-    """`scenes-dev`, `scenes-heldout` (one line per turn, as written) and their `-heard` twins (one line per
-    segment the live cutter made, with the engine's word confidences; `said`: the written turns): conversations
-    of windows whose lines are {text, words} dicts."""
+    """`scenes-dev`, `scenes-heldout`, `scenes-heldout2` (one line per turn, as written) and their `-heard` twins
+    (one line per segment the live cutter made, with the engine's word confidences; `said`: the written turns):
+    conversations of windows whose lines are {text, words} dicts."""
     scenes = json.loads(SCENES.read_text())
     heard = json.loads(SCENES_HEARD.read_text())["conversations"]
     sets = {}
-    for split in ("dev", "heldout"):
+    for split in SPLITS:
         written = [{**c, "windows": [{**w, "lines": [turn[3] for turn in w["turns"]]} for w in c["windows"]]}
                    for c in scenes[split]]
         sets[f"scenes-{split}"] = [{**c, "windows": [{**w, "lines": [{"text": t} for t in w["lines"]]}
