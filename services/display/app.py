@@ -91,13 +91,14 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
                       BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs,
                                                     settings.display_ws_max_per_address)),
                       Variants(settings.display_render_threads, settings.display_render_queue), EinkFrames(db),
-                      PairedSockets(pairings), Readers(access), RoomControls(hub, gallery))
+                      PairedSockets(pairings), Readers(access), RoomControls(hub, gallery, bus))
     handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
     queue = display.bus.topology.display(settings.queue_id(port))
 
-    def on_status(status: MicStatus) -> None:  # the dashboard's meters, and who else listens for browser mics
+    def on_status(status: MicStatus) -> None:  # the dashboard's meters, who else listens, the room's language
         handler.on_status(status)
         display.browser_mics.on_status(status)
+        display.rooms.on_status(status)
 
     def on_control(control: Control) -> None:  # the browser mics' mute switches, and the display's own commands
         display.browser_mics.on_control(control)
@@ -158,7 +159,8 @@ def _routes(display: Display) -> list[BaseRoute]:
     frames = eink_api.FrameDesk(d.access, d.eink_frames, d.gallery, d.variants, d.bus, s.default_room)
     return [
         *pages.routes(d.access, d.pairings),
-        *api.routes(api.RoomReads(d.access, d.gallery, d.readers, d.mics, d.variants, s.default_room),
+        *api.routes(api.RoomReads(d.access, d.gallery, d.readers, d.mics, d.variants, s.default_room,
+                                  d.rooms.languages),
                     api.Controls(d.access, d.bus),
                     api.UploadDesk(d.access, d.jobs, d.upload_slots, s.upload_max_bytes, s.upload_max_seconds,
                                    s.upload_room),

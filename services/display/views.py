@@ -111,6 +111,7 @@ class MicView(View):
     speech_ratio: float
     muted: bool
     seen_at: datetime
+    language: str | None = Field(None, description="what its segments ask for (None: the transcriber's own)")
 
 
 class RoomView(View):
@@ -118,6 +119,8 @@ class RoomView(View):
     images: int
     last_image_at: datetime | None
     mics: list[MicView]
+    language: str | None = Field(None, description="the room's set_language: auto or a code (None: never set, "
+                                                   "so the transcriber's VOXFRAME_LANGUAGE)")
 
 
 class JobLineView(View):

@@ -128,10 +128,11 @@ class LiveMic:
             mean_square = self._sum_squares / self._samples if self._samples else 0.0
             self._sum_squares, self._samples = 0.0, 0
             muted = self._mute_wanted  # no audio heard after the command reaches the segmenter
+            language = self._language
         windows = (self.segmenter.windows, self.segmenter.speech_windows)
         counted, speech = windows[0] - self._windows_seen[0], windows[1] - self._windows_seen[1]
         self._windows_seen = windows
         level = max(SILENT_DBFS, 10 * math.log10(mean_square / 32768**2)) if mean_square > 0 else SILENT_DBFS
         ratio = 0.0 if muted or not counted else speech / counted
         return MicStatus(room=self.room, source=self.mic, level_dbfs=min(0.0, level), speech_ratio=ratio,
-                         muted=muted, device=self.device, kind=self.kind)
+                         muted=muted, device=self.device, kind=self.kind, language=language)

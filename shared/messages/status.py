@@ -7,6 +7,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from shared.messages.envelope import Envelope
+from shared.messages.language import RoomLanguage
 
 MicKind = Literal["device", "browser", "satellite", "file"]  # a sound device, a browser tab, Wyoming, a replay
 
@@ -21,3 +22,5 @@ class MicStatus(Envelope):
     muted: bool = False
     device: str = Field("", max_length=256)
     kind: MicKind = "device"
+    language: RoomLanguage | None = Field(None, description="what its segments ask for: the room's set_language "
+                                                            "(None: none reached it; the transcriber's own)")

@@ -20,7 +20,7 @@ class MicBoard:
     def update(self, msg: MicStatus) -> MicView:
         view = MicView(room=msg.room, mic=msg.source, device=msg.device, kind=msg.kind,
                        level_dbfs=msg.level_dbfs, speech_ratio=msg.speech_ratio, muted=msg.muted,
-                       seen_at=datetime.now(UTC))
+                       seen_at=datetime.now(UTC), language=msg.language)
         self._mics[(msg.room, msg.source)] = (time.monotonic(), view)
         return view
 

@@ -68,7 +68,8 @@ Endpoint = Callable[[Needs, Request], Awaitable[Response]]
 
 @dataclass(frozen=True)
 class RoomReads:
-    """What the rooms' and pictures' routes need: the gallery and its readers, the mics heard, the variants."""
+    """What the rooms' and pictures' routes need: the gallery and its readers, the mics heard, the variants, the
+    rooms' languages."""
 
     access: Access
     gallery: Gallery
@@ -76,6 +77,7 @@ class RoomReads:
     mics: MicBoard
     variants: Variants
     default_room: str
+    languages: Callable[[], dict[str, str]]  # each room's set_language, where one was set
 
 
 @dataclass(frozen=True)
@@ -173,13 +175,14 @@ def _limit(request: Request, default: int = 30) -> int:
                    "tell who is home and talking)", ok=(200, [RoomView]), errors=[503])
 async def list_rooms(reads: RoomReads, request: Request) -> Response:
     known = await reads.readers.read(reads.access.permits(request), reads.gallery.rooms)
-    mics = reads.mics.mics()
-    names = sorted(set(known) | {m.room for m in mics} | {reads.default_room})
+    mics, languages = reads.mics.mics(), reads.languages()
+    names = sorted(set(known) | {m.room for m in mics} | set(languages) | {reads.default_room})
     rooms = [RoomView(room=name, images=known.get(name, NOTHING_SEEN).images,
                       last_image_at=known.get(name, NOTHING_SEEN).last_image_at,
-                      mics=[m for m in mics if m.room == name]) for name in names]
+                      mics=[m for m in mics if m.room == name], language=languages.get(name)) for name in names]
     if not reads.access.permits(request):
-        rooms = [RoomView(room=r.room, images=r.images, last_image_at=None, mics=[]) for r in rooms]
+        rooms = [RoomView(room=r.room, images=r.images, last_image_at=None, mics=[], language=r.language)
+                 for r in rooms]
     return ok(rooms)
 
 
