@@ -169,6 +169,17 @@ def test_background_words_are_context_never_keywords(selector: LexicalSelector) 
         assert all(word not in k.split() for k in chosen), (word, chosen)
 
 
+def test_days_and_months_say_when_never_what(selector: LexicalSelector) -> None:
+    """ "March" is rated concrete (the verb) and was painted from "a concert at the church in March"."""
+    lines = ["He's playing a concert at the church in March, come along.",
+             "A violin concert in a church on Sunday, in March? Yes, we'll come.",
+             "The church concert, March or August, Saturday or Sunday, we'll be there."]
+    chosen = keywords(selector, lines)
+    assert any("concert" in k or "church" in k for k in chosen), chosen
+    for word in ("march", "august", "saturday", "sunday"):
+        assert all(word not in k.split() for k in chosen), (word, chosen)
+
+
 def test_a_compound_the_engine_split_is_read_whole(selector: LexicalSelector) -> None:
     """ "fire place" (as speech engines often write it) is a fireplace, not a fire."""
     lines = ["Is there a fire place in the cabin?", "Yes, a big stone fire place with a wooden mantel.",

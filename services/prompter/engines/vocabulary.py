@@ -49,13 +49,16 @@ fine true same different other real best better worse worst mom dad mum everybod
 kids kid folks lady man woman girl boy friend friends family
 """)
 
-# Said of what the window is about, never what it is: times of day and week, kin (who, not what: "grandma's
-# apple pie" is about the pie), units ("twenty pounds"), the parts and sides of things ("off his line", "on top")
+# Said of what the window is about, never what it is: times of day, week and year (a day or a month says when;
+# "March" and "August" are rated concrete as the verb and the adjective), kin (who, not what: "grandma's apple pie"
+# is about the pie), units ("twenty pounds"), the parts and sides of things ("off his line", "on top")
 # and the body's parts ("the size of my arm", "their feet grow so fast"). They tell the weighing what the talk is
 # about, but a picture of "night" or "grandma" alone is no picture of the conversation: never keywords alone.
 BACKGROUND = _words("""
 night nights midnight noon midday morning mornings afternoon afternoons evening evenings weekend weekends season
 seasons
+monday mondays tuesday tuesdays wednesday wednesdays thursday thursdays friday fridays saturday saturdays sunday
+sundays january february march april may june july august september october november december
 grandma grandpa granny grandmother grandfather aunt auntie uncle cousin brother sister son daughter wife husband
 parents niece nephew boyfriend girlfriend
 pound pounds kilo kilos mile miles meter meters metre metres inch inches ounce ounces gram grams liter liters
