@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 import segno
 from PIL import Image
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
@@ -126,7 +127,9 @@ def test_next_picture_steps_a_frame_back_to_the_rooms_previous_picture(broker: B
     page.close()
 
 
-def test_the_dashboard_mute_switch_sends_a_control(broker: Broker, display: DisplayProcess, browser) -> None:
+def test_the_dashboards_mute_switch_paint_and_language_send_controls(broker: Broker, display: DisplayProcess,
+                                                                     browser) -> None:
+    """The language is the room's: a dashboard opened later (here in German) shows the one set."""
     controls = broker.tap("control.#")
     publish(broker, MicStatus(room="living-room", source="sofa-mic", level_dbfs=-20, speech_ratio=0.6,
                               device="USB Audio"))
@@ -142,7 +145,18 @@ def test_the_dashboard_mute_switch_sends_a_control(broker: Broker, display: Disp
     page.click("#paint-now")
     _, body = wait_for(lambda: broker.get(controls), timeout=5, message="the paint_now Control")
     assert Control.from_json(body).command == Command.PAINT_NOW
+    page.select_option("#language", "de")
+    _, body = wait_for(lambda: broker.get(controls), timeout=5, message="the set_language Control")
+    assert (Control.from_json(body).command, Control.from_json(body).value) == (Command.SET_LANGUAGE, "de")
     page.close()
+    wait_for(lambda: any(r["language"] == "de" for r in requests.get(f"{display.url}/api/rooms", timeout=5).json()),
+             timeout=5, message="the display to keep the room's language")
+    german = browser.new_context(locale="de-DE")
+    later = german.new_page()
+    later.goto(f"{display.url}/#living-room")
+    later.wait_for_function("() => document.getElementById('language').value === 'de'")
+    assert later.locator("#language").evaluate("s => s.closest('label').textContent.trim()").startswith("Sprache")
+    german.close()
 
 
 def test_the_upload_page_follows_a_job_to_its_picture(broker: Broker, display: DisplayProcess, browser,

@@ -46,6 +46,7 @@ async function selectRoom(room) {
   $("add-mic").href = `/mic/${encodeURIComponent(room)}`;
   renderRooms();
   renderMics();
+  $("language").value = state.rooms.get(room).language ?? "";
   const path = `/api/rooms/${encodeURIComponent(room)}`;
   const [images, transcripts, prompts] = await Promise.all([
     api(`${path}/images?limit=${PAGE}`), api(`${path}/transcripts?limit=${FEED_LENGTH}`), api(`${path}/prompts?limit=10`)]);
@@ -115,6 +116,10 @@ $("images").replaceChildren(...Array.from({ length: controls.images_per_prompt.m
 $("window").addEventListener("input", (e) => { $("window-out").textContent = `${e.target.value} s`; });
 $("window").addEventListener("change", (e) => send("set_window", { value: Number(e.target.value) }, `Window: ${e.target.value} s`));
 $("style").addEventListener("change", (e) => send("set_style", { value: e.target.value }, `Style: ${e.target.value}`));
+$("language").addEventListener("change", (e) => {
+  state.rooms.get(state.room).language = e.target.value;
+  send("set_language", { value: e.target.value }, `${t("dash.language")}: ${e.target.selectedOptions[0].textContent}`);
+});
 $("scene-mode").addEventListener("change", (e) => send("set_scene_mode", { value: e.target.value }, `Pictures: ${e.target.value}`));
 $("images").addEventListener("click", (e) => {
   const value = e.target.dataset?.value;

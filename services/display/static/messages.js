@@ -37,6 +37,7 @@ export const MESSAGES = {
     "dash.frames": "Frames", "dash.pair": "Pair a frame", "dash.now": "Now showing", "dash.conversation": "Conversation",
     "dash.waiting": "Waiting for speech…", "dash.prompts": "Prompts", "dash.no_prompt": "No prompt yet.",
     "dash.gallery": "Gallery", "dash.older": "Show older", "dash.pictures": "{count} pictures",
+    "dash.language": "Language", "dash.language_unset": "the transcriber's default", "dash.detect": "detect it",
   },
   de: {
     "mic.starting": "Mikrofon startet…", "mic.muted": "Stumm.",
@@ -75,6 +76,7 @@ export const MESSAGES = {
     "dash.frames": "Rahmen", "dash.pair": "Rahmen koppeln", "dash.now": "Jetzt zu sehen", "dash.conversation": "Gespräch",
     "dash.waiting": "Warte auf Sprache…", "dash.prompts": "Prompts", "dash.no_prompt": "Noch kein Prompt.",
     "dash.gallery": "Galerie", "dash.older": "Ältere zeigen", "dash.pictures": "{count} Bilder",
+    "dash.language": "Sprache", "dash.language_unset": "Voreinstellung des Transkribierers", "dash.detect": "erkennen",
   },
   es: {
     "mic.starting": "Iniciando el micrófono…", "mic.muted": "Silenciado.",
@@ -114,6 +116,7 @@ export const MESSAGES = {
     "dash.conversation": "Conversación", "dash.waiting": "Esperando voz…", "dash.prompts": "Prompts",
     "dash.no_prompt": "Aún no hay prompt.", "dash.gallery": "Galería", "dash.older": "Ver anteriores",
     "dash.pictures": "{count} imágenes",
+    "dash.language": "Idioma", "dash.language_unset": "el predeterminado del transcriptor", "dash.detect": "detectarlo",
   },
   fr: {
     "mic.starting": "Démarrage du micro…", "mic.muted": "Muet.",
@@ -152,5 +155,6 @@ export const MESSAGES = {
     "dash.frames": "Cadres", "dash.pair": "Appairer un cadre", "dash.now": "À l'écran", "dash.conversation": "Conversation",
     "dash.waiting": "En attente de parole…", "dash.prompts": "Prompts", "dash.no_prompt": "Pas encore de prompt.",
     "dash.gallery": "Galerie", "dash.older": "Plus anciennes", "dash.pictures": "{count} images",
+    "dash.language": "Langue", "dash.language_unset": "celle du transcripteur par défaut", "dash.detect": "la détecter",
   },
 };
