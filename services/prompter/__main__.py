@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
+import threading
+import time
 from pathlib import Path
 from typing import Literal
 
@@ -15,8 +17,10 @@ from services.prompter.engines import KeywordSelector
 from services.prompter.policy import Policy
 from shared.bus import Bus
 from shared.config import BusSettings
+from shared.language.bridge import GLOSSED
 from shared.messages import Control, JobText, Transcript
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS, style_name, wake_phrase
+from shared.messages.language import DEFAULT_LANGUAGE, language_code, room_language
 from shared.messages.scene import SceneMode
 from shared.metrics import serve_metrics
 from shared.service import ServiceSpec
@@ -81,6 +85,10 @@ class PrompterSettings(BaseSettings):
         "the data dir (replicas on one host)"
     )
     data_dir: Path = Field(Path("data"), description="holds prompter.sqlite3 when no database URL is set")
+    language: str = Field(DEFAULT_LANGUAGE, description="the transcriber's language (or auto): its word tables "
+                          "are loaded at start, so a room's first window in it does not wait for them")
+    auto_languages: str = Field(",".join((DEFAULT_LANGUAGE, *GLOSSED)), description="with auto, the languages "
+                                "whose word tables are loaded at start (empty: every language the prompter reads)")
     metrics_port: int = Field(
         9103, ge=0, le=65535, description="port of /metrics and /healthz; 0 picks a free one"
     )
@@ -99,6 +107,16 @@ class PrompterSettings(BaseSettings):
     @classmethod
     def _plain_words(cls, value: str) -> str:
         return wake_phrase(value)
+
+    @field_validator("language")
+    @classmethod
+    def _room_language(cls, value: str) -> str:
+        return room_language(value)
+
+    @field_validator("auto_languages")
+    @classmethod
+    def _auto_languages(cls, value: str) -> str:
+        return ",".join(dict.fromkeys(language_code(code) for code in value.split(",") if code.strip()))
 
 
 # Every flag overrides its VOXFRAME_ variable and is validated with it.
@@ -158,6 +176,26 @@ def load_selector(max_keywords: int, semantic: bool = True) -> KeywordSelector:
     return selector
 
 
+def warm_languages(language: str, auto_languages: str) -> threading.Thread | None:
+    """The configured languages' word tables loaded on a thread of their own, beside the bus (2-5 s each, once per
+    process): a window that closes meanwhile reads what is loaded so far, as it would have anyway."""
+    from services.prompter.engines.multilingual import languages_to_warm, warm
+
+    languages = languages_to_warm(language, tuple(filter(None, auto_languages.split(","))))
+    if not languages:
+        return None
+
+    def load() -> None:
+        started = time.perf_counter()
+        warm(languages)
+        gc.freeze()  # as the English tables: collections need not walk them
+        _LOGGER.info("Word tables for %s loaded in %.1f s", ", ".join(languages), time.perf_counter() - started)
+
+    thread = threading.Thread(target=load, name="prompter-languages", daemon=True)
+    thread.start()
+    return thread
+
+
 def run(args: argparse.Namespace) -> int:
     from services.prompter.handler import Prompter
     from services.prompter.memory import open_store
@@ -179,6 +217,7 @@ def run(args: argparse.Namespace) -> int:
         prefetch=s.prompter_prefetch,
     )
     bus.every(TICK_SECONDS, prompter.tick)
+    warm_languages(s.language, s.auto_languages)
     serve_metrics("prompter", s.metrics_port, ready=bus.health)
     _LOGGER.info(
         "Ready: %.0f s windows, %s style, consuming %s",

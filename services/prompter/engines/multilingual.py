@@ -160,6 +160,27 @@ class MultilingualSelector:
                          sum(p.content_words for p in parts.values()), removed)
 
 
+# A line a window in each language might hold: reading it loads every table the selector reads for it.
+_WARM_LINES = {"de": "Der Hund spielt am Strand mit dem roten Ball.",
+               "es": "El perro juega en la playa con la pelota roja.",
+               "fr": "Le chien joue sur la plage avec la balle rouge."}
+
+
+def languages_to_warm(language: str, auto_languages: Sequence[str]) -> tuple[str, ...]:
+    """The glossed languages a prompter should load at start: the configured one, or for `auto` those it chooses
+    among (all of them when it may choose any)."""
+    wanted = (auto_languages or GLOSSED) if language == "auto" else (language,)
+    return tuple(code for code in GLOSSED if code in wanted)
+
+
+def warm(languages: Sequence[str]) -> None:
+    """Load each language's word tables now (lemmas, emoji names, stop words, names, profanity, frequencies:
+    2-5 s for the first): they live in module caches shared by every selector, so a room's first window in that
+    language does not wait for them. Thread-safe: it reads a throwaway selector of its own."""
+    for language in languages:
+        ForeignSelector(language).select([_WARM_LINES[language]])
+
+
 def _supported(code: str) -> str:
     """A line's language as a selector knows it: an unknown language is read as English (its nouns are often
     borrowed; better a few English words than none)."""
