@@ -179,3 +179,14 @@ def test_the_display_reaches_home_assistant_through_compose_mosquitto_with_passw
     services = config(compose, env_file=out)["services"]
     assert services["display"]["environment"]["VOXFRAME_MQTT_URL"] == ""
     assert services["mosquitto"]["deploy"]["replicas"] == 0
+
+
+def test_the_language_in_env_reaches_the_transcriber_and_the_prompter(compose: str, tmp_path: Path) -> None:
+    """Set in .env, what rooms speak reaches the workers that read it (the transcriber hears it, the prompter loads
+    its word tables); compose passed neither before, so .env could not change the language."""
+    out = tmp_path / ".env"
+    out.write_text(ENV_EXAMPLE.read_text() + "VOXFRAME_LANGUAGE=auto\nVOXFRAME_AUTO_LANGUAGES=de,fr\n")
+    services = config(compose, env_file=out)["services"]
+    for worker in ("transcriber", "prompter"):
+        env = services[worker]["environment"]
+        assert (env["VOXFRAME_LANGUAGE"], env["VOXFRAME_AUTO_LANGUAGES"]) == ("auto", "de,fr"), worker
