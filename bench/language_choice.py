@@ -23,11 +23,12 @@ from bench._results import save_results
 from services.generator.engines import ImageRequest
 from services.generator.engines.illustrator import IllustratorBackend
 from services.prompter.__main__ import load_selector
-from services.prompter.engines import KeywordSelector
+from services.prompter.engines import Heard, KeywordSelector
 from services.prompter.engines.multilingual import MultilingualSelector
 from shared.language.bridge import GLOSSED, lemma
 
 SCENES = Path(__file__).resolve().parent / "data" / "language_scenes.json"
+HeardLine = tuple[str, str, Heard]  # a line as the pipeline heard it: text, language, each word's confidence
 
 
 def load_scenes() -> dict:
@@ -51,19 +52,20 @@ def names(keyword: str, words: list[str], language: str) -> bool:
 
 
 def score(selector: KeywordSelector, illustrator: IllustratorBackend, scenes: list[dict], language: str,
-          lines_by_scene: dict[str, list[tuple[str, str]]] | None = None) -> dict:
+          lines_by_scene: dict[str, list[HeardLine]] | None = None) -> dict:
     """Scores of one language's scenes: as written, or as heard where `lines_by_scene` (scene name → its lines as
-    (text, language the pipeline detected)) has them. A line heard in another language is read in that one."""
+    (text, language the pipeline detected, its words' confidence)) has them. A line heard in another language is
+    read in that one; the confidences weigh in as the prompter weighs a transcript's."""
     multilingual = MultilingualSelector(selector)
     topics = recalled = kept = fair = depicted = names_painted = 0
     seconds: list[float] = []
     windows = []
     for scene in scenes:
-        lines = (lines_by_scene or {}).get(scene["name"]) or [(text, language) for _, text in scene["turns"]]
-        texts, languages = [text for text, _ in lines], [code for _, code in lines]
-        multilingual.select(texts, languages=languages)  # warm: a language's word lists load once per process
+        lines = (lines_by_scene or {}).get(scene["name"]) or [(text, language, {}) for _, text in scene["turns"]]
+        texts, languages, heard = [t for t, _, _ in lines], [code for _, code, _ in lines], [h for _, _, h in lines]
+        multilingual.select(texts, heard=heard, languages=languages)  # warm: word lists load once per process
         started = time.perf_counter()
-        chosen = multilingual.select(texts, languages=languages).chosen()
+        chosen = multilingual.select(texts, heard=heard, languages=languages).chosen()
         seconds.append(time.perf_counter() - started)
         keywords = [c.text for c in chosen]
         hits = [any(names(k, words, language) for k in keywords) for words in scene["topics"].values()]
@@ -86,20 +88,20 @@ def score(selector: KeywordSelector, illustrator: IllustratorBackend, scenes: li
 
 
 @lru_cache(maxsize=1)
-def _parts() -> tuple[KeywordSelector, IllustratorBackend]:
+def parts() -> tuple[KeywordSelector, IllustratorBackend]:
     """The prompter's selector as it runs (warmed up) and the illustrator, loaded once."""
     return load_selector(4, semantic=True), IllustratorBackend("PNG")
 
 
-def score_language_scenes(lines_by_scene: dict[str, list[tuple[str, str]]], language: str) -> dict:
+def score_language_scenes(lines_by_scene: dict[str, list[HeardLine]], language: str) -> dict:
     """Scores of the scenes named in `lines_by_scene` (all of one language and split), on those lines."""
     named = {scene["name"]: scene for split in load_scenes()["languages"][language].values() for scene in split}
-    return score(*_parts(), [named[name] for name in lines_by_scene], language, lines_by_scene)
+    return score(*parts(), [named[name] for name in lines_by_scene], language, lines_by_scene)
 
 
 def main() -> int:
     """The scenes as written (no speech engine): what the choosing alone achieves, dev and held-out."""
-    results = {language: {split: score(*_parts(), scenes, language) for split, scenes in splits.items()}
+    results = {language: {split: score(*parts(), scenes, language) for split, scenes in splits.items()}
                for language, splits in load_scenes()["languages"].items()}
     save_results("language-choice", {"as_written": results, "load_average_at_end": os.getloadavg()})
     return 0

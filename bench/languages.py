@@ -3,12 +3,15 @@
 Hearing: each scene of bench/data/language_scenes.json (family talk, several espeak-ng voices of its language
 taking turns, `dev` to tune on, `heldout` never) is spoken with pauses between turns, mixed with pink room noise
 (SNR_DB), and cut at pauses as a live mic is. Every segment is heard twice in the same run: by the pipeline's
-engine with the room set to `auto` (the multilingual model detects, the room's prior weighs in, the chosen
-language's model decodes, the guards drop invented text) and by bare faster-whisper on the multilingual model
-(its own language detection, beam 5, its VAD filter, nothing of Voxframe's). Reported per language and split:
-WER of both, language detection accuracy per segment (both) and per room (the language most of a scene's words
-were heard in), and the real-time factor. The pipeline's lines (text, language) then go to
-bench/language_choice.py: topic recall, keyword precision and the share of keywords the illustrator depicts.
+engine as the transcriber builds it (TranscriberSettings' defaults, so `auto` chooses among
+VOXFRAME_AUTO_LANGUAGES) with the room set to `auto` (the multilingual model detects, the room's prior weighs
+in, the chosen language's model decodes, the guards drop invented text) and by bare faster-whisper on the
+multilingual model (its own language detection among all its languages, beam 5, its VAD filter, nothing of
+Voxframe's). Reported per language and split: WER of both with their deletions and insertions, language
+detection accuracy per segment (both) and per room (the language most of a scene's words were heard in), and the
+real-time factor. The pipeline's lines (text, language, each word's confidence, as a transcript carries them to
+the prompter) then go to bench/language_choice.py: topic recall, keyword precision and the share of keywords the
+illustrator depicts, beside the same scores on the scenes as written.
 
 English models: tiny.en and the multilingual base, both told the language is English, on ../shared/audio/real
 (read speech) and ../shared/audio/conversation (meetings, a phone call) file by file as `voxframe transcribe`
@@ -30,8 +33,10 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._results import save_results
-from bench.language_choice import load_scenes, score_language_scenes
+from bench.language_choice import HeardLine, load_scenes, parts, score, score_language_scenes
 from bench.stt import CONVERSATION, REAL_AUDIO, cpu_model, load_folder, run_pass, with_noise
+from services.prompter.window import word_confidence
+from services.transcriber.__main__ import TranscriberSettings, build_engine
 from services.transcriber.engines.whisper import FasterWhisperEngine
 from services.transcriber.languages import RoomLanguages
 from services.transcriber.wer import errors
@@ -42,6 +47,7 @@ SNR_DB = 15.0  # a quiet living room: a fridge, a street outside
 PAUSE_SECONDS = 1.0  # between turns: longer than the live cutter's end of utterance
 SPEED_WPM = 150
 LANGUAGES = ["de", "es", "fr", "en"]
+SPLITS = ["dev", "heldout"]
 
 
 def spoken_scene(scene: dict, voices: list[str], rng: np.random.Generator) -> np.ndarray:
@@ -71,10 +77,10 @@ class BareMultilingual:
 
 
 def hear_scenes(language: str, scenes: list[dict], voices: list[str], engine: FasterWhisperEngine,
-                bare: BareMultilingual) -> tuple[dict, dict[str, list[tuple[str, str]]]]:
+                bare: BareMultilingual) -> tuple[dict, dict[str, list[HeardLine]]]:
     """Hearing figures of one language's split, and the pipeline's lines per scene for the choosing scores."""
     rng = np.random.default_rng(28)
-    lines_by_scene: dict[str, list[tuple[str, str]]] = {}
+    lines_by_scene: dict[str, list[HeardLine]] = {}
     counts = Counter[str]()
     pipeline_errors, bare_errors, words = 0, 0, 0
     audio_s = engine_s = bare_s = 0.0
@@ -93,19 +99,24 @@ def hear_scenes(language: str, scenes: list[dict], voices: list[str], engine: Fa
             audio_s += segment.duration_seconds
             counts.update(segments=1, pipeline_right=got.language == language, bare_right=bare_language == language)
             if got.text:
-                heard.append((got.text, got.language))
+                heard.append((got.text, got.language, word_confidence(got)))
                 spoken_words[got.language] += len(got.words)
             bare_heard.append(text)
         reference = " ".join(text for _, text in scene["turns"])
-        ours, theirs = (errors(reference, " ".join(t for t, _ in heard), language=language),
+        ours, theirs = (errors(reference, " ".join(t for t, _, _ in heard), language=language),
                         errors(reference, " ".join(bare_heard), language=language))
         pipeline_errors, bare_errors, words = pipeline_errors + ours.total, bare_errors + theirs.total, \
             words + ours.words
+        counts.update(deleted_pipeline=ours.deletions, deleted_bare=theirs.deletions,
+                      inserted_pipeline=ours.insertions, inserted_bare=theirs.insertions)
         rooms_right += bool(spoken_words) and spoken_words.most_common(1)[0][0] == language
         lines_by_scene[scene["name"]] = heard
-        print(f"[{language}] {scene['name']}: {heard}", flush=True)
+        print(f"[{language}] {scene['name']}: {[(text, code) for text, code, _ in heard]}\n  bare: {bare_heard}",
+              flush=True)
     return {"scenes": len(scenes), "segments": counts["segments"], "reference_words": words,
             "wer_pipeline": round(pipeline_errors / words, 4), "wer_bare": round(bare_errors / words, 4),
+            **{f"{kind}_{engine}": counts[f"{kind}_{engine}"] for kind in ("deleted", "inserted")
+               for engine in ("pipeline", "bare")},
             "detection_segment_pipeline": round(counts["pipeline_right"] / counts["segments"], 3),
             "detection_segment_bare": round(counts["bare_right"] / counts["segments"], 3),
             "detection_room_pipeline": round(rooms_right / len(scenes), 3),
@@ -132,32 +143,38 @@ def english_models(folders: list[Path]) -> dict:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--languages", nargs="*", default=LANGUAGES, help="these languages' scenes only")
+    parser.add_argument("--splits", nargs="*", default=SPLITS, choices=SPLITS, help="these splits only")
     parser.add_argument("--part", choices=("all", "scenes", "english-models"), default="all",
                         help="one part only, saved as languages-PART.json (the two can run side by side)")
     args = parser.parse_args()
     results: dict[str, object] = {"cpu": cpu_model(), "load_average_1m_at_start": round(os.getloadavg()[0], 1),
                                   "snr_db": SNR_DB}
     if args.part != "english-models":
-        results.update(scenes(args.languages))
+        results.update(scenes(args.languages, args.splits))
     if args.part != "scenes":
         folders = [f for f in (REAL_AUDIO, CONVERSATION) if (f / "manifest.tsv").exists()]
         results["english_models"] = english_models(folders) if folders else {"skipped": "no ../shared/audio"}
     results["load_average_1m_at_end"] = round(os.getloadavg()[0], 1)
     some = "" if args.languages == LANGUAGES else f"-{'-'.join(args.languages)}"
+    some += "" if args.splits == SPLITS else f"-{'-'.join(args.splits)}"
     save_results("languages" if args.part == "all" and not some else f"languages-{args.part}{some}", results)
     return 0
 
 
-def scenes(languages: list[str]) -> dict[str, dict]:
-    """Hearing and choosing figures of every language's scenes, dev and held-out."""
+def scenes(languages: list[str], splits: list[str]) -> dict[str, dict]:
+    """Hearing and choosing figures of every language's scenes in `splits` (dev, held-out)."""
     data = load_scenes()
-    engine, bare = FasterWhisperEngine(language="auto"), BareMultilingual()
+    engine, bare = build_engine(TranscriberSettings(stt_engine="faster-whisper", language="auto")), BareMultilingual()
+    assert isinstance(engine, FasterWhisperEngine)
     results: dict[str, dict] = {"hearing": {}, "choosing": {}}
     for language in languages:
         hearing, choosing = {}, {}
-        for split, scenes in data["languages"][language].items():
+        for split in splits:
+            scenes = data["languages"][language][split]
             hearing[split], lines = hear_scenes(language, scenes, data["voices"][language], engine, bare)
-            choosing[split] = score_language_scenes(lines, language)
+            choosing[split] = {"heard": score_language_scenes(lines, language),
+                               "as_written": score(*parts(), scenes, language),
+                               "heard_lines": lines}  # to score the choosing again without hearing again
         results["hearing"][language], results["choosing"][language] = hearing, choosing
         print(json.dumps({language: hearing}), flush=True)
     return results

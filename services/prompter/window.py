@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from services.prompter.engines.novelty import NoveltyMemory
-from shared.messages import ImagePrompt, JobLine, Transcript
+from shared.messages import ImagePrompt, Transcript, Word
 from shared.messages.prompt import Finish
 from shared.messages.scene import Scene, SceneMode
 
@@ -18,7 +19,14 @@ Ack = Callable[[], None]
 WINDOW_SECONDS = 30.0  # a new room's window: long enough for a topic to show, short enough to follow the talk
 
 
-def word_confidence(line: Transcript | JobLine) -> dict[str, float]:
+class Worded(Protocol):
+    """A line heard word by word: a transcript, an upload job's line, or an engine's recognition."""
+
+    @property
+    def words(self) -> tuple[Word, ...]: ...
+
+
+def word_confidence(line: Worded) -> dict[str, float]:
     """A line's words (lower case, no punctuation) → the lowest confidence the engine gave each."""
     heard: dict[str, float] = {}
     for word in line.words:

@@ -97,10 +97,10 @@ def test_a_verb_form_of_a_stop_word_is_no_keyword() -> None:
 def test_the_written_dev_scenes_meet_the_choosing_targets() -> None:
     """bench/data/language_scenes.json's dev scenes (tuned on) as written: recall >= 0.75, precision >= 0.8 and
     a picture for >= 0.7 of the keywords, in each language; make bench-languages reports the held-out ones."""
-    from bench.language_choice import _parts, load_scenes, score
+    from bench.language_choice import load_scenes, parts, score
 
     for language, splits in load_scenes()["languages"].items():
-        result = score(*_parts(), splits["dev"], language)
+        result = score(*parts(), splits["dev"], language)
         assert result["topic_recall"] >= 0.75 and result["keyword_precision"] >= 0.8, (language, result)
         assert result["depicted_share"] >= 0.7 and result["names_painted"] == 0, (language, result)
 
