@@ -126,3 +126,14 @@ def test_the_configured_languages_tables_are_loaded_at_start_so_a_first_window_l
         languages=["fr", "fr"])
     assert "chien" in [k.text for k in selection.keywords]
     assert _tables_loaded() == loaded
+
+
+def test_a_doubtful_hearing_counts_once_another_utterance_repeats_it() -> None:
+    """As in English: a word the engine was unsure of is dropped when said once (a mishearing, usually), kept when
+    a second utterance says it too."""
+    selector = ForeignSelector("es")
+    once = selector.select(["Mira, un castillo en la colina.", "Sí, es muy viejo."], heard=[{"castillo": 0.3}, {}])
+    twice = selector.select(["Mira, un castillo en la colina.", "Sí, el castillo es muy viejo."],
+                            heard=[{"castillo": 0.3}, {"castillo": 0.35}])
+    assert "castillo" not in {choice.text for choice in once.chosen()}
+    assert "castillo" in {choice.text for choice in twice.chosen()}

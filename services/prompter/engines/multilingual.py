@@ -64,7 +64,7 @@ class ForeignSelector(LexicalSelector):
         stops, names = stop_words(self.language), first_names(self.language)
         content_words = 0
         for index, line in enumerate(lines):
-            for sentence in _SENTENCE_END.split(line):
+            for said, sentence in enumerate(_SENTENCE_END.split(line)):
                 for position, token in enumerate(_WORD.findall(sentence)):
                     key, gloss = lemma(token, self.language), english(token, self.language)
                     reason = self._skip(token, key, gloss, position, stops, names)
@@ -75,6 +75,7 @@ class ForeignSelector(LexicalSelector):
                     candidate = found.setdefault(key, _Candidate(key, (key,)))
                     candidate.surfaces[token if self.language == "de" else token.lower()] += 1  # German nouns: capitals
                     candidate.lines.add(index)
+                    candidate.utterances.add((index, said))  # said in two: a noun, and a doubtful hearing vouched for
                     candidate.sure = max(candidate.sure, heard[index].get(token.lower(), 1.0))
                     # Without a tagger, a thing is what the gloss names, or a German capitalised word (German
                     # writes every noun so), or a word said in two lines; else only its weighing counts.
