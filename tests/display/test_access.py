@@ -113,7 +113,7 @@ def test_without_the_token_rooms_are_names_and_picture_counts_only(broker: Broke
                               .json() if r["mics"] and r["images"]], timeout=10, message="the mic and the image")
     assert owner[0]["mics"][0]["device"] == "browser tab at 192.168.1.34"  # the owner sees who is live
     anyone = requests.get(rooms, timeout=5)
-    assert anyone.json() == [{"room": "living-room", "images": 1, "last_image_at": None, "mics": []}]
+    assert anyone.json() == [{"room": "living-room", "images": 1, "last_image_at": None, "mics": [], "language": None}]
     assert "192.168" not in anyone.text and "sofa" not in anyone.text
 
 

@@ -171,8 +171,8 @@ def _limit(request: Request, default: int = 30) -> int:
         raise HTTPException(400, "limit must be a whole number") from exc
 
 
-@openapi.operation("Rooms seen, with image counts; live mics and the last picture's time only with the token (they "
-                   "tell who is home and talking)", ok=(200, [RoomView]), errors=[503])
+@openapi.operation("Rooms seen, with image counts; live mics, the last picture's time and the language only with "
+                   "the token (they tell who is home and talking)", ok=(200, [RoomView]), errors=[503])
 async def list_rooms(reads: RoomReads, request: Request) -> Response:
     known = await reads.readers.read(reads.access.permits(request), reads.gallery.rooms)
     mics, languages = reads.mics.mics(), reads.languages()
@@ -181,8 +181,7 @@ async def list_rooms(reads: RoomReads, request: Request) -> Response:
                       last_image_at=known.get(name, NOTHING_SEEN).last_image_at,
                       mics=[m for m in mics if m.room == name], language=languages.get(name)) for name in names]
     if not reads.access.permits(request):
-        rooms = [RoomView(room=r.room, images=r.images, last_image_at=None, mics=[], language=r.language)
-                 for r in rooms]
+        rooms = [RoomView(room=r.room, images=r.images, last_image_at=None, mics=[]) for r in rooms]
     return ok(rooms)
 
 
