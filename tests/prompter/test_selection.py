@@ -135,6 +135,10 @@ def test_a_word_heard_only_where_a_verb_goes_is_no_topic(selector: LexicalSelect
     ("We went skiing in the mountains", {"skiing", "mountains"}, {"went"}),
     ("We were staring at the sky", {"sky"}, {"staring"}),
     ("Green waves over the sea", {"waves", "sea"}, {"Green"}),  # a line's capital is no name
+    # The lexicon's verb after a determiner is a noun; after a plural subject it stays a verb.
+    ("I bought a new tap and the old pump", {"tap", "pump"}, {"bought"}),
+    ("The bathroom tap drips", {"bathroom", "tap"}, set()),
+    ("The dogs play in the garden", {"dogs", "garden"}, {"play"}),
 ])
 def test_the_tagger_tells_nouns_from_verbs_and_adjectives(words: str, nouns: set[str], others: set[str]) -> None:
     from services.prompter.engines.grammar import noun_like

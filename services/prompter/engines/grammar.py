@@ -18,6 +18,11 @@ NOUN_TAGS = frozenset({"NN", "NNS", "NNP", "NNPS"})
 # "Be" before an -ing word makes it a verb ("was staring"); elsewhere it may name an activity ("went skiing").
 _BE = frozenset({"am", "is", "are", "was", "were", "be", "been", "being", "'s", "'re", "'m"})
 _ADVERB = frozenset({"RB", "RBR", "RBS"})
+# A base-form verb the lexicon prefers for a word that is also a noun ("tap", "swing", "watch"): after a determiner
+# (with adjectives and nouns between: "a new tap", "the bathroom tap") English puts a noun there, never a verb.
+_BASE_VERB = frozenset({"VB", "VBP"})
+_DETERMINERS = frozenset({"DT", "PRP$", "POS", "CD"})
+_MODIFIERS = frozenset({"JJ", "JJR", "JJS", "NN", "VBN"})  # not NNS: "the dogs play"
 
 
 @lru_cache(maxsize=1)
@@ -25,6 +30,14 @@ def _parser() -> Any:  # textblob ships no types
     from textblob.en import parser
 
     return parser
+
+
+def _determined(tags: list[str], position: int) -> bool:
+    """The word at `position` follows a determiner, with only modifiers between ("the old brass", "a new")."""
+    before = position - 1
+    while before >= 0 and tags[before] in _MODIFIERS:
+        before -= 1
+    return before >= 0 and tags[before] in _DETERMINERS
 
 
 @lru_cache(maxsize=8192)
@@ -55,6 +68,8 @@ def noun_like(tokens: tuple[str, ...]) -> tuple[bool, ...]:
         if tag == "VBG":
             before = [pieces[p].lower() for p in range(position) if tags[p] not in _ADVERB]
             flags.append(not (before and before[-1] in _BE))
+        elif tag in _BASE_VERB:
+            flags.append(_determined(tags, position))
         else:
             flags.append(tag in NOUN_TAGS)
     return tuple(flags)
