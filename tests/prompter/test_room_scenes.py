@@ -3,11 +3,12 @@ said in passing, cut as a live mic cuts them and heard by the pipeline's engine.
 (tests/topics.py), so this runs on a fresh clone; `make bench-prompts` reports the same sets and the real
 recordings beside them.
 
-The dev scenes are what the selector was tuned on; the held-out ones were never tuned on. As written, both must
-reach the issue's bar (topic recall 0.85, keyword precision 0.9). As heard, they hold the floor this selector
-reached (recall 0.84 dev, 0.82 held-out; precision 0.94, 0.86), which the one before it missed (recall 0.80, 0.71):
-the issue's bar is not met on heard talk yet. A window's selection costs at most 100 ms of one core's CPU with
-every cache cold.
+The dev scenes are what the selector was tuned on; the held-out ones were never tuned on (heldout and heldout2
+were looked at after their first score, heldout3 was scored once). As written, dev and heldout must reach the
+issue's bar (topic recall 0.85, keyword precision 0.9; `make bench-prompts` reports heldout2 and heldout3 as
+written, kept out of here for CI's time). As heard, every set holds the floor this selector reached (recall 0.82
+dev, 0.82 heldout, 0.63 heldout2, 0.52 heldout3; precision 0.94, 0.86, 0.73, 0.80): the issue's bar is not met on
+heard talk. A window's selection costs at most 100 ms of one core's CPU with every cache cold.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from shared.messages import Transcript, Word
 from tests.topics import fair, names, room_scenes
 
 BAR = {"scenes-dev": (0.85, 0.9), "scenes-heldout": (0.85, 0.9),  # the issue's (topic recall, keyword precision)
-       "scenes-dev-heard": (0.8, 0.85), "scenes-heldout-heard": (0.8, 0.85)}  # the floor reached on heard talk
+       "scenes-dev-heard": (0.8, 0.85), "scenes-heldout-heard": (0.8, 0.85),  # the floor reached on heard talk
+       "scenes-heldout2-heard": (0.6, 0.7), "scenes-heldout3-heard": (0.5, 0.75)}
 MAX_WINDOW_CPU_MS = 100
 REPO = Path(__file__).resolve().parents[2]
 
