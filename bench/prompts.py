@@ -24,6 +24,8 @@ Reports per set:
   dev sets' related words are in bench/data/dev_related.json, written by the selector's tuner: not independent);
 - keywords said (heard sets): share of chosen keywords whose every word was really said in the window,
   i.e. not painted from a mishearing (needs no labels);
+- topics heard (heard sets): share of labelled topics some variant of which is in the heard text at all, the
+  recall no selection can beat on what the engine heard;
 - names painted: planted person names found in any keyword (target 0);
 - filtered-term slips (dev): planted profanity and personal data in any prompt's text, keywords or excerpt;
 - quiet windows that correctly published nothing, and time per window closed (mean, p95, p99, max; the
@@ -127,7 +129,7 @@ def score_set(selector: KeywordSelector, conversations: list[dict], verbose: boo
               mode: SceneMode = "living") -> dict:
     """Replay one labelled set; `conversations` windows carry `lines` as {text, words} dicts."""
     topics = recalled = kept = fair_kept = planted = slipped = quiet = quiet_ok = prompts = 0
-    painted = painted_said = 0
+    painted = painted_said = heard_topics = heard_labelled = 0
     named = named_painted = 0
     slips: list[str] = []
     seconds: list[float] = []
@@ -144,6 +146,10 @@ def score_set(selector: KeywordSelector, conversations: list[dict], verbose: boo
             topics += len(hits)
             recalled += sum(hits)
             if "said" in window:
+                heard = words(_PUNCTUATION.sub(" ", " ".join(line["text"] for line in window["lines"])))
+                heard_labelled += len(window["topics"])
+                heard_topics += sum(any(names(" ".join(heard[i:i + len(words(v))]), v) for v in topic
+                                        for i in range(len(heard))) for topic in window["topics"])
                 said = {w for line in window["said"] for w in words(_PUNCTUATION.sub(" ", line))}
                 painted += len(keywords)
                 painted_said += sum(set(words(k)) <= said for k in keywords)
@@ -168,6 +174,7 @@ def score_set(selector: KeywordSelector, conversations: list[dict], verbose: boo
         "topic_recall": round(recalled / topics, 3) if topics else None,
         "keyword_precision": round(fair_kept / kept, 3) if kept else None, "keywords_published": kept,
         "keywords_said": round(painted_said / painted, 3) if painted else None,
+        "topics_heard": round(heard_topics / heard_labelled, 3) if heard_labelled else None,
         "names_planted": named, "names_painted": named_painted,
         "filtered_terms_planted": planted, "filtered_terms_slipped": slipped, "slips": slips,
         "quiet_windows": quiet, "quiet_windows_skipped": quiet_ok,
