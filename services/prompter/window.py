@@ -16,6 +16,7 @@ from shared.messages.prompt import Finish
 from shared.messages.scene import Scene, SceneMode
 
 Ack = Callable[[], None]
+APOSTROPHES = "'\u2019"
 WINDOW_SECONDS = 30.0  # a new room's window: long enough for a topic to show, short enough to follow the talk
 
 
@@ -27,11 +28,19 @@ class Worded(Protocol):
 
 
 def word_confidence(line: Worded) -> dict[str, float]:
-    """A line's words (lower case, no punctuation) → the lowest confidence the engine gave each."""
+    """A line's words (lower case, no punctuation) → the lowest confidence the engine gave each.
+
+    Whisper starts a word at an apostrophe: French "l'eau" comes as "l" and "'eau". The prompter reads "l'eau" as
+    one word, so the two pieces are entered joined too, as sure as the less sure of them (as a compound is)."""
     heard: dict[str, float] = {}
+    previous = ("", 1.0)
     for word in line.words:
         key = word.text.strip(" .,;:!?\"()").lower()
+        if key[:1] in APOSTROPHES and previous[0]:
+            joined = previous[0] + key
+            heard[joined] = min(previous[1], word.confidence, heard.get(joined, 1.0))
         heard[key] = min(word.confidence, heard.get(key, 1.0))
+        previous = (key, word.confidence)
     return heard
 
 

@@ -3,14 +3,18 @@ a name, a stop word or a profanity; a room that mixes languages gets keywords fr
 
 from __future__ import annotations
 
+import uuid
+
 import pytest
 import wordfreq
 from simplemma.strategies.dictionaries.dictionary_factory import DEFAULT_DICTIONARY_FACTORY
 
 from services.prompter.engines.lexical import LexicalSelector
 from services.prompter.engines.multilingual import ForeignSelector, MultilingualSelector, languages_to_warm, warm
+from services.prompter.window import word_confidence
 from shared.language import bridge, words
 from shared.language.bridge import GLOSSED, english, lemma
+from shared.messages import Transcript, Word
 
 BEACH = {
     "de": ["Wir waren am Wochenende mit dem Hund am Strand.",
@@ -137,3 +141,19 @@ def test_a_doubtful_hearing_counts_once_another_utterance_repeats_it() -> None:
                             heard=[{"castillo": 0.3}, {"castillo": 0.35}])
     assert "castillo" not in {choice.text for choice in once.chosen()}
     assert "castillo" in {choice.text for choice in twice.chosen()}
+
+
+def test_a_french_word_whisper_splits_at_its_apostrophe_is_as_sure_as_its_less_sure_piece() -> None:
+    """Whisper gives "l'eau" as "l" and "'eau"; the selector reads "l'eau". Looked up whole it was missing, so a
+    doubtful hearing counted as sure (base heard "prix de l'eau" for "frigo", and "l'eau" was painted)."""
+    said = [("Elle", 0.51), ("s", 0.55), ("'est", 0.70), ("cachée", 0.82), ("sur", 0.74), ("le", 0.68),
+            ("prix", 0.07), ("de", 0.19), ("l", 0.45), ("'eau.", 0.89)]
+    transcript = Transcript(room="r", source="test", audio_id=str(uuid.uuid4()),
+                            text=" ".join(w for w, _ in said).replace(" '", "'"), language="fr",
+                            words=tuple(Word(text=w, start_seconds=i / 2, end_seconds=i / 2 + 0.4, confidence=p)
+                                        for i, (w, p) in enumerate(said)),
+                            engine="test", model="none", audio_seconds=5, processing_seconds=0)
+    heard = word_confidence(transcript)
+    assert heard["l'eau"] == 0.45 and heard["s'est"] == 0.55
+    chosen = ForeignSelector("fr").select([transcript.text], heard=[heard]).chosen()
+    assert "l'eau" not in {choice.text for choice in chosen}
