@@ -4,7 +4,7 @@ in room noise. Dev lines only: the held-out scenes are never heard here.
 
     PYTHONPATH=. .venv/bin/python bench/language_voices.py fr fr@150 fr+m3@150 fr+f2@150 [--snr 15]
 
-What it measured (2026-12-06, 2-core AMD EPYC at load 6-12, WER over each language's 15 dev lines, clean):
+What it measured (2-core AMD EPYC at load 6-12, WER over each language's 15 dev lines, clean):
 
 | voice @ words a minute | German | Spanish | French |
 |---|---|---|---|
