@@ -5,7 +5,7 @@ Each engine runs in its own process (so its peak RSS is its own) over every fold
 needs a manifest.tsv with `file` and `reference_text` columns). The pipeline is run file by file along its three
 ways in: `transcribe` (as `voxframe transcribe` runs: a file over 20 s cut at pauses, each piece heard with
 context), `upload` (the display's job path: `prepare` cuts the uploaded WAV, `job_segments` makes its
-AudioSegments, each goes through the transcriber's handler) and `live` (the files played in real time into a real
+AudioSegments, each goes through the transcriber's handler) and `live` (the files played, 4x real time, into a real
 PulseAudio microphone that a `voxframe capture` process cuts, each segment it publishes through the handler;
 skipped where there is no PulseAudio). Every engine also hears all files joined into one stream, cut at pauses
 as a live mic is, and, on the first folder, each file with pink noise at 10 dB SNR. Every pass counts deletions

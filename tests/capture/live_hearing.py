@@ -26,6 +26,10 @@ from tests.capture.pulse import VirtualMic
 from tests.support import AMQP_URL, Broker, wait_for
 
 GAP_SAMPLES = 2 * SAMPLE_RATE_HZ  # silence between recordings: longer than the pause that ends a segment (0.8 s)
+# The pipe is fed this many times faster than real time: the capture's segments are bit-exact slices of what was played
+# whatever the pace (each is located by its samples), and three conversation files and a marker were cut into the same
+# segments, at the same offsets, at 1x, 4x and 8x (load 8); 4x leaves a slower machine room to keep up.
+PLAYBACK_SPEED = 4.0
 _PROBE = 64  # samples compared to find a segment in what was played
 
 
@@ -70,9 +74,10 @@ def located(segment: AudioSegment, stream: np.ndarray) -> int:
 
 def cuts_heard_live(mic: VirtualMic, broker: Broker, tap: str, recordings: list[np.ndarray],
                     marker: np.ndarray) -> list[list[LiveCut]]:
-    """Play `recordings` then `marker` into `mic` in real time; each recording's segments, as the capture
-    listening to `mic` (publishing into `tap`) cut them."""
+    """Play `recordings` then `marker` into `mic` (PLAYBACK_SPEED times faster than real time); each recording's
+    segments, as the capture listening to `mic` (publishing into `tap`) cut them."""
     stream, offsets = played([*recordings, marker])
+    mic.speed = PLAYBACK_SPEED
     mic.play(stream)
     found: list[tuple[int, AudioSegment]] = []
 
@@ -81,6 +86,7 @@ def cuts_heard_live(mic: VirtualMic, broker: Broker, tap: str, recordings: list[
         return any(start + len(m.pcm) // 2 > offsets[-1] for start, m in found)
 
     wait_for(through_marker, timeout=len(stream) / SAMPLE_RATE_HZ + 60, message="the marker's segment")
+    mic.speed = 1.0
     per_recording: list[list[LiveCut]] = [[] for _ in recordings]
     for start, segment in found:
         overlaps = [min(start + len(segment.pcm) // 2, at + len(r)) - max(start, at)

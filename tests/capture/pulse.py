@@ -18,7 +18,8 @@ _CHUNK_SAMPLES = 320  # 20 ms
 
 
 class VirtualMic:
-    """`module-pipe-source` (16 kHz s16le mono) fed in real time: silence, or what `play()` queued.
+    """`module-pipe-source` (16 kHz s16le mono) fed in real time (or `speed` times faster): silence, or what
+    `play()` queued.
 
     A writer must keep feeding the pipe while a stream is open (a mic that stops sending looks unplugged).
     `unplug()` unloads the module, as pulling a USB mic out removes its source.
@@ -36,6 +37,7 @@ class VirtualMic:
         self._lock = threading.Lock()
         self._pending = np.zeros(0, dtype=np.int16)
         self.written = 0  # samples written into the pipe so far
+        self.speed = 1.0  # how many times faster than real time the pipe is fed
 
     def start(self) -> None:
         pulseaudio = shutil.which("pulseaudio")
@@ -84,7 +86,7 @@ class VirtualMic:
 
     def _feed(self, pipe: Path) -> None:
         fd = os.open(pipe, os.O_WRONLY)
-        started, sent = time.monotonic(), 0
+        started, sent, speed = time.monotonic(), 0, self.speed
         try:
             while not self._stop.is_set():
                 with self._lock:
@@ -95,7 +97,9 @@ class VirtualMic:
                 with self._lock:
                     self.written += len(chunk)
                 sent += len(chunk)
-                delay = started + sent / SAMPLE_RATE_HZ - time.monotonic()
+                if self.speed != speed:  # a new pace counts from here
+                    started, sent, speed = time.monotonic(), 0, self.speed
+                delay = started + sent / (SAMPLE_RATE_HZ * speed) - time.monotonic()
                 if delay > 0:
                     time.sleep(delay)
         except BrokenPipeError:

@@ -38,7 +38,7 @@ def words_outside(cuts: list[LiveCut], words: tuple, ) -> list[str]:  # type: ig
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(1200)  # real time: about 2.5 min of recordings played, then all of it heard three ways
+@pytest.mark.timeout(1200)  # about 2.5 min of recordings played at 4x real time, then all of it heard three ways
 def test_a_real_microphone_hears_conversation_as_well_as_bare_faster_whisper(  # type: ignore[no-untyped-def]
         conversation_audio: Path, speech_dir: Path, broker: Broker, start_capture, mic: VirtualMic) -> None:
     """Property: live, the words bare faster-whisper hears in the whole recordings (its default options) are not
