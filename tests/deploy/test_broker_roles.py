@@ -184,7 +184,8 @@ def test_every_role_does_its_work_through_the_pipeline_on_its_own_user(topology:
         for bus in buses.values():
             bus.wait_connected(30)
         buses["capture"].publish(audio(0, room="room"))
-        wait_for(lambda: seen["display"] and seen["capture"], timeout=30, message="the picture and the control")
+        wait_for(lambda: seen["display"] and seen["capture"] and len(seen["prompter"]) == 2, timeout=30,
+                 message="the picture, and the control heard by the capture and the prompter")
         assert seen == {"capture": ["control"], "transcriber": ["audio"], "prompter": ["transcript", "control"],
                         "generator": ["prompt"], "display": ["image"]}
         assert all(bus.failed is None for bus in buses.values())
