@@ -18,6 +18,7 @@ from PIL import Image
 
 from services.transcriber.wer import wer
 from shared.config import BusSettings
+from tests.cluster.rabbit import Cluster, Node
 from tests.e2e.harness import Pipeline
 from tests.support import Broker, free_port, wait_for
 from tests.transcriber.speech import reference
@@ -55,9 +56,8 @@ def get_json(url: str) -> object:
         return json.loads(response.read())
 
 
-@pytest.fixture
-def pipeline(tmp_path: Path, bus_settings: BusSettings, broker: Broker) -> Iterator[Pipeline]:
-    p = Pipeline(bus_settings.namespace, bus_settings.amqp_url, tmp_path,
+def workers(namespace: str, amqp_url: str, tmp_path: Path) -> Pipeline:
+    p = Pipeline(namespace, amqp_url, tmp_path,
                  VOXFRAME_PROMPT_WINDOW_SECONDS="5", VOXFRAME_PROMPT_MIN_WORDS="3", VOXFRAME_HEARTBEAT_SECONDS="5")
     display_port = free_port()
     p.add("display", "display", "--host", "127.0.0.1", "--port", str(display_port), "--display-id", "e2e",
@@ -65,9 +65,27 @@ def pipeline(tmp_path: Path, bus_settings: BusSettings, broker: Broker) -> Itera
     p.add("generator", "generator")
     p.add("prompter", "prompter")
     p.add("transcriber", "transcriber")
+    return p
+
+
+@pytest.fixture
+def pipeline(tmp_path: Path, bus_settings: BusSettings, broker: Broker) -> Iterator[Pipeline]:
+    p = workers(bus_settings.namespace, bus_settings.amqp_url, tmp_path)
     broker.extra_queues.add(f"{bus_settings.namespace}.display.e2e")
     yield p
     p.stop_all()
+
+
+@pytest.fixture
+def own_broker() -> Iterator[tuple[Cluster, Node]]:
+    """A RabbitMQ node of this test's own, for a test that stops its broker: stopping the shared one would cut
+    every other test running beside it (pytest-xdist) and any other run on the machine."""
+    node = Cluster(1)
+    try:
+        node.start()
+        yield node, node.nodes[0]
+    finally:
+        node.close()
 
 
 def start_all(p: Pipeline) -> None:
@@ -183,19 +201,28 @@ def decoded(broker: Broker, queue: str) -> list[dict]:
 
 
 def test_restarting_rabbitmq_mid_stream_every_worker_reconnects_within_10s(
-        pipeline: Pipeline, speech_dir: Path, tmp_path: Path) -> None:
+        own_broker: tuple[Cluster, Node], speech_dir: Path, tmp_path: Path) -> None:
+    rabbit, node = own_broker
+    pipeline = workers("vfrestart", node.url, tmp_path)
+    try:
+        restart_mid_stream(pipeline, rabbit, node, speech_dir, tmp_path)
+    finally:
+        pipeline.stop_all()
+
+
+def restart_mid_stream(pipeline: Pipeline, rabbit: Cluster, node: Node, speech_dir: Path, tmp_path: Path) -> None:
     start_all(pipeline)
     recording = joined_recording(speech_dir, STREAM_A, tmp_path / "stream.wav")
     capture = pipeline.add("capture", "capture", "--room", ROOM, "--mic", "mic1", "--file", str(recording), "--loop")
     capture.start().wait_healthy(60)
     wait_for(lambda: images(pipeline), timeout=120, interval=0.5, message="first image before the restart")
     before = {img["id"] for img in images(pipeline)}
-    subprocess.run(["rabbitmqctl", "-q", "stop_app"], check=True, capture_output=True)
+    rabbit.ctl(node, "stop_app")
     try:
         wait_for(lambda: not any(w.healthy() for w in pipeline.workers.values()), timeout=30,
                  message="every worker noticed the broker is gone")
     finally:
-        subprocess.run(["rabbitmqctl", "-q", "start_app"], check=True, capture_output=True)
+        rabbit.ctl(node, "start_app")
     back = time.monotonic()
     wait_for(lambda: all(w.healthy() for w in pipeline.workers.values()), timeout=30, interval=0.1,
              message="every worker reconnected")
