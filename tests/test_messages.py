@@ -32,7 +32,7 @@ from shared.messages import (
     Word,
     utc_now,
 )
-from shared.messages.language import language_code, room_language
+from shared.messages.language import language_code, language_list, room_language
 
 NOW = utc_now()
 SAMPLES: dict[str, Envelope] = {
@@ -253,6 +253,13 @@ def test_what_is_no_language_tag_is_refused_by_name(bad: str) -> None:
     with pytest.raises(ValueError, match="language code"):
         language_code(bad)
     assert room_language("Auto") == "auto"
+
+
+def test_a_list_of_languages_is_read_code_by_code_in_order_once_each() -> None:
+    """VOXFRAME_AUTO_LANGUAGES, read alike by the transcriber and the prompter."""
+    assert language_list("de-AT, en,DE,, fr ") == "de,en,fr"
+    with pytest.raises(ValueError, match="language code"):
+        language_list("en,German")
 
 
 def test_a_job_text_is_bounded_in_total_not_only_per_line() -> None:

@@ -20,7 +20,7 @@ from shared.config import BusSettings
 from shared.language.bridge import GLOSSED
 from shared.messages import Control, JobText, Transcript
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS, style_name, wake_phrase
-from shared.messages.language import DEFAULT_LANGUAGE, language_code, room_language
+from shared.messages.language import DEFAULT_LANGUAGE, language_list, room_language
 from shared.messages.scene import SceneMode
 from shared.metrics import serve_metrics
 from shared.service import ServiceSpec
@@ -116,7 +116,7 @@ class PrompterSettings(BaseSettings):
     @field_validator("auto_languages")
     @classmethod
     def _auto_languages(cls, value: str) -> str:
-        return ",".join(dict.fromkeys(language_code(code) for code in value.split(",") if code.strip()))
+        return language_list(value)
 
 
 # Every flag overrides its VOXFRAME_ variable and is validated with it.

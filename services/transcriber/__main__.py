@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from services.transcriber.engines import EngineFatalError, SpeechEngine
 from services.transcriber.engines.models import ENGLISH_MODEL, MULTILINGUAL_MODEL
 from shared.language.bridge import GLOSSED
-from shared.messages.language import DEFAULT_LANGUAGE, language_code, room_language
+from shared.messages.language import DEFAULT_LANGUAGE, language_list, room_language
 from shared.service import ServiceSpec
 from shared.settings_cli import add_setting_flags, settings_from_args
 
@@ -62,7 +62,7 @@ class TranscriberSettings(BaseSettings):
     @field_validator("auto_languages")
     @classmethod
     def _auto_languages(cls, value: str) -> str:
-        return ",".join(dict.fromkeys(language_code(code) for code in value.split(",") if code.strip()))
+        return language_list(value)
 
 
 SERVICE = ServiceSpec.from_settings("transcriber", TranscriberSettings)

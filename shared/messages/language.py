@@ -34,6 +34,12 @@ def room_language(value: object) -> str:
     return AUTO if text.lower() == AUTO else language_code(text)
 
 
+def language_list(value: object) -> str:
+    """A comma-separated list of language codes, each as `language_code` writes it, in order, once each
+    ("de-AT, en,DE" → "de,en"); ValueError on any that is not a code."""
+    return ",".join(dict.fromkeys(language_code(code) for code in str(value).split(",") if code.strip()))
+
+
 # On the wire: exactly as written above (a sender normalises with `language_code`), so one reading holds everywhere.
 Language = Annotated[str, StringConstraints(max_length=3, pattern=r"^[a-z]{2,3}$")]
 RoomLanguage = Annotated[str, StringConstraints(max_length=len(AUTO), pattern=rf"^({AUTO}|[a-z]{{2,3}})$")]
