@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import gc
 import logging
-import threading
-import time
 from pathlib import Path
 from typing import Literal
 
@@ -176,27 +174,8 @@ def load_selector(max_keywords: int, semantic: bool = True) -> KeywordSelector:
     return selector
 
 
-def warm_languages(language: str, auto_languages: str) -> threading.Thread | None:
-    """The configured languages' word tables loaded on a thread of their own, beside the bus (2-5 s each, once per
-    process): a window that closes meanwhile reads what is loaded so far, as it would have anyway."""
-    from services.prompter.engines.multilingual import languages_to_warm, warm
-
-    languages = languages_to_warm(language, tuple(filter(None, auto_languages.split(","))))
-    if not languages:
-        return None
-
-    def load() -> None:
-        started = time.perf_counter()
-        warm(languages)
-        gc.freeze()  # as the English tables: collections need not walk them
-        _LOGGER.info("Word tables for %s loaded in %.1f s", ", ".join(languages), time.perf_counter() - started)
-
-    thread = threading.Thread(target=load, name="prompter-languages", daemon=True)
-    thread.start()
-    return thread
-
-
 def run(args: argparse.Namespace) -> int:
+    from services.prompter.engines.multilingual import languages_to_warm
     from services.prompter.handler import Prompter
     from services.prompter.memory import open_store
 
@@ -217,7 +196,8 @@ def run(args: argparse.Namespace) -> int:
         prefetch=s.prompter_prefetch,
     )
     bus.every(TICK_SECONDS, prompter.tick)
-    warm_languages(s.language, s.auto_languages)
+    # The configured languages' word tables load on a thread of their own, beside the bus (1-3 s each, once).
+    prompter.selector.tables.start(languages_to_warm(s.language, tuple(filter(None, s.auto_languages.split(",")))))
     serve_metrics("prompter", s.metrics_port, ready=bus.health)
     _LOGGER.info(
         "Ready: %.0f s windows, %s style, consuming %s",

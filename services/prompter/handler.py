@@ -1,7 +1,10 @@
 """Transcripts and controls in, image prompts out: a window per room, closed on a timer; an upload job's whole
 text in, its prompt out at once.
 
-Everything runs on the bus's single work thread (handlers and the timer alike), so the state needs no locks.
+Everything runs on the bus's single work thread (handlers and the timer alike), so the state needs no locks; only
+the word tables of German, Spanish and French load on a thread of their own (WordTables, thread-safe), started as
+soon as a language is heard of, so no handler waits for them (a window that needs a load still under way waits for
+the rest of it).
 A room's prompts are published here, not returned, because a window's transcripts must be acknowledged only
 after the prompt made from them is confirmed. A job's text is one message that holds nothing back: its prompt
 is returned, so nothing of a job ever waits unacknowledged here.
@@ -55,7 +58,7 @@ from shared.messages import (
     derived_id,
 )
 from shared.messages.control import check_value, finish_name, scene_mode, style_name, wake_phrase
-from shared.messages.language import DEFAULT_LANGUAGE
+from shared.messages.language import DEFAULT_LANGUAGE, room_language
 from shared.messages.prompt import MAX_KEYWORDS, MAX_SEQUENCE, MAX_SOURCE_TRANSCRIPTS, Evolve
 from shared.messages.scene import Scene
 from shared.messages.spoken import MAX_HEARD_CHARS
@@ -90,6 +93,7 @@ class Prompter:
         self.rooms: dict[str, Room] = {}
 
     def on_transcript(self, transcript: Transcript) -> None:
+        self.selector.tables.start((transcript.language,))  # a new language's tables load while its window is open
         now = self._clock()
         room = self._room(transcript.room)
         command = parse(transcript.text, room.wake)
@@ -164,7 +168,8 @@ class Prompter:
             case Command.SET_WAKE_PHRASE:
                 room.wake = tuple(wake_phrase(control.value).split())
             case Command.SET_LANGUAGE:  # the room's mics act on it; a bad value is dead-lettered here, once
-                check_value(control.command, control.value)
+                # Its word tables load now, not on the room's first window (`auto`: each language on its first line)
+                self.selector.tables.start((room_language(control.value),))
             case Command.SET_FINISH:
                 room.finish = finish_name(control.value)
             case Command.SET_SCENE_MODE:

@@ -3,18 +3,28 @@ a name, a stop word or a profanity; a room that mixes languages gets keywords fr
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 
 import pytest
+import simplemma.lemmatizer
 import wordfreq
 from simplemma.strategies.dictionaries.dictionary_factory import DEFAULT_DICTIONARY_FACTORY
 
 from services.prompter.engines.lexical import LexicalSelector
-from services.prompter.engines.multilingual import ForeignSelector, MultilingualSelector, languages_to_warm, warm
+from services.prompter.engines.multilingual import (
+    LOADER_THREAD,
+    ForeignSelector,
+    MultilingualSelector,
+    languages_to_warm,
+)
+from services.prompter.handler import Prompter
+from services.prompter.policy import Policy
 from services.prompter.window import word_confidence
 from shared.language import bridge, words
 from shared.language.bridge import GLOSSED, english, lemma
-from shared.messages import Transcript, Word
+from shared.messages import Command, Control, ImagePrompt, Transcript, Word
 
 BEACH = {
     "de": ["Wir waren am Wochenende mit dem Hund am Strand.",
@@ -109,12 +119,30 @@ def test_the_written_dev_scenes_meet_the_choosing_targets() -> None:
         assert result["depicted_share"] >= 0.7 and result["names_painted"] == 0, (language, result)
 
 
+_TABLES = (DEFAULT_DICTIONARY_FACTORY._get_dictionary, bridge._index, words.stop_words, words.profane_words,
+           words.first_names, wordfreq.get_frequency_dict)  # lemmas, emoji names, stop words, ..., frequencies
+
+
 def _tables_loaded() -> int:
-    """How many times a language's table was loaded so far: each table cache's misses (lemmas, emoji names, stop
-    words, profanity, first names, frequencies)."""
-    caches = (DEFAULT_DICTIONARY_FACTORY._get_dictionary, bridge._index, words.stop_words, words.profane_words,
-              words.first_names, wordfreq.get_frequency_dict)
-    return sum(cache.cache_info().misses for cache in caches)
+    """How many times a language's table was loaded so far: the misses of each table's cache."""
+    return sum(cache.cache_info().misses for cache in _TABLES)
+
+
+def _loads_ended() -> None:
+    """Wait (a minute at most) until the thread that loads word tables has loaded what it was given."""
+    deadline = time.monotonic() + 60
+    for thread in threading.enumerate():
+        if thread.name == LOADER_THREAD:
+            thread.join(max(0.0, deadline - time.monotonic()))
+            assert not thread.is_alive(), "the word tables were still loading after a minute"
+
+
+def _nothing_loaded() -> None:
+    """As in a fresh process: no table loaded, nor a word looked up in one (those are cached apart)."""
+    for cache in _TABLES:
+        cache.cache_clear()
+    simplemma.lemmatizer._legacy_lemmatizer_for.cache_clear()  # its lemmatizers keep each word's lemma
+    wordfreq._wf_cache.clear()  # each word's frequency
 
 
 def test_the_configured_languages_tables_are_loaded_at_start_so_a_first_window_loads_none() -> None:
@@ -123,13 +151,44 @@ def test_the_configured_languages_tables_are_loaded_at_start_so_a_first_window_l
     assert languages_to_warm("de", ("en", "fr")) == ("de",)
     assert languages_to_warm("auto", ("en", "fr")) == ("fr",)
     assert languages_to_warm("auto", ()) == GLOSSED
-    warm(("fr",))
+    selector = MultilingualSelector(LexicalSelector())
+    selector.tables.start(languages_to_warm("fr", ()))  # as `voxframe prompter` does at start
+    _loads_ended()
     loaded = _tables_loaded()
-    selection = MultilingualSelector(LexicalSelector()).select(
+    selection = selector.select(
         ["Hier on a fait un pique-nique dans la forêt avec du fromage.", "Le chien a trouvé un champignon."],
         languages=["fr", "fr"])
     assert "chien" in [k.text for k in selection.keywords]
     assert _tables_loaded() == loaded
+
+
+def test_a_language_the_prompter_hears_of_loads_on_a_thread_of_its_own_before_its_first_window() -> None:
+    """A room set to Spanish from the dashboard, or one whose talk was detected as French, neither configured:
+    their tables loaded on the room's first window, on the prompter's only thread (a Spanish window waited
+    1.0-1.7 s after the set_language, at load 2-5 on 2 cores). Now the control and the first line start the
+    load; the window that closes 5 s or more later finds the tables loaded."""
+    _loads_ended()
+    _nothing_loaded()
+    now = [1000.0]
+    prompts: list[ImagePrompt] = []
+    prompter = Prompter(LexicalSelector(), prompts.append, lambda: lambda: None,  # type: ignore[arg-type]
+                        Policy(window_seconds=30, scene_mode="slideshow"), clock=lambda: now[0])
+    said = {room: [Transcript(room=room, source="mic", audio_id=str(uuid.uuid4()), text=line, language=language,
+                              engine="test", model="none", audio_seconds=2, processing_seconds=0, sequence=i)
+                   for i, line in enumerate(BEACH[language])]
+            for room, language in (("kitchen", "es"), ("garden", "fr"))}
+    prompter.on_control(Control(room="kitchen", source="dashboard", command=Command.SET_LANGUAGE, value="es"))
+    prompter.on_transcript(said["garden"].pop(0))  # auto detected French
+    _loads_ended()
+    loaded = _tables_loaded()
+    assert loaded, "no table was loaded before the windows closed"
+    for transcript in said["kitchen"] + said["garden"]:
+        prompter.on_transcript(transcript)
+    now[0] += 30
+    prompter.tick()
+    keywords = {p.room: [k.text for k in p.keywords] for p in prompts}
+    assert "perro" in keywords["kitchen"] and "chien" in keywords["garden"], keywords
+    assert _tables_loaded() == loaded, "a window loaded word tables on the prompter's thread"
 
 
 def test_a_doubtful_hearing_counts_once_another_utterance_repeats_it() -> None:

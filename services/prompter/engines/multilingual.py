@@ -11,9 +11,13 @@ place: never painted).
 
 from __future__ import annotations
 
+import gc
+import logging
 import re
-from collections import Counter
-from collections.abc import Sequence
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from wordfreq import zipf_frequency
@@ -26,6 +30,9 @@ from services.prompter.engines.vocabulary import BACKGROUND, concreteness, skip_
 from shared.language.bridge import GLOSSED, english, head_noun, lemma
 from shared.language.words import first_names, profane_words, stop_words
 
+_LOGGER = logging.getLogger(__name__)
+
+LOADER_THREAD = "prompter-languages"  # the thread that loads word tables
 _WORD = re.compile(r"[^\W\d_]+(?:[-'’][^\W\d_]+)*")
 _SENTENCE_END = re.compile(r"[.!?]")
 _UNGLOSSED = 2.0  # concreteness of a word the gloss does not know: rarely a thing the illustrator has
@@ -118,6 +125,7 @@ class MultilingualSelector:
     def __init__(self, english_selector: KeywordSelector) -> None:
         self.max_keywords = english_selector.max_keywords
         self._selectors: dict[str, KeywordSelector] = {"en": english_selector}
+        self.tables = WordTables()  # a language's tables load off the caller's thread once it is heard of
 
     def selector(self, language: str) -> KeywordSelector:
         if language not in self._selectors:
@@ -130,6 +138,8 @@ class MultilingualSelector:
         groups: dict[str, list[int]] = {}
         for index, code in enumerate(spoken):
             groups.setdefault(code, []).append(index)
+        for code in groups:
+            self.tables.ready(code)  # a load under way is waited for, not done a second time beside it
         if len(groups) <= 1:
             language = next(iter(groups), "en")
             selection = self.selector(language).select(lines, novelty, heard)
@@ -180,6 +190,58 @@ def warm(languages: Sequence[str]) -> None:
     language does not wait for them. Thread-safe: it reads a throwaway selector of its own."""
     for language in languages:
         ForeignSelector(language).select([_WARM_LINES[language]])
+
+
+class WordTables:
+    """Loads each glossed language's word tables once (`warm`: 1-3 s of CPU, about 170 MiB each) on a thread of
+    their own, as soon as the prompter hears of the language: the configured ones at start, a room's when a
+    `set_language` names it, any other when its first transcript arrives. The loads run one after another (two
+    at once would only share the same cores). `start` never blocks; `ready` waits for a load that was started
+    (or starts one) rather than loading the same tables a second time beside it. Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: dict[str, threading.Event] = {}  # set once a language's load has ended
+        self._queue: deque[str] = deque()
+        self._loader: threading.Thread | None = None
+
+    def start(self, languages: Iterable[str]) -> None:
+        """Queue each glossed language not loaded or queued yet; returns at once."""
+        with self._lock:
+            new = [code for code in dict.fromkeys(languages) if code in GLOSSED and code not in self._loaded]
+            if not new:
+                return
+            self._loaded.update((code, threading.Event()) for code in new)
+            self._queue.extend(new)
+            if self._loader is None:
+                self._loader = threading.Thread(target=self._load, name=LOADER_THREAD, daemon=True)
+                self._loader.start()
+
+    def ready(self, language: str) -> None:
+        """Return once the language's tables are loaded (at once for English and those the prompter only reads
+        as English)."""
+        self.start((language,))
+        with self._lock:
+            loaded = self._loaded.get(language)
+        if loaded is not None:
+            loaded.wait()
+
+    def _load(self) -> None:
+        while True:
+            with self._lock:
+                if not self._queue:
+                    self._loader = None
+                    return
+                language = self._queue.popleft()
+            started = time.perf_counter()
+            try:
+                warm((language,))
+                gc.freeze()  # as the English tables: collections need not walk them
+                _LOGGER.info("Word tables for %s loaded in %.1f s", language, time.perf_counter() - started)
+            except Exception:  # the window that needs them loads them itself, or fails as it would have
+                _LOGGER.exception("could not load the word tables for %s", language)
+            finally:
+                self._loaded[language].set()
 
 
 def _supported(code: str) -> str:
