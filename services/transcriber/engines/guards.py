@@ -17,6 +17,10 @@ another. These rules test what makes such text invented, each with a wide margin
   at a speaking pace;
 - a segment whose word times are estimated (whisper.py: its alignment took no time, so its words were spread
   over Whisper's own timestamps) keeps a word only if the word's middle lies in speech, and no stock phrase.
+
+The VAD hears quiet speech badly: Silero hears nothing in a 1.9 s read phrase at RMS -50 dBFS. So it decides on
+`for_speech_detection`'s copy of the audio, raised to a speaking level, while Whisper decodes the original
+(raising what Whisper hears made it invent text on quiet speech).
 """
 
 from __future__ import annotations
@@ -38,6 +42,9 @@ LOGPROB_MIN = -1.0
 COMPRESSION_RATIO_MAX = 2.4  # text that gzips this well repeats itself: a decoding loop
 CRAMMED_SECONDS_PER_WORD = 0.07  # over 14 words a second: no one speaks that fast
 IMPROBABLE_MEAN = 0.15  # faster-whisper's bound for an improbable word, here for a segment's words on average
+# The VAD's copy of quiet audio: a peak under -30 dBFS is raised to -20 dBFS, by 30 dB at most (digital near-silence
+# stays near silent).
+QUIET_PEAK_DBFS, DETECTION_PEAK_DBFS, MAX_DETECTION_GAIN_DB = -30.0, -20.0, 30.0
 STOCK_ANOMALY_MAX = 1.0  # a stock phrase with one crammed or improbable word is not trusted
 # Phrases from the captions Whisper was trained on, which it produces on audio that has none of them, in each
 # language it hears (subtitle credits of German, Spanish and French broadcasters and Amara's volunteers, sign-offs
@@ -60,8 +67,19 @@ STOCK_PHRASES: dict[str, tuple[str, ...]] = {
 _STOCK = tuple(normalise(phrase) for phrases in STOCK_PHRASES.values() for phrase in phrases)
 
 
+def for_speech_detection(audio: np.ndarray) -> np.ndarray:
+    """`audio` (float32) as the VAD should hear it: audio whose peak is under QUIET_PEAK_DBFS raised to peak at
+    DETECTION_PEAK_DBFS, by at most MAX_DETECTION_GAIN_DB; louder audio as it is."""
+    peak = float(np.abs(audio).max()) if audio.size else 0.0
+    if peak == 0.0 or peak >= 10 ** (QUIET_PEAK_DBFS / 20):
+        return audio
+    gain = min(10 ** (DETECTION_PEAK_DBFS / 20) / peak, 10 ** (MAX_DETECTION_GAIN_DB / 20))
+    return (audio * gain).astype(np.float32)
+
+
 def speech_spans(audio: np.ndarray) -> list[tuple[float, float]]:
-    """Seconds where faster-whisper's Silero VAD (the one its `vad_filter` uses) hears speech, padded."""
+    """Seconds where faster-whisper's Silero VAD (the one its `vad_filter` uses) hears speech, padded; `audio` as
+    `for_speech_detection` gives it."""
     options = VadOptions(min_silence_duration_ms=300, speech_pad_ms=SPEECH_PAD_MS)
     return [(c["start"] / SAMPLE_RATE_HZ, c["end"] / SAMPLE_RATE_HZ) for c in get_speech_timestamps(audio, options)]
 

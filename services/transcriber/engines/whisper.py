@@ -10,9 +10,11 @@ from collections.abc import Mapping
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before faster_whisper imports huggingface_hub: never download
 
 import numpy as np
+from faster_whisper.transcribe import restore_speech_timestamps
+from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
 from services.transcriber.engines import EngineError, EngineFatalError, Recognition
-from services.transcriber.engines.guards import heard_words, speech_spans
+from services.transcriber.engines.guards import for_speech_detection, heard_words, speech_spans
 from services.transcriber.engines.models import ENGLISH_MODEL, MULTILINGUAL_MODEL, is_multilingual, model_directory
 from services.transcriber.engines.word_timing import WordTimedWhisper
 from services.transcriber.languages import choose_language
@@ -77,18 +79,24 @@ class FasterWhisperEngine:
         asked = language or self.language
         model = self.model_for(asked)
         audio = to_float32(samples)
-        speech = speech_spans(audio)
+        detectable = for_speech_detection(audio)  # quiet speech raised for the VAD; Whisper hears `audio`
+        speech = speech_spans(detectable)
         if not speech:
             return Recognition(text="", language=DEFAULT_LANGUAGE if asked == AUTO else asked, model=model)
         detected = self._detect(audio, speech) if asked == AUTO else {}
         wanted = choose_language(detected, prior or {}) if detected else asked
         whisper = self._whisper(asked)
         whisper.guessed.clear()
+        # faster-whisper's own `vad_filter`, with the VAD deciding on `detectable`: the chunks it hears speech in,
+        # cut from `audio` and joined, are decoded, and the times mapped back onto `audio`
+        chunks = get_speech_timestamps(detectable, VadOptions())
+        voiced = np.concatenate(collect_chunks(audio, chunks)[0])
         try:  # segments are decoded lazily, so failures (e.g. CUDA out of memory) surface while listing them
             segments, info = whisper.transcribe(
-                audio, language=None if wanted == AUTO else wanted, beam_size=self.beam_size, vad_filter=True,
+                voiced, language=None if wanted == AUTO else wanted, beam_size=self.beam_size, vad_filter=False,
                 condition_on_previous_text=False, temperature=0.0, word_timestamps=True)
-            kept = heard_words(segments, speech, guessed=lambda s: tuple(s.tokens) in whisper.guessed)
+            heard = restore_speech_timestamps(segments, chunks, SAMPLE_RATE_HZ) if chunks else segments
+            kept = heard_words(heard, speech, guessed=lambda s: tuple(s.tokens) in whisper.guessed)
         except RuntimeError as exc:
             raise EngineError(f"whisper failed: {exc}", reason="runtime") from exc
         words = tuple(
