@@ -52,8 +52,8 @@ test: lint
 	deploy/local/ensure-broker.sh
 	deploy/local/ensure-postgres.sh
 	deploy/local/ensure-docker.sh $(PY)
-	$(PY) -m tests.peers >.venv-peers.log 2>&1 & $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile; status=$$?; \
-		wait; exit $$status
+	$(PY) -m tests.peers >.venv-peers.log 2>&1 & $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not alone" \
+		&& $(PY) -m pytest -m alone; status=$$?; wait; exit $$status
 
 # The three-node RabbitMQ cluster test on its own (make test runs it too).
 test-cluster: $(TEST_STAMP)

@@ -203,6 +203,7 @@ def test_a_satellite_killed_and_restarted_mid_stream_is_heard_again(satellite: S
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # mDNS on every interface: Docker networks that other tests make and remove beside it lost it once
 def test_discover_finds_a_satellite_by_zeroconf(satellite_venv: Path, conversation: Path, tmp_path: Path) -> None:
     name = f"vftest-{uuid.uuid4().hex[:8]}"  # other satellites on the LAN are not this test's
     sat = Satellite(satellite_venv, conversation, free_port(), tmp_path, zeroconf_name=name)
