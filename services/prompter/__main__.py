@@ -18,7 +18,7 @@ from shared.config import BusSettings
 from shared.language.bridge import GLOSSED
 from shared.messages import Control, JobText, Transcript
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS, style_name, wake_phrase
-from shared.messages.language import DEFAULT_LANGUAGE, language_list, room_language
+from shared.messages.language import DEFAULT_LANGUAGE, LanguageListSetting, RoomLanguageSetting
 from shared.messages.scene import SceneMode
 from shared.metrics import serve_metrics
 from shared.service import ServiceSpec
@@ -83,10 +83,12 @@ class PrompterSettings(BaseSettings):
         "the data dir (replicas on one host)"
     )
     data_dir: Path = Field(Path("data"), description="holds prompter.sqlite3 when no database URL is set")
-    language: str = Field(DEFAULT_LANGUAGE, description="the transcriber's language (or auto): its word tables "
-                          "are loaded at start, so a room's first window in it does not wait for them")
-    auto_languages: str = Field(",".join((DEFAULT_LANGUAGE, *GLOSSED)), description="with auto, the languages "
-                                "whose word tables are loaded at start (empty: every language the prompter reads)")
+    language: RoomLanguageSetting = Field(
+        DEFAULT_LANGUAGE, description="the transcriber's language (or auto): its word tables are loaded at start, so "
+                                      "a room's first window in it does not wait for them")
+    auto_languages: LanguageListSetting = Field(
+        ",".join((DEFAULT_LANGUAGE, *GLOSSED)), description="with auto, the languages whose word tables are loaded at "
+                                                            "start (empty: every language the prompter reads)")
     metrics_port: int = Field(
         9103, ge=0, le=65535, description="port of /metrics and /healthz; 0 picks a free one"
     )
@@ -105,16 +107,6 @@ class PrompterSettings(BaseSettings):
     @classmethod
     def _plain_words(cls, value: str) -> str:
         return wake_phrase(value)
-
-    @field_validator("language")
-    @classmethod
-    def _room_language(cls, value: str) -> str:
-        return room_language(value)
-
-    @field_validator("auto_languages")
-    @classmethod
-    def _auto_languages(cls, value: str) -> str:
-        return language_list(value)
 
 
 # Every flag overrides its VOXFRAME_ variable and is validated with it.

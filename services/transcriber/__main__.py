@@ -11,13 +11,13 @@ import time
 from collections.abc import Iterable
 from typing import Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.transcriber.engines import EngineFatalError, SpeechEngine
 from services.transcriber.engines.models import ENGLISH_MODEL, MULTILINGUAL_MODEL
 from shared.language.bridge import GLOSSED
-from shared.messages.language import DEFAULT_LANGUAGE, language_list, room_language
+from shared.messages.language import DEFAULT_LANGUAGE, LanguageListSetting, RoomLanguageSetting
 from shared.service import ServiceSpec
 from shared.settings_cli import add_setting_flags, settings_from_args
 
@@ -30,9 +30,10 @@ class TranscriberSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
 
     stt_engine: Literal["faster-whisper", "assemblyai"] = Field("faster-whisper", description="speech-to-text engine")
-    language: str = Field(DEFAULT_LANGUAGE, description="spoken language (an ISO 639 code such as de) where the room "
-                          "or upload names none; 'auto' detects it per segment")
-    auto_languages: str = Field(
+    language: RoomLanguageSetting = Field(
+        DEFAULT_LANGUAGE, description="spoken language (an ISO 639 code such as de) where the room or upload names "
+                                      "none; 'auto' detects it per segment")
+    auto_languages: LanguageListSetting = Field(
         ",".join((DEFAULT_LANGUAGE, *GLOSSED)), description="the languages 'auto' chooses among (comma-separated "
         "codes; by default those the prompter and illustrator read); empty: any of Whisper's 99")
     whisper_model: str = Field(ENGLISH_MODEL, description="the model for English: 'tiny.en' or 'base' (built in) or a "
@@ -53,16 +54,6 @@ class TranscriberSettings(BaseSettings):
     transcriber_prefetch: int = Field(
         1, ge=1, le=10, description="segments one replica holds at a time; keep 1-2 so replicas share fairly")
     metrics_port: int = Field(9102, ge=0, le=65535, description="/metrics and /healthz port; 0 picks a free one")
-
-    @field_validator("language")
-    @classmethod
-    def _language(cls, value: str) -> str:
-        return room_language(value)
-
-    @field_validator("auto_languages")
-    @classmethod
-    def _auto_languages(cls, value: str) -> str:
-        return language_list(value)
 
 
 SERVICE = ServiceSpec.from_settings("transcriber", TranscriberSettings)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated
 
-from pydantic import StringConstraints
+from pydantic import AfterValidator, StringConstraints
 
 AUTO = "auto"
 DEFAULT_LANGUAGE = "en"
@@ -43,3 +43,7 @@ def language_list(value: object) -> str:
 # On the wire: exactly as written above (a sender normalises with `language_code`), so one reading holds everywhere.
 Language = Annotated[str, StringConstraints(max_length=3, pattern=r"^[a-z]{2,3}$")]
 RoomLanguage = Annotated[str, StringConstraints(max_length=len(AUTO), pattern=rf"^({AUTO}|[a-z]{{2,3}})$")]
+
+# A setting read from the environment, normalised by the rules above (the transcriber's and the prompter's alike).
+RoomLanguageSetting = Annotated[str, AfterValidator(room_language)]
+LanguageListSetting = Annotated[str, AfterValidator(language_list)]
