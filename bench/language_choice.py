@@ -1,6 +1,6 @@
 """Choosing and painting in each language, for make bench-languages: topic recall, keyword precision, names
-painted and the share of keywords the illustrator depicts, per language and split (dev / held-out), on the
-scenes of bench/data/language_scenes.json as written or as the pipeline heard them.
+painted and the share of keywords the illustrator depicts, per language and split (dev, held-out, the fresh
+held-out), on the scenes of bench/data/language_scenes.json as written or as the pipeline heard them.
 
 - topic recall: share of a scene's topics named by the chosen keywords (a keyword names a topic when its lemma is
   the lemma of one of the topic's words, or it contains one);
@@ -100,7 +100,7 @@ def score_language_scenes(lines_by_scene: dict[str, list[HeardLine]], language: 
 
 
 def main() -> int:
-    """The scenes as written (no speech engine): what the choosing alone achieves, dev and held-out."""
+    """The scenes as written (no speech engine): what the choosing alone achieves, dev and both held-out splits."""
     results = {language: {split: score(*parts(), scenes, language) for split, scenes in splits.items()}
                for language, splits in load_scenes()["languages"].items()}
     save_results("language-choice", {"as_written": results, "load_average_at_end": os.getloadavg()})

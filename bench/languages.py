@@ -1,17 +1,18 @@
 """`make bench-languages`: hearing, choosing and painting in German, Spanish, French and English (the control).
 
-Hearing: each scene of bench/data/language_scenes.json (family talk, several espeak-ng voices of its language
-taking turns, `dev` to tune on, `heldout` never) is spoken with pauses between turns, mixed with pink room noise
-(SNR_DB), and cut at pauses as a live mic is. Every segment is heard twice in the same run: by the pipeline's
-engine as the transcriber builds it (TranscriberSettings' defaults, so `auto` chooses among
-VOXFRAME_AUTO_LANGUAGES) with the room set to `auto` (the multilingual model detects, the room's prior weighs
-in, the chosen language's model decodes, the guards drop invented text) and by bare faster-whisper on the
-multilingual model (its own language detection among all its languages, beam 5, its VAD filter, nothing of
-Voxframe's). Reported per language and split: WER of both with their deletions and insertions, language
-detection accuracy per segment (both) and per room (the language most of a scene's words were heard in), and the
-real-time factor. The pipeline's lines (text, language, each word's confidence, as a transcript carries them to
-the prompter) then go to bench/language_choice.py: topic recall, keyword precision and the share of keywords the
-illustrator depicts, beside the same scores on the scenes as written.
+Hearing: each scene of bench/data/language_scenes.json (family talk, several espeak-ng voices of its language taking
+turns, `dev` to tune on, `heldout` and `heldout2` never; `heldout` has been seen) is spoken with pauses between
+turns, mixed with pink room noise (SNR_DB), and cut at pauses as a live mic is. Every segment is heard in turn, in
+the same run: by the pipeline's engine as the transcriber builds it (TranscriberSettings' defaults, so `auto`
+chooses among VOXFRAME_AUTO_LANGUAGES; one engine per multilingual beam width given with --multilingual-beams) with
+the room set to `auto` (the multilingual model detects, the room's prior weighs in, the chosen language's model
+decodes, the guards drop invented text) and by bare faster-whisper on the multilingual model (its own language
+detection among all its languages, beam 5, its VAD filter, nothing of Voxframe's). Reported per language and split:
+WER of each with their deletions and insertions, language detection accuracy per segment (each) and per room (the
+language most of a scene's words were heard in), and the real-time factor. The pipeline's lines (text, language,
+each word's confidence, as a transcript carries them to the prompter) then go to bench/language_choice.py: topic
+recall, keyword precision and the share of keywords the illustrator depicts, beside the same scores on the scenes as
+written.
 
 English models: tiny.en and the multilingual base, both told the language is English, on ../shared/audio/real
 (read speech) and ../shared/audio/conversation (meetings, a phone call) file by file as `voxframe transcribe`
@@ -47,7 +48,7 @@ SNR_DB = 15.0  # a quiet living room: a fridge, a street outside
 PAUSE_SECONDS = 1.0  # between turns: longer than the live cutter's end of utterance
 SPEED_WPM = 150
 LANGUAGES = ["de", "es", "fr", "en"]
-SPLITS = ["dev", "heldout"]
+SPLITS = ["dev", "heldout", "heldout2"]
 
 
 def spoken_scene(scene: dict, voices: list[str], rng: np.random.Generator) -> np.ndarray:
@@ -76,52 +77,61 @@ class BareMultilingual:
         return " ".join(s.text.strip() for s in segments), info.language
 
 
-def hear_scenes(language: str, scenes: list[dict], voices: list[str], engine: FasterWhisperEngine,
-                bare: BareMultilingual) -> tuple[dict, dict[str, list[HeardLine]]]:
-    """Hearing figures of one language's split, and the pipeline's lines per scene for the choosing scores."""
+def hear_scenes(language: str, scenes: list[dict], voices: list[str], engines: dict[int, FasterWhisperEngine],
+                bare: BareMultilingual) -> tuple[dict, dict[int, dict[str, list[HeardLine]]]]:
+    """Hearing figures of one language's split, the pipeline's per multilingual beam width (`engines`) beside bare
+    faster-whisper's, all hearing each segment in turn so that their times share the machine's load; and each
+    pipeline's lines per scene for the choosing scores."""
     rng = np.random.default_rng(28)
-    lines_by_scene: dict[str, list[HeardLine]] = {}
-    counts = Counter[str]()
-    pipeline_errors, bare_errors, words = 0, 0, 0
-    audio_s = engine_s = bare_s = 0.0
-    rooms_right = 0
+    lines: dict[int, dict[str, list[HeardLine]]] = {beam: {} for beam in engines}
+    counts = {name: Counter[str]() for name in (*engines, "bare")}
+    seconds = Counter[int | str]()
+    words, audio_s = 0, 0.0
     for scene in scenes:
-        rooms = RoomLanguages()  # each scene is a room of its own, heard from its first line
-        heard, bare_heard, spoken_words = [], [], Counter[str]()
+        rooms = {beam: RoomLanguages() for beam in engines}  # each scene a room of its own, heard from its first line
+        heard: dict[int, list[HeardLine]] = {beam: [] for beam in engines}
+        spoken_words = {beam: Counter[str]() for beam in engines}
+        bare_heard = []
         for segment in segment_file(spoken_scene(scene, voices, rng)):
-            started = time.perf_counter()
-            got = engine.transcribe(segment.samples, "auto", rooms.prior(scene["name"]))
-            engine_s += time.perf_counter() - started
-            rooms.heard(scene["name"], got.detected, segment.duration_seconds)
+            for beam, engine in engines.items():
+                started = time.perf_counter()
+                got = engine.transcribe(segment.samples, "auto", rooms[beam].prior(scene["name"]))
+                seconds[beam] += time.perf_counter() - started
+                rooms[beam].heard(scene["name"], got.detected, segment.duration_seconds)
+                counts[beam].update(segments=1, right=got.language == language)
+                if got.text:
+                    heard[beam].append((got.text, got.language, word_confidence(got)))
+                    spoken_words[beam][got.language] += len(got.words)
             started = time.perf_counter()
             text, bare_language = bare.transcribe(segment.samples)
-            bare_s += time.perf_counter() - started
-            audio_s += segment.duration_seconds
-            counts.update(segments=1, pipeline_right=got.language == language, bare_right=bare_language == language)
-            if got.text:
-                heard.append((got.text, got.language, word_confidence(got)))
-                spoken_words[got.language] += len(got.words)
+            seconds["bare"] += time.perf_counter() - started
+            counts["bare"].update(segments=1, right=bare_language == language)
             bare_heard.append(text)
+            audio_s += segment.duration_seconds
         reference = " ".join(text for _, text in scene["turns"])
-        ours, theirs = (errors(reference, " ".join(t for t, _, _ in heard), language=language),
-                        errors(reference, " ".join(bare_heard), language=language))
-        pipeline_errors, bare_errors, words = pipeline_errors + ours.total, bare_errors + theirs.total, \
-            words + ours.words
-        counts.update(deleted_pipeline=ours.deletions, deleted_bare=theirs.deletions,
-                      inserted_pipeline=ours.insertions, inserted_bare=theirs.insertions)
-        rooms_right += bool(spoken_words) and spoken_words.most_common(1)[0][0] == language
-        lines_by_scene[scene["name"]] = heard
-        print(f"[{language}] {scene['name']}: {[(text, code) for text, code, _ in heard]}\n  bare: {bare_heard}",
-              flush=True)
-    return {"scenes": len(scenes), "segments": counts["segments"], "reference_words": words,
-            "wer_pipeline": round(pipeline_errors / words, 4), "wer_bare": round(bare_errors / words, 4),
-            **{f"{kind}_{engine}": counts[f"{kind}_{engine}"] for kind in ("deleted", "inserted")
-               for engine in ("pipeline", "bare")},
-            "detection_segment_pipeline": round(counts["pipeline_right"] / counts["segments"], 3),
-            "detection_segment_bare": round(counts["bare_right"] / counts["segments"], 3),
-            "detection_room_pipeline": round(rooms_right / len(scenes), 3),
-            "audio_seconds": round(audio_s, 1), "rtf_pipeline": round(engine_s / audio_s, 3),
-            "rtf_bare": round(bare_s / audio_s, 3)}, lines_by_scene
+        for name, said in [*((beam, " ".join(t for t, _, _ in heard[beam])) for beam in engines),
+                           ("bare", " ".join(bare_heard))]:
+            scored = errors(reference, said, language=language)
+            counts[name].update(errors=scored.total, deleted=scored.deletions, inserted=scored.insertions)
+        words += scored.words
+        for beam in engines:
+            counts[beam].update(rooms_right=bool(spoken_words[beam])
+                                and spoken_words[beam].most_common(1)[0][0] == language)
+            lines[beam][scene["name"]] = heard[beam]
+            print(f"[{language}] {scene['name']} beam {beam}: {[(text, code) for text, code, _ in heard[beam]]}",
+                  flush=True)
+        print(f"  bare: {bare_heard}", flush=True)
+
+    def figures(name: int | str) -> dict:
+        count = counts[name]
+        return {"wer": round(count["errors"] / words, 4), "deleted": count["deleted"], "inserted": count["inserted"],
+                "detection_segment": round(count["right"] / count["segments"], 3),
+                **({"detection_room": round(count["rooms_right"] / len(scenes), 3)} if name != "bare" else {}),
+                "rtf": round(seconds[name] / audio_s, 3)}
+
+    return {"scenes": len(scenes), "segments": counts["bare"]["segments"], "reference_words": words,
+            "audio_seconds": round(audio_s, 1), "pipeline": {f"beam {beam}": figures(beam) for beam in engines},
+            "bare": figures("bare")}, lines
 
 
 def english_models(folders: list[Path]) -> dict:
@@ -144,35 +154,47 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--languages", nargs="*", default=LANGUAGES, help="these languages' scenes only")
     parser.add_argument("--splits", nargs="*", default=SPLITS, choices=SPLITS, help="these splits only")
+    parser.add_argument("--multilingual-beams", nargs="+", type=int, metavar="N",
+                        default=[TranscriberSettings().whisper_multilingual_beam_size],
+                        help="the pipeline's multilingual beam widths to compare, each hearing every segment in turn")
     parser.add_argument("--part", choices=("all", "scenes", "english-models"), default="all",
                         help="one part only, saved as languages-PART.json (the two can run side by side)")
     args = parser.parse_args()
     results: dict[str, object] = {"cpu": cpu_model(), "load_average_1m_at_start": round(os.getloadavg()[0], 1),
                                   "snr_db": SNR_DB}
     if args.part != "english-models":
-        results.update(scenes(args.languages, args.splits))
+        results.update(scenes(args.languages, args.splits, args.multilingual_beams))
     if args.part != "scenes":
         folders = [f for f in (REAL_AUDIO, CONVERSATION) if (f / "manifest.tsv").exists()]
         results["english_models"] = english_models(folders) if folders else {"skipped": "no ../shared/audio"}
     results["load_average_1m_at_end"] = round(os.getloadavg()[0], 1)
     some = "" if args.languages == LANGUAGES else f"-{'-'.join(args.languages)}"
     some += "" if args.splits == SPLITS else f"-{'-'.join(args.splits)}"
+    some += "" if args.multilingual_beams == parser.get_default("multilingual_beams") else \
+        f"-beams-{'-'.join(map(str, args.multilingual_beams))}"
     save_results("languages" if args.part == "all" and not some else f"languages-{args.part}{some}", results)
     return 0
 
 
-def scenes(languages: list[str], splits: list[str]) -> dict[str, dict]:
-    """Hearing and choosing figures of every language's scenes in `splits` (dev, held-out)."""
+def scenes(languages: list[str], splits: list[str], beams: list[int]) -> dict[str, dict]:
+    """Hearing and choosing figures of every language's scenes in `splits` (dev, held-out), the pipeline's with
+    each multilingual beam width in `beams`."""
     data = load_scenes()
-    engine, bare = build_engine(TranscriberSettings(stt_engine="faster-whisper", language="auto")), BareMultilingual()
-    assert isinstance(engine, FasterWhisperEngine)
+    engines = {}
+    for beam in beams:
+        engine = build_engine(TranscriberSettings(stt_engine="faster-whisper", language="auto",
+                                                  whisper_multilingual_beam_size=beam))
+        assert isinstance(engine, FasterWhisperEngine)
+        engines[beam] = engine
+    bare = BareMultilingual()
     results: dict[str, dict] = {"hearing": {}, "choosing": {}}
     for language in languages:
         hearing, choosing = {}, {}
         for split in splits:
             scenes = data["languages"][language][split]
-            hearing[split], lines = hear_scenes(language, scenes, data["voices"][language], engine, bare)
-            choosing[split] = {"heard": score_language_scenes(lines, language),
+            hearing[split], lines = hear_scenes(language, scenes, data["voices"][language], engines, bare)
+            choosing[split] = {"heard": {f"beam {beam}": score_language_scenes(lines[beam], language)
+                                         for beam in engines},
                                "as_written": score(*parts(), scenes, language),
                                "heard_lines": lines}  # to score the choosing again without hearing again
         results["hearing"][language], results["choosing"][language] = hearing, choosing

@@ -10,9 +10,9 @@ room per conversation as it would live; what is scored is each window's own choi
 - `dev-heard`: the dev set heard the same way (bench/data/dev_heard.json), what the selector was tuned on.
 Issue 24 added talk as rooms have it, several voices at once, each with a dev part (may be tuned on) and a held-out
 part (never tuned on):
-- `scenes-*`: `dev`, `heldout` and `heldout2` (each scored once, reported and then looked at: seen) and
-  `heldout3` (written on 2026-12-06 after heldout2 was looked at and before the change that followed; scored once)
-  of bench/data/room_scenes.json (loaded by tests/topics.py, which the prompter's tests score with too),
+- `scenes-*`: `dev`, `heldout` to `heldout5` (each scored once, reported and then looked at: seen, dev since) and
+  `heldout6` (written before the dictionary-plural change and scored once, after it) of bench/data/room_scenes.json
+  (loaded by tests/topics.py, which the prompter's tests score with too),
   multi-voice scenes with things said in passing, as written and as the pipeline heard them mixed in one room
   and cut as a live mic is (`-heard`, bench/data/scenes_heard.json made by bench/heard_scenes.py);
 - `conversation-*`: the real meetings and phone call of ../shared/audio/conversation with the topics of
@@ -89,6 +89,9 @@ class Recording:
     def select(self, *args: Any, **kwargs: Any) -> Selection:
         self.last = self.selector.select(*args, **kwargs)
         return self.last
+
+    def __getattr__(self, name: str) -> Any:  # the rest of the selector as the handler uses it (its word tables)
+        return getattr(self.selector, name)
 
 
 class Replay:

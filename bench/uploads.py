@@ -104,7 +104,7 @@ def child(path: str) -> None:
     started = time.perf_counter()
     try:
         upload = prepare(data, LIMIT_SECONDS)
-        outcome = f"accepted: {len(upload.segments)} segments, {upload.audio_seconds:.1f} s"
+        outcome = f"accepted: {len(upload.pieces)} segments, {upload.audio_seconds:.1f} s"
     except UploadRejected as exc:
         outcome = f"refused {exc.status}: {exc}"
     seconds = time.perf_counter() - started

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
+import re
 import selectors
 import socket
 import subprocess
@@ -72,6 +73,20 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+# How long a worker process under test may take to start (import, load its model, reach the broker): on an idle
+# 2-core machine about 5 s; at load 10 (benchmarks beside the suite) 30 s was not always enough. Only a failing
+# start waits this long.
+PROCESS_START_SECONDS = 60.0
+
+
+def logged_metrics_port(output: Callable[[], str]) -> int:
+    """The port a worker process under test serves /metrics and /healthz on, once its log (`output()`) names it
+    (shared/metrics.py logs "Metrics on http://HOST:PORT/metrics" when the server is up)."""
+    found = wait_for(lambda: re.search(r"Metrics on http://[^:]+:(\d+)/metrics", output()),
+                     timeout=PROCESS_START_SECONDS, message="the metrics server")
+    return int(found.group(1))  # type: ignore[attr-defined]
 
 
 def wait_for(condition: Callable[[], object], timeout: float = 10.0, interval: float = 0.02,

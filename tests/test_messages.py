@@ -104,6 +104,16 @@ def test_partial_pcm_frame_is_refused() -> None:
         AudioSegment.from_json(_with("audio", pcm="AQAB"))
 
 
+def test_audio_without_context_fields_is_read_as_all_its_own_and_context_must_leave_some() -> None:
+    data = json.loads(_with("audio"))
+    del data["context_before_seconds"], data["context_after_seconds"]  # as a sender before the fields wrote it
+    old = AudioSegment.from_json(json.dumps(data).encode())
+    assert (old.context_before_seconds, old.context_after_seconds) == (0, 0)
+    seconds = old.duration_seconds
+    with pytest.raises(ValidationError, match="none of the audio its own"):
+        AudioSegment.from_json(_with("audio", context_before_seconds=seconds / 2, context_after_seconds=seconds / 2))
+
+
 def test_naive_timestamp_is_refused() -> None:
     with pytest.raises(ValidationError, match="timezone"):
         ImagePrompt.from_json(_with("prompt", origin_at=datetime.now().isoformat()))

@@ -16,8 +16,8 @@ from services.prompter.engines.vocabulary import singular
 DATA = Path(__file__).resolve().parents[1] / "bench" / "data"
 SCENES = DATA / "room_scenes.json"  # written for issue 24 before the selector was changed; dev and held-out
 SCENES_HEARD = DATA / "scenes_heard.json"  # what the pipeline heard of them (bench/heard_scenes.py)
-# dev may be tuned on; heldout and heldout2 were scored and looked at (issue 24); heldout3 was written after them
-SPLITS = ("dev", "heldout", "heldout2", "heldout3")
+# dev may be tuned on; heldout to heldout5 were scored and looked at (issue 24); heldout6 was written after them
+SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
 
 
 def words(phrase: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import logging
 import signal
 import threading
@@ -16,8 +17,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from services.capture.handler import CaptureHandler
 from services.capture.metrics import COUNTERS, DEVICE_UP, REOPENS, label_mic
 from services.capture.sources import AudioSource, SourceError
+from services.capture.watchdog import Watchdog
 from shared.audio import Segmenter, SegmenterOptions
-from shared.audio.arbiter import Arbiter, ArbitrationOptions
+from shared.audio.arbiter import NOTICE_SECONDS, Arbiter, ArbitrationOptions, hold_seconds_for, uncovered_seconds_for
 from shared.audio.outbox import ArbitratedOutbox, SegmentOutbox
 from shared.bus import Bus
 from shared.config import BusSettings
@@ -53,13 +55,19 @@ class CaptureSettings(BaseSettings):
     pre_roll_ms: int = Field(_SEGMENTER.pre_roll_ms, ge=0, description="audio kept before speech starts")
     post_roll_ms: int = Field(_SEGMENTER.post_roll_ms, ge=0, description="audio kept after speech ends")
     end_silence_ms: int = Field(_SEGMENTER.end_silence_ms, ge=32, description="pause that ends a segment")
+    short_speech_s: float = Field(_SEGMENTER.short_speech_s, ge=0,
+                                  description="a segment with less speech than this ends at short_end_silence_ms")
+    short_end_silence_ms: int = Field(_SEGMENTER.short_end_silence_ms, ge=32,
+                                      description="pause that ends a short segment (a phrase more often than a turn)")
     min_speech_ms: int = Field(_SEGMENTER.min_speech_ms, ge=0,
                                description="segments with less speech are dropped")
     max_segment_s: float = Field(_SEGMENTER.max_segment_s, gt=0, le=240,
                                  description="longer speech is cut at a pause")
-    arbitration_hold_ms: int = Field(
-        round(_ARBITRATION.hold_seconds * 1000), ge=0, le=2000,
-        description="how long a segment waits for the room's other mics (0: no arbitration)",
+    arbitration_hold_ms: int | None = Field(
+        None, ge=0, le=2000,
+        description="how long a segment waits for the room's other mics (0: no arbitration; default: how much later "
+                    "another mic may cut it, short_end_silence_ms - end_silence_ms, "
+                    f"+ {NOTICE_SECONDS * 1000:.0f})",
     )
     arbitration_similarity: float = Field(
         _ARBITRATION.min_similarity, gt=0, le=1,
@@ -73,31 +81,38 @@ class CaptureSettings(BaseSettings):
         return SegmenterOptions(**self.model_dump(include=set(_SEGMENTER_FIELDS)))
 
     def arbitration_options(self) -> ArbitrationOptions:
-        return ArbitrationOptions(hold_seconds=self.arbitration_hold_ms / 1000,
-                                  min_similarity=self.arbitration_similarity)
+        segmenter = self.segmenter_options()
+        hold_seconds = (hold_seconds_for(segmenter) if self.arbitration_hold_ms is None
+                        else self.arbitration_hold_ms / 1000)
+        return ArbitrationOptions(hold_seconds=hold_seconds, min_similarity=self.arbitration_similarity,
+                                  uncovered_seconds=uncovered_seconds_for(segmenter))
 
 
 SERVICE = ServiceSpec.from_settings("capture", CaptureSettings)
 
 
 def capture(source: AudioSource, handler: CaptureHandler, outbox: ArbitratedOutbox, stop: threading.Event,
-            loop: bool = False) -> None:
+            watchdog: Watchdog, loop: bool = False) -> None:
     """Feed the handler from the source until `stop` (or the file ends); reopen a failing device with backoff,
-    from the first delay again once audio flows."""
+    from the first delay again once audio flows. Each block and each opening is progress for `watchdog`."""
     handler.kind = source.kind
-    reopen = Retry(SourceError, Backoff(_FIRST_RETRY_SECONDS, _MAX_RETRY_SECONDS), stop=stop, on_retry=_reopening)
+    reopen = Retry(SourceError, Backoff(_FIRST_RETRY_SECONDS, _MAX_RETRY_SECONDS), stop=stop,
+                   on_retry=functools.partial(_reopening, watchdog))
     with contextlib.suppress(Interrupted):
-        reopen(_feed, source, handler, outbox, stop, loop, reopen)
+        reopen(_feed, source, handler, outbox, stop, watchdog, loop, reopen)
+    watchdog.rest()
     outbox.put(handler.end_stream(EndReason.END_OF_INPUT))
 
 
 def _feed(source: AudioSource, handler: CaptureHandler, outbox: ArbitratedOutbox, stop: threading.Event,
-          loop: bool, reopen: Retry) -> None:
+          watchdog: Watchdog, loop: bool, reopen: Retry) -> None:
     """Until `stop` or the end of the input; a SourceError ends this stream and is raised to be retried."""
     while not stop.is_set():
+        watchdog.beat()
         try:
             with contextlib.closing(source.blocks()) as blocks:
                 for block in blocks:
+                    watchdog.beat()
                     if reopen.tries:
                         _LOGGER.info("Audio from %s again", source.name)
                         reopen.healthy()
@@ -115,7 +130,8 @@ def _feed(source: AudioSource, handler: CaptureHandler, outbox: ArbitratedOutbox
         outbox.put(handler.end_stream(EndReason.END_OF_INPUT))
 
 
-def _reopening(exc: BaseException, tries: int, _delay: float) -> None:
+def _reopening(watchdog: Watchdog, exc: BaseException, tries: int, _delay: float) -> None:
+    watchdog.rest()  # the backoff's wait is no hang
     if tries == 1:
         _LOGGER.warning("Input failed (%s); reopening with backoff until it is back", exc)
     REOPENS.inc()
@@ -178,7 +194,8 @@ def run(args: argparse.Namespace) -> int:
                 {Control: handler.on_control, Heard: arbiter.on_heard, MicStatus: arbiter.on_status})
     bus.every(1.0, lambda: bus.publish_nowait(handler.status()) if bus.connected else None)
     label_mic(settings.room, settings.mic)
-    serve_metrics("capture", settings.metrics_port, ready=bus.health)
+    watchdog = Watchdog(source)
+    serve_metrics("capture", settings.metrics_port, ready=lambda: watchdog.health() or bus.health())
     stop, signalled = threading.Event(), threading.Event()
 
     def on_signal(*_: object) -> None:
@@ -194,7 +211,8 @@ def run(args: argparse.Namespace) -> int:
     outbox = ArbitratedOutbox(arbiter, bus, publisher, COUNTERS)
     bus.every(0.05, outbox.release)
     _LOGGER.info("Ready: %s/%s listening to %s", settings.room, settings.mic, source.name)
-    capture(source, handler, outbox, stop, loop=args.loop)
+    threading.Thread(target=watchdog.watch, name="capture-watchdog", daemon=True).start()
+    capture(source, handler, outbox, stop, watchdog, loop=args.loop)
     if not outbox.wait_empty(10):
         _LOGGER.warning("Stopping with segments the broker never confirmed")
     bus.stop(10)

@@ -15,7 +15,7 @@ from services.prompter.engines import KeywordSelector
 from services.prompter.policy import Policy
 from shared.bus import Bus
 from shared.config import BusSettings
-from shared.language.bridge import GLOSSED
+from shared.language.bridge import READ_LANGUAGES
 from shared.messages import Control, JobText, Transcript
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS, style_name, wake_phrase
 from shared.messages.language import DEFAULT_LANGUAGE, LanguageListSetting, RoomLanguageSetting
@@ -87,7 +87,7 @@ class PrompterSettings(BaseSettings):
         DEFAULT_LANGUAGE, description="the transcriber's language (or auto): its word tables are loaded at start, so "
                                       "a room's first window in it does not wait for them")
     auto_languages: LanguageListSetting = Field(
-        ",".join((DEFAULT_LANGUAGE, *GLOSSED)), description="with auto, the languages whose word tables are loaded at "
+        READ_LANGUAGES, description="with auto, the languages whose word tables are loaded at "
                                                             "start (empty: every language the prompter reads)")
     metrics_port: int = Field(
         9103, ge=0, le=65535, description="port of /metrics and /healthz; 0 picks a free one"
@@ -159,7 +159,7 @@ def load_selector(max_keywords: int, semantic: bool = True) -> KeywordSelector:
             selector = SemanticSelector(encoder(), max_keywords=max_keywords)
         except RuntimeError as exc:  # the model's package is missing
             _LOGGER.warning("lexical keyword selection: %s", exc)
-    selector.select(["Warm up the word tables with a dog on a beach by the sea."])  # they load lazily
+    selector.select(["Warm up the word tables with two dogs on a beach by the sea."])  # they load lazily
     # The tables and the model live as long as the process: a full collection walking them paused a window's
     # selection by ~70 ms. Frozen, collections only walk what the windows allocate.
     gc.freeze()

@@ -15,8 +15,13 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.transcriber.engines import EngineFatalError, SpeechEngine
-from services.transcriber.engines.models import ENGLISH_MODEL, MULTILINGUAL_MODEL
-from shared.language.bridge import GLOSSED
+from services.transcriber.engines.models import (
+    ENGLISH_BEAM_SIZE,
+    ENGLISH_MODEL,
+    MULTILINGUAL_BEAM_SIZE,
+    MULTILINGUAL_MODEL,
+)
+from shared.language.bridge import READ_LANGUAGES
 from shared.messages.language import DEFAULT_LANGUAGE, LanguageListSetting, RoomLanguageSetting
 from shared.service import ServiceSpec
 from shared.settings_cli import add_setting_flags, settings_from_args
@@ -34,7 +39,7 @@ class TranscriberSettings(BaseSettings):
         DEFAULT_LANGUAGE, description="spoken language (an ISO 639 code such as de) where the room or upload names "
                                       "none; 'auto' detects it per segment")
     auto_languages: LanguageListSetting = Field(
-        ",".join((DEFAULT_LANGUAGE, *GLOSSED)), description="the languages 'auto' chooses among (comma-separated "
+        READ_LANGUAGES, description="the languages 'auto' chooses among (comma-separated "
         "codes; by default those the prompter and illustrator read); empty: any of Whisper's 99")
     whisper_model: str = Field(ENGLISH_MODEL, description="the model for English: 'tiny.en' or 'base' (built in) or a "
                                "CTranslate2 model folder; a multilingual one hears every language")
@@ -43,7 +48,12 @@ class TranscriberSettings(BaseSettings):
                                         "(*.en): 'base' (built in) or a CTranslate2 model folder")
     whisper_device: str = Field("cpu", description="cpu, cuda or auto")
     whisper_compute_type: str = Field("int8", description="CTranslate2 compute type: int8, int8_float16, float16, ...")
-    whisper_beam_size: int = Field(5, ge=1, le=20, description="Whisper beam width; 1 is faster")
+    whisper_beam_size: int = Field(ENGLISH_BEAM_SIZE, ge=1, le=20,
+                                   description="whisper_model's beam width (every language's when it is multilingual); "
+                                               "1 is faster")
+    whisper_multilingual_beam_size: int = Field(
+        MULTILINGUAL_BEAM_SIZE, ge=1, le=20, description="whisper_multilingual_model's beam width (other languages "
+                                                         "and 'auto' while whisper_model is English-only)")
     whisper_cpu_threads: int = Field(0, ge=0, description="0 lets CTranslate2 choose")
     assemblyai_api_key: SecretStr = Field(SecretStr(""), description="AssemblyAI API key (streaming engine)")
     assemblyai_url: str = Field("wss://streaming.assemblyai.com/v3/ws", description="AssemblyAI v3 streaming URL")
@@ -75,14 +85,16 @@ def build_engine(settings: TranscriberSettings, stop: threading.Event | None = N
                                compute_type=settings.whisper_compute_type, beam_size=settings.whisper_beam_size,
                                cpu_threads=settings.whisper_cpu_threads,
                                language=settings.language, multilingual_model=settings.whisper_multilingual_model,
-                               auto_languages=tuple(filter(None, settings.auto_languages.split(","))))
+                               auto_languages=tuple(filter(None, settings.auto_languages.split(","))),
+                               multilingual_beam_size=settings.whisper_multilingual_beam_size)
 
 
 _ENGINE_FLAGS = {
     "--engine": "stt_engine", "--language": "language", "--model": "whisper_model",
     "--multilingual-model": "whisper_multilingual_model", "--auto-languages": "auto_languages",
     "--device": "whisper_device", "--compute-type": "whisper_compute_type",
-    "--beam-size": "whisper_beam_size", "--cpu-threads": "whisper_cpu_threads",
+    "--beam-size": "whisper_beam_size", "--multilingual-beam-size": "whisper_multilingual_beam_size",
+    "--cpu-threads": "whisper_cpu_threads",
 }
 
 
@@ -151,8 +163,8 @@ def run_worker(args: argparse.Namespace) -> int:
 def run_files(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from services.transcriber.long import Span, transcribe_long
-    from shared.audio import SAMPLE_RATE_HZ, AudioDecodeError, decode_audio
+    from services.transcriber.long import transcribe_long
+    from shared.audio import SAMPLE_RATE_HZ, AudioDecodeError, Piece, decode_audio
 
     try:
         engine = build_engine(settings_from_args(TranscriberSettings, args))
@@ -169,7 +181,7 @@ def run_files(args: argparse.Namespace) -> int:
             continue
         started = time.perf_counter()
 
-        def progress(pieces: list[Span], name: str = str(path)) -> Iterable[Span]:
+        def progress(pieces: list[Piece], name: str = str(path)) -> Iterable[Piece]:
             return tqdm(pieces, desc=name, unit="piece", leave=False, disable=len(pieces) < 2, file=sys.stderr)
 
         heard, pieces = transcribe_long(engine, samples, progress)

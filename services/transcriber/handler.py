@@ -59,6 +59,8 @@ class TranscriptionHandler:
         started = time.perf_counter()
         try:
             heard = self.engine.transcribe(samples, segment.language or self.language, self.rooms.prior(talk))
+            heard = heard.without_context(segment.context_before_seconds, segment.context_after_seconds,
+                                          segment.duration_seconds)
         except EngineError as exc:
             ENGINE_ERRORS.labels(engine, exc.reason).inc()
             raise

@@ -6,6 +6,9 @@
     for seg in segment_file(samples):             # whole recording → speech segments, cut at pauses
         seg.samples, seg.start_sample, seg.end_sample, seg.end_reason, seg.duration_seconds, seg.pcm()
 
+    for piece in plan_pieces(segment_file(samples), len(samples)):  # to hear a whole recording: a piece per
+        piece.begin, piece.end, piece.own_start, piece.own_end    # segment with context either side (or one)
+
     segmenter = Segmenter(SegmenterOptions(max_segment_s=20))   # live: one per stream (mic)
     for block in blocks:                          # int16 16 kHz mono blocks of any size
         for seg in segmenter.feed(block): ...     # segments come out once their pause is heard
@@ -22,6 +25,7 @@ Silero v6 (shipped inside faster-whisper, nothing downloads) behind the one-meth
 
 from shared.audio.convert import StreamConverter, to_float32, to_int16, to_pipeline_format
 from shared.audio.decode import AudioDecodeError, AudioTooLong, decode_audio
+from shared.audio.pieces import Piece, plan_pieces
 from shared.audio.segmenter import Segmenter, SegmenterOptions, SpeechSegment, segment_file
 from shared.audio.vad import WINDOW_SAMPLES, SileroVad, VoiceDetector
 from shared.messages.audio import SAMPLE_RATE_HZ
@@ -31,6 +35,7 @@ __all__ = [
     "WINDOW_SAMPLES",
     "AudioDecodeError",
     "AudioTooLong",
+    "Piece",
     "Segmenter",
     "SegmenterOptions",
     "SileroVad",
@@ -38,6 +43,7 @@ __all__ = [
     "StreamConverter",
     "VoiceDetector",
     "decode_audio",
+    "plan_pieces",
     "segment_file",
     "to_float32",
     "to_int16",

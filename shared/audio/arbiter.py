@@ -1,11 +1,21 @@
 """One hearing per room: when several mics of a room hear the same utterance, only the best one's segment goes on.
 
 Each mic announces every segment it is about to publish (`Heard`: times, loudness, envelope) to the room's other
-mics, holds it for a moment, and then drops it if another mic announced the same sound (overlapping in time *and*
+mics, holds it for a moment, and then drops it if another mic announced the same sound (covering it in time *and*
 alike in envelope, see `shared.audio.fingerprint`) and heard it better. The rule is the same on every mic and
-symmetric (score, then mic name), so of two mics that hear each other exactly one keeps the utterance; a mic that
-misses the other's notice keeps its own. Arbitration therefore never loses speech: when unsure, it transcribes
-twice. A mic with no peer heard from lately holds nothing, so a one-mic room pays no latency.
+symmetric (score, then mic name), so of two mics that hear each other and cut an utterance alike exactly one
+keeps it; a mic that misses the other's notice keeps its own. Arbitration therefore never loses speech: when unsure,
+it transcribes twice. A mic with no peer heard from lately holds nothing, so a one-mic room pays no latency.
+
+Covering, not overlapping: two mics may cut one utterance differently (one ends it at a pause the other keeps
+inside, e.g. when only one counts it short), and a long segment dropped for a better-heard first part, whose
+second part is in turn dropped for the long one, would leave that second part to nobody. So a segment is dropped
+only for one that leaves at most `uncovered_seconds_for` of it out: a split leaves a whole end silence and the
+speech beyond it out, while the same cut on two mics differs by VAD windows and clock skew.
+
+The hold must outlast the latest another mic may cut the same utterance: mics of a room can disagree on whether a
+segment is short (`SegmenterOptions.short_speech_s`: 2.98 s of speech on one, 3.02 s on the other) and end it
+`end_silence_spread_ms` apart, and a notice sent that late must still find the segment held.
 """
 
 from __future__ import annotations
@@ -20,17 +30,37 @@ from dataclasses import dataclass
 import numpy as np
 
 from shared.audio.fingerprint import envelope_db, loudness, similarity
+from shared.audio.segmenter import SegmenterOptions
 from shared.messages import AudioSegment, Heard, MicStatus
 
 _LOGGER = logging.getLogger(__name__)
 
 _CLAIMS_KEPT_SECONDS = 60.0  # other mics' notices older than this cannot overlap anything still held
+# The whole hold before short segments waited longer: a notice of a cut made when ours was reaches us well within it
+# (the broker, and a busy machine: two mics' cuts of one utterance came within 80 ms of each other, 2887a00).
+NOTICE_SECONDS = 0.4
+
+
+def hold_seconds_for(segmenter: SegmenterOptions) -> float:
+    """The hold of mics that cut with `segmenter`: another may end the same utterance its spread later, and then
+    its notice travels."""
+    return segmenter.end_silence_spread_ms / 1000 + NOTICE_SECONDS
+
+
+def uncovered_seconds_for(segmenter: SegmenterOptions) -> float:
+    """How much of a segment another mic's may leave out and still be the same cut, with `segmenter`: half the
+    pause any mic splits at. The same cut on two mics differs by less (edges mostly under 0.1 s apart on copies
+    6-12 dB down with noise, ../shared/audio/real; clock skew within the fingerprint's MAX_LAG_SECONDS)."""
+    return segmenter.end_silence_ms / 2000
 
 
 @dataclass(frozen=True)
 class ArbitrationOptions:
-    hold_seconds: float = 0.4  # how long a segment waits for other mics' notices of the same sound
+    # how long a segment waits for other mics' notices of the same sound
+    hold_seconds: float = hold_seconds_for(SegmenterOptions())
     min_similarity: float = 0.7  # envelope similarity above which two overlapping segments are one sound
+    # how much of a segment another mic's may leave out and still drop it
+    uncovered_seconds: float = uncovered_seconds_for(SegmenterOptions())
     peer_seconds: float = 5.0  # another mic heard from within this long is worth waiting for
 
 
@@ -120,7 +150,8 @@ class Arbiter:
         mine = held.heard
         for _, claim in self._claims:
             other = claim.heard
-            if (other.score, other.source) <= (mine.score, mine.source) or not _overlap_enough(mine, other):
+            if ((other.score, other.source) <= (mine.score, mine.source)
+                    or not _covers(other, mine, self.options.uncovered_seconds)):
                 continue
             if similarity(held.envelope, mine.start_at.timestamp(), claim.envelope,
                           other.start_at.timestamp()) >= self.options.min_similarity:
@@ -128,8 +159,7 @@ class Arbiter:
         return None
 
 
-def _overlap_enough(a: Heard, b: Heard) -> bool:
-    """At least half of the shorter segment lies inside the other."""
-    overlap = (min(a.end_at, b.end_at) - max(a.start_at, b.start_at)).total_seconds()
-    shorter = min((a.end_at - a.start_at).total_seconds(), (b.end_at - b.start_at).total_seconds())
-    return overlap > 0 and overlap >= 0.5 * shorter
+def _covers(other: Heard, mine: Heard, uncovered_seconds: float) -> bool:
+    """`other` overlaps `mine` and leaves at most `uncovered_seconds` of it out."""
+    overlap = (min(mine.end_at, other.end_at) - max(mine.start_at, other.start_at)).total_seconds()
+    return overlap > 0 and (mine.end_at - mine.start_at).total_seconds() - overlap <= uncovered_seconds

@@ -32,11 +32,15 @@ def envelope_db(samples: np.ndarray) -> np.ndarray:
 
 def loudness(envelope: np.ndarray) -> float:
     """How well a mic heard a segment: its speech level (90th percentile, dBFS) plus its margin over the
-    quietest frames (a crude SNR); the closer mic wins on both."""
+    quietest frames (a crude SNR); the closer mic wins on both. Frames at the floor are digital silence (a gate,
+    padding), not the room's noise: counted as noise, a segment's margin would follow how much of it two mics'
+    cuts happened to take, not how well they heard."""
     if len(envelope) == 0:
         return float(FLOOR_DB)
-    high, low = np.percentile(envelope, [90, 10])
-    return float(high + (high - low))
+    heard = envelope[envelope > FLOOR_DB]
+    high = float(np.percentile(envelope, 90))
+    low = float(np.percentile(heard, 10)) if len(heard) else float(FLOOR_DB)
+    return high + (high - low)
 
 
 def similarity(a: np.ndarray, a_start: float, b: np.ndarray, b_start: float) -> float:

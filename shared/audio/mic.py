@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 
 import numpy as np
 
+from shared.audio.clock import StreamClock
 from shared.audio.segmenter import Segmenter, SpeechSegment
 from shared.messages import AudioSegment, Command, Control, EndReason, MicStatus
 from shared.messages.audio import SAMPLE_RATE_HZ
@@ -37,6 +38,7 @@ class LiveMic:
         self.kind: MicKind = kind
         self.device = device
         self._sequence = 0
+        self._clock = StreamClock()
         self._lock = threading.Lock()
         self._mute_wanted = False
         self._language: str | None = None  # the room's language setting once one arrives; else the transcriber's
@@ -49,7 +51,9 @@ class LiveMic:
     # ---- audio thread -----------------------------------------------------------------------------------
 
     def hear(self, samples: np.ndarray, captured_at: float) -> list[AudioSegment]:
-        """16 kHz mono int16 `samples`, the first captured at `captured_at` (epoch seconds)."""
+        """16 kHz mono int16 `samples`, the first captured at `captured_at` (epoch seconds) as far as the source
+        can tell; a block that arrived late is put back in its place on the stream's clock (`clock.py`)."""
+        captured_at = self._clock.stamp(len(samples), captured_at)
         with self._lock:
             self._sum_squares += float(np.square(samples, dtype=np.float64).sum())
             self._samples += len(samples)

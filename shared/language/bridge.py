@@ -17,8 +17,14 @@ from pathlib import Path
 import emoji
 import simplemma
 
+from shared.language.cldr_keywords import keyword_gloss
+from shared.language.words import compound_head
+from shared.messages.language import DEFAULT_LANGUAGE
+
 # The languages with a gloss; English needs none.
 GLOSSED = ("de", "es", "fr")
+# The languages the prompter and illustrator read: 'auto' rooms choose among these unless told otherwise.
+READ_LANGUAGES = ",".join((DEFAULT_LANGUAGE, *GLOSSED))
 _NAMES = Path(emoji.__file__).parent / "unicode_codes"
 # Words that join the parts of a CLDR name and never name the thing: "plage avec parasol", "tarta de cumpleaños".
 _JOINERS = frozenset({"de", "del", "la", "el", "los", "las", "le", "les", "du", "des", "d", "l", "avec", "con",
@@ -30,21 +36,34 @@ _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
 
 def lemma(word: str, language: str) -> str:
-    """The dictionary form of `word` in lower case ("Hunde" → "hund", "perros" → "perro")."""
-    lower = word.lower()
-    return str(simplemma.lemmatize(lower, lang=language)).lower() if language in GLOSSED else lower
+    """The dictionary form of `word` in lower case ("Hunde" → "hund", "perros" → "perro"). German keeps its capital
+    while it is looked up: a capital says noun ("Schwamm" is the sponge, "schwamm" swam, of "schwimmen")."""
+    if language not in GLOSSED:
+        return word.lower()
+    return str(simplemma.lemmatize(word if language == "de" else word.lower(), lang=language)).lower()
 
 
 def english(word: str, language: str) -> str | None:
-    """The English CLDR name of what `word` names ("Hunde", "de" → "dog"), or None when no emoji is named by it.
-    English words gloss as themselves."""
+    """The English CLDR name of what `word` names ("Hunde", "de" → "dog"); else the English of the CLDR keyword it
+    is ("Käse" → cheese, `cldr_keywords.py`); else, for a German compound, its head's ("Schokoladenkuchen" → the
+    Kuchen's "pie"); None when no emoji is named or tagged by it. English words gloss as themselves."""
     if language == "en":
         return word.lower()
     if language not in GLOSSED:
         return None
     index = _index(language)
     lower = word.lower()
-    return index.get(lower) or index.get(lemma(lower, language))
+    as_said = lemma(word, language)
+    found = index.get(lower) or index.get(as_said) or index.get(lemma(lower, language))
+    if not found and language == "de" and word[:1].isupper() and lower.endswith("n"):
+        found = index.get(lemma(word[:-1], language))  # a dative plural simplemma does not know: "in den Bergen"
+    if found:
+        return found
+    # A keyword ("Käse" → cheese) may be any part of speech ("laufen" → running): in German only a noun, capitalised.
+    keyword = None if language == "de" and not word[:1].isupper() else (
+        keyword_gloss(lower, language) or keyword_gloss(as_said, language))
+    head = None if keyword else compound_head(lower, language)
+    return keyword or (head and (index.get(head) or index.get(lemma(head.capitalize(), language))))
 
 
 # Where an English CLDR name's head noun ends: "beach with umbrella", "sunrise over mountains".
@@ -72,7 +91,7 @@ def _index(language: str) -> dict[str, str]:
     feuilles caduques"… → tree; "pomme" of "pomme rouge", "pomme verte", "pomme de terre" → apple. A word met
     once must be its name's noun (the first word in Spanish and French, the last in German)."""
     local = json.loads((_NAMES / f"emoji_{language}.json").read_text(encoding="utf-8"))
-    whole: dict[str, str] = {}
+    whole: dict[str, tuple[bool, int, str]] = {}  # lemma → (not spelled as it, length, gloss): the least wins
     together: Counter[tuple[str, str]] = Counter()
     headed: set[tuple[str, str]] = set()
     local_count: Counter[str] = Counter()
@@ -85,15 +104,20 @@ def _index(language: str) -> dict[str, str]:
         if gloss.startswith("flag") or any(_FLAG_LETTERS[0] <= ch <= _FLAG_LETTERS[1] for ch in char):
             continue  # "drapeau : Chine" (🇨🇳, named "China" in English): a country names the country, not a flag
         spelled = _WORD.findall(name.strip(":").replace("_", " ").lower())
-        words = [lemma(w, language) for w in spelled if w not in _JOINERS]
+        # the emoji package writes German names in lower case: a name's words are looked up as nouns
+        cased = [w.capitalize() for w in spelled] if language == "de" else spelled
+        words = [lemma(w, language) for w in cased if w.lower() not in _JOINERS]
         if not words:
             continue
         # The name's noun: German's is the last word before a joiner ("Strand mit Sonnenschirm", "roter Apfel"),
         # Spanish and French put it first ("playa y sombrilla", "pomme rouge").
         before = spelled[:next((i for i, w in enumerate(spelled) if w in _JOINERS), len(spelled))] or spelled
-        noun = lemma(before[-1], language) if language == "de" else words[0]
-        if len(set(words)) == 1 and (words[0] not in whole or len(gloss) < len(whole[words[0]])):
-            whole[words[0]] = gloss  # the plainest of several one-word names
+        noun = lemma(cased[len(before) - 1], language) if language == "de" else words[0]
+        if len(set(words)) == 1:
+            # Of several one-word names of one lemma, the one spelled as the lemma ("baguette" is the bread, its
+            # plural "baguettes" the chopsticks), then the plainest.
+            rank = ([w for w in spelled if w not in _JOINERS] != words, len(gloss), gloss)
+            whole[words[0]] = min(whole.get(words[0], rank), rank)
         english_word = head_noun(gloss)  # "leafless tree" → tree, "beach with umbrella" → beach
         local_count.update(set(words))
         english_count[english_word] += 1
@@ -106,4 +130,4 @@ def _index(language: str) -> dict[str, str]:
         dice = 2 * both / (local_count[word] + english_count[gloss])
         if dice >= MIN_DICE and dice > best.get(word, (0.0, ""))[0]:
             best[word] = (dice, gloss)
-    return {**{word: gloss for word, (_, gloss) in best.items()}, **whole}
+    return {**{word: gloss for word, (_, gloss) in best.items()}, **{word: rank[-1] for word, rank in whole.items()}}

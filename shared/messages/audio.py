@@ -33,10 +33,14 @@ class AudioSegment(Envelope):
     pcm: bytes = Field(max_length=MAX_PCM_BYTES, description="signed 16-bit little-endian interleaved samples")
     sample_rate_hz: int = Field(SAMPLE_RATE_HZ, ge=8000, le=192000)
     channels: int = Field(1, ge=1, le=8)
-    start_at: datetime = Field(description="wall-clock time of the first sample")
-    end_at: datetime = Field(description="wall-clock time just after the last sample")
+    start_at: datetime = Field(description="wall-clock time of the first sample of its own part (after any context)")
+    end_at: datetime = Field(description="wall-clock time just after the last sample of its own part")
     end_reason: EndReason
     sequence: int = Field(0, ge=0, description="index of this segment within its source's stream or job")
+    context_before_seconds: float = Field(
+        0.0, ge=0, description="how much of the audio's start is its neighbours', heard as context only: the words "
+                               "whose middle lies there are theirs (an upload's pieces, shared/audio/pieces.py)")
+    context_after_seconds: float = Field(0.0, ge=0, description="the same at the audio's end")
     language: RoomLanguage | None = Field(
         None, description="the language its room or upload expects ('auto': detect it); None: the transcriber's "
                           "VOXFRAME_LANGUAGE")
@@ -48,8 +52,12 @@ class AudioSegment(Envelope):
             raise ValueError(f"pcm has {len(self.pcm)} bytes, not a whole number of {frame_bytes}-byte frames")
         if self.end_at < self.start_at:
             raise ValueError("end_at is before start_at")
+        context = self.context_before_seconds + self.context_after_seconds
+        if context and context >= self.duration_seconds:
+            raise ValueError("the context leaves none of the audio its own")
         return self
 
     @property
     def duration_seconds(self) -> float:
+        """Of all its audio, context included."""
         return len(self.pcm) / (2 * self.channels * self.sample_rate_hz)

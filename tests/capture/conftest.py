@@ -17,7 +17,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from shared.config import BusSettings
 from shared.messages import MESSAGE_TYPES, Envelope
 from tests.capture.pulse import VirtualMic
-from tests.support import Broker, wait_for
+from tests.support import Broker, logged_metrics_port, wait_for
 
 
 class CaptureProcess:
@@ -41,11 +41,17 @@ class CaptureProcess:
                      if dict(re.findall(r'(\w+)="([^"]*)"', spec)).items() <= labels.items()), 0.0)
 
     def samples(self, name: str) -> list[tuple[dict[str, str], float]]:
-        port = wait_for(lambda: re.search(r"Metrics on http://[^:]+:(\d+)/metrics", self.output()),
-                        message="the metrics server").group(1)  # type: ignore[union-attr]
-        text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        text = requests.get(f"http://127.0.0.1:{self.port()}/metrics", timeout=5).text
         return [(s.labels, s.value) for family in text_string_to_metric_families(text) for s in family.samples
                 if s.name == name]
+
+    def healthy(self) -> bool:
+        """Whether its /healthz answers 200."""
+        return requests.get(f"http://127.0.0.1:{self.port()}/healthz", timeout=5).status_code == 200
+
+    def port(self) -> int:
+        """Where its /metrics and /healthz answer."""
+        return logged_metrics_port(self.output)
 
     def wait(self, timeout: float) -> int:
         return self.process.wait(timeout)
@@ -94,7 +100,7 @@ def listening(start_capture, mic: VirtualMic) -> CaptureProcess:  # type: ignore
 
 def opened(capture: CaptureProcess) -> CaptureProcess:
     """`capture` once its mic is open (a loaded machine may take a while to start the process)."""
-    wait_for(lambda: "Metrics on" in capture.output(), timeout=60, message="the capture process to start")
+    capture.port()  # started: a loaded machine may take a while
     wait_for(lambda: capture.metric("voxframe_capture_device_up") == 1, timeout=20, message="the mic to open")
     return capture
 

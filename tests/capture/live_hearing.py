@@ -25,7 +25,7 @@ from tests.capture.conftest import PULSE_MIC_ARGS, CaptureProcess, messages, ope
 from tests.capture.pulse import VirtualMic
 from tests.support import AMQP_URL, Broker, wait_for
 
-GAP_SAMPLES = 2 * SAMPLE_RATE_HZ  # silence between recordings: longer than the pause that ends a segment (0.8 s)
+GAP_SAMPLES = 2 * SAMPLE_RATE_HZ  # silence between recordings: longer than any pause that ends a segment (0.8 s, 1.2 s)
 # The pipe is fed this many times faster than real time: the capture's segments are bit-exact slices of what was played
 # whatever the pace (each is located by its samples), and three conversation files and a marker were cut into the same
 # segments, at the same offsets, at 1x, 4x and 8x (load 8); 4x leaves a slower machine room to keep up.

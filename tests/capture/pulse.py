@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -77,6 +80,16 @@ class VirtualMic:
     def idle(self) -> bool:
         with self._lock:
             return len(self._pending) == 0
+
+    @contextmanager
+    def frozen(self) -> Iterator[None]:
+        """The sound server stops answering, as a hung pulseaudio does (SIGSTOP); thawed on the way out."""
+        assert self._daemon is not None
+        self._daemon.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            self._daemon.send_signal(signal.SIGCONT)
 
     def close(self) -> None:
         self._stop.set()

@@ -41,7 +41,7 @@ def two_mics(tmp_path: Path) -> Iterator[tuple[VirtualMic, VirtualMic]]:
 
 
 def _listen(start_capture, mic: VirtualMic, room: str, name: str) -> CaptureProcess:  # type: ignore[no-untyped-def]
-    # A segment waits HOLD_MS for the other mic's notice (400 ms by default): the rule is under test here, not the
+    # A segment waits HOLD_MS for the other mic's notice (800 ms by default): the rule is under test here, not the
     # wait, which a loaded machine (two test workers on two cores) can outlast, and then both mics keep the sound.
     capture: CaptureProcess = start_capture("--device", "pulse", "--input-rate-hz", "16000", "--input-channels", "1",
                                             "--room", room, "--mic", name,

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from services.capture.sources.microphone import Microphone
+from services.capture.watchdog import EXIT_STUCK, STALLS_STUCK
 from shared.audio import SAMPLE_RATE_HZ, SegmenterOptions, decode_audio
 from shared.messages import AudioSegment, EndReason, MicStatus
 from tests.capture.conftest import listening, messages
 from tests.capture.pulse import VirtualMic
 from tests.capture.reference import speech_bounds
-from tests.support import Broker, wait_for
+from tests.support import Broker, stays, wait_for
 
 pytestmark = pytest.mark.skipif(shutil.which("pulseaudio") is None or shutil.which("pactl") is None,
                                 reason="pulseaudio is not installed (apt-get install pulseaudio libasound2-plugins)")
 
 SPEECH = "pocketsphinx_librivox_ss01_0880.wav"
 MS = SAMPLE_RATE_HZ // 1000
+STUCK_SECONDS = STALLS_STUCK * Microphone().stall_seconds  # a capture silent this long is stuck; twice, it exits
 
 
 def test_every_capture_metric_names_the_room_and_the_mic(start_capture, mic: VirtualMic) -> None:  # type: ignore[no-untyped-def]
@@ -29,6 +33,26 @@ def test_every_capture_metric_names_the_room_and_the_mic(start_capture, mic: Vir
         samples = wait_for(lambda n=name: capture.samples(n), timeout=10, message=name)  # type: ignore[misc]
         assert [labels for labels, _ in samples] == [{"room": "den", "mic": "desk"}], name  # type: ignore[union-attr]
 
+
+def test_a_microphone_stuck_inside_the_audio_library_fails_health_then_exits(start_capture, mic: VirtualMic) -> None:  # type: ignore[no-untyped-def]
+    """A sound server that stops answering holds PortAudio's abort() for a minute (the stall check cannot act from
+    inside it): the capture says so on /healthz and in its log, then exits for a restart with a fresh PortAudio."""
+    capture = listening(start_capture, mic)
+    with mic.frozen():
+        frozen_at = time.monotonic()
+        wait_for(lambda: not capture.healthy() and capture.metric("voxframe_capture_device_up") == 0,
+                 timeout=STUCK_SECONDS + 4, message="health to fail")
+        assert "stuck inside the audio library" in capture.output()
+        assert capture.wait(timeout=frozen_at + 2 * STUCK_SECONDS + 4 - time.monotonic()) == EXIT_STUCK
+    assert "exiting" in capture.output()
+
+
+def test_a_silent_microphone_is_not_declared_stuck(start_capture, mic: VirtualMic) -> None:  # type: ignore[no-untyped-def]
+    """Digital silence is audio: blocks keep coming, so past the exit bound the capture is healthy and running."""
+    capture = listening(start_capture, mic)
+    stays(lambda: capture.healthy() and capture.metric("voxframe_capture_device_up") == 1,
+          seconds=2 * STUCK_SECONDS + 1, message="a healthy capture of silence")
+    assert capture.stop() == 0
 
 
 def test_only_a_capture_process_exports_capture_metrics() -> None:

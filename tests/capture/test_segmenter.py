@@ -153,6 +153,22 @@ def test_flush_returns_the_utterance_in_progress_with_the_given_reason(speech_di
     assert segmenter.flush() == []  # nothing left over
 
 
+def test_a_short_phrase_waits_for_the_rest_of_its_sentence(speech_dir: Path) -> None:
+    """Under short_speech_s of speech, a 1 s pause does not end the segment (Whisper mishears a phrase heard alone:
+    JFK's "And so, my fellow Americans" came out "am I fellow"); after longer speech the same pause does."""
+    sentence = decode_audio(speech_dir / "pocketsphinx_librivox_ss01_0870.wav")  # 7 s read without a long pause
+    start, end = speech_bounds(sentence)
+    sentence = sentence[start:end]
+    assert len(sentence) > (SegmenterOptions().short_speech_s + 0.5) * SAMPLE_RATE_HZ
+    phrase = sentence[:1500 * MS]
+    # the pauses the VAD sees are longer than the silence put in (onsets and ends are soft): wide margins here
+    options = SegmenterOptions(end_silence_ms=800, short_end_silence_ms=2500)
+    phrase_first = np.concatenate([_silence(1), phrase, _silence(1.2), sentence, _silence(3)])
+    sentence_first = np.concatenate([_silence(1), sentence, _silence(1.2), phrase, _silence(3)])
+    assert len(segment_file(phrase_first, options)) == 1
+    assert len(segment_file(sentence_first, options)) == 2
+
+
 def test_pre_roll_never_reaches_back_into_the_previous_segment(speech_dir: Path) -> None:
     stream, _ = _conversation(speech_dir, UTTERANCES[:2], pause_s=0.9)  # just past end_silence_ms
     segments = segment_file(stream, SegmenterOptions(pre_roll_ms=600, end_silence_ms=700))

@@ -18,7 +18,7 @@ from PIL import Image, ImageDraw
 
 from shared.config import BusSettings
 from shared.messages import Envelope, GeneratedImage, Keyword
-from tests.support import Broker, free_port, wait_for
+from tests.support import PROCESS_START_SECONDS, Broker, free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 CHROMIUM = "/usr/bin/chromium"
@@ -52,7 +52,8 @@ class DisplayProcess:
                 [sys.executable, "-m", "shared.cli", "display", "--host", self.host, "--port", str(self.port),
                  "--display-id", self.display_id, "--data-dir", str(self.data_dir), *self.args],
                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        wait_for(self._healthy, timeout=30, interval=0.1, message=f"display on {self.url} to be healthy")
+        wait_for(self._healthy, timeout=PROCESS_START_SECONDS, interval=0.1,
+                 message=f"display on {self.url} to be healthy")
         return self
 
     def _healthy(self) -> bool:

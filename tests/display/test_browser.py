@@ -194,17 +194,13 @@ def test_the_upload_page_follows_a_job_to_its_picture(broker: Broker, display: D
 @pytest.fixture
 def real_workers(broker: Broker, tmp_path: Path):
     """The real transcriber, prompter and generator (poster backend) on the test's namespace."""
-    missing = [w for w in ("transcriber", "prompter", "generator")
-               if not (Path(__file__).resolve().parents[2] / "services" / w / "__main__.py").exists()]
-    if missing:
-        pytest.skip(f"workers not written yet: {', '.join(missing)}")
     env = {**os.environ, "VOXFRAME_NAMESPACE": broker.settings.namespace, "VOXFRAME_AMQP_URL": broker.settings.amqp_url}
     commands = {"transcriber": ["--model", "tiny.en"], "prompter": [], "generator": ["--backend", "poster"]}
     workers = []
     for name, extra in commands.items():
-        log = (tmp_path / f"{name}.log").open("wb")
-        workers.append(subprocess.Popen([sys.executable, "-m", "shared.cli", name, "--metrics-port", "0", *extra],
-                                        env=env, stdout=log, stderr=subprocess.STDOUT))
+        with (tmp_path / f"{name}.log").open("wb") as log:  # the child has its own copy once started
+            workers.append(subprocess.Popen([sys.executable, "-m", "shared.cli", name, "--metrics-port", "0",
+                                             *extra], env=env, stdout=log, stderr=subprocess.STDOUT))
     yield tmp_path
     for worker in workers:
         worker.send_signal(signal.SIGTERM)

@@ -14,6 +14,7 @@ import requests
 import soundfile
 from websockets.sync.client import connect
 
+from shared.audio import SegmenterOptions
 from shared.messages import (
     NOTHING_TO_PAINT,
     AudioSegment,
@@ -29,10 +30,13 @@ from tests.support import Broker, stays, wait_for
 
 
 def two_utterances(speech_dir: Path) -> bytes:
+    """Two utterances, a pause between them making the recording longer than one segment: a job of two lines (a
+    recording that fits in one segment is heard whole, one line)."""
     first, rate = soundfile.read(speech_dir / "pocketsphinx_goforward.wav", dtype="int16")
     second, _ = soundfile.read(speech_dir / "speechbrain_spk1_snt1.wav", dtype="int16")
+    pause = np.zeros(int((SegmenterOptions().max_segment_s + 1) * rate) - len(first) - len(second), dtype=np.int16)
     out = io.BytesIO()
-    soundfile.write(out, np.concatenate([first, np.zeros(2 * rate, dtype=np.int16), second]), rate, format="WAV")
+    soundfile.write(out, np.concatenate([first, pause, second]), rate, format="WAV")
     return out.getvalue()
 
 
@@ -78,6 +82,8 @@ def test_an_upload_goes_through_every_step_to_done(broker: Broker, display: Disp
         text = JobText.from_json(body)
         assert (text.job_id, text.room, text.source) == (job_id, "kitchen", "upload")
         assert [line.text for line in text.lines] == [t.text for t in said]  # the whole transcript, in order
+        while statuses[-1] != "choosing":  # the page shows each step only if the next waits for it
+            statuses.append(json.loads(socket.recv(5))["job"]["status"])
         prompt = segments[0].derive(ImagePrompt, text="a harbour at dawn", num_images=2,
                                     keywords=(Keyword(text="harbour", score=1.0),),
                                     transcript_ids=(str(said[1].id),))

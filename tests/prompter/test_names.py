@@ -17,6 +17,11 @@ from services.prompter.engines.names import person_names
     ("We drove out of Reykjavik to see the aurora.", set()),  # places stay
     ("Rose bushes grew along the fence.", set()),  # a thing at the start of a sentence
     ("We got up at dawn to pick holly and a rose.", set()),  # lower case is never a name
+    ("Lily must have loved that.", {"lily"}),  # a flower's name as the subject of a verb: a person
+    ("Then we took Lily to the zoo.", {"lily"}),  # a thing capitalised mid-sentence is someone's name
+    ("A whole crate. The Beatles, ABBA, all sorts.", {"beatles"}),  # a plural proper noun: a band, a family
+    ("Lilies grew by the pond and the lily pads floated.", set()),  # things, not names
+    ("We flew to London and saw the palace.", set()),  # a place
 ])
 def test_who_counts_as_a_person(line: str, names: set[str]) -> None:
     assert person_names([line]) == names

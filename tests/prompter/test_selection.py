@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 
 from services.prompter.engines.lexical import LexicalSelector
@@ -139,6 +141,9 @@ def test_a_word_heard_only_where_a_verb_goes_is_no_topic(selector: LexicalSelect
     ("I bought a new tap and the old pump", {"tap", "pump"}, {"bought"}),
     ("The bathroom tap drips", {"bathroom", "tap"}, set()),
     ("The dogs play in the garden", {"dogs", "garden"}, {"play"}),
+    # The lexicon's adjective that a determiner starts and nothing nominal follows heads its phrase.
+    ("She wanted a fossil and a starfish", {"fossil", "starfish"}, {"wanted"}),
+    ("A big dog and an orange cat", {"dog", "cat"}, {"big", "orange"}),
 ])
 def test_the_tagger_tells_nouns_from_verbs_and_adjectives(words: str, nouns: set[str], others: set[str]) -> None:
     from services.prompter.engines.grammar import noun_like
@@ -221,3 +226,27 @@ def test_a_phone_is_a_thing_to_paint(selector: LexicalSelector) -> None:
                                                  "A remote control could work like a mobile phone."])
     assert "phone" not in " ".join(keywords(selector, ["I'll phone you about the garden tomorrow.",
                                                        "The garden needs new roses."]))
+
+
+def test_a_plural_counts_and_rates_as_its_dictionary_singular(selector: LexicalSelector) -> None:
+    """Suffix rules made "canoes" the unrated "cano" (counted apart from "canoe") and rated "chillies" as the
+    adjective "chilly" (3.56): a dictionary's singular joins the mentions and rates the thing."""
+    from services.prompter.engines.vocabulary import concreteness, singular
+
+    assert [singular(w) for w in ("canoes", "cookies", "movies", "chillies", "wolves", "scarves")] == [
+        "canoe", "cookie", "movie", "chilli", "wolf", "scarf"]
+    assert concreteness("cookies") == concreteness("cookie") == 5.0
+    lines = ["We paddled the canoe out past the reeds.", "Two more canoes came round the bend after us."]
+    found, _ = selector._candidates(lines, [{}, {}], Counter())
+    canoe = next(c for c in found if c.key == "canoe")
+    assert canoe.count == 2 and len(canoe.utterances) == 2
+
+
+def test_plurals_in_us_and_is_count_with_their_singular() -> None:
+    """ "menus" and "skis" are the menu and the ski (else one window may paint "menu" and "menus"); "cactus",
+    "bus" and "tennis" stay whole."""
+    from services.prompter.engines.vocabulary import singular
+
+    assert [singular(w) for w in ("menus", "skis", "kiwis", "emus")] == ["menu", "ski", "kiwi", "emu"]
+    assert [singular(w) for w in ("cactus", "bus", "tennis", "octopus", "iris")] == [
+        "cactus", "bus", "tennis", "octopus", "iris"]

@@ -101,3 +101,23 @@ def test_a_doubtful_rare_word_counts_less_than_a_sure_one(semantic: SemanticSele
     assert semantic._score(replace(toboggan, sure=0.6), {}) < sure
     twice = replace(toboggan, sure=0.6, lines={0, 2}, surfaces=Counter({"toboggan": 2}))
     assert semantic._score(twice, {}) > sure  # said in two lines: no longer doubtful, and counted twice
+
+
+def test_meaning_tells_how_concrete_an_unrated_word_is() -> None:
+    """The ratings predicted from a word's embedding keep things apart from ideas, as people rate them."""
+    from services.prompter.engines.imageability import predicted
+    from shared.embeddings import encoder
+
+    things = ["teapot", "ladder", "giraffe", "bucket", "pebble", "trumpet", "carrot", "kettle"]
+    ideas = ["honesty", "reason", "belief", "chance", "freedom", "theory", "mercy", "purpose"]
+    thing, idea = predicted(encoder().encode(things)), predicted(encoder().encode(ideas))
+    assert thing.min() > idea.max() and thing.mean() - idea.mean() > 1.5, (thing, idea)
+
+
+def test_a_thing_the_norms_do_not_rate_competes_by_its_meaning(semantic: SemanticSelector) -> None:
+    """"pinata" is in no norm; a flat guess put it under every rated word said once beside it, however often the
+    room said it. Its meaning says it is a thing."""
+    lines = ["We still need a pinata for the party.", "A pinata shaped like a donkey, the kids can hit it.",
+             "The candles are in the kitchen drawer, by the napkins and the paper plates.",
+             "Fill the pinata with sweets the night before."]
+    assert "pinata" in chosen(semantic, lines)

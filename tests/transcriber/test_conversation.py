@@ -1,7 +1,7 @@
 """Real conversation is heard whole: on meetings and a phone call (../shared/audio/conversation: AMI Meeting Corpus,
 AMI Consortium, CC BY 4.0, and pyannote-audio's sample call), people overlapping, hesitating, speaking quietly or
 down a phone line, the pipeline loses no more words than bare faster-whisper on the same CPU, whether a file is
-transcribed as `voxframe transcribe` does or cut at pauses as an upload and a live mic are. Without those recordings
+transcribed as `voxframe transcribe` and an upload do or cut at pauses as a live mic is. Without those recordings
 (a fresh clone) the same property is checked on stand-ins: espeak-ng voices taking turns in a room, some quiet, some
 overlapping (tests/speech.py; pytest's header names which)."""
 

@@ -34,6 +34,24 @@ def test_speech_segment_becomes_a_transcript_of_the_same_trace(whisper: FasterWh
     assert len(transcript.words) > 15
 
 
+def test_a_segment_carrying_its_neighbours_audio_keeps_only_the_words_of_its_own_part(
+        whisper: FasterWhisperEngine, jfk: np.ndarray) -> None:
+    """An upload's piece whose first and last seconds are context: its transcript is the words heard whose middle
+    lies between, and its text is theirs."""
+    handler = TranscriptionHandler(whisper)
+    heard = handler(segment(jfk, job_id="j1"))
+    assert heard is not None
+    before, after = 2.0, 3.0
+    piece = segment(jfk, job_id="j1").model_copy(update={"context_before_seconds": before,
+                                                         "context_after_seconds": after})
+    own = handler(piece)
+    assert own is not None
+    end = len(jfk) / 16000 - after
+    kept = [w.text for w in heard.words if before <= (w.start_seconds + w.end_seconds) / 2 < end]
+    assert 0 < len(kept) < len(heard.words)
+    assert [w.text for w in own.words] == kept and own.text == " ".join(kept)
+
+
 def test_live_silence_publishes_nothing_but_a_job_segment_always_gets_a_transcript(
         whisper: FasterWhisperEngine) -> None:
     handler = TranscriptionHandler(whisper)

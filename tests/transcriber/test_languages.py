@@ -9,6 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from services.transcriber.__main__ import TranscriberSettings, build_engine
 from services.transcriber.engines.whisper import FasterWhisperEngine
 from services.transcriber.handler import TranscriptionHandler
 from services.transcriber.wer import wer
@@ -58,3 +59,16 @@ def test_auto_chooses_only_among_the_languages_it_is_given() -> None:
     heard = narrow.transcribe(spoken("es"))
     assert heard.language in {"en", "de"} and set(heard.detected) <= {"en", "de"}
     assert abs(sum(heard.detected.values()) - 1) < 1e-6
+
+
+def test_the_multilingual_model_decodes_with_its_own_beam_width_and_english_keeps_five(
+        whisper: FasterWhisperEngine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """tiny.en hears English with beam 5 (bench-stt's figures); base, which hears every other language and `auto`,
+    with a wider beam of its own (better on bench-languages' French), set apart from tiny.en's."""
+    assert (whisper.beam_for("en"), whisper.beam_for("de"), whisper.beam_for("auto")) == (5, 8, 8)
+    monkeypatch.setenv("VOXFRAME_WHISPER_MULTILINGUAL_BEAM_SIZE", "3")
+    engine = build_engine(TranscriberSettings(whisper_beam_size=4))
+    assert isinstance(engine, FasterWhisperEngine)
+    assert (engine.beam_for("en"), engine.beam_for("fr"), engine.beam_for("auto")) == (4, 3, 3)
+    one_model = FasterWhisperEngine("base", beam_size=6, multilingual_beam_size=9)  # multilingual: hears them all
+    assert (one_model.beam_for("en"), one_model.beam_for("es")) == (6, 6)

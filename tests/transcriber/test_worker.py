@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import math
 import os
 import re
 import signal
@@ -14,12 +17,17 @@ from pathlib import Path
 import numpy as np
 import pytest
 import requests
+import soundfile
 
+from services.display.jobs.uploads import job_segments, prepare
+from services.transcriber.engines.whisper import FasterWhisperEngine
+from services.transcriber.long import transcribe_long
 from services.transcriber.wer import wer
+from shared.audio import SAMPLE_RATE_HZ, SegmenterOptions, decode_audio
 from shared.bus import REASON_HEADER, Bus
 from shared.config import BusSettings
 from shared.messages import Transcript
-from tests.support import Broker, wait_for
+from tests.support import Broker, logged_metrics_port, wait_for
 from tests.transcriber.conftest import segment
 from tests.transcriber.fake_assemblyai import FakeAssemblyAI
 from tests.transcriber.speech import reference
@@ -40,9 +48,7 @@ class Worker:
         return self.log.read_text(errors="replace")
 
     def metrics(self) -> str:
-        port = wait_for(lambda: re.search(r"Metrics on http://[^:]+:(\d+)/metrics", self.output()),
-                        timeout=30, message="the metrics server").group(1)  # type: ignore[union-attr]
-        return requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+        return requests.get(f"http://127.0.0.1:{logged_metrics_port(self.output)}/metrics", timeout=5).text
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -104,6 +110,45 @@ def test_worker_transcribes_speech_skips_live_silence_and_dead_letters_bad_audio
     assert counted and float(counted[1]) == pytest.approx(heard_seconds)
     assert re.search(r'voxframe_messages_failed_total\{stage="transcriber",type="audio"\} 1\.0', metrics)
     assert broker.depth(broker.topology.audio.name) == broker.depth(broker.topology.job_audio.name) == 0
+    assert worker.stop() == 0
+
+
+def talk_longer_than_a_segment(conversation_audio: Path) -> np.ndarray:
+    """The longest conversation if it is longer than one segment (the real meeting: its cuts fall mid-phrase),
+    else all of them joined."""
+    with open(conversation_audio / "manifest.tsv", newline="") as f:
+        recordings = [decode_audio(conversation_audio / row["file"]) for row in csv.DictReader(f, delimiter="\t")]
+    longest = max(recordings, key=len)
+    return longest if len(longest) > SegmenterOptions().max_segment_s * SAMPLE_RATE_HZ else np.concatenate(recordings)
+
+
+@pytest.mark.slow
+def test_an_upload_is_heard_with_context_past_its_cuts_as_voxframe_transcribe_hears_it(
+        broker: Broker, publisher: Bus, start_worker: Callable[..., Worker], whisper: FasterWhisperEngine,
+        conversation_audio: Path) -> None:
+    """An upload of talk longer than one segment reaches the worker as pieces with their neighbours' audio either
+    side: the job's words are `voxframe transcribe`'s on the same audio (same CPU, same model), and each line keeps
+    only the words of its own part, so no word of a neighbour's context comes twice. Heard alone, without
+    context, pieces misheard where a cut fell mid-phrase (JFK's first phrase, cut at its 1 s pause: "am I fellow")."""
+    samples = talk_longer_than_a_segment(conversation_audio)
+    wav = io.BytesIO()
+    soundfile.write(wav, samples, SAMPLE_RATE_HZ, format="WAV", subtype="PCM_16")
+    segments = job_segments(prepare(wav.getvalue(), max_seconds=600), "context-job", "lounge")
+    assert len(segments) >= 2
+    tap = broker.tap("job.transcript.#")
+    worker = start_worker()
+    publisher.publish(*segments)
+    got: list[Transcript] = []
+    wait_for(lambda: len(transcripts_in(broker, tap, got)) >= len(segments), timeout=240,
+             message="a transcript per piece")
+
+    lines = sorted(got, key=lambda t: t.sequence)
+    whole = transcribe_long(whisper, samples)[0]
+    assert " ".join(t.text for t in lines).split() == whole.text.split()
+    for piece, line in zip(segments, lines, strict=True):
+        own_to = piece.duration_seconds - piece.context_after_seconds if piece.context_after_seconds else math.inf
+        assert all(piece.context_before_seconds <= (w.start_seconds + w.end_seconds) / 2 < own_to
+                   for w in line.words), (piece.sequence, line.text)
     assert worker.stop() == 0
 
 

@@ -27,6 +27,11 @@ class AudioSource(Protocol):
     name: str  # shown in MicStatus.device
     kind: MicKind  # MicStatus.kind: device, satellite or file
 
+    @property
+    def stall_seconds(self) -> float | None:
+        """The longest `blocks()` goes without a block before it raises SourceError (None: it never waits)."""
+        ...
+
     def blocks(self) -> Generator[AudioBlock, None, None]:
         """Open the source and yield its audio until it ends (files) or fails with SourceError (devices); capture
         closes the generator when it stops early."""

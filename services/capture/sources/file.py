@@ -15,6 +15,7 @@ class FileSource:
     """Decodes the file once (any format `decode_audio` reads); each `blocks()` call replays it from the start."""
 
     kind: MicKind = "file"
+    stall_seconds: float | None = None  # paced by this process, never waiting on anything
 
     def __init__(self, path: Path, realtime: bool = True, block_ms: int = 100) -> None:
         self.samples = decode_audio(path)

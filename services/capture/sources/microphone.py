@@ -98,8 +98,11 @@ class Microphone:
             # PortAudio's thread: copy and hand over, nothing else (no logging, no bus).
             if status.input_overflow:
                 INPUT_OVERFLOWS.inc()
-            delay = when.currentTime - when.inputBufferAdcTime  # PortAudio's time-info struct (cffi)
-            captured_at = time.time() - (delay if 0 < delay < 1 else frames / rate_hz)
+            # The block's first sample was captured one block ago at the latest; how much earlier is the stream
+            # clock's to work out (`shared.audio.clock`). PortAudio's own latency figure (inputBufferAdcTime) is
+            # not used: through ALSA's PulseAudio plugin on a busy machine it jumped by up to 0.9 s for seconds on
+            # end, and one mic's timeline then slid against its room's others.
+            captured_at = time.time() - frames / rate_hz
             try:
                 blocks.put_nowait((indata.copy(), captured_at))
             except queue.Full:

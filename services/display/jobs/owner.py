@@ -28,7 +28,6 @@ from services.display.jobs.assemblyai import AssemblyAIBatch, BatchError, Uttera
 from services.display.jobs.book import HeardLine, JobBook, Span
 from services.display.jobs.uploads import PreparedUpload, job_segments
 from services.display.views import JobView
-from shared.audio import SAMPLE_RATE_HZ
 from shared.bus import Bus, Handler
 from shared.messages import (
     Envelope,
@@ -96,7 +95,7 @@ class Jobs:
             raise JobRefused(503, f"the transcribers have {waiting} segments of other uploads to do and this one "
                                   f"has {len(segments)} (at most {self.capacity} wait at once); try again later",
                              retry_after=60)
-        spans = [Span(s.start_sample / SAMPLE_RATE_HZ, s.end_sample / SAMPLE_RATE_HZ) for s in upload.segments]
+        spans = [Span(*piece.own_seconds) for piece in upload.pieces]  # a line is where its piece's own part is
         self.book.create(job_id, room, filename, PIPELINE, spans, upload.audio_seconds)
         try:
             self.bus.publish(*segments, timeout=30)

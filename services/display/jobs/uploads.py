@@ -1,4 +1,5 @@
-"""Turning an uploaded file into the AudioSegments of a job: checked by content, decoded, cut at pauses.
+"""Turning an uploaded file into the AudioSegments of a job: checked by content, decoded, cut into the pieces
+`voxframe transcribe` hears a recording in (shared/audio/pieces.py), each with its context.
 
 Everything here runs before a job exists, so a rejected file leaves nothing behind; it is CPU work, so the
 web layer runs it in a thread.
@@ -10,12 +11,15 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
+import numpy as np
+
 from shared.audio import (
     SAMPLE_RATE_HZ,
     AudioDecodeError,
     AudioTooLong,
-    SpeechSegment,
+    Piece,
     decode_audio,
+    plan_pieces,
     segment_file,
 )
 from shared.messages import AudioSegment, EndReason, derived_id, utc_now
@@ -39,7 +43,8 @@ class UploadRejected(ValueError):
 
 @dataclass(frozen=True)
 class PreparedUpload:
-    segments: list[SpeechSegment]
+    samples: np.ndarray
+    pieces: list[Piece]  # one job segment each
     audio_seconds: float
 
 
@@ -71,21 +76,22 @@ def prepare(data: bytes, max_seconds: float) -> PreparedUpload:
     segments = segment_file(samples)
     if not segments:
         raise UploadRejected(422, "no_speech", f"no speech was found in the {seconds:.1f} s of audio")
-    return PreparedUpload(segments, seconds)
+    return PreparedUpload(samples, plan_pieces(segments, len(samples)), seconds)
 
 
 def job_segments(upload: PreparedUpload, job_id: str, room: str, language: str | None = None) -> list[AudioSegment]:
-    """The job's messages: `source="upload"`, numbered 0..N-1, the last one ending the input, each asking for
-    `language` (None: the transcriber's default)."""
+    """The job's messages, a piece each with its context (start_at/end_at: its own part): `source="upload"`,
+    numbered 0..N-1, the last one ending the input, each asking for `language` (None: the transcriber's default)."""
     now, trace = utc_now(), uuid.uuid4()
-    last = len(upload.segments) - 1
+    last = len(upload.pieces) - 1
     return [
         AudioSegment(
             id=derived_id(job_id, "audio", i), room=room, source="upload", job_id=job_id, trace_id=trace,
-            origin_at=now, pcm=segment.pcm(), sample_rate_hz=SAMPLE_RATE_HZ, channels=1,
-            start_at=now + timedelta(seconds=segment.start_sample / SAMPLE_RATE_HZ),
-            end_at=now + timedelta(seconds=segment.end_sample / SAMPLE_RATE_HZ),
-            end_reason=EndReason.END_OF_INPUT if i == last else segment.end_reason, sequence=i, language=language,
+            origin_at=now, pcm=upload.samples[piece.begin:piece.end].astype("<i2", copy=False).tobytes(),
+            sample_rate_hz=SAMPLE_RATE_HZ, channels=1, start_at=now + timedelta(seconds=piece.own_seconds[0]),
+            end_at=now + timedelta(seconds=piece.own_seconds[1]), context_before_seconds=piece.context_before_seconds,
+            context_after_seconds=piece.context_after_seconds,
+            end_reason=EndReason.END_OF_INPUT if i == last else piece.end_reason, sequence=i, language=language,
         )
-        for i, segment in enumerate(upload.segments)
+        for i, piece in enumerate(upload.pieces)
     ]

@@ -338,8 +338,8 @@ async def create_upload(desk: UploadDesk, request: Request) -> Response:
         return response
     metrics.UPLOADS.labels("accepted").inc()
     _LOGGER.info("Upload job %s: %.1f s of %s in %d segment(s) for room %s", job_id, upload.audio_seconds,
-                 filename, len(upload.segments), room)
-    return ok(UploadAccepted(job_id=job_id, segments=len(upload.segments), audio_seconds=upload.audio_seconds), 202,
+                 filename, len(upload.pieces), room)
+    return ok(UploadAccepted(job_id=job_id, segments=len(upload.pieces), audio_seconds=upload.audio_seconds), 202,
               Location=f"/jobs/{job_id}")
 
 

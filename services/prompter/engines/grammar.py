@@ -22,6 +22,10 @@ _ADVERB = frozenset({"RB", "RBR", "RBS"})
 # (with adjectives and nouns between: "a new tap", "the bathroom tap") English puts a noun there, never a verb.
 _BASE_VERB = frozenset({"VB", "VBP"})
 _DETERMINERS = frozenset({"DT", "PRP$", "POS", "CD"})
+# What may follow an adjective inside a noun phrase. An "adjective" right after a determiner with none of these after
+# it heads the phrase: the lexicon knows "fossil" and "starfish" as adjectives, but "she wanted a fossil" and
+# "and a starfish" end on nouns.
+_NOMINAL = frozenset({"NN", "NNS", "NNP", "NNPS", "JJ", "JJR", "JJS", "CD", "VBG", "VBN"})
 _MODIFIERS = frozenset({"JJ", "JJR", "JJS", "NN", "VBN"})  # not NNS: "the dogs play"
 
 
@@ -41,10 +45,17 @@ def _determined(tags: list[str], position: int) -> bool:
 
 
 @lru_cache(maxsize=8192)
+def tags(tokens: tuple[str, ...]) -> tuple[str, ...]:
+    """The Penn Treebank tag of each token, as the lexicon and its context rules read them in this order."""
+    return tuple(tag for _, tag in _parser().find_tags(list(tokens))) if tokens else ()
+
+
+@lru_cache(maxsize=8192)
 def noun_like(tokens: tuple[str, ...]) -> tuple[bool, ...]:
     """For each word of a clause (as lexical.WORD finds them): can it head a noun phrase here? Nouns can; an
-    -ing form can unless a form of "be" comes before it ("was staring", not "went skiing"); verbs, adjectives,
-    adverbs and the rest cannot."""
+    -ing form can unless a form of "be" comes before it ("was staring", not "went skiing"), and so can an adjective
+    that a determiner starts and nothing nominal follows ("a fossil"); verbs, other adjectives, adverbs and the rest
+    cannot."""
     if not tokens:
         return ()
     parser = _parser()
@@ -70,6 +81,9 @@ def noun_like(tokens: tuple[str, ...]) -> tuple[bool, ...]:
             flags.append(not (before and before[-1] in _BE))
         elif tag in _BASE_VERB:
             flags.append(_determined(tags, position))
+        elif tag == "JJ" and position > 0 and tags[position - 1] in _DETERMINERS and (
+                position + 1 == len(tags) or tags[position + 1] not in _NOMINAL):
+            flags.append(True)
         else:
             flags.append(tag in NOUN_TAGS)
     return tuple(flags)

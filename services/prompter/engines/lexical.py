@@ -182,13 +182,17 @@ class LexicalSelector:
                 return 0.0  # an unrated phrase said once is usually just adjacent words
             rated = min(concreteness(w) or _UNRATED_WORD for w in c.words)
         if rated is None:
-            rated = _UNRATED_NAME if c.capitalised else _UNRATED_WORD
+            rated = self._unrated(c)
         picturable = ((rated - 1) / 4) ** 2
         rare = max(rarity(w) for w in c.words)
         if c.sure < self.doubtful and not c.repeated:
             rare *= DOUBTFUL_RARITY  # a rare word is a priori unlikely: heard once and doubtfully, likely misheard
         specific = 1.3 if len(c.words) > 1 else 1.0
         return float(c.count ** 0.7 * picturable * (0.4 + 0.6 * rare) * specific * boosts.get(c.key, 1.0))
+
+    def _unrated(self, c: _Candidate) -> float:
+        """The concreteness to assume for a word the norms do not rate."""
+        return _UNRATED_NAME if c.capitalised else _UNRATED_WORD
 
     def _choose(self, scored: list[tuple[float, _Candidate]], novelty: Novelty | None
                 ) -> tuple[list[Choice], list[Choice]]:

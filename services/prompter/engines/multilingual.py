@@ -3,7 +3,9 @@
 A word in another language is judged by its English gloss (shared/language/bridge.py): the gloss says whether it
 can be drawn (people's concreteness ratings are English) and whether it is only background or too general
 ("Mann" → man, "Hand" → hand), with the same English tables the English selector uses. Its rarity is its own
-language's (wordfreq). Stop words, fillers, profanity and first names are per language (shared/language/words.py).
+language's (wordfreq). Stop words, fillers, profanity and first names are per language (shared/language/words.py),
+and what is no word of the language (a sound-alike the speech engine wrote for what it did not catch) is never a
+keyword.
 Without a tagger for these languages, nouns are what the gloss knows as a thing; German's capitalised nouns are
 not mistaken for names, but a capitalised word the gloss does not know in Spanish or French is (a name or a
 place: never painted).
@@ -28,7 +30,8 @@ from services.prompter.engines.mood import mood_of
 from services.prompter.engines.safety import remove_profanity, scrub
 from services.prompter.engines.vocabulary import BACKGROUND, concreteness, skip_reason
 from shared.language.bridge import GLOSSED, english, head_noun, lemma
-from shared.language.words import first_names, profane_words, stop_words
+from shared.language.cldr_keywords import lexicon
+from shared.language.words import first_names, is_word, profane_words, stop_words
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,11 +102,13 @@ class ForeignSelector(LexicalSelector):
             return "name"
         if gloss is None:
             # Spanish and French capitalise names and places only: one the gloss does not know is never painted.
-            return "name" if token[0].isupper() and position > 0 and self.language != "de" else None
+            if token[0].isupper() and position > 0 and self.language != "de":
+                return "name"
+            return None if is_word(token, self.language) else "unknown"  # a sound-alike of what was not caught
         return skip_reason(head_noun(gloss))
 
     def _worth(self, c: _Candidate) -> float:
-        gloss = english(c.key, self.language)
+        gloss = english(c.surfaces.most_common(1)[0][0], self.language)  # as said: a German capital says noun
         if gloss is not None and head_noun(gloss) in BACKGROUND:
             return 0.0  # "Nacht", "noche": what the talk is about, never a picture alone (as in English)
         rated = _UNGLOSSED if gloss is None else (
@@ -185,10 +190,11 @@ def languages_to_warm(language: str, auto_languages: Sequence[str]) -> tuple[str
 
 
 def warm(languages: Sequence[str]) -> None:
-    """Load each language's word tables now (lemmas, emoji names, stop words, names, profanity, frequencies:
-    2-5 s for the first): they live in module caches shared by every selector, so a room's first window in that
-    language does not wait for them. Thread-safe: it reads a throwaway selector of its own."""
+    """Load each language's word tables now (lemmas, emoji names and keywords, stop words, names, profanity,
+    frequencies: 2-5 s for the first): they live in module caches shared by every selector, so a room's first
+    window in that language does not wait for them. Thread-safe: it reads a throwaway selector of its own."""
     for language in languages:
+        lexicon(language)
         ForeignSelector(language).select([_WARM_LINES[language]])
 
 

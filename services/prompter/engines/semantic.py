@@ -7,16 +7,22 @@ best lexical candidates is compared with the centroid of the others (leave-one-o
 by how sure the speech engine was of them) and its score is multiplied by its fit relative to the best fit. A
 doubtful hearing said once survives only when it fits the window well (support, instead of repetition); a sure
 hearing said in two utterances needs no support and is never punished for its fit.
+A noun the concreteness norms do not rate gets the rating its embedding predicts (engines/imageability.py), where
+the lexical selector can only guess.
 Vectors are cached per phrase, so a conversation's recurring words cost nothing after their first window.
 """
 
 from __future__ import annotations
 
-from collections import OrderedDict
+from collections import Counter, OrderedDict
+from collections.abc import Sequence
 
 import numpy as np
 
+from services.prompter.engines import Heard
+from services.prompter.engines.imageability import predicted
 from services.prompter.engines.lexical import LexicalSelector, _Candidate
+from services.prompter.engines.vocabulary import concreteness
 from shared.embeddings import SentenceEncoder
 
 TOP = 12  # candidates embedded per window: the lexical best; the rest would never be chosen anyway
@@ -52,6 +58,20 @@ class SemanticSelector(LexicalSelector):
                    if c.sure >= self.doubtful or c.repeated or f >= SUPPORTED}
         return [(weighed.get(id(c), 0.0), c) for _, c in scored]
 
+    def _candidates(self, lines: list[str], heard: Sequence[Heard], removed: Counter[str]
+                    ) -> tuple[list[_Candidate], int]:
+        found, content_words = super()._candidates(lines, heard, removed)
+        unrated = [c.words[0] for c in found if _predictable(c)]
+        if unrated:
+            self._vectors(unrated)  # one batch, which _unrated reads from the cache
+        return found, content_words
+
+    def _unrated(self, c: _Candidate) -> float:
+        """A noun the norms do not rate is as concrete as its meaning predicts (see `_predictable`)."""
+        if not _predictable(c):
+            return super()._unrated(c)
+        return float(predicted(self._vectors([c.words[0]]))[0])
+
     def _vectors(self, phrases: list[str]) -> np.ndarray:
         missing = [p for p in dict.fromkeys(phrases) if p not in self._cache]
         if missing:
@@ -62,6 +82,15 @@ class SemanticSelector(LexicalSelector):
         for phrase in phrases:
             self._cache.move_to_end(phrase)
         return np.stack([self._cache[p] for p in phrases])
+
+
+def _predictable(c: _Candidate) -> bool:
+    """An unrated single word heard as a noun, in lower case: a capitalised one (a place, a name, a sentence's first
+    word) keeps the lexical guess, its meaning not being the common word's, and so does an -ing form (the norms rate
+    "rain", not "raining"), which means the act. What was never heard as a noun only informs the weighing."""
+    word = c.words[0]
+    return (len(c.words) == 1 and c.nominal > 0 and not c.capitalised and not word.endswith("ing")
+            and not any(surface[0].isupper() for surface in c.surfaces) and concreteness(word) is None)
 
 
 def _vouched(c: _Candidate, doubtful: float) -> bool:

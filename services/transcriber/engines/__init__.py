@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
@@ -21,6 +22,16 @@ class Recognition:
     language: str = DEFAULT_LANGUAGE
     model: str = ""  # which of the engine's models heard it, when it has several
     detected: Mapping[str, float] = field(default_factory=dict)  # auto: the languages detected, by probability
+
+    def without_context(self, before_seconds: float, after_seconds: float, seconds: float) -> Recognition:
+        """What was heard in `seconds` of audio whose first `before_seconds` and last `after_seconds` were its
+        neighbours', heard for context (shared/audio/pieces.py): the words whose middle lies between, and the text
+        they make. Without context, all of it."""
+        if not before_seconds and not after_seconds:
+            return self
+        end = seconds - after_seconds if after_seconds else math.inf
+        words = tuple(w for w in self.words if before_seconds <= (w.start_seconds + w.end_seconds) / 2 < end)
+        return replace(self, text=" ".join(w.text for w in words), words=words)
 
 
 class SpeechEngine(Protocol):

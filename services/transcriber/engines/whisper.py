@@ -15,7 +15,14 @@ from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
 from services.transcriber.engines import EngineError, EngineFatalError, Recognition
 from services.transcriber.engines.guards import for_speech_detection, heard_words, speech_spans
-from services.transcriber.engines.models import ENGLISH_MODEL, MULTILINGUAL_MODEL, is_multilingual, model_directory
+from services.transcriber.engines.models import (
+    ENGLISH_BEAM_SIZE,
+    ENGLISH_MODEL,
+    MULTILINGUAL_BEAM_SIZE,
+    MULTILINGUAL_MODEL,
+    is_multilingual,
+    model_directory,
+)
 from services.transcriber.engines.word_timing import WordTimedWhisper
 from services.transcriber.languages import choose_language
 from shared.audio import SAMPLE_RATE_HZ, to_float32
@@ -31,20 +38,22 @@ class FasterWhisperEngine:
     """Whisper models loaded once each, used by one thread at a time (the bus's work thread, or the CLI's loop).
 
     English is heard with `model` (tiny.en by default); any other language, and `auto`, with `multilingual_model`
-    (the built-in base) unless `model` hears other languages itself. A model loads when a segment first needs it;
-    the one for the default `language` loads now.
+    (the built-in base) unless `model` hears other languages itself. Each decodes with its own beam width
+    (`beam_size`, `multilingual_beam_size`). A model loads when a segment first needs it; the one for the default
+    `language` loads now.
     """
 
     name = "faster-whisper"
 
     def __init__(self, model: str = ENGLISH_MODEL, device: str = "cpu", compute_type: str = "int8",
-                 beam_size: int = 5, cpu_threads: int = 0, language: str = DEFAULT_LANGUAGE,
-                 multilingual_model: str = MULTILINGUAL_MODEL, auto_languages: tuple[str, ...] = ()) -> None:
+                 beam_size: int = ENGLISH_BEAM_SIZE, cpu_threads: int = 0, language: str = DEFAULT_LANGUAGE,
+                 multilingual_model: str = MULTILINGUAL_MODEL, auto_languages: tuple[str, ...] = (),
+                 multilingual_beam_size: int = MULTILINGUAL_BEAM_SIZE) -> None:
         self._english = model
         self._other = model if is_multilingual(model) else multilingual_model
         self.model = model if self._other == model else f"{model}+{multilingual_model}"
         self.language = language
-        self.beam_size = beam_size
+        self.beam_size, self.multilingual_beam_size = beam_size, multilingual_beam_size
         self.auto_languages = frozenset(auto_languages)  # what `auto` chooses among; empty: any Whisper knows
         self._options = {"device": device, "compute_type": compute_type, "cpu_threads": cpu_threads}
         self._loaded: dict[str, WordTimedWhisper] = {}
@@ -55,6 +64,11 @@ class FasterWhisperEngine:
     def model_for(self, language: str) -> str:
         """The model that hears `language` (a code, or `auto`)."""
         return self._english if language == DEFAULT_LANGUAGE else self._other
+
+    def beam_for(self, language: str) -> int:
+        """The beam width `language` is decoded with: its model's (`model`'s for every language when that model is
+        multilingual itself)."""
+        return self.beam_size if self.model_for(language) == self._english else self.multilingual_beam_size
 
     def _whisper(self, language: str) -> WordTimedWhisper:
         name = self.model_for(language)
@@ -93,8 +107,8 @@ class FasterWhisperEngine:
         voiced = np.concatenate(collect_chunks(audio, chunks)[0])
         try:  # segments are decoded lazily, so failures (e.g. CUDA out of memory) surface while listing them
             segments, info = whisper.transcribe(
-                voiced, language=None if wanted == AUTO else wanted, beam_size=self.beam_size, vad_filter=False,
-                condition_on_previous_text=False, temperature=0.0, word_timestamps=True)
+                voiced, language=None if wanted == AUTO else wanted, beam_size=self.beam_for(asked),
+                vad_filter=False, condition_on_previous_text=False, temperature=0.0, word_timestamps=True)
             heard = restore_speech_timestamps(segments, chunks, SAMPLE_RATE_HZ) if chunks else segments
             kept = heard_words(heard, speech, guessed=lambda s: tuple(s.tokens) in whisper.guessed)
         except RuntimeError as exc:
