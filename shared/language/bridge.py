@@ -35,6 +35,17 @@ _FLAG_LETTERS = ("\U0001F1E6", "\U0001F1FF")  # the regional indicators that spe
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
 
+# French writes an article, "de", a pronoun or "que" before a vowel as one word with it ("l'arbre", "d'eau", "qu'il"):
+# the word is what follows. "aujourd'hui" is one word.
+_ELIDED = {"fr": re.compile(r"^(?:l|d|j|m|n|s|t|c|qu|jusqu|lorsqu|puisqu|quoiqu)['’](?=[^\W\d_])", re.IGNORECASE)}
+
+
+def without_elision(word: str, language: str) -> str:
+    """`word` without the elided word written onto its front: "l'étang" → "étang", "D'eau" → "eau"."""
+    elided = _ELIDED.get(language)
+    return elided.sub("", word) if elided else word
+
+
 def lemma(word: str, language: str) -> str:
     """The dictionary form of `word` in lower case ("Hunde" → "hund", "perros" → "perro"). German keeps its capital
     while it is looked up: a capital says noun ("Schwamm" is the sponge, "schwamm" swam, of "schwimmen")."""

@@ -29,7 +29,7 @@ from services.prompter.engines.lexical import DOUBTFUL_RARITY, LexicalSelector, 
 from services.prompter.engines.mood import mood_of
 from services.prompter.engines.safety import remove_profanity, scrub
 from services.prompter.engines.vocabulary import BACKGROUND, concreteness, skip_reason
-from shared.language.bridge import GLOSSED, english, head_noun, lemma
+from shared.language.bridge import GLOSSED, english, head_noun, lemma, without_elision
 from shared.language.cldr_keywords import lexicon
 from shared.language.words import first_names, is_word, profane_words, stop_words
 
@@ -75,7 +75,8 @@ class ForeignSelector(LexicalSelector):
         content_words = 0
         for index, line in enumerate(lines):
             for said, sentence in enumerate(_SENTENCE_END.split(line)):
-                for position, token in enumerate(_WORD.findall(sentence)):
+                for position, written in enumerate(_WORD.findall(sentence)):
+                    token = without_elision(written, self.language)  # "l'étang": the pond is the keyword
                     key, gloss = lemma(token, self.language), english(token, self.language)
                     reason = self._skip(token, key, gloss, position, stops, names)
                     if reason is not None:
@@ -86,7 +87,7 @@ class ForeignSelector(LexicalSelector):
                     candidate.surfaces[token if self.language == "de" else token.lower()] += 1  # German nouns: capitals
                     candidate.lines.add(index)
                     candidate.utterances.add((index, said))  # said in two: a noun, and a doubtful hearing vouched for
-                    candidate.sure = max(candidate.sure, heard[index].get(token.lower(), 1.0))
+                    candidate.sure = max(candidate.sure, heard[index].get(written.lower(), 1.0))
                     # Without a tagger, a thing is what the gloss names, or a German capitalised word (German
                     # writes every noun so), or a word said in two lines; else only its weighing counts.
                     candidate.nominal += gloss is not None or (self.language == "de" and token[0].isupper())
