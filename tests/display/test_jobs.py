@@ -7,6 +7,7 @@ import io
 import json
 import sqlite3
 import time
+import urllib.parse
 from pathlib import Path
 
 import numpy as np
@@ -145,6 +146,21 @@ def test_a_finished_job_transcript_downloads_as_text_webvtt_and_srt(broker: Brok
     srt = requests.get(f"{base}.srt", timeout=5).text
     assert srt.startswith("1\n00:00:00,") and srt.count(" --> ") == len(segments), srt  # SRT's comma decimals
     assert requests.get(f"{base}.pdf", timeout=5).status_code == 404
+
+
+def test_a_transcript_named_in_any_script_downloads_under_that_name(broker: Broker, display: DisplayProcess,
+                                                                    speech_dir: Path) -> None:
+    """HTTP headers are Latin-1: an upload named in Japanese made every transcript download a 500."""
+    job_id = upload(display, two_utterances(speech_dir), name="港の会議 ü.wav").json()["job_id"]
+    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
+    publish(broker, *(transcribe(s, f"line {s.sequence}") for s in segments))
+    wait_for(lambda: job(display, job_id)["status"] == "choosing", timeout=5, message="all lines in")
+    for fmt in ("txt", "vtt", "srt"):
+        answer = requests.get(f"{display.url}/api/uploads/{job_id}/transcript.{fmt}", timeout=5)
+        assert answer.status_code == 200 and "line 1" in answer.text, (fmt, answer.status_code, answer.text[:200])
+        disposition = answer.headers["content-disposition"]
+        assert f'filename="____ _.{fmt}"' in disposition, disposition  # an ASCII stand-in for any client
+        assert urllib.parse.unquote(disposition.split("filename*=UTF-8''")[1]) == f"港の会議 ü.{fmt}", disposition
 
 
 def test_an_upload_where_nothing_was_recognised_ends_in_error(broker: Broker, display: DisplayProcess,

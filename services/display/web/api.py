@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -426,10 +427,17 @@ async def upload_transcript(desk: UploadDesk, request: Request) -> Response:
     job = await asyncio.to_thread(desk.jobs.view, request.path_params["job_id"])
     if job is None:
         return error(404, "no such upload job")
-    stem = job.filename.rsplit(".", 1)[0] or "transcript"
-    safe = "".join(c if c.isalnum() or c in "-_ " else "_" for c in stem)[:80]
     return Response(captions.render(job.lines, fmt), media_type=captions.FORMATS[fmt],
-                    headers={"Content-Disposition": f'attachment; filename="{safe}.{fmt}"'})
+                    headers={"Content-Disposition": _attachment(job.filename, fmt)})
+
+
+def _attachment(filename: str, fmt: str) -> str:
+    """The download named after the upload. HTTP headers are Latin-1, and an uploaded name may be in any script
+    ('会議.wav' made this a 500): `filename` is an ASCII stand-in every client takes, `filename*` (RFC 6266) the
+    name as uploaded, for the clients that read it."""
+    stem = "".join(c if c.isalnum() or c in "-_ " else "_" for c in filename.rsplit(".", 1)[0])[:80] or "transcript"
+    plain = "".join(c if c.isascii() else "_" for c in stem)
+    return f"attachment; filename=\"{plain}.{fmt}\"; filename*=UTF-8''{urllib.parse.quote(f'{stem}.{fmt}')}"
 
 
 @openapi.operation("AssemblyAI's webhook (header X-Voxframe-Webhook-Secret): a transcript is ready",
