@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from shared.messages.envelope import ID_CHARS, Envelope
+from shared.messages.envelope import ID_CHARS, PART_CONFIG, Envelope
 from shared.messages.language import DEFAULT_LANGUAGE, Language
 
 MAX_TEXT_CHARS = 20_000  # far more than the longest segment (262 s) holds
@@ -16,7 +16,7 @@ MAX_WORDS = 8_000
 class Word(BaseModel):
     """One recognised word with its time inside the segment."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = PART_CONFIG
 
     text: str = Field(max_length=64)
     start_seconds: float = Field(ge=0)

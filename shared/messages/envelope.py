@@ -26,6 +26,11 @@ ID_CHARS = 64  # a message id (uuid) named in another message
 # `Field(max_length=N)` instead.
 MessageId = Annotated[str, StringConstraints(max_length=ID_CHARS)]
 
+# What every message and every part of one is: immutable, no unknown fields, and no NaN or ±inf anywhere. JSON has
+# no such numbers (browsers, Starlette and the dashboard refuse them), and no stage of ours makes them: one that
+# arrives from a broken or hostile peer is invalid (dead-lettered at once), not stored and served as a 500.
+PART_CONFIG = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
+
 E = TypeVar("E", bound="Envelope")
 
 _ID_NAMESPACE = uuid.UUID("5b1f2f3e-6a43-4f0e-9d3c-7f1b0c6a9e21")
@@ -38,12 +43,7 @@ def utc_now() -> datetime:
 class Envelope(BaseModel):
     """Fields common to every message: identity, place, provenance and timing."""
 
-    model_config = ConfigDict(
-        frozen=True,
-        extra="forbid",
-        ser_json_bytes="base64",
-        val_json_bytes="base64",
-    )
+    model_config = ConfigDict(**PART_CONFIG, ser_json_bytes="base64", val_json_bytes="base64")
 
     KIND: ClassVar[str] = "envelope"
 

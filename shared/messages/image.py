@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
 
-from shared.messages.envelope import ID_CHARS, Envelope
+from shared.messages.envelope import ID_CHARS, PART_CONFIG, Envelope
 from shared.messages.prompt import MAX_EXCERPT_CHARS, MAX_KEYWORDS, Keyword
 from shared.messages.scene import MAX_ELEMENTS, Fraction, Scene
 
@@ -22,7 +22,7 @@ MAX_IMAGE_BYTES = 11 * 1024 * 1024  # 14.7 MiB as base64: the message stays unde
 class DrawnElement(BaseModel):
     """Where one element of a living scene is drawn (its main copy) and how it may move while it hangs."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = PART_CONFIG
 
     id: str = Field(min_length=1, max_length=32, description="the scene element's id")
     box: Region
@@ -33,7 +33,7 @@ class Layout(BaseModel):
     """A living scene as drawn: each element's box by id, so a frame can follow it from picture to picture, and
     the gentle motion the picture may have between windows (none of it says what was talked about)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = PART_CONFIG
 
     elements: tuple[DrawnElement, ...] = Field((), max_length=MAX_ELEMENTS)
     horizon: Fraction = Field(description="where the sky ends, as a fraction of the height")

@@ -9,10 +9,10 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import ClassVar, Self
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 from shared.messages.asr import MAX_TEXT_CHARS, MAX_WORDS, Word
-from shared.messages.envelope import ID_CHARS, Envelope, Name
+from shared.messages.envelope import ID_CHARS, PART_CONFIG, Envelope, Name
 from shared.messages.language import DEFAULT_LANGUAGE, Language
 
 MAX_JOB_LINES = 5000
@@ -34,7 +34,7 @@ class JobStage(StrEnum):
 class JobLine(BaseModel):
     """One transcribed segment (or speaker turn) of an upload."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = PART_CONFIG
 
     transcript_id: str = Field(max_length=ID_CHARS)
     text: str = Field(max_length=MAX_TEXT_CHARS)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import ClassVar, Literal, Self, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
-from shared.messages.envelope import Envelope, MessageId
+from shared.messages.envelope import PART_CONFIG, Envelope, MessageId
 from shared.messages.language import DEFAULT_LANGUAGE, Language
 from shared.messages.scene import Scene
 
@@ -29,7 +29,7 @@ MIN_STRENGTH, MAX_STRENGTH = 0.3, 0.55
 class Keyword(BaseModel):
     """A chosen word or phrase and how strongly it was chosen."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = PART_CONFIG
 
     text: str = Field(max_length=100)
     score: float = Field(ge=0, description="higher is more central to the window")
@@ -40,11 +40,11 @@ MAX_SEQUENCE = 6  # an upload's scenes: a filmstrip of its recording, each about
 class Evolve(BaseModel):
     """Paint over the room's last picture instead of afresh, so what stays in the scene stays on the wall."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = PART_CONFIG
 
     image_id: MessageId = Field(description="the room's last picture, as the display's gallery serves it "
                                 "(/images/{id}); when it cannot be had, the picture is painted afresh")
-    strength: float = Field(ge=MIN_STRENGTH, le=MAX_STRENGTH, allow_inf_nan=False,
+    strength: float = Field(ge=MIN_STRENGTH, le=MAX_STRENGTH,
                             description="how much of it is repainted (img2img strength)")
 
 

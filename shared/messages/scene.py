@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
+
+from shared.messages.envelope import PART_CONFIG
 
 MAX_ELEMENTS = 12  # more becomes clutter on a frame seen from across the room
-Fraction = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Place = Literal["outdoors", "indoors"]
 TimeOfDay = Literal["day", "night"]
 Weather = Literal["clear", "cloudy", "rain", "snow"]
@@ -20,7 +22,7 @@ SCENE_MODES: tuple[SceneMode, ...] = ("living", "slideshow")
 class SceneElement(BaseModel):
     """One thing the room talks about, where it stands in the composition and how present it is."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = PART_CONFIG
 
     id: str = Field(min_length=1, max_length=32, description="stable while the element stays in the scene")
     keyword: str = Field(min_length=1, max_length=64)
@@ -34,7 +36,7 @@ class SceneElement(BaseModel):
 class Scene(BaseModel):
     """A room's scene after one window: what is in it, what just left, the setting and the mood."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = PART_CONFIG
 
     window: int = Field(0, ge=0, description="windows this room's scene has been updated by")
     topic: int = Field(0, ge=0, description="topics the talk has moved through: a new one when little of the "
@@ -46,7 +48,7 @@ class Scene(BaseModel):
     time_of_day: TimeOfDay = "day"
     weather: Weather = "clear"
     mood: str = Field("neutral", max_length=64)
-    valence: float = Field(0.0, ge=-1.0, le=1.0, allow_inf_nan=False, description="sentiment, smoothed over windows")
+    valence: float = Field(0.0, ge=-1.0, le=1.0, description="sentiment, smoothed over windows")
     energy: Fraction = Field(0.5, description="how lively the talk is, smoothed over windows")
 
     def ranked(self) -> list[SceneElement]:

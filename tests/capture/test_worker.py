@@ -12,10 +12,10 @@ import soundfile
 from services.capture.metrics import COUNTERS, MIC_METRICS
 from shared.audio import SAMPLE_RATE_HZ, decode_audio, segment_file
 from shared.audio.outbox import SegmentOutbox
-from shared.bus import Bus
+from shared.bus import REASON_HEADER, Bus
 from shared.config import BusSettings
 from shared.demo import script_lines
-from shared.messages import AudioSegment, Command, Control, EndReason, MicStatus, utc_now
+from shared.messages import AudioSegment, Command, Control, EndReason, Heard, MicStatus, utc_now
 from tests.capture.conftest import messages
 from tests.support import Broker, wait_for
 
@@ -92,6 +92,23 @@ def test_mute_and_unmute_from_the_bus(speech_dir: Path, broker: Broker, start_ca
     send(unmute.routing_key, unmute.to_json(), "control")
     wait_for(lambda: segments_since(unmuted_at), timeout=15, message="a segment after unmuting")
     assert capture.stop() == 0
+
+
+def test_another_mics_notice_with_levels_no_mic_makes_is_invalid_at_once(speech_dir: Path, broker: Broker,
+                                                                          start_capture, tmp_path: Path) -> None:
+    """A `heard` notice from another mic of the room, its loudness envelope at +10^23 dB: the arbiter's int16 array
+    overflowed, so it was retried 3 times on the control queue's thread (mutes waiting) and dead-lettered as a
+    handler error. A level no mic makes is an invalid message: dead-lettered at once, saying which."""
+    _write_conversation(speech_dir, tmp_path / "talk.wav", UTTERANCES[1:2], pause_s=0.5)
+    capture = start_capture("--file", str(tmp_path / "talk.wav"), "--loop", "--room", "kitchen", "--mic", "window")
+    wait_for(lambda: "Ready:" in capture.output(), timeout=30, message="the capture to consume its control queue")
+    now = utc_now()
+    heard = Heard(room="kitchen", source="door", segment_id="x", start_at=now, end_at=now, envelope_db=(-20,) * 50,
+                  score=-10.0)
+    broker.publish_raw(heard.routing_key, heard.to_json().replace(b"[-20,", b"[100000000000000000000000,"), "heard")
+    props, _ = wait_for(lambda: broker.get(broker.topology.dead.name), timeout=10, message="a dead letter")
+    assert props.headers[REASON_HEADER].startswith("invalid:") and "envelope_db" in props.headers[REASON_HEADER]
+    assert capture.healthy()
 
 
 def test_a_file_that_is_not_audio_is_refused_with_a_clear_error(broker: Broker, start_capture,

@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 import requests
 from starlette.routing import Route
 from websockets.sync.client import connect
@@ -132,6 +133,30 @@ def test_a_malformed_image_is_dead_lettered_with_the_reason(broker: Broker, disp
     assert body == b'{"room": "living-room", "image": 42}'
     assert props.headers[REASON_HEADER].startswith("invalid:")
     assert images(display) == []
+
+
+def test_numbers_json_has_not_are_dead_lettered_not_served_as_500s(broker: Broker, display: DisplayProcess) -> None:
+    """A mic status at -Infinity dB (a broken mic host) made `/api/rooms` a 500 while the mic was listed, and sent
+    the dashboard socket `-Infinity`, which no browser parses; a picture that took Infinity seconds was stored and
+    made its room's gallery a 500 for good. Numbers JSON has not are invalid messages: dead-lettered at once."""
+    status = MicStatus(room="study", source="desk-mic", level_dbfs=-20.0, speech_ratio=0.5)
+    image = make_image(room="study")
+    with connect(f"ws://127.0.0.1:{display.port}/ws/dashboard", origin=display.url, open_timeout=5) as dashboard:
+        dashboard.recv(timeout=5)  # the hello
+        broker.publish_raw(status.routing_key, status.to_json().replace(b"-20.0", b"-Infinity"), status.KIND)
+        broker.publish_raw(image.routing_key, image.to_json().replace(b'"generation_seconds":0.2',
+                                                                      b'"generation_seconds":Infinity'), image.KIND)
+        dead_letters = broker.topology.dead.name
+        dead = wait_for(lambda: broker.depth(dead_letters) == 2 and broker.drain(dead_letters), timeout=5,
+                        message="both dead-lettered")
+        reasons = sorted(props.headers[REASON_HEADER] for props, _ in dead)
+        assert all(r.startswith("invalid:") and "finite number" in r for r in reasons), reasons
+        publish(broker, status)  # the next status of that mic, a sane one, is shown
+        event = json.loads(dashboard.recv(timeout=5), parse_constant=lambda c: pytest.fail(f"{c} is not JSON"))
+    assert event["mic"]["level_dbfs"] == -20.0
+    rooms = requests.get(f"{display.url}/api/rooms", timeout=5)
+    assert rooms.status_code == 200 and [m["level_dbfs"] for r in rooms.json() for m in r["mics"]] == [-20.0]
+    assert requests.get(f"{display.url}/api/rooms/study/images", timeout=5).json() == []
 
 
 def test_health_metrics_and_openapi_are_served(broker: Broker, display: DisplayProcess, tmp_path: Path) -> None:
