@@ -333,6 +333,11 @@ class Bus:
         except ValidationError as exc:
             self._dead_letter(delivery, kind, "invalid", describe_validation_error(exc))
             return
+        except Exception as exc:  # noqa: BLE001 (parsing depends on the body alone: whatever it raises, the body is bad)
+            # A validator tripping on what pydantic does not wrap (a timestamp at the calendar's edge overflows
+            # turned to UTC; a naive time compared with an aware one) was requeued every half second, forever.
+            self._dead_letter(delivery, kind, "invalid", f"{type(exc).__name__}: {exc}")
+            return
         key = _dedup_key(delivery, message)
         held = self._deferred.get(key)
         if held is not None:

@@ -144,6 +144,29 @@ def test_malformed_message_is_dead_lettered_with_reason(broker: Broker, bus_sett
     wait_for(lambda: broker.depth(broker.topology.audio.name) == 0, message="nothing left behind")
 
 
+def test_a_body_whose_parsing_raises_more_than_a_validation_error_is_dead_lettered_not_requeued_forever(
+        broker: Broker, bus_settings: BusSettings, running) -> None:
+    """Valid JSON and ISO 8601 that pydantic's validators trip on outside its ValidationError: a time at the
+    calendar's edge (turned to UTC, it overflows), a naive start compared with an aware end (TypeError). Each was
+    requeued every half second, forever, its traceback logged each time: a poisoned queue."""
+    handled: list[AudioSegment] = []
+    worker = Bus("transcriber", bus_settings)
+    worker.consume(worker.topology.audio, {AudioSegment: handled.append})
+    running(worker)
+    good = audio(3).to_json().decode()
+    edge = json.loads(good) | {"created_at": "0001-01-01T00:00:00+05:00"}
+    naive = json.loads(good) | {"start_at": "2026-01-01T00:00:00", "end_at": "2026-01-01T00:00:01Z"}
+    for body in (edge, naive):
+        broker.publish_raw("audio.living.mic1", json.dumps(body).encode(), "audio")
+    dead = wait_for(lambda: broker.depth(broker.topology.dead.name) == 2 and broker.drain(broker.topology.dead.name),
+                    timeout=10, message="2 dead letters")
+    reasons = sorted(props.headers[REASON_HEADER] for props, _ in dead)
+    assert reasons[0].startswith("invalid: OverflowError") and reasons[1].startswith("invalid: TypeError"), reasons
+    broker.publish_raw("audio.living.mic1", good.encode(), "audio")  # the queue flows on
+    wait_for(lambda: [s.sequence for s in handled] == [3], timeout=10, message="the next segment handled")
+    assert broker.depth(broker.topology.audio.name) == 0
+
+
 def test_raising_handler_is_retried_then_dead_lettered(broker: Broker, bus_settings: BusSettings, running) -> None:
     attempts: list[int] = []
 

@@ -159,6 +159,18 @@ def test_numbers_json_has_not_are_dead_lettered_not_served_as_500s(broker: Broke
     assert requests.get(f"{display.url}/api/rooms/study/images", timeout=5).json() == []
 
 
+def test_a_status_at_the_calendars_edge_is_dead_lettered_not_requeued_forever(broker: Broker,
+                                                                             display: DisplayProcess) -> None:
+    """`0001-01-01T00:00:00+05:00` is ISO 8601, but before year 1 in UTC: the display requeued it twice a second,
+    forever, a traceback each time."""
+    status = MicStatus(room="study", source="desk-mic", level_dbfs=-20.0, speech_ratio=0.5)
+    edge = json.loads(status.to_json()) | {"created_at": "0001-01-01T00:00:00+05:00"}
+    broker.publish_raw(status.routing_key, json.dumps(edge).encode(), status.KIND)
+    props, _ = wait_for(lambda: broker.get(broker.topology.dead.name), timeout=5, message="a dead letter")
+    assert props.headers[REASON_HEADER].startswith("invalid: OverflowError"), props.headers[REASON_HEADER]
+    assert "voxframe_messages_requeued_total{" not in requests.get(f"{display.url}/metrics", timeout=5).text
+
+
 def test_health_metrics_and_openapi_are_served(broker: Broker, display: DisplayProcess, tmp_path: Path) -> None:
     assert requests.get(f"{display.url}/healthz", timeout=5).json() == {"status": "ok"}
     metrics = requests.get(f"{display.url}/metrics", timeout=5).text
