@@ -163,7 +163,7 @@ def _routes(display: Display) -> list[BaseRoute]:
                                   d.rooms.languages),
                     api.Controls(d.access, d.bus),
                     api.UploadDesk(d.access, d.jobs, d.upload_slots, s.upload_max_bytes, s.upload_max_seconds,
-                                   s.upload_room),
+                                   s.upload_room, s.upload_idle_seconds),
                     api.PairingDesk(d.access, d.pairings, d.paired)),
         *eink_api.routes(frames),
         *trmnl.routes(frames),

@@ -51,6 +51,8 @@ class DisplaySettings(BaseSettings):
     upload_max_mb: float = Field(50.0, gt=0, description="largest accepted upload")
     upload_max_seconds: float = Field(600.0, gt=0, description="longest accepted upload audio")
     upload_max_concurrent: int = Field(2, ge=1, description="uploads read and decoded at once; more get 429")
+    upload_idle_seconds: float = Field(30.0, gt=0, description="an upload whose next bytes do not arrive within "
+                                                               "this is dropped with 408, freeing its slot")
     upload_room: str = Field("upload", pattern=NAME_PATTERN, description="room uploads go to by default")
     job_stall_seconds: float = Field(300.0, gt=0, description="a job with no progress this long is an error")
     default_room: str = Field("living-room", pattern=NAME_PATTERN,

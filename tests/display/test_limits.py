@@ -83,6 +83,24 @@ def test_uploads_beyond_the_concurrent_limit_get_429_until_one_finishes(display_
              message="the slot to come back once the first upload's client went away")
 
 
+def test_an_upload_that_stops_arriving_is_dropped_with_408_and_frees_its_slot(display_factory) -> None:
+    """A sender gone without a FIN (a phone off its Wi-Fi mid-upload) held its slot until the display restarted:
+    with one slot, every later upload was a 429 for good."""
+    display = display_factory(VOXFRAME_UPLOAD_MAX_CONCURRENT="1", VOXFRAME_UPLOAD_IDLE_SECONDS="2")
+    stalled = _hold_an_upload_open(display.port)  # and never another byte, never closed
+    try:
+        empty = ("empty.wav", b"")
+        assert requests.post(f"{display.url}/api/uploads", files={"audio": empty}, timeout=5).status_code == 429
+        stalled.settimeout(10)
+        answer = b""  # the display answers it, while it still holds the socket open, and closes it
+        while chunk := stalled.recv(4096):
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408") and b"stopped arriving for 2 s" in answer, answer
+        assert requests.post(f"{display.url}/api/uploads", files={"audio": empty}, timeout=5).status_code == 400
+    finally:
+        stalled.close()
+
+
 def _status_of_raw_request(port: int, request: bytes) -> int:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(request)

@@ -99,6 +99,7 @@ class UploadDesk:
     max_bytes: int
     max_seconds: float
     default_room: str
+    idle_seconds: float  # an upload whose next bytes do not come within this is dropped (408), its slot freed
 
 
 @dataclass(frozen=True)
@@ -310,7 +311,7 @@ def _has(if_none_match: str, etag: str) -> bool:
     "auto; by default the transcriber's VOXFRAME_LANGUAGE); it is painted as a job. Taken whole or "
     "refused: 503 with Retry-After when the transcribers' job queue has no room for it",
     ok=(202, UploadAccepted), description="accepted; follow /api/uploads/{job_id}",
-    errors=[400, 413, 415, 422, 429, 503],
+    errors=[400, 408, 413, 415, 422, 429, 503],
     body={"multipart/form-data": {"schema": {"type": "object", "required": ["audio"], "properties": {
         "audio": {"type": "string", "format": "binary"}, "room": {"type": "string"},
         "language": {"type": "string"}}}}})
@@ -319,8 +320,7 @@ async def create_upload(desk: UploadDesk, request: Request) -> Response:
         metrics.UPLOADS.labels("busy").inc()
         return error(429, f"{desk.slots.size} upload(s) are being decoded already; try again in a minute")
     try:
-        data, filename, room, language = await _read_upload(request, desk.max_bytes,
-                                                            desk.default_room)
+        data, filename, room, language = await _read_upload(request, desk)
         upload = await asyncio.to_thread(uploads.prepare, data, desk.max_seconds)
     except uploads.UploadRejected as exc:
         metrics.UPLOADS.labels(exc.outcome).inc()
@@ -354,15 +354,18 @@ def _language(value: object) -> str | None:
         raise uploads.UploadRejected(400, "bad_request", str(exc)) from exc
 
 
-async def _read_upload(request: Request, limit: int, default_room: str) -> tuple[bytes, str, str, str | None]:
+async def _read_upload(request: Request, desk: UploadDesk) -> tuple[bytes, str, str, str | None]:
     """The `audio` field's bytes, its file name, the room and the language asked for (None: the transcriber's
-    default); refuses oversize bodies while reading."""
+    default); refuses oversize bodies while reading, and bodies that stop arriving."""
+    limit = desk.max_bytes
     size = f"{limit / 2**20:.0f} MB" if limit >= 2**20 else f"{limit / 2**10:.0f} KB"
     too_large = uploads.UploadRejected(413, "too_large", f"the upload is larger than the {size} limit")
-    limited = capped(request, limit + 64 * 1024, too_large)  # a little room for the form's own fields
+    stalled = uploads.UploadRejected(408, "stalled", f"the upload stopped arriving for {desk.idle_seconds:g} s")
+    limited = capped(request, limit + 64 * 1024, too_large,  # a little room for the form's own fields
+                     desk.idle_seconds, stalled)
     try:
         async with limited.form(max_files=1, max_fields=10) as form:
-            audio, room = form.get("audio"), form.get("room") or default_room
+            audio, room = form.get("audio"), form.get("room") or desk.default_room
             if not isinstance(audio, UploadFile):
                 raise uploads.UploadRejected(400, "bad_request", "send the file as multipart/form-data field 'audio'")
             if not isinstance(room, str) or not NAME.match(room):
