@@ -36,6 +36,7 @@ from services.display.views import NAME
 from services.display.web.access import Access
 from services.display.web.revocation import PairedSockets
 from shared.audio import SAMPLE_RATE_HZ
+from shared.json_limits import parse_json
 from shared.messages import Command, Control
 
 _LOGGER = logging.getLogger(__name__)
@@ -197,7 +198,7 @@ def _check(data: bytes, clock: _SampleClock) -> None:
 def _switch(mic: BrowserMic, text: str) -> None:
     """The tab's own mute switch; anything else in text is garbage."""
     try:
-        command = json.loads(text)
+        command = parse_json(text)  # json.loads raised RecursionError on deep nesting: the socket dropped, no reason
     except ValueError:
         command = None
     if not isinstance(command, dict) or command.get("type") != "mute" or not isinstance(command.get("muted"), bool):
