@@ -147,7 +147,8 @@ def test_derived_messages_keep_provenance_and_stable_ids() -> None:
 
 
 def _unbounded(schema: dict, path: str, defs: dict) -> list[str]:
-    """Paths of strings and arrays in a JSON schema that carry no upper bound."""
+    """Paths of strings and arrays in a JSON schema that carry no upper bound, and of whole numbers that may
+    leave 64 bits (signed, or unsigned like a seed)."""
     if "$ref" in schema:
         return _unbounded(defs[schema["$ref"].rsplit("/", 1)[-1]], path, defs)
     found = []
@@ -157,6 +158,11 @@ def _unbounded(schema: dict, path: str, defs: dict) -> list[str]:
     if schema.get("type") == "string" and not ({"maxLength", "enum", "format", "const"} & set(schema)
                                                 or bounded_pattern):
         found.append(path)
+    if schema.get("type") == "integer":
+        low = schema.get("minimum", schema.get("exclusiveMinimum", -(2**64) - 1) + 1)
+        high = schema.get("maximum", schema.get("exclusiveMaximum", 2**64 + 1) - 1)
+        if low < -(2**63) or high >= 2**64:
+            found.append(path)
     if schema.get("type") == "array":
         if "maxItems" not in schema:
             found.append(path)
@@ -168,7 +174,8 @@ def _unbounded(schema: dict, path: str, defs: dict) -> list[str]:
 
 @pytest.mark.parametrize("kind", sorted(MESSAGE_TYPES))
 def test_every_field_is_bounded(kind: str) -> None:
-    """No string, byte string or list without an upper bound: a message that validates can always be published."""
+    """No string, byte string or list without an upper bound: a message that validates can always be published.
+    No whole number past 64 bits: one that validates can always be stored (SQLite raised OverflowError)."""
     schema = MESSAGE_TYPES[kind].model_json_schema()
     unbounded = [p for p in _unbounded(schema, kind, schema.get("$defs", {})) if not p.endswith((".id", ".trace_id"))]
     assert unbounded == []
@@ -185,8 +192,9 @@ def _largest() -> list[Envelope]:
     """One message of every type with every bounded field at its limit."""
     from shared.messages.asr import MAX_TEXT_CHARS, MAX_WORDS
     from shared.messages.audio import MAX_PCM_BYTES
+    from shared.messages.envelope import INT64_MAX
     from shared.messages.heard import MAX_ENVELOPE_FRAMES
-    from shared.messages.image import MAX_IMAGE_BYTES
+    from shared.messages.image import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE
     from shared.messages.job import MAX_JOB_LINES, MAX_JOB_TEXT_CHARS, MAX_JOB_WORDS
     from shared.messages.prompt import MAX_EXCERPT_CHARS, MAX_KEYWORDS, MAX_SOURCE_TRANSCRIPTS, Evolve
     from shared.messages.spoken import MAX_HEARD_CHARS
@@ -196,15 +204,16 @@ def _largest() -> list[Envelope]:
     word = Word(text=_worst_text(64), start_seconds=1e300, end_seconds=1e300, confidence=0.123456789)
     return [
         AudioSegment(**room, pcm=b"\xff" * MAX_PCM_BYTES, start_at=NOW, end_at=NOW, end_reason="device_lost",
-                     language="auto"),
+                     language="auto", sequence=INT64_MAX),
         Transcript(**room, audio_id=_worst_text(64), text=_worst_text(MAX_TEXT_CHARS), words=(word,) * MAX_WORDS,
                    language="yue", engine=_worst_text(64), model=_worst_text(128),
-                   audio_seconds=1e300, processing_seconds=1e300),
+                   audio_seconds=1e300, processing_seconds=1e300, sequence=INT64_MAX),
         ImagePrompt(**room, text=_worst_text(1000), keywords=keywords, style=_worst_text(64), mood=_worst_text(64),
                     transcript_ids=(_worst_text(64),) * MAX_SOURCE_TRANSCRIPTS,
                     excerpt=_worst_text(MAX_EXCERPT_CHARS), seed=2**64 - 1,
                     evolve=Evolve(image_id=_worst_text(64), strength=0.55)),
-        GeneratedImage(**room, image=b"\xff" * MAX_IMAGE_BYTES, mime_type="image/jpeg", width=2**62, height=2**62,
+        GeneratedImage(**room, image=b"\xff" * MAX_IMAGE_BYTES, mime_type="image/jpeg", width=MAX_IMAGE_SIDE,
+                       height=MAX_IMAGE_SIDE, index=INT64_MAX,
                        backend=_worst_text(64), prompt_id=_worst_text(64), prompt_text=_worst_text(1000),
                        keywords=keywords, style=_worst_text(64), excerpt=_worst_text(MAX_EXCERPT_CHARS),
                        generation_seconds=1e300),
@@ -304,3 +313,26 @@ def test_the_default_picture_size_is_written_once() -> None:
     prompt = ImagePrompt(room="r", source="s", text="a lake")
     assert (Policy().width, Policy().height) == (ImageRequest(text="x").width, ImageRequest(text="x").height) \
         == (prompt.width, prompt.height) == (DEFAULT_WIDTH, DEFAULT_HEIGHT)
+
+
+@pytest.mark.parametrize(("kind", "field", "value"), [
+    ("image", "width", 2**62), ("image", "height", 16385), ("image", "index", 2**63), ("audio", "sequence", 2**63),
+    ("transcript", "sequence", 2**63), ("image", "width", 0), ("transcript", "sequence", -1)])
+def test_whole_numbers_past_their_bounds_are_refused(kind: str, field: str, value: int) -> None:
+    """A sequence of 2^63 validated, then failed the display's SQLite as OverflowError: a handler error, retried and
+    dead-lettered late instead of refused as invalid at once."""
+    body = json.loads(SAMPLES[kind].to_json()) | {field: value}
+    with pytest.raises(ValidationError, match=field):
+        MESSAGE_TYPES[kind].model_validate_json(json.dumps(body))
+
+
+def test_a_scenes_counts_past_64_bits_are_refused() -> None:
+    from shared.messages.scene import Scene, SceneElement
+
+    element = SceneElement(id="e1", keyword="lake", weight=0.5, x=0.5, entered=3)
+    for bad in ({"window": 2**63}, {"topic": 2**63}, {"elements": [element.model_dump() | {"entered": 2**63}]},
+                {"elements": [element.model_dump() | {"topic": 2**64}]}):
+        with pytest.raises(ValidationError):
+            Scene.model_validate_json(json.dumps(bad))
+    assert Scene.model_validate_json(json.dumps({"window": 2**63 - 1, "elements": [element.model_dump()]})).window \
+        == 2**63 - 1

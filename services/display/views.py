@@ -10,11 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.messages import Command, JobStage
 from shared.messages.control import check_value
-from shared.messages.envelope import NAME_PATTERN
+from shared.messages.envelope import NAME_MAX, NAME_PATTERN
 from shared.messages.image import Layout
 from shared.messages.scene import Scene
 
 NAME = re.compile(NAME_PATTERN)  # rooms and mics: they end up in routing keys
+ROOM_RULE = f"room names are 1-{NAME_MAX} letters, digits, '-' or '_'"  # what a refusal of one says
 
 
 

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, Field
 
-from shared.messages.envelope import ID_CHARS, PART_CONFIG, Envelope
+from shared.messages.envelope import ID_CHARS, PART_CONFIG, Count, Envelope
 from shared.messages.language import DEFAULT_LANGUAGE, Language
 
 MAX_TEXT_CHARS = 20_000  # far more than the longest segment (262 s) holds
@@ -38,4 +38,4 @@ class Transcript(Envelope):
     model: str = Field(max_length=128, description="e.g. tiny.en")
     audio_seconds: float = Field(ge=0)
     processing_seconds: float = Field(ge=0)
-    sequence: int = Field(0, ge=0, description="the AudioSegment's sequence")
+    sequence: Count = Field(0, description="the AudioSegment's sequence")

@@ -8,7 +8,7 @@ from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from shared.messages.envelope import Envelope
+from shared.messages.envelope import Count, Envelope
 from shared.messages.language import RoomLanguage
 
 SAMPLE_RATE_HZ = 16000  # the pipeline's audio is 16 kHz mono s16le: what Whisper and Silero VAD take
@@ -36,7 +36,7 @@ class AudioSegment(Envelope):
     start_at: datetime = Field(description="wall-clock time of the first sample of its own part (after any context)")
     end_at: datetime = Field(description="wall-clock time just after the last sample of its own part")
     end_reason: EndReason
-    sequence: int = Field(0, ge=0, description="index of this segment within its source's stream or job")
+    sequence: Count = Field(0, description="index of this segment within its source's stream or job")
     context_before_seconds: float = Field(
         0.0, ge=0, description="how much of the audio's start is its neighbours', heard as context only: the words "
                                "whose middle lies there are theirs (an upload's pieces, shared/audio/pieces.py)")

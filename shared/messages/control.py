@@ -9,7 +9,7 @@ from typing import Annotated, ClassVar, TypeVar
 
 from pydantic import Field, StringConstraints, model_validator
 
-from shared.messages.envelope import Envelope, Name
+from shared.messages.envelope import Envelope, Int64, Name
 from shared.messages.language import room_language
 from shared.messages.prompt import FINISHES, Finish
 from shared.messages.scene import SCENE_MODES, SceneMode
@@ -117,7 +117,7 @@ class Control(Envelope):
 
     command: Command
     mic: Name | None = Field(None, description="target mic for mute/unmute; None means the whole room")
-    value: Annotated[str, StringConstraints(max_length=256)] | float | int | None = None
+    value: Annotated[str, StringConstraints(max_length=256)] | float | Int64 | None = None
 
     @model_validator(mode="after")
     def _value_present(self) -> Control:

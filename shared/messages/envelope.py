@@ -25,6 +25,12 @@ ID_CHARS = 64  # a message id (uuid) named in another message
 # A message id named in another message, as a type (for tuples of them); a single str field says
 # `Field(max_length=N)` instead.
 MessageId = Annotated[str, StringConstraints(max_length=ID_CHARS)]
+# Every whole number is bounded too: Python's int has no end, but SQLite's INTEGER (the display's gallery) and every
+# other store's is 64-bit, so a larger one validated and then failed every store as an OverflowError, a retried
+# handler error. Int64 for a signed number, Count for a count or index; a field with tighter real bounds states them.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
+Count = Annotated[int, Field(ge=0, le=INT64_MAX)]
 
 # What every message and every part of one is: immutable, no unknown fields, and no NaN or ±inf anywhere. JSON has
 # no such numbers (browsers, Starlette and the dashboard refuse them), and no stage of ours makes them: one that

@@ -6,7 +6,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
-from shared.messages.envelope import ID_CHARS, PART_CONFIG, Envelope
+from shared.messages.envelope import ID_CHARS, PART_CONFIG, Count, Envelope
 from shared.messages.prompt import MAX_EXCERPT_CHARS, MAX_KEYWORDS, Keyword
 from shared.messages.scene import MAX_ELEMENTS, Fraction, Scene
 
@@ -17,6 +17,8 @@ Region = tuple[Fraction, Fraction, Fraction, Fraction]  # left, top, right, bott
 Motion = Literal["still", "flicker", "twinkle"]  # flames flicker, stars and sparkles twinkle; the rest keeps still
 Falling = Literal["none", "snow", "rain"]
 MAX_IMAGE_BYTES = 11 * 1024 * 1024  # 14.7 MiB as base64: the message stays under WIRE_LIMIT_BYTES
+MAX_IMAGE_SIDE = 16384  # pixels: over WebP's limit, and over 4 times what a prompt asks for (no generator paints more)
+Side = Annotated[int, Field(ge=1, le=MAX_IMAGE_SIDE)]
 
 
 class DrawnElement(BaseModel):
@@ -49,15 +51,15 @@ class GeneratedImage(Envelope):
 
     image: bytes = Field(max_length=MAX_IMAGE_BYTES)
     mime_type: Literal["image/png", "image/jpeg", "image/webp"]
-    width: int = Field(ge=1)
-    height: int = Field(ge=1)
+    width: Side = Field(description="as the picture's bytes say (the display refuses one that disagrees)")
+    height: Side
     backend: str = Field(max_length=64, description="illustrator, poster, diffusers, dalle-playground, openai")
     prompt_id: str = Field(max_length=ID_CHARS)
     prompt_text: str = Field(max_length=1000)
     keywords: tuple[Keyword, ...] = Field((), max_length=MAX_KEYWORDS)
     style: str = Field("", max_length=64)
     excerpt: str = Field("", max_length=MAX_EXCERPT_CHARS)
-    index: int = Field(0, ge=0, description="which of the prompt's num_images this is")
+    index: Count = Field(0, description="which of the prompt's num_images (or of its sequence's scenes) this is")
     generation_seconds: float = Field(ge=0)
     fallback: bool = Field(False, description="painted by the poster fallback because the backend failed")
     depicted: tuple[Depicted, ...] = Field((), max_length=MAX_DEPICTED,

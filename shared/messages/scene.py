@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from shared.messages.envelope import PART_CONFIG
+from shared.messages.envelope import PART_CONFIG, Count
 
 MAX_ELEMENTS = 12  # more becomes clutter on a frame seen from across the room
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -28,8 +28,8 @@ class SceneElement(BaseModel):
     keyword: str = Field(min_length=1, max_length=64)
     weight: Fraction = Field(description="grows while talked about, decays when not; it leaves under a threshold")
     x: Fraction = Field(description="horizontal centre in the composition, as a fraction of the width")
-    entered: int = Field(ge=0, description="the scene's window in which it entered")
-    topic: int = Field(0, ge=0, description="the scene's topic it entered with; a past topic's elements leave fast")
+    entered: Count = Field(description="the scene's window in which it entered")
+    topic: Count = Field(0, description="the scene's topic it entered with; a past topic's elements leave fast")
     fading: bool = Field(False, description="not talked about in the last window: on its way out")
 
 
@@ -38,8 +38,8 @@ class Scene(BaseModel):
 
     model_config = PART_CONFIG
 
-    window: int = Field(0, ge=0, description="windows this room's scene has been updated by")
-    topic: int = Field(0, ge=0, description="topics the talk has moved through: a new one when little of the "
+    window: Count = Field(0, description="windows this room's scene has been updated by")
+    topic: Count = Field(0, description="topics the talk has moved through: a new one when little of the "
                        "current topic's elements is still talked about")
     elements: tuple[SceneElement, ...] = Field((), max_length=MAX_ELEMENTS)
     left: tuple[Annotated[str, Field(max_length=32)], ...] = Field(

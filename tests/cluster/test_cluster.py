@@ -90,7 +90,7 @@ def test_a_quorum_queue_short_of_a_member_is_made_whole(cluster: Cluster) -> Non
 
 
 def _images(port: int) -> list[dict]:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/rooms/{ROOM}/images?limit=500", timeout=5) as r:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/rooms/{ROOM}/images?limit=200", timeout=5) as r:
         return json.loads(r.read())  # type: ignore[no-any-return]
 
 

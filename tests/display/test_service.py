@@ -171,6 +171,42 @@ def test_a_status_at_the_calendars_edge_is_dead_lettered_not_requeued_forever(br
     assert "voxframe_messages_requeued_total{" not in requests.get(f"{display.url}/metrics", timeout=5).text
 
 
+def test_whole_numbers_past_64_bits_are_dead_lettered_as_invalid_at_once(broker: Broker,
+                                                                         display: DisplayProcess) -> None:
+    """A transcript of sequence 2^63 or a picture 2^62 pixels wide validated, then failed SQLite's INTEGER as
+    OverflowError: retried 3 times and dead-lettered as a handler error. Out of the schema's bounds: invalid."""
+    transcript = Transcript(room="study", source="desk-mic", audio_id="a1", text="hello", engine="e", model="m",
+                            audio_seconds=1.0, processing_seconds=0.1)
+    image = make_image(room="study")
+    broker.publish_raw(transcript.routing_key, transcript.to_json().replace(b'"sequence":0', b'"sequence":' +
+                                                                            str(2**63).encode()), transcript.KIND)
+    broker.publish_raw(image.routing_key, image.to_json().replace(b'"width":320', b'"width":' +
+                                                                  str(2**62).encode()), image.KIND)
+    dead_letters = broker.topology.dead.name
+    dead = wait_for(lambda: broker.depth(dead_letters) == 2 and broker.drain(dead_letters), timeout=5,
+                    message="both dead-lettered")
+    reasons = sorted(props.headers[REASON_HEADER] for props, _ in dead)
+    assert all(r.startswith("invalid:") and "less than or equal to" in r for r in reasons), reasons
+    assert "voxframe_messages_requeued_total{" not in requests.get(f"{display.url}/metrics", timeout=5).text
+    assert images(display, "study") == []
+    assert requests.get(f"{display.url}/api/rooms/study/transcripts", timeout=5).json() == []
+
+
+def test_a_picture_whose_size_disagrees_with_its_bytes_is_dead_lettered(broker: Broker,
+                                                                        display: DisplayProcess) -> None:
+    """A picture really 320×180 that claims 4000×3000 was stored and served with the claimed size (frames lay it out
+    by it). The generator states what the bytes say, so the sender is broken: refused, its bytes kept to look at."""
+    liar = make_image(room="study", width=4000, height=3000)
+    publish(broker, liar)
+    props, body = wait_for(lambda: broker.get(broker.topology.dead.name), timeout=5, message="a dead letter")
+    assert props.headers[REASON_HEADER] == "unprocessable: the message says 4000×3000 pixels, its picture is 320×180"
+    assert body == liar.to_json()
+    honest = make_image(room="study")
+    publish(broker, honest)
+    wait_for(lambda: images(display, "study"), timeout=5, message="the honest picture stored")
+    assert [(i["id"], i["width"], i["height"]) for i in images(display, "study")] == [(str(honest.id), 320, 180)]
+
+
 def test_health_metrics_and_openapi_are_served(broker: Broker, display: DisplayProcess, tmp_path: Path) -> None:
     assert requests.get(f"{display.url}/healthz", timeout=5).json() == {"status": "ok"}
     metrics = requests.get(f"{display.url}/metrics", timeout=5).text
@@ -193,3 +229,41 @@ def test_image_downloads_refuse_path_tricks(display: DisplayProcess) -> None:
     for trick in ("..%2F..%2Fgallery.sqlite3", "..%2Fgallery.sqlite3", "%2Fetc%2Fpasswd", "nope"):
         assert requests.get(f"{display.url}/images/{trick}", timeout=5).status_code == 404
     assert requests.get(f"{display.url}/images/../gallery.sqlite3", timeout=5).status_code == 404
+
+
+@pytest.mark.parametrize(("query", "says"), [
+    ("limit=-1", "limit must be a whole number from 1 to 200"), ("limit=0", "from 1 to 200"),
+    ("limit=201", "from 1 to 200"), ("limit=abc", "from 1 to 200"), ("limit=" + "9" * 5000, "from 1 to 200"),
+    ("before=abc", "before must be an ISO 8601 time"),
+    ("befor=2026-01-01T00:00:00", "unknown query parameter 'befor'")])
+def test_list_endpoints_refuse_bad_query_parameters_alike(display: DisplayProcess, query: str, says: str) -> None:
+    """`transcripts?before=abc` and `limit=-1` answered 200 and a page while `images` answered 400: a `before` the
+    transcripts ignore pages back to the same page forever. One check for all three: 400 naming what is wrong."""
+    for listing in ("images", "transcripts", "prompts"):
+        answer = requests.get(f"{display.url}/api/rooms/living-room/{listing}?{query}", timeout=5)
+        if listing != "images" and query.startswith("before="):
+            says = "unknown query parameter 'before': this takes limit"  # only the gallery pages back
+        assert (listing, answer.status_code) == (listing, 400)
+        assert says in answer.json()["error"], (listing, answer.json())
+
+
+def test_list_endpoints_take_their_parameters_and_the_token(display: DisplayProcess) -> None:
+    base = f"{display.url}/api/rooms/living-room"
+    for url in (f"{base}/images?limit=200&before=2030-01-01T00:00:00%2B00:00&token=x", f"{base}/images?limit=1",
+                f"{base}/transcripts?limit=200&token=x", f"{base}/prompts?limit=1", f"{base}/prompts"):
+        answer = requests.get(url, timeout=5)
+        assert (url, answer.status_code, answer.json()) == (url, 200, [])
+
+
+def test_pages_for_a_room_the_api_refuses_are_refused_alike(display_factory) -> None:
+    """`/frame/😀` and a 5000-character room served their page, whose socket then refused it: the page said
+    nothing and stayed blank. The room rule every message follows answers first, as the API does: 400 naming it
+    (a malformed address, not a missing room: any good name is a room), before a token is asked for."""
+    for display in (display_factory(), display_factory(VOXFRAME_DISPLAY_TOKEN="correct-horse-battery")):
+        for room in ("%F0%9F%98%80", "r" * 65, "r" * 5000, "no.dots", "a%20b"):
+            for page in ("frame", "mic", "api/rooms"):
+                path = f"/{page}/{room}" + ("/images" if page == "api/rooms" else "")
+                answer = requests.get(f"{display.url}{path}", timeout=5, allow_redirects=False)
+                assert (path[:40], answer.status_code) == (path[:40], 400)
+                assert answer.json() == {"error": "room names are 1-64 letters, digits, '-' or '_'"}
+        assert requests.get(f"{display.url}/frame/{'r' * 64}", timeout=5).status_code == 200

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from services.generator.engines import BackendError, checked_picture
+from shared.messages.image import MAX_IMAGE_SIDE
 from tests.generator.servers import image_b64
 
 
@@ -37,3 +38,11 @@ def test_garbage_is_an_invalid_image_error(data: bytes) -> None:
 def test_images_over_the_byte_limit_are_refused() -> None:
     with pytest.raises(BackendError, match="over the 20-byte limit"):
         checked_picture(encoded("PNG"), "test", max_bytes=20)
+
+
+def test_a_side_no_message_carries_is_refused() -> None:
+    """Under the pixel cap but wider than a GeneratedImage's side may be: an error here, not a message that fails
+    to validate after the picture was paid for."""
+    with pytest.raises(BackendError, match=f"{MAX_IMAGE_SIDE} a side") as caught:
+        checked_picture(encoded("PNG", (MAX_IMAGE_SIDE + 1, 1)), "test")
+    assert caught.value.reason == "invalid_image"

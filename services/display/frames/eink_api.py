@@ -28,6 +28,7 @@ from services.display.views import NAME, View
 from services.display.web import openapi
 from services.display.web.access import Access
 from services.display.web.api import error, guarded, ok, read_json
+from services.display.web.rooms import room_in_url
 from shared.bus import Bus
 from shared.messages import Command, Control
 
@@ -142,9 +143,7 @@ def _panel_and_look(request: Request) -> tuple[eink.Panel, eink.Look]:
                          "panel's part of one picture across a wall of panels (row by row from the top left)"),
            openapi.query("key", {"type": "string"}, "an e-ink frame's key")])
 async def eink_picture(frames: FrameDesk, request: Request) -> Response:
-    room = request.path_params["room"]
-    if not NAME.match(room):
-        return error(400, "room names are 1-64 letters, digits, '-' or '_'")
+    room = room_in_url(request)
     panel, look = _panel_and_look(request)
     if not frames.access.permits(request):
         frame = await frame_of(frames, request)

@@ -18,8 +18,8 @@ class TooManyPixels(ValueError):
     """A picture whose header promises more pixels than the display decodes, or bytes that are no picture."""
 
 
-def check(data: bytes) -> None:
-    """Refuse bytes that are no picture Pillow reads, or one over `MAX_PIXELS`, from the header alone."""
+def check(data: bytes) -> tuple[int, int]:
+    """Refuse bytes that are no picture Pillow reads, or one over `MAX_PIXELS`, from the header alone; its size."""
     try:
         with Image.open(io.BytesIO(data)) as image:
             width, height = image.size
@@ -27,3 +27,4 @@ def check(data: bytes) -> None:
         raise TooManyPixels(f"not a picture the display can read: {exc}") from exc
     if width * height > MAX_PIXELS:
         raise TooManyPixels(f"a picture of {width}×{height} pixels is over the display's cap of {MAX_PIXELS}")
+    return width, height

@@ -33,7 +33,7 @@ from services.display.homeassistant import discovery as ha
 from services.display.homeassistant.backlog import Backlog
 from services.display.mics.board import MicBoard
 from services.display.push.room_controls import RoomSettings
-from services.display.views import NAME, ControlRequest
+from services.display.views import NAME, ROOM_RULE, ControlRequest
 from shared.messages import Control
 
 _LOGGER = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class MqttBridge:
         room, _, what = message.topic.removeprefix(f"{self.topics.base}/").partition("/set/")
         try:
             if not NAME.match(room):
-                raise ValueError(f"room names are 1-64 letters, digits, '-' or '_', not {room[:64]!r}")
+                raise ValueError(f"{ROOM_RULE}, not {room[:64]!r}")
             command, value, mic = ha.command(what, message.payload.decode("utf-8", "replace"))
             wanted = ControlRequest(command=command, mic=mic, value=value)  # the dashboard's checks: ranges, presets
             control = Control(room=room, source="homeassistant", command=wanted.command, mic=wanted.mic,

@@ -26,9 +26,12 @@ class DisplayHandler:
 
     def on_image(self, msg: GeneratedImage) -> None:
         try:  # a picture the display would not decode is not stored, nor sent to frames to decode
-            pixels.check(msg.image)
+            size = pixels.check(msg.image)
         except pixels.TooManyPixels as exc:
             raise Unprocessable(str(exc)) from exc
+        if size != (msg.width, msg.height):  # the generator states what the bytes say: this sender is broken
+            raise Unprocessable(f"the message says {msg.width}×{msg.height} pixels, its picture is "
+                                f"{size[0]}×{size[1]}")
         view = self.gallery.add_image(msg)
         if view is not None:
             metrics.IMAGES_RECEIVED.inc()

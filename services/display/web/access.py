@@ -19,6 +19,7 @@ from services.display.views import ImageView
 from services.display.web.pairing import Grant, Pairings
 
 COOKIE = "voxframe_token"
+TOKEN_PARAM = "token"  # `?token=`: any request may carry it
 FRAME_COOKIE = "voxframe_frame"
 FRAME_COOKIE_SECONDS = 400 * 24 * 3600  # the most browsers keep a cookie; each visit of the frame renews it
 
@@ -39,7 +40,7 @@ class Access:
             return True
         header = conn.headers.get("authorization", "")
         offered = (header[7:] if header.lower().startswith("bearer ") else "") or conn.cookies.get(COOKIE, "") \
-            or conn.query_params.get("token", "")
+            or conn.query_params.get(TOKEN_PARAM, "")
         return hmac.compare_digest(offered.encode(), self.token.encode())
 
     def paired_frame(self, conn: HTTPConnection, seen: bool = False) -> Grant | None:

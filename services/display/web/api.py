@@ -9,7 +9,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 
 import segno
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -29,6 +29,7 @@ from services.display.jobs.assemblyai import BatchError, parse_webhook
 from services.display.mics.board import MicBoard
 from services.display.views import (
     NAME,
+    ROOM_RULE,
     ControlRequest,
     ErrorView,
     ImageView,
@@ -41,11 +42,12 @@ from services.display.views import (
     UploadAccepted,
 )
 from services.display.web import openapi
-from services.display.web.access import Access, pictures_only
+from services.display.web.access import TOKEN_PARAM, Access, pictures_only
 from services.display.web.limits import CONTROL_MAX_BYTES, Slots, capped
 from services.display.web.pairing import Pairings
 from services.display.web.readers import Readers
 from services.display.web.revocation import PairedSockets
+from services.display.web.rooms import room_in_url
 from shared.bus import Bus
 from shared.messages import Control
 from shared.messages.language import room_language
@@ -155,22 +157,33 @@ def guarded(endpoint: Endpoint[Needs]) -> Endpoint[Needs]:
     return check
 
 
-def _room(request: Request) -> str:
-    room: str = request.path_params["room"]
-    if not NAME.match(room):
-        raise HTTPException(400, "room names are 1-64 letters, digits, '-' or '_'")
-    return room
-
-
 LIMIT_MOST = 200
 _LIMIT = openapi.query("limit", {"type": "integer", "minimum": 1, "maximum": LIMIT_MOST})
+_BEFORE = openapi.query("before", {"type": "string", "format": "date-time"}, "received_at to page back from")
 
 
-def _limit(request: Request, default: int = 30) -> int:
+class Page(NamedTuple):
+    limit: int
+    before: float | None  # a received_at, as a timestamp: the page ends before it
+
+
+def _page(request: Request, default: int = 30, pages_back: bool = False) -> Page:
+    """A list endpoint's query, checked alike everywhere: 400 naming the parameter for a value out of its range, or
+    for one this endpoint does not take (ignored, a client paging back got the same page forever)."""
+    takes = ("limit", "before") if pages_back else ("limit",)
+    if unknown := sorted(set(request.query_params) - {*takes, TOKEN_PARAM}):
+        raise HTTPException(400, f"unknown query parameter {unknown[0]!r}: this takes {' and '.join(takes)}")
     try:
-        return max(1, min(LIMIT_MOST, int(request.query_params.get("limit", default))))
+        limit = int(request.query_params.get("limit", default))
+    except ValueError:
+        limit = 0
+    if not 1 <= limit <= LIMIT_MOST:
+        raise HTTPException(400, f"limit must be a whole number from 1 to {LIMIT_MOST}")
+    before = request.query_params.get("before")
+    try:
+        return Page(limit, datetime.fromisoformat(before).timestamp() if before is not None else None)
     except ValueError as exc:
-        raise HTTPException(400, "limit must be a whole number") from exc
+        raise HTTPException(400, "before must be an ISO 8601 time (an image's received_at)") from exc
 
 
 @openapi.operation("Rooms seen, with image counts; live mics, the last picture's time and the language only with "
@@ -191,14 +204,9 @@ async def list_rooms(reads: RoomReads, request: Request) -> Response:
     "The room's gallery, newest first, with provenance (pictures only, no words, without the token or the "
     "cookie of a frame paired for this room when a token is set; those get 503 with Retry-After while the "
     "display is busy with such requests)", ok=(200, [ImageView]), errors=[400, 503],
-    query=[_LIMIT, openapi.query("before", {"type": "string", "format": "date-time"}, "received_at to page back from")])
+    query=[_LIMIT, _BEFORE])
 async def room_images(reads: RoomReads, request: Request) -> Response:
-    room, limit = _room(request), _limit(request)
-    before = request.query_params.get("before")
-    try:
-        cursor = datetime.fromisoformat(before).timestamp() if before else None
-    except ValueError as exc:
-        raise HTTPException(400, "before must be an ISO 8601 time (an image's received_at)") from exc
+    room, (limit, cursor) = room_in_url(request), _page(request, pages_back=True)
     entitled = await reads.readers.entitled(request, room)  # without the token or its pairing: the anonymous readers
 
     def page() -> Response:  # the JSON too is made on the reader's thread: 200 images cost the event loop nothing
@@ -213,13 +221,14 @@ async def room_images(reads: RoomReads, request: Request) -> Response:
 @openapi.operation("Latest non-empty transcripts, newest first", ok=(200, [TranscriptView]),
                    errors=[400], query=[_LIMIT])
 async def room_transcripts(reads: RoomReads, request: Request) -> Response:
-    return ok(await asyncio.to_thread(reads.gallery.transcripts, _room(request), _limit(request)))
+    return ok(await asyncio.to_thread(reads.gallery.transcripts, room_in_url(request), _page(request).limit))
 
 
 @guarded
 @openapi.operation("Latest prompts, newest first", ok=(200, [PromptView]), errors=[400], query=[_LIMIT])
 async def room_prompts(reads: RoomReads, request: Request) -> Response:
-    return ok(await asyncio.to_thread(reads.gallery.prompts, _room(request), _limit(request, default=10)))
+    room, limit = room_in_url(request), _page(request, default=10).limit
+    return ok(await asyncio.to_thread(reads.gallery.prompts, room, limit))
 
 
 @guarded
@@ -227,7 +236,7 @@ async def room_prompts(reads: RoomReads, request: Request) -> Response:
                    ok=(202, {"type": "object", "properties": {"id": {"type": "string"}}}), description="sent",
                    body=ControlRequest, errors=[400, 413, 503])
 async def send_control(controls: Controls, request: Request) -> Response:
-    room = _room(request)
+    room = room_in_url(request)
     wanted = await read_json(request, ControlRequest, "control",
                              f"a control is at most {CONTROL_MAX_BYTES} bytes of JSON")
     try:
@@ -369,7 +378,7 @@ async def _read_upload(request: Request, desk: UploadDesk) -> tuple[bytes, str, 
             if not isinstance(audio, UploadFile):
                 raise uploads.UploadRejected(400, "bad_request", "send the file as multipart/form-data field 'audio'")
             if not isinstance(room, str) or not NAME.match(room):
-                raise uploads.UploadRejected(400, "bad_request", "room names are 1-64 letters, digits, '-' or '_'")
+                raise uploads.UploadRejected(400, "bad_request", ROOM_RULE)
             return await audio.read(), audio.filename or "upload", room, _language(form.get("language"))
     except HTTPException as exc:
         raise uploads.UploadRejected(400, "bad_request", f"malformed form: {exc.detail}") from exc

@@ -16,8 +16,9 @@ from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from services.display.frames import tiles
-from services.display.web.access import COOKIE, FRAME_COOKIE, FRAME_COOKIE_SECONDS, Access, set_cookie
+from services.display.web.access import COOKIE, FRAME_COOKIE, FRAME_COOKIE_SECONDS, TOKEN_PARAM, Access, set_cookie
 from services.display.web.pairing import Pairings
+from services.display.web.rooms import room_in_url
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS
 from shared.messages.envelope import NAME_CHARS, NAME_MAX
 from shared.messages.scene import SCENE_MODES
@@ -29,16 +30,18 @@ _COOKIE_SECONDS = 90 * 24 * 3600
 
 def _page(access: Access, name: str, protected: bool,
           paired_room: bool = False) -> Callable[[Request], Awaitable[Response]]:
-    """A static page; `protected`: behind the token, or (`paired_room`) a frame paired for the page's room."""
+    """A static page; `protected`: behind the token, or (`paired_room`) a frame paired for the page's room, a room
+    the API would take (400 before the token is asked for: the address is wrong whoever asks)."""
 
     async def endpoint(request: Request) -> Response:
+        room = room_in_url(request) if "room" in request.path_params else None
         if protected and access.required:
-            if not access.permits(request) and not (paired_room and await asyncio.to_thread(
-                    access.room_grant, request, request.path_params["room"]) is not None):
+            if not access.permits(request) and not (room is not None and paired_room and await asyncio.to_thread(
+                    access.room_grant, request, room) is not None):
                 return FileResponse(STATIC_DIR / "login.html", status_code=401, headers=_NO_CACHE)
-            if "token" in request.query_params:  # keep it in a cookie, not in the address bar or history
-                response = RedirectResponse(str(request.url.remove_query_params("token")), status_code=303)
-                set_cookie(response, request, COOKIE, request.query_params["token"], _COOKIE_SECONDS)
+            if TOKEN_PARAM in request.query_params:  # keep it in a cookie, not in the address bar or history
+                response = RedirectResponse(str(request.url.remove_query_params(TOKEN_PARAM)), status_code=303)
+                set_cookie(response, request, COOKIE, request.query_params[TOKEN_PARAM], _COOKIE_SECONDS)
                 return response
         return FileResponse(STATIC_DIR / name, headers=_NO_CACHE)
 
@@ -47,7 +50,9 @@ def _page(access: Access, name: str, protected: bool,
 
 
 async def frame_page(access: Access, request: Request) -> Response:
-    """Open to every screen; a paired one's cookie is renewed on each visit, so it never lapses while in use."""
+    """Open to every screen showing a room the API would take; a paired one's cookie is renewed on each visit, so
+    it never lapses while in use."""
+    room_in_url(request)
     response = FileResponse(STATIC_DIR / "frame.html", headers=_NO_CACHE)
     if access.required and await asyncio.to_thread(access.paired_frame, request, True) is not None:
         set_cookie(response, request, FRAME_COOKIE, request.cookies[FRAME_COOKIE], FRAME_COOKIE_SECONDS)

@@ -8,7 +8,7 @@ from typing import Protocol
 
 from PIL import Image
 
-from shared.messages.image import MAX_IMAGE_BYTES, Layout
+from shared.messages.image import MAX_IMAGE_BYTES, MAX_IMAGE_SIDE, Layout
 from shared.messages.prompt import DEFAULT_HEIGHT, DEFAULT_WIDTH, Finish
 from shared.messages.scene import Scene
 
@@ -90,9 +90,9 @@ def checked_picture(data: bytes, backend: str, max_bytes: int = MAX_IMAGE_BYTES)
     try:
         with Image.open(io.BytesIO(data)) as image:
             image_format, (width, height) = image.format, image.size
-            if width * height > MAX_PIXELS:
-                raise BackendError(f"{backend} returned a {width}×{height} image, over {MAX_PIXELS} pixels",
-                                   reason="invalid_image")
+            if width * height > MAX_PIXELS or max(width, height) > MAX_IMAGE_SIDE:  # a message could not carry it
+                raise BackendError(f"{backend} returned a {width}×{height} image, over {MAX_PIXELS} pixels or "
+                                   f"{MAX_IMAGE_SIDE} a side", reason="invalid_image")
             image.load()
     except BackendError:
         raise
