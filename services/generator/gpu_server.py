@@ -35,6 +35,7 @@ _LOGGER = logging.getLogger(__name__)
 _FORMATS = {mime: name.lower() for name, mime in MIME_BY_FORMAT.items()}  # the API names formats in lower case
 MAX_BODY_BYTES = 64 * 1024  # a prompt and a few numbers; anything bigger is refused before it is read
 MAX_SEED = 2**64 - 1  # what torch.Generator.manual_seed takes
+MAX_PROMPT_CHARS = 4000  # DALL·E 3's limit; the generator's own prompts are at most 1,000
 
 
 class Busy(Exception):
@@ -255,6 +256,8 @@ async def _capped_body(request: Request) -> bytes:
 
 
 def _image_request(text: str, count: int, body: dict[str, Any]) -> ImageRequest:
+    if len(text) > MAX_PROMPT_CHARS:
+        raise BadRequest(f"the prompt is {len(text)} characters; at most {MAX_PROMPT_CHARS} are accepted")
     values = {name: body.get(name, default) for name, default in (("width", 512), ("height", 512), ("seed", 0))}
     for name, value in values.items():
         if not isinstance(value, int) or isinstance(value, bool) or value < 0:

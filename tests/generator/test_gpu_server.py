@@ -22,7 +22,7 @@ from services.generator.engines import BackendError, ImageRequest, Picture
 from services.generator.engines.dalle_playground import DallePlaygroundBackend
 from services.generator.engines.openai_images import OpenAIImagesBackend
 from services.generator.engines.poster import PosterBackend
-from services.generator.gpu_server import MAX_BODY_BYTES, GenerationQueue, create_app
+from services.generator.gpu_server import MAX_BODY_BYTES, MAX_PROMPT_CHARS, GenerationQueue, create_app
 from tests.generator.servers import serve_app
 from tests.support import PROCESS_START_SECONDS, free_port, wait_for
 
@@ -283,3 +283,19 @@ def test_seeds_outside_64_bits_are_a_400_with_the_range(poster_server: str, seed
         assert "'seed'" in playground.json()["error"]
         with pytest.raises(openai.BadRequestError, match="seed"):
             client.images.generate(model="poster", prompt="x", size="64x64", extra_body={"seed": seed})
+
+
+@pytest.mark.parametrize(("length", "status"), [(MAX_PROMPT_CHARS + 1, 400), (MAX_BODY_BYTES - 100, 400),
+                                                (MAX_PROMPT_CHARS, 200)])
+def test_a_prompt_over_the_limit_is_a_400_before_it_reaches_the_gpu(poster_server: str, length: int,
+                                                                    status: int) -> None:
+    """A 65,000-character word fits the body limit; painted, it held the one generation thread for minutes."""
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    body = {"text": "x" * length, "num_images": 1, "width": 64, "height": 64}
+    playground = requests.post(poster_server + "/generate", json=body, headers=headers, timeout=30)
+    assert playground.status_code == status, playground.text[:200]
+    if status == 400:
+        assert f"at most {MAX_PROMPT_CHARS}" in playground.json()["error"]
+        client = openai.OpenAI(base_url=poster_server + "/v1", api_key=TOKEN, max_retries=0)
+        with pytest.raises(openai.BadRequestError, match="characters"):
+            client.images.generate(model="poster", prompt="x" * length, size="64x64")

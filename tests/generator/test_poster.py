@@ -83,6 +83,16 @@ def test_long_words_and_text_fit_without_failing() -> None:
     assert image.size == (1920, 1080)
 
 
+@pytest.mark.parametrize("text", ["x" * 16000, "a " + "y" * 16000])
+def test_a_very_long_word_is_cut_in_a_few_layouts_not_one_per_character(text: str) -> None:
+    """A gpu-server prompt may be one 16,000-character word (it is the headline and the caption): cut to the
+    column by halving, it costs milliseconds (one layout per character cut: 39 s, a GPU host's queue blocked)."""
+    started = time.process_time()
+    picture = PosterBackend("PNG").generate(ImageRequest(text, width=512, height=512))[0]
+    assert time.process_time() - started < 3.0
+    assert checked_picture(picture.data, "poster").width == 512
+
+
 def test_a_1080p_poster_takes_well_under_a_second_of_cpu() -> None:
     """A regression guard only (CPU time, twice the 1 s target); `make bench-generator` measures it properly."""
     PosterBackend("JPEG").generate(LIGHTHOUSE)  # fonts and caches

@@ -160,11 +160,18 @@ def _wrap(text: str, font: Font, width: float, max_lines: int) -> list[str]:
 
 
 def _ellipsize(text: str, font: Font, width: float) -> str:
+    """The longest prefix that fits with an ellipsis, found by halving: a prompt's one long word (a gpu-server
+    prompt may be thousands of characters) costs a few layouts, not one per character (minutes)."""
     if font.getlength(text) <= width:
         return text
-    while text and font.getlength(text + "…") > width:
-        text = text[:-1]
-    return text.rstrip() + "…"
+    fits, too_long = 0, len(text)
+    while too_long - fits > 1:
+        middle = (fits + too_long) // 2
+        if font.getlength(text[:middle] + "…") <= width:
+            fits = middle
+        else:
+            too_long = middle
+    return text[:fits].rstrip() + "…"
 
 
 def _bounds(lines: list[_Line]) -> tuple[int, int, int, int]:
