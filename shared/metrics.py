@@ -45,8 +45,14 @@ OUTBOX_DROPPED = Counter(
 )
 
 
+IDLE_SECONDS = 10.0  # a scrape or a probe sends its request at once; a connection silent this long is dropped
+
+
 class _Handler(BaseHTTPRequestHandler):
     ready: Callable[[], dict[str, object] | None]
+    # Each connection holds a thread: without a timeout, one that sends nothing (or half a request) held it for
+    # good, so a port scan or a broken prober could pile up threads until the worker could start none of its own.
+    timeout = IDLE_SECONDS
 
     def do_GET(self) -> None:
         path = self.path.split("?", 1)[0]
@@ -59,8 +65,17 @@ class _Handler(BaseHTTPRequestHandler):
         else:
             self._send(404, b"not found\n", "text/plain")
 
-    def _send(self, status: int, body: bytes, content_type: str) -> None:
+    def _refuse_method(self) -> None:
+        """Read-only endpoints: any other method is the client's mistake (405), not something unimplemented (501)."""
+        self.close_connection = True  # its body, if any, is not read
+        self._send(405, b"only GET\n", "text/plain", {"Allow": "GET"})
+
+    do_POST = do_PUT = do_DELETE = do_PATCH = do_OPTIONS = _refuse_method
+
+    def _send(self, status: int, body: bytes, content_type: str, headers: dict[str, str] | None = None) -> None:
         self.send_response(status)
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()

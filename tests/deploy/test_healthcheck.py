@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import socket
 import sys
+import time
 from collections.abc import Iterator
 from types import ModuleType
 
@@ -12,7 +14,7 @@ import pytest
 
 from shared.bus import Bus
 from shared.config import BusSettings
-from shared.metrics import serve_metrics
+from shared.metrics import IDLE_SECONDS, serve_metrics
 from tests.deploy.conftest import ROOT, run
 from tests.support import free_port, wait_for
 
@@ -49,6 +51,25 @@ def test_healthy_while_the_worker_is_connected_and_unhealthy_once_it_is_not(work
     bus.stop(10)
     wait_for(lambda: not bus.connected, 10, message="the bus to disconnect")
     assert check(VOXFRAME_METRICS_PORT=str(port)) == 1
+
+
+def test_silent_connections_are_dropped_and_other_methods_refused_while_health_answers(
+        worker: tuple[Bus, int]) -> None:
+    """A connection holds a thread of the worker: one that sends nothing, or half a request, must let it go (they
+    were held for good: 300 idle connections were 300 threads of a generator), and a POST is the client's 405."""
+    _, port = worker
+    silent = [socket.create_connection(("127.0.0.1", port), timeout=5) for _ in range(20)]
+    silent[0].sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # the headers never end
+    assert check(VOXFRAME_METRICS_PORT=str(port)) == 0  # a prober is still answered meanwhile
+    deadline = time.monotonic() + IDLE_SECONDS + 10
+    for conn in silent:
+        with conn:
+            conn.settimeout(max(0.1, deadline - time.monotonic()))
+            assert conn.recv(100) == b"", "the server kept a silent connection open"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as conn:
+        conn.sendall(b"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}")
+        answer = conn.makefile("rb").read()
+    assert answer.startswith(b"HTTP/1.0 405") and b"Allow: GET" in answer, answer[:80]
 
 
 def test_unhealthy_when_nothing_listens() -> None:
