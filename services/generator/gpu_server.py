@@ -35,6 +35,7 @@ _LOGGER = logging.getLogger(__name__)
 _FORMATS = {mime: name.lower() for name, mime in MIME_BY_FORMAT.items()}  # the API names formats in lower case
 MAX_BODY_BYTES = 64 * 1024  # a prompt and a few numbers; anything bigger is refused before it is read
 MAX_SEED = 2**64 - 1  # what torch.Generator.manual_seed takes
+GONE_POLL_SECONDS = 0.5  # how often a waiting request looks whether its client is still there
 MAX_PROMPT_CHARS = 4000  # DALL·E 3's limit; the generator's own prompts are at most 1,000
 
 
@@ -74,7 +75,10 @@ class GenerationQueue:
     def status(self) -> str:
         return "ready" if self.backend is not None else ("failed" if self.error else "loading")
 
-    async def generate(self, request: ImageRequest) -> list[Picture]:
+    async def generate(self, request: ImageRequest, gone: Callable[[], Awaitable[bool]] | None = None
+                       ) -> list[Picture]:
+        """The pictures; `gone()` says whether the client has hung up, which takes a waiting request out of the
+        queue (a client that timed out and retried would otherwise be painted for twice, and fill the queue)."""
         backend = self.backend
         if backend is None:
             raise Busy(f"model {self.status}" + (f": {self.error}" if self.error else ""),
@@ -82,17 +86,35 @@ class GenerationQueue:
         if self.in_flight > self.max_waiting:
             wait = sum(self._recent_seconds) / len(self._recent_seconds) * self.in_flight
             raise Busy(f"{self.in_flight} requests ahead (queue of {self.max_waiting} is full)", math.ceil(wait))
-        self.in_flight += 1
+        loop = asyncio.get_running_loop()
+        self._count(+1)
+        job = self._executor.submit(self._timed, backend, request)
+        # counted out when the thread is done with it (or it is taken out unstarted), not when its client leaves
+        job.add_done_callback(lambda _: loop.call_soon_threadsafe(self._count, -1))
+        answer = asyncio.wrap_future(job)
+        while not (await asyncio.wait({answer}, timeout=GONE_POLL_SECONDS))[0]:
+            if gone is not None and await gone():
+                job.cancel()  # a waiting request never runs; a running one finishes for nobody
+                raise ClientGone(f"the client hung up ({'painting' if job.running() else 'waiting'})")
+        return answer.result()
+
+    def _timed(self, backend: ImageBackend, request: ImageRequest) -> list[Picture]:
+        started = time.perf_counter()
+        pictures = backend.generate(request)
+        self._recent_seconds.append(time.perf_counter() - started)
+        GPU_SECONDS.observe(self._recent_seconds[-1])
+        return pictures
+
+    def _count(self, change: int) -> None:
+        self.in_flight += change
         GPU_IN_FLIGHT.set(self.in_flight)
-        try:
-            started = time.perf_counter()
-            pictures = await asyncio.get_running_loop().run_in_executor(self._executor, backend.generate, request)
-            self._recent_seconds.append(time.perf_counter() - started)
-            GPU_SECONDS.observe(self._recent_seconds[-1])
-            return pictures
-        finally:
-            self.in_flight -= 1
-            GPU_IN_FLIGHT.set(self.in_flight)
+
+
+class ClientGone(Exception):
+    pass
+
+
+Gone = Callable[[], Awaitable[bool]]
 
 
 class BadRequest(ValueError):
@@ -169,11 +191,11 @@ async def openai_images(request: Request) -> Response:
     return await _answer(request, "openai", _openai_images, _openai_error)
 
 
-async def _playground(state: ServerState, body: dict[str, Any]) -> Response:
+async def _playground(state: ServerState, body: dict[str, Any], gone: Gone) -> Response:
     text, count = body.get("text"), body.get("num_images", 1)
     if not isinstance(text, str) or not text.strip():
         raise BadRequest("'text' must be a non-empty string")
-    pictures = await state.queue.generate(_image_request(text, _count(count, state.max_images), body))
+    pictures = await state.queue.generate(_image_request(text, _count(count, state.max_images), body), gone)
     return JSONResponse({"generatedImgs": [_b64(p) for p in pictures],
                          "generatedImgsFormat": _FORMATS[pictures[0].mime_type]})
 
@@ -182,7 +204,7 @@ def _playground_error(message: str, code: str) -> dict[str, object]:
     return {"success": False, "error": message}
 
 
-async def _openai_images(state: ServerState, body: dict[str, Any]) -> Response:
+async def _openai_images(state: ServerState, body: dict[str, Any], gone: Gone) -> Response:
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         raise BadRequest("'prompt' must be a non-empty string")
@@ -190,7 +212,8 @@ async def _openai_images(state: ServerState, body: dict[str, Any]) -> Response:
         raise BadRequest("only response_format 'b64_json' is supported")
     width, height = _size(body.get("size") or "auto")
     pictures = await state.queue.generate(
-        _image_request(prompt, _count(body.get("n", 1), state.max_images), {**body, "width": width, "height": height}))
+        _image_request(prompt, _count(body.get("n", 1), state.max_images), {**body, "width": width, "height": height}),
+        gone)
     return JSONResponse({"created": int(time.time()), "data": [{"b64_json": _b64(p)} for p in pictures]})
 
 
@@ -199,7 +222,7 @@ def _openai_error(message: str, code: str) -> dict[str, object]:
     return {"error": {"message": message, "type": kind, "param": None, "code": code}}
 
 
-async def _answer(request: Request, api: str, run: Callable[[ServerState, dict[str, Any]], Awaitable[Response]],
+async def _answer(request: Request, api: str, run: Callable[[ServerState, dict[str, Any], Gone], Awaitable[Response]],
                   error: Callable[[str, str], dict[str, object]]) -> Response:
     """Authorise, read the capped JSON body, run the API's handler, and answer every failure in the API's shape."""
     state = _state(request.app)
@@ -216,7 +239,7 @@ async def _answer(request: Request, api: str, run: Callable[[ServerState, dict[s
             raise BadRequest(f"body is not JSON: {type(exc).__name__}: {str(exc)[:200]}") from exc
         if not isinstance(body, dict):
             raise BadRequest("body must be a JSON object")
-        return await run(state, body)
+        return await run(state, body, request.is_disconnected)
     except TooLarge as exc:
         status = 413
         return JSONResponse(error(str(exc), "too_large"), status)
@@ -228,6 +251,10 @@ async def _answer(request: Request, api: str, run: Callable[[ServerState, dict[s
         if exc.retry_after_seconds is not None:
             headers = {"Retry-After": str(max(1, exc.retry_after_seconds))}
         return JSONResponse(error(str(exc), "busy"), status, headers)
+    except ClientGone as exc:
+        status = 499  # nginx's "client closed request": nobody reads this answer, the metric counts it
+        _LOGGER.info("%s request dropped: %s", api, exc)
+        return Response(status_code=status)
     except BackendError as exc:
         status = 500
         return JSONResponse(error(str(exc), exc.reason), status)

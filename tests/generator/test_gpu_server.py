@@ -299,3 +299,43 @@ def test_a_prompt_over_the_limit_is_a_400_before_it_reaches_the_gpu(poster_serve
         client = openai.OpenAI(base_url=poster_server + "/v1", api_key=TOKEN, max_retries=0)
         with pytest.raises(openai.BadRequestError, match="characters"):
             client.images.generate(model="poster", prompt="x" * length, size="64x64")
+
+
+def test_a_client_that_hung_up_is_taken_out_of_the_queue_not_painted() -> None:
+    """A generator that timed out retries: each try it gave up on stayed queued and was painted for nobody, so five
+    of them filled the queue (a live client got 503) and cost five generations."""
+    painted: list[str] = []
+    gate = Gate()
+    queue = GenerationQueue(lambda: gate, max_waiting=4)
+
+    def paint(request: ImageRequest) -> list[Picture]:
+        pictures = Gate.generate(gate, request)
+        if request.text != "warm-up":
+            painted.append(request.text)
+        return pictures
+
+    gate.generate = paint  # type: ignore[method-assign]
+    with serve_app(create_app(queue)) as url:
+        wait_for(lambda: queue.status == "ready", message="ready")
+
+        def give_up(text: str) -> None:
+            with pytest.raises(requests.Timeout):
+                requests.post(url + "/generate", json={"text": text, "num_images": 1, "width": 64, "height": 64},
+                              timeout=1)
+
+        leavers = [threading.Thread(target=give_up, args=(f"gone {i}",)) for i in range(5)]
+        for leaver in leavers:
+            leaver.start()
+        for leaver in leavers:
+            leaver.join(10)
+        wait_for(lambda: queue.in_flight == 1, 10, message="the four waiting requests taken out; one painting")
+        answers: list[requests.Response] = []
+        live = threading.Thread(target=lambda: answers.append(requests.post(
+            url + "/generate", json={"text": "live", "num_images": 1, "width": 64, "height": 64}, timeout=30)))
+        live.start()
+        wait_for(lambda: queue.in_flight == 2, 10, message="the live request waiting")
+        gate.release.set()
+        live.join(30)
+        wait_for(lambda: queue.in_flight == 0, 10, message="the queue drained")
+    assert [a.status_code for a in answers] == [200]
+    assert len(painted) == 2 and painted[-1] == "live", painted  # the one already painting, then the live one
