@@ -34,6 +34,7 @@ from services.generator.metrics import GPU_IN_FLIGHT, GPU_REQUESTS, GPU_SECONDS
 _LOGGER = logging.getLogger(__name__)
 _FORMATS = {mime: name.lower() for name, mime in MIME_BY_FORMAT.items()}  # the API names formats in lower case
 MAX_BODY_BYTES = 64 * 1024  # a prompt and a few numbers; anything bigger is refused before it is read
+BODY_SECONDS = 30.0  # to send that body in; a client that stops sending mid-body is answered 408 and let go
 MAX_SEED = 2**64 - 1  # what torch.Generator.manual_seed takes
 GONE_POLL_SECONDS = 0.5  # how often a waiting request looks whether its client is still there
 MAX_PROMPT_CHARS = 4000  # DALL·E 3's limit; the generator's own prompts are at most 1,000
@@ -125,6 +126,10 @@ class TooLarge(BadRequest):
     pass
 
 
+class TooSlow(BadRequest):
+    pass
+
+
 @dataclass(frozen=True)
 class ServerState:
     """What the routes share, on `app.state.gpu`."""
@@ -133,6 +138,7 @@ class ServerState:
     token: str | None
     model_name: str
     max_images: int
+    body_seconds: float = BODY_SECONDS
 
     def authorised(self, request: Request) -> bool:
         given = request.headers.get("authorization", "")
@@ -140,10 +146,10 @@ class ServerState:
 
 
 def create_app(queue: GenerationQueue, token: str | None = None, model_name: str = "voxframe",
-               max_images: int = 4) -> Starlette:
+               max_images: int = 4, body_seconds: float = BODY_SECONDS) -> Starlette:
     """The ASGI app; `queue.start_loading()` runs at startup so `/` and `/readyz` answer while the model loads."""
     app = Starlette(routes=ROUTES, lifespan=_lifespan)
-    app.state.gpu = ServerState(queue, token, model_name, max_images)
+    app.state.gpu = ServerState(queue, token, model_name, max_images, body_seconds)
     return app
 
 
@@ -232,8 +238,8 @@ async def _answer(request: Request, api: str, run: Callable[[ServerState, dict[s
             status, headers = 401, {"WWW-Authenticate": "Bearer"}
             return JSONResponse(error("missing or wrong bearer token", "unauthorized"), status, headers)
         try:
-            body = json.loads(await _capped_body(request))
-        except TooLarge:
+            body = json.loads(await _capped_body(request, state.body_seconds))
+        except (TooLarge, TooSlow):
             raise
         except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested thousands deep
             raise BadRequest(f"body is not JSON: {type(exc).__name__}: {str(exc)[:200]}") from exc
@@ -243,6 +249,9 @@ async def _answer(request: Request, api: str, run: Callable[[ServerState, dict[s
     except TooLarge as exc:
         status = 413
         return JSONResponse(error(str(exc), "too_large"), status)
+    except TooSlow as exc:
+        status = 408
+        return JSONResponse(error(str(exc), "timeout"), status, {"Connection": "close"})
     except BadRequest as exc:
         status = 400
         return JSONResponse(error(str(exc), "bad_request"), status)
@@ -269,16 +278,21 @@ ROUTES = [
 ]
 
 
-async def _capped_body(request: Request) -> bytes:
-    """The body, refused with 413 from its declared length, or as soon as more than the cap has arrived."""
+async def _capped_body(request: Request, seconds: float) -> bytes:
+    """The body, refused with 413 from its declared length, or as soon as more than the cap has arrived, and with
+    408 if it has not all come within `seconds` (a client that stopped sending held its connection for good)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise TooLarge(f"body of {declared} bytes is over the {MAX_BODY_BYTES}-byte limit")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise TooLarge(f"body is over the {MAX_BODY_BYTES}-byte limit")
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > MAX_BODY_BYTES:
+                    raise TooLarge(f"body is over the {MAX_BODY_BYTES}-byte limit")
+    except TimeoutError:
+        raise TooSlow(f"the body did not arrive within {seconds:g} s ({len(body)} bytes came)") from None
     return bytes(body)
 
 

@@ -11,6 +11,7 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 
 import openai
@@ -339,3 +340,14 @@ def test_a_client_that_hung_up_is_taken_out_of_the_queue_not_painted() -> None:
         wait_for(lambda: queue.in_flight == 0, 10, message="the queue drained")
     assert [a.status_code for a in answers] == [200]
     assert len(painted) == 2 and painted[-1] == "live", painted  # the one already painting, then the live one
+
+
+def test_a_body_that_stops_arriving_is_answered_408_and_let_go() -> None:
+    """A client that promised 100 bytes and sent 10 held its connection (and the coroutine reading it) for good."""
+    queue = GenerationQueue(lambda: PosterBackend("PNG"))
+    with serve_app(create_app(queue, body_seconds=1)) as url:
+        wait_for(lambda: queue.status == "ready", message="ready")
+        started = time.monotonic()
+        head = "POST /generate HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n"
+        assert raw_post(url, head, b'{"text": "').startswith(b"HTTP/1.1 408")
+        assert time.monotonic() - started < 4
