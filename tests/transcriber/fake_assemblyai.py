@@ -35,6 +35,7 @@ class Script:
     early_turn: tuple[str, float] | None = None  # a turn finished as soon as this much audio arrived
     drop: tuple[int | None, float] | None = None  # close with this code (None: cut the socket) at this time
     after_begin: str | None = None  # a text message sent right after Begin, as a broken or hostile server would
+    begin: dict[str, object] | None = None  # sent instead of the documented Begin, as a broken server would
     language: str = "en"  # what is spoken: each finished turn's language_code when language_detection=true
 
 
@@ -89,7 +90,8 @@ class FakeAssemblyAI:
         formatted = params.get("format_turns") == "true"
         language = {"language_code": script.language, "language_confidence": 0.93} \
             if params.get("language_detection") == "true" else {}
-        ws.send(json.dumps({"type": "Begin", "id": session.id, "expires_at": int(time.time()) + 10800}))
+        ws.send(json.dumps(script.begin if script.begin is not None else
+                           {"type": "Begin", "id": session.id, "expires_at": int(time.time()) + 10800}))
         if script.after_begin is not None:
             ws.send(script.after_begin)
         turn_order, turn_start, first_frame_at = 0, 0.0, None

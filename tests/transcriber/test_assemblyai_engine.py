@@ -132,3 +132,37 @@ def test_a_hostile_message_is_a_protocol_error_not_a_crash(fake_assemblyai: Fake
 
     assert caught.value.reason == "protocol"
     assert len(fake_assemblyai.sessions) == 1
+
+
+_TURN = {"type": "Turn", "end_of_turn": True, "turn_is_formatted": False, "transcript": "hi", "turn_order": 7,
+         "words": [{"text": "hi", "start": 0, "end": 100, "confidence": 0.9}]}
+
+
+@pytest.mark.parametrize("hostile", [
+    {k: v for k, v in _TURN.items() if k != "turn_order"}, {**_TURN, "turn_order": "x"}, {**_TURN, "words": 5},
+    {**_TURN, "words": [{"text": "hi", "start": 0}]}, {**_TURN, "words": [{"text": "hi", "start": 0, "end": "9"}]},
+    {**_TURN, "words": [{"text": 5, "start": 0, "end": 9}]}, {**_TURN, "transcript": 5},
+    {**_TURN, "words": [{"text": "hi", "start": 0, "end": 100, "confidence": "high"}]},
+    {**_TURN, "words": [{"text": "hi", "start": 0, "end": float("nan")}]},
+], ids=["no-turn-order", "turn-order-text", "words-a-number", "word-without-end", "end-as-text", "text-a-number",
+        "transcript-a-number", "confidence-as-text", "end-nan"])
+def test_a_malformed_finished_turn_is_a_protocol_error_not_a_crash(fake_assemblyai: FakeAssemblyAI,
+                                                                   hostile: dict[str, object]) -> None:
+    """A finished Turn of the wrong shape escaped as KeyError, TypeError or ValueError: a bug's traceback, not
+    counted as AssemblyAI's fault."""
+    fake_assemblyai.scripts.append(Script(after_begin=json.dumps(hostile)))
+
+    with pytest.raises(EngineError) as caught:
+        engine_for(fake_assemblyai).transcribe(ONE_SECOND)
+
+    assert caught.value.reason == "protocol"
+    assert "malformed Turn" in str(caught.value)
+
+
+def test_a_begin_without_a_session_id_is_a_protocol_error(fake_assemblyai: FakeAssemblyAI) -> None:
+    fake_assemblyai.scripts.append(Script(begin={"type": "Begin", "expires_at": 0}))
+
+    with pytest.raises(EngineError) as caught:
+        engine_for(fake_assemblyai).transcribe(ONE_SECOND)
+
+    assert caught.value.reason == "protocol"

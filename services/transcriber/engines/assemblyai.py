@@ -69,6 +69,30 @@ class _Utterance:
         return Recognition(text=text, words=words, language=_most_spoken(ordered, language), model=model)
 
 
+def _checked_turn(turn: dict[str, Any]) -> dict[str, Any]:
+    """A finished Turn as the v3 protocol shapes it (`turn_order` an integer, `transcript` text, `words` of text
+    with start and end milliseconds), else a protocol error: a malformed turn escaped as KeyError or TypeError."""
+    words = turn.get("words", [])
+    if not (_is_int(turn.get("turn_order")) and isinstance(turn.get("transcript", ""), str)
+            and isinstance(words, list) and all(_is_word(w) for w in words)):
+        raise EngineError(f"AssemblyAI sent a malformed Turn: {json.dumps(turn)[:200]}", reason="protocol")
+    return turn
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_word(word: object) -> bool:
+    return (isinstance(word, dict) and isinstance(word.get("text"), str) and _is_amount(word.get("start"))
+            and _is_amount(word.get("end")) and (word.get("confidence") is None or _is_amount(word["confidence"])))
+
+
+def _is_amount(value: object) -> bool:
+    """A number a timestamp in milliseconds or a confidence can be: not NaN, not negative, not absurd."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e12
+
+
 def _most_spoken(turns: list[tuple[tuple[str, int], dict[str, Any]]], otherwise: str) -> str:
     """The language most of the turns' words were detected in (`language_code`, with language_detection on)."""
     words: dict[str, int] = {}
@@ -181,9 +205,9 @@ class AssemblyAIEngine:
             SESSIONS_OPEN.inc()
             try:
                 begin = self._receive(ws, time.monotonic() + self._finish_timeout_s, utterance, None)
-                if begin is None or begin.get("type") != "Begin":
+                if begin is None or begin.get("type") != "Begin" or not isinstance(begin.get("id"), str):
                     raise EngineError(f"AssemblyAI sent {begin!r} instead of Begin", reason="protocol")
-                session_id = str(begin["id"])
+                session_id = begin["id"]
                 utterance.offsets[session_id] = offset_seconds
                 self._stream(ws, pcm, session_id, utterance)
                 ws.send(json.dumps({"type": "Terminate"}))
@@ -222,6 +246,6 @@ class AssemblyAIEngine:
         if not isinstance(message, dict):
             raise EngineError(f"AssemblyAI sent {str(message)[:120]!r}, not a JSON object", reason="protocol")
         if message.get("type") == "Turn" and message.get("end_of_turn") and session_id is not None:
-            utterance.add_turn(session_id, message)
+            utterance.add_turn(session_id, _checked_turn(message))
         _LOGGER.debug("AssemblyAI: %s", message.get("type"))
         return message
