@@ -129,12 +129,19 @@ def test_an_upload_names_its_language_and_each_line_keeps_what_was_heard(broker:
     assert [line.language for line in JobText.from_json(body).lines] == heard
 
 
+def transcribed_upload(broker: Broker, display: DisplayProcess, speech_dir: Path, name: str,
+                       about: str) -> tuple[str, list[AudioSegment]]:
+    """An upload named `name` whose every segment was heard as "line N `about`", now waiting for its prompt."""
+    job_id = upload(display, two_utterances(speech_dir), name=name).json()["job_id"]
+    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
+    publish(broker, *(transcribe(s, f"line {s.sequence} {about}".strip()) for s in segments))
+    wait_for(lambda: job(display, job_id)["status"] == "choosing", timeout=5, message="all lines in")
+    return job_id, segments
+
+
 def test_a_finished_job_transcript_downloads_as_text_webvtt_and_srt(broker: Broker, display: DisplayProcess,
                                                                      speech_dir: Path) -> None:
-    job_id = upload(display, two_utterances(speech_dir), name="harbour talk.wav").json()["job_id"]
-    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
-    publish(broker, *(transcribe(s, f"line {s.sequence} about the harbour") for s in segments))
-    wait_for(lambda: job(display, job_id)["status"] == "choosing", timeout=5, message="all lines in")
+    job_id, segments = transcribed_upload(broker, display, speech_dir, "harbour talk.wav", "about the harbour")
     base = f"{display.url}/api/uploads/{job_id}/transcript"
     text = requests.get(f"{base}.txt", timeout=5)
     assert text.status_code == 200 and text.text.splitlines() == [f"line {s.sequence} about the harbour"
@@ -151,10 +158,7 @@ def test_a_finished_job_transcript_downloads_as_text_webvtt_and_srt(broker: Brok
 def test_a_transcript_named_in_any_script_downloads_under_that_name(broker: Broker, display: DisplayProcess,
                                                                     speech_dir: Path) -> None:
     """HTTP headers are Latin-1: an upload named in Japanese made every transcript download a 500."""
-    job_id = upload(display, two_utterances(speech_dir), name="港の会議 ü.wav").json()["job_id"]
-    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
-    publish(broker, *(transcribe(s, f"line {s.sequence}") for s in segments))
-    wait_for(lambda: job(display, job_id)["status"] == "choosing", timeout=5, message="all lines in")
+    job_id, _ = transcribed_upload(broker, display, speech_dir, "港の会議 ü.wav", "")
     for fmt in ("txt", "vtt", "srt"):
         answer = requests.get(f"{display.url}/api/uploads/{job_id}/transcript.{fmt}", timeout=5)
         assert answer.status_code == 200 and "line 1" in answer.text, (fmt, answer.status_code, answer.text[:200])
