@@ -5,9 +5,14 @@ RecursionError, not ValueError, on deep nesting, and a shallow limit keeps every
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, TypeGuard
 
 MAX_DEPTH = 32  # the deepest any answer we read nests is ~5 (OpenAI's: object → data list → item → field)
+
+
+def is_whole_number(value: object) -> TypeGuard[int]:
+    """A JSON integer: Python's bool is an int too, and `true` is no count."""
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 class JsonTooDeep(ValueError):

@@ -8,11 +8,11 @@ not expect. Here every part is bounded before it is read and checked before it i
 
 from __future__ import annotations
 
-from typing import Any, BinaryIO, TypeGuard
+from typing import Any, BinaryIO
 
 from wyoming.event import Event
 
-from shared.json_limits import parse_json
+from shared.json_limits import is_whole_number, parse_json
 
 MAX_HEADER_BYTES = 64 * 1024  # a header names a type and two lengths; real ones are ~100 bytes
 MAX_DATA_BYTES = 1024 * 1024  # an `info` answer lists a satellite's models: a few kB
@@ -60,11 +60,11 @@ def audio_format(event: Event) -> tuple[int, int, int]:
     """An `audio-start`'s or `audio-chunk`'s (rate, width, channels), each in range, and a chunk's audio in
     whole frames; MalformedEvent otherwise."""
     rate, width, channels = (event.data.get(key) for key in ("rate", "width", "channels"))
-    if not (_whole(rate) and RATES_HZ[0] <= rate <= RATES_HZ[1]):
+    if not (is_whole_number(rate) and RATES_HZ[0] <= rate <= RATES_HZ[1]):
         raise MalformedEvent(f"{event.type}: rate {rate!r} is not a whole number of Hz in {RATES_HZ}")
-    if not (_whole(width) and width in WIDTHS):
+    if not (is_whole_number(width) and width in WIDTHS):
         raise MalformedEvent(f"{event.type}: width {width!r} is not one of {WIDTHS} bytes")
-    if not (_whole(channels) and 1 <= channels <= MAX_CHANNELS):
+    if not (is_whole_number(channels) and 1 <= channels <= MAX_CHANNELS):
         raise MalformedEvent(f"{event.type}: channels {channels!r} is not from 1 to {MAX_CHANNELS}")
     if event.payload and len(event.payload) % (width * channels):
         raise MalformedEvent(f"{event.type}: {len(event.payload)} bytes are not whole frames of "
@@ -74,13 +74,9 @@ def audio_format(event: Event) -> tuple[int, int, int]:
 
 def _length(header: dict[str, Any], key: str, limit: int) -> int:
     value = header.get(key) or 0
-    if not (_whole(value) and 0 <= value <= limit):
+    if not (is_whole_number(value) and 0 <= value <= limit):
         raise MalformedEvent(f"{key} {str(value)[:40]!r} is not a length from 0 to {limit} bytes")
     return int(value)
-
-
-def _whole(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _read_exactly(reader: BinaryIO, size: int) -> bytes | None:

@@ -30,6 +30,7 @@ from starlette.routing import Route
 
 from services.generator.engines import MIME_BY_FORMAT, BackendError, ImageBackend, ImageRequest, Picture
 from services.generator.metrics import GPU_IN_FLIGHT, GPU_REQUESTS, GPU_SECONDS
+from shared.json_limits import is_whole_number
 
 _LOGGER = logging.getLogger(__name__)
 _FORMATS = {mime: name.lower() for name, mime in MIME_BY_FORMAT.items()}  # the API names formats in lower case
@@ -38,6 +39,8 @@ BODY_SECONDS = 30.0  # to send that body in; a client that stops sending mid-bod
 MAX_SEED = 2**64 - 1  # what torch.Generator.manual_seed takes
 GONE_POLL_SECONDS = 0.5  # how often a waiting request looks whether its client is still there
 MAX_PROMPT_CHARS = 4000  # DALL·E 3's limit; the generator's own prompts are at most 1,000
+
+Gone = Callable[[], Awaitable[bool]]  # whether the request's client has hung up
 
 
 class Busy(Exception):
@@ -76,7 +79,7 @@ class GenerationQueue:
     def status(self) -> str:
         return "ready" if self.backend is not None else ("failed" if self.error else "loading")
 
-    async def generate(self, request: ImageRequest, gone: Callable[[], Awaitable[bool]] | None = None
+    async def generate(self, request: ImageRequest, gone: Gone | None = None
                        ) -> list[Picture]:
         """The pictures; `gone()` says whether the client has hung up, which takes a waiting request out of the
         queue (a client that timed out and retried would otherwise be painted for twice, and fill the queue)."""
@@ -112,10 +115,7 @@ class GenerationQueue:
 
 
 class ClientGone(Exception):
-    pass
-
-
-Gone = Callable[[], Awaitable[bool]]
+    """The client hung up before its pictures were ready: nobody will read the answer."""
 
 
 class BadRequest(ValueError):
@@ -301,7 +301,7 @@ def _image_request(text: str, count: int, body: dict[str, Any]) -> ImageRequest:
         raise BadRequest(f"the prompt is {len(text)} characters; at most {MAX_PROMPT_CHARS} are accepted")
     values = {name: body.get(name, default) for name, default in (("width", 512), ("height", 512), ("seed", 0))}
     for name, value in values.items():
-        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        if not is_whole_number(value) or value < 0:
             raise BadRequest(f"'{name}' must be a non-negative integer")
     if values["seed"] > MAX_SEED:
         raise BadRequest(f"'seed' must be an integer from 0 to {MAX_SEED} (2**64 - 1)")
@@ -311,7 +311,7 @@ def _image_request(text: str, count: int, body: dict[str, Any]) -> ImageRequest:
 
 
 def _count(value: object, max_images: int) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= max_images:
+    if not is_whole_number(value) or not 1 <= value <= max_images:
         raise BadRequest(f"the number of images must be an integer from 1 to {max_images}")
     return value
 

@@ -24,7 +24,7 @@ from websockets.sync.client import ClientConnection, connect
 from services.transcriber.engines import EngineError, EngineFatalError, Recognition
 from services.transcriber.metrics import RECONNECTS, SESSIONS, SESSIONS_OPEN
 from shared.audio import SAMPLE_RATE_HZ
-from shared.json_limits import parse_json
+from shared.json_limits import is_whole_number, parse_json
 from shared.messages import Word
 from shared.messages.language import AUTO, DEFAULT_LANGUAGE, language_code
 from shared.retry import Backoff, Retry
@@ -73,14 +73,10 @@ def _checked_turn(turn: dict[str, Any]) -> dict[str, Any]:
     """A finished Turn as the v3 protocol shapes it (`turn_order` an integer, `transcript` text, `words` of text
     with start and end milliseconds), else a protocol error: a malformed turn escaped as KeyError or TypeError."""
     words = turn.get("words", [])
-    if not (_is_int(turn.get("turn_order")) and isinstance(turn.get("transcript", ""), str)
+    if not (is_whole_number(turn.get("turn_order")) and isinstance(turn.get("transcript", ""), str)
             and isinstance(words, list) and all(_is_word(w) for w in words)):
         raise EngineError(f"AssemblyAI sent a malformed Turn: {json.dumps(turn)[:200]}", reason="protocol")
     return turn
-
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _is_word(word: object) -> bool:
@@ -90,7 +86,7 @@ def _is_word(word: object) -> bool:
 
 def _is_amount(value: object) -> bool:
     """A number a timestamp in milliseconds or a confidence can be: not NaN, not negative, not absurd."""
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and 0 <= value < 1e12
+    return (is_whole_number(value) or isinstance(value, float)) and 0 <= value < 1e12
 
 
 def _most_spoken(turns: list[tuple[tuple[str, int], dict[str, Any]]], otherwise: str) -> str:
