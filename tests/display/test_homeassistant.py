@@ -158,12 +158,22 @@ def test_buttons_switch_select_and_number_send_the_dashboards_controls(
 
     # the dashboard's checks: out of range, unknown preset, not a button press, a bad room: refused, nothing sent
     for topic, payload in ((topics.command("living-room", "window"), "9999"),
+                           (topics.command("living-room", "window"), "1_0"),  # float() read it as 10
                            (topics.command("living-room", "style"), "crayon"),
                            (topics.command("living-room", "paint_now"), "please"),
                            (topics.command("living-room", "self_destruct"), "PRESS"),
                            (f"{home.base}/no room/set/paint_now", "PRESS")):
         home.press(topic, payload)
     stays(lambda: broker.depth(controls) == 0, seconds=2, message="a refused command was sent")
+
+
+@pytest.mark.parametrize("payload", ["1_0", " 45", "45\n", "+45", "1e1", "nan", "inf", "\u0664\u0665", "0x2d", ""])
+def test_a_window_is_a_plain_decimal_not_whatever_float_reads(payload: str) -> None:
+    """float() read "1_0" as 10 and Arabic-Indic "٤٥" as 45, so a garbled payload set a window nobody chose. Home
+    Assistant's number entity sends plain decimals; anything else is refused naming what came."""
+    with pytest.raises(ValueError, match=r"^the window is a plain decimal number of seconds, not "):
+        ha.command("window", payload)
+    assert [ha.command("window", p)[1] for p in ("45", "45.5", "-5")] == [45.0, 45.5, -5.0]  # -5: the range refuses
 
 
 def test_each_live_mic_gets_its_own_listening_switch(broker: Broker,

@@ -11,6 +11,7 @@ the display's availability and last will).
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 
 from shared.messages import Command
@@ -18,6 +19,9 @@ from shared.messages.control import STYLES, WINDOW_SECONDS
 
 PRESS = "PRESS"
 MIC_PREFIX = "listening_"  # `set/listening_<mic>`: one mic's switch
+# What Home Assistant's number entity sends ("45", "45.0"). Python's float() also takes "1_0" (10), " 45", "nan",
+# "1e1" and non-ASCII digits: a payload that is none of these plain decimals is refused, not guessed at.
+_DECIMAL = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")
 
 
 @dataclass(frozen=True)
@@ -144,10 +148,9 @@ def command(what: str, payload: str) -> tuple[Command, str | float | None, str |
     if what == "style":
         return Command.SET_STYLE, payload, None
     if what == "window":
-        try:
-            return Command.SET_WINDOW, float(payload), None
-        except ValueError:
-            raise ValueError(f"the window is a number of seconds, not {payload[:20]!r}") from None
+        if not _DECIMAL.fullmatch(payload):
+            raise ValueError(f"the window is a plain decimal number of seconds, not {payload[:20]!r}")
+        return Command.SET_WINDOW, float(payload), None
     raise ValueError(f"no such command topic: {what[:40]!r}")
 
 
