@@ -158,7 +158,7 @@ def _routes(display: Display) -> list[BaseRoute]:
     d, s = display, display.settings
     frames = eink_api.FrameDesk(d.access, d.eink_frames, d.gallery, d.variants, d.bus, s.default_room)
     return [
-        *pages.routes(d.access, d.pairings),
+        *pages.routes(d.access, d.pairings, d.jobs),
         *api.routes(api.RoomReads(d.access, d.gallery, d.readers, d.mics, d.variants, s.default_room,
                                   d.rooms.languages),
                     api.Controls(d.access, d.bus),

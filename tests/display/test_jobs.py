@@ -280,4 +280,26 @@ def test_oversized_uploads_are_refused_while_reading(broker: Broker, display_fac
 def test_uploads_need_the_audio_field(display: DisplayProcess) -> None:
     wrong = requests.post(f"{display.url}/api/uploads", files={"file": ("a.wav", b"RIFF")}, timeout=5)
     assert wrong.status_code == 400 and "'audio'" in wrong.json()["error"]
-    assert requests.get(f"{display.url}/api/uploads/nope", timeout=5).status_code == 404
+
+
+def test_a_job_page_for_no_job_answers_as_the_api_does(display_factory, speech_dir: Path) -> None:
+    """`/jobs/<anything>` served the job page (200), whose script then waited on a job that is not there, while
+    the API said 404. Now the page answers what the API answers: 400 with the id rule for an id no job can have
+    (before a token is asked for: the address is wrong whoever asks), 404 for a well-formed id that is no job."""
+    token = "correct-horse-battery"
+    rule, missing = "upload job ids are 32 hex digits", "no such upload job"
+    for display, auth in ((display_factory(), {}),
+                          (display_factory(VOXFRAME_DISPLAY_TOKEN=token), {"Authorization": f"Bearer {token}"})):
+        for job_id, status, says in (("nope", 400, rule), ("%F0%9F%98%80", 400, rule), ("a" * 5000, 400, rule),
+                                     ("0" * 31, 400, rule), ("A" * 32, 400, rule), ("0" * 32, 404, missing)):
+            page = requests.get(f"{display.url}/jobs/{job_id}", headers=auth, timeout=5, allow_redirects=False)
+            answer = requests.get(f"{display.url}/api/uploads/{job_id}", headers=auth, timeout=5)
+            assert (job_id[:40], page.status_code) == (job_id[:40], status)  # was 200: the page, for any id
+            assert page.json() == {"error": says}
+            assert (answer.status_code, answer.json()) == (status, {"error": says})
+        assert requests.get(f"{display.url}/jobs/nope", timeout=5).json() == {"error": rule}  # no token asked
+        accepted = requests.post(f"{display.url}/api/uploads", headers=auth, timeout=30, files={
+            "audio": ("talk.wav", (speech_dir / "pocketsphinx_goforward.wav").read_bytes())})
+        assert accepted.status_code == 202, accepted.text
+        page = requests.get(f"{display.url}{accepted.headers['location']}", headers=auth, timeout=5)
+        assert page.status_code == 200 and "text/html" in page.headers["content-type"]

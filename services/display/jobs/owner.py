@@ -17,6 +17,7 @@ with a prompt, generators paint the job prompt queue after live prompts.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 import uuid
@@ -48,6 +49,9 @@ _LOGGER = logging.getLogger(__name__)
 PIPELINE, ASSEMBLYAI = "pipeline", "assemblyai"
 POLL_SECONDS = (3.0, 30.0)  # without a webhook: first look after 3 s, then less often as the job ages, to 30 s
 SAFETY_POLL_SECONDS = 60.0  # with a webhook: a slow look all the same (VOXFRAME_ASSEMBLYAI_SAFETY_POLL_SECONDS)
+JOB_ID = re.compile(r"[0-9a-f]{32}")  # what `start` makes (uuid4().hex): anything else names no job
+JOB_ID_RULE = "upload job ids are 32 hex digits"
+NO_SUCH_JOB = "no such upload job"
 
 
 class JobRefused(Exception):
@@ -76,6 +80,10 @@ class Jobs:
 
     def view(self, job_id: str) -> JobView | None:
         return self.book.view(job_id)
+
+    def known(self, job_id: str) -> bool:
+        """A job by this id is stored (one row read, not the lines and pictures `view` gathers)."""
+        return self.book.job(job_id) is not None
 
     # ---- accepting (web threads) ------------------------------------------------------------------------
 

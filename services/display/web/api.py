@@ -24,7 +24,7 @@ from services.display import metrics
 from services.display.gallery import variants, wordless
 from services.display.gallery.store import NOTHING_SEEN, Gallery, Original
 from services.display.gallery.variants import Variants
-from services.display.jobs import JobRefused, Jobs, captions, uploads
+from services.display.jobs import NO_SUCH_JOB, JobRefused, Jobs, captions, uploads
 from services.display.jobs.assemblyai import BatchError, parse_webhook
 from services.display.mics.board import MicBoard
 from services.display.views import (
@@ -47,7 +47,7 @@ from services.display.web.limits import CONTROL_MAX_BYTES, Slots, capped
 from services.display.web.pairing import Pairings
 from services.display.web.readers import Readers
 from services.display.web.revocation import PairedSockets
-from services.display.web.rooms import room_in_url
+from services.display.web.rooms import job_in_url, room_in_url
 from shared.bus import Bus
 from shared.messages import Control
 from shared.messages.language import room_language
@@ -421,24 +421,24 @@ async def revoke_pairing(pairs: PairingDesk, request: Request) -> Response:
 
 @guarded
 @openapi.operation("An upload job: status queued/transcribing/choosing/painting/done/error, its lines (times, "
-                   "speakers), images and the lines each was chosen from", ok=(200, JobView), errors=[404])
+                   "speakers), images and the lines each was chosen from", ok=(200, JobView), errors=[400, 404])
 async def upload_status(desk: UploadDesk, request: Request) -> Response:
-    job = await asyncio.to_thread(desk.jobs.view, request.path_params["job_id"])
-    return error(404, "no such upload job") if job is None else ok(job)
+    job = await asyncio.to_thread(desk.jobs.view, job_in_url(request))
+    return error(404, NO_SUCH_JOB) if job is None else ok(job)
 
 
 @guarded
 @openapi.operation("The job's transcript to keep: format txt, vtt (WebVTT) or srt",
                    ok=(200, {"content": {m.split(";")[0]: {} for m in captions.FORMATS.values()}}),
-                   description="the transcript, as an attachment", errors=[404])
+                   description="the transcript, as an attachment", errors=[400, 404])
 async def upload_transcript(desk: UploadDesk, request: Request) -> Response:
     """The job's transcript to keep: `.txt`, `.vtt` (WebVTT) or `.srt`, with speakers when the engine gave them."""
     fmt = request.path_params["format"]
     if fmt not in captions.FORMATS:
         return error(404, f"transcripts come as {', '.join('.' + f for f in captions.FORMATS)}")
-    job = await asyncio.to_thread(desk.jobs.view, request.path_params["job_id"])
+    job = await asyncio.to_thread(desk.jobs.view, job_in_url(request))
     if job is None:
-        return error(404, "no such upload job")
+        return error(404, NO_SUCH_JOB)
     return Response(captions.render(job.lines, fmt), media_type=captions.FORMATS[fmt],
                     headers={"Content-Disposition": _attachment(job.filename, fmt)})
 

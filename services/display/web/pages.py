@@ -11,14 +11,16 @@ from collections.abc import Awaitable, Callable
 from importlib import resources
 from pathlib import Path
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import FileResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from services.display.frames import tiles
+from services.display.jobs import NO_SUCH_JOB, Jobs
 from services.display.web.access import COOKIE, FRAME_COOKIE, FRAME_COOKIE_SECONDS, TOKEN_PARAM, Access, set_cookie
 from services.display.web.pairing import Pairings
-from services.display.web.rooms import room_in_url
+from services.display.web.rooms import job_in_url, room_in_url
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS
 from shared.messages.envelope import NAME_CHARS, NAME_MAX
 from shared.messages.scene import SCENE_MODES
@@ -28,13 +30,15 @@ _NO_CACHE = {"Cache-Control": "no-cache"}
 _COOKIE_SECONDS = 90 * 24 * 3600
 
 
-def _page(access: Access, name: str, protected: bool,
-          paired_room: bool = False) -> Callable[[Request], Awaitable[Response]]:
+def _page(access: Access, name: str, protected: bool, paired_room: bool = False,
+          jobs: Jobs | None = None) -> Callable[[Request], Awaitable[Response]]:
     """A static page; `protected`: behind the token, or (`paired_room`) a frame paired for the page's room, a room
-    the API would take (400 before the token is asked for: the address is wrong whoever asks)."""
+    the API would take (400 before the token is asked for: the address is wrong whoever asks). A job's page
+    (`jobs`) is for a job there is, as the API answers: 404 after the token, so no one else learns which exist."""
 
     async def endpoint(request: Request) -> Response:
         room = room_in_url(request) if "room" in request.path_params else None
+        job_id = job_in_url(request) if jobs is not None else None
         if protected and access.required:
             if not access.permits(request) and not (room is not None and paired_room and await asyncio.to_thread(
                     access.room_grant, request, room) is not None):
@@ -43,6 +47,8 @@ def _page(access: Access, name: str, protected: bool,
                 response = RedirectResponse(str(request.url.remove_query_params(TOKEN_PARAM)), status_code=303)
                 set_cookie(response, request, COOKIE, request.query_params[TOKEN_PARAM], _COOKIE_SECONDS)
                 return response
+        if jobs is not None and job_id is not None and not await asyncio.to_thread(jobs.known, job_id):
+            raise HTTPException(404, NO_SUCH_JOB)
         return FileResponse(STATIC_DIR / name, headers=_NO_CACHE)
 
     endpoint.__name__ = name.removesuffix(".html") + "_page"
@@ -88,7 +94,7 @@ async def rules_script(_request: Request) -> Response:
 
 
 
-def routes(access: Access, pairings: Pairings) -> list[BaseRoute]:
+def routes(access: Access, pairings: Pairings, jobs: Jobs) -> list[BaseRoute]:
     return [
         Route("/rules.js", rules_script),
         Route("/", _page(access, "dashboard.html", protected=True)),
@@ -96,5 +102,5 @@ def routes(access: Access, pairings: Pairings) -> list[BaseRoute]:
         Route("/pair/{code}", functools.partial(pair_page, pairings)),
         Route("/mic/{room}", _page(access, "mic.html", protected=True, paired_room=True)),
         Route("/upload", _page(access, "upload.html", protected=True)),
-        Route("/jobs/{job_id}", _page(access, "job.html", protected=True)),
+        Route("/jobs/{job_id}", _page(access, "job.html", protected=True, jobs=jobs)),
     ]

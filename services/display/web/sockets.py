@@ -11,7 +11,7 @@ from starlette.websockets import WebSocket
 
 from services.display.gallery import variants
 from services.display.gallery.store import Gallery
-from services.display.jobs import Jobs
+from services.display.jobs import JOB_ID, JOB_ID_RULE, NO_SUCH_JOB, Jobs
 from services.display.mics.board import MicBoard
 from services.display.push.hub import DASHBOARD, Hub, job_topic, room_topic
 from services.display.views import NAME
@@ -91,9 +91,11 @@ async def job_socket(sockets: SocketDesk, websocket: WebSocket) -> None:
     if not sockets.access.permits(websocket) or not sockets.access.same_origin(websocket):
         await websocket.close(_POLICY_VIOLATION)
         return
-    job = await asyncio.to_thread(sockets.jobs.view, job_id)
-    if job is None:
-        await websocket.close(_POLICY_VIOLATION, reason="no such upload job")
+    if not JOB_ID.fullmatch(job_id):
+        await websocket.close(_POLICY_VIOLATION, reason=JOB_ID_RULE)
+        return
+    if not await asyncio.to_thread(sockets.jobs.known, job_id):
+        await websocket.close(_POLICY_VIOLATION, reason=NO_SUCH_JOB)
         return
 
     async def hello() -> dict[str, object]:
