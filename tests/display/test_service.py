@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
 
 import pytest
 import requests
+from PIL import Image
 from starlette.routing import Route
 from websockets.sync.client import connect
 
@@ -17,7 +19,7 @@ from services.display.web import api
 from services.display.web.sockets import FRAME_HELLO_IMAGES
 from shared.bus import REASON_HEADER
 from shared.messages import Command, Control, ImagePrompt, Keyword, MicStatus, Transcript
-from tests.display.conftest import DisplayProcess, make_image, publish
+from tests.display.conftest import DisplayProcess, make_image, png, publish
 from tests.support import Broker, display_routes, wait_for
 
 
@@ -205,6 +207,28 @@ def test_a_picture_whose_size_disagrees_with_its_bytes_is_dead_lettered(broker: 
     publish(broker, honest)
     wait_for(lambda: images(display, "study"), timeout=5, message="the honest picture stored")
     assert [(i["id"], i["width"], i["height"]) for i in images(display, "study")] == [(str(honest.id), 320, 180)]
+
+
+def test_a_picture_whose_type_disagrees_with_its_bytes_is_dead_lettered(broker: Broker,
+                                                                        display: DisplayProcess) -> None:
+    """A JPEG saying image/png was stored and served as image/png (to frames and clients that trust the type), and
+    bytes that are no picture were refused without the type they claimed. The generator states the type its bytes
+    have, as it states their size: a message that disagrees is refused naming both, its bytes kept to look at."""
+    jpeg = io.BytesIO()
+    Image.new("RGB", (320, 180), (200, 40, 40)).save(jpeg, "JPEG")
+    for liar, says in ((make_image(room="study", image=jpeg.getvalue(), mime_type="image/png"),
+                        "the message says image/png, its picture is image/jpeg"),
+                       (make_image(room="study", image=png((9, 9, 9)), mime_type="image/webp"),
+                        "the message says image/webp, its picture is image/png"),
+                       (make_image(room="study", image=b"<html>no picture</html>", mime_type="image/png"),
+                        "the message says image/png, its bytes are no picture format the display reads")):
+        publish(broker, liar)
+        props, body = wait_for(lambda: broker.get(broker.topology.dead.name), timeout=5, message="a dead letter")
+        assert (props.headers[REASON_HEADER], body) == (f"unprocessable: {says}", liar.to_json())
+    honest = make_image(room="study", image=jpeg.getvalue(), mime_type="image/jpeg")
+    publish(broker, honest)
+    wait_for(lambda: images(display, "study"), timeout=5, message="the honest picture stored")
+    assert [(i["id"], i["mime_type"]) for i in images(display, "study")] == [(str(honest.id), "image/jpeg")]
 
 
 def test_health_metrics_and_openapi_are_served(broker: Broker, display: DisplayProcess, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ for every picture it is sent (refused before it is stored, so no frame is sent o
 from __future__ import annotations
 
 import io
+from typing import NamedTuple
 
 from PIL import Image, UnidentifiedImageError
 
@@ -15,16 +16,29 @@ MAX_PIXELS = 7680 * 4320  # an 8K picture: 133 MB as RGBA once decoded; every ge
 
 
 class TooManyPixels(ValueError):
-    """A picture whose header promises more pixels than the display decodes, or bytes that are no picture."""
+    """A picture whose header promises more pixels than the display decodes."""
 
 
-def check(data: bytes) -> tuple[int, int]:
-    """Refuse bytes that are no picture Pillow reads, or one over `MAX_PIXELS`, from the header alone; its size."""
+class NotAPicture(ValueError):
+    """Bytes in which Pillow finds no picture it reads."""
+
+
+class Header(NamedTuple):
+    """What a picture's header says it is, whatever a message claims."""
+
+    mime_type: str  # the format Pillow found as a MIME type (image/png, image/jpeg, ...), else its name ("QOI")
+    size: tuple[int, int]
+
+
+def check(data: bytes) -> Header:
+    """Refuse bytes that are no picture Pillow reads, or one over `MAX_PIXELS`, from the header alone; its header."""
     try:
         with Image.open(io.BytesIO(data)) as image:
-            width, height = image.size
-    except (UnidentifiedImageError, OSError, ValueError) as exc:
-        raise TooManyPixels(f"not a picture the display can read: {exc}") from exc
+            found, (width, height) = image.format or "", image.size
+    except UnidentifiedImageError:
+        raise NotAPicture("no picture format the display reads") from None  # its text names a BytesIO's address
+    except (OSError, ValueError) as exc:
+        raise NotAPicture(f"a broken picture: {exc}") from exc
     if width * height > MAX_PIXELS:
         raise TooManyPixels(f"a picture of {width}×{height} pixels is over the display's cap of {MAX_PIXELS}")
-    return width, height
+    return Header(Image.MIME.get(found, found), (width, height))

@@ -26,12 +26,18 @@ class DisplayHandler:
 
     def on_image(self, msg: GeneratedImage) -> None:
         try:  # a picture the display would not decode is not stored, nor sent to frames to decode
-            size = pixels.check(msg.image)
+            header = pixels.check(msg.image)
+        except pixels.NotAPicture as exc:
+            raise Unprocessable(f"the message says {msg.mime_type}, its bytes are {exc}") from exc
         except pixels.TooManyPixels as exc:
             raise Unprocessable(str(exc)) from exc
-        if size != (msg.width, msg.height):  # the generator states what the bytes say: this sender is broken
+        # The generator states what the bytes say: a message that disagrees comes from a broken or forged sender
+        # (and a frame or browser trusting its type or size would show it wrong, or not at all).
+        if header.mime_type != msg.mime_type:
+            raise Unprocessable(f"the message says {msg.mime_type}, its picture is {header.mime_type}")
+        if header.size != (msg.width, msg.height):
             raise Unprocessable(f"the message says {msg.width}×{msg.height} pixels, its picture is "
-                                f"{size[0]}×{size[1]}")
+                                f"{header.size[0]}×{header.size[1]}")
         view = self.gallery.add_image(msg)
         if view is not None:
             metrics.IMAGES_RECEIVED.inc()
