@@ -16,7 +16,7 @@ import itertools
 import re
 from collections.abc import Mapping, Sequence
 
-from services.prompter.engines.mood import MOODS, SENTIMENT
+from services.prompter.engines.mood import MOODS, sentiment
 from shared.messages import derived_id
 from shared.messages.prompt import MAX_STRENGTH, MIN_STRENGTH
 from shared.messages.scene import MAX_ELEMENTS, Place, Scene, SceneElement, TimeOfDay, Weather
@@ -141,7 +141,7 @@ def _feeling(lines: Sequence[str]) -> tuple[float, float]:
     it is exclaimed), each of this window alone."""
     if not lines:
         return 0.0, 0.5
-    scores = [SENTIMENT.polarity_scores(line) for line in lines]
+    scores = [sentiment(line) for line in lines]
     valence = sum(s["compound"] for s in scores) / len(scores)
     exclaimed = sum(line.count("!") for line in lines) / len(lines)
     energy = sum(1 - s["neu"] for s in scores) / len(scores) * 1.5 + min(0.3, 0.15 * exclaimed) + 0.2
