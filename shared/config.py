@@ -42,3 +42,13 @@ class BusSettings(BaseSettings):
                                   "(503), never cut")
     display_queue_max: int = Field(1000, ge=1, description="messages waiting for one display process")
     display_queue_expires_hours: int = Field(24, ge=1, description="a display queue nobody reads is deleted")
+
+
+class HttpServerSettings(BaseSettings):
+    """What a worker that serves HTTP (the display, gpu-server) allows a slow client (`shared/http_limits.py`)."""
+
+    model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
+
+    http_header_seconds: float = Field(10.0, gt=0, description="a request's headers must all arrive within this of "
+                                                               "the connection or the previous answer; else 408, "
+                                                               "closed")

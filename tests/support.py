@@ -68,6 +68,28 @@ def package_venv(venv: Path, package: str, install_timeout: float) -> Path:
             stamp.write_text(package)
     return python
 
+
+def trickle_headers(port: int, give_up_seconds: float, host: str = "127.0.0.1") -> tuple[float, bytes, bool]:
+    """A slowloris: a request's headers sent a byte a second and never finished, until the server closes the
+    connection or `give_up_seconds` pass. How long it held on, what it answered, and whether it closed."""
+    request = b"GET / HTTP/1.1\r\nHost: " + host.encode() + b"\r\nX-Slow: " + b"a" * 10_000
+    answer, started = b"", time.monotonic()
+    with socket.create_connection((host, port), timeout=5) as conn, selectors.DefaultSelector() as waiting:
+        waiting.register(conn, selectors.EVENT_READ)
+        for second, byte in enumerate(request, start=1):
+            try:
+                conn.sendall(bytes([byte]))
+                while waiting.select(timeout=max(0.0, started + second - time.monotonic())):  # until the next one
+                    if not (chunk := conn.recv(4096)):
+                        return time.monotonic() - started, answer, True
+                    answer += chunk
+            except (BrokenPipeError, ConnectionResetError):
+                return time.monotonic() - started, answer, True
+            if time.monotonic() - started > give_up_seconds:
+                break
+    return time.monotonic() - started, answer, False
+
+
 def free_port() -> int:
     """A TCP port free a moment ago on 127.0.0.1 (for a server under test to bind)."""
     with socket.socket() as s:

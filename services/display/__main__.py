@@ -14,6 +14,7 @@ from services.display.web.access_token import TOKEN_FILE, dashboard_links, is_lo
 from services.display.web.logscrub import scrub_web_logs
 from shared.bus import check_broker
 from shared.config import BusSettings
+from shared.http_limits import header_deadline
 from shared.service import ServiceSpec
 from shared.settings_cli import add_setting_flags, settings_from_args
 
@@ -60,6 +61,7 @@ def run(args: argparse.Namespace) -> int:
     server = uvicorn.Server(uvicorn.Config(
         app, log_config=None, access_log=args.log_requests, ws_per_message_deflate=False, timeout_graceful_shutdown=5,
         ws_max_size=WS_MAX_BYTES, ssl_certfile=settings.display_tls_cert, ssl_keyfile=settings.display_tls_key,
+        http=header_deadline(settings.http_header_seconds),
     ))
     if not args.log_requests:  # uvicorn logs every websocket at INFO: too much with many frames
         logging.getLogger("uvicorn.error").setLevel(logging.WARNING)

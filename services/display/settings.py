@@ -9,12 +9,13 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
+from shared.config import HttpServerSettings
 from shared.messages.envelope import NAME_CHARS, NAME_MAX, NAME_PATTERN
 
 
-class DisplaySettings(BaseSettings):
+class DisplaySettings(HttpServerSettings):
     """Web server, gallery budget, upload limits and access control."""
 
     model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")

@@ -11,6 +11,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.generator.engines import ImageBackend
+from shared.config import HttpServerSettings
 from shared.errors import ConfigError
 from shared.net import is_loopback_host
 from shared.service import ServiceSpec
@@ -62,7 +63,7 @@ class GeneratorSettings(DiffusersSettings):
     openai_response_format: str = Field("b64_json", description="openai backend: empty for servers that refuse it")
 
 
-class GpuServerSettings(DiffusersSettings):
+class GpuServerSettings(DiffusersSettings, HttpServerSettings):
     gpu_server_host: str = Field("0.0.0.0", description="address to listen on")
     gpu_server_port: int = Field(8000, ge=1, le=65535, description="port (8000 like the DALL·E Playground)")
     gpu_server_backend: Literal["diffusers", "illustrator", "poster"] = Field("diffusers", description="what to serve")
@@ -158,6 +159,7 @@ def run_gpu_server(args: argparse.Namespace) -> int:
     from services.generator.engines.fallback import ResilientBackend
     from services.generator.engines.poster import PosterBackend
     from services.generator.gpu_server import GenerationQueue, create_app
+    from shared.http_limits import header_deadline
 
     settings = settings_from_args(GpuServerSettings, args)
     if settings.gpu_server_token is None and not is_loopback_host(settings.gpu_server_host) \
@@ -177,6 +179,7 @@ def run_gpu_server(args: argparse.Namespace) -> int:
     queue = GenerationQueue(load, settings.gpu_server_queue_max)
     app = create_app(queue, _secret(settings.gpu_server_token), model, settings.gpu_server_max_images)
     uvicorn.run(app, host=settings.gpu_server_host, port=settings.gpu_server_port, log_config=None,
+                http=header_deadline(settings.http_header_seconds),
                 ssl_certfile=settings.gpu_server_tls_cert or None, ssl_keyfile=settings.gpu_server_tls_key or None)
     return 0
 

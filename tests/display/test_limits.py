@@ -15,7 +15,7 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection, connect
 
 from tests.display.conftest import DisplayProcess
-from tests.support import wait_for
+from tests.support import trickle_headers, wait_for
 
 
 def _peak_rss_mb(pid: int) -> float:
@@ -177,3 +177,18 @@ def test_websockets_are_bounded_per_address_and_in_total(display_factory) -> Non
                     return False
 
         wait_for(welcomed_again, timeout=10, message="a place to free up when a frame leaves")
+
+
+def test_request_headers_sent_a_byte_a_second_are_cut_off_at_the_deadline(display_factory) -> None:
+    """uvicorn gave a request's headers no deadline: a client trickling a header byte a second held its connection
+    (its memory and file descriptor) for as long as it liked, and a few thousand such took every descriptor. At
+    the deadline the display answers 408 and closes; headers that come in pieces within it are served."""
+    display = display_factory(VOXFRAME_HTTP_HEADER_SECONDS="2")
+    held, answer, closed = trickle_headers(display.port, give_up_seconds=6)
+    assert closed and 2 <= held < 4.5, (held, answer)  # the deadline, and a margin for a loaded machine
+    assert answer.startswith(b"HTTP/1.1 408 "), answer
+    with socket.create_connection(("127.0.0.1", display.port), timeout=5) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+        time.sleep(1)  # the pace under test: half the deadline between two pieces of the headers
+        sock.sendall(b"Connection: close\r\n\r\n")
+        assert sock.makefile("rb").readline().startswith(b"HTTP/1.1 200 ")

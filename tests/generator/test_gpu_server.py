@@ -25,7 +25,7 @@ from services.generator.engines.openai_images import OpenAIImagesBackend
 from services.generator.engines.poster import PosterBackend
 from services.generator.gpu_server import MAX_BODY_BYTES, MAX_PROMPT_CHARS, GenerationQueue, create_app
 from tests.generator.servers import serve_app
-from tests.support import PROCESS_START_SECONDS, free_port, wait_for
+from tests.support import PROCESS_START_SECONDS, free_port, trickle_headers, wait_for
 
 TOKEN = "s3cret-token"
 
@@ -242,6 +242,21 @@ def test_insecure_serves_without_a_token_beyond_loopback_and_says_so() -> None:
         output, _ = process.communicate(timeout=20)
     assert reply.status_code == 200
     assert "without a token (--insecure)" in output
+
+
+def test_request_headers_sent_a_byte_a_second_are_cut_off_at_the_deadline() -> None:
+    """uvicorn gave a request's headers no deadline: a client trickling a header byte a second held its connection
+    (and its memory and file descriptor) for as long as it liked. The process answers 408 at the deadline, closes."""
+    process, url = gpu_server_process("127.0.0.1", {"VOXFRAME_HTTP_HEADER_SECONDS": "2"})
+    try:
+        wait_for(lambda: _ready(url), timeout=PROCESS_START_SECONDS, message="the gpu-server process to get ready")
+        held, answer, closed = trickle_headers(int(url.rsplit(":", 1)[1]), give_up_seconds=6)
+        assert closed and 2 <= held < 4.5, (held, answer)  # the deadline, and a margin for a loaded machine
+        assert answer.startswith(b"HTTP/1.1 408 "), answer
+        assert requests.get(url + "/readyz", timeout=5).status_code == 200  # a prompt client is served as before
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.communicate(timeout=20)
 
 
 def _ready(url: str) -> bool:
