@@ -238,7 +238,7 @@ class Prompter:
         if reason is None:
             first, last = window.transcripts[0], window.transcripts[-1]
             scene = self._next_scene(room, first.room, selection) if living else None
-            prompt = self._prompt(first, [str(t.id) for t in window.transcripts], selection, room,
+            prompt = self._prompt(first, [str(t.id) for t in window.read], selection, room,
                                   key=f"window:{last.id}", origin_at=max(t.origin_at for t in window.transcripts),
                                   scene=scene, evolve=_evolution(room.last_prompt, scene))
             self._publish(prompt)

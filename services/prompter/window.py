@@ -12,12 +12,17 @@ from typing import Protocol
 
 from services.prompter.engines.novelty import NoveltyMemory
 from shared.messages import ImagePrompt, Transcript, Word
+from shared.messages.asr import MAX_TEXT_CHARS
 from shared.messages.prompt import Finish
 from shared.messages.scene import Scene, SceneMode
 
 Ack = Callable[[], None]
 APOSTROPHES = "'\u2019"
 WINDOW_SECONDS = 30.0  # a new room's window: long enough for a topic to show, short enough to follow the talk
+# The most of a window's text its keywords are chosen from (the latest): one transcript's worth. Choosing costs time
+# in proportion to the text, on the thread every room waits on, and a window may hold 500 transcripts (the
+# prefetch): 40 of 19,000 characters each took 17 s. A window of talk holds far less (600 s of it: ~10,000).
+MAX_READ_CHARS = MAX_TEXT_CHARS
 
 
 class Worded(Protocol):
@@ -57,17 +62,28 @@ class Window:
         self.touched_at = now
 
     @property
+    def read(self) -> list[Transcript]:
+        """The transcripts its keywords are chosen from: the latest, back to MAX_READ_CHARS of text (the latest one
+        whatever its length). All of them are acknowledged with the window."""
+        total = 0
+        for start in range(len(self.transcripts) - 1, -1, -1):
+            total += len(self.transcripts[start].text)
+            if total > MAX_READ_CHARS and start < len(self.transcripts) - 1:
+                return self.transcripts[start + 1:]
+        return self.transcripts
+
+    @property
     def lines(self) -> list[str]:
-        return [t.text for t in self.transcripts]
+        return [t.text for t in self.read]
 
     @property
     def languages(self) -> list[str]:
-        return [t.language for t in self.transcripts]
+        return [t.language for t in self.read]
 
     @property
     def heard(self) -> list[dict[str, float]]:
-        """Per line, each word's lowest confidence (engines that give none leave it empty: all words sure)."""
-        return [word_confidence(t) for t in self.transcripts]
+        """Per line read, each word's lowest confidence (engines that give none leave it empty: all words sure)."""
+        return [word_confidence(t) for t in self.read]
 
     def release(self) -> None:
         """Acknowledge every transcript: call only once what they produced is safely published (or dropped)."""

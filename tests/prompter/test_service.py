@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import signal
 import socket
+import string
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -100,6 +103,28 @@ def test_a_window_closes_on_time_into_one_prompt(start, publisher: Bus, broker: 
     assert 'voxframe_prompter_words_filtered_total{reason="phone"} 1.0' in metrics
     assert 'voxframe_prompter_words_filtered_total{reason="profanity"} 1.0' in metrics
     wait_for(lambda: broker.depth(broker.topology.prompter.name) == 0, message="transcripts consumed")
+
+
+@pytest.mark.slow  # a real 5 s window plus the process start
+def test_a_window_flooded_with_text_closes_on_time_and_holds_back_no_other_room(start, publisher: Bus,
+                                                                                broker: Broker) -> None:
+    """Choosing keywords costs time in proportion to the text, on the one thread every room waits on: 40
+    transcripts of 19,000 characters of made-up words in one room's window took 17 s to choose from, and the other
+    room's 5 s window was painted 23 s after its talk. A window reads its latest 20,000 characters."""
+    tap = broker.tap("prompt.#")
+    start("--window-seconds", "5")
+    rng = random.Random(3)
+    flood = [" ".join("".join(rng.choices(string.ascii_lowercase, k=rng.randint(4, 9))) for _ in range(2500))[:19_000]
+             for _ in range(30)]
+    publisher.publish(*transcripts(flood, room="flooded"), *transcripts(TALK, room="flooded"))
+    published = time.monotonic()
+    publisher.publish(*transcripts(TALK, room="den"))
+    seen: dict[str, ImagePrompt] = {}
+    wait_for(lambda: seen.update((p.room, p) for p in prompts(broker, tap)) or len(seen) == 2, timeout=30,
+             message="both rooms' prompts")
+    assert time.monotonic() - published < 5 + 6, "a 5 s window painted late"
+    assert {"northern lights", "glacier"} <= {k.text for k in seen["flooded"].keywords}
+    wait_for(lambda: broker.depth(broker.topology.prompter.name) == 0, message="every transcript acknowledged")
 
 
 def test_bad_controls_are_dead_lettered_with_the_reason(start, publisher: Bus, broker: Broker) -> None:
