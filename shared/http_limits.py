@@ -2,7 +2,8 @@
 
 uvicorn gives a request's headers no deadline: its keep-alive timer runs only between requests and any byte stops
 it, so a client that trickles a header byte a second (slowloris) held its connection, and the memory and file
-descriptor behind it, for as long as it liked; a few thousand such clients take every descriptor.
+descriptor behind it, for as long as it liked; a few thousand such clients take every descriptor. A body is the
+endpoint's to read, through `capped`: a size cap, and a pace it must keep.
 """
 
 from __future__ import annotations
@@ -11,9 +12,52 @@ import asyncio
 import logging
 
 import h11
+from starlette.requests import Request
+from starlette.types import Message, Receive
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
 _LOGGER = logging.getLogger(__name__)
+
+# A body's slowest pace, on average, once its first `seconds` are up: 32 kbit/s, under any link a phone or
+# browser at home uploads over; a body that keeps coming at it gets one more second per 4 KiB come.
+MIN_BODY_BYTES_PER_SECOND = 4096
+
+
+def capped(request: Request, limit: int, too_large: Exception, seconds: float | None = None,
+           stalled: Exception | None = None) -> Request:
+    """The request, whose body raises `too_large` past `limit` bytes: at once when Content-Length says so, else
+    while it streams in (chunked bodies), before more than one chunk past the limit is held.
+
+    With `seconds`, it raises `stalled` when no bytes come for that long (a sender gone without a FIN, a phone off
+    its Wi-Fi, would hold what it took for good) or when, after the first `seconds`, fewer than
+    MIN_BODY_BYTES_PER_SECOND have come on average (a byte just inside each pause would hold it as long: a 50 MB
+    upload's slot for years). One rule for a 64 KiB prompt and a 50 MB upload, where a total deadline short
+    enough for the one would cut the other off on a slow link, and a pause limit alone would not end a drip."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    loop = asyncio.get_running_loop()
+    started, seen = loop.time(), 0
+
+    async def receive_within_limits() -> Message:
+        nonlocal seen
+        wait = None if seconds is None else min(seconds, started + seconds + seen / MIN_BODY_BYTES_PER_SECOND
+                                                - loop.time())
+        try:
+            if wait is not None and wait <= 0:
+                raise TimeoutError
+            async with asyncio.timeout(wait):
+                message = await request.receive()
+        except TimeoutError:
+            raise stalled or TimeoutError(f"the body stopped arriving for {seconds:g} s or came slower than "
+                                          f"{MIN_BODY_BYTES_PER_SECOND} bytes a second") from None
+        seen += len(message.get("body", b""))
+        if seen > limit:
+            raise too_large
+        return message
+
+    receive: Receive = receive_within_limits
+    return Request(request.scope, receive)
 
 _TIMEOUT_BODY = b"the request's headers did not arrive in time\n"
 

@@ -30,12 +30,13 @@ from starlette.routing import Route
 
 from services.generator.engines import MIME_BY_FORMAT, BackendError, ImageBackend, ImageRequest, Picture
 from services.generator.metrics import GPU_IN_FLIGHT, GPU_REQUESTS, GPU_SECONDS
+from shared.http_limits import MIN_BODY_BYTES_PER_SECOND, capped
 from shared.json_limits import is_whole_number
 
 _LOGGER = logging.getLogger(__name__)
 _FORMATS = {mime: name.lower() for name, mime in MIME_BY_FORMAT.items()}  # the API names formats in lower case
 MAX_BODY_BYTES = 64 * 1024  # a prompt and a few numbers; anything bigger is refused before it is read
-BODY_SECONDS = 30.0  # to send that body in; a client that stops sending mid-body is answered 408 and let go
+BODY_SECONDS = 30.0  # the longest pause in a body (which keeps a pace: `capped`); past it, 408 and let go
 MAX_SEED = 2**64 - 1  # what torch.Generator.manual_seed takes
 GONE_POLL_SECONDS = 0.5  # how often a waiting request looks whether its client is still there
 MAX_PROMPT_CHARS = 4000  # DALL·E 3's limit; the generator's own prompts are at most 1,000
@@ -238,7 +239,10 @@ async def _answer(request: Request, api: str, run: Callable[[ServerState, dict[s
             status, headers = 401, {"WWW-Authenticate": "Bearer"}
             return JSONResponse(error("missing or wrong bearer token", "unauthorized"), status, headers)
         try:
-            body = json.loads(await _capped_body(request, state.body_seconds))
+            body = json.loads(await capped(
+                request, MAX_BODY_BYTES, TooLarge(f"body is over the {MAX_BODY_BYTES}-byte limit"), state.body_seconds,
+                TooSlow(f"the body stopped arriving for {state.body_seconds:g} s, or came slower than "
+                        f"{MIN_BODY_BYTES_PER_SECOND} bytes a second")).body())
         except (TooLarge, TooSlow):
             raise
         except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested thousands deep
@@ -276,24 +280,6 @@ ROUTES = [
     Route("/generate", playground, methods=["POST"]), Route("/dalle", playground, methods=["POST"]),
     Route("/v1/images/generations", openai_images, methods=["POST"]), Route("/v1/models", models),
 ]
-
-
-async def _capped_body(request: Request, seconds: float) -> bytes:
-    """The body, refused with 413 from its declared length, or as soon as more than the cap has arrived, and with
-    408 if it has not all come within `seconds` (a client that stopped sending held its connection for good)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise TooLarge(f"body of {declared} bytes is over the {MAX_BODY_BYTES}-byte limit")
-    body = bytearray()
-    try:
-        async with asyncio.timeout(seconds):
-            async for chunk in request.stream():
-                body += chunk
-                if len(body) > MAX_BODY_BYTES:
-                    raise TooLarge(f"body is over the {MAX_BODY_BYTES}-byte limit")
-    except TimeoutError:
-        raise TooSlow(f"the body did not arrive within {seconds:g} s ({len(body)} bytes came)") from None
-    return bytes(body)
 
 
 def _image_request(text: str, count: int, body: dict[str, Any]) -> ImageRequest:

@@ -101,6 +101,30 @@ def test_an_upload_that_stops_arriving_is_dropped_with_408_and_frees_its_slot(di
         stalled.close()
 
 
+def test_an_upload_that_drips_in_is_dropped_with_408_and_frees_its_slot(display_factory) -> None:
+    """A byte just inside each pause limit held an upload's slot for as long as the sender liked (a 1 MB upload at a
+    byte a second: 12 days); with one slot, every other upload was a 429 meanwhile. After its first pause-length
+    the body must keep an average pace (shared/http_limits.py), or it is answered 408 and its slot freed."""
+    display = display_factory(VOXFRAME_UPLOAD_MAX_CONCURRENT="1", VOXFRAME_UPLOAD_IDLE_SECONDS="2")
+    dripping, started = _hold_an_upload_open(display.port), time.monotonic()
+    try:
+        answer = b""
+        while not answer and time.monotonic() - started < 8:
+            dripping.sendall(b"x")  # every half second: never a pause of 2 s
+            with contextlib.suppress(TimeoutError):
+                dripping.settimeout(0.5)
+                answer = dripping.recv(4096)
+        assert time.monotonic() - started < 5  # the first 2 s, then the pace is checked at the next byte
+        dripping.settimeout(5)
+        while chunk := dripping.recv(4096):  # the rest of the answer, and the display closes
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 408") and b"slower than 4096 bytes a second" in answer, answer
+        empty = ("empty.wav", b"")
+        assert requests.post(f"{display.url}/api/uploads", files={"audio": empty}, timeout=5).status_code == 400
+    finally:
+        dripping.close()
+
+
 def _status_of_raw_request(port: int, request: bytes) -> int:
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
         sock.sendall(request)

@@ -24,7 +24,7 @@ from services.display.frames import eink
 from services.display.frames.eink_api import FrameDesk, ask_for_inks, frame_of
 from services.display.frames.eink_frames import EinkFrame
 from services.display.web import openapi
-from services.display.web.limits import capped
+from shared.http_limits import capped
 
 _LOGGER = logging.getLogger(__name__)
 

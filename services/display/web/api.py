@@ -43,12 +43,13 @@ from services.display.views import (
 )
 from services.display.web import openapi
 from services.display.web.access import TOKEN_PARAM, Access, pictures_only
-from services.display.web.limits import CONTROL_MAX_BYTES, Slots, capped
+from services.display.web.limits import CONTROL_MAX_BYTES, Slots
 from services.display.web.pairing import Pairings
 from services.display.web.readers import Readers
 from services.display.web.revocation import PairedSockets
 from services.display.web.rooms import job_in_url, room_in_url
 from shared.bus import Bus
+from shared.http_limits import MIN_BODY_BYTES_PER_SECOND, capped
 from shared.messages import Control
 from shared.messages.language import room_language
 
@@ -369,7 +370,8 @@ async def _read_upload(request: Request, desk: UploadDesk) -> tuple[bytes, str, 
     limit = desk.max_bytes
     size = f"{limit / 2**20:.0f} MB" if limit >= 2**20 else f"{limit / 2**10:.0f} KB"
     too_large = uploads.UploadRejected(413, "too_large", f"the upload is larger than the {size} limit")
-    stalled = uploads.UploadRejected(408, "stalled", f"the upload stopped arriving for {desk.idle_seconds:g} s")
+    stalled = uploads.UploadRejected(408, "stalled", f"the upload stopped arriving for {desk.idle_seconds:g} s, or "
+                                                     f"came slower than {MIN_BODY_BYTES_PER_SECOND} bytes a second")
     limited = capped(request, limit + 64 * 1024, too_large,  # a little room for the form's own fields
                      desk.idle_seconds, stalled)
     try:

@@ -1,4 +1,5 @@
-"""How much one client may take: bytes of a body read into memory, uploads decoded at once, open websockets.
+"""How much one client may take: bytes of a body read into memory (`shared.http_limits.capped`), uploads decoded at
+once, open websockets.
 
 Each limit refuses at once (413, 429, a close with a reason) rather than queueing: a wall display must stay
 responsive to its frames whatever one sender does.
@@ -6,40 +7,9 @@ responsive to its frames whatever one sender does.
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 
-from starlette.requests import Request
-from starlette.types import Message, Receive
-
 CONTROL_MAX_BYTES = 4096  # a dashboard command is ~100 bytes of JSON
-
-
-def capped(request: Request, limit: int, too_large: Exception, idle_seconds: float | None = None,
-           stalled: Exception | None = None) -> Request:
-    """The request, whose body raises `too_large` past `limit` bytes: at once when Content-Length says so, else
-    while it streams in (chunked bodies), before more than one chunk past the limit is held. With `idle_seconds`,
-    a body whose next bytes do not come within it raises `stalled`: a sender that vanished mid-body (a phone off
-    its Wi-Fi leaves no FIN) would otherwise hold what it took, an upload slot, forever."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        raise too_large
-    seen = 0
-
-    async def receive_within_limit() -> Message:
-        nonlocal seen
-        try:
-            async with asyncio.timeout(idle_seconds):
-                message = await request.receive()
-        except TimeoutError:
-            raise stalled or TimeoutError(f"no bytes of the body for {idle_seconds} s") from None
-        seen += len(message.get("body", b""))
-        if seen > limit:
-            raise too_large
-        return message
-
-    receive: Receive = receive_within_limit
-    return Request(request.scope, receive)
 
 
 class Slots:
