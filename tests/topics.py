@@ -12,10 +12,11 @@ import json
 from pathlib import Path
 
 from services.prompter.engines.vocabulary import singular
+from services.transcriber.engines.models import ENGLISH_MODEL
 
 DATA = Path(__file__).resolve().parents[1] / "bench" / "data"
 SCENES = DATA / "room_scenes.json"  # written for issue 24 before the selector was changed; dev and held-out
-SCENES_HEARD = DATA / "scenes_heard.json"  # what the pipeline heard of them (bench/heard_scenes.py)
+SCENES_HEARD = DATA / "scenes_heard.json"  # what the pipeline heard of them with tiny.en (bench/heard_scenes.py)
 # dev may be tuned on; heldout to heldout5 were scored and looked at (issue 24); heldout6 was written after them
 SPLITS = ("dev", "heldout", "heldout2", "heldout3", "heldout4", "heldout5", "heldout6")
 
@@ -40,12 +41,18 @@ def fair(keyword: str, window: dict) -> bool:
     return any(names(keyword, v) or names(v, keyword) for v in variants)
 
 
-def room_scenes() -> dict[str, list[dict]]:
+def scenes_heard(model: str = ENGLISH_MODEL) -> Path:
+    """Where what `model` heard of the scenes is cached: the default English model's in SCENES_HEARD, another
+    model's beside it, so hearing with one never overwrites the other's."""
+    return SCENES_HEARD if model == ENGLISH_MODEL else DATA / f"scenes_heard-{Path(model).name}.json"
+
+
+def room_scenes(model: str = ENGLISH_MODEL) -> dict[str, list[dict]]:
     """`scenes-dev`, `scenes-heldout`, `scenes-heldout2` (one line per turn, as written) and their `-heard` twins
-    (one line per segment the live cutter made, with the engine's word confidences; `said`: the written turns):
+    (one line per segment the live cutter made, with `model`'s word confidences; `said`: the written turns):
     conversations of windows whose lines are {text, words} dicts."""
     scenes = json.loads(SCENES.read_text())
-    heard = json.loads(SCENES_HEARD.read_text())["conversations"]
+    heard = json.loads(scenes_heard(model).read_text())["conversations"]
     sets = {}
     for split in SPLITS:
         written = [{**c, "windows": [{**w, "lines": [turn[3] for turn in w["turns"]]} for w in c["windows"]]}
