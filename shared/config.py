@@ -9,6 +9,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.messages.envelope import WIRE_LIMIT_BYTES
 
+# Queue arguments travel as signed 64-bit integers (lengths as they are, times in milliseconds): a larger setting
+# failed the worker's first declare with pika's "struct.error: int too large to convert", after it said it was ready.
+_BROKER_INT = 2**63 - 1
+
 
 class BusSettings(BaseSettings):
     """Broker connection, topology names and delivery policy."""
@@ -31,17 +35,23 @@ class BusSettings(BaseSettings):
         WIRE_LIMIT_BYTES, ge=1024, description="the broker's max_message_size; a larger output is dead-lettered"
     )
     outbox_max: int = Field(500, ge=1, description="fire-and-forget messages held while the broker is away")
-    audio_queue_max: int = Field(200, ge=1, description="audio segments waiting; the oldest are dropped past it")
-    audio_ttl_seconds: int = Field(120, ge=1, description="audio older than this is dropped, never transcribed")
-    prompter_queue_max: int = Field(10_000, ge=1, description="transcripts and controls waiting for the prompter")
-    prompter_ttl_seconds: int = Field(600, ge=1, description="a transcript the prompter has not taken by then expires")
-    prompt_queue_max: int = Field(20, ge=1, description="prompts waiting for a generator; oldest dropped")
-    prompt_ttl_seconds: int = Field(300, ge=1)
+    audio_queue_max: int = Field(200, ge=1, le=_BROKER_INT,
+                                 description="audio segments waiting; the oldest are dropped past it")
+    audio_ttl_seconds: int = Field(120, ge=1, le=_BROKER_INT // 1000,
+                                   description="audio older than this is dropped, never transcribed")
+    prompter_queue_max: int = Field(10_000, ge=1, le=_BROKER_INT,
+                                    description="transcripts and controls waiting for the prompter")
+    prompter_ttl_seconds: int = Field(600, ge=1, le=_BROKER_INT // 1000,
+                                      description="a transcript the prompter has not taken by then expires")
+    prompt_queue_max: int = Field(20, ge=1, le=_BROKER_INT,
+                                  description="prompts waiting for a generator; oldest dropped")
+    prompt_ttl_seconds: int = Field(300, ge=1, le=_BROKER_INT // 1000)
     job_audio_queue_max: int = Field(
-        20_000, ge=1, description="upload segments waiting for a transcriber; an upload that would pass it is refused "
-                                  "(503), never cut")
-    display_queue_max: int = Field(1000, ge=1, description="messages waiting for one display process")
-    display_queue_expires_hours: int = Field(24, ge=1, description="a display queue nobody reads is deleted")
+        20_000, ge=1, le=_BROKER_INT, description="upload segments waiting for a transcriber; an upload that would "
+                                                  "pass it is refused (503), never cut")
+    display_queue_max: int = Field(1000, ge=1, le=_BROKER_INT, description="messages waiting for one display process")
+    display_queue_expires_hours: int = Field(24, ge=1, le=_BROKER_INT // 3_600_000,
+                                             description="a display queue nobody reads is deleted")
 
 
 class HttpServerSettings(BaseSettings):

@@ -21,6 +21,7 @@ from shared.demo import LANGUAGES as DEMO_LANGUAGES
 from shared.demo import demo_recording
 from shared.messages.language import room_language
 from shared.service import service_spec
+from shared.settings_cli import load_settings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -82,7 +83,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
 
 
 def run(args: argparse.Namespace) -> int:
-    settings = BusSettings()
+    settings = load_settings(BusSettings)
     if not ensure_broker(settings.amqp_url, allow_start=not args.no_broker_start):
         return 2
     if args.discover:
@@ -116,7 +117,7 @@ def _display_token(args: argparse.Namespace) -> str:
     from services.display.settings import DisplaySettings
     from services.display.web.access_token import is_loopback, stored_token
 
-    settings = DisplaySettings()
+    settings = load_settings(DisplaySettings)
     if settings.display_token or args.insecure or is_loopback(args.host):
         return ""
     return stored_token(settings.data_dir)[0]

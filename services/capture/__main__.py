@@ -27,7 +27,7 @@ from shared.messages import Control, EndReason, Heard, MicStatus
 from shared.messages.envelope import Name
 from shared.retry import Backoff, Interrupted, Retry
 from shared.service import ServiceSpec
-from shared.settings_cli import add_setting_flag, add_setting_flags, kebab_flags, settings_from_args
+from shared.settings_cli import add_setting_flag, add_setting_flags, kebab_flags, load_settings, settings_from_args
 
 _LOGGER = logging.getLogger(__name__)
 _FIRST_RETRY_SECONDS = 0.5
@@ -186,7 +186,7 @@ def run(args: argparse.Namespace) -> int:
     except (AudioDecodeError, FileNotFoundError, RuntimeError) as exc:  # RuntimeError: no espeak-ng for --demo
         _LOGGER.error("Cannot replay the recording: %s", exc)
         return 2
-    bus = Bus("capture", BusSettings())
+    bus = Bus("capture", load_settings(BusSettings))
     handler = CaptureHandler(settings.room, settings.mic, Segmenter(settings.segmenter_options()),
                              settings.record_dir)
     arbiter = Arbiter(settings.room, settings.mic, settings.arbitration_options())

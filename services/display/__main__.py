@@ -16,7 +16,7 @@ from shared.bus import check_broker
 from shared.config import BusSettings
 from shared.http_limits import header_deadline
 from shared.service import ServiceSpec
-from shared.settings_cli import add_setting_flags, settings_from_args
+from shared.settings_cli import add_setting_flags, load_settings, settings_from_args
 
 _LOGGER = logging.getLogger(__name__)
 WS_MAX_BYTES = 64 * 1024  # a websocket message the server reads at all (a browser mic's frame is 3.2 kB)
@@ -51,7 +51,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
 
 def run(args: argparse.Namespace) -> int:
     settings = settings_from_args(DisplaySettings, args)
-    bus_settings = BusSettings()
+    bus_settings = load_settings(BusSettings)
     check_broker(bus_settings.amqp_url, "display", bus_settings.connect_timeout_seconds)
     listener = _bind(settings.display_host, settings.display_port)
     port = listener.getsockname()[1]

@@ -22,7 +22,7 @@ from shared.messages.language import DEFAULT_LANGUAGE, LanguageListSetting, Room
 from shared.messages.scene import SceneMode
 from shared.metrics import serve_metrics
 from shared.service import ServiceSpec
-from shared.settings_cli import add_setting_flags, settings_from_args
+from shared.settings_cli import add_setting_flags, load_settings, settings_from_args
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -174,7 +174,7 @@ def run(args: argparse.Namespace) -> int:
     s = settings_from_args(PrompterSettings, args)
     policy = s.policy()
     _LOGGER.debug("prompter settings: %s", s)
-    bus = Bus("prompter", BusSettings())
+    bus = Bus("prompter", load_settings(BusSettings))
     prompter = Prompter(
         load_selector(s.prompt_max_keywords, semantic=s.prompt_selector == "semantic"),
         publish=bus.publish,

@@ -38,6 +38,7 @@ from shared.errors import describe_validation_error
 from shared.logs import trace_id
 from shared.messages import Envelope
 from shared.retry import Backoff, Interrupted, Retry
+from shared.settings_cli import load_settings
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class Bus:
 
     def __init__(self, stage: str, settings: BusSettings | None = None, topology: Topology | None = None) -> None:
         self.stage = stage
-        self.settings = settings or BusSettings()
+        self.settings = settings or load_settings(BusSettings)
         self.topology = topology or Topology.from_settings(self.settings)
         self._subscriptions: list[Subscription] = []
         self._timers: list[_TimerEntry] = []
