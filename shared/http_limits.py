@@ -59,50 +59,59 @@ def capped(request: Request, limit: int, too_large: Exception, seconds: float | 
     receive: Receive = receive_within_limits
     return Request(request.scope, receive)
 
+
 _TIMEOUT_BODY = b"the request's headers did not arrive in time\n"
 
 
 def header_deadline(seconds: float) -> type[asyncio.Protocol]:
     """uvicorn's HTTP/1.1 protocol (`uvicorn.Config(http=...)`), in which a request's headers must all arrive
     within `seconds` of the connection opening or the previous answer; else 408 and the connection is closed.
-    Only the headers: a body's pace is the endpoint's to judge, and a websocket once upgraded is no longer HTTP."""
+    So must the rest of a body already answered (401, 408, 413 before it was read): uvicorn reads and drops it,
+    and each byte restarts its keep-alive timer, so a client dripping it held the connection for good. A body
+    being read is the endpoint's to pace (`capped`), and a websocket once upgraded is no longer HTTP."""
 
     class HeaderDeadline(H11Protocol):
-        _header_timer: asyncio.TimerHandle | None = None
+        _timer: asyncio.TimerHandle | None = None
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
-            self._await_headers()
+            self._start_clock()
 
         def connection_lost(self, exc: Exception | None) -> None:
-            self._headers_came()
+            self._stop_clock()
             super().connection_lost(exc)
 
         def handle_events(self) -> None:
             super().handle_events()
-            if self.conn.their_state is not h11.IDLE:  # a whole request line and headers came (or an error)
-                self._headers_came()
+            if not self._waiting_on_them():  # a whole request line and headers came (or an error)
+                self._stop_clock()
 
         def on_response_complete(self) -> None:
-            if not self.transport.is_closing():  # the next request's headers have the same time (armed first:
-                self._await_headers()  # the next cycle's events, pipelined ones among them, may stop it at once)
+            if not self.transport.is_closing():  # the clock starts before the next cycle's events (pipelined
+                self._start_clock()  # ones among them) may stop it at once
             super().on_response_complete()
 
-        def _await_headers(self) -> None:
-            self._headers_came()
-            self._header_timer = self.loop.call_later(seconds, self._headers_late)
+        def _waiting_on_them(self) -> bool:
+            """For a request's headers, or for the rest of a body nobody will read (it was answered)."""
+            them, us = self.conn.their_state, self.conn.our_state
+            return them is h11.IDLE or (them is h11.SEND_BODY and us is h11.DONE)
 
-        def _headers_came(self) -> None:
-            if self._header_timer is not None:
-                self._header_timer.cancel()
-                self._header_timer = None
+        def _start_clock(self) -> None:
+            self._stop_clock()
+            self._timer = self.loop.call_later(seconds, self._too_late)
 
-        def _headers_late(self) -> None:
-            self._header_timer = None
-            if self.transport.is_closing() or self.conn.their_state is not h11.IDLE:
+        def _stop_clock(self) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+        def _too_late(self) -> None:
+            self._timer = None
+            if self.transport.is_closing() or not self._waiting_on_them():
                 return
-            _LOGGER.info("%s: request headers not all in within %g s; answered 408, closed",
-                         f"{self.client[0]}:{self.client[1]}" if self.client else "a client", seconds)
+            _LOGGER.info("%s: %s not all in within %g s; closed",
+                         f"{self.client[0]}:{self.client[1]}" if self.client else "a client",
+                         "request headers" if self.conn.their_state is h11.IDLE else "an answered body", seconds)
             if self.conn.our_state is h11.IDLE:  # h11 lets a server answer before a request came, for this
                 self.transport.write(self.conn.send(h11.Response(status_code=408, headers=[
                     ("content-type", "text/plain; charset=utf-8"), ("content-length", str(len(_TIMEOUT_BODY))),
