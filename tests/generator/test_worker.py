@@ -17,6 +17,7 @@ from PIL import Image
 
 from services.generator.engines.dalle_playground import DallePlaygroundBackend
 from services.generator.engines.fallback import ResilientBackend
+from services.generator.engines.illustrator import IllustratorBackend
 from services.generator.engines.poster import PosterBackend
 from services.generator.handler import GenerateHandler, subscribe
 from shared.bus import REASON_HEADER, Bus
@@ -118,6 +119,19 @@ def test_failing_backend_without_fallback_is_dead_lettered_with_the_reason(broke
     publish(broker, prompt())
     [(props, _)] = wait_for(lambda: broker.drain(broker.topology.dead.name), message="a dead letter")
     assert "cannot reach" in props.headers[REASON_HEADER]
+
+
+@pytest.mark.parametrize("keyword", ["zorblax\nquux", "zorblax\r", "zorblax\x85quux", "\n"])
+def test_a_keyword_with_a_line_break_is_painted_by_the_fallback(broker: Broker, generator, keyword: str) -> None:
+    """What the illustrator cannot draw the poster paints, its words laid out one per line; a line break inside
+    a keyword failed Pillow's layout ("raqm_layout() failed"), so the last resort raised, the bus tried twice more
+    and dead-lettered the prompt: the room got no picture."""
+    tap = broker.tap("image.#")
+    generator(ResilientBackend(IllustratorBackend("PNG"), "illustrator", PosterBackend("PNG")))
+    publish(broker, prompt(keywords=(Keyword(text=keyword, score=1.0),)))
+    [image] = images_on(broker, tap, 1)
+    assert (image.backend, image.fallback) == ("poster", True)
+    assert broker.depth(broker.topology.dead.name) == 0
 
 
 def test_malformed_prompt_is_dead_lettered(broker: Broker, generator) -> None:

@@ -28,6 +28,9 @@ _FACES = {
 }
 Font = ImageFont.FreeTypeFont
 _WORD = re.compile(r"[^\W\d_][\w'-]{2,}")
+# Controls and line or paragraph breaks: each word is laid out on one line, and Pillow's layout fails on a line
+# break inside one ("raqm_layout() failed": a keyword "dog\nbone" from the bus failed the last-resort backend).
+_BREAKS = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 
 class PosterBackend:
@@ -49,7 +52,8 @@ class PosterBackend:
 
 def render(request: ImageRequest, index: int = 0) -> Image.Image:
     """The same request and index give the same pixels; another seed or index gives another composition."""
-    keywords = request.keywords or tuple(dict.fromkeys(_WORD.findall(request.text)))[:6] or (request.text,)
+    keywords = tuple(_BREAKS.sub(" ", k) for k in request.keywords) or tuple(
+        dict.fromkeys(_WORD.findall(request.text)))[:6] or (_BREAKS.sub(" ", request.text),)
     finish = finish_for(request.style)
     palette = palette_for(keywords, request.style, request.mood, finish)
     key = ("poster", request.text, *keywords, request.style, request.mood, request.seed, index)
