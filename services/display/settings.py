@@ -9,16 +9,15 @@ from typing import Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import SettingsConfigDict
 
-from shared.config import HttpServerSettings
+from shared.config import SETTINGS_CONFIG, HttpServerSettings
 from shared.messages.envelope import NAME_CHARS, NAME_MAX, NAME_PATTERN
 
 
 class DisplaySettings(HttpServerSettings):
     """Web server, gallery budget, upload limits and access control."""
 
-    model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
+    model_config = SETTINGS_CONFIG
 
     display_host: str = Field("0.0.0.0", description="address the web server listens on")
     display_port: int = Field(8080, ge=0, le=65535, description="web port; 0 picks a free one")

@@ -11,7 +11,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.generator.engines import ImageBackend
-from shared.config import HttpServerSettings
+from shared.config import SETTINGS_CONFIG, HttpServerSettings
 from shared.errors import ConfigError
 from shared.net import is_loopback_host
 from shared.service import ServiceSpec
@@ -25,7 +25,7 @@ EVOLVING_BACKENDS: tuple[Backend, ...] = ("diffusers", "openai")  # paint a livi
 class DiffusersSettings(BaseSettings):
     """The in-process Stable Diffusion model, for the generator and the gpu-server alike."""
 
-    model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore", populate_by_name=True)
+    model_config = SettingsConfigDict(**SETTINGS_CONFIG, populate_by_name=True)
 
     diffusers_model: str = Field("stabilityai/sd-turbo", description="model directory, or a Hugging Face id "
                                  "already in the local cache (never downloaded)")

@@ -9,12 +9,12 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
 from services.prompter.engines import KeywordSelector
 from services.prompter.policy import Policy
 from shared.bus import Bus
-from shared.config import BusSettings
+from shared.config import SETTINGS_CONFIG, BusSettings
 from shared.language.bridge import READ_LANGUAGES
 from shared.messages import Control, JobText, Transcript
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS, style_name, wake_phrase
@@ -36,7 +36,7 @@ _POLICY_FIELDS = ("window_seconds", "style", "num_images", "min_words", "max_cha
 class PrompterSettings(BaseSettings):
     """`VOXFRAME_*` environment variables; the command-line flags override them."""
 
-    model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
+    model_config = SETTINGS_CONFIG
 
     prompt_window_seconds: float = Field(
         _DEFAULTS.window_seconds, ge=WINDOW_SECONDS[0], le=WINDOW_SECONDS[1],

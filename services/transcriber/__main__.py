@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings
 
 from services.transcriber.engines import EngineFatalError, SpeechEngine
 from services.transcriber.engines.models import (
@@ -21,6 +21,7 @@ from services.transcriber.engines.models import (
     MULTILINGUAL_BEAM_SIZE,
     MULTILINGUAL_MODEL,
 )
+from shared.config import SETTINGS_CONFIG
 from shared.language.bridge import READ_LANGUAGES
 from shared.messages.language import DEFAULT_LANGUAGE, LanguageListSetting, RoomLanguageSetting
 from shared.service import ServiceSpec
@@ -32,7 +33,7 @@ _LOGGER = logging.getLogger(__name__)
 class TranscriberSettings(BaseSettings):
     """Which engine, how it runs, and the worker's knobs; flags override these `VOXFRAME_*` variables."""
 
-    model_config = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore")
+    model_config = SETTINGS_CONFIG
 
     stt_engine: Literal["faster-whisper", "assemblyai"] = Field("faster-whisper", description="speech-to-text engine")
     language: RoomLanguageSetting = Field(
