@@ -14,7 +14,7 @@ from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 from pydantic import SecretStr, ValidationError
 from pydantic_settings import BaseSettings
 
-from shared.errors import ConfigError, describe_validation_error
+from shared.errors import ConfigError
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -66,7 +66,27 @@ def load_settings(settings: type[S], **given: Any) -> S:
     try:
         return settings(**given)
     except ValidationError as exc:
-        raise ConfigError(f"invalid setting: {describe_validation_error(exc)}") from exc
+        raise ConfigError(f"invalid setting: {_describe(settings, exc)}") from exc
+
+
+def _describe(settings: type[BaseSettings], exc: ValidationError) -> str:
+    """Each bad field as the user set it: its variable's name and the value (a secret's is never repeated), since
+    the field's name alone ("prefetch") is not what anyone typed."""
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    parts = []
+    for error in exc.errors()[:5]:
+        field, *rest = [str(p) for p in error["loc"]] or ["(settings)"]
+        info = settings.model_fields.get(field)
+        named = f"{prefix}{field.upper()}" if info is not None else field
+        shown = info is not None and _without_none(info.annotation) is not SecretStr and error["type"] != "missing"
+        value = f"={_shown(error['input'])}" if shown else ""
+        parts.append(f"{'.'.join([named, *rest])}{value}: {error['msg']}")
+    return "; ".join(parts) + (f" (and {exc.error_count() - 5} more)" if exc.error_count() > 5 else "")
+
+
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _without_none(annotation: Any) -> Any:

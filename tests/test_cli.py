@@ -8,8 +8,12 @@ import sys
 from pathlib import Path
 
 import pytest
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared import __version__
+from shared.errors import ConfigError
+from shared.settings_cli import load_settings
 
 WORKERS = ("capture", "transcriber", "prompter", "generator", "display")
 
@@ -59,7 +63,7 @@ def test_bad_bus_settings_are_one_line_and_exit_2(worker: str, speech_dir: Path)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     [line] = [line for line in result.stderr.splitlines() if "invalid setting" in line]
-    assert "prefetch:" in line and "audio_queue_max:" in line, line
+    assert "VOXFRAME_PREFETCH='0':" in line and f"VOXFRAME_AUDIO_QUEUE_MAX='{2**64}':" in line, line
 
 
 @pytest.mark.parametrize(("worker", "setting"), [
@@ -77,4 +81,21 @@ def test_an_infinite_setting_is_one_line_and_exit_2(worker: str, setting: str, s
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     [line] = [line for line in result.stderr.splitlines() if "invalid setting" in line]
-    assert f"{setting.removeprefix('VOXFRAME_').lower()}: Input should be a finite number" in line, line
+    assert f"{setting}='inf': Input should be a finite number" in line, line
+
+
+def test_a_bad_setting_is_named_as_it_was_set_and_a_secret_is_never_repeated(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a user typed is VOXFRAME_PREFETCH=0, not the field `prefetch`; and a refused key must not reach the log."""
+
+    class Settings(BaseSettings):
+        model_config = SettingsConfigDict(env_prefix="VOXFRAME_")
+        prefetch: int = Field(1, ge=1)
+        api_key: SecretStr = Field(SecretStr("unset-key"), min_length=12)
+
+    monkeypatch.setenv("VOXFRAME_PREFETCH", "0")
+    monkeypatch.setenv("VOXFRAME_API_KEY", "sk-short")
+    with pytest.raises(ConfigError) as refused:
+        load_settings(Settings)
+    message = str(refused.value)
+    assert "VOXFRAME_PREFETCH='0': Input should be greater than or equal to 1" in message, message
+    assert "VOXFRAME_API_KEY: " in message and "sk-short" not in message, message
