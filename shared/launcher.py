@@ -204,15 +204,33 @@ def ensure_broker(url: str, allow_start: bool) -> bool:
         print(f"voxframe: error: no broker answers at {host}:{port}. Install and start RabbitMQ "
               "(apt-get install rabbitmq-server) or set VOXFRAME_AMQP_URL.", file=sys.stderr)
         return False
-    print(f"Starting RabbitMQ ({server} -detached)…", flush=True)
-    subprocess.run([server, "-detached"], check=False)
+    start = _broker_start_command(server)
+    if start is None:
+        print(f"voxframe: error: no broker answers at {host}:{port}, and only root may start RabbitMQ (sudo is not "
+              f"installed): run `{server} -detached` as root, or set VOXFRAME_AMQP_URL.", file=sys.stderr)
+        return False
+    print(f"Starting RabbitMQ ({' '.join(start)})…", flush=True)
+    if subprocess.run(start, check=False).returncode != 0:
+        print(f"voxframe: error: `{' '.join(start)}` failed; start RabbitMQ as root (sudo {server} -detached, or "
+              "sudo systemctl start rabbitmq-server) or set VOXFRAME_AMQP_URL.", file=sys.stderr)
+        return False
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if _answers(host, port):
             return True
         time.sleep(1)
-    print("voxframe: error: RabbitMQ did not start within 60 s (try: sudo rabbitmq-server -detached)", file=sys.stderr)
+    print("voxframe: error: RabbitMQ did not start within 60 s (see /var/log/rabbitmq/)", file=sys.stderr)
     return False
+
+
+def _broker_start_command(server: str) -> list[str] | None:
+    """Debian's rabbitmq-server runs only for root (or its own user; anyone else gets a failed boot, a crash report
+    and an epmd left behind), so another user starts it through sudo, which asks for the password on the terminal
+    as `make run`'s package install does; None without sudo."""
+    if os.geteuid() == 0:
+        return [server, "-detached"]
+    sudo = shutil.which("sudo")
+    return [sudo, server, "-detached"] if sudo else None
 
 
 def _die_with_parent() -> None:

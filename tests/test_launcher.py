@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import shutil
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +17,9 @@ import soundfile
 
 from shared.demo import script_lines
 from shared.launcher import RESTARTS, Worker, _display_token, plan, shutdown, supervise
-from tests.support import wait_for
+from tests.support import free_port, wait_for
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_plan_starts_each_service_on_its_own_default_port() -> None:
@@ -86,3 +92,22 @@ def test_a_worker_that_was_up_a_while_is_restarted_however_often_it_died_before(
         shutdown([worker])
     assert not [r for r in caplog.records if "leaving it down" in r.message]
     assert all("restarting (1/" in r.message for r in caplog.records if "restarting" in r.message)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("rabbitmq-server") is None,
+                    reason="runs the launcher as another user (needs root) against Debian's rabbitmq-server")
+def test_a_user_who_may_not_start_rabbitmq_is_told_how_at_once() -> None:
+    """A stopped local RabbitMQ (no init system started it) and `make run` as a user: Debian's rabbitmq-server boots
+    only for root, so the launcher asks sudo (or says at once that root must start it) instead of booting it as the
+    user, which printed Erlang's crash report and then waited 60 s for nothing."""
+    env = {**os.environ, "VOXFRAME_AMQP_URL": f"amqp://guest:guest@127.0.0.1:{free_port()}/%2F", "HOME": "/tmp",
+           "PYTHONPATH": str(ROOT)}
+    started = time.monotonic()
+    result = subprocess.run(["setpriv", "--reuid", "nobody", "--regid", "nogroup", "--clear-groups", sys.executable,
+                             "-m", "shared.cli", "run", "--demo"], cwd=ROOT, env=env, stdin=subprocess.DEVNULL,
+                            capture_output=True, text=True, timeout=120, check=False, start_new_session=True)
+    seconds = time.monotonic() - started
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert "BOOT FAILED" not in result.stdout + result.stderr
+    assert "rabbitmq-server -detached" in result.stderr and "VOXFRAME_AMQP_URL" in result.stderr
+    assert seconds < 30, f"told after {seconds:.0f} s"
