@@ -6,6 +6,8 @@ from __future__ import annotations
 import glob
 import os
 import shutil
+import sys
+from pathlib import Path
 
 from tests.deploy.conftest import ROOT, run
 
@@ -54,3 +56,17 @@ def test_the_database_check_returns_at_once_when_postgresql_answers() -> None:
     env = {k: v for k, v in os.environ.items() if k != "VOXFRAME_TEST_POSTGRES_URL"}
     result = run(str(ROOT / "deploy" / "local" / "ensure-postgres.sh"), env=env, timeout=10)
     assert (result.returncode, result.stdout) == (0, "")
+
+
+def test_the_project_builds_without_a_setuptools_deprecation(tmp_path: Path) -> None:
+    """`make run` installs the project (pip install -e .) with the newest setuptools, which printed a license table
+    deprecation three times into a new user's first run, due to fail builds from 2027-02-18."""
+    for name in ("pyproject.toml", "README.md", "LICENSE", "shared/__init__.py"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        shutil.copy(ROOT / name, tmp_path / name)
+    result = run(sys.executable, "-W", "always", "-c",
+                 "from setuptools import build_meta; build_meta.prepare_metadata_for_build_wheel('.')", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Warning" not in result.stderr
+    metadata = next(tmp_path.glob("*.dist-info/METADATA")).read_text()
+    assert "License-Expression: MIT" in metadata.splitlines()
