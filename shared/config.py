@@ -67,3 +67,14 @@ class HttpServerSettings(BaseSettings):
     http_header_seconds: float = Field(10.0, gt=0, description="a request's headers must all arrive within this of "
                                                                "the connection or the previous answer; else 408, "
                                                                "closed")
+
+
+class MetricsServerSettings(BaseSettings):
+    """Where a worker serves its `/metrics` and `/healthz` (`shared/metrics.py`): this machine only, unless told;
+    they name rooms and mics, and a home's LAN is no place to publish them by default. The Docker image opens them
+    to its container network, where Prometheus scrapes them."""
+
+    model_config = SETTINGS_CONFIG
+
+    metrics_host: str = Field("127.0.0.1", description="the address /metrics and /healthz listen on (0.0.0.0: every "
+                                                       "interface, for a Prometheus on another host)")

@@ -86,7 +86,7 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 def serve_metrics(stage: str, port: int, ready: Callable[[], dict[str, object] | None],
-                  host: str = "0.0.0.0") -> ThreadingHTTPServer:
+                  host: str) -> ThreadingHTTPServer:
     """Serve `/metrics` and `/healthz` (`ready()` returns None when healthy, else why not) in a thread.
 
     Port 0 picks a free port; read it from `server.server_address[1]`.

@@ -12,8 +12,10 @@ from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from shared import __version__
+from shared.config import BusSettings
 from shared.errors import ConfigError
 from shared.settings_cli import load_settings
+from tests.support import PROCESS_START_SECONDS, Broker, free_port, wait_for
 
 WORKERS = ("capture", "transcriber", "prompter", "generator", "display")
 
@@ -99,3 +101,32 @@ def test_a_bad_setting_is_named_as_it_was_set_and_a_secret_is_never_repeated(mon
     message = str(refused.value)
     assert "VOXFRAME_PREFETCH='0': Input should be greater than or equal to 1" in message, message
     assert "VOXFRAME_API_KEY: " in message and "sk-short" not in message, message
+
+
+def listening_address(port: int) -> str | None:
+    """The IPv4 address a socket listens on at `port`, as the kernel has it (/proc/net/tcp), or None."""
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        local, state = line.split()[1], line.split()[3]
+        address, at = local.split(":")
+        if state == "0A" and int(at, 16) == port:  # 0A: LISTEN
+            return ".".join(str(b) for b in reversed(bytes.fromhex(address)))
+    return None
+
+
+@pytest.mark.parametrize(("setting", "listens_on"), [({}, "127.0.0.1"),
+                                                      ({"VOXFRAME_METRICS_HOST": "0.0.0.0"}, "0.0.0.0")])
+def test_a_worker_serves_its_metrics_to_this_machine_unless_told(
+        setting: dict[str, str], listens_on: str, broker: Broker, bus_settings: BusSettings) -> None:
+    """`make run` kept the display on loopback while every worker's /metrics and /healthz (room and mic names)
+    listened on 0.0.0.0, open to the LAN; the Docker image opens them to its own network by VOXFRAME_METRICS_HOST."""
+    port = free_port()
+    worker = subprocess.Popen([sys.executable, "-m", "shared.cli", "prompter", "--metrics-port", str(port)],
+                              env={**os.environ, "VOXFRAME_NAMESPACE": bus_settings.namespace, **setting},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        found = wait_for(lambda: listening_address(port) or worker.poll() is not None,
+                         timeout=PROCESS_START_SECONDS, message="the prompter's metrics server")
+        assert found == listens_on, f"listens on {found!r} (exit {worker.poll()})"
+    finally:
+        worker.terminate()
+        worker.wait(timeout=30)

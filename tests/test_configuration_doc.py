@@ -109,7 +109,8 @@ def test_every_settings_class_is_checked() -> None:
     declared = {match for folder in ("shared", "services") for path in (REPO / folder).rglob("*.py")
                 for match in re.findall(r"^class (\w+)\(\w*Settings(?:, \w*Settings)*\):", path.read_text(),
                                         re.MULTILINE)}
-    # the parts of workers' settings, checked through them: DiffusersSettings (generator, gpu-server) and
-    # HttpServerSettings (gpu-server, display)
-    checked = {settings.__name__ for settings in WORKER_SETTINGS.values()} | {"DiffusersSettings", "HttpServerSettings"}
+    # the parts of workers' settings, checked through them: DiffusersSettings (generator, gpu-server),
+    # HttpServerSettings (gpu-server, display) and MetricsServerSettings (the four bus workers)
+    checked = {settings.__name__ for settings in WORKER_SETTINGS.values()} | {
+        "DiffusersSettings", "HttpServerSettings", "MetricsServerSettings"}
     assert declared == checked

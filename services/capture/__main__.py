@@ -12,7 +12,6 @@ from dataclasses import fields
 from pathlib import Path
 
 from pydantic import Field
-from pydantic_settings import BaseSettings
 
 from services.capture.handler import CaptureHandler
 from services.capture.metrics import COUNTERS, DEVICE_UP, REOPENS, label_mic
@@ -22,7 +21,7 @@ from shared.audio import Segmenter, SegmenterOptions
 from shared.audio.arbiter import NOTICE_SECONDS, Arbiter, ArbitrationOptions, hold_seconds_for, uncovered_seconds_for
 from shared.audio.outbox import ArbitratedOutbox, SegmentOutbox
 from shared.bus import Bus
-from shared.config import SETTINGS_CONFIG, BusSettings
+from shared.config import SETTINGS_CONFIG, BusSettings, MetricsServerSettings
 from shared.messages import Control, EndReason, Heard, MicStatus
 from shared.messages.envelope import Name
 from shared.retry import Backoff, Interrupted, Retry
@@ -38,7 +37,7 @@ _SEGMENTER_FIELDS = tuple(f.name for f in fields(SegmenterOptions))
 _ARBITRATION = ArbitrationOptions()
 
 
-class CaptureSettings(BaseSettings):
+class CaptureSettings(MetricsServerSettings):
     """`VOXFRAME_*` settings of the capture worker; command-line flags override them."""
 
     model_config = SETTINGS_CONFIG
@@ -195,7 +194,8 @@ def run(args: argparse.Namespace) -> int:
     bus.every(1.0, lambda: bus.publish_nowait(handler.status()) if bus.connected else None)
     label_mic(settings.room, settings.mic)
     watchdog = Watchdog(source)
-    serve_metrics("capture", settings.metrics_port, ready=lambda: watchdog.health() or bus.health())
+    serve_metrics("capture", settings.metrics_port, ready=lambda: watchdog.health() or bus.health(),
+                  host=settings.metrics_host)
     stop, signalled = threading.Event(), threading.Event()
 
     def on_signal(*_: object) -> None:

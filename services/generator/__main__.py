@@ -11,7 +11,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from services.generator.engines import ImageBackend
-from shared.config import SETTINGS_CONFIG, HttpServerSettings
+from shared.config import SETTINGS_CONFIG, HttpServerSettings, MetricsServerSettings
 from shared.errors import ConfigError
 from shared.net import is_loopback_host
 from shared.service import ServiceSpec
@@ -34,7 +34,7 @@ class DiffusersSettings(BaseSettings):
     diffusers_guidance_scale: float = Field(0.0, ge=0, description="classifier-free guidance; 0 for turbo models")
 
 
-class GeneratorSettings(DiffusersSettings):
+class GeneratorSettings(DiffusersSettings, MetricsServerSettings):
     metrics_port: int = Field(9104, ge=0, le=65535, description="/metrics and /healthz port; 0 = any free port")
     generator_backend: Backend = Field("illustrator", description="who paints")
     generator_fallback: bool = Field(True, description="paint a poster when the backend fails or its breaker is open")
@@ -125,7 +125,7 @@ def run_generator(args: argparse.Namespace) -> int:
     handler = GenerateHandler(backend, bus.settings.prompt_ttl_seconds, settings.generator_num_images,
                               size, gallery=gallery)  # type: ignore[arg-type]
     subscribe(bus, handler)
-    serve_metrics("generator", settings.metrics_port, ready=bus.health)
+    serve_metrics("generator", settings.metrics_port, ready=bus.health, host=settings.metrics_host)
     _LOGGER.info("Ready: painting with %s%s", name, " (poster fallback)" if fallback else "")
     bus.run()
     return 0

@@ -9,12 +9,11 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, field_validator
-from pydantic_settings import BaseSettings
 
 from services.prompter.engines import KeywordSelector
 from services.prompter.policy import Policy
 from shared.bus import Bus
-from shared.config import SETTINGS_CONFIG, BusSettings
+from shared.config import SETTINGS_CONFIG, BusSettings, MetricsServerSettings
 from shared.language.bridge import READ_LANGUAGES
 from shared.messages import Control, JobText, Transcript
 from shared.messages.control import IMAGES_PER_PROMPT, STYLES, WINDOW_SECONDS, style_name, wake_phrase
@@ -33,7 +32,7 @@ _POLICY_FIELDS = ("window_seconds", "style", "num_images", "min_words", "max_cha
                   "scene_mode")  # max_rooms has no setting
 
 
-class PrompterSettings(BaseSettings):
+class PrompterSettings(MetricsServerSettings):
     """`VOXFRAME_*` environment variables; the command-line flags override them."""
 
     model_config = SETTINGS_CONFIG
@@ -190,7 +189,7 @@ def run(args: argparse.Namespace) -> int:
     bus.every(TICK_SECONDS, prompter.tick)
     # The configured languages' word tables load on a thread of their own, beside the bus (1-3 s each, once).
     prompter.selector.tables.start(languages_to_warm(s.language, tuple(filter(None, s.auto_languages.split(",")))))
-    serve_metrics("prompter", s.metrics_port, ready=bus.health)
+    serve_metrics("prompter", s.metrics_port, ready=bus.health, host=s.metrics_host)
     _LOGGER.info(
         "Ready: %.0f s windows, %s style, consuming %s",
         policy.window_seconds,

@@ -12,7 +12,6 @@ from collections.abc import Iterable
 from typing import Literal
 
 from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings
 
 from services.transcriber.engines import EngineFatalError, SpeechEngine
 from services.transcriber.engines.models import (
@@ -21,7 +20,7 @@ from services.transcriber.engines.models import (
     MULTILINGUAL_BEAM_SIZE,
     MULTILINGUAL_MODEL,
 )
-from shared.config import SETTINGS_CONFIG
+from shared.config import SETTINGS_CONFIG, MetricsServerSettings
 from shared.language.bridge import READ_LANGUAGES
 from shared.messages.language import DEFAULT_LANGUAGE, LanguageListSetting, RoomLanguageSetting
 from shared.service import ServiceSpec
@@ -30,7 +29,7 @@ from shared.settings_cli import add_setting_flags, settings_from_args
 _LOGGER = logging.getLogger(__name__)
 
 
-class TranscriberSettings(BaseSettings):
+class TranscriberSettings(MetricsServerSettings):
     """Which engine, how it runs, and the worker's knobs; flags override these `VOXFRAME_*` variables."""
 
     model_config = SETTINGS_CONFIG
@@ -152,7 +151,7 @@ def run_worker(args: argparse.Namespace) -> int:
 
     bus.consume(bus.topology.audio, {AudioSegment: handle}, prefetch=settings.transcriber_prefetch)
     bus.consume(bus.topology.job_audio, {AudioSegment: handle}, prefetch=1, priority=1)  # uploads after live speech
-    serve_metrics("transcriber", settings.metrics_port, ready=bus.health)
+    serve_metrics("transcriber", settings.metrics_port, ready=bus.health, host=settings.metrics_host)
     _LOGGER.info("Ready: %s %s, prefetch %d", engine.name, engine.model, settings.transcriber_prefetch)
     bus.run()
     if fatal:
