@@ -1,5 +1,4 @@
-"""What a service tells `voxframe run` about itself: its command, where its `/metrics` and `/healthz` answer,
-and how to tell it is ready."""
+"""What a service tells `voxframe run` about itself: its command and where its `/metrics` and `/healthz` answer."""
 
 from __future__ import annotations
 
@@ -17,7 +16,6 @@ class ServiceSpec:
     command: str  # the `voxframe` subcommand
     port: int  # where /metrics and /healthz answer unless told otherwise
     port_flag: str = "--metrics-port"  # the flag that moves them
-    ready_path: str = "/healthz"  # answers 200 once the service is connected and working
 
     @classmethod
     def from_settings(cls, command: str, settings: type[BaseSettings], field: str = "metrics_port",
