@@ -38,6 +38,7 @@ def words_outside(cuts: list[LiveCut], words: tuple, ) -> list[str]:  # type: ig
 
 
 @pytest.mark.slow
+@pytest.mark.alone  # played at 4x real time: beside the other test worker on 2 cores, live lost 2 words bare heard
 @pytest.mark.timeout(1200)  # about 2.5 min of recordings played at 4x real time, then all of it heard three ways
 def test_a_real_microphone_hears_conversation_as_well_as_bare_faster_whisper(  # type: ignore[no-untyped-def]
         conversation_audio: Path, speech_dir: Path, broker: Broker, start_capture, mic: VirtualMic) -> None:
