@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from faster_whisper import WhisperModel
 
 from services.transcriber.engines.whisper import FasterWhisperEngine
 from services.transcriber.long import transcribe_long
@@ -23,6 +24,12 @@ from tests.transcriber.test_accuracy import bare_engine
 UNORDERED = "ami_es2002a_"  # their references give one speaker's words, then the other's: scored as bags of words
 
 
+def bare_heard(bare: WhisperModel, samples: np.ndarray) -> str:
+    """What `WhisperModel.transcribe` hears in `samples` with its default options."""
+    segments, _ = bare.transcribe(to_float32(samples), language="en")
+    return " ".join(s.text for s in segments)
+
+
 def totals(counted: list[Errors]) -> tuple[float, int]:
     """WER and deletions over all files."""
     return sum(e.total for e in counted) / sum(e.words for e in counted), sum(e.deletions for e in counted)
@@ -31,36 +38,40 @@ def totals(counted: list[Errors]) -> tuple[float, int]:
 @pytest.mark.slow
 def test_conversation_loses_no_more_words_than_bare_faster_whisper(whisper: FasterWhisperEngine,
                                                                    conversation_audio: Path) -> None:
-    """Property, per path, against `WhisperModel.transcribe` with its default options: WER within 0.01 and
-    deletions within 5 % (one word of slack for another CPU's rounding), and no file with more than one word error
-    beyond the bare engine's. The guards once dropped whole sentences here (WER 0.39 against 0.21, 144 deletions
-    against 57)."""
+    """Property, per path, against `WhisperModel.transcribe` with its default options on the whole file: WER within
+    0.01 and deletions within 5 % (one word of slack for another CPU's rounding). Per file, no more word errors than
+    the bare engine makes on the same audio (the whole file for `transcribe`, the same segments for `segmented`: how
+    tiny.en hears a segment alone is the cutter's, not the guards') beyond one word and 3 % of the file's words.
+    That slack is another CPU's: with CTranslate2's generic kernels instead of AVX2 the bare engine's errors on the
+    phone call went from 13 to 10 and ours on the meeting's segments from 40 to 37. The guards once dropped whole
+    sentences here (WER 0.39 against 0.21, 144 deletions against 57)."""
     with open(conversation_audio / "manifest.tsv", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     bare = bare_engine()
-    counted: dict[str, list[Errors]] = {"bare": [], "transcribe": [], "segmented": []}
+    counted: dict[str, list[Errors]] = {"bare": [], "bare segmented": [], "transcribe": [], "segmented": []}
     for row in rows:
         samples = decode_audio(conversation_audio / row["file"])
-        segments, _ = bare.transcribe(to_float32(samples), language="en")
+        cuts = [s.samples for s in segment_file(samples)]
         heard = {
-            "bare": " ".join(s.text for s in segments),
+            "bare": bare_heard(bare, samples),
+            "bare segmented": " ".join(bare_heard(bare, cut) for cut in cuts),
             "transcribe": transcribe_long(whisper, samples)[0].text,
-            "segmented": " ".join(whisper.transcribe(s.samples).text for s in segment_file(samples)),
+            "segmented": " ".join(whisper.transcribe(cut).text for cut in cuts),
         }
         for path, text in heard.items():
             counted[path].append(errors(row["reference_text"], text, ordered=not row["file"].startswith(UNORDERED)))
 
     assert rows, f"no recordings in {conversation_audio}"
     bare_wer, bare_deleted = totals(counted["bare"])
-    for path in ("transcribe", "segmented"):
+    heard_on = conversation_source()
+    for path, same_audio in (("transcribe", "bare"), ("segmented", "bare segmented")):
         wer, deleted = totals(counted[path])
-        heard_on = conversation_source()
         assert wer <= bare_wer + 0.01, (path, wer, bare_wer, heard_on)
         assert deleted <= bare_deleted * 1.05 + 1, (path, deleted, bare_deleted, heard_on)
         worse = {row["file"]: (ours.total, theirs.total)
-                 for row, ours, theirs in zip(rows, counted[path], counted["bare"], strict=True)
-                 if ours.total > theirs.total + 1}
-        assert worse == {}, f"{path}: files with more word errors than bare faster-whisper (ours, bare) in {heard_on}"
+                 for row, ours, theirs in zip(rows, counted[path], counted[same_audio], strict=True)
+                 if ours.total > theirs.total + 1 + 0.03 * theirs.words}
+        assert worse == {}, f"{path}: files with more word errors than {same_audio} (ours, bare) in {heard_on}"
 
 
 @pytest.mark.slow
