@@ -12,9 +12,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
 from pydantic import SecretStr, ValidationError
+from pydantic_core import ErrorDetails
 from pydantic_settings import BaseSettings
 
-from shared.errors import ConfigError
+from shared.errors import ConfigError, each_error
 
 S = TypeVar("S", bound=BaseSettings)
 
@@ -73,15 +74,16 @@ def _describe(settings: type[BaseSettings], exc: ValidationError) -> str:
     """Each bad field as the user set it: its variable's name and the value (a secret's is never repeated), since
     the field's name alone ("prefetch") is not what anyone typed."""
     prefix = str(settings.model_config.get("env_prefix", ""))
-    parts = []
-    for error in exc.errors()[:5]:
+
+    def as_set(error: ErrorDetails) -> str:
         field, *rest = [str(p) for p in error["loc"]] or ["(settings)"]
         info = settings.model_fields.get(field)
         named = f"{prefix}{field.upper()}" if info is not None else field
         shown = info is not None and _without_none(info.annotation) is not SecretStr and error["type"] != "missing"
         value = f"={_shown(error['input'])}" if shown else ""
-        parts.append(f"{'.'.join([named, *rest])}{value}: {error['msg']}")
-    return "; ".join(parts) + (f" (and {exc.error_count() - 5} more)" if exc.error_count() > 5 else "")
+        return f"{'.'.join([named, *rest])}{value}: {error['msg']}"
+
+    return each_error(exc, as_set)
 
 
 def _shown(value: Any) -> str:
