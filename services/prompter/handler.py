@@ -40,7 +40,7 @@ from services.prompter.metrics import (
 from services.prompter.policy import Policy
 from services.prompter.scene import repaint_strength
 from services.prompter.scene import update as update_scene
-from services.prompter.window import Ack, Room, Window, word_confidence
+from services.prompter.window import Ack, Room, Window, spread, word_confidence
 from shared.bus.errors import BusStopped, PublishRefused, Unprocessable
 from shared.language.bridge import in_english
 from shared.messages import (
@@ -49,6 +49,7 @@ from shared.messages import (
     Envelope,
     GeneratedImage,
     ImagePrompt,
+    JobLine,
     JobText,
     JobUnpainted,
     Keyword,
@@ -106,10 +107,9 @@ class Prompter:
     def on_job_text(self, job: JobText) -> ImagePrompt | JobUnpainted:
         """An upload's whole transcript → its prompt in the room's style, or word that nothing in it can be drawn
         (the job then ends with its transcript and no picture). No novelty: the upload is painted for what it is
-        about."""
-        lines = [line.text for line in job.lines]
-        selection = self._select(lines, [word_confidence(line) for line in job.lines], None,
-                                 [line.language for line in job.lines])
+        about. Its keywords, and its scenes', are chosen from a sample spread over its lines (`spread`)."""
+        read = spread([line.text for line in job.lines])
+        selection = self._select_job([job.lines[i] for i in read])
         WINDOWS_CLOSED.labels("job").inc()
         reason = selection.skip_reason(min_words=1, forced=True)
         if reason is not None:
@@ -117,30 +117,34 @@ class Prompter:
             _LOGGER.info("upload job %s: nothing picturable (%s)", job.job_id, reason)
             return job.derive(JobUnpainted, key="unpainted", job_id=job.job_id, reason=reason)
         PROMPTS.labels("job").inc()
-        ids = [line.transcript_id for line in job.lines]
+        ids = [job.lines[i].transcript_id for i in read]
         room = self._room(job.room)
         prompt = self._prompt(job, ids, selection, room, key="job")
-        sequence = self._job_scenes(job) if room.mode == "living" else []
+        sequence = self._job_scenes(job, read) if room.mode == "living" else []
         if len(sequence) < 2:
             return prompt
         return prompt.model_copy(update={"sequence": tuple(sequence), "num_images": len(sequence)})
 
-    def _job_scenes(self, job: JobText) -> list[Scene]:
+    def _job_scenes(self, job: JobText, read: list[int]) -> list[Scene]:
         """An upload's living scenes in the order of its recording: its lines cut into parts of about
         `WORDS_PER_SCENE` words (at most MAX_SEQUENCE), the scene moved on by each part that has something to draw.
-        Its own scene, not the room's: an upload is painted for what it is about."""
+        Each part reads its lines of the sample `read` (indices into the job's lines), so the scenes together read
+        no more than the picture did. Its own scene, not the room's: an upload is painted for what it is about."""
         words = [len(line.text.split()) for line in job.lines]
         parts = max(1, min(MAX_SEQUENCE, round(sum(words) / WORDS_PER_SCENE)))
         scenes: list[Scene] = []
         scene: Scene | None = None
         for part in range(parts):
-            lines = job.lines[part * len(job.lines) // parts:(part + 1) * len(job.lines) // parts]
-            selection = self._select([line.text for line in lines], [word_confidence(line) for line in lines], None,
-                                     [line.language for line in lines])
-            if selection.chosen():
+            start, end = part * len(job.lines) // parts, (part + 1) * len(job.lines) // parts
+            lines = [job.lines[i] for i in read if start <= i < end]
+            if lines and (selection := self._select_job(lines)).chosen():
                 scene = _advance(scene, selection, job.room)
                 scenes.append(scene)
         return scenes
+
+    def _select_job(self, lines: list[JobLine]) -> Selection:
+        return self._select([line.text for line in lines], [word_confidence(line) for line in lines], None,
+                            [line.language for line in lines])
 
     def on_control(self, control: Control) -> None:
         try:

@@ -7,15 +7,20 @@ runs the same handler on the real broker.
 
 from __future__ import annotations
 
+import json
 import logging
+import random
+import time
 import uuid
 from collections.abc import Callable
+from itertools import accumulate
 
 import pytest
 
 from services.prompter.engines.lexical import LexicalSelector
 from services.prompter.handler import MAX_ROOM_FAILURES, Prompter, RoomsFailed
 from services.prompter.policy import Policy
+from services.prompter.window import MAX_READ_CHARS
 from shared.bus.errors import PublishRefused, Unprocessable
 from shared.messages import (
     Command,
@@ -30,6 +35,7 @@ from shared.messages import (
 )
 from shared.messages.envelope import SCHEMA_MAJOR, SCHEMA_VERSION
 from shared.messages.spoken import MAX_HEARD_CHARS
+from tests.topics import SCENES
 
 DOG_TALK = ["We got a puppy, a golden retriever puppy!",
             "The golden retriever chewed the couch and my slippers.",
@@ -354,6 +360,31 @@ def test_a_living_rooms_upload_gets_a_sequence_of_scenes_that_follows_the_record
     assert "balloons" in kept[-1] and any("cake" in k for k in kept[-1]) and "tent" not in kept[-1]
     assert [scene.window for scene in prompt.sequence] == [1, 2, 3]
     assert prompter.rooms["lounge"].scene is None  # the room's own scene is not the upload's
+
+
+def test_a_long_upload_costs_the_work_thread_about_what_a_full_window_does(prompter: Prompter) -> None:
+    """A 2,000-line upload (~154,000 characters, half an hour of talk) was read whole, once for its picture and
+    again for its scenes: 8.2 s on the work thread every live room's window waits on. It is read as a sample spread
+    over it, MAX_READ_CHARS as a full live window is, so it costs a few such windows, and still paints six scenes
+    from across the recording."""
+    scenes = json.loads(SCENES.read_text())
+    talk = [turn[3] for split in scenes.values() if isinstance(split, list)
+            for conversation in split for window in conversation["windows"] for turn in window["turns"]]
+    rng = random.Random(5)
+    upload = [line if len(line := rng.choice(talk)) > 60 else f"{line} {rng.choice(talk)}" for _ in range(2000)]
+    window = [line for line, read in zip(upload, accumulate(map(len, upload)), strict=True) if read <= MAX_READ_CHARS]
+    prompter.selector.select(talk)  # every sentence now in the tagger's cache, for the window and the upload alike
+    control(prompter, Command.SET_SCENE_MODE, "living")
+    started = time.thread_time()
+    prompter.selector.select(window)
+    full_window = time.thread_time() - started
+    text = job_text(upload, job="job-long")
+    started = time.thread_time()
+    prompt = prompter.on_job_text(text)
+    spent = time.thread_time() - started
+    assert spent < 5 * full_window, f"the upload took {spent:.2f} s of the thread, a full window {full_window:.2f} s"
+    assert isinstance(prompt, ImagePrompt) and len(prompt.keywords) == 4 and len(prompt.sequence) == 6
+    assert set(prompt.transcript_ids) <= {line.transcript_id for line in text.lines}
 
 
 def test_a_redelivered_job_text_yields_the_same_prompt(prompter: Prompter) -> None:
