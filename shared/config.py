@@ -14,9 +14,14 @@ from shared.messages.envelope import WIRE_LIMIT_BYTES
 # to its backend (Python's socket timeouts overflow) and painted only posters.
 SETTINGS_CONFIG = SettingsConfigDict(env_prefix="VOXFRAME_", extra="ignore", allow_inf_nan=False)
 
-# Queue arguments travel as signed 64-bit integers (lengths as they are, times in milliseconds): a larger setting
-# failed the worker's first declare with pika's "struct.error: int too large to convert", after it said it was ready.
+# Queue arguments travel as signed 64-bit integers: a larger length failed the worker's first declare with pika's
+# "struct.error: int too large to convert", after it said it was ready.
 _BROKER_INT = 2**63 - 1
+# A queue's times (x-message-ttl, x-expires) are milliseconds within 32 bits, as RabbitMQ's TTL guide long said
+# (0 <= n <= 2^32; Erlang's timers): at most 2^32 - 1, ~49.7 days. The broker here (3.10.8) takes up to ten years and
+# refuses more (406 value_too_large): a transcriber told VOXFRAME_AUDIO_TTL_SECONDS=5000000000 loaded its model, said
+# it was ready, then exited blaming "a queue exists with other limits", though none did.
+_BROKER_MS = 2**32 - 1
 
 
 class BusSettings(BaseSettings):
@@ -42,20 +47,20 @@ class BusSettings(BaseSettings):
     outbox_max: int = Field(500, ge=1, description="fire-and-forget messages held while the broker is away")
     audio_queue_max: int = Field(200, ge=1, le=_BROKER_INT,
                                  description="audio segments waiting; the oldest are dropped past it")
-    audio_ttl_seconds: int = Field(120, ge=1, le=_BROKER_INT // 1000,
+    audio_ttl_seconds: int = Field(120, ge=1, le=_BROKER_MS // 1000,
                                    description="audio older than this is dropped, never transcribed")
     prompter_queue_max: int = Field(10_000, ge=1, le=_BROKER_INT,
                                     description="transcripts and controls waiting for the prompter")
-    prompter_ttl_seconds: int = Field(600, ge=1, le=_BROKER_INT // 1000,
+    prompter_ttl_seconds: int = Field(600, ge=1, le=_BROKER_MS // 1000,
                                       description="a transcript the prompter has not taken by then expires")
     prompt_queue_max: int = Field(20, ge=1, le=_BROKER_INT,
                                   description="prompts waiting for a generator; oldest dropped")
-    prompt_ttl_seconds: int = Field(300, ge=1, le=_BROKER_INT // 1000)
+    prompt_ttl_seconds: int = Field(300, ge=1, le=_BROKER_MS // 1000)
     job_audio_queue_max: int = Field(
         20_000, ge=1, le=_BROKER_INT, description="upload segments waiting for a transcriber; an upload that would "
                                                   "pass it is refused (503), never cut")
     display_queue_max: int = Field(1000, ge=1, le=_BROKER_INT, description="messages waiting for one display process")
-    display_queue_expires_hours: int = Field(24, ge=1, le=_BROKER_INT // 3_600_000,
+    display_queue_expires_hours: int = Field(24, ge=1, le=_BROKER_MS // 3_600_000,
                                              description="a display queue nobody reads is deleted")
 
 

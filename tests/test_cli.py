@@ -70,6 +70,19 @@ def test_bad_bus_settings_are_one_line_and_exit_2(worker: str, speech_dir: Path)
     assert "VOXFRAME_PREFETCH='0':" in line and f"VOXFRAME_AUDIO_QUEUE_MAX='{2**64}':" in line, line
 
 
+def test_a_queue_time_past_32_bits_of_milliseconds_is_one_line_and_exit_2() -> None:
+    """A queue's TTL and expiry are at most 2^32 - 1 ms: a transcriber told VOXFRAME_AUDIO_TTL_SECONDS=5000000000
+    loaded its model and said it was ready, then the broker refused the audio queue (406 value_too_large) and the
+    worker blamed a queue with other limits that did not exist."""
+    result = voxframe("transcriber", "--metrics-port", "0", VOXFRAME_AUDIO_TTL_SECONDS="5000000000",
+                      VOXFRAME_DISPLAY_QUEUE_EXPIRES_HOURS="1194", VOXFRAME_NAMESPACE=NAMESPACE)
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert "Ready" not in result.stderr, result.stderr[-2000:]  # refused before the model loads
+    [line] = [line for line in result.stderr.splitlines() if "invalid setting" in line]
+    assert "VOXFRAME_AUDIO_TTL_SECONDS='5000000000': Input should be less than or equal to 4294967" in line, line
+    assert "VOXFRAME_DISPLAY_QUEUE_EXPIRES_HOURS='1194': Input should be less than or equal to 1193" in line, line
+
+
 @pytest.mark.parametrize(("worker", "setting"), [
     ("generator", "VOXFRAME_GENERATOR_TIMEOUT_SECONDS"), ("display", "VOXFRAME_UPLOAD_IDLE_SECONDS"),
     ("prompter", "VOXFRAME_PROMPT_ROOM_IDLE_SECONDS"), ("capture", "VOXFRAME_BUFFER_SECONDS"),
