@@ -71,7 +71,8 @@ class HttpServerSettings(BaseSettings):
 
     http_header_seconds: float = Field(10.0, gt=0, description="a request's headers must all arrive within this of "
                                                                "the connection or the previous answer; else 408, "
-                                                               "closed")
+                                                               "closed. The display's small bodies may pause no "
+                                                               "longer, then keep 4 KiB/s; else 408")
 
 
 class MetricsServerSettings(BaseSettings):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 import h11
 from starlette.requests import Request
@@ -23,16 +24,17 @@ _LOGGER = logging.getLogger(__name__)
 MIN_BODY_BYTES_PER_SECOND = 4096
 
 
-def capped(request: Request, limit: int, too_large: Exception, seconds: float | None = None,
-           stalled: Exception | None = None) -> Request:
+def capped(request: Request, limit: int, too_large: Exception, seconds: float,
+           stalled: Callable[[str], Exception]) -> Request:
     """The request, whose body raises `too_large` past `limit` bytes: at once when Content-Length says so, else
     while it streams in (chunked bodies), before more than one chunk past the limit is held.
 
-    With `seconds`, it raises `stalled` when no bytes come for that long (a sender gone without a FIN, a phone off
-    its Wi-Fi, would hold what it took for good) or when, after the first `seconds`, fewer than
-    MIN_BODY_BYTES_PER_SECOND have come on average (a byte just inside each pause would hold it as long: a 50 MB
-    upload's slot for years). One rule for a 64 KiB prompt and a 50 MB upload, where a total deadline short
-    enough for the one would cut the other off on a slow link, and a pause limit alone would not end a drip."""
+    It raises `stalled(why)` when no bytes come for `seconds` (a sender gone without a FIN, a phone off its Wi-Fi,
+    would hold what it took for good) or when, after the first `seconds`, fewer than MIN_BODY_BYTES_PER_SECOND have
+    come on average (a byte just inside each pause would hold it as long: a 50 MB upload's slot for years, a
+    100-byte control's handler as long). One rule for a 100-byte control and a 50 MB upload, where a total deadline
+    short enough for the one would cut the other off on a slow link, and a pause limit alone would not end a drip:
+    every body a server of ours reads comes through here."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise too_large
@@ -41,16 +43,15 @@ def capped(request: Request, limit: int, too_large: Exception, seconds: float | 
 
     async def receive_within_limits() -> Message:
         nonlocal seen
-        wait = None if seconds is None else min(seconds, started + seconds + seen / MIN_BODY_BYTES_PER_SECOND
-                                                - loop.time())
+        wait = min(seconds, started + seconds + seen / MIN_BODY_BYTES_PER_SECOND - loop.time())
         try:
-            if wait is not None and wait <= 0:
+            if wait <= 0:
                 raise TimeoutError
             async with asyncio.timeout(wait):
                 message = await request.receive()
         except TimeoutError:
-            raise stalled or TimeoutError(f"the body stopped arriving for {seconds:g} s or came slower than "
-                                          f"{MIN_BODY_BYTES_PER_SECOND} bytes a second") from None
+            raise stalled(f"the body stopped arriving for {seconds:g} s, or came slower than "
+                          f"{MIN_BODY_BYTES_PER_SECOND} bytes a second") from None
         seen += len(message.get("body", b""))
         if seen > limit:
             raise too_large

@@ -39,7 +39,7 @@ from services.display.web import api, pages, sockets
 from services.display.web.access import Access
 from services.display.web.headers import SecurityHeaders
 from services.display.web.hosts import HostCheck
-from services.display.web.limits import Slots, SocketBudget
+from services.display.web.limits import Slots, SmallBodies, SocketBudget
 from services.display.web.pairing import Pairings
 from services.display.web.readers import Readers
 from services.display.web.revocation import PairedSockets
@@ -156,15 +156,16 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
 def _routes(display: Display) -> list[BaseRoute]:
     """Every route, each module's bound to the object its routes need."""
     d, s = display, display.settings
-    frames = eink_api.FrameDesk(d.access, d.eink_frames, d.gallery, d.variants, d.bus, s.default_room)
+    bodies = SmallBodies(s.http_header_seconds)  # a small body is paced like the headers before it
+    frames = eink_api.FrameDesk(d.access, d.eink_frames, d.gallery, d.variants, d.bus, s.default_room, bodies)
     return [
         *pages.routes(d.access, d.pairings, d.jobs),
         *api.routes(api.RoomReads(d.access, d.gallery, d.readers, d.mics, d.variants, s.default_room,
                                   d.rooms.languages),
-                    api.Controls(d.access, d.bus),
+                    api.Controls(d.access, d.bus, bodies),
                     api.UploadDesk(d.access, d.jobs, d.upload_slots, s.upload_max_bytes, s.upload_max_seconds,
-                                   s.upload_room, s.upload_idle_seconds),
-                    api.PairingDesk(d.access, d.pairings, d.paired)),
+                                   s.upload_room, s.upload_idle_seconds, bodies),
+                    api.PairingDesk(d.access, d.pairings, d.paired, bodies)),
         *eink_api.routes(frames),
         *trmnl.routes(frames),
         *sockets.routes(sockets.SocketDesk(d.access, d.hub, d.gallery, d.readers, d.paired, d.mics, d.jobs)),

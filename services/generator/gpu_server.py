@@ -30,7 +30,7 @@ from starlette.routing import Route
 
 from services.generator.engines import MIME_BY_FORMAT, BackendError, ImageBackend, ImageRequest, Picture
 from services.generator.metrics import GPU_IN_FLIGHT, GPU_REQUESTS, GPU_SECONDS
-from shared.http_limits import MIN_BODY_BYTES_PER_SECOND, capped
+from shared.http_limits import capped
 from shared.json_limits import is_whole_number
 
 _LOGGER = logging.getLogger(__name__)
@@ -241,8 +241,7 @@ async def _answer(request: Request, api: str, run: Callable[[ServerState, dict[s
         try:
             body = json.loads(await capped(
                 request, MAX_BODY_BYTES, TooLarge(f"body is over the {MAX_BODY_BYTES}-byte limit"), state.body_seconds,
-                TooSlow(f"the body stopped arriving for {state.body_seconds:g} s, or came slower than "
-                        f"{MIN_BODY_BYTES_PER_SECOND} bytes a second")).body())
+                TooSlow).body())
         except (TooLarge, TooSlow):
             raise
         except (ValueError, RecursionError) as exc:  # RecursionError: JSON nested thousands deep

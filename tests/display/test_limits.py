@@ -3,6 +3,7 @@ too many websockets. Each refusal is quick and costs the display next to nothing
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import socket
 import subprocess
@@ -133,6 +134,59 @@ def test_an_upload_that_drips_in_is_dropped_with_408_and_frees_its_slot(display_
     assert answer.startswith(b"HTTP/1.1 408") and b"slower than 4096 bytes a second" in answer, answer
     assert answered is not None and answered < 5, answered  # the first 2 s, then the pace is checked at each byte
     assert closed is not None and closed - answered < 4.5, (answered, closed)  # 2 s after the answer, and a margin
+
+
+def _whole(answer: bytes) -> bool:
+    """Whether an HTTP answer's head and all the body its Content-Length promises have come."""
+    head, ended, body = answer.partition(b"\r\n\r\n")
+    length = [line for line in head.lower().split(b"\r\n") if line.startswith(b"content-length:")]
+    return bool(ended) and len(body) >= int(length[0].split(b":")[1]) if length else bool(ended)
+
+
+def _drip_a_body(port: int, path: str, every: float | None, give_up_seconds: float,
+                 **headers: str) -> tuple[bytes, float]:
+    """POST `path` promising 4,000 bytes of body, then send a byte every `every` seconds (None: never another) until
+    the display answers or `give_up_seconds` pass; what it answered and when (seconds after the headers)."""
+    head = "".join(f"{name.replace('_', '-')}: {value}\r\n" for name, value in headers.items())
+    answer, sent = b"", 1
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\n"
+                     f"Content-Length: 4000\r\n{head}\r\n{{".encode())
+        started = time.monotonic()
+        while not _whole(answer) and (waited := time.monotonic() - started) < give_up_seconds:
+            sock.settimeout(max(0.01, (every or give_up_seconds) * sent - waited))
+            try:
+                if not (chunk := sock.recv(4096)):
+                    break
+                answer += chunk
+            except TimeoutError:
+                if every is not None:
+                    sock.sendall(b" ")
+                    sent += 1
+        return answer, time.monotonic() - started
+
+
+def test_small_bodies_that_drip_or_stop_are_answered_408(display_factory) -> None:
+    """A control, a pairing, an e-ink frame or a TRMNL's log dripped in a byte at a time held its handler and its
+    connection for as long as the sender liked: only uploads kept a pace. Every body is read through one capped
+    reader now: no pause longer than the deadline (VOXFRAME_HTTP_HEADER_SECONDS here), then 4 KiB a second."""
+    display = display_factory(VOXFRAME_HTTP_HEADER_SECONDS="1")
+    made = requests.post(f"{display.url}/api/eink/frames", json={"name": "hall", "room": "kitchen",
+                                                                 "kind": "spectra6-800x480"}, timeout=5)
+    assert made.status_code == 201, made.text
+    key = made.json()["url"].split("key=")[1]
+    drips = {"/api/rooms/kitchen/controls": {}, "/api/pairings": {}, "/api/log": {"Access_Token": key}}
+    with concurrent.futures.ThreadPoolExecutor(len(drips) + 1) as senders:
+        dripped = {path: senders.submit(_drip_a_body, display.port, path, 0.3, 8, **headers)
+                   for path, headers in drips.items()}
+        stopped = senders.submit(_drip_a_body, display.port, "/api/eink/frames", None, 8)
+        for path, sender in dripped.items():
+            answer, seconds = sender.result()
+            assert answer.startswith(b"HTTP/1.1 408") and b"slower than 4096 bytes a second" in answer, (path, answer)
+            assert seconds < 3.5, (path, seconds)  # the first second, then the pace is checked at each byte
+        answer, seconds = stopped.result()
+        assert answer.startswith(b"HTTP/1.1 408") and b"stopped arriving for 1 s" in answer, answer
+        assert seconds < 3.5, seconds
 
 
 def _status_of_raw_request(port: int, request: bytes) -> int:

@@ -28,6 +28,7 @@ from services.display.views import NAME, View
 from services.display.web import openapi
 from services.display.web.access import Access
 from services.display.web.api import error, guarded, ok, read_json
+from services.display.web.limits import SmallBodies
 from services.display.web.rooms import room_in_url
 from shared.bus import Bus
 from shared.messages import Command, Control
@@ -40,8 +41,8 @@ KEY_HEADER = "access-token"  # what TRMNL's firmware sends its key in; a plain U
 
 @dataclass(frozen=True)
 class FrameDesk:
-    """What the e-ink and TRMNL routes need: the frames' keys, the room's newest picture, renders and the bus (to
-    ask for a frame's inks)."""
+    """What the e-ink and TRMNL routes need: the frames' keys, the room's newest picture, renders, the bus (to
+    ask for a frame's inks), and how a request or a frame's log is read."""
 
     access: Access
     eink_frames: EinkFrames
@@ -49,6 +50,7 @@ class FrameDesk:
     variants: Variants
     bus: Bus
     default_room: str
+    bodies: SmallBodies
 
 
 class EinkFrameRequest(View):
@@ -196,9 +198,10 @@ async def eink_card(frames: FrameDesk, request: Request) -> Response:
 
 @guarded
 @openapi.operation("An e-ink frame that fetches a plain URL (ESPHome online_image): its URL, with its key, once",
-                   ok=(201, EinkFrameView), body=EinkFrameRequest, errors=[400, 413])
+                   ok=(201, EinkFrameView), body=EinkFrameRequest, errors=[400, 408, 413])
 async def create_eink_frame(frames: FrameDesk, request: Request) -> Response:
-    wanted = await read_json(request, EinkFrameRequest, "e-ink frame", "an e-ink frame request is a few bytes")
+    wanted = await read_json(frames.bodies, request, EinkFrameRequest, "e-ink frame",
+                             "an e-ink frame request is a few bytes")
     issued = await asyncio.to_thread(frames.eink_frames.create, wanted.name, wanted.room, wanted.kind)
     fmt = "bmp" if len(eink.PANELS[wanted.kind].palette) == 2 else "png"
     url = f"{str(request.base_url).rstrip('/')}/eink/{wanted.room}/{wanted.kind}.{fmt}?key={issued.key}"
@@ -211,9 +214,10 @@ async def create_eink_frame(frames: FrameDesk, request: Request) -> Response:
 
 @guarded
 @openapi.operation("Approve an e-ink frame (a TRMNL that called /api/setup), or move it to another room or panel",
-                   ok=(200, {"type": "object"}), body=EinkApproval, errors=[400, 404, 413])
+                   ok=(200, {"type": "object"}), body=EinkApproval, errors=[400, 404, 408, 413])
 async def approve_eink_frame(frames: FrameDesk, request: Request) -> Response:
-    wanted = await read_json(request, EinkApproval, "approval", "an approval is a few bytes", empty=b"{}")
+    wanted = await read_json(frames.bodies, request, EinkApproval, "approval", "an approval is a few bytes",
+                             empty=b"{}")
     frame = await asyncio.to_thread(frames.eink_frames.approve, request.path_params["pairing_id"], wanted.room,
                                     wanted.kind)
     if frame is None:

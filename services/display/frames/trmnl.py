@@ -15,7 +15,6 @@ import logging
 import re
 from datetime import datetime, timedelta
 
-from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -24,7 +23,6 @@ from services.display.frames import eink
 from services.display.frames.eink_api import FrameDesk, ask_for_inks, frame_of
 from services.display.frames.eink_frames import EinkFrame
 from services.display.web import openapi
-from shared.http_limits import capped
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -107,12 +105,12 @@ async def _showing(frames: FrameDesk, request: Request, frame: EinkFrame, key: s
 
 
 @openapi.operation("TRMNL: the device's log lines (kept in the display's log, not stored)", ok=(204, "taken"),
-                   errors=[400, 401, 413])
+                   errors=[400, 401, 408, 413])
 async def log(frames: FrameDesk, request: Request) -> Response:
     frame = await frame_of(frames, request)
     if frame is None:
         return JSONResponse({"status": 401, "message": "unknown Access-Token"}, status_code=401)
-    body = await capped(request, LOG_MAX_BYTES, HTTPException(413, f"a log is at most {LOG_MAX_BYTES} bytes")).body()
+    body = await frames.bodies.read(request, LOG_MAX_BYTES, f"a log is at most {LOG_MAX_BYTES} bytes")
     try:
         entries = json.loads(body)
     except (ValueError, RecursionError):

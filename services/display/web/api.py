@@ -43,13 +43,13 @@ from services.display.views import (
 )
 from services.display.web import openapi
 from services.display.web.access import TOKEN_PARAM, Access, pictures_only
-from services.display.web.limits import CONTROL_MAX_BYTES, Slots
+from services.display.web.limits import CONTROL_MAX_BYTES, Slots, SmallBodies
 from services.display.web.pairing import Pairings
 from services.display.web.readers import Readers
 from services.display.web.revocation import PairedSockets
 from services.display.web.rooms import job_in_url, room_in_url
 from shared.bus import Bus
-from shared.http_limits import MIN_BODY_BYTES_PER_SECOND, capped
+from shared.http_limits import capped
 from shared.messages import Control
 from shared.messages.language import room_language
 
@@ -86,15 +86,16 @@ class RoomReads:
 
 @dataclass(frozen=True)
 class Controls:
-    """What the control and health routes need: the bus."""
+    """What the control and health routes need: the bus, and how a control is read."""
 
     access: Access
     bus: Bus
+    bodies: SmallBodies
 
 
 @dataclass(frozen=True)
 class UploadDesk:
-    """What the upload routes need: the job owner, the decoding slots and the upload limits."""
+    """What the upload routes need: the job owner, the decoding slots, the upload limits, and how a webhook is read."""
 
     access: Access
     jobs: Jobs
@@ -103,15 +104,17 @@ class UploadDesk:
     max_seconds: float
     default_room: str
     idle_seconds: float  # an upload whose next bytes do not come within this is dropped (408), its slot freed
+    bodies: SmallBodies
 
 
 @dataclass(frozen=True)
 class PairingDesk:
-    """What the pairing routes need: the pairings and the sockets open on them."""
+    """What the pairing routes need: the pairings, the sockets open on them, and how a request is read."""
 
     access: Access
     pairings: Pairings
     paired: PairedSockets
+    bodies: SmallBodies
 
 
 def error(status: int, message: str) -> JSONResponse:
@@ -133,9 +136,11 @@ def _wrong(what: str, exc: ValidationError) -> str:
                                        for e in exc.errors()[:3])
 
 
-async def read_json(request: Request, model: type[Model], what: str, too_large: str, empty: bytes = b"") -> Model:
-    """A small JSON body as `model`: 413 before a big body is read, 400 naming what is wrong (as `invalid`)."""
-    body = await capped(request, CONTROL_MAX_BYTES, HTTPException(413, too_large)).body()
+async def read_json(bodies: SmallBodies, request: Request, model: type[Model], what: str, too_large: str,
+                    empty: bytes = b"") -> Model:
+    """A small JSON body as `model`: 413 before a big body is read, 408 for one too slow, 400 naming what is wrong
+    (as `invalid`)."""
+    body = await bodies.read(request, CONTROL_MAX_BYTES, too_large)
     try:
         return model.model_validate_json(body or empty)
     except ValidationError as exc:
@@ -235,10 +240,10 @@ async def room_prompts(reads: RoomReads, request: Request) -> Response:
 @guarded
 @openapi.operation("Send a command (mute, window length, style, images per prompt, paint now, regenerate)",
                    ok=(202, {"type": "object", "properties": {"id": {"type": "string"}}}), description="sent",
-                   body=ControlRequest, errors=[400, 413, 503])
+                   body=ControlRequest, errors=[400, 408, 413, 503])
 async def send_control(controls: Controls, request: Request) -> Response:
     room = room_in_url(request)
-    wanted = await read_json(request, ControlRequest, "control",
+    wanted = await read_json(controls.bodies, request, ControlRequest, "control",
                              f"a control is at most {CONTROL_MAX_BYTES} bytes of JSON")
     try:
         control = Control(room=room, source="dashboard", command=wanted.command, mic=wanted.mic, value=wanted.value)
@@ -370,10 +375,8 @@ async def _read_upload(request: Request, desk: UploadDesk) -> tuple[bytes, str, 
     limit = desk.max_bytes
     size = f"{limit / 2**20:.0f} MB" if limit >= 2**20 else f"{limit / 2**10:.0f} KB"
     too_large = uploads.UploadRejected(413, "too_large", f"the upload is larger than the {size} limit")
-    stalled = uploads.UploadRejected(408, "stalled", f"the upload stopped arriving for {desk.idle_seconds:g} s, or "
-                                                     f"came slower than {MIN_BODY_BYTES_PER_SECOND} bytes a second")
     limited = capped(request, limit + 64 * 1024, too_large,  # a little room for the form's own fields
-                     desk.idle_seconds, stalled)
+                     desk.idle_seconds, functools.partial(uploads.UploadRejected, 408, "stalled"))
     try:
         async with limited.form(max_files=1, max_fields=10) as form:
             audio, room = form.get("audio"), form.get("room") or desk.default_room
@@ -389,9 +392,9 @@ async def _read_upload(request: Request, desk: UploadDesk) -> tuple[bytes, str, 
 @guarded
 @openapi.operation("A one-time pairing link (valid 15 minutes) to open once on a wall screen",
                    ok=(201, PairingView), description="made; open `link` on the frame", body=PairingRequest,
-                   errors=[400, 413])
+                   errors=[400, 408, 413])
 async def create_pairing(pairs: PairingDesk, request: Request) -> Response:
-    wanted = await read_json(request, PairingRequest, "pairing", "a pairing request is a few bytes")
+    wanted = await read_json(pairs.bodies, request, PairingRequest, "pairing", "a pairing request is a few bytes")
     pairing = await asyncio.to_thread(pairs.pairings.create, wanted.name, wanted.room)
     _LOGGER.info("Frame pairing %s (%s) made for room %s", pairing.id, pairing.name, pairing.room)
     # The URL as the dashboard reached this display (its Host passed the Host check), so a tablet scanning it
@@ -455,7 +458,7 @@ def _attachment(filename: str, fmt: str) -> str:
 
 
 @openapi.operation("AssemblyAI's webhook (header X-Voxframe-Webhook-Secret): a transcript is ready",
-                   ok=(200, {"type": "object"}), errors=[400, 401, 404, 413],
+                   ok=(200, {"type": "object"}), errors=[400, 401, 404, 408, 413],
                    body={"application/json": {"schema": {"type": "object", "required": ["transcript_id", "status"],
                                                          "properties": {"transcript_id": {"type": "string"},
                                                                         "status": {"type": "string"}}}}})
@@ -467,7 +470,7 @@ async def assemblyai_webhook(desk: UploadDesk, request: Request) -> Response:
         return error(404, "this display does not use AssemblyAI")
     if not remote.webhook_authentic(request.headers):
         return error(401, "webhook secret header missing or wrong")
-    body = await capped(request, CONTROL_MAX_BYTES, HTTPException(413, "a webhook is a few bytes")).body()
+    body = await desk.bodies.read(request, CONTROL_MAX_BYTES, "a webhook is a few bytes")
     try:
         delivery = parse_webhook(body)
     except BatchError as exc:

@@ -1,5 +1,5 @@
-"""How much one client may take: bytes of a body read into memory (`shared.http_limits.capped`), uploads decoded at
-once, open websockets.
+"""How much one client may take: bytes of a body read into memory and how slowly (`shared.http_limits.capped`),
+uploads decoded at once, open websockets.
 
 Each limit refuses at once (413, 429, a close with a reason) rather than queueing: a wall display must stay
 responsive to its frames whatever one sender does.
@@ -7,9 +7,29 @@ responsive to its frames whatever one sender does.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
+from dataclasses import dataclass
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+
+from shared.http_limits import capped
 
 CONTROL_MAX_BYTES = 4096  # a dashboard command is ~100 bytes of JSON
+
+
+@dataclass(frozen=True)
+class SmallBodies:
+    """How a small body (a control, a pairing, a webhook, a frame's log) is read: whole, at most `limit` bytes (413),
+    pausing no longer than `seconds` and then coming at the pace `capped` keeps (408). Without the pace, a client
+    dripping a control a byte every few seconds held its handler and connection for as long as it liked."""
+
+    seconds: float
+
+    async def read(self, request: Request, limit: int, too_large: str) -> bytes:
+        return await capped(request, limit, HTTPException(413, too_large), self.seconds,
+                            functools.partial(HTTPException, 408)).body()
 
 
 class Slots:
