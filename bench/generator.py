@@ -1,6 +1,8 @@
 """Images/s and latency per backend available here: the poster on one core at frame sizes, the two HTTP
 backends against a local gpu-server, the poster fallback when the backend is down, and the tiny diffusers
 pipeline when torch is installed (a randomly initialised test model: it times the plumbing, not a real model).
+Then the peak memory of one 4096² poster and illustration, each in a fresh process, beside that process's peak
+after a 256² one.
 
 Run with `make bench-generator`; results go to bench/results/generator.json.
 """
@@ -28,6 +30,7 @@ from services.generator.engines.fallback import ResilientBackend
 from services.generator.engines.openai_images import OpenAIImagesBackend
 from services.generator.engines.poster import PosterBackend
 from services.generator.gpu_server import GenerationQueue, create_app
+from tests.generator.picture_memory import ENGINES, peak_mib
 from tests.generator.servers import closed_port_url, serve_app
 
 PROMPT = "grandmother's apple pie in a sunny kitchen, watercolor"
@@ -106,6 +109,18 @@ def _diffusers(runs: int) -> list[tuple[str, dict[str, object]]]:
         return [measure("diffusers (tiny random, 2 steps)", backend, size, size, runs) for size in (64, 256)]
 
 
+def memory(side: int = 4096) -> dict[str, dict[str, float]]:
+    """Peak RSS of a fresh process painting one `side`² picture, beside its peak after a small one (the baseline)."""
+    results = {}
+    for engine in ENGINES:
+        before, peak = peak_mib(engine, side)
+        results[f"{engine}_{side}"] = {"baseline_mib": round(before, 1), "peak_mib": round(peak, 1),
+                                       "bytes_per_pixel": round((peak - before) * 2**20 / side**2, 1)}
+        print(f"peak memory, {engine} {side}x{side}: {peak:.0f} MiB (baseline after 256x256: {before:.0f} MiB, "
+              f"{results[f'{engine}_{side}']['bytes_per_pixel']} bytes a pixel more)", flush=True)
+    return results
+
+
 def _wait(condition: Callable[[], bool], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -119,7 +134,7 @@ def main() -> None:
     runs = int(os.environ.get("BENCH_RUNS", "20"))
     pinning = one_core()
     print(f"generator benchmark: {runs} runs per row, {pinning}", flush=True)
-    save_results("generator", {"cpu": pinning, "results": dict(run(runs))})
+    save_results("generator", {"cpu": pinning, "results": dict(run(runs)), "memory": memory()})
 
 
 if __name__ == "__main__":

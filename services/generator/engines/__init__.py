@@ -106,11 +106,18 @@ def checked_picture(data: bytes, backend: str, max_bytes: int = MAX_IMAGE_BYTES)
     return Picture(data, mime_type, width, height, backend)
 
 
+def row_bands(height: int, width: int, first_row: int = 0) -> list[slice]:
+    """The rows from `first_row` down, in bands of about a million pixels: full-frame work done a band at a time keeps
+    its temporaries that small (a full-size one is 64 MB as RGB at 4096², 200 MB as the poster's float canvas)."""
+    step = max(1, (1 << 20) // max(width, 1))
+    return [slice(top, min(top + step, height)) for top in range(first_row, height, step)]
+
+
 def encode_image(image: Image.Image, image_format: str = "PNG") -> bytes:
     """PNG keeps typeset words crisp; JPEG and WebP are for photographic output when size matters."""
     options = _SAVE_OPTIONS.get(image_format)
     if options is None:
         raise ValueError(f"cannot encode {image_format!r}; choose one of {', '.join(_SAVE_OPTIONS)}")
     buffer = io.BytesIO()
-    image.convert("RGB").save(buffer, image_format, **options)
+    (image if image.mode == "RGB" else image.convert("RGB")).save(buffer, image_format, **options)  # no 64 MB copy
     return buffer.getvalue()

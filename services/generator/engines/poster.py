@@ -15,7 +15,7 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
 from services.generator.engines import MIME_BY_FORMAT, ImageRequest, Picture, encode_image
-from services.generator.engines.poster_art import Frame, paint
+from services.generator.engines.poster_art import Frame, paint, to_image
 from services.generator.engines.poster_look import Finish, Palette, finish_for, palette_for, stable_int
 
 NAME = "poster"
@@ -61,7 +61,7 @@ def render(request: ImageRequest, index: int = 0) -> Image.Image:
     lines = _layout(keywords, request, palette, finish, w, h, left=stable_int("side", *key) % 2 == 0)
     frame = Frame(w, h, _bounds(lines))
     rng = np.random.default_rng(stable_int(*key))
-    image = Image.fromarray((paint(frame, palette, finish, rng) * 255 + 0.5).astype(np.uint8), "RGB")
+    image = to_image(paint(frame, palette, finish, rng))
     draw = ImageDraw.Draw(image)
     for line in lines:
         line.draw(draw)

@@ -9,6 +9,7 @@ from typing import cast
 import numpy as np
 from PIL import Image
 
+from services.generator.engines import row_bands
 from services.generator.engines.poster_look import Color, Finish, Palette
 
 
@@ -32,10 +33,24 @@ def paint(frame: Frame, palette: Palette, finish: Finish, rng: np.random.Generat
     compose(canvas, frame, palette, finish, rng)
     _scrim(canvas, frame, palette)
     if finish.texture:
-        canvas *= 1 - finish.texture * (_noise(rng, frame, 40) + 0.35 * _noise(rng, frame, 150) - 0.675)[..., None]
+        coarse, fine = _noise(rng, frame, 40), _noise(rng, frame, 150)
+        for rows in row_bands(*canvas.shape[:2]):
+            mottle = _band(coarse, frame, rows) + 0.35 * _band(fine, frame, rows) - 0.675
+            canvas[rows] *= (1 - finish.texture * mottle)[..., None]
     if palette.dark:
-        canvas *= _vignette(frame)[..., None]
+        for rows in row_bands(*canvas.shape[:2]):
+            canvas[rows] *= _vignette(frame, rows)[..., None]
     return np.clip(canvas, 0, 1, out=canvas)
+
+
+def to_image(canvas: np.ndarray) -> Image.Image:
+    """The float picture as 8-bit RGB, converted a band at a time: a 4096² canvas is 200 MB, and converting it
+    whole made two more of it."""
+    h, w = canvas.shape[:2]
+    image = Image.new("RGB", (w, h))
+    for rows in row_bands(*canvas.shape[:2]):
+        image.paste(Image.fromarray((canvas[rows] * 255 + 0.5).astype(np.uint8), "RGB"), (0, rows.start))
+    return image
 
 
 # ---- compositions -------------------------------------------------------------------------------------
@@ -47,7 +62,8 @@ def _ridges(canvas: np.ndarray, frame: Frame, pal: Palette, finish: Finish, rng:
     sun_x = w * (rng.uniform(0.6, 0.85) if frame.text_on_left else rng.uniform(0.15, 0.4))
     sun_y, radius = h * rng.uniform(0.2, 0.38), h * rng.uniform(0.07, 0.12)
     glow = _low_res(frame, lambda x, y: np.exp(-np.hypot(x - sun_x, y - sun_y) / (radius * 3)))
-    canvas += (pal.accent * 0.45)[None, None, :] * glow[..., None]
+    for rows in row_bands(*canvas.shape[:2]):
+        canvas[rows] += (pal.accent * 0.45)[None, None, :] * _band(glow, frame, rows)[..., None]
     _disc(canvas, sun_x, sun_y, radius, _mix(pal.accent, np.ones(3, np.float32), 0.35), 0.95, finish.softness_px)
     layers = int(rng.integers(4, 7))
     for i in range(layers):
@@ -86,8 +102,10 @@ def _orbs(canvas: np.ndarray, frame: Frame, pal: Palette, finish: Finish, rng: n
         return layers
 
     field = _low_res(frame, aurora)
-    canvas *= 1 - field[..., 3:]
-    canvas += field[..., :3]
+    for rows in row_bands(*canvas.shape[:2]):
+        band = canvas[rows]
+        band *= 1 - _band(field[..., 3], frame, rows)[..., None]
+        band += np.stack([_band(field[..., c], frame, rows) for c in range(3)], axis=-1)
     for _ in range(int(rng.integers(3, 7))):
         cx = w * (rng.uniform(0.45, 0.95) if frame.text_on_left else rng.uniform(0.05, 0.55))
         cy, radius = rng.uniform(0.1, 0.9) * h, rng.uniform(0.03, 0.16) * h
@@ -123,7 +141,8 @@ def _bauhaus(canvas: np.ndarray, frame: Frame, pal: Palette, finish: Finish, rng
 
 def _motif(cell: np.ndarray, color: Color, kind: int, turn: int, softness: float) -> None:
     size = cell.shape[0]
-    y, x = np.mgrid[0:size, 0:size].astype(np.float32)
+    y, x = np.ogrid[0:size, 0:size]  # a column and a row: full-size grids were 45 MB a cell at 4096²
+    y, x = y.astype(np.float32), x.astype(np.float32)
     x, y = [(x, y), (size - 1 - y, x), (size - 1 - x, size - 1 - y), (y, size - 1 - x)][turn]
     if kind == 0:  # quarter circle from a corner
         inside = size - np.hypot(x, y)
@@ -152,8 +171,10 @@ def _mix(a: Color, b: Color, t: float) -> Color:
 def _gradient(frame: Frame, top: Color, bottom: Color) -> np.ndarray:
     """Mostly vertical, slightly diagonal; linear, so a 2×2 grid upscaled is exact and cheap."""
     corners = np.array([[0.0, 0.15], [0.85, 1.0]], np.float32)
-    t = np.asarray(Image.fromarray(corners).resize((frame.width, frame.height), Image.Resampling.BILINEAR))
-    return cast(np.ndarray, top + (bottom - top) * t[..., None])
+    canvas = np.empty((frame.height, frame.width, 3), np.float32)
+    for rows in row_bands(*canvas.shape[:2]):
+        canvas[rows] = top + (bottom - top) * _band(corners, frame, rows, Image.Resampling.BILINEAR)[..., None]
+    return canvas
 
 
 def _wander(rng: np.random.Generator, width: int, roughness: float) -> np.ndarray:
@@ -169,15 +190,13 @@ def _wander(rng: np.random.Generator, width: int, roughness: float) -> np.ndarra
 def _fill_below(canvas: np.ndarray, edge: np.ndarray, color: Color, softness: float, shade: float = 0.0) -> None:
     """Paint everything under `edge` (one y per column) with an antialiased, optionally shaded, edge."""
     h = canvas.shape[0]
-    top = max(0, int(edge.min() - softness * 2))
-    if top >= h:
-        return
-    rows = np.arange(top, h, dtype=np.float32)[:, None]
-    alpha = np.clip((rows - edge[None, :]) / max(softness, 1.0) + 0.5, 0, 1)
-    depth = np.clip((rows - edge[None, :]) / h, 0, 1)[..., None]
-    target = color * (1 - shade * depth)
-    region = canvas[top:]
-    region += (target - region) * alpha[..., None]
+    for band in row_bands(h, canvas.shape[1], max(0, int(edge.min() - softness * 2))):
+        rows = np.arange(band.start, band.stop, dtype=np.float32)[:, None]
+        alpha = np.clip((rows - edge[None, :]) / max(softness, 1.0) + 0.5, 0, 1)
+        depth = np.clip((rows - edge[None, :]) / h, 0, 1)[..., None]
+        target = color * (1 - shade * depth)
+        region = canvas[band]
+        region += (target - region) * alpha[..., None]
 
 
 def _disc(canvas: np.ndarray, cx: float, cy: float, radius: float, color: Color, opacity: float,
@@ -205,32 +224,36 @@ def _scrim(canvas: np.ndarray, frame: Frame, pal: Palette) -> None:
     else:
         ramp = np.clip((bottom + 0.2 * h - np.arange(h, dtype=np.float32)) / (0.2 * h), 0, 1)[:, None]
     alpha = (0.8 * ramp**1.6)[..., None]
-    canvas += (pal.sky_top - canvas) * alpha
+    for rows in row_bands(*canvas.shape[:2]):
+        band = canvas[rows]
+        band += (pal.sky_top - band) * (alpha if w >= h else alpha[rows])
 
 
 def _low_res(frame: Frame, field: Callable[[np.ndarray, np.ndarray], np.ndarray], scale: int = 8) -> np.ndarray:
-    """Evaluate a smooth field (HxW or HxWxC) on a coarse grid and upscale it: full-frame glows for the price
-    of a thumbnail."""
+    """A smooth field (HxW or HxWxC) on a coarse grid, upscaled a band at a time (`_band`): full-frame glows for
+    the price of a thumbnail."""
     gw, gh = max(2, frame.width // scale), max(2, frame.height // scale)
     y, x = np.mgrid[0:gh, 0:gw].astype(np.float32)
-    small = field(x * frame.width / (gw - 1), y * frame.height / (gh - 1)).astype(np.float32)
-    if small.ndim == 2:
-        return _upscale(small, frame)
-    return np.stack([_upscale(small[..., c], frame) for c in range(small.shape[2])], axis=-1)
+    return field(x * frame.width / (gw - 1), y * frame.height / (gh - 1)).astype(np.float32)
 
 
-def _upscale(small: np.ndarray, frame: Frame) -> np.ndarray:
+def _band(small: np.ndarray, frame: Frame, rows: slice,
+          resample: Image.Resampling = Image.Resampling.BICUBIC) -> np.ndarray:
+    """`rows` of the coarse grid `small` upscaled to the frame: the whole upscale's rows (to float rounding),
+    without holding the whole (67 MB a field at 4096²)."""
+    gh, gw = small.shape
+    box = (0.0, rows.start * gh / frame.height, float(gw), rows.stop * gh / frame.height)
     image = Image.fromarray(np.ascontiguousarray(small))
-    return np.asarray(image.resize((frame.width, frame.height), Image.Resampling.BICUBIC))
+    return np.asarray(image.resize((frame.width, rows.stop - rows.start), resample, box=box))
 
 
 def _noise(rng: np.random.Generator, frame: Frame, cells_across: int) -> np.ndarray:
+    """Smooth noise in 0..1 as its coarse grid, `cells_across` wide (upscale with `_band`)."""
     cells_down = max(2, round(cells_across * frame.height / frame.width))
-    grid = rng.random((cells_down, cells_across), dtype=np.float32)
-    return np.asarray(Image.fromarray(grid).resize((frame.width, frame.height), Image.Resampling.BICUBIC))
+    return rng.random((cells_down, cells_across), dtype=np.float32)
 
 
-def _vignette(frame: Frame) -> np.ndarray:
+def _vignette(frame: Frame, rows: slice) -> np.ndarray:
     vx = np.linspace(-1, 1, frame.width, dtype=np.float32)[None, :] ** 2
-    vy = np.linspace(-1, 1, frame.height, dtype=np.float32)[:, None] ** 2
+    vy = np.linspace(-1, 1, frame.height, dtype=np.float32)[rows, None] ** 2
     return 1 - 0.28 * (vx + vy) / 2

@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageEnhance, ImageFilter, ImageOps
 
+from services.generator.engines import row_bands
 from services.generator.engines.illustrator.catalog import Glyph
 from services.generator.engines.illustrator.raster import ImageCache, image_bytes, raster
 from services.generator.engines.illustrator.scene import Ground, Scene
@@ -113,7 +114,7 @@ def background(scene: Scene, width: int, height: int, look: Look, warmth: int, r
     rows[:horizon] = np.array(colors[0]) * (1 - t) + np.array(colors[1]) * t
     t = _ramp(height - horizon, flat) ** 0.8
     rows[horizon:] = np.array(colors[2]) * (1 - t) + np.array(colors[3]) * t
-    image = Image.fromarray(np.repeat(rows.astype(np.uint8)[:, None, :], width, axis=1), "RGB")
+    image = Image.fromarray(rows.astype(np.uint8)[:, None, :], "RGB").resize((width, height), Image.Resampling.NEAREST)
     draw = ImageDraw.Draw(image)
     unit = min(width, height)
     if indoor:
@@ -201,14 +202,14 @@ def _style(glyph: Glyph, size: int, family: str, on_paper: bool) -> tuple[Image.
 
 
 def finish(image: Image.Image, look: Look, rng: np.random.Generator) -> Image.Image:
-    """Frame-wide treatment: texture, grain, vignette, letterbox, pixels."""
+    """Frame-wide treatment: texture, grain, vignette, letterbox, pixels (in place, but for pixels)."""
     width, height = image.size
     if look.texture:
-        image = ImageChops.multiply(image, _noise(width, height, 24, look.texture, rng))
+        _multiply(image, _noise(width, height, 24, look.texture, rng))
     if look.grain:
-        image = ImageChops.multiply(image, _noise(width, height, 2, look.grain, rng))
+        _multiply(image, _noise(width, height, 2, look.grain, rng))
     if look.vignette:
-        image = ImageChops.multiply(image, _vignette(width, height, look.vignette))
+        _multiply(image, _vignette(width, height, look.vignette))
     if look.letterbox and width > height:
         bar = int(height * 0.07)
         draw = ImageDraw.Draw(image)
@@ -267,15 +268,23 @@ _TO_OKLAB = np.array([[0.2104542553, 0.7936177850, -0.0040720468], [1.9779984951
                       [0.0259040371, 0.7827717662, -0.8086757660]], np.float32)
 
 
+def _multiply(image: Image.Image, factor: Image.Image) -> None:
+    """`image` times `factor` (grey, its size), a band of rows at a time: an RGB copy of the factor and the product
+    each cost as much as the picture (64 MB at 4096²)."""
+    width, height = image.size
+    for rows in row_bands(height, width):
+        box = (0, rows.start, width, rows.stop)
+        image.paste(ImageChops.multiply(image.crop(box), factor.crop(box).convert("RGB")), box)
+
+
 def _noise(width: int, height: int, cell: int, strength: float, rng: np.random.Generator) -> Image.Image:
     """Multiplicative mottling: values near white, `cell` pixels per noise sample (2 = film grain)."""
     shape = (max(1, height // cell), max(1, width // cell))
     values = (255 * (1 - strength * rng.random(shape, dtype=np.float32))).astype(np.uint8)
-    return Image.fromarray(values, "L").resize((width, height), Image.Resampling.BICUBIC).convert("RGB")
+    return Image.fromarray(values, "L").resize((width, height), Image.Resampling.BICUBIC)
 
 
 def _vignette(width: int, height: int, strength: float) -> Image.Image:
     y, x = np.mgrid[0:64, 0:64].astype(np.float32) / 63 - 0.5
     fall = 1 - strength * np.clip(np.hypot(x, y) * 1.5 - 0.25, 0, 1) ** 1.6
-    return Image.fromarray((fall * 255).astype(np.uint8), "L").resize((width, height), Image.Resampling.BICUBIC) \
-        .convert("RGB")
+    return Image.fromarray((fall * 255).astype(np.uint8), "L").resize((width, height), Image.Resampling.BICUBIC)

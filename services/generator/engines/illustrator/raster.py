@@ -49,14 +49,16 @@ def image_bytes(image: Image.Image) -> int:
 
 
 _RASTERS: ImageCache[Image.Image] = ImageCache(16 * 2**20, image_bytes)
-_BUCKETS = tuple(round(48 * 1.5**k) for k in range(12))  # 48 … 4152 px
+# 48 … 1230 px. Larger glyphs (a 4096² picture's) are drawn at their own size: from the next bucket up one was
+# drawn at up to 4152², 69 MB, to be scaled down.
+_BUCKETS = tuple(round(48 * 1.5**k) for k in range(9))
 
 
 def raster(glyph: Glyph, size: int) -> Image.Image:
     """The glyph drawn in a `size`×`size` box, cropped to its ink (so "bottom" is where it stands).
 
-    resvg draws each glyph once per size bucket (steps of 1.5×) and Pillow scales that down, which costs a
-    tenth of drawing it again: a complex glyph at 600 px is ~50 ms of resvg. The result is shared, so callers
+    resvg draws each glyph once per size bucket (steps of 1.5× up to 1230 px) and Pillow scales that down, which
+    costs a tenth of drawing it again: a complex glyph at 600 px is ~50 ms of resvg. The result is shared, so callers
     must not draw on it."""
     size = max(1, size)
     bucket = next((b for b in _BUCKETS if b >= size), size)
