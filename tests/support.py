@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import functools
 import os
+import random
 import re
 import selectors
 import socket
@@ -29,6 +30,7 @@ from shared.config import BusSettings
 AMQP_URL = os.environ.get("VOXFRAME_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2F")
 POSTGRES_URL = os.environ.get("VOXFRAME_TEST_POSTGRES_URL", "postgresql://postgres:postgres@127.0.0.1:5432/")
 REAL_AUDIO = Path(__file__).resolve().parents[1].parent / "shared" / "audio" / "real"
+PORT_SPAN = 12_000  # free_port picks among this many ports under the kernel's ephemeral range
 
 
 @contextmanager
@@ -91,10 +93,18 @@ def trickle_headers(port: int, give_up_seconds: float, host: str = "127.0.0.1") 
 
 
 def free_port() -> int:
-    """A TCP port free a moment ago on 127.0.0.1 (for a server under test to bind)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    """A TCP port free a moment ago on 127.0.0.1 (for a server under test to bind), below the kernel's ephemeral
+    range: a port from `bind(0)` is one of those the kernel gives outgoing connections, and one did take it between
+    here and the server's bind (a display under test died on EADDRINUSE in a CI dry run)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in random.sample(range(max(1024, low - PORT_SPAN), low), 100):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:  # another test's server has it
+                continue
+            return port
+    raise AssertionError(f"no free port below {low} on 127.0.0.1 in 100 tries")
 
 
 # How long a worker process under test may take to start (import, load its model, reach the broker): on an idle

@@ -8,7 +8,6 @@ import email.parser
 import email.policy
 import io
 import json
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -18,7 +17,7 @@ from typing import Any, Self
 import uvicorn
 from PIL import Image
 
-from tests.support import wait_for
+from tests.support import free_port, wait_for
 
 Reply = tuple[int, Any] | tuple[int, Any, dict[str, str]]  # status, JSON body (bytes as they are), extra headers
 Route = Callable[[dict[str, Any]], Reply]
@@ -99,18 +98,13 @@ def form(content_type: str, raw: bytes) -> dict[str, Any]:
 
 def closed_port_url() -> str:
     """A URL nobody listens on: the port was free a moment ago and is closed again."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    return f"http://127.0.0.1:{port}"
+    return f"http://127.0.0.1:{free_port()}"
 
 
 @contextmanager
 def serve_app(app: Any) -> Iterator[str]:
     """Run an ASGI app under uvicorn on a free port in a thread; yields its base URL."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -6,7 +6,6 @@ import json
 import os
 import random
 import signal
-import socket
 import string
 import subprocess
 import sys
@@ -21,7 +20,7 @@ import requests
 from shared.bus import REASON_HEADER, Bus
 from shared.config import BusSettings
 from shared.messages import Command, Control, ImagePrompt, Transcript
-from tests.support import PROCESS_START_SECONDS, Broker, wait_for
+from tests.support import PROCESS_START_SECONDS, Broker, free_port, wait_for
 
 REPO = Path(__file__).resolve().parents[2]
 TALK = ["We finally saw the northern lights in Iceland last winter.",
@@ -33,9 +32,7 @@ class PrompterProcess:
     """One `voxframe prompter` process on the test's namespace, with its own metrics port."""
 
     def __init__(self, settings: BusSettings, log: Path, *flags: str) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
+        self.port = free_port()
         env = {**os.environ, "VOXFRAME_AMQP_URL": settings.amqp_url, "VOXFRAME_NAMESPACE": settings.namespace,
                "VOXFRAME_MAX_ATTEMPTS": "2", "VOXFRAME_RETRY_BACKOFF_SECONDS": "0.05"}
         with log.open("ab") as out:  # the child has its own copy once started
