@@ -8,7 +8,8 @@ RUN_PACKAGES := python3-venv rabbitmq-server espeak-ng libportaudio2 libasound2-
 # The tests drive these real parts too: a PulseAudio virtual mic, headless Chromium, Prometheus and promtool, and
 # Docker (the compose stack; debootstrap makes its base image).
 TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils chromium prometheus postgresql cage docker.io debootstrap
-# pytest-xdist workers for make test; each test file runs whole on one of them (its module fixtures set up once).
+# pytest-xdist workers for make test; each test file runs whole on one of them (its module fixtures set up once),
+# the longest files first (tests/file_order.py).
 TEST_WORKERS ?= 2
 MIC ?=
 ROOM ?= living-room
@@ -52,7 +53,7 @@ test: lint
 	deploy/local/ensure-broker.sh
 	deploy/local/ensure-postgres.sh
 	deploy/local/ensure-docker.sh $(PY)
-	$(PY) -m tests.peers >.venv-peers.log 2>&1 & $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile -m "not alone" \
+	$(PY) -m tests.peers >.venv-peers.log 2>&1 & $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not alone" \
 		&& $(PY) -m pytest -m alone; status=$$?; wait; exit $$status
 
 # The three-node RabbitMQ cluster test on its own (make test runs it too).

@@ -25,7 +25,10 @@ def common_options() -> argparse.ArgumentParser:
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The command line, with every subcommand, or with `only` that one: loading a service's module to add its
+    subcommand imports what the service runs on (the prompter's word lists alone took 3 s of CPU), so a worker
+    starts without loading the other four."""
     parser = argparse.ArgumentParser(
         prog="voxframe",
         description="Paint a room's conversation on its picture frames.",
@@ -35,6 +38,8 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command", required=True)
     common = common_options()
     for entry in sorted(entry_points(group="voxframe.commands"), key=lambda e: e.name):
+        if only not in (None, entry.name):
+            continue
         try:
             add_command = entry.load()
         except ImportError as exc:  # a service whose optional dependencies are missing
@@ -44,8 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def named_command(argv: Sequence[str]) -> str | None:
+    """The subcommand `argv` runs, if it names one (its first word that is no option), else None (help, a typo)."""
+    first = next((arg for arg in argv if not arg.startswith("-")), None)
+    return first if first in entry_points(group="voxframe.commands").names else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser(named_command(argv))
     args = parser.parse_args(argv)
     setup_logging(args.debug, args.log_format)
     try:

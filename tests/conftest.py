@@ -14,7 +14,7 @@ from tests.speech import conversation, conversation_source, speech
 from tests.speech import source as speech_source
 from tests.support import AMQP_URL, Broker, sweep_namespace
 
-pytest_plugins = ["tests.ci_skips", "pytester"]
+pytest_plugins = ["tests.ci_skips", "tests.file_order", "pytester"]
 
 RUN_PREFIX = f"vftest-{uuid.uuid4().hex[:6]}"  # every namespace of this test run starts with it
 

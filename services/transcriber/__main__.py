@@ -112,6 +112,10 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     add_setting_flags(worker, TranscriberSettings, {"--prefetch": "transcriber_prefetch",
                                                      "--metrics-port": "metrics_port"})
     worker.set_defaults(run=run_worker)
+
+
+def add_transcribe_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
+                           common: argparse.ArgumentParser) -> None:
     files = commands.add_parser("transcribe", parents=[common], help="transcribe audio files and print the text",
                                 description="Transcribe files with the worker's engine code; files longer than "
                                             "one segment are cut at the pauses live audio is cut at, each "
