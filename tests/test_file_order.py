@@ -19,8 +19,9 @@ def test_files_are_collected_longest_first(pytester: pytest.Pytester) -> None:
     seconds = {"test_z_long.py": 300.0, "test_quick.py": 2.0}
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("tests.file_order.file_seconds", lambda: seconds)
-        items, _ = pytester.inline_genitems()
-    assert [item.nodeid for item in items] == ["test_z_long.py::test_one", "test_quick.py::test_a",
+        _, recorded = pytester.inline_genitems()
+    (collected,) = recorded.getcalls("pytest_collection_modifyitems")
+    assert [item.nodeid for item in collected.items] == ["test_z_long.py::test_one", "test_quick.py::test_a",
                                                "test_quick.py::test_b", "test_quick.py::test_c",
                                                "test_unmeasured.py::test_new"]
 
