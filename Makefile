@@ -21,7 +21,7 @@ HOST ?= 127.0.0.1
 # taken for one, and the workers keep a UTF-8 locale.
 SPOKEN := $(if $(filter command line,$(origin LANG)),$(LANG))
 
-.PHONY: install test test-cluster test-compose run bench lint clean
+.PHONY: install test test-images test-cluster test-compose run bench lint clean
 
 $(RUN_STAMP): pyproject.toml deploy/no-deps-requirements.txt
 	deploy/local/ensure-packages.sh $(RUN_PACKAGES)
@@ -48,13 +48,20 @@ run: $(RUN_STAMP)
 # Packages are checked on every run (a quick dpkg query), so a venv made before a package was added still gets it.
 # The lint (ruff, mypy --strict) runs first: a type or style error fails the tests as any test would. The peers'
 # venvs (tests/peers.py) are built beside pytest, so their downloads overlap the first tests.
-test: lint
+test: test-images lint
 	deploy/local/ensure-packages.sh $(TEST_PACKAGES)
 	deploy/local/ensure-broker.sh
 	deploy/local/ensure-postgres.sh
 	deploy/local/ensure-docker.sh $(PY)
 	$(PY) -m tests.peers >.venv-peers.log 2>&1 & $(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder -m "not alone" \
 		&& $(PY) -m pytest -m alone; status=$$?; wait; exit $$status
+
+# The compose test's images (about 200 s of a core on a fresh machine) build in the background while the venv is made
+# and linted; the test's own build waits for this one (build-images.sh builds one at a time), then finds them cached.
+test-images:
+	deploy/local/ensure-packages.sh $(TEST_PACKAGES)
+	deploy/local/ensure-docker.sh
+	deploy/testing/build-images.sh >.images-build.log 2>&1 &
 
 # The three-node RabbitMQ cluster test on its own (make test runs it too).
 test-cluster: $(TEST_STAMP)

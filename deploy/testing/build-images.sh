@@ -4,9 +4,13 @@
 # project's Dockerfile, RabbitMQ 3.10, Prometheus 2.42 and Mosquitto 2.0.11 from Debian instead of the compose file's
 # rabbitmq:4.x, prom/prometheus:v3.x and eclipse-mosquitto:2.0.x. Grafana has no Debian package: the test leaves it
 # out.
-# Cached between runs: the base is made only when its tag is missing, the rest by Docker's layer cache.
+# Cached between runs: the base is made only when its tag is missing, the rest by Docker's layer cache. One build at
+# a time on a machine: make test starts one in the background, and the compose test's own waits for it, then finds
+# every layer cached.
 # Usage: build-images.sh   (prints the image names as KEY=VALUE lines for the test's .env)
 set -euo pipefail
+exec 9>"${TMPDIR:-/tmp}/voxframe-build-images.lock"
+flock 9
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 base=voxframe-testing/python:3.11-bookworm
