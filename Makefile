@@ -10,7 +10,7 @@ RUN_PACKAGES := python3-venv rabbitmq-server espeak-ng libportaudio2 libasound2-
 TEST_PACKAGES := $(RUN_PACKAGES) pulseaudio pulseaudio-utils chromium prometheus postgresql cage docker.io debootstrap
 # pytest-xdist workers for make test; each test file runs whole on one of them (its module fixtures set up once),
 # the longest files first (tests/file_order.py).
-TEST_WORKERS ?= 2
+TEST_WORKERS ?= 3
 MIC ?=
 ROOM ?= living-room
 PORT ?= 8080
