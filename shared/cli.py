@@ -26,9 +26,9 @@ def common_options() -> argparse.ArgumentParser:
 
 
 def build_parser(only: str | None = None) -> argparse.ArgumentParser:
-    """The command line, with every subcommand, or with `only` that one: loading a service's module to add its
-    subcommand imports what the service runs on (the prompter's word lists alone took 3 s of CPU), so a worker
-    starts without loading the other four."""
+    """The command line with the subcommand `only` alone when it names one, else with every subcommand (help, a
+    typo): loading a service's module to add its subcommand imports what the service runs on (the prompter's word
+    lists alone took 3 s of CPU), so a worker starts without loading the other four."""
     parser = argparse.ArgumentParser(
         prog="voxframe",
         description="Paint a room's conversation on its picture frames.",
@@ -37,9 +37,10 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"voxframe {__version__}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command", required=True)
     common = common_options()
-    for entry in sorted(entry_points(group="voxframe.commands"), key=lambda e: e.name):
-        if only not in (None, entry.name):
-            continue
+    entries = entry_points(group="voxframe.commands")
+    if only in entries.names:
+        entries = entries.select(name=only)
+    for entry in sorted(entries, key=lambda e: e.name):
         try:
             add_command = entry.load()
         except ImportError as exc:  # a service whose optional dependencies are missing
@@ -50,9 +51,8 @@ def build_parser(only: str | None = None) -> argparse.ArgumentParser:
 
 
 def named_command(argv: Sequence[str]) -> str | None:
-    """The subcommand `argv` runs, if it names one (its first word that is no option), else None (help, a typo)."""
-    first = next((arg for arg in argv if not arg.startswith("-")), None)
-    return first if first in entry_points(group="voxframe.commands").names else None
+    """The word `argv` names its subcommand with: its first that is no option (None when there is none)."""
+    return next((arg for arg in argv if not arg.startswith("-")), None)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
