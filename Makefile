@@ -26,6 +26,7 @@ SPOKEN := $(if $(filter command line,$(origin LANG)),$(LANG))
 $(RUN_STAMP): pyproject.toml deploy/no-deps-requirements.txt
 	deploy/local/ensure-packages.sh $(RUN_PACKAGES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing Voxframe and its Python packages into $(VENV) (a few minutes the first time; pip is quiet)"
 	$(PY) -m pip install -q --upgrade pip setuptools wheel
 	$(PY) -m pip install -q -e .
 	$(PY) -m pip install -q --no-deps -r deploy/no-deps-requirements.txt
@@ -36,6 +37,7 @@ $(RUN_STAMP): pyproject.toml deploy/no-deps-requirements.txt
 # Tests also need the dev tools and the diffusers extra. PyPI's torch==2.13.0 is the CUDA build on Linux (some GB of
 # NVIDIA libraries); PIP_EXTRA_INDEX_URL=https://download.pytorch.org/whl/cpu picks the CPU wheel (2.13.0+cpu).
 $(TEST_STAMP): pyproject.toml $(RUN_STAMP)
+	@echo "Installing the test tools and the diffusers extra into $(VENV) (a few minutes the first time; pip is quiet)"
 	$(PY) -m pip install -q -e '.[dev,diffusers]'
 	touch $@
 

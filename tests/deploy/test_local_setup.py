@@ -80,3 +80,12 @@ def test_the_project_builds_without_a_setuptools_deprecation(tmp_path: Path) -> 
     assert "Warning" not in result.stderr
     metadata = next(tmp_path.glob("*.dist-info/METADATA")).read_text()
     assert "License-Expression: MIT" in metadata.splitlines()
+
+
+def test_each_quiet_install_says_first_what_it_is_doing() -> None:
+    """pip runs quiet (-q): a new user's first `make run` printed nothing for over a minute while it installed."""
+    commands = run("make", "-n", "-B", ".venv/.installed-test").stdout.splitlines()
+    pip = [i for i, command in enumerate(commands) if command.startswith(".venv/bin/python -m pip install")]
+    first_of_each_run = [i for i in pip if i - 1 not in pip]
+    assert len(first_of_each_run) == 2, commands
+    assert all(commands[i - 1].startswith("echo ") for i in first_of_each_run), commands
