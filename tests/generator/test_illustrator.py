@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
+import hashlib
 import io
+import json
+import os
 import signal
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,6 +34,7 @@ from shared.messages import GeneratedImage, ImagePrompt, Keyword
 from shared.messages.prompt import Finish
 from tests.support import free_port, wait_for
 
+ROOT = Path(__file__).resolve().parents[2]
 CAMPING = ("tent", "campfire", "owl", "marshmallows", "stars", "forest")
 
 
@@ -54,6 +60,35 @@ def test_the_same_prompt_seed_and_index_give_identical_bytes(illustrator: Illust
     assert [p.data for p in first] == [p.data for p in again]
     assert first[0].data != first[1].data  # the second image is another composition
     assert illustrator.generate(request(seed=8))[0].data != first[0].data
+
+
+_FRESH = """
+import hashlib, json, sys
+from services.generator.engines import ImageRequest
+from services.generator.engines.illustrator import IllustratorBackend
+backend = IllustratorBackend("PNG")
+asked = [ImageRequest(**{**fields, "keywords": tuple(fields["keywords"])}) for fields in json.loads(sys.argv[1])]
+print(json.dumps([[hashlib.sha256(p.data).hexdigest() for p in backend.generate(r)] for r in reversed(asked)]))
+"""
+
+
+def test_a_picture_is_the_same_in_a_fresh_process_as_after_other_sizes_and_styles(
+        illustrator: IllustratorBackend) -> None:
+    """Nothing a process drew before (glyphs cached by size bucket, styled glyphs, fonts) and no hash seed reaches
+    a picture: painted after the same things at other sizes and styles, it has the bytes a new process (another
+    PYTHONHASHSEED, the pictures in reverse order) paints for it."""
+    asked = [request(style="pixel art", width=1920, height=1080, num_images=2),
+             request(style="pixel art", width=640, height=480), request(width=1920, height=1080),  # watercolor
+             request(style="pop art", width=1920, height=1080, finish="spectra6")]
+    for style in ("pixel art", "oil painting", "pop art"):  # the same glyphs, mostly from 1080p's buckets, other sizes
+        for width, height in ((1700, 956), (2048, 1152), (800, 600)):
+            illustrator.generate(request(style=style, width=width, height=height))
+    here = [[hashlib.sha256(p.data).hexdigest() for p in illustrator.generate(r)] for r in asked]
+    fields = json.dumps([{k: v for k, v in dataclasses.asdict(r).items() if k not in ("scene", "start")}
+                         for r in asked])
+    done = subprocess.run([sys.executable, "-c", _FRESH, fields], capture_output=True, text=True, timeout=120,
+                          check=True, cwd=ROOT, env={**os.environ, "PYTHONHASHSEED": "12345"})
+    assert here == json.loads(done.stdout)[::-1]
 
 
 @pytest.mark.parametrize(("width", "height"), [(64, 64), (640, 360), (360, 640), (1920, 1080), (1080, 1920),
