@@ -99,6 +99,42 @@ def test_the_tabs_own_mute_switch(display: DisplayProcess, tab: ClientConnection
     assert json.loads(tab.recv(timeout=10)) == {"type": "muted", "muted": True}
 
 
+def test_a_muted_tab_that_reconnects_stays_muted(speech_dir: Path, broker: Broker, display: DisplayProcess) -> None:
+    """A tablet muted from the dashboard, by the room's switch or by itself loses its socket (Wi-Fi, sleep): the tab
+    it reconnects as, and a tab that joins the room later, are muted until someone unmutes them (they came back
+    listening, and their speech was published)."""
+    audio = broker.tap("audio.kitchen.#")
+
+    def rejoined(name: str = "tablet", speak: bool = False) -> bool:
+        with connect(mic_url(display, name=name)) as again:
+            muted = bool(json.loads(again.recv(timeout=10))["muted"])
+            if speak:
+                stream(again, utterances(speech_dir, SPEECH[1]))
+            return muted
+
+    with connect(mic_url(display)) as tab:
+        assert json.loads(tab.recv(timeout=10))["muted"] is False
+        publish(broker, Control(room="kitchen", source="dashboard", command=Command.MUTE, mic="tablet"))
+        assert json.loads(tab.recv(timeout=10)) == {"type": "muted", "muted": True}
+    assert rejoined(speak=True)  # its speech is heard by the level meter only
+    time.sleep(2)  # a segment is out about a second after its speech ends (the room's arbitration wait)
+    assert messages(broker, audio, AudioSegment) == []
+    assert not rejoined("phone")  # that mic's switch only
+    publish(broker, Control(room="kitchen", source="homeassistant", command=Command.UNMUTE, mic="tablet"))
+    publish(broker, Control(room="kitchen", source="homeassistant", command=Command.MUTE))  # the whole room, later
+    wait_for(lambda: rejoined("phone"), timeout=10, message="a tab joining a muted room to be muted")
+    assert rejoined()
+    publish(broker, Control(room="kitchen", source="dashboard", command=Command.UNMUTE, mic="tablet"))
+    wait_for(lambda: not rejoined(), timeout=10, message="the unmuted tab to join listening")
+    assert rejoined("phone")  # the rest of the room stays muted
+    with connect(mic_url(display, room="hall")) as elsewhere:  # another room is not muted
+        assert json.loads(elsewhere.recv(timeout=10))["muted"] is False
+        elsewhere.send(json.dumps({"type": "mute", "muted": True}))  # the tab's own switch is remembered too
+        assert json.loads(elsewhere.recv(timeout=10)) == {"type": "muted", "muted": True}
+    with connect(mic_url(display, room="hall")) as back:
+        assert json.loads(back.recv(timeout=10))["muted"] is True
+
+
 def test_endless_speech_is_cut_by_the_segmenter_and_never_buffered(speech_dir: Path, broker: Broker,
                                                                     display: DisplayProcess,
                                                                     tab: ClientConnection) -> None:

@@ -4,11 +4,16 @@ arbitrated with the room's other mics (`shared.audio.outbox`), its segments publ
 The registry answers the bus (Controls and other mics' notices, on the work thread) and feeds each tab's audio in
 a worker thread (`hear`), one block at a time per tab, so the event loop never runs the VAD. Those threads are
 the mics' own: a storm of renders or database reads cannot hold a tab's audio up.
+
+Mute switches outlive a tab's socket: the last one for the room and for each of its mics is remembered, and a tab
+that (re)joins starts as they left it. A muted tablet that loses its Wi-Fi for a moment comes back muted, not
+listening; a tab that joins a room muted as a whole is muted too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,10 +28,11 @@ from shared.audio.arbiter import Arbiter
 from shared.audio.mic import LiveMic
 from shared.audio.outbox import ArbitratedOutbox, OutboxCounters, SegmentOutbox
 from shared.bus import Bus
-from shared.messages import Control, EndReason, Heard, MicStatus
+from shared.messages import Command, Control, EndReason, Heard, MicStatus
 
 BUFFER_SECONDS = 600.0  # speech of all browser mics held while the broker is away; oldest dropped past it
 THREADS = 4  # each tab's blocks go in one at a time: these serve many tabs, on threads no render or read takes
+SWITCHES_KEPT = 4096  # mute switches remembered (room, and room and mic); the least recently moved forgotten first
 
 T = TypeVar("T")
 
@@ -46,8 +52,10 @@ class BrowserMic(LiveMic):
     """One tab's mic; `on_mute()` (called on the bus thread) tells its socket that the mute switch moved."""
 
     def __init__(self, room: str, name: str, device: str, door: Callable[[Arbiter], ArbitratedOutbox],
-                 on_mute: Callable[[], None]) -> None:
+                 on_mute: Callable[[], None], muted: bool = False) -> None:
         super().__init__(room, name, Segmenter(), kind="browser", device=device)
+        if muted:  # as its switches were left: obeyed from its first block
+            super().on_control(Control(room=room, source="display", mic=name, command=Command.MUTE))
         self.outbox = door(Arbiter(room, name))
         self._on_mute = on_mute
 
@@ -76,6 +84,8 @@ class BrowserMics:
         self._publisher = SegmentOutbox(bus, BUFFER_SECONDS, COUNTERS)
         self._lock = threading.Lock()
         self._mics: dict[tuple[str, str], BrowserMic] = {}
+        self._switches: dict[tuple[str, str | None], tuple[int, bool]] = {}  # (room, mic or None) → (order, muted)
+        self._order = itertools.count()
         self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="display-mic")
         bus.every(1.0, self._publish_statuses)
         bus.every(0.05, self._release)
@@ -94,7 +104,8 @@ class BrowserMics:
         with self._lock:
             if (room, name) in self._mics:
                 return None
-            mic = BrowserMic(room, name, device, self._door, on_mute)
+            switches = (self._switches.get(key, (-1, False)) for key in ((room, None), (room, name)))
+            mic = BrowserMic(room, name, device, self._door, on_mute, muted=max(switches)[1])
             self._mics[(room, name)] = mic
             return mic
 
@@ -112,6 +123,15 @@ class BrowserMics:
     # ---- bus work thread ---------------------------------------------------------------------------------
 
     def on_control(self, control: Control) -> None:
+        """Bus work thread, or a tab's own switch (`mic_socket`): the room's mics obey it, and a mute switch is
+        remembered for the tabs that join later."""
+        if control.command in (Command.MUTE, Command.UNMUTE):
+            with self._lock:
+                key = (control.room, control.mic)
+                self._switches.pop(key, None)  # re-inserted last: the dict's order is the switches' age
+                self._switches[key] = (next(self._order), control.command is Command.MUTE)
+                if len(self._switches) > SWITCHES_KEPT:
+                    del self._switches[next(iter(self._switches))]
         for mic in self._live(control.room):
             mic.on_control(control)
 

@@ -159,7 +159,7 @@ async def _receive(websocket: WebSocket, mic: BrowserMic, mics: BrowserMics) -> 
             return
         data = message.get("bytes")
         if data is None:
-            _switch(mic, message.get("text") or "")
+            _switch(mic, mics, message.get("text") or "")
             continue
         _check(data, clock)
         now, seconds = time.time(), len(data) / BYTES_PER_SECOND
@@ -195,16 +195,16 @@ def _check(data: bytes, clock: _SampleClock) -> None:
         raise _Refused(POLICY, "too_fast", "audio is arriving faster than real time; send 16 kHz as it is heard")
 
 
-def _switch(mic: BrowserMic, text: str) -> None:
-    """The tab's own mute switch; anything else in text is garbage."""
+def _switch(mic: BrowserMic, mics: BrowserMics, text: str) -> None:
+    """The tab's own mute switch (remembered like the dashboard's); anything else in text is garbage."""
     try:
         command = parse_json(text)  # json.loads raised RecursionError on deep nesting: the socket dropped, no reason
     except ValueError:
         command = None
     if not isinstance(command, dict) or command.get("type") != "mute" or not isinstance(command.get("muted"), bool):
         raise _Refused(UNSUPPORTED, "garbage", 'expected binary 16 kHz s16le audio or {"type": "mute", "muted": …}')
-    mic.on_control(Control(room=mic.room, source=mic.mic, mic=mic.mic,
-                           command=Command.MUTE if command["muted"] else Command.UNMUTE))
+    mics.on_control(Control(room=mic.room, source=mic.mic, mic=mic.mic,
+                            command=Command.MUTE if command["muted"] else Command.UNMUTE))
 
 
 async def _tell_switches(websocket: WebSocket, mic: BrowserMic, switched: asyncio.Event) -> None:
