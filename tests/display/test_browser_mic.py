@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -153,6 +154,76 @@ def test_a_frame_that_listens_here_is_also_a_mic_of_its_room(broker: Broker, dis
     page.wait_for_selector("#listen[data-state=off]")
     assert page.evaluate("() => localStorage.getItem('voxframe.frame.listen')") is None
     page.close()
+
+
+class Network:
+    """A TCP hop between the browser and the display whose `drop()` is a phone changing networks: the browser's
+    side is reset, the display's side is left open and silent (no FIN ever reaches it)."""
+
+    def __init__(self, port: int) -> None:
+        self.port, self._listener = port, socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self._listener.getsockname()[1]}"
+        self._pairs: list[tuple[socket.socket, socket.socket]] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                browser = self._listener.accept()[0]
+            except OSError:
+                return
+            display = socket.create_connection(("127.0.0.1", self.port))
+            self._pairs.append((browser, display))
+            for a, b in ((browser, display), (display, browser)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass  # dropped: the other side is not told
+
+    def drop(self) -> list[socket.socket]:
+        """Reset every browser connection; the display's ends, open, are returned (close them after the test)."""
+        stranded = []
+        for browser, display in self._pairs:
+            browser.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+            browser.close()
+            stranded.append(display)
+        self._pairs.clear()
+        return stranded
+
+    def close(self) -> None:
+        self._listener.close()
+        for pair in self._pairs:
+            for end in pair:
+                end.close()
+
+
+def test_a_tab_whose_network_changed_is_a_mic_again_at_once(display: DisplayProcess, mic_browser) -> None:
+    """The page's socket dies under it while the display's end stays open (until its pings give up, 40 s): the page
+    reconnects with its own session id and takes its name over at once (it was refused as "already live" and the
+    room heard nothing from it for those 40 s)."""
+    chromium, _ = mic_browser
+    network = Network(display.port)
+    page = chromium.new_page()
+    stranded: list[socket.socket] = []
+    try:
+        page.goto(f"{network.url}/mic/{ROOM}?autostart=1&name=tablet")
+        page.wait_for_selector("body[data-state=live]", timeout=15000)
+        time.sleep(1)  # it streams
+        stranded = network.drop()
+        page.wait_for_selector("body:not([data-state=live])", timeout=5000)
+        dropped = time.monotonic()
+        page.wait_for_selector("body[data-state=live]", timeout=10000)
+        assert time.monotonic() - dropped < 5
+    finally:
+        page.close()
+        network.close()
+        for end in stranded:
+            end.close()
 
 
 class HttpsDisplay(DisplayProcess):

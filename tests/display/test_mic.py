@@ -6,7 +6,10 @@ and MicStatus (kind browser), mute works from the bus, and every kind of bad inp
 
 from __future__ import annotations
 
+import base64
 import json
+import os
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -188,6 +191,43 @@ def test_a_name_is_live_once_per_room_and_names_are_checked(display: DisplayProc
         assert closed_with(bad, b"")[0] == 1008
     with connect(mic_url(display, room="hall")) as other_room:  # the same name in another room is another mic
         assert json.loads(other_room.recv(timeout=10))["type"] == "hello"
+
+
+def _vanished(display: DisplayProcess, query: str) -> socket.socket:
+    """A tab whose network went (a phone that changed networks, a laptop that slept): its socket opened and
+    greeted, then nothing, not even an answer to the server's pings, and no close."""
+    raw = socket.create_connection(("127.0.0.1", display.port), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    raw.sendall(f"GET /ws/mic/kitchen?{query} HTTP/1.1\r\nHost: 127.0.0.1:{display.port}\r\nUpgrade: websocket\r\n"
+                f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n".encode())
+    answer = b""
+    while b"hello" not in answer:
+        answer += raw.recv(4096)
+    assert answer.startswith(b"HTTP/1.1 101")
+    return raw
+
+
+def test_a_tab_whose_old_socket_vanished_gets_its_name_back_at_once(display: DisplayProcess) -> None:
+    """The page sends a session id of its own (`&session=`): its reconnection takes the name over from the socket
+    its network lost at once (it was refused as "already live" until the server's pings gave up, 40 s of the room
+    unheard); another tab, or one without the session, is still refused the name."""
+    session = "0b6f1d0e-5c1a-4d7e-9a51-3f0c2e9d8b7a"
+    gone = _vanished(display, f"name=tablet&session={session}")
+    try:
+        for other in (f"name=tablet&session={session[::-1]}", "name=tablet"):
+            with connect(f"ws://127.0.0.1:{display.port}/ws/mic/kitchen?{other}") as second_tab:
+                code, reason = closed_with(second_tab, b"")
+                assert code == 1008 and "already" in reason
+        started = time.monotonic()
+        with connect(f"ws://127.0.0.1:{display.port}/ws/mic/kitchen?name=tablet&session={session}") as back:
+            hello = json.loads(back.recv(timeout=10))
+            assert (hello["type"], hello["mic"], time.monotonic() - started < 3) == ("hello", "tablet", True)
+            back.send(bytes(2 * FRAME))  # it is the live one now
+            time.sleep(1)
+            with connect(mic_url(display)) as third:  # and its name is taken again
+                assert closed_with(third, b"")[0] == 1008
+    finally:
+        gone.close()
 
 
 def test_with_a_token_a_tab_needs_it(display_factory) -> None:

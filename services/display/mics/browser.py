@@ -52,12 +52,15 @@ class BrowserMic(LiveMic):
     """One tab's mic; `on_mute()` (called on the bus thread) tells its socket that the mute switch moved."""
 
     def __init__(self, room: str, name: str, device: str, door: Callable[[Arbiter], ArbitratedOutbox],
-                 on_mute: Callable[[], None], muted: bool = False) -> None:
+                 on_mute: Callable[[], None], muted: bool = False, session: str = "",
+                 on_replaced: Callable[[], None] = lambda: None) -> None:
         super().__init__(room, name, Segmenter(), kind="browser", device=device)
         if muted:  # as its switches were left: obeyed from its first block
             super().on_control(Control(room=room, source="display", mic=name, command=Command.MUTE))
         self.outbox = door(Arbiter(room, name))
+        self.session = session  # the page's own id ("" if it sent none): its reconnection may take the name over
         self._on_mute = on_mute
+        self.replaced = on_replaced  # ends this tab's socket: the same page is back on another one
 
     def take(self, samples: np.ndarray, captured_at: float) -> None:
         """Worker thread: one block of the tab's audio in, its finished segments on their way."""
@@ -99,19 +102,27 @@ class BrowserMics:
         """`work(*args)` on the mics' own threads (joining, hearing, leaving), awaited from the event loop."""
         return await asyncio.get_running_loop().run_in_executor(self._pool, work, *args)
 
-    def join(self, room: str, name: str, device: str, on_mute: Callable[[], None]) -> BrowserMic | None:
-        """The new tab's mic, or None when a mic of that name is live in the room already."""
+    def join(self, room: str, name: str, device: str, on_mute: Callable[[], None], session: str = "",
+             on_replaced: Callable[[], None] = lambda: None) -> tuple[BrowserMic | None, bool]:
+        """The new tab's mic, or None when a mic of that name is live in the room already; and whether that one
+        is being ended because it is the same page's (`session`) old socket, so the name is free in a moment."""
         with self._lock:
-            if (room, name) in self._mics:
-                return None
+            live = self._mics.get((room, name))
+            if live is not None:
+                if session and live.session == session:
+                    live.replaced()
+                    return None, True
+                return None, False
             switches = (self._switches.get(key, (-1, False)) for key in ((room, None), (room, name)))
-            mic = BrowserMic(room, name, device, self._door, on_mute, muted=max(switches)[1])
+            mic = BrowserMic(room, name, device, self._door, on_mute, muted=max(switches)[1], session=session,
+                             on_replaced=on_replaced)
             self._mics[(room, name)] = mic
-            return mic
+            return mic, False
 
     def leave(self, mic: BrowserMic) -> None:
         with self._lock:
-            self._mics.pop((mic.room, mic.mic), None)
+            if self._mics.get((mic.room, mic.mic)) is mic:
+                del self._mics[(mic.room, mic.mic)]
 
     def _door(self, arbiter: Arbiter) -> ArbitratedOutbox:
         return ArbitratedOutbox(arbiter, self._bus, self._publisher, COUNTERS)

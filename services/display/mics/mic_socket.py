@@ -1,4 +1,4 @@
-"""`/ws/mic/{room}?name=NAME`: a browser tab's audio in, its mute switch out.
+"""`/ws/mic/{room}?name=NAME&session=ID`: a browser tab's audio in, its mute switch out.
 
 The tab sends binary frames of 16 kHz mono s16le (~100 ms each) and may send `{"type": "mute", "muted": bool}`;
 the display sends `hello` ({room, mic, muted}) and `{"type": "muted", "muted": bool}` whenever the switch moves
@@ -7,6 +7,11 @@ shows: text that is no mute command (1003), an odd byte count (1007), a frame ov
 larger are refused by the server before they are read), audio faster than real time (1008). Frames are fed one
 at a time, so a tab holds at most the server's few frames in flight: never-ending speech is cut by the segmenter
 (max length), never buffered.
+
+A name is live once per room, but the page that holds it may take it over from its own old socket: it sends an id
+of its own (`session`, random per page), and a reconnection with that id ends the old socket at once. A network
+that went (a phone that changed networks, a laptop that slept) leaves that socket open on the server until its
+pings go unanswered, 40 s, during which the page was refused its name and the room heard nothing from it.
 
 A tab's rate is judged by its own sample clock: the audio it has sent against the time since it connected. A
 server that stalls (a busy machine, a paused process) reads the frames that waited in the socket all at once,
@@ -21,6 +26,7 @@ import contextlib
 import functools
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,8 +53,10 @@ RATE_MARGIN = 1.25  # audio may arrive this much faster than real time, on avera
 BURST_SECONDS = 3.0  # ahead of that, on the tab's own clock (its audio sent vs. the time it has been open)
 BACKLOG_SECONDS = 5.0  # audio fed at once after a stall (a token bucket); the rest of the burst is dropped
 RESYNC_SECONDS = 1.0  # a stream this far from arrival time is re-anchored to it (the tab paused, a stall)
+SESSION = re.compile(r"[A-Za-z0-9-]{16,64}")  # a page's own id (crypto.randomUUID); anything else: no takeover
+TAKEOVER_SECONDS = 5.0  # how long a reconnection waits for its old socket to let the name go
 
-UNSUPPORTED, INVALID, POLICY, TOO_BIG, TRY_LATER = 1003, 1007, 1008, 1009, 1013
+NORMAL, UNSUPPORTED, INVALID, POLICY, TOO_BIG, TRY_LATER = 1000, 1003, 1007, 1008, 1009, 1013
 
 CLOSES = Counter("voxframe_display_mic_closes_total", "Browser-mic sockets the display closed, by reason",
                  ["reason"])
@@ -105,10 +113,14 @@ async def mic_socket(mics: MicDesk, websocket: WebSocket) -> None:
     if refusal is not None:
         await _close(websocket, TRY_LATER, "busy", refusal)
         return
+    session = websocket.query_params.get("session", "")
     loop, switched, withdrawn = asyncio.get_running_loop(), asyncio.Event(), asyncio.Event()
+    replaced = asyncio.Event()
     try:
-        mic = await mics.browser_mics.run(mics.browser_mics.join, room, name, f"browser tab at {address}",
-                                       lambda: loop.call_soon_threadsafe(switched.set))
+        mic = await _join(mics.browser_mics, room, name, f"browser tab at {address}",
+                          session if SESSION.fullmatch(session) else "",
+                          lambda: loop.call_soon_threadsafe(switched.set),
+                          lambda: loop.call_soon_threadsafe(replaced.set))
         if mic is None:
             await _close(websocket, POLICY, "name_taken", f"a mic named {name!r} is live in room {room!r} already; "
                                                           "open this page with another ?name=")
@@ -116,7 +128,7 @@ async def mic_socket(mics: MicDesk, websocket: WebSocket) -> None:
         metrics.CLIENTS.labels("mic").inc()
         try:
             with mics.paired.hold(grant.pairing_id, withdrawn.set) if grant else contextlib.nullcontext():
-                await _serve(websocket, mic, switched, withdrawn, mics.browser_mics)
+                await _serve(websocket, mic, switched, withdrawn, replaced, mics.browser_mics)
         finally:
             metrics.CLIENTS.labels("mic").dec()
             mics.browser_mics.leave(mic)
@@ -125,13 +137,24 @@ async def mic_socket(mics: MicDesk, websocket: WebSocket) -> None:
         mics.browser_mics.budget.leave(address)
 
 
+async def _join(mics: BrowserMics, room: str, name: str, device: str, session: str, on_mute: Callable[[], object],
+                on_replaced: Callable[[], object]) -> BrowserMic | None:
+    """The tab's mic; None if the name is live on another page's socket (or its own old one will not let go)."""
+    deadline = time.monotonic() + TAKEOVER_SECONDS
+    while True:
+        mic, ending = await mics.run(mics.join, room, name, device, on_mute, session, on_replaced)
+        if mic is not None or not ending or time.monotonic() > deadline:
+            return mic
+        await asyncio.sleep(0.05)  # the old socket closes, leaves and sends its utterance in progress
+
+
 async def _serve(websocket: WebSocket, mic: BrowserMic, switched: asyncio.Event, withdrawn: asyncio.Event,
-                 mics: BrowserMics) -> None:
+                 replaced: asyncio.Event, mics: BrowserMics) -> None:
     _LOGGER.info("Browser mic %s/%s connected (%s)", mic.room, mic.mic, mic.device)
     await websocket.send_text(json.dumps({"type": "hello", "room": mic.room, "mic": mic.mic, "muted": mic.muted}))
     tasks = {asyncio.create_task(_receive(websocket, mic, mics)),
              asyncio.create_task(_tell_switches(websocket, mic, switched)),
-             asyncio.create_task(_until_withdrawn(withdrawn))}
+             asyncio.create_task(_until_withdrawn(withdrawn)), asyncio.create_task(_until_replaced(replaced))}
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
         for task in done:
@@ -218,6 +241,12 @@ async def _until_withdrawn(withdrawn: asyncio.Event) -> None:
     """Ends the mic when the pairing it came in on is revoked (on any display)."""
     await withdrawn.wait()
     raise _Refused(POLICY, "revoked", "access withdrawn: this frame's pairing was revoked")
+
+
+async def _until_replaced(replaced: asyncio.Event) -> None:
+    """Ends the mic when its page came back on another socket (this one's network is gone)."""
+    await replaced.wait()
+    raise _Refused(NORMAL, "replaced", "this page reconnected on another socket")
 
 
 async def _close(websocket: WebSocket, code: int, label: str, reason: str) -> None:

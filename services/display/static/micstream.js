@@ -82,7 +82,11 @@ export class BrowserMic {
 
   connect() {
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-    const path = `/ws/mic/${encodeURIComponent(this.room)}?name=${encodeURIComponent(this.name)}`;
+    // This page's own id: its reconnection takes the name over from its old socket, which the server may still
+    // hold when the network went (until its pings give up); another tab with the name is still refused.
+    this.session ??= crypto.randomUUID(); // here, not in the constructor: only secure contexts have it
+    const path = `/ws/mic/${encodeURIComponent(this.room)}?name=${encodeURIComponent(this.name)}`
+      + `&session=${this.session}`;
     const socket = new WebSocket(`${scheme}//${location.host}${path}`);
     socket.binaryType = "arraybuffer";
     this.socket = socket;
