@@ -177,9 +177,10 @@ class Stack:
         return list(response.json()["data"]["activeTargets"])
 
     def pair_frame(self, room: str) -> str:
-        """Pair a frame as the dashboard does (token), open its one-time link as the frame would; its cookie."""
+        """Pair a frame as the dashboard does (token), open its one-time link as the frame would (its page posts
+        it back); its cookie."""
         link = self.api("POST", "/api/pairings", json={"name": "hall", "room": room})["link"]
-        response = requests.get(f"{self.display}{link}", allow_redirects=False, timeout=10)
+        response = requests.post(f"{self.display}{link}", allow_redirects=False, timeout=10)  # the link's page posts
         assert response.status_code == 303, f"{link}: {response.status_code} {response.text}"
         return f"voxframe_frame={response.cookies['voxframe_frame']}"
 

@@ -122,7 +122,7 @@ def _pair(display: DisplayProcess, room: str = "living-room") -> tuple[dict, req
                          headers={"Authorization": f"Bearer {TOKEN}"})
     assert made.status_code == 201
     screen = requests.Session()
-    landed = screen.get(f"{display.url}{made.json()['link']}", timeout=5)
+    landed = screen.post(f"{display.url}{made.json()['link']}", timeout=5)  # what the link's page does
     assert landed.status_code == 200 and landed.url == f"{display.url}/frame/{room}"
     return made.json(), screen
 
@@ -157,6 +157,29 @@ def test_a_paired_frame_shows_captions_across_restarts_until_revoked(broker: Bro
             frame.recv(5)
     hello = _frame_hello(guarded, screen)
     assert '"/images/' in hello and _says_nothing(hello)
+
+
+def test_a_pairing_link_fetched_by_a_link_checker_or_preview_is_not_spent(guarded: DisplayProcess, browser) -> None:
+    """A pairing link sent to the tablet in a chat or a mail is fetched first by the service's link preview or
+    scanner (HEAD or GET, no script run): that leaves the link to the screen, which pairs by opening it (the link
+    was spent by the first HEAD or GET, and the screen was told it was used)."""
+    made = requests.post(f"{guarded.url}/api/pairings", json={"name": "hall", "room": "kitchen"}, timeout=5,
+                         headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    link = f"{guarded.url}{made['link']}"
+    checked = requests.head(link, timeout=5, allow_redirects=False)
+    previewed = requests.get(link, timeout=5, allow_redirects=False, headers={"User-Agent": "Slackbot 1.0"})
+    assert (checked.status_code, previewed.status_code) == (200, 200)
+    assert "set-cookie" not in checked.headers and "set-cookie" not in previewed.headers
+    screen = browser.new_context()
+    try:
+        page = screen.new_page()
+        page.goto(link)
+        page.wait_for_url(f"{guarded.url}/frame/kitchen", timeout=10000)
+        assert [c["name"] for c in screen.cookies()] == ["voxframe_frame"]
+    finally:
+        screen.close()
+    assert requests.get(link, timeout=5).status_code == 404  # now it is spent
+    assert requests.post(link, timeout=5, allow_redirects=False).status_code == 404
 
 
 def test_pairings_need_the_token(guarded: DisplayProcess) -> None:

@@ -65,9 +65,18 @@ async def frame_page(access: Access, request: Request) -> Response:
     return response
 
 
-async def pair_page(pairings: Pairings, request: Request) -> Response:
-    """A pairing link opened on the frame: its code becomes this screen's frame cookie, then the frame shows."""
-    paired = await asyncio.to_thread(pairings.redeem, request.path_params["code"])
+async def pair_page(access: Access, pairings: Pairings, request: Request) -> Response:
+    """A pairing link opened on the frame. GET (or HEAD) answers a page that pairs, spending nothing: a link
+    preview or a mail scanner fetches it first and runs no script. The page POSTs back (by script, or its
+    button), which trades the code for this screen's frame cookie; then the frame shows."""
+    code = request.path_params["code"]
+    if request.method != "POST":
+        if not await asyncio.to_thread(pairings.pending, code):
+            return FileResponse(STATIC_DIR / "pair-invalid.html", status_code=404, headers=_NO_CACHE)
+        return FileResponse(STATIC_DIR / "pair.html", headers={"Cache-Control": "no-store"})
+    if not access.same_origin(request):  # a foreign page cannot pair this browser to a link it holds
+        return Response("cross-site request refused: origin does not match this host", 403)
+    paired = await asyncio.to_thread(pairings.redeem, code)
     if paired is None:
         return FileResponse(STATIC_DIR / "pair-invalid.html", status_code=404, headers=_NO_CACHE)
     response = RedirectResponse(f"/frame/{paired.room}", status_code=303)
@@ -99,7 +108,7 @@ def routes(access: Access, pairings: Pairings, jobs: Jobs) -> list[BaseRoute]:
         Route("/rules.js", rules_script),
         Route("/", _page(access, "dashboard.html", protected=True)),
         Route("/frame/{room}", functools.partial(frame_page, access)),
-        Route("/pair/{code}", functools.partial(pair_page, pairings)),
+        Route("/pair/{code}", functools.partial(pair_page, access, pairings), methods=["GET", "POST"]),
         Route("/mic/{room}", _page(access, "mic.html", protected=True, paired_room=True)),
         Route("/upload", _page(access, "upload.html", protected=True)),
         Route("/jobs/{job_id}", _page(access, "job.html", protected=True, jobs=jobs)),

@@ -1,7 +1,9 @@
 """Frame pairings: wall screens allowed to show one room's captions (and be its mic) without the access token.
 
 A screen has no keyboard, so a person makes a one-time link on the dashboard and opens it once on the
-screen; that visit trades the link's code for a long-lived key in an HttpOnly cookie. Only hashes of codes
+screen; that visit trades the link's code for a long-lived key in an HttpOnly cookie. The trade is a POST the
+link's page makes (its script, or its button): a link sent in a chat or a mail is fetched first by the service's
+preview or scanner (HEAD or GET, no script run), which must not spend it. Only hashes of codes
 and keys are stored (in the display's database, so pairings survive restarts and displays sharing one know
 them all); deleting the row revokes it.
 """
@@ -68,6 +70,12 @@ class Pairings:
                          (pairing_id, name, room, secret_hash(code), now + CODE_SECONDS, None, now, None, None))
         return PairingView(id=pairing_id, name=name, room=room, created_at=_time(now), link=f"/pair/{code}",
                            link_expires_at=_time(now + CODE_SECONDS))
+
+    def pending(self, code: str) -> bool:
+        """Whether `code` is a link's that is still unused and unexpired; spends nothing."""
+        with self.db.connection() as conn:
+            return conn.execute("SELECT 1 FROM frame_pairings WHERE code_hash=? AND code_expires_at>=?",
+                                (secret_hash(code), time.time())).fetchone() is not None
 
     def redeem(self, code: str) -> Paired | None:
         """Trade a valid, unused code for a new key; None for a code that is unknown, used or expired."""
