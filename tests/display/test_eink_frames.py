@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from email.utils import formatdate
 
@@ -17,7 +18,7 @@ from services.generator.engines import ImageRequest
 from services.generator.engines.illustrator import IllustratorBackend
 from shared.messages import Command, Control, GeneratedImage
 from tests.display.conftest import DisplayProcess, make_image, publish
-from tests.support import Broker, wait_for
+from tests.support import Broker, postgres_database, wait_for
 
 TOKEN = "correct-horse-battery"
 MAC = "A1:B2:C3:D4:E5:F6"
@@ -207,6 +208,27 @@ def test_a_trmnl_waits_for_the_dashboards_approval_when_a_token_is_set(
     again = requests.get(f"{guarded.url}/api/setup", headers={"ID": MAC}, timeout=5).json()
     assert requests.get(answer["image_url"], timeout=5).status_code == 401  # the old key is gone
     assert "/eink-card/" in trmnl_display(guarded, again["api_key"]).json()["image_url"]
+
+
+def test_a_trmnl_that_asks_for_setup_several_times_at_once_is_set_up_once(display_factory) -> None:
+    """A TRMNL whose setup call timed out asks again while the first is still in hand (or two displays behind
+    one address get both): on PostgreSQL each new MAC is one row and every answer a key (the second insert of a
+    MAC raised UniqueViolation: a 500 with a traceback)."""
+    with postgres_database() as url:
+        display = display_factory(VOXFRAME_DATABASE_URL=url, VOXFRAME_DISPLAY_TOKEN=TOKEN)
+        macs = [f"AA:BB:CC:00:00:{n:02X}" for n in range(12)]
+
+        def setup(mac: str) -> int:
+            return requests.get(f"{display.url}/api/setup", headers={"ID": mac}, timeout=10).status_code
+
+        with ThreadPoolExecutor(16) as pool:
+            answers = list(pool.map(setup, [mac for mac in macs for _ in range(16)]))
+        assert set(answers) == {200}
+        pairings = requests.get(f"{display.url}/api/pairings", headers={"Authorization": f"Bearer {TOKEN}"},
+                                timeout=5).json()
+        assert len(pairings) == len(macs)
+        key = requests.get(f"{display.url}/api/setup", headers={"ID": macs[0]}, timeout=5).json()["api_key"]
+        assert "/eink-card/" in trmnl_display(display, key).json()["image_url"]  # the newest key is the one
 
 
 @pytest.mark.browser

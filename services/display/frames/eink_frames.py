@@ -49,21 +49,21 @@ class EinkFrames:
         self.db = db
 
     def setup(self, device: str, room: str, approved: bool) -> Issued:
-        """A TRMNL's key; a device already known gets a new one and must be approved again (a MAC is no secret)."""
+        """A TRMNL's key; a device already known gets a new one and must be approved again (a MAC is no secret).
+        One statement, so calls for one new device at once make one row (an UPDATE, then an INSERT, raced: the
+        second insert broke the MAC's unique index on PostgreSQL)."""
         key, now = secrets.token_urlsafe(24), time.time()
         friendly = hashlib.sha256(device.encode()).hexdigest()[:6].upper()
         paired_at = now if approved else None
         with self.db.connection() as conn:
-            row = conn.execute("UPDATE frame_pairings SET key_hash=?, paired_at=?, seen_at=? WHERE device=? "
-                               "RETURNING id, name, room, kind", (secret_hash(key), paired_at, now, device)).fetchone()
-            if row is None:
-                pairing_id, name, kind = uuid.uuid4().hex, f"TRMNL {friendly}", TRMNL_KIND
-                conn.execute("INSERT INTO frame_pairings (id, name, room, code_hash, code_expires_at, key_hash, "
-                             "created_at, paired_at, seen_at, device, kind) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                             (pairing_id, name, room, None, None, secret_hash(key), now, paired_at, now, device, kind))
-            else:
-                pairing_id, name, room, kind = row["id"], row["name"], row["room"], row["kind"]
-        return Issued(EinkFrame(pairing_id, name, room, kind, approved), key, friendly)
+            row = conn.execute(
+                "INSERT INTO frame_pairings (id, name, room, code_hash, code_expires_at, key_hash, created_at, "
+                "paired_at, seen_at, device, kind) VALUES (?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT (device) DO UPDATE "
+                "SET key_hash=excluded.key_hash, paired_at=excluded.paired_at, seen_at=excluded.seen_at "
+                "RETURNING id, name, room, kind",
+                (uuid.uuid4().hex, f"TRMNL {friendly}", room, None, None, secret_hash(key), now, paired_at, now, device,
+                 TRMNL_KIND)).fetchone()
+        return Issued(EinkFrame(row["id"], row["name"], row["room"], row["kind"], approved), key, friendly)
 
     def create(self, name: str, room: str, kind: str) -> Issued:
         """A frame made on the dashboard (so approved): its key goes into the URL the frame fetches."""
