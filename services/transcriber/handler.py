@@ -45,7 +45,8 @@ def samples_of(segment: AudioSegment) -> np.ndarray:
 
 class TranscriptionHandler:
     """Publishes a Transcript per segment with words; upload-job segments get one even when empty,
-    so the job can count them."""
+    so the job can count them. Word times count from the segment's own part (`start_at`): of a segment carrying
+    its neighbours' audio as context, only its own words, timed past the context before it."""
 
     def __init__(self, engine: SpeechEngine, language: str = DEFAULT_LANGUAGE) -> None:
         self.engine = engine
@@ -60,7 +61,7 @@ class TranscriptionHandler:
         try:
             heard = self.engine.transcribe(samples, segment.language or self.language, self.rooms.prior(talk))
             heard = heard.without_context(segment.context_before_seconds, segment.context_after_seconds,
-                                          segment.duration_seconds)
+                                          segment.duration_seconds).timed_from(segment.context_before_seconds)
         except EngineError as exc:
             ENGINE_ERRORS.labels(engine, exc.reason).inc()
             raise

@@ -37,7 +37,7 @@ def test_speech_segment_becomes_a_transcript_of_the_same_trace(whisper: FasterWh
 def test_a_segment_carrying_its_neighbours_audio_keeps_only_the_words_of_its_own_part(
         whisper: FasterWhisperEngine, jfk: np.ndarray) -> None:
     """An upload's piece whose first and last seconds are context: its transcript is the words heard whose middle
-    lies between, and its text is theirs."""
+    lies between, and its text is theirs; their times count from its own part, where its line sits in the file."""
     handler = TranscriptionHandler(whisper)
     heard = handler(segment(jfk, job_id="j1"))
     assert heard is not None
@@ -50,6 +50,8 @@ def test_a_segment_carrying_its_neighbours_audio_keeps_only_the_words_of_its_own
     kept = [w.text for w in heard.words if before <= (w.start_seconds + w.end_seconds) / 2 < end]
     assert 0 < len(kept) < len(heard.words)
     assert [w.text for w in own.words] == kept and own.text == " ".join(kept)
+    first = next(w for w in heard.words if w.text == kept[0])
+    assert own.words[0].end_seconds == pytest.approx(first.end_seconds - before)
 
 
 def test_live_silence_publishes_nothing_but_a_job_segment_always_gets_a_transcript(

@@ -33,6 +33,14 @@ class Recognition:
         words = tuple(w for w in self.words if before_seconds <= (w.start_seconds + w.end_seconds) / 2 < end)
         return replace(self, text=" ".join(w.text for w in words), words=words)
 
+    def timed_from(self, seconds: float) -> Recognition:
+        """The same, its word times counted from `seconds` into its audio (a word begun before then, from 0)."""
+        if not seconds:
+            return self
+        words = tuple(w.model_copy(update={"start_seconds": max(0.0, w.start_seconds - seconds),
+                                           "end_seconds": max(0.0, w.end_seconds - seconds)}) for w in self.words)
+        return replace(self, words=words)
+
 
 class SpeechEngine(Protocol):
     """Turns 16 kHz mono int16 samples into text. `name` and `model` label transcripts and metrics.
