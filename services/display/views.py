@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from shared.messages import Command, JobStage
+from shared.messages import Command, JobStage, Word
 from shared.messages.control import check_value
 from shared.messages.envelope import NAME_MAX, NAME_PATTERN
 from shared.messages.image import Layout
@@ -133,6 +133,7 @@ class JobLineView(View):
     speaker: str | None = None
     text: str = ""
     transcribed: bool = Field(description="false while its segment waits for a transcriber")
+    words: tuple[Word, ...] = Field((), exclude=True, description="its words, timed from its start (for captions)")
 
 
 class JobView(View):

@@ -59,7 +59,8 @@ class Span:
 
 @dataclass(frozen=True)
 class HeardLine:
-    """A line as an engine heard it; `speaker` when the engine tells speakers apart."""
+    """A line as an engine heard it, its words timed from the line's start; `speaker` when the engine tells speakers
+    apart."""
 
     transcript_id: str
     text: str
@@ -202,7 +203,8 @@ class JobBook:
         with self.db.connection() as conn:
             rows = conn.execute("SELECT * FROM job_lines WHERE job_id=? ORDER BY sequence", (job_id,)).fetchall()
         return [JobLineView(sequence=r["sequence"], start_seconds=r["start_seconds"], end_seconds=r["end_seconds"],
-                            speaker=r["speaker"], text=r["text"] or "", transcribed=r["text"] is not None)
+                            speaker=r["speaker"], text=r["text"] or "", transcribed=r["text"] is not None,
+                            words=_words(r["words"]))
                 for r in rows]
 
     def text(self, job_id: str) -> list[JobLine]:
@@ -210,7 +212,7 @@ class JobBook:
         with self.db.connection() as conn:
             rows = conn.execute("SELECT transcript_id, text, words, language FROM job_lines WHERE job_id=? "
                                 "AND text != '' ORDER BY sequence", (job_id,)).fetchall()
-        return [JobLine(transcript_id=r[0], text=r[1], words=tuple(Word(**w) for w in json.loads(r[2] or "[]")),
+        return [JobLine(transcript_id=r[0], text=r[1], words=_words(r[2]),
                         language=r[3] or DEFAULT_LANGUAGE)
                 for r in rows]
 
@@ -245,3 +247,7 @@ class JobBook:
 
 def _words_json(words: Sequence[Word]) -> str:
     return json.dumps([w.model_dump() for w in words])
+
+
+def _words(stored: str | None) -> tuple[Word, ...]:
+    return tuple(Word(**w) for w in json.loads(stored or "[]"))
