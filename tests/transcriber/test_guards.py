@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from faster_whisper.transcribe import Segment, Word
 
-from services.transcriber.engines.guards import heard_words
+from services.transcriber.engines.guards import heard_words, unheard_speech
 
 SPEECH = [(0.0, 1.76)]  # the VAD's speech in speechbrain_spk2_snt2.wav: all of its 1.76 s
 
@@ -156,3 +156,13 @@ def test_a_stock_phrase_with_estimated_times_is_dropped() -> None:
 
     assert heard_words([said], COUNT_SPEECH, guessed) == []
     assert texts(heard_words([said], COUNT_SPEECH)) == ["Thank", "you."]
+
+
+def test_speech_that_kept_no_word_is_found_for_hearing_again_across_its_short_pauses() -> None:
+    """A joined piece whose middle Whisper skipped (3.4 s of playing cards heard as nothing in 20 s of read speech):
+    the wordless spans, joined across a pause holding no word, and none shorter than asked for (a filler)."""
+    speech = [(0.0, 4.0), (5.0, 6.2), (6.5, 8.4), (9.0, 9.6), (12.0, 15.0)]
+    middles = [1.0, 2.5, 3.5, 13.0]
+    assert unheard_speech(speech, middles, 1.5) == [(5.0, 8.4)]  # not (9.0, 9.6): too short to be a sentence
+    assert unheard_speech(speech, [*middles, 6.3], 1.5) == [(6.5, 8.4)]  # a word in the pause splits them
+    assert unheard_speech(speech, [*middles, 7.0], 1.5) == []

@@ -37,6 +37,7 @@ from shared.audio import SAMPLE_RATE_HZ
 
 # Whisper's word times are off by up to ~0.2 s; a word that overlaps speech padded by that much was heard.
 SPEECH_PAD_MS = 200
+UNHEARD_GAP_SECONDS = 0.5  # wordless speech spans closer than this are one stretch
 NO_SPEECH_PROB_MAX = 0.6  # Whisper's own pair: a segment is silent when both are past their limits
 LOGPROB_MIN = -1.0
 COMPRESSION_RATIO_MAX = 2.4  # text that gzips this well repeats itself: a decoding loop
@@ -146,3 +147,21 @@ def _stock_runs(words: list[Word]) -> list[list[int]]:
         else:
             runs.append([i])
     return runs
+
+
+def unheard_speech(speech: Sequence[tuple[float, float]], middles: Sequence[float],
+                   min_seconds: float) -> list[tuple[float, float]]:
+    """Stretches of `speech` (seconds, as `speech_spans` gives them) of at least `min_seconds` in which no kept
+    word's middle lies: spans without a word, joined across pauses that hold none either."""
+    def has_word(start: float, end: float) -> bool:
+        return any(start <= m <= end for m in middles)
+
+    stretches: list[tuple[float, float]] = []
+    for start, end in speech:
+        if has_word(start, end):
+            continue
+        if stretches and not has_word(stretches[-1][1], start) and start - stretches[-1][1] < UNHEARD_GAP_SECONDS:
+            stretches[-1] = (stretches[-1][0], end)
+        else:
+            stretches.append((start, end))
+    return [(start, end) for start, end in stretches if end - start >= min_seconds]

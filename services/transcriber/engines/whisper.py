@@ -6,6 +6,7 @@ import logging
 import os
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before faster_whisper imports huggingface_hub: never download
 
@@ -14,7 +15,7 @@ from faster_whisper.transcribe import restore_speech_timestamps
 from faster_whisper.vad import VadOptions, collect_chunks, get_speech_timestamps
 
 from services.transcriber.engines import EngineError, EngineFatalError, Recognition
-from services.transcriber.engines.guards import for_speech_detection, heard_words, speech_spans
+from services.transcriber.engines.guards import for_speech_detection, heard_words, speech_spans, unheard_speech
 from services.transcriber.engines.models import (
     ENGLISH_BEAM_SIZE,
     ENGLISH_MODEL,
@@ -30,6 +31,13 @@ from shared.messages import Word
 from shared.messages.language import AUTO, DEFAULT_LANGUAGE
 
 _LOGGER = logging.getLogger(__name__)
+# In a long window Whisper may skip a stretch of speech whole: a joined upload piece of read speech (25 s) came out
+# with nothing for 3.4 s of playing cards in its middle. In audio longer than one live segment (so only in pieces
+# joined by shared/audio/pieces.py), a stretch of speech this long that kept no word is heard again on its own,
+# with REHEAR_CONTEXT_SECONDS either side, and the words whose middle lies in it are kept.
+REHEAR_AFTER_SECONDS = 20.0
+REHEAR_SPEECH_SECONDS = 1.5
+REHEAR_CONTEXT_SECONDS = 1.0
 
 MAX_DETECTED, MIN_DETECTED = 8, 0.01  # the languages a detection reports: the likeliest, none below 1 %
 
@@ -118,8 +126,39 @@ class FasterWhisperEngine:
                  confidence=min(1.0, max(0.0, w.probability)))
             for w in kept
         )
-        return Recognition(text="".join(w.word for w in kept).strip(), words=words, language=info.language,
-                           model=model, detected=detected)
+        heard_all = Recognition(text="".join(w.word for w in kept).strip(), words=words, language=info.language,
+                                model=model, detected=detected)
+        return self._rehear_skipped(samples, speech, heard_all, asked, prior) \
+            if len(samples) > REHEAR_AFTER_SECONDS * SAMPLE_RATE_HZ else heard_all
+
+    def _rehear_skipped(self, samples: np.ndarray, speech: list[tuple[float, float]], heard: Recognition,
+                        language: str, prior: Mapping[str, float] | None) -> Recognition:
+        """`heard`, with the stretches of speech it kept no word of heard again (REHEAR_AFTER_SECONDS): as few
+        calls as fit, each over consecutive stretches spanning at most REHEAR_AFTER_SECONDS with their context."""
+        skipped = unheard_speech(speech, [(w.start_seconds + w.end_seconds) / 2 for w in heard.words],
+                                 REHEAR_SPEECH_SECONDS)
+        runs: list[list[tuple[float, float]]] = []
+        for stretch in skipped:
+            if runs and stretch[1] - runs[-1][0][0] + 2 * REHEAR_CONTEXT_SECONDS <= REHEAR_AFTER_SECONDS:
+                runs[-1].append(stretch)
+            else:
+                runs.append([stretch])
+        words = list(heard.words)
+        for run in runs:
+            begin = max(0, int((run[0][0] - REHEAR_CONTEXT_SECONDS) * SAMPLE_RATE_HZ))
+            offset = begin / SAMPLE_RATE_HZ
+            again = self.transcribe(samples[begin:int((run[-1][1] + REHEAR_CONTEXT_SECONDS) * SAMPLE_RATE_HZ)],
+                                    language, prior)
+            found = [w.model_copy(update={"start_seconds": w.start_seconds + offset,
+                                          "end_seconds": w.end_seconds + offset}) for w in again.words
+                     if any(a <= (w.start_seconds + w.end_seconds) / 2 + offset <= b for a, b in run)]
+            _LOGGER.debug("%.1f-%.1f s: %d stretch(es) heard as nothing in the whole, %d words alone",
+                          run[0][0], run[-1][1], len(run), len(found))
+            words += found
+        if not runs:
+            return heard
+        words.sort(key=lambda w: w.start_seconds)
+        return replace(heard, text=" ".join(w.text for w in words), words=tuple(words))
 
     def _detect(self, audio: np.ndarray, speech: list[tuple[float, float]]) -> dict[str, float]:
         """The likeliest languages of the speech (its first 30 s, pauses left out) among `auto_languages`, by
