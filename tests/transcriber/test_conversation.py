@@ -19,7 +19,8 @@ from services.transcriber.engines import Recognition
 from services.transcriber.engines.whisper import FasterWhisperEngine
 from services.transcriber.long import transcribe_long
 from services.transcriber.wer import Errors, errors
-from shared.audio import SAMPLE_RATE_HZ, SegmenterOptions, decode_audio, segment_file, to_float32
+from shared.audio import SAMPLE_RATE_HZ, decode_audio, segment_file, to_float32
+from shared.audio.pieces import MAX_PIECE_SECONDS
 from tests.speech import conversation_source
 from tests.transcriber.test_accuracy import bare_engine
 
@@ -89,16 +90,16 @@ def test_conversation_loses_no_more_words_than_bare_faster_whisper(whisper: Fast
 
 @pytest.mark.slow
 def test_a_long_recording_loses_no_words_at_its_cuts(whisper: FasterWhisperEngine, conversation_audio: Path) -> None:
-    """Property: `voxframe transcribe` cuts a recording longer than one segment, and hears it as well as the same
-    engine hears it whole (deletions within one word, for another CPU's rounding). Each recording over a segment's
-    length is checked; where none is (the stand-ins), all of them joined are. Cutting without context lost the
+    """Property: `voxframe transcribe` cuts a recording longer than a piece holds (25 s), and hears it as well as the
+    same engine hears it whole (deletions within one word, for another CPU's rounding). Each recording over the
+    piece is checked; where none is (the stand-ins), all of them joined are. Cutting without context lost the
     words a piece ended on: 34 deletions against 29 on the 60 s meeting ("…sound or options kind of" came out
     "…sound or")."""
     with open(conversation_audio / "manifest.tsv", newline="") as f:
         rows = list(csv.DictReader(f, delimiter="\t"))
     recordings = [(row["file"], decode_audio(conversation_audio / row["file"]), row["reference_text"])
                   for row in rows]
-    longest = SegmenterOptions().max_segment_s * SAMPLE_RATE_HZ
+    longest = MAX_PIECE_SECONDS * SAMPLE_RATE_HZ
     long = [r for r in recordings if len(r[1]) > longest and not r[0].startswith(UNORDERED)] or [
         ("all joined", np.concatenate([s for _, s, _ in recordings]), " ".join(t for _, _, t in recordings))]
     for name, samples, reference in long:

@@ -28,13 +28,16 @@ def voxframe(*args: str) -> subprocess.CompletedProcess[str]:
 
 
 def test_json_lines_per_file_with_long_files_cut_at_pauses(speech_dir: Path, tmp_path: Path) -> None:
-    """A long file (four recordings, 27 s of the real ones) comes back as one object, cut into segments, its text
-    the four recordings in order (WER <= 0.1 against their joined references), word times on the file's timeline;
-    a short file as another object (WER <= 0.25: one word of four may differ)."""
+    """A long file (four recordings, 27 s of the real ones, 2 s apart: longer than a piece holds) comes back
+    as one object, heard in pieces, its text the four recordings in order (WER <= 0.1 against their joined
+    references), word times on the file's timeline; a short file as another object (WER <= 0.25: one word of four
+    may differ)."""
     long_file = tmp_path / "long.flac"
+    pause = np.zeros(2 * 16000, np.int16)
     parts = [decode_audio(speech_dir / p) for p in PARTS]
-    soundfile.write(long_file, np.concatenate(parts), 16000)
-    seconds, last_part_at = sum(map(len, parts)) / 16000, sum(map(len, parts[:-1])) / 16000
+    soundfile.write(long_file, np.concatenate([x for part in parts for x in (part, pause)][:-1]), 16000)
+    seconds = (sum(map(len, parts)) + len(pause) * (len(parts) - 1)) / 16000
+    last_part_at = seconds - len(parts[-1]) / 16000
     short_file = speech_dir / "pocketsphinx_goforward.wav"
 
     done = voxframe("transcribe", "--json", str(long_file), str(short_file))

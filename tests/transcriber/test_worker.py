@@ -23,7 +23,8 @@ from services.display.jobs.uploads import job_segments, prepare
 from services.transcriber.engines.whisper import FasterWhisperEngine
 from services.transcriber.long import transcribe_long
 from services.transcriber.wer import wer
-from shared.audio import SAMPLE_RATE_HZ, SegmenterOptions, decode_audio
+from shared.audio import SAMPLE_RATE_HZ, decode_audio
+from shared.audio.pieces import MAX_PIECE_SECONDS
 from shared.bus import REASON_HEADER, Bus
 from shared.config import BusSettings
 from shared.messages import Transcript
@@ -114,19 +115,19 @@ def test_worker_transcribes_speech_skips_live_silence_and_dead_letters_bad_audio
 
 
 def talk_longer_than_a_segment(conversation_audio: Path) -> np.ndarray:
-    """The longest conversation if it is longer than one segment (the real meeting: its cuts fall mid-phrase),
+    """The longest conversation if it is longer than a piece holds (the real meeting: its cuts fall mid-phrase),
     else all of them joined."""
     with open(conversation_audio / "manifest.tsv", newline="") as f:
         recordings = [decode_audio(conversation_audio / row["file"]) for row in csv.DictReader(f, delimiter="\t")]
     longest = max(recordings, key=len)
-    return longest if len(longest) > SegmenterOptions().max_segment_s * SAMPLE_RATE_HZ else np.concatenate(recordings)
+    return longest if len(longest) > MAX_PIECE_SECONDS * SAMPLE_RATE_HZ else np.concatenate(recordings)
 
 
 @pytest.mark.slow
 def test_an_upload_is_heard_with_context_past_its_cuts_as_voxframe_transcribe_hears_it(
         broker: Broker, publisher: Bus, start_worker: Callable[..., Worker], whisper: FasterWhisperEngine,
         conversation_audio: Path) -> None:
-    """An upload of talk longer than one segment reaches the worker as pieces with their neighbours' audio either
+    """An upload of talk longer than a piece holds reaches the worker as pieces with their neighbours' audio either
     side: the job's words are `voxframe transcribe`'s on the same audio (same CPU, same model), and each line keeps
     only the words of its own part, so no word of a neighbour's context comes twice. Heard alone, without
     context, pieces misheard where a cut fell mid-phrase (JFK's first phrase, cut at its 1 s pause: "am I fellow")."""
