@@ -29,8 +29,6 @@ def transcribe_long(engine: SpeechEngine, samples: np.ndarray,
     for piece in progress(pieces):
         heard = engine.transcribe(samples[piece.begin:piece.end]).without_context(
             piece.context_before_seconds, piece.context_after_seconds, (piece.end - piece.begin) / SAMPLE_RATE_HZ)
-        offset = piece.begin / SAMPLE_RATE_HZ
-        words += [w.model_copy(update={"start_seconds": w.start_seconds + offset,
-                                       "end_seconds": w.end_seconds + offset}) for w in heard.words]
+        words += [w.shifted(piece.begin / SAMPLE_RATE_HZ) for w in heard.words]
         language, model = heard.language, heard.model
     return Recognition(" ".join(w.text for w in words), tuple(words), language, model), len(pieces)

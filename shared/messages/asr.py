@@ -23,6 +23,12 @@ class Word(BaseModel):
     end_seconds: float = Field(ge=0)
     confidence: float = Field(ge=0, le=1)
 
+    def shifted(self, seconds: float) -> Word:
+        """The same word timed `seconds` later (earlier when negative), never before 0: its time in a longer or
+        shorter stretch of the same audio."""
+        return self.model_copy(update={"start_seconds": max(0.0, self.start_seconds + seconds),
+                                       "end_seconds": max(0.0, self.end_seconds + seconds)})
+
 
 class Transcript(Envelope):
     """What was said in one `AudioSegment` (same trace, `audio_id` names it)."""

@@ -284,10 +284,8 @@ class Jobs:
 def _lines(job_id: str, utterances: Sequence[Utterance]) -> list[tuple[Span, HeardLine]]:
     """A line per speaker turn, its words timed from the turn's start as a transcriber's are from its segment's."""
     return [(Span(u.start_seconds, u.end_seconds),
-             HeardLine(str(derived_id(job_id, "line", i)), u.text, tuple(
-                 w.model_copy(update={"start_seconds": max(0.0, w.start_seconds - u.start_seconds),
-                                      "end_seconds": max(0.0, w.end_seconds - u.start_seconds)}) for w in u.words),
-                       u.speaker, u.language))
+             HeardLine(str(derived_id(job_id, "line", i)), u.text,
+                       tuple(w.shifted(-u.start_seconds) for w in u.words), u.speaker, u.language))
             for i, u in enumerate(utterances)]
 
 

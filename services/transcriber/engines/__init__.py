@@ -37,9 +37,7 @@ class Recognition:
         """The same, its word times counted from `seconds` into its audio (a word begun before then, from 0)."""
         if not seconds:
             return self
-        words = tuple(w.model_copy(update={"start_seconds": max(0.0, w.start_seconds - seconds),
-                                           "end_seconds": max(0.0, w.end_seconds - seconds)}) for w in self.words)
-        return replace(self, words=words)
+        return replace(self, words=tuple(w.shifted(-seconds) for w in self.words))
 
 
 class SpeechEngine(Protocol):

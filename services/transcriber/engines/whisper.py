@@ -149,8 +149,7 @@ class FasterWhisperEngine:
             offset = begin / SAMPLE_RATE_HZ
             again = self.transcribe(samples[begin:int((run[-1][1] + REHEAR_CONTEXT_SECONDS) * SAMPLE_RATE_HZ)],
                                     language, prior)
-            found = [w.model_copy(update={"start_seconds": w.start_seconds + offset,
-                                          "end_seconds": w.end_seconds + offset}) for w in again.words
+            found = [w.shifted(offset) for w in again.words
                      if any(a <= (w.start_seconds + w.end_seconds) / 2 + offset <= b for a, b in run)]
             _LOGGER.debug("%.1f-%.1f s: %d stretch(es) heard as nothing in the whole, %d words alone",
                           run[0][0], run[-1][1], len(run), len(found))
