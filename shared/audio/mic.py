@@ -4,7 +4,8 @@ transcriber for; once a second → MicStatus.
 
 `hear`/`end_stream` run on the audio thread, `on_control`/`status` on the bus's work thread, so the few fields
 both touch are guarded by a lock. A mute takes effect before the next block is fed: the utterance in progress is
-sent (end_reason muted), nothing after.
+sent (end_reason muted), nothing after. Of two switches the later one (its Control's `created_at`) wins, whichever
+arrives first; a mic may start muted (`muted=True`) until a switch reaches it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ SILENT_DBFS = -100.0  # the floor reported for digital silence (log of zero)
 class LiveMic:
     """Subclasses may override `_muted_changed` and `_cut` to count or keep what passes."""
 
-    def __init__(self, room: str, mic: str, segmenter: Segmenter, kind: MicKind = "device", device: str = "") -> None:
+    def __init__(self, room: str, mic: str, segmenter: Segmenter, kind: MicKind = "device", device: str = "",
+                 muted: bool = False) -> None:
         self.room = room
         self.mic = mic
         self.segmenter = segmenter
@@ -40,7 +42,8 @@ class LiveMic:
         self._sequence = 0
         self._clock = StreamClock()
         self._lock = threading.Lock()
-        self._mute_wanted = False
+        self._mute_wanted = muted
+        self._switched_at: datetime | None = None  # when the switch it obeys was set; None: its start state
         self._language: str | None = None  # the room's language setting once one arrives; else the transcriber's
         self._muted = False
         self._sum_squares = 0.0
@@ -108,7 +111,10 @@ class LiveMic:
         if control.command not in (Command.MUTE, Command.UNMUTE) or control.mic not in (None, self.mic):
             return  # another mic's switch, or a command for the prompter
         with self._lock:
+            if self._switched_at is not None and control.created_at < self._switched_at:
+                return  # an older switch that arrived late
             self._mute_wanted = control.command is Command.MUTE
+            self._switched_at = control.created_at
 
     def _set_language(self, value: object) -> None:
         """The room's language for the segments cut from now on; a bad value is the prompter's to dead-letter."""
@@ -132,6 +138,7 @@ class LiveMic:
             mean_square = self._sum_squares / self._samples if self._samples else 0.0
             self._sum_squares, self._samples = 0.0, 0
             muted = self._mute_wanted  # no audio heard after the command reaches the segmenter
+            switched_at = self._switched_at
             language = self._language
         windows = (self.segmenter.windows, self.segmenter.speech_windows)
         counted, speech = windows[0] - self._windows_seen[0], windows[1] - self._windows_seen[1]
@@ -139,4 +146,4 @@ class LiveMic:
         level = max(SILENT_DBFS, 10 * math.log10(mean_square / 32768**2)) if mean_square > 0 else SILENT_DBFS
         ratio = 0.0 if muted or not counted else speech / counted
         return MicStatus(room=self.room, source=self.mic, level_dbfs=min(0.0, level), speech_ratio=ratio,
-                         muted=muted, device=self.device, kind=self.kind, language=language)
+                         muted=muted, switched_at=switched_at, device=self.device, kind=self.kind, language=language)
