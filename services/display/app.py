@@ -7,6 +7,7 @@ import contextlib
 import logging
 import os
 import signal
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -31,6 +32,7 @@ from services.display.jobs.assemblyai import AssemblyAIBatch
 from services.display.mics import mic_socket
 from services.display.mics.board import MicBoard
 from services.display.mics.browser import BrowserMics
+from services.display.mics.switches import MuteSwitches
 from services.display.push.handler import DisplayHandler
 from services.display.push.hub import Hub
 from services.display.push.room_controls import RoomControls
@@ -89,15 +91,16 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
                       MicBoard(), hub, access, pairings,
                       Slots(settings.upload_max_concurrent),
                       BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs,
-                                                    settings.display_ws_max_per_address)),
+                                                    settings.display_ws_max_per_address), MuteSwitches(db, bus)),
                       Variants(settings.display_render_threads, settings.display_render_queue), EinkFrames(db),
                       PairedSockets(pairings), Readers(access), RoomControls(hub, gallery, bus))
     handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
     queue = display.bus.topology.display(settings.queue_id(port))
 
-    def on_status(status: MicStatus) -> None:  # the dashboard's meters, who else listens, the room's language
+    def on_status(status: MicStatus) -> None:  # the dashboard's meters, who else listens, the mic's switch, language
         handler.on_status(status)
         display.browser_mics.on_status(status)
+        display.browser_mics.switches.on_status(status, time.monotonic())
         display.rooms.on_status(status)
 
     def on_control(control: Control) -> None:  # the browser mics' mute switches, and the display's own commands

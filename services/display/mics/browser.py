@@ -5,15 +5,14 @@ The registry answers the bus (Controls and other mics' notices, on the work thre
 a worker thread (`hear`), one block at a time per tab, so the event loop never runs the VAD. Those threads are
 the mics' own: a storm of renders or database reads cannot hold a tab's audio up.
 
-Mute switches outlive a tab's socket: the last one for the room and for each of its mics is remembered, and a tab
-that (re)joins starts as they left it. A muted tablet that loses its Wi-Fi for a moment comes back muted, not
-listening; a tab that joins a room muted as a whole is muted too.
+Mute switches outlive a tab's socket and the display: they are kept in the database (`switches.py`), and a tab
+that (re)joins starts as they say. A muted tablet that loses its Wi-Fi for a moment, or whose display restarted,
+comes back muted, not listening; a tab that joins a room muted as a whole is muted too.
 """
 
 from __future__ import annotations
 
 import asyncio
-import itertools
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from typing import TypeVar
 import numpy as np
 from prometheus_client import Counter
 
+from services.display.mics.switches import NEVER, MuteSwitches, Switch
 from services.display.web.limits import SocketBudget
 from shared.audio import Segmenter
 from shared.audio.arbiter import Arbiter
@@ -32,7 +32,6 @@ from shared.messages import Command, Control, EndReason, Heard, MicStatus
 
 BUFFER_SECONDS = 600.0  # speech of all browser mics held while the broker is away; oldest dropped past it
 THREADS = 4  # each tab's blocks go in one at a time: these serve many tabs, on threads no render or read takes
-SWITCHES_KEPT = 4096  # mute switches remembered (room, and room and mic); the least recently moved forgotten first
 
 T = TypeVar("T")
 
@@ -52,11 +51,11 @@ class BrowserMic(LiveMic):
     """One tab's mic; `on_mute()` (called on the bus thread) tells its socket that the mute switch moved."""
 
     def __init__(self, room: str, name: str, device: str, door: Callable[[Arbiter], ArbitratedOutbox],
-                 on_mute: Callable[[], None], muted: bool = False, session: str = "",
+                 on_mute: Callable[[], None], switch: Switch = NEVER, session: str = "",
                  on_replaced: Callable[[], None] = lambda: None) -> None:
         super().__init__(room, name, Segmenter(), kind="browser", device=device)
-        if muted:  # as its switches were left: obeyed from its first block
-            super().on_control(Control(room=room, source="display", mic=name, command=Command.MUTE))
+        super().on_control(Control(room=room, source="display", mic=name, created_at=switch.set_at,
+                                   command=Command.MUTE if switch.muted else Command.UNMUTE))  # from its first block
         self.outbox = door(Arbiter(room, name))
         self.session = session  # the page's own id ("" if it sent none): its reconnection may take the name over
         self._on_mute = on_mute
@@ -81,14 +80,13 @@ class BrowserMic(LiveMic):
 class BrowserMics:
     """The browser mics this display serves, by room and name (a name is live once per room)."""
 
-    def __init__(self, bus: Bus, budget: SocketBudget) -> None:
+    def __init__(self, bus: Bus, budget: SocketBudget, switches: MuteSwitches) -> None:
         self._bus = bus
+        self.switches = switches
         self.budget = budget  # tabs live at once, in total and per address (event loop only)
         self._publisher = SegmentOutbox(bus, BUFFER_SECONDS, COUNTERS)
         self._lock = threading.Lock()
         self._mics: dict[tuple[str, str], BrowserMic] = {}
-        self._switches: dict[tuple[str, str | None], tuple[int, bool]] = {}  # (room, mic or None) → (order, muted)
-        self._order = itertools.count()
         self._pool = ThreadPoolExecutor(THREADS, thread_name_prefix="display-mic")
         bus.every(1.0, self._publish_statuses)
         bus.every(0.05, self._release)
@@ -113,9 +111,8 @@ class BrowserMics:
                     live.replaced()
                     return None, True
                 return None, False
-            switches = (self._switches.get(key, (-1, False)) for key in ((room, None), (room, name)))
-            mic = BrowserMic(room, name, device, self._door, on_mute, muted=max(switches)[1], session=session,
-                             on_replaced=on_replaced)
+            mic = BrowserMic(room, name, device, self._door, on_mute, self.switches.wanted(room, name),
+                             session=session, on_replaced=on_replaced)
             self._mics[(room, name)] = mic
             return mic, False
 
@@ -135,14 +132,8 @@ class BrowserMics:
 
     def on_control(self, control: Control) -> None:
         """Bus work thread, or a tab's own switch (`mic_socket`): the room's mics obey it, and a mute switch is
-        remembered for the tabs that join later."""
-        if control.command in (Command.MUTE, Command.UNMUTE):
-            with self._lock:
-                key = (control.room, control.mic)
-                self._switches.pop(key, None)  # re-inserted last: the dict's order is the switches' age
-                self._switches[key] = (next(self._order), control.command is Command.MUTE)
-                if len(self._switches) > SWITCHES_KEPT:
-                    del self._switches[next(iter(self._switches))]
+        kept for the mics that (re)join later."""
+        self.switches.on_control(control)
         for mic in self._live(control.room):
             mic.on_control(control)
 
