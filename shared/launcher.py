@@ -136,7 +136,7 @@ def plan(args: argparse.Namespace) -> list[Worker]:
     workers += [Worker(f"transcriber-{i + 1}",
                        [transcriber.command, *transcriber.port_args(None if i == 0 else MORE_TRANSCRIBERS_PORT + i)])
                 for i in range(args.transcribers)]
-    mic = [capture.command, "--room", args.room, *capture.port_args()]
+    mic = [capture.command, "--room", args.room, "--start-muted", *capture.port_args()]  # the display unmutes
     if args.demo:
         spoken = args.language if args.language in DEMO_LANGUAGES else "en"
         workers.append(Worker("capture", [*mic, "--mic", "demo", "--file", str(demo_recording(language=spoken)),
@@ -145,7 +145,7 @@ def plan(args: argparse.Namespace) -> list[Worker]:
         workers.append(Worker("capture", [*mic, "--mic", "file", "--file", args.file, "--loop"]))
     elif args.mic:
         workers.append(Worker("capture", [*mic, "--mic", "mic", "--device", args.mic]))
-    workers += [Worker(f"satellite-{i + 1}", [capture.command, "--room", args.room,
+    workers += [Worker(f"satellite-{i + 1}", [capture.command, "--room", args.room, "--start-muted",
                                               *capture.port_args(SATELLITES_PORT + i),
                                               "--mic", f"satellite-{i + 1}", "--wyoming", uri])
                 for i, uri in enumerate(args.wyoming)]

@@ -31,10 +31,10 @@ def test_the_plan_starts_each_service_on_its_own_default_port() -> None:
         ("prompter", ["prompter", "--metrics-port", "9103"]),
         ("transcriber-1", ["transcriber", "--metrics-port", "9102"]),
         ("transcriber-2", ["transcriber", "--metrics-port", "9111"]),
-        ("capture", ["capture", "--room", "den", "--metrics-port", "9101", "--mic", "file", "--file", "talk.wav",
-                     "--loop"]),
-        ("satellite-1", ["capture", "--room", "den", "--metrics-port", "9121", "--mic", "satellite-1",
-                         "--wyoming", "tcp://porch.local:10700"]),
+        ("capture", ["capture", "--room", "den", "--start-muted", "--metrics-port", "9101", "--mic", "file",
+                     "--file", "talk.wav", "--loop"]),
+        ("satellite-1", ["capture", "--room", "den", "--start-muted", "--metrics-port", "9121", "--mic",
+                         "satellite-1", "--wyoming", "tcp://porch.local:10700"]),
     ]
 
 

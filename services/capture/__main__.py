@@ -74,6 +74,9 @@ class CaptureSettings(MetricsServerSettings):
     )
     buffer_seconds: float = Field(600.0, gt=0, description="speech held while the broker is away; oldest dropped")
     record_dir: Path | None = Field(None, description="also write every published segment as WAV here")
+    start_muted: bool = Field(False, description="start muted until the display tells this mic its mute switch "
+                                                 "(it keeps them): a restart never listens past a mute; "
+                                                 "without a display, never listens")
     metrics_port: int = Field(9101, ge=0, le=65535, description="/metrics and /healthz port (0 = any free)")
 
     def segmenter_options(self) -> SegmenterOptions:
@@ -156,6 +159,7 @@ def add_command(commands: argparse._SubParsersAction[argparse.ArgumentParser],
     ident = p.add_argument_group("identity and privacy")
     add_setting_flags(ident, CaptureSettings, {"--room": "room", "--mic": "mic"})
     add_setting_flag(ident, CaptureSettings, "--record", "record_dir", metavar="DIR")
+    add_setting_flags(ident, CaptureSettings, kebab_flags(CaptureSettings, only=("start_muted",)))
     cut = p.add_argument_group("segmentation")
     add_setting_flags(cut, CaptureSettings, kebab_flags(CaptureSettings, only=_SEGMENTER_FIELDS))
     ops = p.add_argument_group("operation")
@@ -187,7 +191,7 @@ def run(args: argparse.Namespace) -> int:
         return 2
     bus = Bus("capture", load_settings(BusSettings))
     handler = CaptureHandler(settings.room, settings.mic, Segmenter(settings.segmenter_options()),
-                             settings.record_dir)
+                             settings.record_dir, muted=settings.start_muted)
     arbiter = Arbiter(settings.room, settings.mic, settings.arbitration_options())
     bus.consume(bus.topology.control(settings.room),
                 {Control: handler.on_control, Heard: arbiter.on_heard, MicStatus: arbiter.on_status})

@@ -17,8 +17,9 @@ from shared.messages import AudioSegment, MicStatus
 class CaptureHandler(LiveMic):
     """`on_audio` runs on the capture thread; `on_control` and `status` on the bus's work thread."""
 
-    def __init__(self, room: str, mic: str, segmenter: Segmenter, record_dir: Path | None = None) -> None:
-        super().__init__(room, mic, segmenter)
+    def __init__(self, room: str, mic: str, segmenter: Segmenter, record_dir: Path | None = None,
+                 muted: bool = False) -> None:
+        super().__init__(room, mic, segmenter, muted=muted)
         self.record_dir = record_dir
 
     def on_audio(self, block: AudioBlock) -> list[AudioSegment]:
