@@ -72,8 +72,8 @@ class MuteSwitches:
     def on_status(self, status: MicStatus, now: float) -> None:
         """Reconcile one mic (`now`: monotonic seconds): tell it its switch, or keep the newer one it obeys."""
         wanted = self.wanted(status.room, status.source)
-        if status.switched_at is not None and status.muted == wanted.muted:
-            return  # as it should be (a mic not yet told any switch is told, to hear it came from here)
+        if status.muted == wanted.muted and (status.switched_at is not None or wanted is NEVER):
+            return  # as it should be (a mic not yet told a switch there is is told, so a late older one loses)
         if status.switched_at is not None and status.switched_at > wanted.set_at:
             _LOGGER.info("Mic %s/%s obeys a later switch than kept (%s); keeping it", status.room, status.source,
                          "muted" if status.muted else "listening")
