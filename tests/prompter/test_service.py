@@ -132,6 +132,30 @@ def test_bad_controls_are_dead_lettered_with_the_reason(start, publisher: Bus, b
     assert props.headers[REASON_HEADER].startswith("unprocessable: unknown style 'cubism'"), "dead-lettered at once"
 
 
+def test_messages_of_types_we_never_send_are_dead_lettered_under_one_label(start, publisher: Bus,
+                                                                           broker: Broker) -> None:
+    """The AMQP type is the publisher's to write: 300 made-up ones, and one of 255 bytes (the most AMQP carries),
+    are each dead-lettered as `unknown`; the prompter stays up, keeps its metrics small, and still paints."""
+    tap = broker.tap("prompt.#")
+    prompter = start("--window-seconds", "600")
+    series = len(prompter.metrics().splitlines())
+    broker.publish_raw("transcript.den.mic1", b"{}", "t" * 255)
+    for n in range(300):
+        broker.publish_raw("transcript.den.mic1", b"{}", f"made-up-{n}")
+    dead = wait_for(lambda: broker.depth(broker.topology.dead.name) == 301 and broker.drain(broker.topology.dead.name),
+                    timeout=30, message="301 dead letters")
+    reasons = {props.headers[REASON_HEADER] for props, _ in dead}
+    assert f"unexpected_type: no handler for message type {'t' * 100!r} on {broker.topology.prompter.name}" in reasons
+    assert {props.type for props, _ in dead} >= {"t" * 255, "made-up-0"}, "the letter keeps the type it was sent with"
+    text = prompter.metrics()
+    assert 'voxframe_messages_dead_lettered_total{reason="unexpected_type",stage="prompter",type="unknown"} 301.0' \
+        in text
+    assert "made-up" not in text and len(text.splitlines()) < series + 20, "one series for every type we never send"
+    publisher.publish(*transcripts(TALK), Control(room="den", source="dashboard", command=Command.PAINT_NOW))
+    wait_for(lambda: prompts(broker, tap), timeout=15, message="a prompt after the made-up types")
+    assert requests.get(f"http://127.0.0.1:{prompter.port}/healthz", timeout=2).status_code == 200
+
+
 @pytest.mark.slow  # two process starts, ~6 s on an idle machine
 def test_a_replica_takes_over_the_window_of_one_that_died(start, publisher: Bus, broker: Broker) -> None:
     tap = broker.tap("prompt.#")
