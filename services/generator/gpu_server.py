@@ -270,6 +270,10 @@ async def _answer(request: Request, api: str, run: Callable[[ServerState, dict[s
     except BackendError as exc:
         status = 500
         return JSONResponse(error(str(exc), exc.reason), status)
+    except Exception as exc:  # a backend's bug or a failure it does not wrap: still a 500 in the API's shape, counted
+        status = 500  # as one (it was Starlette's text 500, counted as a 200: a failing GPU looked healthy)
+        _LOGGER.exception("%s request failed", api)
+        return JSONResponse(error(f"generation failed: {type(exc).__name__}", "internal_error"), status)
     finally:
         GPU_REQUESTS.labels(api, str(status)).inc()
 
@@ -284,6 +288,10 @@ ROUTES = [
 def _image_request(text: str, count: int, body: dict[str, Any]) -> ImageRequest:
     if len(text) > MAX_PROMPT_CHARS:
         raise BadRequest(f"the prompt is {len(text)} characters; at most {MAX_PROMPT_CHARS} are accepted")
+    try:
+        text.encode()
+    except UnicodeEncodeError as exc:  # JSON's "\ud800": Python's json takes a lone surrogate, no encoder does
+        raise BadRequest(f"the prompt is not valid Unicode: a lone surrogate at character {exc.start}") from exc
     values = {name: body.get(name, default) for name, default in (("width", 512), ("height", 512), ("seed", 0))}
     for name, value in values.items():
         if not is_whole_number(value) or value < 0:

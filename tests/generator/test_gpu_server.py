@@ -18,6 +18,7 @@ import openai
 import pytest
 import requests
 from PIL import Image
+from prometheus_client.parser import text_string_to_metric_families
 
 from services.generator.engines import BackendError, ImageRequest, Picture
 from services.generator.engines.dalle_playground import DallePlaygroundBackend
@@ -191,6 +192,50 @@ def test_backend_errors_are_500_and_counted_in_metrics() -> None:
     assert reply.status_code == 500
     assert reply.json()["error"]["code"] == "out_of_memory"
     assert 'voxframe_gpu_server_requests_total{api="openai",status="500"}' in metrics
+
+
+def test_a_failure_the_backend_does_not_wrap_is_a_500_in_the_apis_shape_and_counted_as_one() -> None:
+    """A backend's bug (or an exception it does not turn into a BackendError) was Starlette's plain-text 500, and the
+    metric counted it as a 200: a GPU failing every request looked healthy on its dashboard."""
+    class Buggy:
+        def generate(self, request: ImageRequest) -> list[Picture]:
+            if request.text == "warm-up":
+                return PosterBackend().generate(request)
+            raise KeyError("scheduler")
+
+    queue = GenerationQueue(Buggy)
+    with serve_app(create_app(queue)) as url:
+        wait_for(lambda: queue.status == "ready", message="ready")
+        before = _answered(url)
+        playground = requests.post(url + "/generate", json={"text": "x", "width": 64, "height": 64}, timeout=5)
+        client = openai.OpenAI(base_url=url + "/v1", api_key="unused", max_retries=0)
+        with pytest.raises(openai.InternalServerError) as caught:
+            client.images.generate(model="m", prompt="x", size="64x64")
+        after = _answered(url)
+    assert (playground.status_code, playground.json()) == (500, {"success": False,
+                                                                 "error": "generation failed: KeyError"})
+    assert caught.value.status_code == 500 and caught.value.code == "internal_error"
+    assert {key: after[key] - before.get(key, 0) for key in after if after[key] != before.get(key, 0)} == {
+        ("playground", "500"): 1, ("openai", "500"): 1}
+
+
+def _answered(url: str) -> dict[tuple[str, str], float]:
+    """`voxframe_gpu_server_requests_total` by (api, status): the registry is the test process's, shared by tests."""
+    family = next(f for f in text_string_to_metric_families(requests.get(url + "/metrics", timeout=5).text)
+                  if f.name == "voxframe_gpu_server_requests")
+    return {(s.labels["api"], s.labels["status"]): s.value for s in family.samples if s.name.endswith("_total")}
+
+
+@pytest.mark.parametrize("route", ["/generate", "/v1/images/generations"])
+def test_a_prompt_that_is_not_unicode_is_a_400_not_a_crash(poster_server: str, route: str) -> None:
+    """JSON may spell a lone surrogate (\\ud800), which Python's json takes and no encoder does: the poster's hash
+    raised, a 500 with a traceback."""
+    field = "text" if route == "/generate" else "prompt"
+    reply = requests.post(poster_server + route, data=f'{{"{field}": "a kite \\ud800", "size": "64x64"}}',
+                          headers={"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"},
+                          timeout=10)
+    assert reply.status_code == 400, reply.text
+    assert "not valid Unicode: a lone surrogate at character 7" in reply.text
 
 
 def test_cli_gpu_server_serves_until_sigterm() -> None:
