@@ -83,6 +83,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
     pairings = Pairings(db)
     access = Access(settings.display_token, settings.allowed_origins, pairings)
     bus = Bus("display", bus_settings)
+    switches = MuteSwitches(db, bus)
     hub = Hub(SocketBudget(settings.display_ws_max_clients, settings.display_ws_max_per_address,
                            settings.display_ws_max_anonymous))
     display = Display(settings, bus, gallery,
@@ -91,7 +92,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
                       MicBoard(), hub, access, pairings,
                       Slots(settings.upload_max_concurrent),
                       BrowserMics(bus, SocketBudget(settings.display_mic_max_tabs,
-                                                    settings.display_ws_max_per_address), MuteSwitches(db, bus)),
+                                                    settings.display_ws_max_per_address), switches),
                       Variants(settings.display_render_threads, settings.display_render_queue), EinkFrames(db),
                       PairedSockets(pairings), Readers(access), RoomControls(hub, gallery, bus))
     handler = DisplayHandler(display.gallery, display.jobs, display.mics, display.hub)
@@ -100,7 +101,7 @@ def create_app(settings: DisplaySettings, bus_settings: BusSettings, port: int) 
     def on_status(status: MicStatus) -> None:  # the dashboard's meters, who else listens, the mic's switch, language
         handler.on_status(status)
         display.browser_mics.on_status(status)
-        display.browser_mics.switches.on_status(status, time.monotonic())
+        switches.on_status(status, time.monotonic())
         display.rooms.on_status(status)
 
     def on_control(control: Control) -> None:  # the browser mics' mute switches, and the display's own commands

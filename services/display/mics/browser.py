@@ -82,7 +82,7 @@ class BrowserMics:
 
     def __init__(self, bus: Bus, budget: SocketBudget, switches: MuteSwitches) -> None:
         self._bus = bus
-        self.switches = switches
+        self._switches = switches
         self.budget = budget  # tabs live at once, in total and per address (event loop only)
         self._publisher = SegmentOutbox(bus, BUFFER_SECONDS, COUNTERS)
         self._lock = threading.Lock()
@@ -111,7 +111,7 @@ class BrowserMics:
                     live.replaced()
                     return None, True
                 return None, False
-            mic = BrowserMic(room, name, device, self._door, on_mute, self.switches.wanted(room, name),
+            mic = BrowserMic(room, name, device, self._door, on_mute, self._switches.wanted(room, name),
                              session=session, on_replaced=on_replaced)
             self._mics[(room, name)] = mic
             return mic, False
@@ -133,7 +133,7 @@ class BrowserMics:
     def on_control(self, control: Control) -> None:
         """Bus work thread, or a tab's own switch (`mic_socket`): the room's mics obey it, and a mute switch is
         kept for the mics that (re)join later."""
-        self.switches.on_control(control)
+        self._switches.on_control(control)
         for mic in self._live(control.room):
             mic.on_control(control)
 
