@@ -28,8 +28,8 @@ FRAME = 1600  # 100 ms, as the page sends
 SPEECH = ("pocketsphinx_librivox_ss01_0880.wav", "pocketsphinx_goforward.wav")
 
 
-def mic_url(display: DisplayProcess, room: str = "kitchen", name: str = "tablet") -> str:
-    return f"ws://127.0.0.1:{display.port}/ws/mic/{room}?name={name}"
+def mic_url(display: DisplayProcess, room: str = "kitchen", name: str = "tablet", session: str = "") -> str:
+    return f"ws://127.0.0.1:{display.port}/ws/mic/{room}?name={name}" + (f"&session={session}" if session else "")
 
 
 @pytest.fixture
@@ -108,14 +108,17 @@ def test_a_muted_tab_that_reconnects_stays_muted(speech_dir: Path, broker: Broke
     listening, and their speech was published)."""
     audio = broker.tap("audio.kitchen.#")
 
+    def page(name: str) -> str:  # each name's page id, as the page sends it: a reconnection made before the display
+        return mic_url(display, name=name, session=f"{name}-page-0123456789")  # saw the old socket go takes it over
+
     def rejoined(name: str = "tablet", speak: bool = False) -> bool:
-        with connect(mic_url(display, name=name)) as again:
+        with connect(page(name)) as again:
             muted = bool(json.loads(again.recv(timeout=10))["muted"])
             if speak:
                 stream(again, utterances(speech_dir, SPEECH[1]))
             return muted
 
-    with connect(mic_url(display)) as tab:
+    with connect(page("tablet")) as tab:
         assert json.loads(tab.recv(timeout=10))["muted"] is False
         publish(broker, Control(room="kitchen", source="dashboard", command=Command.MUTE, mic="tablet"))
         assert json.loads(tab.recv(timeout=10)) == {"type": "muted", "muted": True}
